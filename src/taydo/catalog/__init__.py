@@ -1,0 +1,1 @@
+"""Catalog: agencies, datasets, entities, metrics."""

@@ -1,0 +1,84 @@
+"""The ``taydo`` command. Each domain with commands keeps them in its own ``cli.py``."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+from rich.console import Console
+
+from taydo import __version__
+from taydo.core.db import Database
+from taydo.core.migrate import upgrade
+from taydo.core.settings import DEFAULT_SECRET_KEY, Settings
+
+app = typer.Typer(
+    help="Tây Đô IOC — Trung tâm Giám sát, điều hành đô thị thông minh.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold secrets
+)
+db_app = typer.Typer(help="Cơ sở dữ liệu / Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+
+
+def settings() -> Settings:
+    return Settings()
+
+
+@app.command()
+def version() -> None:
+    """Phiên bản / Print the version."""
+    console.print(f"taydo {__version__}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Nâng cấp lược đồ / Bring the database schema up to date."""
+    current = settings()
+    database = Database(current.database_url)
+    try:
+        upgrade(database)
+    finally:
+        database.dispose()
+    console.print("[green]Cơ sở dữ liệu đã cập nhật / database is up to date[/green]")
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Bind address (default: TAYDO_HOST)."),
+    port: int | None = typer.Option(None, help="Port (default: TAYDO_PORT)."),
+    dev: bool = typer.Option(False, "--dev", help="Development mode (allows demo secrets)."),
+) -> None:
+    """Chạy máy chủ / Run the IOC server (upgrades the schema first)."""
+    import uvicorn
+
+    from taydo.core.app import create_app
+
+    current = settings()
+    if dev:
+        current = current.model_copy(update={"dev": True})
+    if current.secret_key.get_secret_value() == DEFAULT_SECRET_KEY and not current.dev:
+        console.print(
+            "[red]Từ chối chạy với khóa bí mật mặc định. Đặt TAYDO_SECRET_KEY, hoặc dùng --dev.\n"
+            "Refusing to start with the default secret key: set TAYDO_SECRET_KEY or use --dev.[/red]"
+        )
+        raise typer.Exit(2)
+    database = Database(current.database_url)
+    upgrade(database)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(
+        create_app(current, database=database),
+        host=host or current.host,
+        port=port or current.port,
+        log_level="info",
+        access_log=False,
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Core: settings, app factory, database, migrations, bus, plugins, clock, errors, access."""

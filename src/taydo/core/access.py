@@ -1,0 +1,145 @@
+"""Who may call what: roles, permissions, and the per-route declaration.
+
+Every route declares exactly one of ``requires("<permission>")`` or ``public()``; a test walks
+the app's routes and fails on a route that declares neither. Grants live in ``GRANTS`` below,
+the one table that says which role holds which permission. Agency scope (an agency officer
+writes only their own agencies' objects) is enforced in the services with ``Principal``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Depends, Request
+
+from taydo.core.errors import Forbidden, Unauthenticated
+
+__all__ = [
+    "GRANTS",
+    "PERMISSIONS",
+    "ROLES",
+    "Principal",
+    "public",
+    "requires",
+    "route_permission",
+]
+
+ROLES: dict[str, tuple[str, str]] = {
+    # code: (Vietnamese label, English label)
+    "admin": ("Quản trị hệ thống", "Administrator"),
+    "leader": ("Lãnh đạo", "Leader"),
+    "operator": ("Cán bộ vận hành IOC", "IOC operator"),
+    "agency_officer": ("Cán bộ sở, ngành, UBND phường/xã", "Agency officer"),
+    "viewer": ("Người xem", "Viewer"),
+}
+
+PERMISSIONS: dict[str, str] = {
+    "catalog:read": "read agencies, datasets, entities, areas",
+    "catalog:write": "create and change datasets and entities (scoped to own agencies)",
+    "catalog:admin": "create and change agencies and areas",
+    "observations:read": "read series and latest values",
+    "observations:write": "send observations (scoped to own agencies)",
+    "quarantine:read": "see rejected input",
+    "quarantine:act": "replay or discard rejected input",
+    "alerts:read": "see alerts",
+    "alerts:act": "acknowledge, resolve, assign and silence alerts",
+    "rules:write": "create and change rules and notification routing",
+    "connectors:admin": "configure pull connectors",
+    "users:admin": "manage users and tokens",
+    "audit:read": "read the audit journal",
+}
+
+_READ = {"catalog:read", "observations:read", "alerts:read", "quarantine:read"}
+GRANTS: dict[str, frozenset[str]] = {
+    "admin": frozenset(PERMISSIONS),
+    "leader": frozenset(_READ | {"alerts:act"}),
+    "operator": frozenset(_READ | {"alerts:act", "quarantine:act", "observations:write"}),
+    "agency_officer": frozenset(
+        _READ | {"catalog:write", "observations:write", "quarantine:act", "alerts:act"}
+    ),
+    "viewer": frozenset(_READ),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: a console user or a machine token."""
+
+    username: str
+    role: str
+    agencies: frozenset[str] = field(default_factory=frozenset)
+    user_id: int | None = None
+    token_id: int | None = None
+
+    def has(self, permission: str) -> bool:
+        return permission in GRANTS.get(self.role, frozenset())
+
+    @property
+    def sees_everything(self) -> bool:
+        """Leaders, operators, viewers and admins see every agency's objects."""
+        return self.role != "agency_officer"
+
+    def may_write_agency(self, agency_code: str | None) -> bool:
+        if self.role in ("admin", "operator"):
+            return True
+        return self.role == "agency_officer" and agency_code in self.agencies
+
+    def may_see_agency(self, agency_code: str | None) -> bool:
+        return self.sees_everything or agency_code in self.agencies
+
+
+Authenticator = Callable[[Request], "Principal | None"]
+
+
+def _authenticate(request: Request) -> Principal | None:
+    authenticator: Authenticator | None = getattr(request.app.state, "authenticate", None)
+    if authenticator is None:
+        return None
+    return authenticator(request)
+
+
+def requires(permission: str) -> Any:
+    """Declare that a route needs ``permission``; the dependency yields the ``Principal``."""
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}: add it to PERMISSIONS")
+
+    def dependency(request: Request) -> Principal:
+        principal = _authenticate(request)
+        if principal is None:
+            raise Unauthenticated("authentication required")
+        if not principal.has(permission):
+            raise Forbidden(f"your role may not do this ({permission})")
+        request.state.principal = principal
+        return principal
+
+    dependency.taydo_permission = permission  # type: ignore[attr-defined]
+    return Depends(dependency)
+
+
+def public() -> Any:
+    """Declare a route open to anyone; yields the ``Principal`` when one is logged in."""
+
+    def dependency(request: Request) -> Principal | None:
+        principal = _authenticate(request)
+        request.state.principal = principal
+        return principal
+
+    dependency.taydo_permission = "public"  # type: ignore[attr-defined]
+    return Depends(dependency)
+
+
+def route_permission(route: Any) -> str | None:
+    """The permission a route declared (``"public"`` for open routes), or None if none."""
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return None
+    stack = list(dependant.dependencies)
+    while stack:
+        dep = stack.pop()
+        declared = getattr(dep.call, "taydo_permission", None)
+        if declared is not None:
+            return str(declared)
+        stack.extend(dep.dependencies)
+    return None

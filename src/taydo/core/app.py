@@ -1,0 +1,94 @@
+"""The app factory: ``create_app(settings)`` builds everything; nothing is built at import."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import ModuleType
+
+from fastapi import FastAPI, Request
+from fastapi.responses import ORJSONResponse
+
+from taydo import __version__
+from taydo.core.bus import create_bus
+from taydo.core.db import Database
+from taydo.core.errors import TaydoError
+from taydo.core.plugins import make_plugin_manager
+from taydo.core.settings import Settings
+
+__all__ = ["COMPONENTS", "create_app"]
+
+log = logging.getLogger(__name__)
+
+# Each component module exposes ``router`` and may expose ``async startup(app)`` and
+# ``async shutdown(app)``. Order matters for start-up: lower domains first.
+COMPONENTS = (
+    "taydo.auth.api",
+    "taydo.geo.api",
+    "taydo.catalog.api",
+    "taydo.observations.api",
+    "taydo.ingest.api",
+)
+
+
+def _load_components() -> list[ModuleType]:
+    return [importlib.import_module(name) for name in COMPONENTS]
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    settings = settings or Settings()
+    components = _load_components()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        started: list[ModuleType] = []
+        try:
+            for component in components:
+                startup = getattr(component, "startup", None)
+                if startup is not None:
+                    await startup(app)
+                started.append(component)
+            await app.state.bus.start()
+            yield
+        finally:
+            for component in reversed(started):
+                shutdown = getattr(component, "shutdown", None)
+                if shutdown is not None:
+                    try:
+                        await shutdown(app)
+                    except Exception:
+                        log.exception("shutdown of %s failed", component.__name__)
+            await app.state.bus.close()
+
+    app = FastAPI(
+        title="Tây Đô IOC",
+        version=__version__,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        default_response_class=ORJSONResponse,
+        lifespan=lifespan,
+    )
+    db = database or Database(settings.database_url)
+    app.state.settings = settings
+    app.state.db = db
+    app.state.bus = create_bus(settings.bus_url)
+    app.state.plugins = make_plugin_manager()
+
+    from taydo.auth.service import authenticator
+
+    app.state.authenticate = authenticator(db)
+
+    @app.exception_handler(TaydoError)
+    async def _taydo_error(_request: Request, exc: TaydoError) -> ORJSONResponse:
+        body: dict[str, object] = {"error": exc.message}
+        if exc.details:
+            body["details"] = exc.details
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return ORJSONResponse(body, status_code=exc.status_code, headers=headers)
+
+    for component in components:
+        app.include_router(component.router)
+    return app

@@ -1,0 +1,65 @@
+"""Alembic migrations, one branch per domain.
+
+Each domain keeps its revisions in ``src/taydo/<domain>/migrations/``; the first revision of a
+domain carries ``branch_labels = ("<domain>",)`` and ``depends_on`` the domains it references.
+``upgrade`` always goes to ``heads``, so domains evolve without touching each other's files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import inspect
+
+from taydo.core.db import Database
+
+__all__ = ["alembic_config", "current_heads", "upgrade"]
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+# Order only matters for readability of `alembic history`; dependencies are explicit.
+DOMAINS = (
+    "geo",
+    "catalog",
+    "auth",
+    "observations",
+    "ingest",
+    "rules",
+    "alerts",
+    "incidents",
+    "citizen",
+    "kpi",
+    "workforce",
+    "reports",
+)
+
+
+def version_locations() -> list[str]:
+    return [
+        str(PACKAGE_ROOT / domain / "migrations")
+        for domain in DOMAINS
+        if (PACKAGE_ROOT / domain / "migrations").is_dir()
+    ]
+
+
+def alembic_config(database: Database) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.set_main_option("version_locations", " ".join(version_locations()))
+    config.set_main_option("path_separator", "space")
+    config.attributes["engine"] = database.engine
+    return config
+
+
+def upgrade(database: Database, target: str = "heads") -> None:
+    """Bring the database schema up to date (idempotent)."""
+    command.upgrade(alembic_config(database), target)
+
+
+def current_heads(database: Database) -> set[str]:
+    with database.engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return set()
+        rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+        return {row[0] for row in rows}

@@ -1,0 +1,1 @@
+"""Administrative units (provinces, wards/communes), geometries, point-in-area."""

@@ -1,0 +1,1 @@
+"""Ingestion gateways (HTTP, MQTT, NGSI-LD, files), pull connectors, quarantine, data health."""

@@ -1,0 +1,1 @@
+"""Observations: the time-series store, rollups, series queries, latest values."""

@@ -1,0 +1,1 @@
+"""Reference packs: deployments' data shipped as plugins."""

@@ -1,0 +1,1 @@
+"""The Cần Thơ reference pack: agencies, datasets, stations, rules, KPIs and SOPs as data."""
