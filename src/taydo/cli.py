@@ -66,7 +66,9 @@ def serve(
         raise typer.Exit(2)
     database = Database(current.database_url)
     upgrade(database)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     uvicorn.run(
         create_app(current, database=database),
         host=host or current.host,

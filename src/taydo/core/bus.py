@@ -36,10 +36,10 @@ Handler = Callable[[Event], Awaitable[None]]
 def subject_matches(pattern: str, subject: str) -> bool:
     want = pattern.split(".")
     got = subject.split(".")
-    for index, token in enumerate(want):
-        if token == ">":
+    for index, part in enumerate(want):
+        if part == ">":
             return len(got) > index
-        if index >= len(got) or (token != "*" and token != got[index]):
+        if index >= len(got) or part not in ("*", got[index]):
             return False
     return len(want) == len(got)
 
@@ -77,7 +77,9 @@ class Bus(ABC):
     async def publish(self, subject: str, data: Any) -> None: ...
 
     @abstractmethod
-    def subscribe(self, pattern: str, handler: Handler, *, queue_size: int = 10_000) -> Subscription:
+    def subscribe(
+        self, pattern: str, handler: Handler, *, queue_size: int = 10_000
+    ) -> Subscription:
         """Register a handler; events published after this call reach it."""
 
     @abstractmethod
@@ -113,7 +115,9 @@ class MemoryBus(Bus):
             if subject_matches(subscription.pattern, subject):
                 subscription.offer(event)
 
-    def subscribe(self, pattern: str, handler: Handler, *, queue_size: int = 10_000) -> Subscription:
+    def subscribe(
+        self, pattern: str, handler: Handler, *, queue_size: int = 10_000
+    ) -> Subscription:
         subscription = Subscription(pattern, handler, asyncio.Queue(maxsize=queue_size))
         self._subscriptions.append(subscription)
         if self._running:
@@ -139,7 +143,9 @@ class MemoryBus(Bus):
             try:
                 await subscription.handler(event)
             except Exception:  # a failing subscriber must not stop delivery to it
-                log.exception("bus handler for %s failed on %s", subscription.pattern, event.subject)
+                log.exception(
+                    "bus handler for %s failed on %s", subscription.pattern, event.subject
+                )
 
 
 def create_bus(url: str) -> Bus:

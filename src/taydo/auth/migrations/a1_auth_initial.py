@@ -13,7 +13,7 @@ from alembic import op
 revision: str = "a1_auth_initial"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = ("auth",)
-depends_on: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = "c1_catalog_initial"
 
 BIGINT_PK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
