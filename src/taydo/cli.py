@@ -61,7 +61,8 @@ def serve(
     if current.secret_key.get_secret_value() == DEFAULT_SECRET_KEY and not current.dev:
         console.print(
             "[red]Từ chối chạy với khóa bí mật mặc định. Đặt TAYDO_SECRET_KEY, hoặc dùng --dev.\n"
-            "Refusing to start with the default secret key: set TAYDO_SECRET_KEY or use --dev.[/red]"
+            "Refusing to start with the default secret key: set TAYDO_SECRET_KEY or use --dev."
+            "[/red]"
         )
         raise typer.Exit(2)
     database = Database(current.database_url)
