@@ -7,6 +7,8 @@ the end of the run says so plainly.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import shutil
 import uuid
@@ -19,8 +21,13 @@ from sqlalchemy import create_engine, text
 
 from taydo.core.app import create_app
 from taydo.core.db import Base, Database
-from taydo.core.migrate import upgrade
+from taydo.core.migrate import DOMAINS, upgrade
 from taydo.core.settings import Settings
+
+# Every domain's tables on Base.metadata, so PostgreSQL truncation sees them all.
+for _domain in DOMAINS:
+    with contextlib.suppress(ModuleNotFoundError):
+        importlib.import_module(f"taydo.{_domain}.models")
 
 POSTGRES_URL = os.environ.get("TAYDO_TEST_POSTGRES_URL", "")
 _skipped_servers: set[str] = set()
@@ -71,7 +78,6 @@ def postgres_schema_url() -> Iterator[str]:
 
 
 def _truncate_postgres(database: Database) -> None:
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with database.engine.begin() as connection:
         existing = {
             row[0]

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taydo.core.db import Base, BigIntPK
+from taydo.geo import models as _geo_models  # noqa: F401 - areas table for the foreign keys
 
 
 class Agency(Base):

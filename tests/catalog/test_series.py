@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import asyncio
+
+from taydo.catalog.models import Agency, Entity, Metric
+from taydo.catalog.series import SeriesIndex
+from taydo.core import clock
+from taydo.core.bus import MemoryBus
+from taydo.core.db import Database
+
+
+def _entity(database: Database, local: str, metrics: list[str]) -> list[int]:
+    with database.session() as session:
+        agency = session.query(Agency).filter_by(code="SNNMT").one_or_none()
+        if agency is None:
+            agency = Agency(code="SNNMT", name="Sở Nông nghiệp và Môi trường", kind="so")
+            session.add(agency)
+            session.flush()
+        entity = Entity(
+            entity_id=f"urn:ngsi-ld:WaterObserved:{local}",
+            type="WaterObserved",
+            name=local,
+            agency_id=agency.id,
+            attributes={},
+            tags=["tide"],
+            created_at=clock.now(),
+            updated_at=clock.now(),
+        )
+        session.add(entity)
+        session.flush()
+        rows = [Metric(entity_pk=entity.id, name=m, unit="MTR") for m in metrics]
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]
+
+
+def test_index_resolves_loaded_and_new_series(database: Database) -> None:
+    (height_id,) = _entity(database, "CT-1", ["height"])
+    index = SeriesIndex(database)
+    assert index.load() == 1
+    info = index.get("urn:ngsi-ld:WaterObserved:CT-1", "height")
+    assert info is not None and info.series_id == height_id
+    assert info.agency_code == "SNNMT" and info.tags == ("tide",)
+    assert index.get("urn:ngsi-ld:WaterObserved:CT-1", "salinity") is None
+    # An entity created after loading is found on first use, without a reload.
+    (new_id,) = _entity(database, "CT-2", ["height"])
+    assert index.get("urn:ngsi-ld:WaterObserved:CT-2", "height").series_id == new_id  # type: ignore[union-attr]
+    assert index.by_id(new_id).entity_id.endswith("CT-2")  # type: ignore[union-attr]
+
+
+def test_unknown_keys_are_remembered_until_the_catalog_changes(database: Database) -> None:
+    index = SeriesIndex(database)
+    index.load()
+    assert index.get("urn:ngsi-ld:WaterObserved:CT-9", "height") is None
+    _entity(database, "CT-9", ["height"])
+    # Still remembered as missing (a flood of unknown ids must not hit the database) …
+    assert index.get("urn:ngsi-ld:WaterObserved:CT-9", "height") is None
+
+    async def announce() -> None:
+        bus = MemoryBus()
+        index.subscribe(bus)
+        await bus.start()
+        await bus.publish("catalog.changed", {"entity_ids": ["urn:ngsi-ld:WaterObserved:CT-9"]})
+        await asyncio.sleep(0.05)
+        await bus.close()
+
+    asyncio.run(announce())
+    # … until the catalog announces the change.
+    assert index.get("urn:ngsi-ld:WaterObserved:CT-9", "height") is not None
