@@ -19,7 +19,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Bus", "Event", "MemoryBus", "Subscription", "create_bus", "subject_matches"]
+__all__ = [
+    "Bus",
+    "Event",
+    "MemoryBus",
+    "Subscription",
+    "create_bus",
+    "drain",
+    "subject_matches",
+]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +70,16 @@ class Subscription:
                 with contextlib.suppress(asyncio.QueueEmpty):
                     self.queue.get_nowait()
                     self.dropped += 1
+
+
+async def drain(subscription: Subscription) -> None:
+    """Feed a subscription's queued events to its handler, one at a time, forever."""
+    while True:
+        event = await subscription.queue.get()
+        try:
+            await subscription.handler(event)
+        except Exception:  # a failing subscriber must not stop delivery to it
+            log.exception("bus handler for %s failed on %s", subscription.pattern, event.subject)
 
 
 class Bus(ABC):
@@ -133,7 +151,7 @@ class MemoryBus(Bus):
     def _spawn(self, subscription: Subscription) -> None:
         if subscription.task is None:
             subscription.task = asyncio.get_running_loop().create_task(
-                self._drain(subscription), name=f"bus:{subscription.pattern}"
+                drain(subscription), name=f"bus:{subscription.pattern}"
             )
 
     @staticmethod

@@ -55,7 +55,10 @@ class Settings(BaseSettings):
     @field_validator("display_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        ZoneInfo(value)  # raises for an unknown zone, so a typo fails at start-up
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError) as exc:  # a typo must fail at start-up, clearly
+            raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
     @property
