@@ -8,9 +8,11 @@ import typer
 from rich.console import Console
 
 from taydo import __version__
+from taydo.catalog import cli as catalog_cli
 from taydo.core.db import Database
 from taydo.core.migrate import upgrade
 from taydo.core.settings import DEFAULT_SECRET_KEY, Settings
+from taydo.geo import cli as geo_cli
 
 app = typer.Typer(
     help="Tây Đô IOC — Trung tâm Giám sát, điều hành đô thị thông minh.",
@@ -19,6 +21,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Cơ sở dữ liệu / Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(geo_cli.app, name="geo")
+app.add_typer(catalog_cli.app, name="pack")
 console = Console()
 
 

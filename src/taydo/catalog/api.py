@@ -1,7 +1,247 @@
-"""REST API of the catalog domain."""
+"""REST API of the catalog domain: agencies, datasets, entities and their metrics.
+
+Thin: each route checks the permission, runs the service off the event loop, and after any
+change of entities or metrics announces ``catalog.changed`` on the bus.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from taydo.catalog import service
+from taydo.catalog.events import announce_changes
+from taydo.catalog.schemas import (
+    AgencyIn,
+    AgencyOut,
+    AgencyPatch,
+    DatasetIn,
+    DatasetOut,
+    DatasetPatch,
+    EntityIn,
+    EntityOut,
+    EntityPatch,
+    MetricIn,
+    MetricOut,
+    Page,
+)
+from taydo.core.access import Principal, requires
+from taydo.core.errors import Invalid
+
+__all__ = ["router"]
+
+# Route permission declarations (one dependency object each, shared by the routes).
+READ = requires("catalog:read")
+WRITE = requires("catalog:write")
+ADMIN = requires("catalog:admin")
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
+
+T = TypeVar("T")
+Limit = Query(100, ge=1, le=1000, description="page size")
+Offset = Query(0, ge=0, description="rows to skip")
+
+
+async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+def _address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def _changed(request: Request, entity_ids: list[str]) -> None:
+    await announce_changes(request.app, entity_ids)
+
+
+def _page(found: tuple[list[dict[str, Any]], int], limit: int, offset: int) -> dict[str, Any]:
+    items, total = found
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+# -- agencies ---------------------------------------------------------------------------
+
+
+@router.get("/agencies", response_model=Page, summary="Cơ quan / List agencies")
+async def list_agencies(
+    request: Request,
+    kind: str | None = None,
+    limit: int = Limit,
+    offset: int = Offset,
+    _who: Principal = READ,
+) -> dict[str, Any]:
+    db = request.app.state.db
+    found = await _run(service.list_agencies, db, kind=kind, limit=limit, offset=offset)
+    return _page(found, limit, offset)
+
+
+@router.get("/agencies/{code}", response_model=AgencyOut)
+async def get_agency(request: Request, code: str, _who: Principal = READ) -> dict[str, Any]:
+    return await _run(service.get_agency, request.app.state.db, code)
+
+
+@router.post("/agencies", response_model=AgencyOut, status_code=201)
+async def create_agency(request: Request, body: AgencyIn, who: Principal = ADMIN) -> dict[str, Any]:
+    db = request.app.state.db
+    return await _run(service.create_agency, db, body, who, _address(request))
+
+
+@router.patch("/agencies/{code}", response_model=AgencyOut)
+async def update_agency(
+    request: Request, code: str, body: AgencyPatch, who: Principal = ADMIN
+) -> dict[str, Any]:
+    db = request.app.state.db
+    return await _run(service.update_agency, db, code, body, who, _address(request))
+
+
+@router.delete("/agencies/{code}", status_code=204)
+async def delete_agency(request: Request, code: str, who: Principal = ADMIN) -> Response:
+    await _run(service.delete_agency, request.app.state.db, code, who, _address(request))
+    return Response(status_code=204)
+
+
+# -- datasets ---------------------------------------------------------------------------
+
+
+@router.get("/datasets", response_model=Page, summary="Bộ dữ liệu / List datasets")
+async def list_datasets(
+    request: Request,
+    agency: str | None = None,
+    pillar: str | None = None,
+    sector: str | None = None,
+    limit: int = Limit,
+    offset: int = Offset,
+    _who: Principal = READ,
+) -> dict[str, Any]:
+    found = await _run(
+        service.list_datasets,
+        request.app.state.db,
+        agency=agency,
+        pillar=pillar,
+        sector=sector,
+        limit=limit,
+        offset=offset,
+    )
+    return _page(found, limit, offset)
+
+
+@router.get("/datasets/{code}", response_model=DatasetOut)
+async def get_dataset(request: Request, code: str, _who: Principal = READ) -> dict[str, Any]:
+    return await _run(service.get_dataset, request.app.state.db, code)
+
+
+@router.post("/datasets", response_model=DatasetOut, status_code=201)
+async def create_dataset(
+    request: Request, body: DatasetIn, who: Principal = WRITE
+) -> dict[str, Any]:
+    db = request.app.state.db
+    return await _run(service.create_dataset, db, body, who, _address(request))
+
+
+@router.patch("/datasets/{code}", response_model=DatasetOut)
+async def update_dataset(
+    request: Request, code: str, body: DatasetPatch, who: Principal = WRITE
+) -> dict[str, Any]:
+    db = request.app.state.db
+    return await _run(service.update_dataset, db, code, body, who, _address(request))
+
+
+@router.delete("/datasets/{code}", status_code=204)
+async def delete_dataset(request: Request, code: str, who: Principal = WRITE) -> Response:
+    await _run(service.delete_dataset, request.app.state.db, code, who, _address(request))
+    return Response(status_code=204)
+
+
+# -- entities ---------------------------------------------------------------------------
+
+
+@router.get("/entities", response_model=Page, summary="Thực thể / List entities")
+async def list_entities(
+    request: Request,
+    type: str | None = Query(None, description="entity type, e.g. WaterObserved"),
+    area: str | None = Query(None, description="area code; a province covers its wards"),
+    agency: str | None = Query(None, description="agency code"),
+    dataset: str | None = Query(None, description="dataset code"),
+    tag: str | None = Query(None, description="entities carrying this tag"),
+    limit: int = Limit,
+    offset: int = Offset,
+    _who: Principal = READ,
+) -> dict[str, Any]:
+    found = await _run(
+        service.list_entities,
+        request.app.state.db,
+        type=type,
+        area=area,
+        agency=agency,
+        dataset=dataset,
+        tag=tag,
+        limit=limit,
+        offset=offset,
+    )
+    return _page(found, limit, offset)
+
+
+@router.get("/entities/{entity_id}", response_model=EntityOut)
+async def get_entity(request: Request, entity_id: str, _who: Principal = READ) -> dict[str, Any]:
+    return await _run(service.get_entity, request.app.state.db, entity_id)
+
+
+@router.post("/entities", response_model=EntityOut, status_code=201)
+async def create_entity(request: Request, body: EntityIn, who: Principal = WRITE) -> dict[str, Any]:
+    db = request.app.state.db
+    out = await _run(service.create_entity, db, body, who, _address(request))
+    await _changed(request, [body.entity_id])
+    return out
+
+
+@router.patch("/entities/{entity_id}", response_model=EntityOut)
+async def update_entity(
+    request: Request,
+    entity_id: str,
+    body: EntityPatch,
+    who: Principal = WRITE,
+) -> dict[str, Any]:
+    db = request.app.state.db
+    out = await _run(service.update_entity, db, entity_id, body, who, _address(request))
+    await _changed(request, [entity_id])
+    return out
+
+
+@router.delete("/entities/{entity_id}", status_code=204)
+async def delete_entity(request: Request, entity_id: str, who: Principal = WRITE) -> Response:
+    db = request.app.state.db
+    await _run(service.delete_entity, db, entity_id, who, _address(request))
+    await _changed(request, [entity_id])
+    return Response(status_code=204)
+
+
+@router.put("/entities/{entity_id}/metrics/{name}", response_model=MetricOut)
+async def put_metric(
+    request: Request,
+    entity_id: str,
+    name: str,
+    body: MetricIn,
+    response: Response,
+    who: Principal = WRITE,
+) -> dict[str, Any]:
+    """Create or change one metric (a series) of an entity; the body's name must match."""
+    if body.name != name:
+        raise Invalid(f"metric name in the body ({body.name!r}) differs from the URL ({name!r})")
+    db = request.app.state.db
+    out, created = await _run(service.put_metric, db, entity_id, body, who, _address(request))
+    response.status_code = 201 if created else 200
+    await _changed(request, [entity_id])
+    return out
+
+
+@router.delete("/entities/{entity_id}/metrics/{name}", status_code=204)
+async def delete_metric(
+    request: Request, entity_id: str, name: str, who: Principal = WRITE
+) -> Response:
+    db = request.app.state.db
+    await _run(service.delete_metric, db, entity_id, name, who, _address(request))
+    await _changed(request, [entity_id])
+    return Response(status_code=204)

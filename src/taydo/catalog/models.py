@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import false
 
 from taydo.core.db import Base, BigIntPK
 from taydo.geo import models as _geo_models  # noqa: F401 - areas table for the foreign keys
@@ -54,6 +65,9 @@ class Entity(Base):
     area_code: Mapped[str | None] = mapped_column(
         ForeignKey("areas.code"), nullable=True, index=True
     )
+    # True when a user or a pack set the area; otherwise it follows the location
+    # (point-in-area), and is recomputed when boundaries are imported.
+    area_explicit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     attributes: Mapped[dict] = mapped_column(JSON, default=dict)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,7 +1,77 @@
-"""REST API of the geo domain."""
+"""REST API of the geo domain: administrative units and their boundaries."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from taydo.catalog.events import announce_changes
+from taydo.catalog.schemas import Page
+from taydo.catalog.service import assign_areas
+from taydo.core.access import Principal, requires
+from taydo.geo import service
+from taydo.geo.schemas import AreaDetail, GeometryIn, GeometryOut
+
+__all__ = ["router"]
+
+# Route permission declarations (one dependency object each, shared by the routes).
+READ = requires("catalog:read")
+WRITE = requires("catalog:write")
+ADMIN = requires("catalog:admin")
 
 router = APIRouter(prefix="/api/v1", tags=["geo"])
+
+
+@router.get("/areas", response_model=Page, summary="Đơn vị hành chính / List areas")
+async def list_areas(
+    request: Request,
+    level: int | None = Query(None, ge=1, le=2, description="1 = province, 2 = ward/commune"),
+    parent: str | None = Query(None, description="province code, e.g. 92"),
+    kind: str | None = Query(None, description="tỉnh, thành phố, phường, xã, đặc khu"),
+    q: str | None = Query(
+        None, max_length=100, description="name contains (any case, with or without diacritics)"
+    ),
+    has_geometry: bool | None = None,
+    limit: int = Query(100, ge=1, le=5000),
+    offset: int = Query(0, ge=0),
+    _who: Principal = READ,
+) -> dict[str, Any]:
+    items, total = await run_in_threadpool(
+        service.list_areas,
+        request.app.state.db,
+        level=level,
+        parent=parent,
+        kind=kind,
+        q=q,
+        has_geometry=has_geometry,
+        limit=limit,
+        offset=offset,
+    )
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/areas/{code}", response_model=AreaDetail, response_model_exclude_none=False)
+async def get_area(
+    request: Request,
+    code: str,
+    geometry: bool = Query(False, description="include the boundary (GeoJSON)"),
+    _who: Principal = READ,
+) -> dict[str, Any]:
+    return await run_in_threadpool(service.get_area, request.app.state.db, code, geometry=geometry)
+
+
+@router.put("/areas/{code}/geometry", response_model=GeometryOut)
+async def put_geometry(
+    request: Request,
+    code: str,
+    body: GeometryIn,
+    _who: Principal = ADMIN,
+) -> dict[str, Any]:
+    """Set one area's boundary; entities placed by location are re-placed."""
+    db = request.app.state.db
+    out = await run_in_threadpool(service.set_area_geometry, db, code, body.model_dump(mode="json"))
+    changed = await run_in_threadpool(assign_areas, db)
+    await announce_changes(request.app, changed)
+    return {**out, "reassigned_entities": len(changed)}

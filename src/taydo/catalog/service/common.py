@@ -1,0 +1,121 @@
+"""Shared pieces of the catalog services: scope checks, lookups, the audit trail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from taydo.catalog.models import Agency, Dataset
+from taydo.core.access import Principal
+from taydo.core.errors import Forbidden, Invalid, NotFound
+from taydo.geo.models import Area
+from taydo.geo.service import normalize_code
+
+__all__ = [
+    "UNIT_SYMBOLS",
+    "agency_by_code",
+    "area_by_code",
+    "check_write",
+    "dataset_by_code",
+    "record",
+    "utc",
+]
+
+# UN/CEFACT Recommendation 20 codes (as Smart Data Models use them) and how to show them.
+UNIT_SYMBOLS: dict[str, str] = {
+    "MTR": "m",
+    "CMT": "cm",
+    "NX": "‰",  # part per thousand: salinity
+    "P1": "%",
+    "CEL": "°C",
+    "Q30": "pH",
+    "GQ": "µg/m³",
+    "59": "ppm",
+    "MTS": "m/s",
+    "MMT": "mm",
+    "C62": "",  # a plain count (vehicles, files)
+}
+
+
+def utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored as UTC): make them aware again."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def check_write(principal: Principal | None, agency_code: str | None) -> None:
+    """Creating something for an agency outside the caller's scope: 403 with the reason.
+
+    (Changing an existing object outside scope answers 404 instead, in the callers, so an
+    officer cannot probe which objects exist.)
+    """
+    if principal is not None and not principal.may_write_agency(agency_code):
+        raise Forbidden(
+            f"bạn không được ghi dữ liệu của cơ quan / you may not write data of agency "
+            f"{agency_code!r}",
+            your_agencies=sorted(principal.agencies),
+        )
+
+
+def may_write(principal: Principal | None, agency_code: str | None) -> bool:
+    return principal is None or principal.may_write_agency(agency_code)
+
+
+def agency_by_code(session: Session, code: str) -> Agency:
+    agency = session.scalar(select(Agency).where(Agency.code == code))
+    if agency is None:
+        raise Invalid(f"không có cơ quan / no agency with code {code!r}")
+    return agency
+
+
+def dataset_by_code(session: Session, code: str) -> Dataset:
+    dataset = session.scalar(select(Dataset).where(Dataset.code == code))
+    if dataset is None:
+        raise Invalid(f"không có bộ dữ liệu / no dataset with code {code!r}")
+    return dataset
+
+
+def area_by_code(session: Session, code: str) -> Area:
+    area = session.get(Area, normalize_code(code))
+    if area is None:
+        raise Invalid(
+            f"không có đơn vị hành chính / no area with code {code!r} "
+            "(load them with `taydo geo load`)"
+        )
+    return area
+
+
+def not_found(kind: str, key: str) -> NotFound:
+    labels = {"agency": "cơ quan", "dataset": "bộ dữ liệu", "entity": "thực thể"}
+    return NotFound(f"không tìm thấy {labels.get(kind, kind)} / no {kind} {key!r}")
+
+
+def record(
+    session: Session,
+    principal: Principal | None,
+    action: str,
+    object_type: str,
+    object_id: str,
+    summary: dict[str, Any],
+    address: str | None = None,
+) -> None:
+    """Append to the audit journal in the caller's transaction.
+
+    The journal belongs to the auth domain; until it is present (it is built in parallel)
+    changes are not journalled rather than failing.
+    """
+    try:
+        from taydo.auth import journal
+    except ImportError:
+        return
+    journal.record(
+        session,
+        actor=principal.username if principal is not None else "system",
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        summary=summary,
+        address=address,
+    )
