@@ -32,7 +32,7 @@ ENTITY_ID = re.compile(
     r"^urn:ngsi-ld:([A-Za-z][A-Za-z0-9_]{0,79}):([A-Za-z0-9][A-Za-z0-9_.:~@-]*)$"
 )
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-METRIC_NAME = r"^[A-Za-z][A-Za-z0-9_]*$"
+METRIC_NAME = r"^[A-Za-z][A-Za-z0-9_-]*$"  # SDM names such as pH, NO3, Cl-
 _INTERVAL = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 

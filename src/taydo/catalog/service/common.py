@@ -36,6 +36,7 @@ UNIT_SYMBOLS: dict[str, str] = {
     "59": "ppm",
     "MTS": "m/s",
     "MMT": "mm",
+    "KMH": "km/h",
     "C62": "",  # a plain count (vehicles, files)
 }
 

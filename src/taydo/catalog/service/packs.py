@@ -136,7 +136,8 @@ def _agencies(session: Session, path: Path) -> dict[str, int]:
     entries = _entries(path)
     for index, item in enumerate(entries):
         if isinstance(item, dict) and "area" in item:
-            item = {**item, "area_code": item.pop("area")}
+            item = dict(item)
+            item["area_code"] = item.pop("area")
         data: AgencyIn = _valid(AgencyIn, item, path, index)
         area = area_by_code(session, str(data.area_code)).code if data.area_code else None
         agency = session.scalar(select(Agency).where(Agency.code == data.code))
