@@ -71,7 +71,7 @@ def parse_polygon(geometry: Any) -> tuple[dict[str, Any], tuple[float, float, fl
     if kind not in ("Polygon", "MultiPolygon"):
         raise ValueError(f"geometry type {kind!r} is not Polygon or MultiPolygon")
     coordinates = geometry.get("coordinates")
-    _check_coordinates(coordinates, 3 if kind == "Polygon" else 4)
+    _check_coordinates(coordinates, 2 if kind == "Polygon" else 3)
     for ring_group in [coordinates] if kind == "Polygon" else coordinates:
         for ring in ring_group:
             if len(ring) < 4:

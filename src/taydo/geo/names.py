@@ -51,9 +51,17 @@ def nfc(text: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
-def strip_kind(key: str) -> str:
+def _ascii(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+_ASCII_PREFIXES = tuple(_ascii(p) for p in _KIND_PREFIXES)
+
+
+def strip_kind(key: str, prefixes: tuple[str, ...] = _KIND_PREFIXES) -> str:
     """Drop a leading kind word ('phường ', 'xã ', 'p.') from a lower-case key."""
-    for prefix in _KIND_PREFIXES:
+    for prefix in prefixes:
         if key.startswith(prefix):
             rest = key[len(prefix) :].strip()
             if rest and (prefix.endswith(".") or key[len(prefix)] == " "):
@@ -78,8 +86,5 @@ def name_key(name: str, *, keep_kind: bool = False) -> str:
 
 
 def loose_key(name: str) -> str:
-    """``name_key`` without diacritics ('Ninh Kieu' matches 'Ninh Kiều')."""
-    key = name_key(name)
-    key = key.replace("đ", "d")
-    decomposed = unicodedata.normalize("NFD", key)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    """``name_key`` without diacritics ('Xa Ninh Kieu' matches 'Phường Ninh Kiều')."""
+    return strip_kind(_ascii(name_key(name, keep_kind=True)), _ASCII_PREFIXES)
