@@ -16,7 +16,7 @@ from typing import Any
 from shapely import STRtree
 from shapely.geometry import Point, shape
 from shapely.prepared import prep
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from taydo.core.db import Database
@@ -65,24 +65,35 @@ def normalize_code(code: object) -> str:
     return text
 
 
-def _official_units() -> list[Area]:
+def _official_units() -> list[dict[str, Any]]:
     from vietnam_provinces import Province, Ward  # imported late: it builds large tables
 
-    rows: list[Area] = []
+    rows: list[dict[str, Any]] = []
     for province in Province.iter_all():
         kind = "tỉnh" if province.division_type.value == "tỉnh" else "thành phố"
-        rows.append(Area(code=f"{int(province.code):02d}", name=province.name, kind=kind, level=1))
+        rows.append(
+            {
+                "code": f"{int(province.code):02d}",
+                "name": province.name,
+                "kind": kind,
+                "level": 1,
+                "parent_code": None,
+            }
+        )
     for ward in Ward.iter_all():
         rows.append(
-            Area(
-                code=f"{int(ward.code):05d}",
-                name=ward.name,
-                kind=ward.division_type.value,
-                level=2,
-                parent_code=f"{int(ward.province_code):02d}",
-            )
+            {
+                "code": f"{int(ward.code):05d}",
+                "name": ward.name,
+                "kind": ward.division_type.value,
+                "level": 2,
+                "parent_code": f"{int(ward.province_code):02d}",
+            }
         )
     return rows
+
+
+_FIELDS = ("name", "kind", "level", "parent_code")
 
 
 def load_areas(database: Database) -> dict[str, int]:
@@ -91,34 +102,34 @@ def load_areas(database: Database) -> dict[str, int]:
     Returns counts ``{"provinces", "wards", "added", "updated"}``.
     """
     official = _official_units()
-    added = updated = 0
     with database.session() as session:
-        existing = {a.code: a for a in session.scalars(select(Area))}
-        # Provinces first: wards reference them.
-        for unit in sorted(official, key=lambda a: a.level):
-            current = existing.get(unit.code)
-            if current is None:
-                session.add(unit)
-                added += 1
-                if unit.level == 1:
-                    session.flush()
-                continue
-            changed = (current.name, current.kind, current.level, current.parent_code) != (
-                unit.name,
-                unit.kind,
-                unit.level,
-                unit.parent_code,
+        existing = {
+            row[0]: tuple(row[1:])
+            for row in session.execute(
+                select(Area.code, Area.name, Area.kind, Area.level, Area.parent_code)
             )
-            if changed:
-                current.name, current.kind = unit.name, unit.kind
-                current.level, current.parent_code = unit.level, unit.parent_code
-                updated += 1
-    provinces = sum(1 for a in official if a.level == 1)
+        }
+        new = [u for u in official if u["code"] not in existing]
+        changed = [
+            u
+            for u in official
+            if u["code"] in existing and existing[u["code"]] != tuple(u[f] for f in _FIELDS)
+        ]
+        # One executemany per level (provinces first: wards reference them).
+        for level in (1, 2):
+            batch = [u for u in new if u["level"] == level]
+            if batch:
+                session.execute(insert(Area), batch)
+        for unit in changed:
+            session.execute(
+                update(Area).where(Area.code == unit["code"]).values({f: unit[f] for f in _FIELDS})
+            )
+    provinces = sum(1 for u in official if u["level"] == 1)
     return {
         "provinces": provinces,
         "wards": len(official) - provinces,
-        "added": added,
-        "updated": updated,
+        "added": len(new),
+        "updated": len(changed),
     }
 
 
