@@ -96,8 +96,8 @@ class AgencyPatch(_Strict):
 
 class AgencyIn(AgencyPatch):
     code: str = Field(min_length=1, max_length=40, pattern=CODE)
-    name: str = Field(min_length=1, max_length=200)  # type: ignore[assignment]
-    kind: str = Field(pattern=r"^[a-z_]{1,32}$")  # type: ignore[assignment]
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field(pattern=r"^[a-z_]{1,32}$")
 
 
 class AgencyOut(BaseModel):
@@ -132,11 +132,11 @@ class DatasetPatch(_Strict):
 
 class DatasetIn(DatasetPatch):
     code: str = Field(min_length=1, max_length=80, pattern=CODE)
-    name: str = Field(min_length=1, max_length=200)  # type: ignore[assignment]
-    agency: str = Field(min_length=1, max_length=40)  # type: ignore[assignment]
-    pillar: Pillar  # type: ignore[assignment]
-    sector: str = Field(min_length=1, max_length=40)  # type: ignore[assignment]
-    update_interval: str | int  # type: ignore[assignment]
+    name: str = Field(min_length=1, max_length=200)
+    agency: str = Field(min_length=1, max_length=40)
+    pillar: Pillar
+    sector: str = Field(min_length=1, max_length=40)
+    update_interval: str | int
 
 
 class DatasetOut(BaseModel):
@@ -200,7 +200,7 @@ class EntityIn(EntityPatch):
         examples=["urn:ngsi-ld:WaterObserved:CT-NINHKIEU"],
     )
     type: str | None = Field(None, description="defaults to the Type in entity_id")
-    name: str = Field(min_length=1, max_length=200)  # type: ignore[assignment]
+    name: str = Field(min_length=1, max_length=200)
     metrics: list[MetricIn] = Field(default_factory=list, max_length=200)
 
     @model_validator(mode="after")

@@ -72,7 +72,8 @@ def parse_polygon(geometry: Any) -> tuple[dict[str, Any], tuple[float, float, fl
         raise ValueError(f"geometry type {kind!r} is not Polygon or MultiPolygon")
     coordinates = geometry.get("coordinates")
     _check_coordinates(coordinates, 2 if kind == "Polygon" else 3)
-    for ring_group in [coordinates] if kind == "Polygon" else coordinates:
+    groups: list[Any] = [coordinates] if kind == "Polygon" else list(coordinates or [])
+    for ring_group in groups:
         for ring in ring_group:
             if len(ring) < 4:
                 raise ValueError("a polygon ring needs at least 4 positions")

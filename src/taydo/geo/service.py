@@ -258,9 +258,11 @@ class AreaLocator:
 
     def __init__(self, database: Database) -> None:
         with database.session() as session:
-            rows = session.execute(
-                select(Area.code, Area.level, Area.geometry).where(Area.geometry.is_not(None))
-            ).all()
+            rows = list(
+                session.execute(
+                    select(Area.code, Area.level, Area.geometry).where(Area.geometry.is_not(None))
+                )
+            )
         # Most local first, so a ward wins over the province that contains it.
         rows.sort(key=lambda r: (-r[1], r[0]))
         self._codes = [str(r[0]) for r in rows]

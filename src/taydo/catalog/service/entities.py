@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -85,7 +85,7 @@ def _entity_dicts(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _select() -> Select[Any]:
+def _select() -> Any:
     return (
         select(Entity, Agency.code, Dataset.code, Area.name)
         .outerjoin(Agency, Agency.id == Entity.agency_id)
