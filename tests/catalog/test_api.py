@@ -276,3 +276,21 @@ def test_changes_are_announced_on_the_bus(loaded: Database, app: Any, headers_fo
         {"entity_ids": ["urn:ngsi-ld:WaterObserved:BUS"]},
         {"entity_ids": [WATER]},
     ]
+
+
+def test_changes_leave_an_audit_trail(
+    api: TestClient, headers_for: Headers, loaded: Database
+) -> None:
+    journal = pytest.importorskip("taydo.auth.journal", reason="audit journal not merged yet")
+    officer = headers_for("agency_officer", ["SNNMT"])
+    api.post("/api/v1/entities", json=_entity("AUDIT"), headers=officer)
+    api.patch(
+        "/api/v1/entities/urn:ngsi-ld:WaterObserved:AUDIT", json={"name": "x"}, headers=officer
+    )
+    # A refused change leaves no entry.
+    api.patch(f"/api/v1/entities/{WATER}", json={"name": "x"}, headers=officer)
+    trail = journal.timeline(loaded, "entity", "urn:ngsi-ld:WaterObserved:AUDIT")
+    assert [e["action"] for e in trail] == ["entity.create", "entity.update"]
+    assert trail[0]["actor"].startswith("agency_officer-")
+    assert trail[1]["summary"] == {"name": "x"}
+    assert journal.timeline(loaded, "entity", WATER) == []

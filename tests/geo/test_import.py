@@ -340,3 +340,40 @@ def test_cli_import_reports_unmatched_and_sets_geometries(
     assert "cannot read" in missing.output
     wrong = runner.invoke(cli_app, ["geo", "import", str(SAMPLE), "--match", "colour"])
     assert wrong.exit_code == 2
+
+
+property_values = st.one_of(
+    st.none(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=30),
+    st.sampled_from(["31135", "Ninh Kiều", "PHƯỜNG CÁI RĂNG", "Tân An", "92", ""]),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    props=st.lists(
+        st.dictionaries(st.sampled_from(["code", "name", "ma_xa", "ten"]), property_values),
+        min_size=1,
+        max_size=4,
+    ),
+    match=st.sampled_from(["code", "name"]),
+)
+def test_fuzzed_properties_are_matched_or_reported(
+    database: Database, props: list[dict[str, Any]], match: str
+) -> None:
+    if not hasattr(database, "_areas_loaded"):
+        load_areas(database)
+        database._areas_loaded = True  # type: ignore[attr-defined]
+    raw = _features(*(_box(p, 105.7 + i * 0.01, 10.0) for i, p in enumerate(props)))
+    report = import_geojson(database, raw, match=match, province="92")
+    # Every feature is accounted for: imported, or listed with a reason.
+    assert len(report.matched) + len(report.unmatched) + len(report.invalid) == len(props)
+    assert all(p.reason for p in report.unmatched)
