@@ -20,8 +20,9 @@ from taydo.cli import app as cli_app
 from taydo.core.db import Database
 from taydo.core.errors import Invalid
 from taydo.geo.geojson import parse_geojson
+from taydo.geo.importing import import_geojson
 from taydo.geo.models import Area
-from taydo.geo.service import area_for_point, import_geojson, load_areas
+from taydo.geo.service import area_for_point, load_areas
 
 SAMPLE = Path(__file__).parent / "data" / "cantho_sample.geojson"
 Headers = Callable[..., dict[str, str]]

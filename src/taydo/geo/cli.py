@@ -14,7 +14,8 @@ from taydo.core.db import Database
 from taydo.core.errors import TaydoError
 from taydo.core.migrate import upgrade
 from taydo.core.settings import Settings
-from taydo.geo.service import import_geojson, load_areas
+from taydo.geo.importing import import_geojson
+from taydo.geo.service import load_areas
 
 __all__ = ["app"]
 
