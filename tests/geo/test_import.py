@@ -378,3 +378,24 @@ def test_fuzzed_properties_are_matched_or_reported(
     # Every feature is accounted for: imported, or listed with a reason.
     assert len(report.matched) + len(report.unmatched) + len(report.invalid) == len(props)
     assert all(p.reason for p in report.unmatched)
+
+
+def test_locate_api_answers_the_ward_of_a_point(
+    database: Database, client: TestClient, headers_for: Headers
+) -> None:
+    load_areas(database)
+    viewer = headers_for("viewer")
+    url = "/api/v1/areas/locate"
+    params = {"lon": NINH_KIEU_POINT[0], "lat": NINH_KIEU_POINT[1]}
+    before = client.get(url, params=params, headers=viewer)
+    assert before.status_code == 404
+    assert "taydo geo import" in before.json()["error"]
+    import_geojson(database, SAMPLE, match="code")
+    found = client.get(url, params=params, headers=viewer).json()
+    assert (found["code"], found["name"], found["parent_name"]) == (
+        "31135",
+        "Phường Ninh Kiều",
+        "Thành phố Cần Thơ",
+    )
+    assert client.get(url, params={"lon": 500, "lat": 10}, headers=viewer).status_code == 422
+    assert client.get(url, params={"lon": "nan", "lat": 10}, headers=viewer).status_code == 422

@@ -12,6 +12,7 @@ from taydo.catalog.routing import SafeValidationRoute
 from taydo.catalog.schemas import Page
 from taydo.catalog.service import assign_areas
 from taydo.core.access import Principal, requires
+from taydo.core.errors import NotFound
 from taydo.geo import service
 from taydo.geo.schemas import AreaDetail, GeometryIn, GeometryOut
 
@@ -51,6 +52,24 @@ async def list_areas(
         offset=offset,
     )
     return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/areas/locate", response_model=AreaDetail)
+async def locate(
+    request: Request,
+    lon: float = Query(..., ge=-180, le=180, allow_inf_nan=False),
+    lat: float = Query(..., ge=-90, le=90, allow_inf_nan=False),
+    _who: Principal = READ,
+) -> dict[str, Any]:
+    """Vị trí thuộc phường/xã nào / The most local area whose boundary holds a point."""
+    db = request.app.state.db
+    code = await run_in_threadpool(service.area_for_point, db, lon, lat)
+    if code is None:
+        raise NotFound(
+            "không có khu vực nào chứa điểm này / no area holds this point "
+            "(are boundaries imported? `taydo geo import`)"
+        )
+    return await run_in_threadpool(service.get_area, db, code)
 
 
 @router.get("/areas/{code}", response_model=AreaDetail, response_model_exclude_none=False)

@@ -20,6 +20,7 @@ from taydo.catalog.service.common import (
     agency_by_code,
     area_by_code,
     check_write,
+    flush_new,
     may_write,
     not_found,
     record,
@@ -104,7 +105,7 @@ def create_agency(
             area_code=area,
         )
         session.add(agency)
-        session.flush()
+        flush_new(session, "agency", data.code)
         out = agency_dict(agency)
         record(session, principal, "agency.create", "agency", data.code, out, address)
         return out
@@ -215,7 +216,7 @@ def create_dataset(
             licence=data.licence or "",
         )
         session.add(dataset)
-        session.flush()
+        flush_new(session, "dataset", data.code)
         out = dataset_dict(dataset, agency.code)
         record(session, principal, "dataset.create", "dataset", data.code, out, address)
         return out

@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from taydo.catalog.models import Agency, Dataset
 from taydo.core.access import Principal
-from taydo.core.errors import Forbidden, Invalid, NotFound
+from taydo.core.errors import Conflict, Forbidden, Invalid, NotFound
 from taydo.geo.models import Area
 from taydo.geo.service import normalize_code
 
@@ -20,6 +21,7 @@ __all__ = [
     "area_by_code",
     "check_write",
     "dataset_by_code",
+    "flush_new",
     "record",
     "utc",
 ]
@@ -86,6 +88,14 @@ def area_by_code(session: Session, code: str) -> Area:
             "(load them with `taydo geo load`)"
         )
     return area
+
+
+def flush_new(session: Session, kind: str, key: str) -> None:
+    """Flush an insert; a concurrent insert of the same key becomes a clear 409."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"{kind} {key!r} exists (created at the same time)") from exc
 
 
 def not_found(kind: str, key: str) -> NotFound:

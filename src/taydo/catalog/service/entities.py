@@ -19,6 +19,7 @@ from taydo.catalog.service.common import (
     area_by_code,
     check_write,
     dataset_by_code,
+    flush_new,
     may_write,
     not_found,
     record,
@@ -209,7 +210,7 @@ def create_entity(
         )
         place_entity(session, entity)
         session.add(entity)
-        session.flush()
+        flush_new(session, "entity", data.entity_id)
         session.add_all(
             Metric(entity_pk=entity.id, **metric.model_dump()) for metric in data.metrics
         )
@@ -327,7 +328,7 @@ def put_metric(
                 data.max_valid,
             )
         entity.updated_at = clock.now()
-        session.flush()
+        flush_new(session, "metric", f"{entity_id} {data.name}")
         record(
             session,
             principal,
