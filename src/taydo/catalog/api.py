@@ -14,7 +14,6 @@ from starlette.concurrency import run_in_threadpool
 
 from taydo.catalog import service
 from taydo.catalog.events import announce_changes
-from taydo.catalog.routing import SafeValidationRoute
 from taydo.catalog.schemas import (
     AgencyIn,
     AgencyOut,
@@ -39,7 +38,7 @@ READ = requires("catalog:read")
 WRITE = requires("catalog:write")
 ADMIN = requires("catalog:admin")
 
-router = APIRouter(prefix="/api/v1", tags=["catalog"], route_class=SafeValidationRoute)
+router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
 T = TypeVar("T")
 Limit = Query(100, ge=1, le=1000, description="page size")

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from types import ModuleType
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import ORJSONResponse
 
 from taydo import __version__
@@ -17,6 +18,7 @@ from taydo.core.db import Database
 from taydo.core.errors import TaydoError
 from taydo.core.plugins import make_plugin_manager
 from taydo.core.settings import Settings
+from taydo.core.validation import validation_error_handler
 
 __all__ = ["COMPONENTS", "create_app"]
 
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from taydo.auth.service import authenticator
 
     app.state.authenticate = authenticator(db)
+
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
 
     @app.exception_handler(TaydoError)
     async def _taydo_error(_request: Request, exc: TaydoError) -> ORJSONResponse:

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from taydo.catalog.events import announce_changes
-from taydo.catalog.routing import SafeValidationRoute
 from taydo.catalog.schemas import Page
 from taydo.catalog.service import assign_areas
 from taydo.core.access import Principal, requires
@@ -23,7 +22,7 @@ READ = requires("catalog:read")
 WRITE = requires("catalog:write")
 ADMIN = requires("catalog:admin")
 
-router = APIRouter(prefix="/api/v1", tags=["geo"], route_class=SafeValidationRoute)
+router = APIRouter(prefix="/api/v1", tags=["geo"])
 
 
 @router.get("/areas", response_model=Page, summary="Đơn vị hành chính / List areas")

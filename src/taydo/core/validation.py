@@ -1,0 +1,38 @@
+"""The app-wide answer to invalid requests: a 422 that can always be rendered.
+
+FastAPI's default answer echoes the offending input, which fails to render when the input
+holds NaN or Infinity (JSON cannot carry them) and turns a client error into a 500, and which
+would echo a password sent in a bad login. This answer lists where and why, in the same shape
+as the app's other errors, without the input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+__all__ = ["validation_body", "validation_error_handler"]
+
+
+def validation_body(exc: RequestValidationError) -> dict[str, Any]:
+    errors = [
+        {
+            "loc": [str(part) for part in error.get("loc", ())],
+            "msg": str(error.get("msg", "")),
+            "type": str(error.get("type", "")),
+        }
+        for error in exc.errors()
+    ]
+    where = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
+    return {
+        "error": f"dữ liệu không hợp lệ / invalid request: {where}",
+        "details": {"errors": errors},
+    }
+
+
+async def validation_error_handler(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(validation_body(exc), status_code=422)
