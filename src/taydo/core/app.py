@@ -10,13 +10,13 @@ from types import ModuleType
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 
 from taydo import __version__
 from taydo.core.bus import create_bus
 from taydo.core.db import Database
 from taydo.core.errors import TaydoError
 from taydo.core.plugins import make_plugin_manager
+from taydo.core.responses import FastJSONResponse
 from taydo.core.settings import Settings
 from taydo.core.validation import validation_error_handler
 
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
-        default_response_class=ORJSONResponse,
+        default_response_class=FastJSONResponse,
         lifespan=lifespan,
     )
     db = database or Database(settings.database_url)
@@ -86,12 +86,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_exception_handler(RequestValidationError, validation_error_handler)
 
     @app.exception_handler(TaydoError)
-    async def _taydo_error(_request: Request, exc: TaydoError) -> ORJSONResponse:
+    async def _taydo_error(_request: Request, exc: TaydoError) -> FastJSONResponse:
         body: dict[str, object] = {"error": exc.message}
         if exc.details:
             body["details"] = exc.details
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return ORJSONResponse(body, status_code=exc.status_code, headers=headers)
+        return FastJSONResponse(body, status_code=exc.status_code, headers=headers)
 
     for component in components:
         app.include_router(component.router)
