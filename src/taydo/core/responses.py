@@ -1,5 +1,5 @@
-"""The app's JSON response: orjson renders datetimes, numpy-free floats and UTF-8 quickly,
-and writes Vietnamese text as is (no \\u escapes)."""
+"""The app's JSON response: orjson renders datetimes and large lists quickly and writes
+Vietnamese text as is (no \\u escapes); NaN and Infinity become null instead of a 500."""
 
 from __future__ import annotations
 
@@ -13,4 +13,4 @@ __all__ = ["FastJSONResponse"]
 
 class FastJSONResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
