@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from taydo import __version__
+from taydo.auth import cli as auth_cli
 from taydo.catalog import cli as catalog_cli
 from taydo.core.db import Database
 from taydo.core.migrate import upgrade
@@ -23,6 +24,9 @@ db_app = typer.Typer(help="Cơ sở dữ liệu / Database schema.", no_args_is_
 app.add_typer(db_app, name="db")
 app.add_typer(geo_cli.app, name="geo")
 app.add_typer(catalog_cli.app, name="pack")
+app.add_typer(auth_cli.user_app, name="user")
+app.add_typer(auth_cli.token_app, name="token")
+app.add_typer(auth_cli.audit_app, name="audit")
 console = Console()
 
 
@@ -71,6 +75,19 @@ def serve(
         raise typer.Exit(2)
     database = Database(current.database_url)
     upgrade(database)
+    if not current.dev:
+        from taydo.auth.service import demo_password_users
+
+        demo = demo_password_users(database)
+        if demo:
+            console.print(
+                "[red]Từ chối chạy khi tài khoản còn mật khẩu demo: "
+                f"{', '.join(demo)}. Đổi bằng `taydo user set-password TÊN`, hoặc dùng --dev.\n"
+                "Refusing to start while accounts still have demo passwords: change them with "
+                "`taydo user set-password NAME` (or disable them), or use --dev.[/red]"
+            )
+            database.dispose()
+            raise typer.Exit(2)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

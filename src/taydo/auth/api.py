@@ -1,7 +1,284 @@
-"""REST API of the auth domain."""
+"""REST API of the auth domain: login/logout, users, tokens, and the audit journal."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import ORJSONResponse
+
+from taydo.auth import journal, passwords, service, sessions
+from taydo.auth.models import ApiToken
+from taydo.auth.schemas import (
+    AuditPageOut,
+    AuditVerifyOut,
+    LoginIn,
+    LoginOut,
+    MeOut,
+    PasswordChangeIn,
+    PasswordSetIn,
+    TokenCreated,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+    UserPatch,
+)
+from taydo.auth.tokens import token_active, token_expiry
+from taydo.core.access import GRANTS, Principal, public, requires
+from taydo.core.db import Database
+from taydo.core.errors import Unauthenticated
+
+__all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
+PUBLIC = public()
+SELF = requires("account:self")
+ADMIN = requires("users:admin")
+AUDIT = requires("audit:read")
+
+
+def _db(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _me(principal: Principal) -> MeOut:
+    return MeOut(
+        username=principal.username,
+        role=principal.role,
+        agencies=sorted(principal.agencies),
+        via="token" if principal.token_id is not None else "session",
+        permissions=sorted(GRANTS.get(principal.role, frozenset())),
+    )
+
+
+def _token_out(row: ApiToken, username: str) -> TokenOut:
+    return TokenOut(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        username=username,
+        role=row.role,
+        agencies=list(row.agencies or []),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        active=token_active(row),
+    )
+
+
+@router.post("/auth/login", response_model=LoginOut, responses={429: {}, 401: {}})
+def login(
+    body: LoginIn, request: Request, response: Response, _caller: Principal | None = PUBLIC
+) -> LoginOut | ORJSONResponse:
+    """Đăng nhập / Log in: starts a console session (cookie) and returns its CSRF token."""
+    settings = request.app.state.settings
+    try:
+        result = service.login(
+            _db(request),
+            body.username,
+            body.password,
+            address=_address(request),
+            hours=settings.session_hours,
+            secret_key=settings.secret_key.get_secret_value(),
+        )
+    except sessions.Throttled as exc:
+        return ORJSONResponse(
+            {"error": exc.message, "details": {"retry_after": exc.retry_after}},
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+    response.set_cookie(
+        sessions.COOKIE_NAME,
+        result.session_id,
+        max_age=int(settings.session_hours * 3600),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+    )
+    me = _me(result.principal)
+    return LoginOut(
+        **me.model_dump(exclude={"via"}),
+        via="session",
+        csrf_token=result.csrf_token,
+        expires_at=result.expires_at,
+    )
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(request: Request, _caller: Principal | None = PUBLIC) -> Response:
+    """Đăng xuất / Log out: ends the session of the cookie (nothing to do for tokens)."""
+    session_id = request.cookies.get(sessions.COOKIE_NAME)
+    if session_id:
+        service.logout(_db(request), session_id, address=_address(request))
+    response = Response(status_code=204)
+    response.delete_cookie(sessions.COOKIE_NAME, path="/", httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/auth/me", response_model=MeOut)
+def me(caller: Principal = SELF) -> MeOut:
+    """Tôi là ai / Who am I: the caller's account, role, agencies and permissions."""
+    return _me(caller)
+
+
+@router.post("/auth/password", status_code=204)
+def change_own_password(
+    body: PasswordChangeIn, request: Request, caller: Principal = SELF
+) -> Response:
+    """Đổi mật khẩu / Change one's own password (ends one's other sessions)."""
+    database = _db(request)
+    user = service.get_user(database, caller.username)
+    if not passwords.verify(user.password_hash, body.current_password):
+        raise Unauthenticated("Mật khẩu hiện tại không đúng / the current password is wrong")
+    service.set_password(
+        database,
+        caller.username,
+        body.new_password,
+        actor=caller.username,
+        address=_address(request),
+        keep_session_id=request.cookies.get(sessions.COOKIE_NAME),
+    )
+    return Response(status_code=204)
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_users(request: Request, _caller: Principal = ADMIN) -> list[UserOut]:
+    """Danh sách người dùng / List accounts."""
+    return [UserOut.model_validate(user) for user in service.list_users(_db(request))]
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+def create_user(body: UserIn, request: Request, caller: Principal = ADMIN) -> UserOut:
+    """Tạo người dùng / Create an account."""
+    user = service.create_user(
+        _db(request),
+        body.username,
+        body.role,
+        agencies=body.agencies,
+        full_name=body.full_name,
+        password=body.password,
+        actor=caller.username,
+        address=_address(request),
+    )
+    return UserOut.model_validate(user)
+
+
+@router.patch("/users/{username}", response_model=UserOut)
+def update_user(
+    username: str, body: UserPatch, request: Request, caller: Principal = ADMIN
+) -> UserOut:
+    """Đổi vai trò, cơ quan, khóa/mở / Change role, agencies, or disable/enable an account."""
+    database = _db(request)
+    who = {"actor": caller.username, "address": _address(request)}
+    user = service.get_user(database, username)
+    if body.role is not None or body.agencies is not None:
+        user = service.set_role(
+            database, username, body.role or user.role, agencies=body.agencies, **who
+        )
+    if body.disabled is not None:
+        user = service.set_disabled(database, username, body.disabled, **who)
+    return UserOut.model_validate(user)
+
+
+@router.put("/users/{username}/password", status_code=204)
+def set_user_password(
+    username: str,
+    body: PasswordSetIn,
+    request: Request,
+    caller: Principal = ADMIN,
+) -> Response:
+    """Đặt mật khẩu / Set an account's password (ends its sessions)."""
+    service.set_password(
+        _db(request), username, body.password, actor=caller.username, address=_address(request)
+    )
+    return Response(status_code=204)
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+def list_tokens(
+    request: Request,
+    username: str | None = None,
+    _caller: Principal = ADMIN,
+) -> list[TokenOut]:
+    """Danh sách mã truy cập / List tokens (never the token itself, only its prefix)."""
+    return [
+        _token_out(row, owner)
+        for row, owner in service.list_tokens(_db(request), username=username)
+    ]
+
+
+@router.post("/tokens", response_model=TokenCreated, status_code=201)
+def create_token(body: TokenIn, request: Request, caller: Principal = ADMIN) -> TokenCreated:
+    """Tạo mã truy cập / Create a token. The answer is the only time the token is shown."""
+    database = _db(request)
+    user = service.get_user(database, body.username)
+    row, token = service.issue_token(
+        database,
+        user.id,
+        body.name,
+        role=body.role,
+        agencies=body.agencies,
+        expires_at=token_expiry(body.expires_in_days),
+        actor=caller.username,
+        address=_address(request),
+    )
+    return TokenCreated(**_token_out(row, user.username).model_dump(), token=token)
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenOut)
+def revoke_token(token_id: int, request: Request, caller: Principal = ADMIN) -> TokenOut:
+    """Thu hồi mã truy cập / Revoke a token (takes effect on its next request)."""
+    database = _db(request)
+    row, owner = service.revoke_token(
+        database, token_id, actor=caller.username, address=_address(request)
+    )
+    return _token_out(row, owner)
+
+
+@router.get("/audit", response_model=AuditPageOut)
+def audit(
+    request: Request,
+    actor: str | None = None,
+    action: Annotated[str | None, Query(description="exact, or a prefix like token.*")] = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    _caller: Principal = AUDIT,
+) -> AuditPageOut:
+    """Nhật ký kiểm toán / The audit journal, newest first, filtered and paginated."""
+    page = journal.query(
+        _db(request),
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+    return AuditPageOut.model_validate({"items": page.items, "next_offset": page.next_offset})
+
+
+@router.get("/audit/verify", response_model=AuditVerifyOut)
+def audit_verify(request: Request, _caller: Principal = AUDIT) -> AuditVerifyOut:
+    """Kiểm tra chuỗi băm / Walk the hash chain and report the first broken link."""
+    result = journal.verify(_db(request))
+    return AuditVerifyOut(
+        ok=result.ok,
+        entries=result.entries,
+        head_hash=result.head_hash,
+        broken_at=result.broken.position if result.broken else None,
+        reason=result.broken.reason if result.broken else None,
+    )

@@ -49,9 +49,10 @@ PERMISSIONS: dict[str, str] = {
     "connectors:admin": "configure pull connectors",
     "users:admin": "manage users and tokens",
     "audit:read": "read the audit journal",
+    "account:self": "see one's own account and change one's own password",
 }
 
-_READ = {"catalog:read", "observations:read", "alerts:read", "quarantine:read"}
+_READ = {"catalog:read", "observations:read", "alerts:read", "quarantine:read", "account:self"}
 GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
     "leader": frozenset(_READ | {"alerts:act"}),

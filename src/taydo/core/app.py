@@ -95,4 +95,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     for component in components:
         app.include_router(component.router)
+    from taydo.core.security import SecurityMiddleware
+
+    app.add_middleware(SecurityMiddleware, https=settings.cookie_secure)
     return app

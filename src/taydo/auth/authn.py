@@ -1,0 +1,62 @@
+"""Who is calling: a bearer token, else the console session cookie, whose state-changing
+requests must carry the session's CSRF token."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+
+from fastapi import Request
+
+from taydo.auth import sessions
+from taydo.auth.tokens import principal_for_token
+from taydo.core.access import Principal
+from taydo.core.db import Database
+from taydo.core.errors import Forbidden
+
+__all__ = ["CSRF_EXEMPT_PATHS", "SAFE_METHODS", "authenticator", "csrf_token"]
+
+csrf_token = sessions.csrf_token
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# Logging in starts a session, so it cannot carry that session's CSRF token yet.
+CSRF_EXEMPT_PATHS: set[str] = {"/api/v1/auth/login"}
+
+
+def _check_csrf(request: Request, session_id: str) -> None:
+    if request.method in SAFE_METHODS or request.url.path in CSRF_EXEMPT_PATHS:
+        return
+    sent = request.headers.get(sessions.CSRF_HEADER) or request.scope.get("taydo.csrf_form")
+    expected = sessions.csrf_for_session_id(session_id, sessions.secret_key(request))
+    if not sent or not hmac.compare_digest(str(sent).encode("utf-8", "replace"), expected.encode()):
+        raise Forbidden(
+            "Thiếu hoặc sai mã CSRF / missing or wrong CSRF token "
+            f"({sessions.CSRF_HEADER} header or {sessions.CSRF_FORM_FIELD} field)"
+        )
+
+
+def authenticator(database: Database) -> Callable[[Request], Principal | None]:
+    """The function the app uses to resolve a request's caller: a bearer token, else the
+    session cookie (whose state-changing requests must carry the session's CSRF token)."""
+
+    def resolve(request: Request) -> Principal | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() == "bearer" and credentials:
+            return principal_for_token(database, credentials.strip())
+        session_id = request.cookies.get(sessions.COOKIE_NAME)
+        if not session_id:
+            return None
+        principal = sessions.principal_for_session(database, session_id)
+        if principal is not None:
+            _check_csrf(request, session_id)
+        return principal
+
+    def authenticate(request: Request) -> Principal | None:
+        # Routes may resolve the caller more than once (router and route dependencies).
+        if "taydo.principal" not in request.scope:
+            request.scope["taydo.principal"] = resolve(request)
+        principal: Principal | None = request.scope["taydo.principal"]
+        return principal
+
+    return authenticate

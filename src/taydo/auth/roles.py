@@ -1,0 +1,22 @@
+"""Validation of a role and its agencies, shared by users and tokens."""
+
+from __future__ import annotations
+
+from taydo.core.access import ROLES
+from taydo.core.errors import Invalid
+
+__all__ = ["check_role"]
+
+
+def check_role(role: str, agencies: list[str] | None) -> list[str]:
+    """The cleaned, sorted agency codes; raises ``Invalid`` for a bad role or scope."""
+    if role not in ROLES:
+        raise Invalid(f"Vai trò không hợp lệ / unknown role {role!r}", roles=list(ROLES))
+    cleaned = sorted({code.strip() for code in agencies or [] if code.strip()})
+    if role == "agency_officer" and not cleaned:
+        raise Invalid(
+            "Cán bộ sở, ngành phải thuộc ít nhất một cơ quan / "
+            "an agency officer must belong to at least one agency"
+        )
+    # Agency codes are not checked against the catalog: accounts may come before the pack.
+    return cleaned

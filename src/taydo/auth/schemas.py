@@ -1,0 +1,133 @@
+"""API shapes of the auth domain. None of them carries a password or a password hash; only
+``TokenCreated`` carries a token, once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AuditEntryOut",
+    "AuditPageOut",
+    "AuditVerifyOut",
+    "LoginIn",
+    "LoginOut",
+    "MeOut",
+    "PasswordChangeIn",
+    "PasswordSetIn",
+    "TokenCreated",
+    "TokenIn",
+    "TokenOut",
+    "UserIn",
+    "UserOut",
+    "UserPatch",
+]
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class MeOut(BaseModel):
+    username: str
+    role: str
+    agencies: list[str]
+    via: str = Field(description="session or token")
+    permissions: list[str]
+
+
+class LoginOut(MeOut):
+    csrf_token: str = Field(description="Send as X-CSRF-Token on state-changing requests.")
+    expires_at: datetime
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class PasswordSetIn(BaseModel):
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class UserIn(BaseModel):
+    username: str = Field(min_length=1, max_length=80)
+    role: str
+    agencies: list[str] = Field(default_factory=list)
+    full_name: str = Field("", max_length=200)
+    password: str | None = Field(
+        None, max_length=1024, description="Omit for a machine account that only uses tokens."
+    )
+
+
+class UserPatch(BaseModel):
+    role: str | None = None
+    agencies: list[str] | None = None
+    disabled: bool | None = None
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    full_name: str
+    role: str
+    agencies: list[str]
+    disabled: bool
+    demo_password: bool
+    created_at: datetime
+
+
+class TokenIn(BaseModel):
+    username: str = Field(description="The account the token acts for.")
+    name: str = Field(min_length=1, max_length=120, description="What uses it, e.g. a gateway.")
+    role: str | None = Field(None, description="Default: the account's role.")
+    agencies: list[str] | None = Field(None, description="Default: the account's agencies.")
+    expires_in_days: float | None = Field(None, gt=0, le=3660)
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    prefix: str = Field(description="First characters of the token, to recognise it.")
+    username: str
+    role: str
+    agencies: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    active: bool
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The token. Shown this once; only its hash is stored.")
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    summary: dict[str, Any]
+    address: str | None
+    prev_hash: str
+    hash: str
+
+
+class AuditPageOut(BaseModel):
+    items: list[AuditEntryOut]
+    next_offset: int | None
+
+
+class AuditVerifyOut(BaseModel):
+    ok: bool
+    entries: int
+    head_hash: str
+    broken_at: int | None
+    reason: str | None
