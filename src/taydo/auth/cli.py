@@ -32,6 +32,13 @@ console = Console()
 errors = Console(stderr=True)
 
 ROLE_HELP = "Role: " + ", ".join(ROLES)
+AGENCY_OPTION = typer.Option(None, "--agency", "-a", help="Agency code (repeatable).")
+AGENCY_KEEP_OPTION = typer.Option(
+    None, "--agency", "-a", help="Agency code (repeatable); default: keep the current ones."
+)
+AGENCY_TOKEN_OPTION = typer.Option(
+    None, "--agency", "-a", help="Agency code (repeatable); default: the account's."
+)
 
 
 def _actor() -> str:
@@ -65,9 +72,7 @@ def _read_password(from_stdin: bool) -> str:
 def user_add(
     username: str,
     role: str = typer.Option(..., "--role", "-r", help=ROLE_HELP),
-    agency: list[str] | None = typer.Option(
-        None, "--agency", "-a", help="Agency code (repeatable)."
-    ),
+    agency: list[str] | None = AGENCY_OPTION,
     full_name: str = typer.Option("", "--full-name", help="Họ tên / Full name."),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password."),
     no_password: bool = typer.Option(
@@ -123,9 +128,7 @@ def user_enable(username: str) -> None:
 def user_set_role(
     username: str,
     role: str = typer.Argument(..., help=ROLE_HELP),
-    agency: list[str] | None = typer.Option(
-        None, "--agency", "-a", help="Agency code (repeatable); default: keep the current ones."
-    ),
+    agency: list[str] | None = AGENCY_KEEP_OPTION,
 ) -> None:
     """Đổi vai trò / Change an account's role (its tokens are revoked)."""
     with _database() as database:
@@ -150,7 +153,7 @@ def token_create(
     user: str = typer.Option(..., "--user", "-u", help="Account the token acts for."),
     name: str = typer.Option(..., "--name", "-n", help="What uses it (e.g. mqtt-gateway)."),
     role: str | None = typer.Option(None, "--role", "-r", help="Default: the account's role."),
-    agency: list[str] | None = typer.Option(None, "--agency", "-a", help="Default: the account's."),
+    agency: list[str] | None = AGENCY_TOKEN_OPTION,
     expires_days: float | None = typer.Option(None, "--expires-days", min=0.001),
 ) -> None:
     """Tạo mã truy cập / Create a token; it is printed once and never again."""

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from taydo.auth.models import AuditEntry, AuditHead
@@ -80,6 +81,19 @@ def entry_hash(fields: dict[str, Any], prev_hash: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _insert_genesis(connection: Session | Connection) -> Any:
+    """The head row at the chain's start; concurrent first writers must not collide."""
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    values = {"id": 1, "seq": 0, "last_hash": GENESIS_HASH}
+    if bind.dialect.name == "postgresql":
+        statement = postgresql.insert(_head).values(**values).on_conflict_do_nothing()
+    elif bind.dialect.name == "sqlite":
+        statement = sqlite.insert(_head).values(**values).on_conflict_do_nothing()
+    else:
+        statement = insert(_head).values(**values)
+    return statement.returning(_head.c.id)
+
+
 def _advance_head(connection: Session | Connection) -> tuple[int, str]:
     """Lock the head and move it one position on; returns (new position, previous hash)."""
     statement = (
@@ -90,11 +104,11 @@ def _advance_head(connection: Session | Connection) -> tuple[int, str]:
     )
     row = connection.execute(statement).first()
     if row is None:
-        # No head yet (a freshly truncated database). Refuse if entries exist: a missing
-        # head over a non-empty journal is tampering, and recreating it would hide it.
-        if connection.execute(select(func.count()).select_from(_journal)).scalar_one():
+        # No head yet (a new or truncated database). Refuse when the journal has entries: a
+        # missing head over a non-empty journal is tampering, and recreating it would hide it.
+        created = connection.execute(_insert_genesis(connection)).first() is not None
+        if created and connection.execute(select(func.count()).select_from(_journal)).scalar():
             raise RuntimeError("audit_head is missing: run `taydo audit verify`")
-        connection.execute(insert(_head).values(id=1, seq=0, last_hash=GENESIS_HASH))
         row = connection.execute(statement).one()
     return int(row[0]), str(row[1])
 

@@ -1,0 +1,49 @@
+"""Helpers for the auth tests: accounts with known passwords and a CLI runner."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import pytest
+from typer.testing import CliRunner
+
+from taydo.auth.service import create_user
+from taydo.core.db import Database
+
+PASSWORD = "Mật-khẩu-đủ-dài-42"  # noqa: S105 - test fixture
+
+
+@pytest.fixture
+def make_user(database: Database) -> Callable[..., str]:
+    """``make_user("operator")`` creates an account with PASSWORD; returns its username."""
+
+    def make(role: str = "operator", agencies: list[str] | None = None, name: str = "") -> str:
+        username = name or f"{role}-{uuid.uuid4().hex[:6]}"
+        create_user(database, username, role, agencies=agencies or [], password=PASSWORD)
+        return username
+
+    return make
+
+
+@pytest.fixture
+def cli(database: Database) -> Callable[..., object]:
+    """Run ``taydo …`` against the test database; returns the click Result."""
+    from taydo.cli import app
+
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None) -> object:
+        return runner.invoke(
+            app,
+            list(args),
+            input=input,
+            env={"TAYDO_DATABASE_URL": database.url, "TAYDO_CONFIG_FILE": "/nonexistent.toml"},
+            catch_exceptions=False,
+        )
+
+    return run
+
+
+def login(client, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    return client.post("/api/v1/auth/login", json={"username": username, "password": password})
