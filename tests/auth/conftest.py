@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from taydo.auth.service import create_user
 from taydo.core.db import Database
 
-PASSWORD = "Mật-khẩu-đủ-dài-42"  # noqa: S105 - test fixture
+PASSWORD = "Mật-khẩu-đủ-dài-42"
 
 
 @pytest.fixture
@@ -38,7 +38,11 @@ def cli(database: Database) -> Callable[..., object]:
             app,
             list(args),
             input=input,
-            env={"TAYDO_DATABASE_URL": database.url, "TAYDO_CONFIG_FILE": "/nonexistent.toml"},
+            env={
+                "TAYDO_DATABASE_URL": database.url,
+                "TAYDO_CONFIG_FILE": "/nonexistent.toml",
+                "COLUMNS": "200",
+            },
             catch_exceptions=False,
         )
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 
 from taydo.auth import journal, passwords, service, sessions
 from taydo.auth.models import ApiToken
@@ -76,7 +76,7 @@ def _token_out(row: ApiToken, username: str) -> TokenOut:
 @router.post("/auth/login", response_model=LoginOut, responses={429: {}, 401: {}})
 def login(
     body: LoginIn, request: Request, response: Response, _caller: Principal | None = PUBLIC
-) -> LoginOut | ORJSONResponse:
+) -> LoginOut | JSONResponse:
     """Đăng nhập / Log in: starts a console session (cookie) and returns its CSRF token."""
     settings = request.app.state.settings
     try:
@@ -89,7 +89,7 @@ def login(
             secret_key=settings.secret_key.get_secret_value(),
         )
     except sessions.Throttled as exc:
-        return ORJSONResponse(
+        return JSONResponse(
             {"error": exc.message, "details": {"retry_after": exc.retry_after}},
             status_code=429,
             headers={"Retry-After": str(exc.retry_after)},
