@@ -20,7 +20,9 @@ __all__ = [
     "GRANTS",
     "PERMISSIONS",
     "ROLES",
+    "DeclaredRoute",
     "Principal",
+    "api_routes",
     "public",
     "requires",
     "route_permission",
@@ -144,3 +146,38 @@ def route_permission(route: Any) -> str | None:
             return str(declared)
         stack.extend(dep.dependencies)
     return None
+
+
+@dataclass(frozen=True)
+class DeclaredRoute:
+    path: str  # with the router prefixes, e.g. /api/v1/users/{username}
+    methods: frozenset[str]
+    permission: str | None  # None: the route declares nothing (a test fails on it)
+
+
+def api_routes(app: Any) -> list[DeclaredRoute]:
+    """Every API route of an app with its declared permission.
+
+    FastAPI ≥ 0.16x keeps included routers as lazy wrappers in ``app.routes``;
+    ``iter_route_contexts`` flattens them (older versions list the routes directly).
+    """
+    from fastapi.routing import APIRoute
+
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: app.routes is already flat
+        contexts: Any = app.routes
+    else:
+        contexts = iter_route_contexts(app.routes)
+    found = []
+    for context in contexts:
+        if not isinstance(getattr(context, "original_route", context), APIRoute):
+            continue
+        found.append(
+            DeclaredRoute(
+                path=str(context.path),
+                methods=frozenset(context.methods or ()),
+                permission=route_permission(context),
+            )
+        )
+    return found
