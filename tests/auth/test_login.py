@@ -204,3 +204,18 @@ def test_users_change_their_own_password(client: TestClient, database: Database,
     assert client.get("/api/v1/auth/me").status_code == 200  # this session goes on
     assert login(client, name).status_code == 401
     assert login(client, name, "một mật khẩu mới 123").status_code == 200
+
+
+def test_login_accepts_only_json_so_other_sites_cannot_post_it(
+    client: TestClient, make_user
+) -> None:  # type: ignore[no-untyped-def]
+    name = make_user()
+    as_form = client.post("/api/v1/auth/login", data={"username": name, "password": PASSWORD})
+    assert as_form.status_code == 422
+    as_text = client.post(
+        "/api/v1/auth/login",
+        content=f'{{"username": "{name}", "password": "{PASSWORD}"}}'.encode(),
+        headers={"Content-Type": "text/plain"},
+    )
+    assert as_text.status_code == 422
+    assert COOKIE_NAME not in client.cookies

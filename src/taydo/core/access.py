@@ -23,6 +23,7 @@ __all__ = [
     "DeclaredRoute",
     "Principal",
     "api_routes",
+    "permission_table",
     "public",
     "requires",
     "route_permission",
@@ -181,3 +182,23 @@ def api_routes(app: Any) -> list[DeclaredRoute]:
             )
         )
     return found
+
+
+def permission_table() -> str:
+    """The Markdown table of ``GRANTS`` that docs/security.md carries (a test keeps it
+    current; ``python -m taydo.core.access`` prints it)."""
+    roles = list(ROLES)
+    lines = [
+        "| permission | what it allows | " + " | ".join(f"`{r}`" for r in roles) + " |",
+        "|---|---|" + "---|" * len(roles),
+    ]
+    for permission, what in PERMISSIONS.items():
+        marks = " | ".join("✓" if permission in GRANTS[role] else "" for role in roles)
+        lines.append(f"| `{permission}` | {what} | {marks} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(permission_table())
