@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 
+from fastapi import File, Form, UploadFile
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 
 from taydo.auth import journal, service
 from taydo.auth.models import UserSession
 from taydo.auth.sessions import COOKIE_NAME, THROTTLE_MAX_FAILURES
+from taydo.core.access import requires
 from taydo.core.app import create_app
 from taydo.core.db import Database
 from taydo.core.settings import Settings
@@ -219,3 +221,36 @@ def test_login_accepts_only_json_so_other_sites_cannot_post_it(
     )
     assert as_text.status_code == 422
     assert COOKIE_NAME not in client.cookies
+
+
+def test_a_form_checked_for_csrf_still_reaches_its_route_intact(
+    app,
+    make_user,  # type: ignore[no-untyped-def]
+) -> None:
+    self_ = requires("account:self")
+
+    @app.post("/api/v1/test-form-echo")
+    async def echo(
+        name: str = Form(...),
+        upload: UploadFile | None = File(None),  # noqa: B008
+        _caller=self_,  # type: ignore[no-untyped-def]
+    ) -> dict[str, object]:
+        content = (await upload.read()).decode() if upload else None
+        return {"name": name, "file": content}
+
+    with TestClient(app) as client:
+        csrf = login(client, make_user()).json()["csrf_token"]
+        plain = client.post("/api/v1/test-form-echo", data={"name": "Cần Thơ", "csrf_token": csrf})
+        assert plain.json() == {"name": "Cần Thơ", "file": None}
+        multipart = client.post(
+            "/api/v1/test-form-echo",
+            data={"name": "Ninh Kiều", "csrf_token": csrf},
+            files={"upload": ("a.csv", "ts,value\n1,2.5\n", "text/csv")},
+        )
+        assert multipart.json() == {"name": "Ninh Kiều", "file": "ts,value\n1,2.5\n"}
+        forged = client.post(
+            "/api/v1/test-form-echo",
+            data={"name": "x", "csrf_token": "forged"},
+            files={"upload": ("a.csv", "x", "text/csv")},
+        )
+        assert forged.status_code == 403

@@ -22,9 +22,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Table, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -45,8 +45,8 @@ __all__ = [
 ]
 
 GENESIS_HASH = "0" * 64
-_journal = AuditEntry.__table__
-_head = AuditHead.__table__
+_journal = cast(Table, AuditEntry.__table__)
+_head = cast(Table, AuditHead.__table__)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -85,6 +85,7 @@ def _insert_genesis(connection: Session | Connection) -> Any:
     """The head row at the chain's start; concurrent first writers must not collide."""
     bind = connection.get_bind() if isinstance(connection, Session) else connection
     values = {"id": 1, "seq": 0, "last_hash": GENESIS_HASH}
+    statement: Any
     if bind.dialect.name == "postgresql":
         statement = postgresql.insert(_head).values(**values).on_conflict_do_nothing()
     elif bind.dialect.name == "sqlite":

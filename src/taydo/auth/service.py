@@ -186,7 +186,7 @@ def set_role(
         _keep_an_admin(session, user, role=role, disabled=user.disabled)
         user.role = role
         user.agencies = new_agencies
-        revoked = session.execute(
+        revoked = session.execute(  # type: ignore[attr-defined]
             update(ApiToken)
             .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
             .values(revoked_at=clock.now())
