@@ -18,6 +18,7 @@ from taydo.auth.schemas import (
     MeOut,
     PasswordChangeIn,
     PasswordSetIn,
+    Printable,
     TokenCreated,
     TokenIn,
     TokenOut,
@@ -173,7 +174,7 @@ def create_user(body: UserIn, request: Request, caller: Principal = ADMIN) -> Us
 
 @router.patch("/users/{username}", response_model=UserOut)
 def update_user(
-    username: str, body: UserPatch, request: Request, caller: Principal = ADMIN
+    username: Printable, body: UserPatch, request: Request, caller: Principal = ADMIN
 ) -> UserOut:
     """Đổi vai trò, cơ quan, khóa/mở / Change role, agencies, or disable/enable an account."""
     database = _db(request)
@@ -190,7 +191,7 @@ def update_user(
 
 @router.put("/users/{username}/password", status_code=204)
 def set_user_password(
-    username: str,
+    username: Printable,
     body: PasswordSetIn,
     request: Request,
     caller: Principal = ADMIN,
@@ -205,7 +206,7 @@ def set_user_password(
 @router.get("/tokens", response_model=list[TokenOut])
 def list_tokens(
     request: Request,
-    username: str | None = None,
+    username: Printable | None = None,
     _caller: Principal = ADMIN,
 ) -> list[TokenOut]:
     """Danh sách mã truy cập / List tokens (never the token itself, only its prefix)."""
@@ -246,10 +247,12 @@ def revoke_token(token_id: int, request: Request, caller: Principal = ADMIN) -> 
 @router.get("/audit", response_model=AuditPageOut)
 def audit(
     request: Request,
-    actor: str | None = None,
-    action: Annotated[str | None, Query(description="exact, or a prefix like token.*")] = None,
-    object_type: str | None = None,
-    object_id: str | None = None,
+    actor: Printable | None = None,
+    action: Annotated[
+        Printable | None, Query(description="exact, or a prefix like token.*")
+    ] = None,
+    object_type: Printable | None = None,
+    object_id: Printable | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

@@ -5,7 +5,12 @@ from __future__ import annotations
 from taydo.core.access import ROLES
 from taydo.core.errors import Invalid
 
-__all__ = ["check_role"]
+__all__ = ["check_role", "valid_username"]
+
+
+def valid_username(username: str) -> bool:
+    """1–80 printable characters (no control characters: PostgreSQL refuses NUL in text)."""
+    return 0 < len(username) <= 80 and username.isprintable()
 
 
 def check_role(role: str, agencies: list[str] | None) -> list[str]:

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
     "AuditEntryOut",
@@ -17,6 +17,7 @@ __all__ = [
     "MeOut",
     "PasswordChangeIn",
     "PasswordSetIn",
+    "Printable",
     "TokenCreated",
     "TokenIn",
     "TokenOut",
@@ -26,8 +27,18 @@ __all__ = [
 ]
 
 
+def _printable(value: str) -> str:
+    # Control characters have no place in names, and PostgreSQL refuses NUL in text.
+    if not value.isprintable():
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+Printable = Annotated[str, AfterValidator(_printable)]
+
+
 class LoginIn(BaseModel):
-    username: str = Field(min_length=1, max_length=80)
+    username: Printable = Field(min_length=1, max_length=80)
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -54,18 +65,18 @@ class PasswordSetIn(BaseModel):
 
 
 class UserIn(BaseModel):
-    username: str = Field(min_length=1, max_length=80)
-    role: str
-    agencies: list[str] = Field(default_factory=list)
-    full_name: str = Field("", max_length=200)
+    username: Printable = Field(min_length=1, max_length=80)
+    role: Printable
+    agencies: list[Printable] = Field(default_factory=list)
+    full_name: Printable = Field("", max_length=200)
     password: str | None = Field(
         None, max_length=1024, description="Omit for a machine account that only uses tokens."
     )
 
 
 class UserPatch(BaseModel):
-    role: str | None = None
-    agencies: list[str] | None = None
+    role: Printable | None = None
+    agencies: list[Printable] | None = None
     disabled: bool | None = None
 
 
@@ -83,10 +94,12 @@ class UserOut(BaseModel):
 
 
 class TokenIn(BaseModel):
-    username: str = Field(description="The account the token acts for.")
-    name: str = Field(min_length=1, max_length=120, description="What uses it, e.g. a gateway.")
-    role: str | None = Field(None, description="Default: the account's role.")
-    agencies: list[str] | None = Field(None, description="Default: the account's agencies.")
+    username: Printable = Field(description="The account the token acts for.")
+    name: Printable = Field(
+        min_length=1, max_length=120, description="What uses it, e.g. a gateway."
+    )
+    role: Printable | None = Field(None, description="Default: the account's role.")
+    agencies: list[Printable] | None = Field(None, description="Default: the account's agencies.")
     expires_in_days: float | None = Field(None, gt=0, le=3660)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from taydo.auth import journal, passwords
 from taydo.auth.authn import authenticator, csrf_token
 from taydo.auth.models import ApiToken, User, UserSession
-from taydo.auth.roles import check_role
+from taydo.auth.roles import check_role, valid_username
 from taydo.auth.sessions import login, logout, session_hash
 from taydo.auth.tokens import issue_token, list_tokens, principal_for_token, revoke_token
 from taydo.core import clock
@@ -94,8 +94,10 @@ def create_user(
     """Create an account; ``password`` is hashed here (argon2id). Without one the account
     can only use tokens (a machine or connector account)."""
     username = username.strip()
-    if not username or len(username) > 80:
-        raise Invalid("Tên đăng nhập 1–80 ký tự / username must have 1 to 80 characters")
+    if not valid_username(username):
+        raise Invalid(
+            "Tên đăng nhập 1–80 ký tự in được / username must have 1 to 80 printable characters"
+        )
     agencies = check_role(role, agencies)
     if password is not None:
         password_hash = passwords.hash_password(password)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from taydo.auth import journal, passwords
 from taydo.auth.models import LoginAttempt, User, UserSession
+from taydo.auth.roles import valid_username
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
@@ -209,6 +210,8 @@ def login(
     """Check a password and start a session. Raises ``Throttled`` (429) after too many
     failures for this account from this address, ``Unauthenticated`` (401) otherwise."""
     username = username.strip()[:80]
+    if not valid_username(username):
+        raise Unauthenticated(BAD_LOGIN)  # cannot name an account; nothing to count
     with database.session() as session:
         wait = throttle_wait(session, username, address)
         user = session.scalar(select(User).where(User.username == username))
