@@ -19,8 +19,10 @@ __all__ = ["CSRF_EXEMPT_PATHS", "SAFE_METHODS", "authenticator", "csrf_token"]
 csrf_token = sessions.csrf_token
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-# Logging in starts a session, so it cannot carry that session's CSRF token yet.
-CSRF_EXEMPT_PATHS: set[str] = {"/api/v1/auth/login"}
+# Logging in starts a session, so it cannot carry that session's CSRF token yet (the API
+# route and the console's login form). Checking them would only refuse a logged-in user who
+# logs in again: an anonymous visitor has no session to check anyway.
+CSRF_EXEMPT_PATHS: set[str] = {"/api/v1/auth/login", "/login"}
 
 
 def _check_csrf(request: Request, session_id: str) -> None:
