@@ -254,3 +254,17 @@ def test_a_form_checked_for_csrf_still_reaches_its_route_intact(
             files={"upload": ("a.csv", "x", "text/csv")},
         )
         assert forged.status_code == 403
+
+
+def test_weaker_stored_hashes_are_upgraded_at_login(client: TestClient, database: Database) -> None:
+    from argon2 import PasswordHasher
+
+    from taydo.auth.service import create_user, get_user
+
+    legacy = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("cũ")
+    create_user(database, "tai-khoan-cu", "viewer", password_hash=legacy)
+    assert login(client, "tai-khoan-cu", "cũ").status_code == 200  # short, set before the rule
+    upgraded = get_user(database, "tai-khoan-cu").password_hash or ""
+    assert upgraded != legacy and "m=65536,t=3,p=4" in upgraded
+    client.cookies.clear()
+    assert login(client, "tai-khoan-cu", "cũ").status_code == 200

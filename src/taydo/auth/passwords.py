@@ -10,7 +10,15 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from taydo.core.errors import Invalid
 
-__all__ = ["MIN_LENGTH", "check_strength", "generate", "hash_password", "needs_rehash", "verify"]
+__all__ = [
+    "MIN_LENGTH",
+    "check_strength",
+    "generate",
+    "hash_password",
+    "needs_rehash",
+    "rehash",
+    "verify",
+]
 
 MIN_LENGTH = 10
 _hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4
@@ -41,6 +49,11 @@ def verify(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def rehash(password: str) -> str:
+    """A fresh hash of a password that just verified (no strength rule: it is already set)."""
+    return _hasher.hash(password)
 
 
 def needs_rehash(password_hash: str) -> bool:

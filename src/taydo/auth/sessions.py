@@ -236,7 +236,7 @@ def login(
             stored = session.get(User, user.id)
             assert stored is not None
             if stored.password_hash and passwords.needs_rehash(stored.password_hash):
-                stored.password_hash = passwords.hash_password(password)
+                stored.password_hash = passwords.rehash(password)
             clear_failures(session, username, address)
             started = create_session(session, stored, hours=hours, address=address)
             journal.record(
