@@ -6,12 +6,27 @@ import uuid
 from collections.abc import Callable
 
 import pytest
+from argon2 import PasswordHasher
 from typer.testing import CliRunner
 
 from taydo.auth.service import create_user
 from taydo.core.db import Database
 
 PASSWORD = "Mật-khẩu-đủ-dài-42"
+
+
+@pytest.fixture(autouse=True)
+def quick_argon2(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id with small parameters: the production profile (64 MiB, 3 passes) costs
+    ~0.5 s per hash on a 2-core runner and these tests hash a lot. Tests marked
+    ``production_argon2`` keep the real profile."""
+    if request.node.get_closest_marker("production_argon2") is None:
+        cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        monkeypatch.setattr("taydo.auth.passwords._hasher", cheap)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "production_argon2: hash with the production profile")
 
 
 @pytest.fixture

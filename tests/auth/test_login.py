@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from fastapi import File, Form, UploadFile
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
@@ -256,6 +257,7 @@ def test_a_form_checked_for_csrf_still_reaches_its_route_intact(
         assert forged.status_code == 403
 
 
+@pytest.mark.production_argon2
 def test_weaker_stored_hashes_are_upgraded_at_login(client: TestClient, database: Database) -> None:
     from argon2 import PasswordHasher
 
