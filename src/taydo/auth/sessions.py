@@ -221,7 +221,10 @@ def login(
     # The hash check runs even for unknown or disabled accounts (same time, same answer).
     ok = passwords.verify(user.password_hash if usable and user else None, password)
     with database.session() as session:
-        if not ok or user is None:
+        # Read again: the account may have been disabled while the hash was checked.
+        stored = session.get(User, user.id) if ok and user is not None else None
+        if stored is None or stored.disabled:
+            ok = False
             note_failure(session, username, address)
             journal.record(
                 session,
@@ -233,8 +236,6 @@ def login(
                 address=address,
             )
         else:
-            stored = session.get(User, user.id)
-            assert stored is not None
             if stored.password_hash and passwords.needs_rehash(stored.password_hash):
                 stored.password_hash = passwords.rehash(password)
             clear_failures(session, username, address)
