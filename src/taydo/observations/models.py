@@ -1,0 +1,63 @@
+"""The time-series tables: raw observations, hourly and daily rollups, latest values.
+
+Rows are deliberately compact: a series id (``metrics.id``), a timestamp in epoch milliseconds
+UTC, a double and a small quality code. There is no foreign key from observations to metrics:
+the writer resolves every series through the series index before writing, and a per-row
+foreign-key probe would cost the hot path a lookup for nothing. Rollup buckets are the epoch
+milliseconds (UTC) of the bucket's start in the display time zone, so a daily bucket of
+Asia/Ho_Chi_Minh starts at 17:00 UTC of the previous day.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Float, Integer, SmallInteger
+from sqlalchemy.orm import Mapped, mapped_column
+
+from taydo.core.db import Base
+
+__all__ = ["DailyRollup", "HourlyRollup", "Latest", "Observation"]
+
+
+class Observation(Base):
+    """One value of one series at one instant. On PostgreSQL the table is range-partitioned
+    by ``ts`` (one partition per UTC month, created on demand by the writer)."""
+
+    __tablename__ = "observations"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    series_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    value: Mapped[float] = mapped_column(Float)
+    quality: Mapped[int] = mapped_column(SmallInteger, default=0)
+
+
+class _Rollup:
+    series_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer)
+    sum: Mapped[float] = mapped_column(Float)
+    min: Mapped[float] = mapped_column(Float)
+    max: Mapped[float] = mapped_column(Float)
+    last_ts: Mapped[int] = mapped_column(BigInteger)
+    last_value: Mapped[float] = mapped_column(Float)
+
+
+class HourlyRollup(_Rollup, Base):
+    __tablename__ = "observations_hourly"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
+class DailyRollup(_Rollup, Base):
+    __tablename__ = "observations_daily"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
+class Latest(Base):
+    """The newest value of each series; only a newer point moves it."""
+
+    __tablename__ = "observations_latest"
+
+    series_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    ts: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[float] = mapped_column(Float)
+    quality: Mapped[int] = mapped_column(SmallInteger, default=0)

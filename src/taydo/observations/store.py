@@ -1,0 +1,252 @@
+"""The write path: one transaction stores new points, their rollups and latest values.
+
+It works on the raw DB-API connection (sqlite3 or psycopg) because the hot path cannot
+afford an ORM or per-row SQLAlchemy overhead. Rows are plain tuples
+``(series_id, ts_ms, value, quality)``.
+
+How rollups stay exact when a batch re-sends stored points: the insert reports which rows it
+really stored (``INSERT … ON CONFLICT DO NOTHING RETURNING``), and only those rows are folded
+into the hourly and daily rollups and the latest values, all in the same transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from taydo.observations.buckets import Buckets
+
+__all__ = ["Row", "Store"]
+
+Row = tuple[int, int, float, int]
+
+# SQLite: multi-row VALUES statements of power-of-two sizes (a handful of cached statements).
+_CHUNK = 512
+_SQLITE_INSERT = (
+    "INSERT INTO observations (series_id, ts, value, quality) VALUES {values} "
+    "ON CONFLICT DO NOTHING RETURNING series_id, ts"
+)
+_ROLLUP_SET = (
+    "count = {t}.count + excluded.count, sum = {t}.sum + excluded.sum, "
+    "min = CASE WHEN excluded.min < {t}.min THEN excluded.min ELSE {t}.min END, "
+    "max = CASE WHEN excluded.max > {t}.max THEN excluded.max ELSE {t}.max END, "
+    "last_value = CASE WHEN excluded.last_ts > {t}.last_ts "
+    "THEN excluded.last_value ELSE {t}.last_value END, "
+    "last_ts = CASE WHEN excluded.last_ts > {t}.last_ts THEN excluded.last_ts ELSE {t}.last_ts END"
+)
+_SQLITE_ROLLUP = (
+    "INSERT INTO {t} (series_id, bucket, count, sum, min, max, last_ts, last_value) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (series_id, bucket) DO UPDATE SET " + _ROLLUP_SET
+)
+_LATEST_SET = (
+    "ON CONFLICT (series_id) DO UPDATE SET ts = excluded.ts, value = excluded.value, "
+    "quality = excluded.quality WHERE excluded.ts > observations_latest.ts"
+)
+_SQLITE_LATEST = (
+    "INSERT INTO observations_latest (series_id, ts, value, quality) VALUES (?, ?, ?, ?) "
+    + _LATEST_SET
+)
+_PG_INSERT = (
+    "INSERT INTO observations (series_id, ts, value, quality) "
+    "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::float8[], %s::int2[]) "
+    "ON CONFLICT DO NOTHING RETURNING series_id, ts"
+)
+_PG_ROLLUP = (
+    "INSERT INTO {t} (series_id, bucket, count, sum, min, max, last_ts, last_value) "
+    "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::int[], %s::float8[], %s::float8[], "
+    "%s::float8[], %s::bigint[], %s::float8[]) "
+    "ON CONFLICT (series_id, bucket) DO UPDATE SET " + _ROLLUP_SET
+)
+_PG_LATEST = (
+    "INSERT INTO observations_latest (series_id, ts, value, quality) "
+    "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::float8[], %s::int2[]) " + _LATEST_SET
+)
+
+
+def _values(n: int) -> str:
+    return ", ".join(["(?, ?, ?, ?)"] * n)
+
+
+_SQLITE_STATEMENTS = {
+    size: _SQLITE_INSERT.format(values=_values(size))
+    for size in [_CHUNK >> shift for shift in range(10)]
+}
+
+
+def _month_bounds(day: int) -> tuple[str, int, int]:
+    moment = datetime.fromtimestamp(day * 86_400, UTC)
+    first = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = (
+        first.replace(year=first.year + 1, month=1)
+        if first.month == 12
+        else first.replace(month=first.month + 1)
+    )
+    name = f"observations_p{first.year:04d}{first.month:02d}"
+    return name, int(first.timestamp() * 1000), int(following.timestamp() * 1000)
+
+
+class Store:
+    """Writes batches for one database. ``dialect`` is ``sqlite`` or ``postgresql``."""
+
+    def __init__(self, dialect: str, buckets: Buckets) -> None:
+        self.dialect = dialect
+        self.buckets = buckets
+        self._partitions: set[str] = set()
+        self._partition_lock = threading.Lock()
+
+    # -- the one entry point -------------------------------------------------------------
+
+    def write(self, connection: Any, rows: Sequence[Row]) -> list[Row]:
+        """Store ``rows`` in one transaction and commit; return the rows that were new
+        (first occurrence wins for a (series, ts) repeated inside ``rows``)."""
+        # Keep the first occurrence of each key: later duplicates of the batch are dropped
+        # before the insert, earlier stored points by ON CONFLICT DO NOTHING.
+        unique = list({(r[0], r[1]): r for r in reversed(rows)}.values())
+        unique.reverse()
+        if not unique:
+            return []
+        try:
+            if self.dialect == "postgresql":
+                self._ensure_partitions(connection, unique)
+                inserted = self._insert_pg(connection, unique)
+            else:
+                connection.execute("BEGIN IMMEDIATE")
+                inserted = self._insert_sqlite(connection, unique)
+            if len(inserted) == len(unique):
+                new = unique
+            else:
+                new = [r for r in unique if (r[0], r[1]) in inserted]
+            if new:
+                self._fold(connection, new)
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        return new
+
+    # -- inserts ---------------------------------------------------------------------------
+
+    def _insert_sqlite(self, connection: Any, rows: list[Row]) -> set[tuple[int, int]]:
+        inserted: set[tuple[int, int]] = set()
+        position = 0
+        total = len(rows)
+        while position < total:
+            left = total - position
+            size = _CHUNK if left >= _CHUNK else 1 << (left.bit_length() - 1)
+            params = [field for row in rows[position : position + size] for field in row]
+            inserted.update(connection.execute(_SQLITE_STATEMENTS[size], params).fetchall())
+            position += size
+        return inserted
+
+    def _insert_pg(self, connection: Any, rows: list[Row]) -> set[tuple[int, int]]:
+        with connection.cursor() as cursor:
+            cursor.execute(_PG_INSERT, _columns(rows))
+            return set(cursor.fetchall())
+
+    def _ensure_partitions(self, connection: Any, rows: list[Row]) -> None:
+        days = {r[1] // 86_400_000 for r in rows}
+        wanted = {_month_bounds(day) for day in days}
+        missing = [bounds for bounds in wanted if bounds[0] not in self._partitions]
+        if not missing:
+            return
+        with self._partition_lock:
+            for name, start, end in sorted(missing):
+                # Its own short transaction, so the parent's lock is not held during the
+                # batch; a concurrent creator makes IF NOT EXISTS a no-op or an error we retry.
+                for attempt in range(3):
+                    try:
+                        connection.execute(
+                            f'CREATE TABLE IF NOT EXISTS "{name}" PARTITION OF observations '
+                            f"FOR VALUES FROM ({start}) TO ({end})"
+                        )
+                        connection.commit()
+                        break
+                    except Exception:
+                        connection.rollback()
+                        if attempt == 2:
+                            raise
+                self._partitions.add(name)
+
+    # -- rollups and latest values ---------------------------------------------------------
+
+    def _fold(self, connection: Any, rows: list[Row]) -> None:
+        slot = self.buckets.slot
+        hourly: dict[tuple[int, int], list[Any]] = {}
+        day_of_hour: dict[int, int] = {}
+        for series_id, ts, value, _quality in rows:
+            _offset, hour, day = slot(ts)
+            key = (series_id, hour)
+            acc = hourly.get(key)
+            if acc is None:
+                hourly[key] = [series_id, hour, 1, value, value, value, ts, value]
+                day_of_hour[hour] = day
+            else:
+                acc[2] += 1
+                acc[3] += value
+                if value < acc[4]:
+                    acc[4] = value
+                if value > acc[5]:
+                    acc[5] = value
+                if ts > acc[6]:
+                    acc[6] = ts
+                    acc[7] = value
+        daily: dict[tuple[int, int], list[Any]] = {}
+        for acc in hourly.values():
+            key = (acc[0], day_of_hour[acc[1]])
+            day_acc = daily.get(key)
+            if day_acc is None:
+                daily[key] = [acc[0], key[1], *acc[2:]]
+            else:
+                _merge(day_acc, acc)
+        latest: dict[int, list[Any]] = {}
+        for acc in daily.values():
+            found = latest.get(acc[0])
+            if found is None or acc[6] > found[1]:
+                latest[acc[0]] = [acc[0], acc[6], acc[7], 0]
+        if len(latest) < len(rows):
+            # The quality of each latest point: look it up only for the winning rows.
+            wanted = {(v[0], v[1]): v for v in latest.values()}
+            for row in rows:
+                found = wanted.get((row[0], row[1]))
+                if found is not None:
+                    found[3] = row[3]
+        else:
+            for row in rows:
+                latest[row[0]][3] = row[3]
+        self._upsert(connection, list(hourly.values()), list(daily.values()), latest)
+
+    def _upsert(
+        self,
+        connection: Any,
+        hourly: list[list[Any]],
+        daily: list[list[Any]],
+        latest: dict[int, list[Any]],
+    ) -> None:
+        if self.dialect == "postgresql":
+            with connection.cursor() as cursor:
+                for table, accs in (("observations_hourly", hourly), ("observations_daily", daily)):
+                    cursor.execute(_PG_ROLLUP.format(t=table), _columns(accs))
+                cursor.execute(_PG_LATEST, _columns(list(latest.values())))
+        else:
+            connection.executemany(_SQLITE_ROLLUP.format(t="observations_hourly"), hourly)
+            connection.executemany(_SQLITE_ROLLUP.format(t="observations_daily"), daily)
+            connection.executemany(_SQLITE_LATEST, list(latest.values()))
+
+
+def _merge(into: list[Any], acc: list[Any]) -> None:
+    into[2] += acc[2]
+    into[3] += acc[3]
+    if acc[4] < into[4]:
+        into[4] = acc[4]
+    if acc[5] > into[5]:
+        into[5] = acc[5]
+    if acc[6] > into[6]:
+        into[6] = acc[6]
+        into[7] = acc[7]
+
+
+def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """Row tuples to column lists (psycopg sends each list as one array parameter)."""
+    return [list(column) for column in zip(*rows, strict=True)]
