@@ -1,7 +1,157 @@
-"""REST API of the ingest domain."""
+"""REST API of the ingest domain: the HTTP observation gateway.
+
+The handler stays thin and never blocks the event loop: the body is read with a hard size
+limit, decoding + validation run in one worker-thread hop, the valid rows go to the group-commit
+writer, rejected items to the quarantine, and the answer comes after both have committed.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import json
+from typing import Any
+
+import msgspec
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from taydo.core import clock
+from taydo.core.access import Principal, requires
+from taydo.core.errors import Invalid, TaydoError
+from taydo.ingest import quarantine
+from taydo.ingest.schemas import IngestResult
+from taydo.ingest.validate import Validated, validate_items
+from taydo.observations.service import ObservationWriter
+
+
+def _json(data: object) -> Response:
+    return Response(orjson.dumps(data), media_type="application/json")
+
+
+__all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
+
+SOURCE = "http"
+WRITE = requires("observations:write")
+_decode = msgspec.json.Decoder().decode
+
+
+class TooLarge(TaydoError):
+    status_code = 413
+
+
+class Malformed(TaydoError):
+    status_code = 400
+
+
+def _too_large(limit: int) -> TooLarge:
+    return TooLarge(
+        f"yêu cầu vượt quá {limit} byte / request body is larger than {limit} bytes",
+        limit_bytes=limit,
+    )
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) anything over ``limit`` bytes: by Content-Length
+    first, then by counting while reading (chunked bodies announce no length)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            length = int(declared)
+        except ValueError:
+            raise Malformed("Content-Length không hợp lệ / invalid Content-Length") from None
+        if length > limit:
+            raise _too_large(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _too_large(limit)
+    return bytes(body)
+
+
+def decode_array(body: bytes) -> list[Any]:
+    """The JSON array of a body. Non-standard number tokens (NaN, Infinity, 1e999) are
+    accepted here so that the items holding them are rejected one by one, not the body."""
+    try:
+        data = _decode(body)
+    except msgspec.DecodeError as strict_error:
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
+            raise Malformed(
+                f"JSON không hợp lệ / malformed JSON: {strict_error}",
+            ) from None
+    if not isinstance(data, list):
+        raise Invalid("nội dung phải là một mảng JSON / the body must be a JSON array")
+    return data
+
+
+def _scope(principal: Principal) -> Any:
+    if principal.role in ("admin", "operator"):
+        return None  # may write every agency's series: skip the check
+    return principal.may_write_agency
+
+
+def _prepare(request: Request, body: bytes, principal: Principal) -> tuple[list[Any], Validated]:
+    settings = request.app.state.settings
+    items = decode_array(body)
+    if len(items) > settings.max_batch_items:
+        raise TooLarge(
+            f"quá {settings.max_batch_items} mục / more than {settings.max_batch_items} items",
+            limit_items=settings.max_batch_items,
+        )
+    checked = validate_items(
+        items, request.app.state.series, now_ms=clock.now_ms(), may_write=_scope(principal)
+    )
+    return items, checked
+
+
+def _quarantine(
+    request: Request, items: list[Any], checked: Validated, principal: Principal
+) -> None:
+    # Unknown series carry no agency: file them under the sender's agency when it has one.
+    fallback = min(principal.agencies) if principal.agencies else None
+    quarantine.put_many(
+        request.app.state.db,
+        [
+            quarantine.Entry(SOURCE, reason, items[index], agency or fallback)
+            for index, reason, agency in checked.rejected
+        ],
+    )
+
+
+@router.post(
+    "/observations",
+    response_model=IngestResult,
+    summary="Gửi quan trắc / Send observations",
+    responses={
+        400: {"description": "Malformed JSON"},
+        413: {"description": "Too many items or too many bytes"},
+        422: {"description": "The body is not a JSON array"},
+        503: {"description": "Storage unavailable; nothing of this request was stored"},
+    },
+)
+async def post_observations(request: Request, principal: Principal = WRITE) -> Response:
+    """A JSON array of ``{entity_id, metric, ts, value, quality?}``. Answers after the
+    valid items are committed; invalid ones are listed and quarantined."""
+    settings = request.app.state.settings
+    body = await read_body(request, settings.max_request_bytes)
+    items, checked = await asyncio.to_thread(_prepare, request, body, principal)
+    writer: ObservationWriter = request.app.state.writer
+    if checked.rejected:
+        stored, _ = await asyncio.gather(
+            writer.write_rows(checked.rows),
+            asyncio.to_thread(_quarantine, request, items, checked, principal),
+        )
+    else:
+        stored = await writer.write_rows(checked.rows)
+    return _json(
+        {
+            "accepted": stored.accepted,
+            "duplicates": stored.duplicates,
+            "rejected": [{"index": i, "reason": reason} for i, reason, _ in checked.rejected],
+        }
+    )

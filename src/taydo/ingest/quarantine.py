@@ -1,0 +1,84 @@
+"""The quarantine: every gateway keeps what it rejected here, with the reason.
+
+Nothing a sender gave us is silently dropped: an operator (or the agency's officer) can read
+the raw input and the reason, fix the source, and replay or discard it (issue 4's API).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+
+from taydo.core import clock
+from taydo.core.db import Database
+from taydo.ingest.models import QuarantineEntry
+
+__all__ = ["Entry", "put", "put_many", "raw_text"]
+
+RAW_LIMIT = 1_000_000  # characters kept of one raw input (a whole oversized file is not kept)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    source: str
+    reason: str
+    raw: str | bytes | Mapping[str, Any] | Sequence[Any] | Any
+    agency_code: str | None = None
+
+
+def raw_text(raw: Any) -> str:
+    """The raw input as text: bytes decoded (invalid UTF-8 replaced), objects as JSON."""
+    if isinstance(raw, str):
+        text = raw
+    elif isinstance(raw, bytes | bytearray | memoryview):
+        text = bytes(raw).decode("utf-8", errors="replace")
+    else:
+        # The json module (not orjson) so NaN and Infinity stay visible as sent.
+        try:
+            text = json.dumps(raw, ensure_ascii=False, default=str)
+        except (TypeError, ValueError):  # e.g. an integer too long to print
+            text = f"<{type(raw).__name__} that cannot be shown as JSON>"
+    return text[:RAW_LIMIT]
+
+
+def put_many(database: Database, entries: Iterable[Entry | tuple[Any, ...]]) -> int:
+    """Store several rejected inputs in one transaction; returns how many.
+
+    ``entries`` are ``Entry`` objects or ``(source, reason, raw[, agency_code])`` tuples.
+    """
+    received_at: datetime = clock.now()
+    rows = []
+    for entry in entries:
+        if not isinstance(entry, Entry):
+            entry = Entry(*entry)
+        rows.append(
+            {
+                "source": entry.source,
+                "reason": entry.reason,
+                "raw": raw_text(entry.raw),
+                "received_at": received_at,
+                "agency_code": entry.agency_code,
+                "status": "pending",
+            }
+        )
+    if rows:
+        with database.engine.begin() as connection:
+            connection.execute(insert(QuarantineEntry), rows)
+    return len(rows)
+
+
+def put(
+    database: Database,
+    source: str,
+    reason: str,
+    raw: str | bytes | dict[str, Any] | Any,
+    *,
+    agency_code: str | None = None,
+) -> None:
+    """Store one rejected input."""
+    put_many(database, [Entry(source, reason, raw, agency_code)])

@@ -1,0 +1,127 @@
+"""The write path: duplicates, exact rollups, latest values, partitions."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+
+from taydo.core.db import Database
+from taydo.observations.service import Point, write_points
+from tests.observations.conftest import MakeSeries
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def ms(text_time: str) -> int:
+    return int(datetime.fromisoformat(text_time).timestamp() * 1000)
+
+
+def rows(database: Database, sql: str, **params: object) -> list[tuple]:
+    with database.engine.connect() as connection:
+        return [tuple(r) for r in connection.execute(text(sql), params)]
+
+
+def expected_rollups(database: Database, unit: str) -> dict[tuple[int, int], tuple]:
+    """Aggregates computed from the raw rows with zoneinfo, independently of the writer."""
+    groups: dict[tuple[int, int], list[tuple[int, float]]] = defaultdict(list)
+    for series_id, ts, value in rows(database, "SELECT series_id, ts, value FROM observations"):
+        local = datetime.fromtimestamp(ts / 1000, HCM)
+        if unit == "hour":
+            start = local.replace(minute=0, second=0, microsecond=0)
+        else:
+            start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        groups[(series_id, int(start.timestamp() * 1000))].append((ts, value))
+    out = {}
+    for key, points in groups.items():
+        values = [v for _, v in points]
+        last_ts, last_value = max(points)
+        out[key] = (len(points), sum(values), min(values), max(values), last_ts, last_value)
+    return out
+
+
+def stored_rollups(database: Database, table: str) -> dict[tuple[int, int], tuple]:
+    return {
+        (r[0], r[1]): tuple(r[2:])
+        for r in rows(
+            database,
+            f"SELECT series_id, bucket, count, sum, min, max, last_ts, last_value FROM {table}",
+        )
+    }
+
+
+def test_resending_never_duplicates_and_counts_duplicates(
+    database: Database, series_of: MakeSeries
+) -> None:
+    sid = series_of("CT-1")["height"]
+    base = ms("2026-11-27T10:00:00+07:00")
+    first = [Point(sid, base + i * 60_000, 1.0 + i / 4) for i in range(10)]
+    assert write_points(database, first).accepted == 10
+    again = write_points(database, [*first[5:], Point(sid, base + 10 * 60_000, 9.0)])
+    assert (again.accepted, again.duplicates) == (1, 5)
+    # The same key twice in one batch: the first occurrence is stored, the second counted.
+    twice = write_points(database, [Point(sid, base - 60_000, 2.0), Point(sid, base - 60_000, 3.0)])
+    assert (twice.accepted, twice.duplicates) == (1, 1)
+    stored = rows(database, "SELECT ts, value FROM observations WHERE ts = :t", t=base - 60_000)
+    assert stored == [(base - 60_000, 2.0)]
+    assert rows(database, "SELECT count(*) FROM observations") == [(12,)]
+
+
+def test_rollups_are_exact_with_duplicates_and_disorder(
+    database: Database, series_of: MakeSeries
+) -> None:
+    ids = series_of("CT-2", {"height": (None, None), "salinity": (None, None)})
+    rng = random.Random(7)
+    # Around local midnight (17:00 UTC) and across several hours and days, shuffled.
+    start = ms("2026-11-26T21:30:00+07:00")
+    keys = [
+        (sid, start + rng.randrange(0, 3 * 86_400) * 1000)
+        for sid in ids.values()
+        for _ in range(400)
+    ]
+    points = [Point(s, t, rng.randrange(-4000, 4000) / 8) for s, t in keys]
+    rng.shuffle(points)
+    for chunk in range(0, len(points), 97):
+        batch = points[chunk : chunk + 97]
+        # Re-send part of an earlier batch with other values: those must change nothing.
+        replay = [
+            Point(p.series_id, p.ts, p.value + 1000) for p in points[max(0, chunk - 50) : chunk]
+        ]
+        write_points(database, batch + replay)
+    assert stored_rollups(database, "observations_hourly") == expected_rollups(database, "hour")
+    assert stored_rollups(database, "observations_daily") == expected_rollups(database, "day")
+    # Daily buckets start at local midnight of Asia/Ho_Chi_Minh (17:00 UTC the day before).
+    for _series, bucket in stored_rollups(database, "observations_daily"):
+        local = datetime.fromtimestamp(bucket / 1000, HCM)
+        assert (local.hour, local.minute) == (0, 0)
+
+
+def test_latest_only_moves_forward(database: Database, series_of: MakeSeries) -> None:
+    sid = series_of("CT-3")["height"]
+    base = ms("2026-11-27T08:00:00+07:00")
+    write_points(database, [Point(sid, base, 1.0, 0)])
+    write_points(database, [Point(sid, base - 3_600_000, 5.0)])  # older: latest unchanged
+    assert rows(database, "SELECT ts, value FROM observations_latest") == [(base, 1.0)]
+    write_points(database, [Point(sid, base + 60_000, 2.0, 3), Point(sid, base + 30_000, 7.0)])
+    assert rows(database, "SELECT ts, value, quality FROM observations_latest") == [
+        (base + 60_000, 2.0, 3)
+    ]
+    write_points(database, [Point(sid, base + 60_000, 9.0)])  # a duplicate moves nothing
+    assert rows(database, "SELECT value FROM observations_latest") == [(2.0,)]
+
+
+def test_points_far_apart_in_time_are_stored(database: Database, series_of: MakeSeries) -> None:
+    """On PostgreSQL each month lives in its own partition, created on demand."""
+    sid = series_of("CT-4")["height"]
+    moments = [
+        ms("2019-02-28T23:59:00+07:00"),
+        ms("2024-12-31T23:59:59+07:00"),
+        ms("2026-11-27T00:00:00Z"),
+    ]
+    result = write_points(database, [Point(sid, t, 1.5) for t in moments])
+    assert result.accepted == 3
+    assert write_points(database, [Point(sid, t, 1.5) for t in moments]).duplicates == 3
+    assert sorted(r[0] for r in rows(database, "SELECT ts FROM observations")) == moments
