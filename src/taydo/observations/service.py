@@ -125,6 +125,7 @@ class ObservationWriter:
         self._announcements: asyncio.Queue[list[tuple[int, int, float]] | None] | None = None
         self._publisher: asyncio.Task[None] | None = None
         self.batches = 0  # transactions committed (for the metrics page and benchmarks)
+        self.rows = 0  # rows offered to those transactions
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -164,6 +165,12 @@ class ObservationWriter:
             await self._announcements.put(None)
             await self._publisher
             self._publisher = None
+        log.info(
+            "observation writer stopped: %d transactions, %d rows (%.0f per transaction)",
+            self.batches,
+            self.rows,
+            self.rows / max(self.batches, 1),
+        )
 
     # -- the writer thread ---------------------------------------------------------------
 
@@ -184,6 +191,7 @@ class ObservationWriter:
     def _run(self) -> None:
         raw = self._database.engine.raw_connection()
         try:
+            self._store.prepare(raw.driver_connection)
             while (taken := self._take()) is not None:
                 self._commit(raw.driver_connection, taken)
         finally:
@@ -202,6 +210,7 @@ class ObservationWriter:
             self._answer(taken, None, None, error)
             return
         self.batches += 1
+        self.rows += len(rows)
         if len(new) == len(rows):
             results = [WriteResult(len(t.rows), 0) for t in taken]
         else:

@@ -1,0 +1,124 @@
+"""Helpers shared by the benchmarks: a fresh catalog, a token, a server in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from taydo.catalog.models import Agency, Entity, Metric
+from taydo.core import clock
+from taydo.core.db import Database
+from taydo.core.migrate import upgrade
+
+METRICS = ("height", "salinity", "pm25")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import sqlite3
+
+    return (
+        f"{os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}, "
+        f"load average at start {os.getloadavg()[0]:.1f}"
+    )
+
+
+def fresh_database(url: str) -> Database:
+    database = Database(url)
+    upgrade(database)
+    return database
+
+
+def make_catalog(database: Database, entities: int = 200) -> list[tuple[str, str, int]]:
+    """``entities`` stations with METRICS each; returns (entity_id, metric, series_id)."""
+    out: list[tuple[str, str, int]] = []
+    with database.session() as session:
+        agency = Agency(code="BENCH", name="Cơ quan đo thử", kind="so")
+        session.add(agency)
+        session.flush()
+        for n in range(entities):
+            entity = Entity(
+                entity_id=f"urn:ngsi-ld:WaterObserved:B{n:04d}",
+                type="WaterObserved",
+                name=f"Trạm {n}",
+                agency_id=agency.id,
+                attributes={},
+                tags=[],
+                created_at=clock.now(),
+                updated_at=clock.now(),
+            )
+            session.add(entity)
+            session.flush()
+            for name in METRICS:
+                metric = Metric(
+                    entity_pk=entity.id, name=name, unit="X", min_valid=-1e6, max_valid=1e6
+                )
+                session.add(metric)
+                session.flush()
+                out.append((entity.entity_id, name, metric.id))
+    return out
+
+
+def operator_token(database: Database) -> str:
+    from taydo.auth.service import create_user, issue_token
+
+    user = create_user(database, "bench-operator", "operator")
+    return issue_token(database, user.id, "bench")[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Server:
+    """``taydo serve`` on a database URL, in its own process."""
+
+    def __init__(self, database_url: str, log: Path) -> None:
+        self.port = free_port()
+        env = {**os.environ, "TAYDO_DATABASE_URL": database_url, "TAYDO_PORT": str(self.port)}
+        taydo = Path(sys.executable).with_name("taydo")
+        self._log = log.open("w")
+        self.process = subprocess.Popen(
+            [str(taydo), "serve", "--dev"], env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/openapi.json", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"server did not start; see {log}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()
