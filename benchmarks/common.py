@@ -44,7 +44,9 @@ def fresh_database(url: str) -> Database:
     return database
 
 
-def make_catalog(database: Database, entities: int = 200) -> list[tuple[str, str, int]]:
+def make_catalog(
+    database: Database, entities: int = 200, metrics: tuple[str, ...] = METRICS
+) -> list[tuple[str, str, int]]:
     """``entities`` stations with METRICS each; returns (entity_id, metric, series_id)."""
     out: list[tuple[str, str, int]] = []
     with database.session() as session:
@@ -64,7 +66,7 @@ def make_catalog(database: Database, entities: int = 200) -> list[tuple[str, str
             )
             session.add(entity)
             session.flush()
-            for name in METRICS:
+            for name in metrics:
                 metric = Metric(
                     entity_pk=entity.id, name=name, unit="X", min_valid=-1e6, max_valid=1e6
                 )

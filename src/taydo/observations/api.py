@@ -122,7 +122,12 @@ async def get_series(
             "agg": agg,
             "from": show(start),
             "to": show(end),
-            "points": [{"t": show(ts), "v": value} for ts, value in found],
+            "points": [
+                {"t": text, "v": value}
+                for text, (_ts, value) in zip(
+                    buckets.show_many([ts for ts, _ in found]), found, strict=True
+                )
+            ],
         }
     )
 

@@ -69,3 +69,23 @@ class Buckets:
     def show(self, ts: int) -> str:
         """ISO 8601 text of ``ts`` in the display zone, e.g. 2026-11-27T10:00:00+07:00."""
         return datetime.fromtimestamp(ts / 1000, self.tz).isoformat()
+
+    def show_many(self, stamps: list[int]) -> list[str]:
+        """``show`` for many instants: a chart of 1,440 minutes formats one date per hour and
+        fills in minutes and seconds arithmetically (``show`` alone costs ~3 µs a call)."""
+        out: list[str] = []
+        hour_key = None
+        prefix = suffix = ""
+        for ts in stamps:
+            offset = self.slot(ts)[0]
+            local = ts + offset
+            if local % 1000:
+                out.append(self.show(ts))
+                continue
+            if local // HOUR_MS != hour_key:
+                hour_key = local // HOUR_MS
+                text = self.show(ts)  # YYYY-MM-DDTHH:MM:SS+HH:MM
+                prefix, suffix = text[:14], text[19:]
+            within = local % HOUR_MS
+            out.append(f"{prefix}{within // MINUTE_MS:02d}:{within % MINUTE_MS // 1000:02d}{suffix}")
+        return out

@@ -1,0 +1,145 @@
+"""A 24-hour, 1-minute-bucket query of one series with 30 days × 200 entities stored.
+
+Fills a fresh SQLite file with 30 days of 1-minute data for 200 entities (one metric each:
+8.64 million points, written through the real write path so the rollups exist too), then
+times ``series_buckets`` (the service) and ``GET /api/v1/entities/{id}/series/{metric}``
+(through ``taydo serve``) over random series and random days; prints p50/p95. Budget: ≤ 50 ms.
+With ``--postgres URL`` it also loads the data into PostgreSQL and reports bytes per stored
+point (budget ≤ 60 B; ThingsBoard ≈ 163 B/point).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+
+from benchmarks.common import Server, fresh_database, machine, make_catalog, operator_token
+from taydo.core.db import Database
+from taydo.observations.buckets import Buckets
+from taydo.observations.query import series_buckets
+from taydo.observations.service import write_rows
+
+ICT = timezone(timedelta(hours=7))
+END = datetime(2026, 11, 1, tzinfo=ICT)
+MINUTE = 60_000
+
+
+def fill(database: Database, series_ids: list[int], days: int) -> float:
+    start_ms = int((END - timedelta(days=days)).timestamp() * 1000)
+    minutes = days * 1440
+    began = time.perf_counter()
+    for n, sid in enumerate(series_ids):
+        rows = [
+            (sid, start_ms + m * MINUTE, 1.0 + ((m * 7 + n) % 500) / 100, 0) for m in range(minutes)
+        ]
+        for offset in range(0, len(rows), 20_000):
+            write_rows(database, rows[offset : offset + 20_000])
+    return time.perf_counter() - began
+
+
+def percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p50 = statistics.median(ordered) * 1000
+    p95 = ordered[int(len(ordered) * 0.95) - 1] * 1000
+    return f"p50 {p50:.1f} ms, p95 {p95:.1f} ms over {len(ordered)} runs"
+
+
+def ranges(days: int, runs: int, seed: int = 1) -> list[tuple[int, int]]:
+    rng = random.Random(seed)
+    end_ms = int(END.timestamp() * 1000)
+    out = []
+    for _ in range(runs):
+        start = end_ms - rng.randrange(1, days) * 86_400_000 - rng.randrange(0, 1440) * MINUTE
+        out.append((start, start + 86_400_000))
+    return out
+
+
+def postgres_bytes_per_point(url: str, days: int, entities: int) -> None:
+    database = fresh_database(url)
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql("TRUNCATE observations, observations_hourly, observations_daily")
+    series = [sid for _e, _m, sid in make_catalog(database, entities, metrics=("height",))]
+    seconds = fill(database, series, days)
+    with database.engine.connect() as connection:
+        connection.exec_driver_sql("VACUUM ANALYZE observations")
+        points = connection.exec_driver_sql("SELECT count(*) FROM observations").scalar_one()
+        size = connection.exec_driver_sql(
+            "SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits "
+            "WHERE inhparent = 'observations'::regclass"
+        ).scalar_one()
+    database.dispose()
+    print(
+        f"PostgreSQL: {points:,} points loaded in {seconds:.0f} s ({points / seconds:,.0f}/s); "
+        f"observations + index: {int(size) / points:.1f} bytes per point (budget ≤ 60)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--entities", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--postgres", help="also measure bytes per point on this database URL")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    work = Path(tempfile.mkdtemp(prefix="taydo-bench-"))
+    url = f"sqlite:///{work / 'query.db'}"
+    database = fresh_database(url)
+    catalog = make_catalog(database, args.entities, metrics=("height",))
+    token = operator_token(database)
+    seconds = fill(database, [sid for _e, _m, sid in catalog], args.days)
+    points = args.entities * args.days * 1440
+    size = sum(p.stat().st_size for p in work.glob("query.db*"))
+    print(
+        f"stored: {points:,} points ({args.entities} series × {args.days} days × 1440) in "
+        f"{seconds:.0f} s; SQLite file {size / 2**20:.0f} MiB incl. rollups"
+    )
+    rng = random.Random(2)
+    buckets = Buckets("Asia/Ho_Chi_Minh")
+    samples = []
+    answered = 0
+    for start, end in ranges(args.days, args.runs):
+        sid = catalog[rng.randrange(len(catalog))][2]
+        began = time.perf_counter()
+        found = series_buckets(
+            database, sid, start_ms=start, end_ms=end, bucket="1m", agg="avg", buckets=buckets
+        )
+        samples.append(time.perf_counter() - began)
+        answered += len(found)
+    print(
+        f"service, 24 h of 1-minute buckets: {percentiles(samples)}, {answered // args.runs} buckets each"
+    )
+    database.dispose()
+    server = Server(url, work / "server.log")
+    samples = []
+    try:
+        with httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}
+        ) as client:
+            for start, end in ranges(args.days, args.runs, seed=3):
+                entity_id, metric, _sid = catalog[rng.randrange(len(catalog))]
+                began = time.perf_counter()
+                answer = client.get(
+                    f"/api/v1/entities/{entity_id}/series/{metric}",
+                    params={"from": start, "to": end, "bucket": "1m", "agg": "avg"},
+                )
+                samples.append(time.perf_counter() - began)
+                if answer.status_code != 200 or len(answer.json()["points"]) < 1440:
+                    raise RuntimeError(f"bad answer {answer.status_code} {answer.text[:200]}")
+    finally:
+        server.stop()
+    print(f"HTTP, 24 h of 1-minute buckets: {percentiles(samples)}")
+    print("budget: ≤ 50 ms; peer: DuckDB / ClickHouse filtered bucket queries ≈ 18 ms")
+    if args.postgres:
+        postgres_bytes_per_point(args.postgres, args.days, args.entities)
+
+
+if __name__ == "__main__":
+    main()
