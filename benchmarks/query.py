@@ -114,7 +114,8 @@ def main() -> None:
         samples.append(time.perf_counter() - began)
         answered += len(found)
     print(
-        f"service, 24 h of 1-minute buckets: {percentiles(samples)}, {answered // args.runs} buckets each"
+        f"service, 24 h of 1-minute buckets: {percentiles(samples)}, "
+        f"{answered // args.runs} buckets each"
     )
     database.dispose()
     server = Server(url, work / "server.log")

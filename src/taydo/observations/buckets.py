@@ -87,5 +87,7 @@ class Buckets:
                 text = self.show(ts)  # YYYY-MM-DDTHH:MM:SS+HH:MM
                 prefix, suffix = text[:14], text[19:]
             within = local % HOUR_MS
-            out.append(f"{prefix}{within // MINUTE_MS:02d}:{within % MINUTE_MS // 1000:02d}{suffix}")
+            out.append(
+                f"{prefix}{within // MINUTE_MS:02d}:{within % MINUTE_MS // 1000:02d}{suffix}"
+            )
         return out

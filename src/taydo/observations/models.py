@@ -10,8 +10,6 @@ Asia/Ho_Chi_Minh starts at 17:00 UTC of the previous day.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 from sqlalchemy import BigInteger, Float, Integer, SmallInteger
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,7 +23,7 @@ class Observation(Base):
     by ``ts`` (one partition per UTC month, created on demand by the writer)."""
 
     __tablename__ = "observations"
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     series_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     ts: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -46,12 +44,12 @@ class _Rollup:
 
 class HourlyRollup(_Rollup, Base):
     __tablename__ = "observations_hourly"
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class DailyRollup(_Rollup, Base):
     __tablename__ = "observations_daily"
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class Latest(Base):

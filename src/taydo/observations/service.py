@@ -189,34 +189,38 @@ class ObservationWriter:
             return taken
 
     def _run(self) -> None:
-        raw = self._database.engine.raw_connection()
-        try:
-            self._store.prepare(raw.driver_connection)
-            while (taken := self._take()) is not None:
-                self._commit(raw.driver_connection, taken)
-        finally:
+        raw: Any = None
+        while (taken := self._take()) is not None:
+            rows = taken[0].rows if len(taken) == 1 else [r for t in taken for r in t.rows]
+            new: list[Row] | None = None
+            for attempt in (1, 2):  # one retry, on a fresh connection (deadlock, lost server)
+                try:
+                    if raw is None:
+                        raw = self._database.engine.raw_connection()
+                        self._store.prepare(raw.driver_connection)
+                    new = self._store.write(raw.driver_connection, rows)
+                    break
+                except Exception:
+                    log.exception("writing %d observations failed (attempt %d)", len(rows), attempt)
+                    if raw is not None:
+                        raw.invalidate()
+                        raw = None
+            if new is None:
+                error = Unavailable(
+                    "không ghi được dữ liệu, hãy gửi lại / storage failed, please retry"
+                )
+                self._answer(taken, None, None, error)
+                continue
+            self.batches += 1
+            self.rows += len(rows)
+            if len(new) == len(rows):
+                results = [WriteResult(len(t.rows), 0) for t in taken]
+            else:
+                results = _attribute(taken, new)
+            announced = [(r[0], r[1], r[2]) for r in new] if self._bus and new else None
+            self._answer(taken, results, announced, None)
+        if raw is not None:
             raw.close()
-
-    def _commit(self, connection: Any, taken: list[_Request]) -> None:
-        rows = taken[0].rows if len(taken) == 1 else [r for t in taken for r in t.rows]
-        try:
-            new = self._store.write(connection, rows)
-        except Exception as exc:
-            log.exception("writing %d observations failed", len(rows))
-            error = Unavailable(
-                "không ghi được dữ liệu, hãy gửi lại / storage failed, please retry",
-                cause=type(exc).__name__,
-            )
-            self._answer(taken, None, None, error)
-            return
-        self.batches += 1
-        self.rows += len(rows)
-        if len(new) == len(rows):
-            results = [WriteResult(len(t.rows), 0) for t in taken]
-        else:
-            results = _attribute(taken, new)
-        announced = [(r[0], r[1], r[2]) for r in new] if self._bus is not None and new else None
-        self._answer(taken, results, announced, None)
 
     def _answer(
         self,

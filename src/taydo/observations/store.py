@@ -218,7 +218,14 @@ class Store:
         else:
             for row in rows:
                 latest[row[0]][3] = row[3]
-        self._upsert(connection, list(hourly.values()), list(daily.values()), latest)
+        # Sorted, so concurrent writers (two API processes, a backfill) lock rollup rows in
+        # the same order and cannot deadlock each other.
+        self._upsert(
+            connection,
+            sorted(hourly.values()),
+            sorted(daily.values()),
+            dict(sorted(latest.items())),
+        )
 
     def _upsert(
         self,
