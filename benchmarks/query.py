@@ -67,7 +67,7 @@ def postgres_bytes_per_point(url: str, days: int, entities: int) -> None:
         connection.exec_driver_sql("TRUNCATE observations, observations_hourly, observations_daily")
     series = [sid for _e, _m, sid in make_catalog(database, entities, metrics=("height",))]
     seconds = fill(database, series, days)
-    with database.engine.connect() as connection:
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql("VACUUM ANALYZE observations")
         points = connection.exec_driver_sql("SELECT count(*) FROM observations").scalar_one()
         size = connection.exec_driver_sql(
