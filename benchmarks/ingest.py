@@ -185,7 +185,6 @@ def main() -> dict[str, float]:
                 "--format",
                 "raw",
                 "--threads",
-                "--idle",
                 "--nonblocking",
                 "--rate",
                 "200",
