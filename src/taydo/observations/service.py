@@ -10,6 +10,7 @@ fsync, and nobody is told "accepted" before the data is durable.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import weakref
@@ -62,8 +63,18 @@ _stores: weakref.WeakKeyDictionary[Database, dict[str, Store]] = weakref.WeakKey
 _stores_lock = threading.Lock()
 
 
-def store_for(database: Database, timezone: str = "Asia/Ho_Chi_Minh") -> Store:
-    """The one ``Store`` of a database and zone (it caches partitions and bucket starts)."""
+@functools.cache
+def _configured_timezone() -> str:
+    from taydo.core.settings import Settings
+
+    return Settings().display_timezone
+
+
+def store_for(database: Database, timezone: str | None = None) -> Store:
+    """The one ``Store`` of a database and zone (it caches partitions and bucket starts).
+    The zone defaults to the configured display time zone: rollup buckets must be aligned
+    the same way by the server and by a command-line import."""
+    timezone = timezone or _configured_timezone()
     with _stores_lock:
         per_zone = _stores.setdefault(database, {})
         store = per_zone.get(timezone)
@@ -77,7 +88,7 @@ def _rows(points: Sequence[Point]) -> list[Row]:
 
 
 def write_rows(
-    database: Database, rows: Sequence[Row], *, timezone: str = "Asia/Ho_Chi_Minh"
+    database: Database, rows: Sequence[Row], *, timezone: str | None = None
 ) -> tuple[WriteResult, list[Row]]:
     """Store rows in one transaction; the result and the newly stored rows."""
     store = store_for(database, timezone)
@@ -90,7 +101,7 @@ def write_rows(
 
 
 def write_points(
-    database: Database, points: Sequence[Point], *, timezone: str = "Asia/Ho_Chi_Minh"
+    database: Database, points: Sequence[Point], *, timezone: str | None = None
 ) -> WriteResult:
     """Synchronous store with the writer's semantics (CLI, backfill); publishes nothing."""
     return write_rows(database, _rows(points), timezone=timezone)[0]
@@ -110,7 +121,7 @@ class ObservationWriter:
         database: Database,
         *,
         bus: Bus | None = None,
-        timezone: str = "Asia/Ho_Chi_Minh",
+        timezone: str | None = None,
         max_rows: int = 20_000,
     ) -> None:
         self._database = database
