@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import text
 
 from taydo.core.db import Database
@@ -125,3 +126,21 @@ def test_points_far_apart_in_time_are_stored(database: Database, series_of: Make
     assert result.accepted == 3
     assert write_points(database, [Point(sid, t, 1.5) for t in moments]).duplicates == 3
     assert sorted(r[0] for r in rows(database, "SELECT ts FROM observations")) == moments
+
+
+def test_postgres_months_get_their_own_partitions(
+    database: Database, series_of: MakeSeries
+) -> None:
+    if database.dialect != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite keeps one table")
+    sid = series_of("CT-5")["height"]
+    write_points(database, [Point(sid, ms("2031-03-15T00:00:00Z"), 1.0)])
+    names = {
+        r[0]
+        for r in rows(
+            database,
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'observations'::regclass",
+        )
+    }
+    assert "observations_p203103" in names

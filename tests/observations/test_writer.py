@@ -125,3 +125,19 @@ def test_answer_comes_after_commit_and_stop_drains(
         assert count(other) == 210
     finally:
         other.dispose()
+
+
+def test_a_stopped_writer_refuses_instead_of_losing(database: Database) -> None:
+    import pytest
+
+    from taydo.observations.service import Unavailable
+
+    async def scenario() -> None:
+        writer = ObservationWriter(database)
+        await writer.start()
+        await writer.stop()
+        with pytest.raises(Unavailable):
+            await writer.write([Point(1, BASE, 1.0)])
+
+    asyncio.run(scenario())
+    assert count(database) == 0

@@ -12,22 +12,16 @@ import json
 from typing import Any
 
 import msgspec
-import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 
 from taydo.core import clock
 from taydo.core.access import Principal, requires
 from taydo.core.errors import Invalid, TaydoError
+from taydo.core.responses import FastJSONResponse
 from taydo.ingest import quarantine
 from taydo.ingest.schemas import IngestResult
 from taydo.ingest.validate import Validated, validate_items
 from taydo.observations.service import ObservationWriter
-
-
-def _json(data: object) -> Response:
-    return Response(orjson.dumps(data), media_type="application/json")
-
 
 __all__ = ["router"]
 
@@ -134,7 +128,7 @@ def _quarantine(
         503: {"description": "Storage unavailable; nothing of this request was stored"},
     },
 )
-async def post_observations(request: Request, principal: Principal = WRITE) -> Response:
+async def post_observations(request: Request, principal: Principal = WRITE) -> FastJSONResponse:
     """A JSON array of ``{entity_id, metric, ts, value, quality?}``. Answers after the
     valid items are committed; invalid ones are listed and quarantined."""
     settings = request.app.state.settings
@@ -148,7 +142,7 @@ async def post_observations(request: Request, principal: Principal = WRITE) -> R
         )
     else:
         stored = await writer.write_rows(checked.rows)
-    return _json(
+    return FastJSONResponse(
         {
             "accepted": stored.accepted,
             "duplicates": stored.duplicates,

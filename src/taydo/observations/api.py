@@ -5,24 +5,18 @@ from __future__ import annotations
 import asyncio
 from typing import Literal
 
-import orjson
 from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import Response
 
 from taydo.catalog.series import SeriesIndex
 from taydo.core import clock
 from taydo.core.access import Principal, requires
 from taydo.core.errors import Invalid, NotFound
+from taydo.core.responses import FastJSONResponse
 from taydo.ingest.validate import parse_timestamp
 from taydo.observations.buckets import BUCKET_MS, Buckets
 from taydo.observations.query import MAX_BUCKETS, latest_values, series_buckets
 from taydo.observations.schemas import LatestItem, SeriesAnswer
 from taydo.observations.service import ObservationWriter
-
-
-def _json(data: object) -> Response:
-    return Response(orjson.dumps(data), media_type="application/json")
-
 
 __all__ = ["router", "shutdown", "startup"]
 
@@ -78,7 +72,7 @@ async def get_series(
     bucket: Literal["1m", "5m", "15m", "1h", "1d"] = "1h",
     agg: Literal["avg", "min", "max", "sum", "count", "last"] = "avg",
     _principal: Principal = READ,
-) -> Response:
+) -> FastJSONResponse:
     """Buckets aligned in the display time zone; default range: the last 24 hours.
     1 h and 1 d buckets read the rollups."""
     end = _instant(to, "to") or clock.now_ms()
@@ -113,7 +107,7 @@ async def get_series(
 
     unit, found = await asyncio.to_thread(run)
     show = buckets.show
-    return _json(
+    return FastJSONResponse(
         {
             "entity_id": entity_id,
             "metric": metric,
@@ -144,7 +138,7 @@ async def get_latest(
     agency: str | None = Query(None, description="Agency code"),
     entity_id: str | None = Query(None),
     _principal: Principal = READ,
-) -> Response:
+) -> FastJSONResponse:
     """The latest value of every metric of the selected entities."""
     app = request.app
     found = await asyncio.to_thread(
@@ -156,7 +150,7 @@ async def get_latest(
         entity_id=entity_id,
     )
     show = app.state.buckets.show
-    return _json(
+    return FastJSONResponse(
         [
             {
                 "entity_id": v.entity_id,
