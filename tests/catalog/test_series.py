@@ -67,3 +67,24 @@ def test_unknown_keys_are_remembered_until_the_catalog_changes(database: Databas
     asyncio.run(announce())
     # … until the catalog announces the change.
     assert index.get("urn:ngsi-ld:WaterObserved:CT-9", "height") is not None
+
+
+def test_a_full_invalidation_reloads_in_one_go(database: Database) -> None:
+    ids = _entity(database, "CT-20", ["height", "salinity"])
+    index = SeriesIndex(database)
+    index.load()
+    index.invalidate()
+    queries: list[str] = []
+
+    from sqlalchemy import event
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        queries.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        assert index.get("urn:ngsi-ld:WaterObserved:CT-20", "height").series_id == ids[0]  # type: ignore[union-attr]
+        assert index.get("urn:ngsi-ld:WaterObserved:CT-20", "salinity").series_id == ids[1]  # type: ignore[union-attr]
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+    assert len(queries) == 1

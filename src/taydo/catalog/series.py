@@ -89,6 +89,9 @@ class SeriesIndex:
         self._by_id: dict[int, SeriesInfo] = {}
         self._missing: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
+        # After a full invalidation the next miss reloads everything in one query, instead
+        # of one query per (entity, metric) of the next batches.
+        self._reload = False
 
     def load(self) -> int:
         """Load every series; returns how many."""
@@ -98,6 +101,7 @@ class SeriesIndex:
             self._by_key = {(i.entity_id, i.metric): i for i in infos}
             self._by_id = {i.series_id: i for i in infos}
             self._missing.clear()
+            self._reload = False
         return len(infos)
 
     def get(self, entity_id: str, metric: str) -> SeriesInfo | None:
@@ -105,6 +109,11 @@ class SeriesIndex:
         found = self._by_key.get(key)
         if found is not None:
             return found
+        if self._reload:
+            self.load()
+            found = self._by_key.get(key)
+            if found is not None:
+                return found
         expiry = self._missing.get(key)
         if expiry is not None and expiry > time.monotonic():
             return None
@@ -134,6 +143,7 @@ class SeriesIndex:
                 self._by_key.clear()
                 self._by_id.clear()
                 self._missing.clear()
+                self._reload = True
                 return
             wanted = set(entity_ids)
             for key in [k for k in self._by_key if k[0] in wanted]:
