@@ -143,7 +143,7 @@ class Store:
         # (the usual case) we are done; otherwise undo, find the stored keys, insert the rest.
         # The insert is the transaction's first statement, so "undo" is a plain rollback: a
         # SAVEPOINT would make SQLite copy every page it touches into a statement journal
-        # (measured: +40 % insert time in the live-feed shape).
+        # (measured in the live-feed shape: 1.8 s instead of 1.0 s of CPU per 400,000 rows).
         before = connection.total_changes
         connection.executemany(_SQLITE_INSERT, rows)
         if connection.total_changes - before == len(rows):
