@@ -218,3 +218,26 @@ def test_an_officer_writes_only_their_agencies_series(
     viewer = client.post(URL, json=body, headers=headers_for("viewer"))
     assert viewer.status_code == 403
     assert client.post(URL, json=body).status_code == 401
+
+
+def test_one_app_served_on_two_loops_at_once_stores_from_both(
+    app, database, headers_for, sid
+) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    headers = headers_for("operator")
+    item = {"entity_id": E1, "metric": "height", "value": 1.0}
+    with TestClient(app) as first, TestClient(app) as second:
+        assert (
+            second.post(URL, json=[{**item, "ts": 1795748400000}], headers=headers).json()[
+                "accepted"
+            ]
+            == 1
+        )
+        assert (
+            first.post(URL, json=[{**item, "ts": 1795748460000}], headers=headers).json()[
+                "accepted"
+            ]
+            == 1
+        )
+    assert [row[1] for row in stored(database)] == [1795748400000, 1795748460000]

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from taydo.catalog.models import Agency, Entity, Metric
-from taydo.core.bus import Bus, Event
+from taydo.core.bus import Bus, Event, Subscription
 from taydo.core.db import Database
 
 __all__ = ["SeriesIndex", "SeriesInfo"]
@@ -152,13 +152,15 @@ class SeriesIndex:
             for key in [k for k in self._missing if k[0] in wanted]:
                 del self._missing[key]
 
-    def subscribe(self, bus: Bus) -> None:
+    def subscribe(self, bus: Bus) -> Subscription:
+        """Follow ``catalog.changed``; returns the subscription (unsubscribe it on stop)."""
+
         async def on_change(event: Event) -> None:
             data = event.data if isinstance(event.data, dict) else {}
             ids = data.get("entity_ids")
             self.invalidate(list(ids) if ids else None)
 
-        bus.subscribe("catalog.changed", on_change)
+        return bus.subscribe("catalog.changed", on_change)
 
     def _remember(self, key: tuple[str, str], statement: Select[Any]) -> SeriesInfo | None:
         with self._database.engine.connect() as connection:

@@ -28,14 +28,25 @@ READ = requires("observations:read")
 
 async def startup(app: FastAPI) -> None:
     settings = app.state.settings
+    bus = app.state.bus
+    # The bus subscription's queue belongs to the running event loop: when the same app is
+    # started again on another loop (nested test clients, embedded servers), move it there.
+    previous = getattr(app.state, "series_subscription", None)
+    if previous is not None:
+        bus.unsubscribe(previous)
+    starts = getattr(app.state, "observation_starts", 0)
+    app.state.observation_starts = starts + 1
+    if starts:  # already running on another loop: share the index and the writer
+        app.state.series_subscription = app.state.series.subscribe(bus)
+        return
     series = SeriesIndex(app.state.db)
     await asyncio.to_thread(series.load)
-    series.subscribe(app.state.bus)
     app.state.series = series
+    app.state.series_subscription = series.subscribe(bus)
     app.state.buckets = Buckets(settings.display_timezone)
     writer = ObservationWriter(
         app.state.db,
-        bus=app.state.bus,
+        bus=bus,
         timezone=settings.display_timezone,
         max_rows=settings.commit_max_rows,
     )
@@ -44,6 +55,13 @@ async def startup(app: FastAPI) -> None:
 
 
 async def shutdown(app: FastAPI) -> None:
+    subscription = getattr(app.state, "series_subscription", None)
+    if subscription is not None:
+        app.state.bus.unsubscribe(subscription)
+        app.state.series_subscription = None
+    app.state.observation_starts = getattr(app.state, "observation_starts", 1) - 1
+    if app.state.observation_starts > 0:
+        return  # still serving on another loop
     writer: ObservationWriter | None = getattr(app.state, "writer", None)
     if writer is not None:
         await writer.stop()

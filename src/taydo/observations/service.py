@@ -111,6 +111,7 @@ def write_points(
 class _Request:
     rows: list[Row]
     future: asyncio.Future[WriteResult]
+    loop: asyncio.AbstractEventLoop  # the caller's loop (an app may serve on several)
 
 
 class ObservationWriter:
@@ -155,11 +156,12 @@ class ObservationWriter:
             return WriteResult(0, 0)
         if self._loop is None:
             raise Unavailable("bộ ghi chưa chạy / the writer is not running")
-        future: asyncio.Future[WriteResult] = self._loop.create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[WriteResult] = loop.create_future()
         with self._condition:
             if self._closing:
                 raise Unavailable("máy chủ đang dừng / the server is shutting down")
-            self._pending.append(_Request(rows, future))
+            self._pending.append(_Request(rows, future, loop))
             self._condition.notify()
         return await future
 
@@ -240,29 +242,21 @@ class ObservationWriter:
         announced: list[tuple[int, int, float]] | None,
         error: Exception | None,
     ) -> None:
-        assert self._loop is not None
-        try:
-            self._loop.call_soon_threadsafe(self._deliver, taken, results, announced, error)
-        except RuntimeError:  # the loop is gone (hard shutdown): nobody is waiting any more
-            log.warning("event loop closed before %d requests were answered", len(taken))
-
-    def _deliver(
-        self,
-        taken: list[_Request],
-        results: list[WriteResult] | None,
-        announced: list[tuple[int, int, float]] | None,
-        error: Exception | None,
-    ) -> None:
         for index, request in enumerate(taken):
-            if request.future.done():  # the caller went away; its data is stored anyway
-                continue
-            if error is not None:
-                request.future.set_exception(error)
+            outcome: WriteResult | Exception
+            if results is not None:
+                outcome = results[index]
             else:
-                assert results is not None
-                request.future.set_result(results[index])
-        if announced and self._announcements is not None:
-            self._announcements.put_nowait(announced)
+                outcome = error or Unavailable("write failed / ghi thất bại")
+            try:
+                request.loop.call_soon_threadsafe(_settle, request.future, outcome)
+            except RuntimeError:  # that loop is gone (hard shutdown): nobody is waiting
+                log.warning("event loop closed before a write request was answered")
+        if announced and self._loop is not None and self._announcements is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._announcements.put_nowait, announced)
+            except RuntimeError:
+                log.warning("event loop closed before %d points were announced", len(announced))
 
     async def _publish_loop(self) -> None:
         assert self._announcements is not None
@@ -273,6 +267,15 @@ class ObservationWriter:
                 await self._bus.publish(COMMITTED_SUBJECT, points)
             except Exception:
                 log.exception("publishing %d committed observations failed", len(points))
+
+
+def _settle(future: asyncio.Future[WriteResult], outcome: WriteResult | Exception) -> None:
+    if future.done():  # the caller went away; its data is stored anyway
+        return
+    if isinstance(outcome, Exception):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
 
 
 def _attribute(taken: list[_Request], new: list[Row]) -> list[WriteResult]:
