@@ -67,7 +67,7 @@ _stores_lock = threading.Lock()
 def _configured_timezone() -> str:
     from taydo.core.settings import Settings
 
-    return Settings().display_timezone  # type: ignore[call-arg]
+    return Settings().display_timezone
 
 
 def store_for(database: Database, timezone: str | None = None) -> Store:
