@@ -67,10 +67,7 @@ def postgres_schema_url() -> Iterator[str]:
     separator = "&" if "?" in POSTGRES_URL else "?"
     # synchronous_commit=off: commits stay atomic and visible; only the wait for the disk
     # flush is skipped, which this machine's slow fsync would otherwise add to every test.
-    url = (
-        f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-        "%20-csynchronous_commit%3Doff"
-    )
+    url = f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}%20-csynchronous_commit%3Doff"
     database = Database(url)
     upgrade(database)
     database.dispose()
