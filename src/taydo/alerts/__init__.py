@@ -1,0 +1,1 @@
+"""Alerts: episodes and their lifecycle, silences, notifications, the live stream and CAP."""

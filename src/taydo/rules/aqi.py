@@ -1,0 +1,230 @@
+"""VN_AQI, the Vietnamese air quality index, by Decision 1459/QĐ-TCMT (12 November 2019) of the
+Vietnam Environment Administration: sub-indices by linear interpolation between the Table 2
+breakpoints, NowCast (12 hourly means) for PM2.5 and PM10 in the hourly index, 24-hour means
+for PM and daily maxima of 1-hour (and 8-hour for O3) means for gases in the daily index; the
+index is the largest sub-index and needs PM2.5 or PM10. All concentrations in µg/m³.
+
+``AqiTracker`` keeps hourly means per station as pollutant values arrive and returns the derived
+``aqi`` (hourly) and ``aqi_daily`` values to store as metrics of the same station.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "BREAKPOINTS",
+    "POLLUTANTS",
+    "AqiTracker",
+    "Derived",
+    "daily_aqi",
+    "hourly_aqi",
+    "nowcast",
+    "round_half_up",
+    "sub_index",
+]
+
+INDEX = (0, 50, 100, 150, 200, 300, 400, 500)
+# Table 2 of the guideline: breakpoints BP_i for I_i above, µg/m³.
+BREAKPOINTS: dict[str, tuple[float, ...]] = {
+    "o3_1h": (0, 160, 200, 300, 400, 800, 1000, 1200),
+    "o3_8h": (0, 100, 120, 170, 210, 400),
+    "co": (0, 10_000, 30_000, 45_000, 60_000, 90_000, 120_000, 150_000),
+    "so2": (0, 125, 350, 550, 800, 1600, 2100, 2630),
+    "no2": (0, 100, 200, 700, 1200, 2350, 3100, 3850),
+    "pm10": (0, 50, 150, 250, 350, 420, 500, 600),
+    "pm25": (0, 25, 50, 80, 150, 250, 350, 500),
+}
+POLLUTANTS = ("pm25", "pm10", "o3", "no2", "so2", "co")
+HOUR_MS = 3_600_000
+
+
+def round_half_up(value: float) -> int:
+    return int(value + 0.5) if value >= 0 else -int(-value + 0.5)
+
+
+def sub_index(parameter: str, concentration: float) -> float | None:
+    """AQIx (formula 1) for one parameter; None where the table has no row (O3 8h > 400)."""
+    points = BREAKPOINTS[parameter]
+    c = max(0.0, concentration)
+    if c >= points[-1]:
+        return None if parameter == "o3_8h" else float(INDEX[len(points) - 1])
+    for i in range(len(points) - 1):
+        low, high = points[i], points[i + 1]
+        if c <= high:
+            return INDEX[i] + (INDEX[i + 1] - INDEX[i]) / (high - low) * (c - low)
+    return None  # pragma: no cover - the loop always returns
+
+
+def nowcast(hourly: list[float | None]) -> float | None:
+    """NowCast from hourly means c1 (current hour) … c12; None without 2 of c1..c3."""
+    values = hourly[:12]
+    if sum(v is not None for v in values[:3]) < 2:
+        return None
+    present = [v for v in values if v is not None]
+    c_max = max(present)
+    w = 0.5 if c_max <= 0 else max(0.5, min(present) / c_max)
+    if w > 0.5:
+        num = sum(w**i * v for i, v in enumerate(values) if v is not None)
+        den = sum(w**i for i, v in enumerate(values) if v is not None)
+        return num / den
+    return sum(0.5 ** (i + 1) * v for i, v in enumerate(values) if v is not None)
+
+
+def hourly_aqi(
+    nowcasts: dict[str, float], means: dict[str, float]
+) -> tuple[int, str] | None:
+    """AQI^h from NowCast of pm25/pm10 and 1-hour means of o3/no2/so2/co: (index, dominant)."""
+    subs: dict[str, float] = {}
+    for name in ("pm25", "pm10"):
+        if name in nowcasts:
+            subs[name] = sub_index(name, nowcasts[name]) or 0.0
+    if not subs:
+        return None  # the guideline requires PM2.5 or PM10
+    for name in ("no2", "so2", "co"):
+        if name in means:
+            subs[name] = sub_index(name, means[name]) or 0.0
+    if "o3" in means:
+        subs["o3"] = sub_index("o3_1h", means["o3"]) or 0.0
+    dominant = max(subs, key=lambda k: subs[k])
+    return round_half_up(subs[dominant]), dominant
+
+
+def daily_aqi(
+    mean_24h: dict[str, float], max_1h: dict[str, float], o3_max_8h: float | None
+) -> tuple[int, str] | None:
+    """AQI^d: PM 24-hour means, O3 max of 1-hour and 8-hour maxima, gases' 1-hour maxima."""
+    subs: dict[str, float] = {}
+    for name in ("pm25", "pm10"):
+        if name in mean_24h:
+            subs[name] = sub_index(name, mean_24h[name]) or 0.0
+    if not subs:
+        return None
+    for name in ("no2", "so2", "co"):
+        if name in max_1h:
+            subs[name] = sub_index(name, max_1h[name]) or 0.0
+    o3: list[float] = []
+    if "o3" in max_1h:
+        o3.append(sub_index("o3_1h", max_1h["o3"]) or 0.0)
+    if o3_max_8h is not None:
+        eight = sub_index("o3_8h", o3_max_8h)  # not used above 400 µg/m³ (guideline note)
+        if eight is not None:
+            o3.append(eight)
+    if o3:
+        subs["o3"] = max(o3)
+    dominant = max(subs, key=lambda k: subs[k])
+    return round_half_up(subs[dominant]), dominant
+
+
+@dataclass(frozen=True, slots=True)
+class Derived:
+    entity_pk: int
+    entity_id: str
+    metric: str  # "aqi" or "aqi_daily"
+    ts: int
+    value: float
+
+
+@dataclass
+class _Station:
+    # pollutant -> hour start ms -> [sum, count]
+    hours: dict[str, dict[int, list[float]]] = field(default_factory=dict)
+    last_hourly_ts: int = -(2**62)
+    day: int | None = None  # local day start (ms) of the newest data
+
+
+class AqiTracker:
+    """Hourly means per station, kept 36 hours back; pure computation, no I/O."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self._stations: dict[int, _Station] = {}
+
+    def _day_start(self, ts: int) -> int:
+        moment = datetime.fromtimestamp(ts / 1000, self.tz)
+        start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+        return int(start.timestamp() * 1000)
+
+    def add(
+        self, entity_pk: int, entity_id: str, pollutant: str, ts: int, value: float
+    ) -> list[Derived]:
+        station = self._stations.setdefault(entity_pk, _Station())
+        hour = ts - ts % HOUR_MS
+        buckets = station.hours.setdefault(pollutant, {})
+        bucket = buckets.setdefault(hour, [0.0, 0.0])
+        bucket[0] += value
+        bucket[1] += 1
+        out: list[Derived] = []
+        day = self._day_start(ts)
+        if station.day is not None and day > station.day:
+            daily = self._daily(station, station.day)
+            if daily is not None:
+                out.append(Derived(entity_pk, entity_id, "aqi_daily", station.day, daily))
+        if station.day is None or day > station.day:
+            station.day = day
+        self._prune(station, hour)
+        if ts > station.last_hourly_ts:  # a late point updates means but not the series
+            hourly = self._hourly(station, hour)
+            if hourly is not None:
+                station.last_hourly_ts = ts
+                out.append(Derived(entity_pk, entity_id, "aqi", ts, float(hourly)))
+        return out
+
+    @staticmethod
+    def _mean(buckets: dict[int, list[float]], hour: int) -> float | None:
+        bucket = buckets.get(hour)
+        return bucket[0] / bucket[1] if bucket and bucket[1] else None
+
+    def _hourly(self, station: _Station, hour: int) -> int | None:
+        nowcasts: dict[str, float] = {}
+        means: dict[str, float] = {}
+        for name, buckets in station.hours.items():
+            if name in ("pm25", "pm10"):
+                series = [self._mean(buckets, hour - i * HOUR_MS) for i in range(12)]
+                value = nowcast(series)
+                if value is not None:
+                    nowcasts[name] = value
+            else:
+                mean = self._mean(buckets, hour)
+                if mean is not None:
+                    means[name] = mean
+        result = hourly_aqi(nowcasts, means)
+        return result[0] if result else None
+
+    def _daily(self, station: _Station, day: int) -> int | None:
+        end = int(
+            (datetime.fromtimestamp(day / 1000, self.tz) + timedelta(days=1)).timestamp() * 1000
+        )
+        mean_24h: dict[str, float] = {}
+        max_1h: dict[str, float] = {}
+        o3_8h: float | None = None
+        for name, buckets in station.hours.items():
+            hourly = {h: b[0] / b[1] for h, b in buckets.items() if day <= h < end and b[1]}
+            if not hourly:
+                continue
+            if name in ("pm25", "pm10"):
+                mean_24h[name] = sum(hourly.values()) / len(hourly)
+            else:
+                max_1h[name] = max(hourly.values())
+            if name == "o3":
+                for h in hourly:
+                    window = [
+                        m
+                        for k in range(8)
+                        if (m := self._mean(buckets, h - k * HOUR_MS)) is not None
+                    ]
+                    if len(window) >= 6:  # an 8-hour mean needs most of its hours
+                        mean = sum(window) / len(window)
+                        o3_8h = mean if o3_8h is None else max(o3_8h, mean)
+        result = daily_aqi(mean_24h, max_1h, o3_8h)
+        return result[0] if result else None
+
+    @staticmethod
+    def _prune(station: _Station, hour: int) -> None:
+        horizon = hour - 36 * HOUR_MS
+        for buckets in station.hours.values():
+            if len(buckets) > 40:
+                for old in [h for h in buckets if h < horizon]:
+                    del buckets[old]

@@ -1,0 +1,414 @@
+"""The streaming rules engine: per-series state, rules indexed by (metric, entity type).
+
+``observe(points)`` costs O(rules that select each point's series): the rules matching a
+series are worked out once and cached, then each point touches only their small states. The
+engine holds no database connection: a ``CatalogView`` answers what it needs about a series
+from memory, and the caller persists the ``Transition`` values it returns. Points older than
+the last one seen for a (rule, series) are ignored for state, so a late or replayed point
+cannot move an alert backwards.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from taydo.catalog.series import SeriesInfo
+from taydo.rules.schemas import AbsenceRule, CompositeRule, RateRule, RuleDef, ThresholdRule
+
+__all__ = ["CatalogView", "Engine", "Transition"]
+
+Action = Literal["fire", "change", "clear"]
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    rule: str
+    target: str  # entity id, "dataset:<code>" or "area:<code>"
+    action: Action
+    level: str | None
+    severity: str
+    value: float | None
+    ts: int  # epoch ms of the observation (or of the check) that caused it
+    series_id: int | None = None
+    entity_id: str | None = None
+    metric: str | None = None
+    area_code: str | None = None
+    agency_code: str | None = None
+    risk_level: int | None = None
+
+
+class CatalogView(Protocol):
+    """What the engine needs to know about series; every method answers from memory."""
+
+    def series(self, series_id: int) -> SeriesInfo | None: ...
+    def attributes(self, entity_pk: int) -> dict[str, Any]: ...
+    def dataset(self, dataset_id: int | None) -> tuple[str, int] | None: ...
+    def all_series(self) -> Iterable[SeriesInfo]: ...
+
+
+def _matches(rule: RuleDef, info: SeriesInfo) -> bool:
+    target = rule.target
+    return (
+        (not target.entities or info.entity_id in target.entities)
+        and (not target.types or info.entity_type in target.types)
+        and (not target.areas or info.area_code in target.areas)
+        and (not target.agencies or info.agency_code in target.agencies)
+        and (not target.tags or any(tag in info.tags for tag in target.tags))
+    )
+
+
+def _attribute(attributes: dict[str, Any], path: str) -> float | None:
+    node: Any = attributes
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    try:
+        return float(node)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(slots=True)
+class _ThresholdState:
+    level: int = -1  # index into the rule's levels; -1 = clear
+    pending: int = -1
+    pending_since: int = 0
+    last_ts: int = -(2**62)
+
+
+@dataclass(slots=True)
+class _RateState:
+    window: deque[tuple[int, float]] = field(default_factory=deque)
+    active: bool = False
+    last_ts: int = -(2**62)
+
+
+class Engine:
+    def __init__(self, catalog: CatalogView, rules: Sequence[RuleDef] = ()) -> None:
+        self.catalog = catalog
+        self._thresholds: dict[tuple[str, int], _ThresholdState] = {}
+        self._rates: dict[tuple[str, int], _RateState] = {}
+        self._levels_cache: dict[tuple[str, int], list[float | None]] = {}
+        self._last_seen: dict[int, int] = {}  # series id -> arrival ms (for absence)
+        self._absent: set[tuple[str, str]] = set()  # (rule, target) currently firing
+        # composite bookkeeping: (rule, area) -> {target: ms it became active, or ms it cleared}
+        self._member_active: dict[tuple[str, str], set[str]] = {}
+        self._member_last: dict[tuple[str, str], int] = {}
+        self._composite_active: dict[tuple[str, str], bool] = {}
+        self.started_ms = 0
+        self.set_rules(rules)
+
+    # -- rules -------------------------------------------------------------------------
+    def set_rules(self, rules: Sequence[RuleDef]) -> None:
+        self.rules: dict[str, RuleDef] = {r.code: r for r in rules if r.enabled}
+        self._index: dict[tuple[str, str | None], list[RuleDef]] = {}
+        self._absence: list[AbsenceRule] = []
+        self._composites_by_member: dict[str, list[CompositeRule]] = {}
+        for rule in self.rules.values():
+            if isinstance(rule, ThresholdRule | RateRule):
+                types: list[str | None] = list(rule.target.types) or [None]
+                for entity_type in types:
+                    self._index.setdefault((rule.metric, entity_type), []).append(rule)
+            elif isinstance(rule, AbsenceRule):
+                self._absence.append(rule)
+            elif isinstance(rule, CompositeRule):
+                for member in rule.rules:
+                    self._composites_by_member.setdefault(member, []).append(rule)
+        self._matching: dict[int, list[RuleDef]] = {}
+        self._levels_cache.clear()
+
+    def forget_series(self) -> None:
+        """The catalog changed: work out rule matches and entity-derived levels again."""
+        self._matching.clear()
+        self._levels_cache.clear()
+
+    def rules_for(self, info: SeriesInfo) -> list[RuleDef]:
+        found = self._matching.get(info.series_id)
+        if found is None:
+            candidates = self._index.get((info.metric, info.entity_type), []) + self._index.get(
+                (info.metric, None), []
+            )
+            found = [rule for rule in candidates if _matches(rule, info)]
+            self._matching[info.series_id] = found
+        return found
+
+    # -- restore after a restart ---------------------------------------------------------
+    def restore(self, open_alerts: Iterable[dict[str, Any]]) -> None:
+        """Seed state from persisted open alerts so a condition still true continues the same
+        episode and a condition now clear resolves it."""
+        for alert in open_alerts:
+            rule = self.rules.get(alert["rule_code"])
+            series_id = alert.get("series_id")
+            if rule is None:
+                continue
+            if isinstance(rule, ThresholdRule) and series_id is not None:
+                codes = [level.code for level in rule.levels]
+                if alert.get("level") in codes:
+                    state = self._thresholds.setdefault((rule.code, series_id), _ThresholdState())
+                    state.level = codes.index(alert["level"])
+            elif isinstance(rule, RateRule) and series_id is not None:
+                self._rates.setdefault((rule.code, series_id), _RateState()).active = True
+            elif isinstance(rule, AbsenceRule):
+                self._absent.add((rule.code, alert["target"]))
+            elif isinstance(rule, CompositeRule) and alert.get("area_code"):
+                self._composite_active[(rule.code, alert["area_code"])] = True
+            if alert.get("area_code") and rule.code in self._composites_by_member:
+                key = (rule.code, alert["area_code"])
+                self._member_active.setdefault(key, set()).add(alert["target"])
+
+    # -- the hot path -----------------------------------------------------------------------
+    def observe(self, points: Iterable[tuple[int, int, float]], now_ms: int) -> list[Transition]:
+        out: list[Transition] = []
+        last_seen = self._last_seen
+        for series_id, ts, value in points:
+            last_seen[series_id] = now_ms
+            info = self.catalog.series(series_id)
+            if info is None:
+                continue
+            for rule in self.rules_for(info):
+                if isinstance(rule, ThresholdRule):
+                    self._threshold(rule, info, ts, value, out)
+                else:
+                    self._rate(rule, info, ts, value, out)  # type: ignore[arg-type]
+            if self._absent:
+                self._absence_seen(info, ts, out)
+        if out and self._composites_by_member:
+            out.extend(self._composites(out, now_ms))
+        return out
+
+    def _levels(self, rule: ThresholdRule, info: SeriesInfo) -> list[float | None]:
+        key = (rule.code, info.series_id)
+        levels = self._levels_cache.get(key)
+        if levels is None:
+            attributes: dict[str, Any] | None = None
+            levels = []
+            for level in rule.levels:
+                if level.value is not None:
+                    levels.append(level.value)
+                    continue
+                if attributes is None:
+                    attributes = self.catalog.attributes(info.entity_pk)
+                levels.append(_attribute(attributes, level.attribute or ""))
+            self._levels_cache[key] = levels
+        return levels
+
+    def _threshold(
+        self, rule: ThresholdRule, info: SeriesInfo, ts: int, value: float, out: list[Transition]
+    ) -> None:
+        key = (rule.code, info.series_id)
+        state = self._thresholds.get(key)
+        if state is None:
+            state = self._thresholds[key] = _ThresholdState()
+        if ts <= state.last_ts:
+            return
+        state.last_ts = ts
+        levels = self._levels(rule, info)
+        above = rule.direction == "above"
+        reached = -1
+        for index, limit in enumerate(levels):
+            if limit is not None and (value >= limit if above else value <= limit):
+                reached = index
+        # Hysteresis: a level already reached holds until the value is beyond it by the margin.
+        margin = rule.hysteresis
+        for index in range(state.level, reached, -1):
+            limit = levels[index] if index < len(levels) else None
+            if limit is not None and (value > limit - margin if above else value < limit + margin):
+                reached = index
+                break
+        if reached > state.level:
+            if rule.for_s > 0:
+                if state.pending != reached:
+                    if state.pending < 0 or reached < state.pending:
+                        state.pending_since = ts
+                    state.pending = reached
+                if ts - state.pending_since < rule.for_s * 1000:
+                    return
+            action: Action = "fire" if state.level < 0 else "change"
+            state.level, state.pending = reached, -1
+            out.append(self._level_transition(rule, info, action, reached, value, ts))
+        else:
+            state.pending = -1
+            if reached < state.level:
+                state.level = reached
+                action = "clear" if reached < 0 else "change"
+                out.append(self._level_transition(rule, info, action, reached, value, ts))
+
+    @staticmethod
+    def _level_transition(
+        rule: ThresholdRule, info: SeriesInfo, action: Action, index: int, value: float, ts: int
+    ) -> Transition:
+        level = rule.levels[index] if index >= 0 else None
+        return Transition(
+            rule=rule.code,
+            target=info.entity_id,
+            action=action,
+            level=level.code if level else None,
+            severity=level.severity if level else rule.severity,
+            value=value,
+            ts=ts,
+            series_id=info.series_id,
+            entity_id=info.entity_id,
+            metric=info.metric,
+            area_code=info.area_code,
+            agency_code=info.agency_code,
+        )
+
+    def _rate(
+        self, rule: RateRule, info: SeriesInfo, ts: int, value: float, out: list[Transition]
+    ) -> None:
+        key = (rule.code, info.series_id)
+        state = self._rates.get(key)
+        if state is None:
+            state = self._rates[key] = _RateState()
+        if ts <= state.last_ts:
+            return
+        state.last_ts = ts
+        window = state.window
+        window.append((ts, value))
+        horizon = ts - int(rule.window_s * 1000)
+        while window and window[0][0] < horizon:
+            window.popleft()
+        if rule.change > 0:
+            holds = value - min(v for _t, v in window) >= rule.change
+        else:
+            holds = value - max(v for _t, v in window) <= rule.change
+        if holds != state.active:
+            state.active = holds
+            out.append(
+                Transition(
+                    rule=rule.code,
+                    target=info.entity_id,
+                    action="fire" if holds else "clear",
+                    level="rate" if holds else None,
+                    severity=rule.severity,
+                    value=value,
+                    ts=ts,
+                    series_id=info.series_id,
+                    entity_id=info.entity_id,
+                    metric=info.metric,
+                    area_code=info.area_code,
+                    agency_code=info.agency_code,
+                )
+            )
+
+    # -- absence --------------------------------------------------------------------------
+    def _absence_target(self, rule: AbsenceRule, info: SeriesInfo) -> str | None:
+        if rule.scope == "dataset":
+            dataset = self.catalog.dataset(info.dataset_id)
+            return f"dataset:{dataset[0]}" if dataset else None
+        return info.entity_id
+
+    def _absence_applies(self, rule: AbsenceRule, info: SeriesInfo) -> bool:
+        return (rule.metric is None or rule.metric == info.metric) and _matches(rule, info)
+
+    def _absence_seen(self, info: SeriesInfo, ts: int, out: list[Transition]) -> None:
+        for rule in self._absence:
+            if not self._absence_applies(rule, info):
+                continue
+            target = self._absence_target(rule, info)
+            if target is not None and (rule.code, target) in self._absent:
+                self._absent.discard((rule.code, target))
+                out.append(self._absence_transition(rule, info, target, "clear", ts))
+
+    def _absence_transition(
+        self, rule: AbsenceRule, info: SeriesInfo, target: str, action: Action, ts: int
+    ) -> Transition:
+        dataset_scope = rule.scope == "dataset"
+        return Transition(
+            rule=rule.code,
+            target=target,
+            action=action,
+            level="absent" if action == "fire" else None,
+            severity=rule.severity,
+            value=None,
+            ts=ts,
+            series_id=None if dataset_scope else info.series_id,
+            entity_id=None if dataset_scope else info.entity_id,
+            metric=rule.metric,
+            area_code=None if dataset_scope else info.area_code,
+            agency_code=info.agency_code,
+        )
+
+    def check(self, now_ms: int) -> list[Transition]:
+        """The timer's work: fire absence rules and expire composite windows."""
+        out: list[Transition] = []
+        if self._absence:
+            # newest arrival per (rule, target) among the series each rule selects
+            latest: dict[tuple[str, str], tuple[int, float, SeriesInfo]] = {}
+            for info in self.catalog.all_series():
+                seen = self._last_seen.get(info.series_id, self.started_ms)
+                for rule in self._absence:
+                    if not self._absence_applies(rule, info):
+                        continue
+                    dataset = self.catalog.dataset(info.dataset_id)
+                    interval = rule.interval_s or (dataset[1] if dataset else None)
+                    target = self._absence_target(rule, info)
+                    if not interval or target is None:
+                        continue
+                    key = (rule.code, target)
+                    if key not in latest or seen > latest[key][0]:
+                        latest[key] = (seen, interval * rule.factor * 1000, info)
+            for (code, target), (seen, allowed, info) in latest.items():
+                if (code, target) not in self._absent and now_ms - seen > allowed:
+                    self._absent.add((code, target))
+                    rule = self.rules[code]
+                    assert isinstance(rule, AbsenceRule)
+                    out.append(self._absence_transition(rule, info, target, "fire", now_ms))
+        if self._composites_by_member:
+            out.extend(self._composites(out, now_ms, expire=True))
+        return out
+
+    # -- composite ------------------------------------------------------------------------
+    def _composites(
+        self, transitions: list[Transition], now_ms: int, *, expire: bool = False
+    ) -> list[Transition]:
+        touched: set[tuple[str, str]] = set()
+        for t in transitions:
+            if not t.area_code or t.rule not in self._composites_by_member:
+                continue
+            key = (t.rule, t.area_code)
+            active = self._member_active.setdefault(key, set())
+            if t.action == "clear":
+                active.discard(t.target)
+                if not active:
+                    self._member_last[key] = now_ms
+            else:
+                active.add(t.target)
+            for composite in self._composites_by_member[t.rule]:
+                touched.add((composite.code, t.area_code))
+        if expire:
+            for code, area in list(self._composite_active):
+                touched.add((code, area))
+        out: list[Transition] = []
+        for code, area in touched:
+            composite = self.rules.get(code)
+            if not isinstance(composite, CompositeRule):
+                continue
+            window_ms = composite.window_s * 1000
+            satisfied = [
+                bool(self._member_active.get((member, area)))
+                or now_ms - self._member_last.get((member, area), -(2**62)) <= window_ms
+                for member in composite.rules
+            ]
+            holds = all(satisfied) if composite.mode == "all" else any(satisfied)
+            key = (composite.code, area)
+            if holds != self._composite_active.get(key, False):
+                self._composite_active[key] = holds
+                out.append(
+                    Transition(
+                        rule=composite.code,
+                        target=f"area:{area}",
+                        action="fire" if holds else "clear",
+                        level=f"risk{composite.risk_level}" if holds else None,
+                        severity=composite.severity,
+                        value=float(composite.risk_level),
+                        ts=now_ms,
+                        area_code=area,
+                        risk_level=composite.risk_level,
+                    )
+                )
+        return out
