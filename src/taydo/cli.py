@@ -29,6 +29,11 @@ app.add_typer(auth_cli.token_app, name="token")
 app.add_typer(auth_cli.audit_app, name="audit")
 console = Console()
 
+from taydo.alerts.cli import alerts_app, rules_app  # noqa: E402 - domain commands
+
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(rules_app, name="rules")
+
 
 def settings() -> Settings:
     return Settings()

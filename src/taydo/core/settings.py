@@ -52,6 +52,32 @@ class Settings(BaseSettings):
         20_000, description="Most rows the group-commit writer puts in one transaction."
     )
 
+    alert_check_interval_s: float = Field(
+        5.0, description="Seconds between checks of absence rules and composite-rule windows."
+    )
+    alert_renotify_check_s: float = Field(
+        30.0, description="Seconds between checks for re-notification and escalation steps."
+    )
+    webhook_timeout_s: float = Field(
+        10.0, description="Seconds a webhook or SMTP delivery may take before it counts as failed."
+    )
+    notify_backoff_s: float = Field(
+        5.0, description="First retry delay of a failed notification; doubles on each retry."
+    )
+    stream_queue_size: int = Field(
+        1000, description="Events buffered per live-stream client before it gets a resync."
+    )
+    cap_sender: str = Field(
+        "ioc@taydo.local", description="CAP <sender> of public warnings (an address or URI)."
+    )
+    cap_sender_name: str = Field(
+        "Trung tâm Giám sát, điều hành đô thị thông minh",
+        description="CAP <senderName> of public warnings.",
+    )
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000", description="External base URL used in CAP feed links."
+    )
+
     @field_validator("display_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

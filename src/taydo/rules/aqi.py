@@ -73,9 +73,7 @@ def nowcast(hourly: list[float | None]) -> float | None:
     return sum(0.5 ** (i + 1) * v for i, v in enumerate(values) if v is not None)
 
 
-def hourly_aqi(
-    nowcasts: dict[str, float], means: dict[str, float]
-) -> tuple[int, str] | None:
+def hourly_aqi(nowcasts: dict[str, float], means: dict[str, float]) -> tuple[int, str] | None:
     """AQI^h from NowCast of pm25/pm10 and 1-hour means of o3/no2/so2/co: (index, dominant)."""
     subs: dict[str, float] = {}
     for name in ("pm25", "pm10"):

@@ -138,9 +138,7 @@ class RateRule(_RuleBase):
     # change watches a fall).
     change: float
 
-    _dur = field_validator("window_s", mode="before")(
-        classmethod(lambda cls, v: parse_duration(v))
-    )
+    _dur = field_validator("window_s", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
 
     @field_validator("change")
     @classmethod
@@ -169,9 +167,7 @@ class CompositeRule(_RuleBase):
     window_s: Duration = Field(3600.0, alias="window")
     risk_level: int = Field(ge=1, le=5)  # Decision 18/2021/QĐ-TTg level raised
 
-    _dur = field_validator("window_s", mode="before")(
-        classmethod(lambda cls, v: parse_duration(v))
-    )
+    _dur = field_validator("window_s", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
 
 
 RuleDef = Annotated[

@@ -1,0 +1,150 @@
+"""``taydo alerts …`` and ``taydo rules …`` commands (run as the ``cli`` operator, journalled)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from taydo.alerts import routing, service
+from taydo.core import clock
+from taydo.core.access import Principal
+from taydo.core.db import Database
+from taydo.core.errors import TaydoError
+from taydo.core.settings import Settings
+from taydo.rules import service as rules_service
+from taydo.rules.schemas import parse_duration
+
+alerts_app = typer.Typer(help="Cảnh báo / Alerts.", no_args_is_help=True)
+rules_app = typer.Typer(help="Quy tắc cảnh báo / Alert rules.", no_args_is_help=True)
+console = Console()
+CLI_PRINCIPAL = Principal(username="cli", role="operator")
+
+
+def _database() -> Database:
+    return Database(Settings().database_url)
+
+
+def _fail(exc: TaydoError) -> None:
+    console.print(f"[red]{exc.message}[/red]")
+    if exc.details:
+        console.print(json.dumps(exc.details, ensure_ascii=False, indent=2))
+    raise typer.Exit(1)
+
+
+@alerts_app.command("list")
+def list_alerts(
+    state: str | None = typer.Option(None, help="firing | acknowledged | resolved"),
+    severity: str | None = typer.Option(None),
+    area: str | None = typer.Option(None),
+    agency: str | None = typer.Option(None),
+    active: bool = typer.Option(False, "--active", help="Only open episodes."),
+    limit: int = typer.Option(50),
+) -> None:
+    """Liệt kê cảnh báo / List alerts."""
+    rows = service.list_alerts(
+        _database(),
+        None,
+        state=state,
+        severity=severity,
+        area=area,
+        agency=agency,
+        active=True if active else None,
+        limit=limit,
+    )
+    table = Table("id", "state", "severity", "title", "started")
+    for row in rows:
+        table.add_row(
+            str(row["id"]), row["state"], row["severity"], row["title"], row["started_at"]
+        )
+    console.print(table)
+
+
+@alerts_app.command("ack")
+def ack(alert_id: int, note: str = typer.Option("", help="Ghi chú / note")) -> None:
+    """Tiếp nhận cảnh báo / Acknowledge an alert."""
+    try:
+        service.acknowledge(_database(), CLI_PRINCIPAL, alert_id, note=note)
+    except TaydoError as exc:
+        _fail(exc)
+    console.print(f"[green]Đã tiếp nhận / acknowledged {alert_id}[/green]")
+
+
+@alerts_app.command("resolve")
+def resolve(alert_id: int, note: str = typer.Option(..., help="Ghi chú / note (required)")) -> None:
+    """Kết thúc cảnh báo / Resolve an alert by hand."""
+    try:
+        service.resolve(_database(), CLI_PRINCIPAL, alert_id, note=note)
+    except TaydoError as exc:
+        _fail(exc)
+    console.print(f"[green]Đã kết thúc / resolved {alert_id}[/green]")
+
+
+@alerts_app.command("assign")
+def assign(alert_id: int, assignee: str) -> None:
+    """Giao xử lý / Assign an alert."""
+    try:
+        service.assign(_database(), CLI_PRINCIPAL, alert_id, assignee=assignee)
+    except TaydoError as exc:
+        _fail(exc)
+    console.print(f"[green]Đã giao / assigned {alert_id} → {assignee}[/green]")
+
+
+@alerts_app.command("silence")
+def silence(
+    reason: str = typer.Option(..., help="Lý do / reason"),
+    duration: str = typer.Option("1h", help="e.g. 30m, 2h, 1d"),
+    rule: list[str] | None = typer.Option(None, help="Rule codes"),
+    area: list[str] | None = typer.Option(None, help="Area codes"),
+    agency: list[str] | None = typer.Option(None, help="Agency codes"),
+    entity: list[str] | None = typer.Option(None, help="Entity ids"),
+    maintenance: bool = typer.Option(False, "--maintenance", help="A maintenance window."),
+) -> None:
+    """Tắt thông báo / Silence notifications of matching alerts (they are still recorded)."""
+    try:
+        data = routing.SilenceIn(
+            kind="maintenance" if maintenance else "silence",
+            match=routing.Matchers(
+                rules=rule or [], areas=area or [], agencies=agency or [], entities=entity or []
+            ),
+            ends_at=clock.now() + timedelta(seconds=parse_duration(duration)),
+            reason=reason,
+        )
+        created = service.create_silence(_database(), CLI_PRINCIPAL, data)
+    except TaydoError as exc:
+        _fail(exc)
+    console.print(f"[green]Silence {created['id']} until {created['ends_at']}[/green]")
+
+
+@rules_app.command("list")
+def list_rules() -> None:
+    """Liệt kê quy tắc / List rules."""
+    table = Table("code", "kind", "name", "enabled")
+    for rule in rules_service.list_rules(_database()):
+        table.add_row(rule.code, rule.kind, rule.name, "yes" if rule.enabled else "no")
+    console.print(table)
+
+
+@rules_app.command("validate")
+def validate(path: Path) -> None:
+    """Kiểm tra tệp quy tắc / Validate a rules YAML file without saving it."""
+    try:
+        rules = rules_service.parse_rules_yaml(path.read_text(encoding="utf-8"))
+    except TaydoError as exc:
+        _fail(exc)
+    console.print(f"[green]{len(rules)} quy tắc hợp lệ / valid rules[/green]")
+
+
+@rules_app.command("load")
+def load(path: Path, source: str = typer.Option("file", help="Source label")) -> None:
+    """Nạp quy tắc từ tệp / Load (insert or update) rules from a YAML file."""
+    try:
+        rules = rules_service.parse_rules_yaml(path.read_text(encoding="utf-8"))
+        changed = rules_service.save_rules(_database(), rules, source=source, actor="cli")
+    except TaydoError as exc:
+        _fail(exc)
+    console.print(f"[green]{changed} quy tắc đã lưu / rules saved[/green]")

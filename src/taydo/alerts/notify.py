@@ -1,0 +1,271 @@
+"""Delivery workers for the persisted outbox: webhook (HMAC-SHA256 signed JSON POST) and email.
+
+Each channel has its own worker task, so a receiver that is down, slow (30 s) or answering 500
+only delays its own queue: never ingest (the engine only writes outbox rows) and never other
+channels. Failures retry with exponential backoff; after ``max_attempts`` a row is dead-lettered
+(status ``dead``, kept with its last error). A timer re-notifies unacknowledged alerts and walks
+each route's escalation chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import smtplib
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import select
+
+from taydo.alerts.models import Alert, Channel, Outbox
+from taydo.alerts.routing import enqueue, matching_routes
+from taydo.alerts.service import _aware, alert_dict
+from taydo.core import clock
+from taydo.core.db import Database
+
+__all__ = ["Notifier", "sign"]
+
+log = logging.getLogger(__name__)
+SIGNATURE_HEADER = "X-Taydo-Signature"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The signature header value: ``sha256=<hex HMAC of the raw body>``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _email_text(payload: dict[str, Any]) -> tuple[str, str]:
+    alert = payload.get("alert", {})
+    event = payload.get("event", "")
+    subject = f"[Tây Đô] {alert.get('title', '')} ({event})"
+    lines = [
+        alert.get("title", ""),
+        alert.get("title_en", ""),
+        "",
+        f"Mức độ / Severity: {alert.get('severity')}  Trạng thái / State: {alert.get('state')}",
+        f"Giá trị / Value: {alert.get('value')}",
+        f"Địa bàn / Area: {alert.get('area_code')}  Cơ quan / Agency: {alert.get('agency_code')}",
+        f"Bắt đầu / Started: {alert.get('started_at')}",
+    ]
+    return subject[:200], "\n".join(lines)
+
+
+class Notifier:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        timeout_s: float = 10.0,
+        backoff_s: float = 5.0,
+        poll_s: float = 1.0,
+        check_s: float = 30.0,
+    ) -> None:
+        self.database = database
+        self.timeout_s = timeout_s
+        self.backoff_s = backoff_s
+        self.poll_s = poll_s
+        self.check_s = check_s
+        self._wake = asyncio.Event()
+        self._queues: dict[str, asyncio.Queue[int]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._in_flight: set[int] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._client: httpx.AsyncClient | None = None
+
+    async def start(self) -> None:
+        self._client = httpx.AsyncClient(timeout=self.timeout_s)
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._dispatch(), name="notify:dispatch"),
+            loop.create_task(self._renotify_loop(), name="notify:renotify"),
+        ]
+
+    async def close(self) -> None:
+        tasks = self._tasks + list(self._workers.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._client is not None:
+            await self._client.aclose()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # -- dispatching ------------------------------------------------------------------------
+    def _due(self) -> list[tuple[int, str]]:
+        with self.database.session() as session:
+            rows = session.execute(
+                select(Outbox.id, Outbox.channel_code)
+                .where(Outbox.status == "pending", Outbox.next_at <= clock.now())
+                .order_by(Outbox.id)
+                .limit(500)
+            ).all()
+        return [(row[0], row[1]) for row in rows]
+
+    async def _dispatch(self) -> None:
+        while True:
+            try:
+                for outbox_id, channel in await asyncio.to_thread(self._due):
+                    if outbox_id in self._in_flight:
+                        continue
+                    self._in_flight.add(outbox_id)
+                    self._queue(channel).put_nowait(outbox_id)
+            except Exception:
+                log.exception("notification dispatch failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+
+    def _queue(self, channel: str) -> asyncio.Queue[int]:
+        queue = self._queues.get(channel)
+        if queue is None:
+            queue = self._queues[channel] = asyncio.Queue()
+            self._workers[channel] = asyncio.get_running_loop().create_task(
+                self._work(queue), name=f"notify:{channel}"
+            )
+        return queue
+
+    async def _work(self, queue: asyncio.Queue[int]) -> None:
+        while True:
+            outbox_id = await queue.get()
+            try:
+                await self._deliver(outbox_id)
+            except Exception:
+                log.exception("delivery %s failed unexpectedly", outbox_id)
+            finally:
+                self._in_flight.discard(outbox_id)
+
+    def _load(self, outbox_id: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        with self.database.session() as session:
+            row = session.get(Outbox, outbox_id)
+            if row is None or row.status != "pending":
+                return None
+            channel = session.scalar(select(Channel).where(Channel.code == row.channel_code))
+            job = {
+                "id": row.id,
+                "event": row.event,
+                "payload": row.payload,
+                "attempts": row.attempts,
+            }
+            if channel is None or not channel.enabled:
+                return job, {}
+            return job, {
+                "kind": channel.kind,
+                "config": dict(channel.config),
+                "secret": channel.secret,
+                "max_attempts": channel.max_attempts,
+            }
+
+    def _finish(self, outbox_id: int, error: str | None, max_attempts: int) -> None:
+        now = clock.now()
+        with self.database.session() as session:
+            row = session.get(Outbox, outbox_id)
+            if row is None:
+                return
+            row.attempts += 1
+            if error is None:
+                row.status, row.sent_at, row.last_error = "sent", now, ""
+                return
+            row.last_error = error[:1000]
+            if row.attempts >= max_attempts:
+                row.status = "dead"  # dead letter: kept, visible, never retried by itself
+                log.warning("notification %s dead-lettered after %s tries", row.id, row.attempts)
+            else:
+                delay = min(self.backoff_s * 2 ** (row.attempts - 1), 3600.0)
+                row.next_at = now + timedelta(seconds=delay)
+
+    async def _deliver(self, outbox_id: int) -> None:
+        loaded = await asyncio.to_thread(self._load, outbox_id)
+        if loaded is None:
+            return
+        job, channel = loaded
+        if not channel:
+            await asyncio.to_thread(self._finish, outbox_id, "kênh không có / no such channel", 1)
+            return
+        try:
+            if channel["kind"] == "webhook":
+                await self._webhook(job, channel)
+            else:
+                await asyncio.to_thread(self._email, job, channel)
+            error = None
+        except Exception as exc:  # the error text never includes the secret
+            error = f"{type(exc).__name__}: {exc}"
+        await asyncio.to_thread(self._finish, outbox_id, error, channel["max_attempts"])
+
+    async def _webhook(self, job: dict[str, Any], channel: dict[str, Any]) -> None:
+        assert self._client is not None
+        body = orjson.dumps(job["payload"])
+        headers = {
+            "Content-Type": "application/json",
+            "X-Taydo-Event": str(job["event"]),
+            "X-Taydo-Delivery": str(job["id"]),
+        }
+        if channel["secret"]:
+            headers[SIGNATURE_HEADER] = sign(channel["secret"], body)
+        response = await self._client.post(channel["config"]["url"], content=body, headers=headers)
+        if response.status_code >= 300:
+            raise RuntimeError(f"HTTP {response.status_code}")
+
+    def _email(self, job: dict[str, Any], channel: dict[str, Any]) -> None:
+        config = channel["config"]
+        subject, text = _email_text(job["payload"])
+        message = EmailMessage()
+        message["Subject"] = subject
+        message["From"] = config.get("sender", "taydo@localhost")
+        recipients = config["to"] if isinstance(config["to"], list) else [config["to"]]
+        message["To"] = ", ".join(recipients)
+        message.set_content(text)
+        with smtplib.SMTP(config["host"], int(config.get("port", 25)), timeout=self.timeout_s) as s:
+            if config.get("starttls"):
+                s.starttls()
+            if config.get("username") and channel["secret"]:
+                s.login(config["username"], channel["secret"])
+            s.send_message(message)
+
+    # -- re-notification and escalation --------------------------------------------------------
+    def renotify(self) -> int:
+        """Queue re-notifications and escalation steps that are due; returns how many."""
+        now = clock.now()
+        queued = 0
+        with self.database.session() as session:
+            alerts = session.scalars(
+                select(Alert).where(Alert.state == "firing", Alert.silenced.is_(False))
+            ).all()
+            for alert in alerts:
+                started = _aware(alert.started_at) or now
+                last = _aware(alert.last_notified_at) or started
+                for route in matching_routes(session, alert):
+                    if route.renotify_s and (now - last).total_seconds() >= route.renotify_s:
+                        payload = {"event": "renotify", "alert": alert_dict(alert)}
+                        queued += enqueue(session, alert, route.channels, "renotify", payload)
+                        alert.last_notified_at = now
+                    steps = route.escalation or []
+                    while alert.escalation_step < len(steps):
+                        step = steps[alert.escalation_step]
+                        if (now - started).total_seconds() < float(step["after"]):
+                            break
+                        payload = {
+                            "event": "escalation",
+                            "step": alert.escalation_step + 1,
+                            "alert": alert_dict(alert),
+                        }
+                        queued += enqueue(session, alert, step["channels"], "escalation", payload)
+                        alert.escalation_step += 1
+        return queued
+
+    async def _renotify_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.check_s)
+            try:
+                if await asyncio.to_thread(self.renotify):
+                    self.wake()
+            except Exception:
+                log.exception("re-notification check failed")

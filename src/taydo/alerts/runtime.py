@@ -1,0 +1,249 @@
+"""Wiring of the early-warning pipeline inside one app process.
+
+committed observations (bus) → engine (per-series state, in memory) → transitions persisted
+(one transaction per batch, off the event loop) → ``alerts.transition`` (bus) → live stream and
+notification outbox. VN_AQI values are derived from pollutant series on the way and stored
+through the observation writer, so they come back as committed observations like any metric.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+
+from taydo.alerts.notify import Notifier
+from taydo.alerts.service import apply_transitions, open_alerts
+from taydo.alerts.stream import StreamHub
+from taydo.catalog.models import Dataset, Entity, Metric
+from taydo.catalog.series import SeriesIndex, SeriesInfo
+from taydo.core import clock
+from taydo.core.bus import Bus, Event
+from taydo.core.db import Database
+from taydo.rules.aqi import POLLUTANTS, AqiTracker, Derived
+from taydo.rules.engine import Engine, Transition
+from taydo.rules.service import list_rules
+
+__all__ = ["AlertingRuntime", "CatalogCache"]
+
+log = logging.getLogger(__name__)
+
+
+class CatalogCache:
+    """The engine's in-memory view of the catalog: series (through the shared SeriesIndex),
+    entity attributes (alarm levels) and dataset intervals. ``fetch`` fills misses from the
+    database and must run off the event loop."""
+
+    def __init__(self, database: Database, series: SeriesIndex) -> None:
+        self.database = database
+        self.index = series
+        self._series: dict[int, SeriesInfo] = {}
+        self._attributes: dict[int, dict[str, Any]] = {}
+        self._datasets: dict[int, tuple[str, int]] = {}
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        with self.database.engine.connect() as connection:
+            ids = list(connection.execute(select(Metric.id)).scalars())
+            attributes = {
+                row[0]: row[1] or {}
+                for row in connection.execute(select(Entity.id, Entity.attributes))
+            }
+            datasets = {
+                row[0]: (row[1], row[2])
+                for row in connection.execute(
+                    select(Dataset.id, Dataset.code, Dataset.update_interval_s)
+                )
+            }
+        found = {}
+        for series_id in ids:
+            info = self.index.by_id(series_id)
+            if info is not None:
+                found[series_id] = info
+        with self._lock:
+            self._series, self._attributes, self._datasets = found, attributes, datasets
+
+    def known(self, series_id: int) -> bool:
+        return series_id in self._series
+
+    def fetch(self, series_ids: Iterable[int]) -> None:
+        for series_id in series_ids:
+            info = self.index.by_id(series_id)
+            if info is None:
+                continue
+            with self.database.engine.connect() as connection:
+                attributes = connection.execute(
+                    select(Entity.attributes).where(Entity.id == info.entity_pk)
+                ).scalar()
+                dataset = (
+                    connection.execute(
+                        select(Dataset.code, Dataset.update_interval_s).where(
+                            Dataset.id == info.dataset_id
+                        )
+                    ).first()
+                    if info.dataset_id
+                    else None
+                )
+            with self._lock:
+                self._series[series_id] = info
+                self._attributes[info.entity_pk] = attributes or {}
+                if dataset is not None and info.dataset_id is not None:
+                    self._datasets[info.dataset_id] = (dataset[0], dataset[1])
+
+    # CatalogView
+    def series(self, series_id: int) -> SeriesInfo | None:
+        return self._series.get(series_id)
+
+    def attributes(self, entity_pk: int) -> dict[str, Any]:
+        return self._attributes.get(entity_pk, {})
+
+    def dataset(self, dataset_id: int | None) -> tuple[str, int] | None:
+        return self._datasets.get(dataset_id) if dataset_id is not None else None
+
+    def all_series(self) -> Iterable[SeriesInfo]:
+        return list(self._series.values())
+
+
+class AlertingRuntime:
+    def __init__(
+        self,
+        database: Database,
+        bus: Bus,
+        series: SeriesIndex,
+        *,
+        tz: Any,
+        writer: Any = None,
+        check_s: float = 5.0,
+        stream_queue: int = 1000,
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.database = database
+        self.bus = bus
+        self.catalog = CatalogCache(database, series)
+        self.engine = Engine(self.catalog)
+        self.hub = StreamHub(stream_queue)
+        self.notifier = notifier or Notifier(database)
+        self.aqi = AqiTracker(tz)
+        self.writer = writer
+        self.check_s = check_s
+        self._timer: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()  # engine state is touched by the handler and the timer
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._load)
+        self.engine.started_ms = clock.now_ms()
+        self.bus.subscribe("observations.committed", self._on_committed)
+        self.bus.subscribe("alerts.transition", self._on_transition)
+        self.bus.subscribe("catalog.changed", self._on_catalog_changed)
+        self.bus.subscribe("rules.changed", self._on_rules_changed)
+        await self.notifier.start()
+        self._timer = asyncio.get_running_loop().create_task(self._tick(), name="rules:timer")
+
+    async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+        await self.notifier.close()
+
+    def _load(self) -> None:
+        self.catalog.load()
+        self.engine.set_rules(list_rules(self.database, include_disabled=False))
+        self.engine.restore(open_alerts(self.database))
+
+    async def reload_rules(self) -> None:
+        rules = await asyncio.to_thread(list_rules, self.database, include_disabled=False)
+        async with self._lock:
+            self.engine.set_rules(rules)
+
+    async def _emit(self, transitions: list[Transition]) -> None:
+        if not transitions:
+            return
+        changed = await asyncio.to_thread(
+            apply_transitions, self.database, transitions, self.engine.rules
+        )
+        for alert in changed:
+            await self.bus.publish("alerts.transition", alert)
+        self.notifier.wake()
+
+    async def _on_committed(self, event: Event) -> None:
+        points = event.data
+        missing = {p[0] for p in points if not self.catalog.known(p[0])}
+        if missing:
+            await asyncio.to_thread(self.catalog.fetch, missing)
+        async with self._lock:
+            transitions = self.engine.observe(points, clock.now_ms())
+        self.hub.publish_values(points, self.catalog.series)
+        await self._emit(transitions)
+        await self._derive_aqi(points)
+
+    async def _derive_aqi(self, points: list[tuple[int, int, float]]) -> None:
+        derived: list[Derived] = []
+        for series_id, ts, value in points:
+            info = self.catalog.series(series_id)
+            if info is not None and info.metric in POLLUTANTS:
+                derived.extend(self.aqi.add(info.entity_pk, info.entity_id, info.metric, ts, value))
+        if derived and self.writer is not None:
+            try:
+                await self.writer.write(await asyncio.to_thread(self._aqi_points, derived))
+            except Exception:
+                log.exception("storing derived VN_AQI values failed")
+
+    def _aqi_points(self, derived: list[Derived]) -> list[Any]:
+        from taydo.observations.service import Point  # the obs domain's writer contract
+
+        points = []
+        for item in derived:
+            series_id = self._aqi_series(item)
+            points.append(Point(series_id=series_id, ts=item.ts, value=item.value))
+        return points
+
+    def _aqi_series(self, item: Derived) -> int:
+        """The series id of a station's derived metric, created on first use."""
+        info = self.catalog.index.get(item.entity_id, item.metric)
+        if info is not None:
+            return info.series_id
+        with self.database.session() as session:
+            existing = session.scalar(
+                select(Metric.id).where(
+                    Metric.entity_pk == item.entity_pk, Metric.name == item.metric
+                )
+            )
+            if existing is None:
+                row = Metric(
+                    entity_pk=item.entity_pk, name=item.metric, unit="", min_valid=0, max_valid=500
+                )
+                session.add(row)
+                session.flush()
+                existing = row.id
+        self.catalog.index.invalidate([item.entity_id])
+        return int(existing)
+
+    async def _on_transition(self, event: Event) -> None:
+        self.hub.publish_alert(event.data)
+
+    async def _on_catalog_changed(self, _event: Event) -> None:
+        await asyncio.to_thread(self.catalog.load)
+        async with self._lock:
+            self.engine.forget_series()
+
+    async def _on_rules_changed(self, _event: Event) -> None:
+        await self.reload_rules()
+
+    async def check_now(self) -> None:
+        async with self._lock:
+            transitions = self.engine.check(clock.now_ms())
+        await self._emit(transitions)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.check_s)
+            try:
+                await self.check_now()
+            except Exception:
+                log.exception("rules timer failed")
