@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -98,10 +99,10 @@ def assign(alert_id: int, assignee: str) -> None:
 def silence(
     reason: str = typer.Option(..., help="Lý do / reason"),
     duration: str = typer.Option("1h", help="e.g. 30m, 2h, 1d"),
-    rule: list[str] | None = typer.Option(None, help="Rule codes"),
-    area: list[str] | None = typer.Option(None, help="Area codes"),
-    agency: list[str] | None = typer.Option(None, help="Agency codes"),
-    entity: list[str] | None = typer.Option(None, help="Entity ids"),
+    rule: Annotated[list[str] | None, typer.Option(help="Rule codes")] = None,
+    area: Annotated[list[str] | None, typer.Option(help="Area codes")] = None,
+    agency: Annotated[list[str] | None, typer.Option(help="Agency codes")] = None,
+    entity: Annotated[list[str] | None, typer.Option(help="Entity ids")] = None,
     maintenance: bool = typer.Option(False, "--maintenance", help="A maintenance window."),
 ) -> None:
     """Tắt thông báo / Silence notifications of matching alerts (they are still recorded)."""

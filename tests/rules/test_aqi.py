@@ -1,0 +1,67 @@
+"""VN_AQI against the worked examples of Decision 1459/QĐ-TCMT, section 2.3."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from taydo.rules.aqi import HOUR_MS, AqiTracker, daily_aqi, nowcast, sub_index
+from taydo.rules.choices import aqi_band
+
+
+def test_nowcast_matches_the_guideline_example() -> None:
+    # hourly PM2.5 09:00..20:00 from the guideline; c1 is the current hour (20:00)
+    series = [26.9, 24.7, 20.5, 23.5, 19.5, 16.5, 19.0, 16.5, 20.3, 22.4, 19.6, 20.6]
+    value = nowcast(list(reversed(series)))
+    assert value is not None and round(value, 1) == 20.3
+
+
+def test_nowcast_needs_two_of_the_last_three_hours() -> None:
+    assert nowcast([None, None, 30.0, 30.0]) is None
+    assert nowcast([30.0, None, 30.0]) == 30.0
+
+
+def test_hourly_sub_indices_of_the_guideline_example() -> None:
+    assert round(sub_index("o3_1h", 136.1) or 0) == 43
+    assert round(sub_index("pm25", 20.3) or 0) == 41
+
+
+def test_daily_aqi_matches_the_guideline_example() -> None:
+    result = daily_aqi({"pm25": 55.7}, {"o3": 114.6, "no2": 130.8}, 89.3)
+    assert result == (110, "pm25")
+
+
+def test_daily_aqi_needs_particulate_matter() -> None:
+    assert daily_aqi({}, {"o3": 300.0}, None) is None
+
+
+def test_bands_carry_the_official_colours() -> None:
+    assert aqi_band(50).colour == "#00e400"
+    assert aqi_band(101).code == "poor" and aqi_band(101).colour == "#ff7e00"
+    assert aqi_band(350).vi == "Nguy hại" and aqi_band(350).colour == "#7e0023"
+
+
+@given(st.floats(min_value=0, max_value=2000, allow_nan=False))
+def test_sub_index_is_monotonic_and_bounded(concentration: float) -> None:
+    low = sub_index("pm25", concentration) or 0
+    high = sub_index("pm25", concentration + 1) or 0
+    assert 0 <= low <= high <= 500
+
+
+def test_tracker_derives_hourly_and_daily_values_as_data_arrives() -> None:
+    tracker = AqiTracker(ZoneInfo("Asia/Ho_Chi_Minh"))
+    start = 1_764_176_400_000 - 1_764_176_400_000 % HOUR_MS  # some hour
+    out = []
+    for hour in range(30):
+        out += tracker.add(
+            1, "urn:ngsi-ld:AirQualityObserved:x", "pm25", start + hour * HOUR_MS, 60.0
+        )
+    hourly = [d for d in out if d.metric == "aqi"]
+    daily = [d for d in out if d.metric == "aqi_daily"]
+    assert hourly and hourly[-1].value == 117  # NowCast of a steady 60 µg/m³ is 60
+    assert len(daily) == 1 and daily[0].value == 117
+    # a late point is used for means but never rewinds the hourly series
+    late = tracker.add(1, "urn:ngsi-ld:AirQualityObserved:x", "pm25", start, 500.0)
+    assert all(d.metric != "aqi" for d in late)

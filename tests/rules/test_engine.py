@@ -1,0 +1,247 @@
+"""The streaming engine on an in-memory catalog view (the engine never touches a database)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from taydo.catalog.series import SeriesInfo
+from taydo.core.errors import Invalid
+from taydo.rules.engine import Engine
+from taydo.rules.service import parse_rule
+
+MIN = 60_000
+
+
+def info(series_id: int, entity: str, metric: str, type_: str, area: str = "31117") -> SeriesInfo:
+    return SeriesInfo(
+        series_id=series_id,
+        entity_pk=series_id,
+        entity_id=f"urn:ngsi-ld:{type_}:{entity}",
+        entity_type=type_,
+        metric=metric,
+        unit="",
+        agency_code="KTTV",
+        area_code=area,
+        dataset_id=1,
+        min_valid=None,
+        max_valid=None,
+        tags=(),
+    )
+
+
+class View:
+    def __init__(self, infos: list[SeriesInfo], attributes: dict[int, dict[str, Any]]) -> None:
+        self.infos = {i.series_id: i for i in infos}
+        self.attrs = attributes
+
+    def series(self, series_id: int) -> SeriesInfo | None:
+        return self.infos.get(series_id)
+
+    def attributes(self, entity_pk: int) -> dict[str, Any]:
+        return self.attrs.get(entity_pk, {})
+
+    def dataset(self, dataset_id: int | None) -> tuple[str, int] | None:
+        return ("water-level", 60) if dataset_id == 1 else None
+
+    def all_series(self) -> Iterable[SeriesInfo]:
+        return self.infos.values()
+
+
+ALARM = {
+    "code": "wl",
+    "kind": "threshold",
+    "name": "Mực nước",
+    "metric": "height",
+    "target": {"types": ["WaterObserved"]},
+    "hysteresis": 0.05,
+    "levels": [
+        {"code": "bd1", "label": "Báo động 1", "attribute": "alarm_levels.1", "severity": "watch"},
+        {"code": "bd2", "label": "Báo động 2", "attribute": "alarm_levels.2"},
+        {"code": "bd3", "label": "Báo động 3", "attribute": "alarm_levels.3", "severity": "danger"},
+    ],
+}
+
+
+def water_engine(*rules: dict[str, Any]) -> Engine:
+    view = View(
+        [
+            info(1, "NinhKieu", "height", "WaterObserved"),
+            info(2, "NK", "pm25", "AirQualityObserved"),
+        ],
+        {1: {"alarm_levels": {"1": 1.7, "2": 1.9, "3": 2.1}}},
+    )
+    return Engine(view, [parse_rule(r) for r in (rules or (ALARM,))])
+
+
+def actions(transitions: list[Any]) -> list[tuple[str, str | None]]:
+    return [(t.action, t.level) for t in transitions]
+
+
+def test_levels_come_from_each_station_and_rise_and_fall_with_hysteresis() -> None:
+    engine = water_engine()
+    assert engine.observe([(1, 1 * MIN, 1.5)], 0) == []
+    assert actions(engine.observe([(1, 2 * MIN, 1.95)], 0)) == [("fire", "bd2")]
+    assert actions(engine.observe([(1, 3 * MIN, 2.2)], 0)) == [("change", "bd3")]
+    assert engine.observe([(1, 4 * MIN, 2.07)], 0) == []  # within 5 cm of Báo động 3
+    assert actions(engine.observe([(1, 5 * MIN, 2.0)], 0)) == [("change", "bd2")]
+    assert actions(engine.observe([(1, 6 * MIN, 1.6)], 0)) == [("clear", None)]
+
+
+def test_rules_only_touch_series_they_select() -> None:
+    engine = water_engine()
+    assert engine.observe([(2, MIN, 99.0)], 0) == []
+    assert engine.rules_for(engine.catalog.series(2)) == []  # type: ignore[arg-type]
+
+
+def test_late_points_do_not_move_state() -> None:
+    engine = water_engine()
+    engine.observe([(1, 10 * MIN, 2.2)], 0)
+    assert engine.observe([(1, 5 * MIN, 1.0)], 0) == []  # older than what we have seen
+    assert actions(engine.observe([(1, 11 * MIN, 1.0)], 0)) == [("clear", None)]
+
+
+def test_for_duration_keeps_a_level_pending() -> None:
+    engine = water_engine(dict(ALARM, **{"for": "10m"}))
+    assert engine.observe([(1, 0, 2.0)], 0) == []
+    assert engine.observe([(1, 5 * MIN, 2.0)], 0) == []
+    assert actions(engine.observe([(1, 10 * MIN, 2.0)], 0)) == [("fire", "bd2")]
+    assert engine.observe([(1, 11 * MIN, 1.0)], 0)[0].action == "clear"
+    assert engine.observe([(1, 12 * MIN, 2.0)], 0) == []  # pending again from scratch
+
+
+RATE = {
+    "code": "rise",
+    "kind": "rate",
+    "name": "Lên nhanh",
+    "metric": "height",
+    "window": "1h",
+    "change": 0.1,
+}
+
+
+def test_rate_fires_on_a_fast_rise_within_the_window() -> None:
+    engine = water_engine(RATE)
+    assert engine.observe([(1, 0, 1.00), (1, 30 * MIN, 1.05)], 0) == []
+    assert actions(engine.observe([(1, 50 * MIN, 1.12)], 0)) == [("fire", "rate")]
+    # two hours later the old low point has left the window
+    assert actions(engine.observe([(1, 170 * MIN, 1.13)], 0)) == [("clear", None)]
+
+
+def test_composite_raises_the_risk_level_when_both_members_hold_in_one_area() -> None:
+    composite = {
+        "code": "flood-risk",
+        "kind": "composite",
+        "name": "Rủi ro ngập",
+        "rules": ["wl", "rise"],
+        "window": "3h",
+        "risk_level": 3,
+    }
+    engine = water_engine(ALARM, RATE, composite)
+    out = engine.observe([(1, 0, 1.5), (1, 30 * MIN, 1.8)], 1000)
+    assert ("fire", "risk3") in actions(out)
+    fired = next(t for t in out if t.rule == "flood-risk")
+    assert fired.target == "area:31117" and fired.risk_level == 3
+
+
+def test_absence_fires_after_factor_times_interval_and_clears_on_data() -> None:
+    absence = {"code": "silent", "kind": "absence", "name": "Mất tín hiệu", "factor": 3}
+    engine = water_engine(absence)
+    engine.started_ms = 0
+    engine.observe([(1, 0, 1.0)], 0)
+    assert [t for t in engine.check(150_000) if t.target.endswith("NinhKieu")] == []
+    fired = [t for t in engine.check(181_000) if t.target.endswith("NinhKieu")]
+    assert actions(fired) == [("fire", "absent")]
+    assert engine.check(200_000) == []  # fires once per episode
+    assert actions(engine.observe([(1, 5, 1.0)], 201_000)) == [("clear", None)]
+
+
+def test_dataset_absence_needs_every_series_silent() -> None:
+    absence = {"code": "ds", "kind": "absence", "name": "Ngừng", "scope": "dataset", "factor": 2}
+    engine = water_engine(absence)
+    engine.started_ms = 0
+    engine.observe([(2, 0, 1.0)], 100_000)
+    assert engine.check(130_000) == []  # series 2 spoke at 100 s: the dataset is alive
+    assert [t.target for t in engine.check(230_000)] == ["dataset:water-level"]
+
+
+def test_restore_continues_an_open_episode() -> None:
+    engine = water_engine()
+    engine.restore(
+        [
+            {
+                "rule_code": "wl",
+                "target": "urn:ngsi-ld:WaterObserved:NinhKieu",
+                "level": "bd2",
+                "series_id": 1,
+                "area_code": "31117",
+            }
+        ]
+    )
+    assert engine.observe([(1, MIN, 1.95)], 0) == []  # still Báo động 2: same episode
+    assert actions(engine.observe([(1, 2 * MIN, 1.0)], 0)) == [("clear", None)]
+
+
+def test_bad_rules_are_refused_with_reasons() -> None:
+    with pytest.raises(Invalid) as caught:
+        parse_rule(
+            {
+                "code": "x",
+                "kind": "threshold",
+                "name": "X",
+                "metric": "m",
+                "levels": [
+                    {"code": "a", "label": "A", "value": 5},
+                    {"code": "b", "label": "B", "value": 1},
+                ],
+            }
+        )
+    assert "ordered" in str(caught.value.details)
+    for bad in (
+        {"code": "x", "kind": "eval", "name": "X"},
+        {"code": "x", "kind": "rate", "name": "X", "metric": "m", "change": 0},
+        {
+            "code": "x",
+            "kind": "threshold",
+            "name": "X",
+            "metric": "m",
+            "levels": [{"code": "a", "label": "A", "value": 1, "severity": "apocalypse"}],
+        },
+        {"code": "bad code!", "kind": "absence", "name": "X"},
+        {"code": "x", "kind": "absence", "name": "X", "interval": "soon"},
+    ):
+        with pytest.raises(Invalid):
+            parse_rule(bad)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "code",
+                "kind",
+                "name",
+                "metric",
+                "levels",
+                "for",
+                "window",
+                "change",
+                "rules",
+                "risk_level",
+                "target",
+            ]
+        ),
+        st.one_of(
+            st.text(max_size=8), st.integers(), st.none(), st.lists(st.text(max_size=4), max_size=3)
+        ),
+    )
+)
+def test_rule_parser_never_crashes(data: dict[str, Any]) -> None:
+    try:
+        parse_rule(data)
+    except Invalid:
+        pass
