@@ -1,0 +1,119 @@
+"""Alert episodes through the running app: committed observations on the bus → alerts."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from taydo.core.app import create_app
+from tests.alerts.conftest import SALT, WATER, publish, wait_for
+
+MIN = 60_000
+
+
+def alerts(client: TestClient, headers: dict[str, str], **params: str) -> list[dict]:
+    response = client.get("/api/v1/alerts", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_levels_raise_one_episode_with_history_then_resolve(catalog, client, headers_for) -> None:
+    op = headers_for("operator")
+    series = catalog[WATER]
+    publish(client, [(series, 1 * MIN, 1.95)])
+    fired = wait_for(lambda: alerts(client, op, active="true"))
+    assert len(fired) == 1
+    alert = fired[0]
+    assert alert["level"] == "bd2" and alert["severity"] == "warning"
+    assert alert["title"].startswith("Mực nước vượt báo động: Báo động 2 — Trạm thủy văn Cần Thơ")
+    assert alert["area_code"] == "31117" and alert["agency_code"] == "KTTV"
+    assert alert["severity_label"]["vi"] == "Cảnh báo"
+
+    publish(client, [(series, 2 * MIN, 2.3)])
+    wait_for(lambda: alerts(client, op, active="true")[0]["level"] == "bd3")
+    publish(client, [(series, 3 * MIN, 1.2)])
+    wait_for(lambda: alerts(client, op)[0]["state"] == "resolved")
+    everything = alerts(client, op)
+    assert len(everything) == 1  # one episode throughout
+    detail = client.get(f"/api/v1/alerts/{alert['id']}", headers=op).json()
+    assert [h["event"] for h in detail["history"]] == ["fired", "escalated", "cleared"]
+    assert [h["level"] for h in detail["history"][:2]] == ["bd2", "bd3"]
+
+
+def test_acknowledge_assign_and_resolve_by_hand(catalog, client, headers_for) -> None:
+    op = headers_for("operator")
+    publish(client, [(catalog[SALT], MIN, 5.0)])
+    alert = wait_for(lambda: alerts(client, op, active="true"))[0]
+    url = f"/api/v1/alerts/{alert['id']}"
+    assert client.post(f"{url}/ack", json={"note": "đã nhận"}, headers=op).json()["state"] == (
+        "acknowledged"
+    )
+    assert client.post(f"{url}/ack", json={}, headers=op).status_code == 422
+    assert (
+        client.post(f"{url}/assign", json={"assignee": "nva"}, headers=op).json()["assignee"]
+        == "nva"
+    )
+    missing_note = client.post(f"{url}/resolve", json={"note": ""}, headers=op)
+    assert missing_note.status_code == 422
+    done = client.post(f"{url}/resolve", json={"note": "đã đóng cống"}, headers=op).json()
+    assert done["state"] == "resolved" and done["resolved_by"].startswith("operator")
+    history = client.get(url, headers=op).json()["history"]
+    assert [h["event"] for h in history] == ["fired", "acknowledged", "assigned", "resolved"]
+
+
+def test_agency_officers_see_and_act_only_on_their_agencies(catalog, client, headers_for) -> None:
+    op = headers_for("operator")
+    officer = headers_for("agency_officer", ["SNNMT"])
+    publish(client, [(catalog[WATER], MIN, 2.5), (catalog[SALT], MIN, 6.0)])
+    both = wait_for(lambda: len(alerts(client, op)) == 2 and alerts(client, op))
+    mine = alerts(client, officer)
+    assert [a["agency_code"] for a in mine] == ["SNNMT"]
+    water = next(a for a in both if a["agency_code"] == "KTTV")
+    assert client.get(f"/api/v1/alerts/{water['id']}", headers=officer).status_code == 404
+    ack = client.post(f"/api/v1/alerts/{water['id']}/ack", json={}, headers=officer)
+    assert ack.status_code == 404
+    assert client.get("/api/v1/alerts/999999", headers=officer).status_code == 404
+    viewer = headers_for("viewer")
+    assert (
+        client.post(f"/api/v1/alerts/{water['id']}/ack", json={}, headers=viewer).status_code == 403
+    )
+    assert client.get("/api/v1/alerts").status_code == 401
+
+
+def test_a_restart_continues_the_open_episode_without_duplicates(
+    settings, database, catalog, headers_for
+) -> None:
+    op = headers_for("operator")
+    series = catalog[WATER]
+    with TestClient(create_app(settings, database=database)) as first:
+        publish(first, [(series, MIN, 2.0)])
+        before = wait_for(lambda: alerts(first, op, active="true"))
+    with TestClient(create_app(settings, database=database)) as second:
+        publish(second, [(series, 2 * MIN, 2.0), (series, 3 * MIN, 1.95)])
+        publish(second, [(catalog[SALT], 3 * MIN, 9.0)])  # a later, unrelated alert
+        wait_for(lambda: len(alerts(second, op)) == 2)
+        water = [a for a in alerts(second, op) if a["rule"] == "water-level-alarm"]
+        assert [a["id"] for a in water] == [before[0]["id"]]
+        assert water[0]["revision"] == 1  # nothing new happened to it
+        publish(second, [(series, 4 * MIN, 1.0)])  # the condition clears after the restart
+        wait_for(lambda: alerts(second, op, rule="water-level-alarm")[0]["state"] == "resolved")
+
+
+def test_rules_api_validates_and_reloads_the_engine(catalog, client, headers_for) -> None:
+    admin = headers_for("admin")
+    op = headers_for("operator")
+    bad = client.put("/api/v1/rules/x", json={"kind": "threshold", "name": "X"}, headers=admin)
+    assert bad.status_code == 422 and bad.json()["details"]["errors"]
+    assert client.put("/api/v1/rules/x", json={}, headers=op).status_code == 403
+    rule = {
+        "kind": "threshold",
+        "name": "Độ mặn thấp",
+        "metric": "salinity",
+        "levels": [{"code": "w", "label": "≥ 1‰", "value": 1, "severity": "watch"}],
+    }
+    assert client.put("/api/v1/rules/salt-watch", json=rule, headers=admin).status_code == 200
+    assert client.get("/api/v1/rules/salt-watch", headers=op).json()["levels"][0]["value"] == 1
+    wait_for(lambda: "salt-watch" in client.app.state.alerting.engine.rules)
+    publish(client, [(catalog[SALT], MIN, 1.5)])
+    wait_for(lambda: alerts(client, op, rule="salt-watch"))
+    used = client.delete("/api/v1/rules/nope", headers=admin)
+    assert used.status_code == 404
