@@ -24,7 +24,7 @@ from taydo.core import clock
 from taydo.core.app import create_app
 from tests.alerts.conftest import SALT, WATER, publish, wait_for
 
-SECRET = "webhook-key-không-lộ"  # noqa: S105 - test secret
+SECRET = "webhook-key-không-lộ"
 
 
 class Receiver:
@@ -59,7 +59,7 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[bytes] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope.content)
         return "250 OK"
 
