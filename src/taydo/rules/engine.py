@@ -355,9 +355,9 @@ class Engine:
             for (code, target), (seen, allowed, info) in latest.items():
                 if (code, target) not in self._absent and now_ms - seen > allowed:
                     self._absent.add((code, target))
-                    rule = self.rules[code]
-                    assert isinstance(rule, AbsenceRule)
-                    out.append(self._absence_transition(rule, info, target, "fire", now_ms))
+                    silent = self.rules[code]
+                    assert isinstance(silent, AbsenceRule)
+                    out.append(self._absence_transition(silent, info, target, "fire", now_ms))
         if self._composites_by_member:
             out.extend(self._composites(out, now_ms, expire=True))
         return out
@@ -385,9 +385,10 @@ class Engine:
                 touched.add((code, area))
         out: list[Transition] = []
         for code, area in touched:
-            composite = self.rules.get(code)
-            if not isinstance(composite, CompositeRule):
+            found = self.rules.get(code)
+            if not isinstance(found, CompositeRule):
                 continue
+            composite = found
             window_ms = composite.window_s * 1000
             satisfied = [
                 bool(self._member_active.get((member, area)))
