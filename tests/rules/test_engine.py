@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from taydo.catalog.series import SeriesInfo
@@ -219,6 +219,7 @@ def test_bad_rules_are_refused_with_reasons() -> None:
             parse_rule(bad)
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=200, deadline=None)
 @given(
     st.dictionaries(
         st.sampled_from(

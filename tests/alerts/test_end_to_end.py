@@ -1,0 +1,103 @@
+"""Through the real ingest path: POST /api/v1/observations → commit → engine → alert.
+
+Needs the observations domain (writer, HTTP gateway); skipped where it is not installed."""
+
+from __future__ import annotations
+
+import pytest
+
+from taydo.catalog.models import Agency, Entity, Metric
+from taydo.core import clock
+from taydo.rules.service import parse_rule, save_rules
+from tests.alerts.conftest import WATER, wait_for
+
+pytest.importorskip("taydo.observations.service")
+
+AIR = "urn:ngsi-ld:AirQualityObserved:CanTho-NinhKieu"
+HOUR = 3_600_000
+
+
+def test_posted_observations_raise_and_clear_an_alert(catalog, client, headers_for) -> None:
+    op = headers_for("operator")
+    base = clock.now_ms() - 10 * 60_000
+    answer = client.post(
+        "/api/v1/observations",
+        json=[{"entity_id": WATER, "metric": "height", "ts": base, "value": 2.25}],
+        headers=op,
+    )
+    assert answer.status_code == 200, answer.text
+    alert = wait_for(lambda: client.get("/api/v1/alerts", headers=op).json())[0]
+    assert alert["level"] == "bd3" and alert["value"] == 2.25
+    client.post(
+        "/api/v1/observations",
+        json=[{"entity_id": WATER, "metric": "height", "ts": base + 60_000, "value": 1.0}],
+        headers=op,
+    )
+    wait_for(
+        lambda: (
+            client.get(f"/api/v1/alerts/{alert['id']}", headers=op).json()["state"] == "resolved"
+        )
+    )
+
+
+def test_vn_aqi_is_derived_stored_and_alerted_on(database, catalog, headers_for, settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from taydo.core.app import create_app
+
+    now = clock.now()
+    with database.session() as s:
+        agency = s.query(Agency).filter_by(code="SNNMT").one()
+        entity = Entity(
+            entity_id=AIR,
+            type="AirQualityObserved",
+            name="Trạm không khí Ninh Kiều",
+            agency_id=agency.id,
+            area_code="31117",
+            attributes={},
+            tags=[],
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(entity)
+        s.flush()
+        s.add(Metric(entity_pk=entity.id, name="pm25", unit="ug/m3"))
+    save_rules(
+        database,
+        [
+            parse_rule(
+                {
+                    "code": "air-quality-aqi",
+                    "kind": "threshold",
+                    "name": "Chất lượng không khí",
+                    "metric": "aqi",
+                    "target": {"types": ["AirQualityObserved"]},
+                    "levels": [
+                        {"code": "poor", "label": "AQI Kém", "value": 101, "severity": "watch"},
+                        {"code": "bad", "label": "AQI Xấu", "value": 151},
+                    ],
+                }
+            )
+        ],
+    )
+    op = headers_for("operator")
+    start = clock.now_ms() - 3 * HOUR
+    start -= start % HOUR
+    with TestClient(create_app(settings, database=database)) as client:
+        for hour in range(3):
+            answer = client.post(
+                "/api/v1/observations",
+                headers=op,
+                json=[
+                    {"entity_id": AIR, "metric": "pm25", "ts": start + hour * HOUR, "value": 90.0}
+                ],
+            )
+            assert answer.status_code == 200, answer.text
+        alert = wait_for(
+            lambda: client.get(
+                "/api/v1/alerts", headers=op, params={"rule": "air-quality-aqi"}
+            ).json()
+        )[0]
+        assert alert["level"] == "bad"  # NowCast 90 µg/m³ → VN_AQI 157
+        latest = wait_for(lambda: client.get(f"/api/v1/entities/{AIR}/latest", headers=op))
+        assert latest.status_code in (200, 404)
