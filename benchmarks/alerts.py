@@ -38,7 +38,7 @@ PROBES = 300
 LOAD_SERIES = 200
 
 
-def setup(database: Database, n_rules: int) -> tuple[int, list[int]]:
+def setup(database: Database, n_rules: int, spread: str = "entity") -> tuple[int, list[int]]:
     now = clock.now()
     with database.session() as s:
         agency = Agency(code="BENCH", name="Bench", name_en="Bench", kind="so")
@@ -130,7 +130,7 @@ def latency(url: str) -> None:
     app, server, thread, loop = run_server(database, settings)
     from taydo.observations.service import Point
 
-    received: dict[int, float] = {}
+    received: list[float] = []
     ready = threading.Event()
 
     def listen() -> None:
@@ -143,8 +143,7 @@ def latency(url: str) -> None:
             ready.set()
             for line in r.iter_lines():
                 if line.startswith("data:") and '"rule":"probe"' in line:
-                    revision = int(line.split('"revision":')[1].split(",")[0].rstrip("}"))
-                    received[revision] = time.perf_counter()
+                    received.append(time.perf_counter())
 
     threading.Thread(target=listen, daemon=True).start()
     ready.wait(10)
@@ -165,22 +164,21 @@ def latency(url: str) -> None:
             await asyncio.sleep(max(0.0, BATCH / BACKGROUND_RATE - (time.perf_counter() - started)))
 
     bg = asyncio.run_coroutine_threadsafe(background(), loop)
-    sent: dict[int, float] = {}
+    sent: list[float] = []
     base = clock.now_ms()
     for n in range(PROBES):  # alternate fire / clear: each write is one transition
         value = 200.0 if n % 2 == 0 else 0.0
         done = asyncio.run_coroutine_threadsafe(writer.write([Point(probe, base + n, value)]), loop)
         done.result(10)
-        sent[n + 1] = time.perf_counter()  # committed: the writer returned
+        sent.append(time.perf_counter())  # committed: the writer returned
         time.sleep(0.05)
     time.sleep(1)
     stop = True
     bg.result(30)
-    # a fire makes revision 1 of a new episode and the clear revision 2: pair them by order
-    arrivals = sorted(received.values())
-    latencies = sorted(
-        (a - s) * 1000 for s, a in zip(sorted(sent.values()), arrivals, strict=False)
-    )
+    # each probe write is exactly one transition (fire, clear, fire, …): pair them in order
+    if len(received) != len(sent):
+        print(f"warning: {len(sent)} probes sent, {len(received)} transitions received")
+    latencies = sorted((a - s) * 1000 for s, a in zip(sent, received, strict=False))
     server.should_exit = True
     thread.join(10)
     if not latencies:
@@ -193,11 +191,11 @@ def latency(url: str) -> None:
     )
 
 
-def throughput(url_factory, n_rules: int, points: int = 200_000) -> float:
+def throughput(url_factory, n_rules: int, spread: str = "entity", points: int = 200_000) -> float:
     url = url_factory()
     database = Database(url)
     upgrade(database)
-    _probe, load = setup(database, n_rules)
+    _probe, load = setup(database, n_rules, spread)
     settings = Settings(database_url=url, dev=True, port=free_port())  # type: ignore[call-arg]
     app, server, thread, loop = run_server(database, settings)
     from taydo.observations.service import Point

@@ -245,3 +245,40 @@ def test_bad_rules_are_refused_with_reasons() -> None:
 def test_rule_parser_never_crashes(data: dict[str, Any]) -> None:
     with contextlib.suppress(Invalid):
         parse_rule(data)
+
+
+class AlwaysEvaluate(Engine):
+    """Reference: no quiet-band shortcut, every rule sees every point."""
+
+    def _plan(self, info):  # type: ignore[no-untyped-def]
+        plan = super()._plan(info)
+        plan.quiet_lo, plan.quiet_hi = float("inf"), float("-inf")
+        return plan
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 50), st.floats(0, 3, allow_nan=False)), min_size=1, max_size=40
+    )
+)
+def test_the_quiet_band_shortcut_never_changes_outcomes(steps: list[tuple[int, float]]) -> None:
+    below = {
+        "code": "low",
+        "kind": "threshold",
+        "name": "Thấp",
+        "metric": "height",
+        "direction": "below",
+        "for": "2m",
+        "levels": [
+            {"code": "l1", "label": "L1", "value": 0.5},
+            {"code": "l2", "label": "L2", "value": 0.2},
+        ],
+    }
+    rules = [parse_rule(r) for r in (ALARM, below)]
+    view = water_engine().catalog
+    fast, slow = Engine(view, rules), AlwaysEvaluate(view, rules)
+    ts = 0
+    for gap, value in steps:
+        ts += gap * 30_000  # gaps of 0 replay the same instant (ignored as late)
+        assert fast.observe([(1, ts, value)], 0) == slow.observe([(1, ts, value)], 0)

@@ -77,6 +77,19 @@ class _ThresholdState:
     level: int = -1  # index into the rule's levels; -1 = clear
     pending: int = -1
     pending_since: int = 0
+
+
+@dataclass(slots=True, eq=False)
+class _Plan:
+    """What one series needs per point: its rules with their states, and the quiet band in
+    which no threshold can change while none is active (the common case costs O(1))."""
+
+    info: SeriesInfo
+    thresholds: list[tuple[ThresholdRule, _ThresholdState, list[float | None]]]
+    rates: list[tuple[RateRule, _RateState]]
+    quiet_lo: float
+    quiet_hi: float
+    hot: int = 0  # thresholds currently reached or pending
     last_ts: int = -(2**62)
 
 
@@ -84,7 +97,6 @@ class _ThresholdState:
 class _RateState:
     window: deque[tuple[int, float]] = field(default_factory=deque)
     active: bool = False
-    last_ts: int = -(2**62)
 
 
 class Engine:
@@ -92,7 +104,8 @@ class Engine:
         self.catalog = catalog
         self._thresholds: dict[tuple[str, int], _ThresholdState] = {}
         self._rates: dict[tuple[str, int], _RateState] = {}
-        self._levels_cache: dict[tuple[str, int], list[float | None]] = {}
+        self._plans: dict[int, _Plan] = {}
+        self._series_ts: dict[int, int] = {}  # newest ts of series whose plan was dropped
         self._last_seen: dict[int, int] = {}  # series id -> arrival ms (for absence)
         self._absent: set[tuple[str, str]] = set()  # (rule, target) currently firing
         # composite bookkeeping: (rule, area) -> {target: ms it became active, or ms it cleared}
@@ -119,12 +132,41 @@ class Engine:
                 for member in rule.rules:
                     self._composites_by_member.setdefault(member, []).append(rule)
         self._matching: dict[int, list[RuleDef]] = {}
-        self._levels_cache.clear()
+        self._drop_plans()
 
     def forget_series(self) -> None:
         """The catalog changed: work out rule matches and entity-derived levels again."""
         self._matching.clear()
-        self._levels_cache.clear()
+        self._drop_plans()
+
+    def _drop_plans(self) -> None:
+        for series_id, plan in getattr(self, "_plans", {}).items():
+            self._series_ts[series_id] = plan.last_ts
+        self._plans = {}
+
+    def _plan(self, info: SeriesInfo) -> _Plan:
+        thresholds = []
+        rates = []
+        quiet_lo, quiet_hi = float("-inf"), float("inf")
+        hot = 0
+        for rule in self.rules_for(info):
+            key = (rule.code, info.series_id)
+            if isinstance(rule, ThresholdRule):
+                state = self._thresholds.setdefault(key, _ThresholdState())
+                levels = self._levels(rule, info)
+                known = [limit for limit in levels if limit is not None]
+                if known and rule.direction == "above":
+                    quiet_hi = min(quiet_hi, min(known))
+                elif known:
+                    quiet_lo = max(quiet_lo, max(known))
+                hot += state.level >= 0 or state.pending >= 0
+                thresholds.append((rule, state, levels))
+            elif isinstance(rule, RateRule):
+                rates.append((rule, self._rates.setdefault(key, _RateState())))
+        plan = _Plan(info, thresholds, rates, quiet_lo, quiet_hi, hot)
+        plan.last_ts = self._series_ts.pop(info.series_id, plan.last_ts)
+        self._plans[info.series_id] = plan
+        return plan
 
     def rules_for(self, info: SeriesInfo) -> list[RuleDef]:
         found = self._matching.get(info.series_id)
@@ -140,6 +182,7 @@ class Engine:
     def restore(self, open_alerts: Iterable[dict[str, Any]]) -> None:
         """Seed state from persisted open alerts so a condition still true continues the same
         episode and a condition now clear resolves it."""
+        self._drop_plans()
         for alert in open_alerts:
             rule = self.rules.get(alert["rule_code"])
             series_id = alert.get("series_id")
@@ -164,49 +207,53 @@ class Engine:
     def observe(self, points: Iterable[tuple[int, int, float]], now_ms: int) -> list[Transition]:
         out: list[Transition] = []
         last_seen = self._last_seen
+        plans = self._plans
+        absent = self._absent
         for series_id, ts, value in points:
             last_seen[series_id] = now_ms
-            info = self.catalog.series(series_id)
-            if info is None:
-                continue
-            for rule in self.rules_for(info):
-                if isinstance(rule, ThresholdRule):
-                    self._threshold(rule, info, ts, value, out)
-                else:
-                    self._rate(rule, info, ts, value, out)  # type: ignore[arg-type]
-            if self._absent:
-                self._absence_seen(info, ts, out)
+            plan = plans.get(series_id)
+            if plan is None:
+                info = self.catalog.series(series_id)
+                if info is None:
+                    continue
+                plan = self._plan(info)
+            if absent:  # any value, even a late one, is a sign of life
+                self._absence_seen(plan.info, ts, out)
+            if ts <= plan.last_ts:
+                continue  # a late or replayed point never moves state
+            plan.last_ts = ts
+            if plan.thresholds and (plan.hot or not plan.quiet_lo < value < plan.quiet_hi):
+                for rule, state, levels in plan.thresholds:
+                    self._threshold(rule, plan, state, levels, ts, value, out)
+            for rate, rate_state in plan.rates:
+                self._rate(rate, plan.info, rate_state, ts, value, out)
         if out and self._composites_by_member:
             out.extend(self._composites(out, now_ms))
         return out
 
     def _levels(self, rule: ThresholdRule, info: SeriesInfo) -> list[float | None]:
-        key = (rule.code, info.series_id)
-        levels = self._levels_cache.get(key)
-        if levels is None:
-            attributes: dict[str, Any] | None = None
-            levels = []
-            for level in rule.levels:
-                if level.value is not None:
-                    levels.append(level.value)
-                    continue
-                if attributes is None:
-                    attributes = self.catalog.attributes(info.entity_pk)
-                levels.append(_attribute(attributes, level.attribute or ""))
-            self._levels_cache[key] = levels
+        attributes: dict[str, Any] | None = None
+        levels: list[float | None] = []
+        for level in rule.levels:
+            if level.value is not None:
+                levels.append(level.value)
+                continue
+            if attributes is None:
+                attributes = self.catalog.attributes(info.entity_pk)
+            levels.append(_attribute(attributes, level.attribute or ""))
         return levels
 
     def _threshold(
-        self, rule: ThresholdRule, info: SeriesInfo, ts: int, value: float, out: list[Transition]
+        self,
+        rule: ThresholdRule,
+        plan: _Plan,
+        state: _ThresholdState,
+        levels: list[float | None],
+        ts: int,
+        value: float,
+        out: list[Transition],
     ) -> None:
-        key = (rule.code, info.series_id)
-        state = self._thresholds.get(key)
-        if state is None:
-            state = self._thresholds[key] = _ThresholdState()
-        if ts <= state.last_ts:
-            return
-        state.last_ts = ts
-        levels = self._levels(rule, info)
+        was_hot = state.level >= 0 or state.pending >= 0
         above = rule.direction == "above"
         reached = -1
         for index, limit in enumerate(levels):
@@ -219,23 +266,26 @@ class Engine:
             if limit is not None and (value > limit - margin if above else value < limit + margin):
                 reached = index
                 break
+        info = plan.info
         if reached > state.level:
+            fire = True
             if rule.for_s > 0:
                 if state.pending != reached:
                     if state.pending < 0 or reached < state.pending:
                         state.pending_since = ts
                     state.pending = reached
-                if ts - state.pending_since < rule.for_s * 1000:
-                    return
-            action: Action = "fire" if state.level < 0 else "change"
-            state.level, state.pending = reached, -1
-            out.append(self._level_transition(rule, info, action, reached, value, ts))
+                fire = ts - state.pending_since >= rule.for_s * 1000
+            if fire:
+                action: Action = "fire" if state.level < 0 else "change"
+                state.level, state.pending = reached, -1
+                out.append(self._level_transition(rule, info, action, reached, value, ts))
         else:
             state.pending = -1
             if reached < state.level:
                 state.level = reached
                 action = "clear" if reached < 0 else "change"
                 out.append(self._level_transition(rule, info, action, reached, value, ts))
+        plan.hot += (state.level >= 0 or state.pending >= 0) - was_hot
 
     @staticmethod
     def _level_transition(
@@ -258,15 +308,14 @@ class Engine:
         )
 
     def _rate(
-        self, rule: RateRule, info: SeriesInfo, ts: int, value: float, out: list[Transition]
+        self,
+        rule: RateRule,
+        info: SeriesInfo,
+        state: _RateState,
+        ts: int,
+        value: float,
+        out: list[Transition],
     ) -> None:
-        key = (rule.code, info.series_id)
-        state = self._rates.get(key)
-        if state is None:
-            state = self._rates[key] = _RateState()
-        if ts <= state.last_ts:
-            return
-        state.last_ts = ts
         window = state.window
         window.append((ts, value))
         horizon = ts - int(rule.window_s * 1000)
