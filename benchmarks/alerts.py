@@ -236,12 +236,15 @@ def main() -> None:
         return url or f"sqlite:///{folder}/bench-{next(counter)}.db"
 
     latency(fresh())
-    base = throughput(fresh, 1)
-    loaded = throughput(fresh, 1000)
-    print(
-        f"ingest with 1 rule: {base:,.0f} obs/s; with 1,000 rules: {loaded:,.0f} obs/s; "
-        f"cost {100 * (1 - loaded / base):.1f} % (budget ≤ 20 %)"
-    )
+    # best of two runs each: a 2-core machine is noisy
+    base = max(throughput(fresh, 1) for _ in range(2))
+    print(f"ingest (committed and evaluated) with 1 rule: {base:,.0f} obs/s")
+    for spread, shape in (("entity", "5 rules per series"), ("tag", "20 rules per series")):
+        loaded = max(throughput(fresh, 1000, spread) for _ in range(2))
+        print(
+            f"  with 1,000 rules ({shape}): {loaded:,.0f} obs/s; "
+            f"cost {100 * (1 - loaded / base):.1f} % (budget ≤ 20 %)"
+        )
 
 
 if __name__ == "__main__":
