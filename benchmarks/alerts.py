@@ -5,8 +5,9 @@
 2. ingest throughput of the group-commit writer with 0 and with 1,000 rules loaded, the engine
    keeping up (budget: at most 20 % slower).
 
-Run: ``.venv/bin/python benchmarks/alerts.py`` (SQLite file in a temp dir; set
-TAYDO_DATABASE_URL to measure PostgreSQL).
+Run: ``.venv/bin/python benchmarks/alerts.py`` (SQLite files in a temp dir); with
+``TAYDO_BENCH_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test`` each run gets a
+fresh schema on that PostgreSQL server instead (dropped at the end).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 
 import httpx
 import uvicorn
+from sqlalchemy import create_engine, text
 
 from taydo.auth.service import create_user, issue_token
 from taydo.catalog.models import Agency, Dataset, Entity, Metric
@@ -181,6 +183,7 @@ def latency(url: str) -> None:
     latencies = sorted((a - s) * 1000 for s, a in zip(sent, received, strict=False))
     server.should_exit = True
     thread.join(10)
+    database.dispose()
     if not latencies:
         print("no transitions received")
         return
@@ -218,6 +221,7 @@ def throughput(url_factory, n_rules: int, spread: str = "entity", points: int = 
     rate = asyncio.run_coroutine_threadsafe(run(), loop).result(600)
     server.should_exit = True
     thread.join(10)
+    database.dispose()
     return rate
 
 
@@ -230,11 +234,30 @@ def main() -> None:
         sys.exit(2)
     folder = tempfile.mkdtemp()
     counter = iter(range(100))
-    url = os.environ.get("TAYDO_DATABASE_URL")
+    postgres = os.environ.get("TAYDO_BENCH_POSTGRES_URL")
+    schemas: list[str] = []
 
     def fresh() -> str:
-        return url or f"sqlite:///{folder}/bench-{next(counter)}.db"
+        number = next(counter)
+        if not postgres:
+            return f"sqlite:///{folder}/bench-{number}.db"
+        schema = f"bench_alerts_{os.getpid()}_{number}"
+        with create_engine(postgres).begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        schemas.append(schema)
+        return f"{postgres}?options=-csearch_path%3D{schema}"
 
+    print(f"database: {'PostgreSQL' if postgres else 'SQLite'}")
+    try:
+        run(fresh)
+    finally:
+        if postgres:
+            with create_engine(postgres).begin() as connection:
+                for schema in schemas:
+                    connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+def run(fresh) -> None:
     latency(fresh())
     # best of two runs each: a 2-core machine is noisy
     base = max(throughput(fresh, 1) for _ in range(2))
