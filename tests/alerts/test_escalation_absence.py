@@ -138,3 +138,22 @@ def test_high_water_rising_fast_raises_the_ward_risk_level(
         assert "Cấp độ 3" in risk["title"]
         choices = client.get("/api/v1/alerts/choices", headers=op).json()
         assert [c["code"] for c in choices["risk_level"]] == ["1", "2", "3", "4", "5"]
+
+
+def test_a_failed_write_of_an_alert_is_raised_again_by_the_next_value(
+    catalog, client, database, headers_for
+) -> None:
+    op = headers_for("operator")
+    series = catalog[WATER]
+    with database.engine.begin() as connection:  # the database refuses alert writes
+        connection.exec_driver_sql("ALTER TABLE alert_events RENAME TO alert_events_away")
+    publish(client, [(series, 60_000, 2.5)])
+    engine = client.app.state.alerting.engine
+    # evaluated (the series was seen) and then reverted (its state forgotten)
+    wait_for(lambda: series in engine._last_seen and not engine._thresholds)
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE alert_events_away RENAME TO alert_events")
+    assert client.get("/api/v1/alerts", headers=op).json() == []
+    publish(client, [(series, 120_000, 2.5)])
+    alert = wait_for(lambda: client.get("/api/v1/alerts", headers=op).json())[0]
+    assert alert["level"] == "bd3" and alert["state"] == "firing"

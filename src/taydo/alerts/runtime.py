@@ -164,9 +164,17 @@ class AlertingRuntime:
     async def _emit(self, transitions: list[Transition]) -> None:
         if not transitions:
             return
-        changed = await asyncio.to_thread(
-            apply_transitions, self.database, transitions, self.engine.rules
-        )
+        try:
+            changed = await asyncio.to_thread(
+                apply_transitions, self.database, transitions, self.engine.rules
+            )
+        except Exception:
+            # Never a silent drop: the engine forgets these states and raises them again
+            # from the next observation once the database answers.
+            log.exception("persisting %d alert transitions failed", len(transitions))
+            async with self._lock:
+                self.engine.revert(transitions)
+            return
         for alert in changed:
             await self.bus.publish("alerts.transition", alert)
         self.notifier.wake()

@@ -203,6 +203,18 @@ class Engine:
                 key = (rule.code, alert["area_code"])
                 self._member_active.setdefault(key, set()).add(alert["target"])
 
+    def revert(self, transitions: Iterable[Transition]) -> None:
+        """Forget the state behind transitions that could not be persisted, so the next
+        observation (or check) evaluates them afresh and raises them again."""
+        for t in transitions:
+            if t.series_id is not None:
+                self._thresholds.pop((t.rule, t.series_id), None)
+                self._rates.pop((t.rule, t.series_id), None)
+            self._absent.discard((t.rule, t.target))
+            if t.area_code:
+                self._composite_active.pop((t.rule, t.area_code), None)
+        self._drop_plans()
+
     # -- the hot path -----------------------------------------------------------------------
     def observe(self, points: Iterable[tuple[int, int, float]], now_ms: int) -> list[Transition]:
         out: list[Transition] = []
