@@ -284,7 +284,70 @@ def main() -> None:
                     connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
+def engine_only(points: int = 200_000) -> None:
+    """The engine alone on an in-memory catalog: µs per observation with 1,000 rules."""
+    from taydo.catalog.series import SeriesInfo
+    from taydo.rules.engine import Engine
+
+    infos = {
+        i: SeriesInfo(
+            i,
+            i,
+            f"urn:ngsi-ld:WaterObserved:b{i}",
+            "WaterObserved",
+            "height",
+            "m",
+            "BENCH",
+            None,
+            1,
+            None,
+            None,
+            (f"t{i % 50}",),
+        )
+        for i in range(1, LOAD_SERIES + 1)
+    }
+
+    class View:
+        def series(self, series_id):  # type: ignore[no-untyped-def]
+            return infos.get(series_id)
+
+        def attributes(self, _pk):  # type: ignore[no-untyped-def]
+            return {}
+
+        def dataset(self, _id):  # type: ignore[no-untyped-def]
+            return ("bench", 60)
+
+        def all_series(self):  # type: ignore[no-untyped-def]
+            return infos.values()
+
+    batch = [(1 + i % LOAD_SERIES, 10 + i, 0.5) for i in range(points)]
+    for spread in ("entity", "tag"):
+        rules = [
+            parse_rule(
+                {
+                    "code": f"r{k}",
+                    "kind": "threshold",
+                    "name": "R",
+                    "metric": "height",
+                    "target": {"entities": [f"urn:ngsi-ld:WaterObserved:b{1 + k % LOAD_SERIES}"]}
+                    if spread == "entity"
+                    else {"tags": [f"t{k % 50}"]},
+                    "levels": [{"code": "x", "label": "X", "value": 1e9}],
+                }
+            )
+            for k in range(1000)
+        ]
+        engine = Engine(View(), rules)  # type: ignore[arg-type]
+        engine.observe(batch[:LOAD_SERIES], 0)  # warm-up: match rules once per series
+        started = time.perf_counter()
+        for start in range(LOAD_SERIES, points, BATCH):
+            engine.observe(batch[start : start + BATCH], 0)
+        per_point = (time.perf_counter() - started) / (points - LOAD_SERIES) * 1e6
+        print(f"engine alone, 1,000 rules by {spread}: {per_point:.2f} µs per observation")
+
+
 def run(fresh) -> None:
+    engine_only()
     latency(fresh())
     if "--latency-only" in sys.argv:
         return
@@ -297,8 +360,8 @@ def run(fresh) -> None:
     for spread, shape in (("entity", "5 rules per series"), ("tag", "20 rules per series")):
         loaded, share = max(throughput(fresh, 1000, spread) for _ in range(2))
         print(
-            f"  with 1,000 rules ({shape}): {loaded:,.0f} obs/s, throughput "
-            f"{100 * (1 - loaded / base):+.1f} % vs 1 rule; engine {100 * share:.1f} % of the "
+            f"  with 1,000 rules ({shape}): {loaded:,.0f} obs/s "
+            f"({100 * (loaded / base - 1):+.1f} % vs 1 rule); engine {100 * share:.1f} % of the "
             f"time (budget: rule evaluation ≤ 20 %)"
         )
 
