@@ -43,6 +43,7 @@ class CatalogCache:
         self.database = database
         self.index = series
         self._series: dict[int, SeriesInfo] = {}
+        self.pollutants: set[int] = set()  # series ids feeding VN_AQI
         self._attributes: dict[int, dict[str, Any]] = {}
         self._datasets: dict[int, tuple[str, int]] = {}
         self._lock = threading.Lock()
@@ -67,9 +68,14 @@ class CatalogCache:
                 found[series_id] = info
         with self._lock:
             self._series, self._attributes, self._datasets = found, attributes, datasets
+            self.pollutants = {i.series_id for i in found.values() if i.metric in POLLUTANTS}
 
     def known(self, series_id: int) -> bool:
         return series_id in self._series
+
+    @property
+    def by_id(self) -> dict[int, SeriesInfo]:
+        return self._series
 
     def fetch(self, series_ids: Iterable[int]) -> None:
         for series_id in series_ids:
@@ -91,6 +97,8 @@ class CatalogCache:
                 )
             with self._lock:
                 self._series[series_id] = info
+                if info.metric in POLLUTANTS:
+                    self.pollutants.add(series_id)
                 self._attributes[info.entity_pk] = attributes or {}
                 if dataset is not None and info.dataset_id is not None:
                     self._datasets[info.dataset_id] = (dataset[0], dataset[1])
@@ -181,7 +189,8 @@ class AlertingRuntime:
 
     async def _on_committed(self, event: Event) -> None:
         points = event.data
-        missing = {p[0] for p in points if not self.catalog.known(p[0])}
+        known = self.catalog.by_id
+        missing = {p[0] for p in points if p[0] not in known}
         if missing:
             await asyncio.to_thread(self.catalog.fetch, missing)
         async with self._lock:
@@ -191,10 +200,15 @@ class AlertingRuntime:
         await self._derive_aqi(points)
 
     async def _derive_aqi(self, points: list[tuple[int, int, float]]) -> None:
+        pollutants = self.catalog.pollutants
+        if not pollutants:
+            return
         derived: list[Derived] = []
         for series_id, ts, value in points:
+            if series_id not in pollutants:
+                continue
             info = self.catalog.series(series_id)
-            if info is not None and info.metric in POLLUTANTS:
+            if info is not None:
                 derived.extend(self.aqi.add(info.entity_pk, info.entity_id, info.metric, ts, value))
         if derived and self.writer is not None:
             try:

@@ -123,9 +123,17 @@ class Engine:
         self._composites_by_member: dict[str, list[CompositeRule]] = {}
         for rule in self.rules.values():
             if isinstance(rule, ThresholdRule | RateRule):
-                types: list[str | None] = list(rule.target.types) or [None]
-                for entity_type in types:
-                    self._index.setdefault((rule.metric, entity_type), []).append(rule)
+                # Index by the most selective part of the target, so a series only ever
+                # checks rules that could select it: entity ids, else tags, else types.
+                target = rule.target
+                keys: list[str | None] = (
+                    [f"@{e}" for e in target.entities]
+                    or [f"#{t}" for t in target.tags]
+                    or list(target.types)
+                    or [None]
+                )
+                for key in keys:
+                    self._index.setdefault((rule.metric, key), []).append(rule)
             elif isinstance(rule, AbsenceRule):
                 self._absence.append(rule)
             elif isinstance(rule, CompositeRule):
@@ -171,10 +179,16 @@ class Engine:
     def rules_for(self, info: SeriesInfo) -> list[RuleDef]:
         found = self._matching.get(info.series_id)
         if found is None:
-            candidates = self._index.get((info.metric, info.entity_type), []) + self._index.get(
-                (info.metric, None), []
-            )
-            found = [rule for rule in candidates if _matches(rule, info)]
+            index = self._index
+            metric = info.metric
+            candidates = [
+                *index.get((metric, f"@{info.entity_id}"), ()),
+                *(rule for tag in info.tags for rule in index.get((metric, f"#{tag}"), ())),
+                *index.get((metric, info.entity_type), ()),
+                *index.get((metric, None), ()),
+            ]
+            unique = {id(rule): rule for rule in candidates}.values()
+            found = [rule for rule in unique if _matches(rule, info)]
             self._matching[info.series_id] = found
         return found
 
