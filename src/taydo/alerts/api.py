@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -27,6 +28,7 @@ from taydo.rules.choices import choice_sets
 __all__ = ["router", "shutdown", "startup"]
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
+_RUNTIME: ContextVar[AlertingRuntime | None] = ContextVar("taydo_alerting_runtime")
 READ = requires("alerts:read")
 ACT = requires("alerts:act")
 WRITE_RULES = requires("rules:write")
@@ -49,9 +51,8 @@ async def _run(func: Any, *args: Any, **kwargs: Any) -> Any:
 async def startup(app: FastAPI) -> None:
     settings = app.state.settings
     series = getattr(app.state, "series", None)
-    if series is None:  # the observations component normally provides it
-        series = app.state.series = SeriesIndex(app.state.db)
-        series.subscribe(app.state.bus)
+    if series is None:  # the observations component normally provides it; our runtime
+        series = app.state.series = SeriesIndex(app.state.db)  # invalidates it on changes
     notifier = Notifier(
         app.state.db,
         timeout_s=settings.webhook_timeout_s,
@@ -69,11 +70,12 @@ async def startup(app: FastAPI) -> None:
         notifier=notifier,
     )
     app.state.alerting = runtime
+    _RUNTIME.set(runtime)  # this lifespan's runtime, even if the app is started twice
     await runtime.start()
 
 
 async def shutdown(app: FastAPI) -> None:
-    runtime = getattr(app.state, "alerting", None)
+    runtime = _RUNTIME.get(None) or getattr(app.state, "alerting", None)
     if runtime is not None:
         await runtime.close()
 

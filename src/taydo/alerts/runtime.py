@@ -140,19 +140,27 @@ class AlertingRuntime:
         self.writer = writer
         self.check_s = check_s
         self._timer: asyncio.Task[None] | None = None
+        self._subscriptions: list[Any] = []
         self._lock = asyncio.Lock()  # engine state is touched by the handler and the timer
 
     async def start(self) -> None:
         await asyncio.to_thread(self._load)
         self.engine.started_ms = clock.now_ms()
-        self.bus.subscribe("observations.committed", self._on_committed)
-        self.bus.subscribe("alerts.transition", self._on_transition)
-        self.bus.subscribe("catalog.changed", self._on_catalog_changed)
-        self.bus.subscribe("rules.changed", self._on_rules_changed)
+        # kept so close() can unsubscribe: an app may start again (tests, reloads) on a new
+        # event loop, and a subscription's queue belongs to the loop it was used on
+        self._subscriptions = [
+            self.bus.subscribe("observations.committed", self._on_committed),
+            self.bus.subscribe("alerts.transition", self._on_transition),
+            self.bus.subscribe("catalog.changed", self._on_catalog_changed),
+            self.bus.subscribe("rules.changed", self._on_rules_changed),
+        ]
         await self.notifier.start()
         self._timer = asyncio.get_running_loop().create_task(self._tick(), name="rules:timer")
 
     async def close(self) -> None:
+        for subscription in self._subscriptions:
+            self.bus.unsubscribe(subscription)
+        self._subscriptions = []
         if self._timer is not None:
             self._timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -249,7 +257,10 @@ class AlertingRuntime:
     async def _on_transition(self, event: Event) -> None:
         self.hub.publish_alert(event.data)
 
-    async def _on_catalog_changed(self, _event: Event) -> None:
+    async def _on_catalog_changed(self, event: Event) -> None:
+        data = event.data if isinstance(event.data, dict) else {}
+        ids = data.get("entity_ids")
+        self.catalog.index.invalidate(list(ids) if ids else None)
         await asyncio.to_thread(self.catalog.load)
         async with self._lock:
             self.engine.forget_series()

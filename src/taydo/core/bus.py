@@ -118,13 +118,17 @@ class MemoryBus(Bus):
 
     async def close(self) -> None:
         self._running = False
-        tasks = [s.task for s in self._subscriptions if s.task is not None]
+        # Only this event loop's tasks: an app may run two lifespans at once on two loops
+        # (two test clients), and a task of another loop can be neither awaited nor reused.
+        loop = asyncio.get_running_loop()
+        mine = [s for s in self._subscriptions if s.task is not None and s.task.get_loop() is loop]
+        tasks = [s.task for s in mine if s.task is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for subscription in self._subscriptions:
+        for subscription in mine:
             subscription.task = None
 
     async def publish(self, subject: str, data: Any) -> None:
