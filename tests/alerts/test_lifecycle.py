@@ -58,6 +58,18 @@ def test_acknowledge_assign_and_resolve_by_hand(catalog, client, headers_for) ->
     assert done["state"] == "resolved" and done["resolved_by"].startswith("operator")
     history = client.get(url, headers=op).json()["history"]
     assert [h["event"] for h in history] == ["fired", "acknowledged", "assigned", "resolved"]
+    journal = client.get(
+        "/api/v1/audit",
+        params={"object_type": "alert", "object_id": str(alert["id"])},
+        headers=headers_for("admin"),
+    ).json()["items"]
+    assert [e["action"] for e in reversed(journal)] == [
+        "alert.fire",
+        "alert.acknowledged",
+        "alert.assigned",
+        "alert.resolved",
+    ]
+    assert journal[0]["summary"]["note"] == "đã đóng cống"
 
 
 def test_agency_officers_see_and_act_only_on_their_agencies(catalog, client, headers_for) -> None:

@@ -244,7 +244,7 @@ class Notifier:
                 last = _aware(alert.last_notified_at) or started
                 for route in matching_routes(session, alert):
                     if route.renotify_s and (now - last).total_seconds() >= route.renotify_s:
-                        payload = {"event": "renotify", "alert": alert_dict(alert)}
+                        payload: dict[str, Any] = {"event": "renotify", "alert": alert_dict(alert)}
                         queued += enqueue(session, alert, route.channels, "renotify", payload)
                         alert.last_notified_at = now
                     steps = route.escalation or []

@@ -24,6 +24,7 @@ from taydo.alerts.routing import (
     matching_routes,
     silence_matches,
 )
+from taydo.auth import journal
 from taydo.catalog.models import Dataset, Entity
 from taydo.core import clock
 from taydo.core.access import Principal
@@ -62,15 +63,7 @@ def _audit(
     summary: dict[str, Any],
     address: str | None = None,
 ) -> None:
-    """Journal a state change in the caller's transaction (identity's hash-chained journal).
-
-    The journal lives in ``taydo.auth.journal``; until that module is present this logs only,
-    so the lead wires it at merge time by deleting the fallback branch."""
-    try:
-        from taydo.auth import journal  # type: ignore[attr-defined]
-    except ImportError:
-        log.info("audit %s %s %s:%s", actor, action, object_type, object_id)
-        return
+    """Journal a state change in the caller's transaction (identity's hash-chained journal)."""
     journal.record(
         session,
         actor=actor,
