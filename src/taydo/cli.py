@@ -9,11 +9,11 @@ from rich.console import Console
 
 from taydo import __version__
 from taydo.auth import cli as auth_cli
-from taydo.catalog import cli as catalog_cli
 from taydo.core.db import Database
 from taydo.core.migrate import upgrade
 from taydo.core.settings import DEFAULT_SECRET_KEY, Settings
 from taydo.geo import cli as geo_cli
+from taydo.packs import cli as pack_cli
 
 app = typer.Typer(
     help="Tây Đô IOC — Trung tâm Giám sát, điều hành đô thị thông minh.",
@@ -23,7 +23,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Cơ sở dữ liệu / Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(geo_cli.app, name="geo")
-app.add_typer(catalog_cli.app, name="pack")
+app.add_typer(pack_cli.app, name="pack")
 app.add_typer(auth_cli.user_app, name="user")
 app.add_typer(auth_cli.token_app, name="token")
 app.add_typer(auth_cli.audit_app, name="audit")

@@ -152,28 +152,3 @@ def test_bad_pack_files_fail_with_the_file_and_entry(
     assert file in raised.value.message
     assert reason in raised.value.message
     assert _count(database, Entity) == 0  # nothing half-loaded
-
-
-def test_pack_cli_loads_and_summarises(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    from typer.testing import CliRunner
-
-    from taydo.cli import app
-
-    monkeypatch.setenv("TAYDO_DATABASE_URL", database.url)
-    runner = CliRunner()
-    first = runner.invoke(app, ["pack", "load", "cantho"])
-    assert first.exit_code == 0, first.output
-    assert "cantho" in first.output
-    assert "11 (+11)" in first.output  # agencies, all new
-    again = runner.invoke(app, ["pack", "load"])  # every pack: here just cantho
-    assert again.exit_code == 0, again.output
-    assert "11 (+0)" in again.output
-    assert _count(database, Agency) == 11
-
-    unknown = runner.invoke(app, ["pack", "load", "atlantis"])
-    assert unknown.exit_code == 2
-    assert "cantho" in unknown.output  # names the packs that exist
-
-    areas = runner.invoke(app, ["geo", "load"])
-    assert areas.exit_code == 0, areas.output
-    assert "34 tỉnh/thành phố, 3321 phường/xã/đặc khu" in areas.output

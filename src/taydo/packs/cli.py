@@ -1,4 +1,4 @@
-"""``taydo pack``: load reference packs (agencies, datasets, entity types, stations)."""
+"""``taydo pack``: load reference packs (agencies, datasets, types, stations, rules, routes)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from taydo.catalog.service import load_pack
 from taydo.core.db import Database
 from taydo.core.errors import TaydoError
 from taydo.core.migrate import upgrade
 from taydo.core.plugins import make_plugin_manager, packs
 from taydo.core.settings import Settings
+from taydo.packs.loading import load_pack
 
 __all__ = ["app"]
 
@@ -42,23 +42,35 @@ def load(
     database = Database(Settings().database_url)
     try:
         upgrade(database)
-        table = Table(title="Gói đã nạp / packs loaded")
-        for column in ("pack", "areas", "agencies", "datasets", "types", "entities", "metrics"):
-            table.add_column(column, justify="left" if column == "pack" else "right")
-        for pack in chosen:
-            counts = load_pack(database, pack)
-            table.add_row(
-                pack.name,
-                str(counts["areas"]),
-                f"{counts['agencies']} (+{counts['agencies_new']})",
-                f"{counts['datasets']} (+{counts['datasets_new']})",
-                str(counts["entity_types"]),
-                f"{counts['entities']} (+{counts['entities_new']})",
-                str(counts["metrics"]),
-            )
+        tables = [_summary(pack.name, load_pack(database, pack)) for pack in chosen]
     except TaydoError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from exc
     finally:
         database.dispose()
-    console.print(table)
+    for table in tables:
+        console.print(table)
+
+
+ROWS = (
+    ("areas", "Đơn vị hành chính / areas", None),
+    ("agencies", "Cơ quan / agencies", "agencies_new"),
+    ("datasets", "Bộ dữ liệu / datasets", "datasets_new"),
+    ("entity_types", "Loại đối tượng / entity types", None),
+    ("entities", "Đối tượng / entities", "entities_new"),
+    ("metrics", "Chỉ số đo / metrics", None),
+    ("rules", "Quy tắc cảnh báo / alert rules", None),
+    ("routes", "Tuyến thông báo / notification routes", None),
+)
+
+
+def _summary(name: str, counts: dict[str, int]) -> Table:
+    table = Table(title=f"Gói đã nạp / pack loaded: {name}")
+    table.add_column("")
+    table.add_column("số lượng / count", justify="right")
+    for key, label, new_key in ROWS:
+        text = str(counts[key])
+        if new_key is not None:
+            text += f" (+{counts[new_key]})"
+        table.add_row(label, text)
+    return table
