@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from taydo.catalog.series import SeriesIndex
 from taydo.core import clock
 from taydo.ingest.intake import Reading, check
 from taydo.ingest.mqtt.client import Inbound, MqttError, Subscriber
@@ -36,7 +35,9 @@ from taydo.ingest.mqtt.payload import (
     parse_topic,
     raw_message,
 )
+from taydo.ingest.quarantine import Entry
 from taydo.ingest.resolve import Ambiguous, EntityResolver
+from taydo.ingest.validate import SeriesLookup
 
 __all__ = ["Batch", "BrokerAddress", "MqttGateway", "Stats", "parse_broker_url"]
 
@@ -91,8 +92,8 @@ class Batch:
     """Messages parsed together, committed together and acknowledged together."""
 
     acks: list[tuple[int, int]] = field(default_factory=list)  # (mid, qos)
-    points: list[tuple[int, int, float]] = field(default_factory=list)
-    quarantine: list[dict[str, Any]] = field(default_factory=list)
+    points: list[tuple[int, int, float, int]] = field(default_factory=list)
+    quarantine: list[Entry] = field(default_factory=list)
 
 
 class MqttGateway:
@@ -102,10 +103,10 @@ class MqttGateway:
         self,
         address: BrokerAddress,
         *,
-        series: SeriesIndex,
+        series: SeriesLookup,
         resolver: EntityResolver,
-        write: Callable[[list[tuple[int, int, float]]], Any],
-        quarantine: Callable[[list[dict[str, Any]]], Any],
+        write: Callable[[list[tuple[int, int, float, int]]], Any],
+        quarantine: Callable[[list[Entry]], Any],
         client_id: str = "taydo-ioc",
         topics: tuple[str, ...] = ("taydo/+/+/attrs",),
         prefix: str = "taydo",
@@ -265,20 +266,15 @@ class MqttGateway:
             may_write=lambda owner: owner == target.agency,
             received_ms=received_ms,
         )
-        batch.points.extend(outcome.points)
+        batch.points.extend(outcome.rows)
         if outcome.rejected:
             batch.quarantine.append(
                 self._entry(topic, payload, _reasons(outcome.rejected), target.agency)
             )
 
     @staticmethod
-    def _entry(topic: str, payload: bytes, reason: str, agency: str | None) -> dict[str, Any]:
-        return {
-            "source": "mqtt",
-            "reason": reason,
-            "raw": raw_message(topic, payload),
-            "agency_code": agency[:40] if agency else None,
-        }
+    def _entry(topic: str, payload: bytes, reason: str, agency: str | None) -> Entry:
+        return Entry("mqtt", reason, raw_message(topic, payload), agency[:40] if agency else None)
 
 
 def _reasons(rejected: list[tuple[Reading, str]]) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from taydo.ingest.intake import Reading, parse_timestamp
+from taydo.ingest.intake import Reading
 
 __all__ = [
     "MAX_ITEMS_PER_MESSAGE",
@@ -104,13 +104,10 @@ def parse_topic(
 
 
 def _object_readings(entity_id: str, body: Mapping[str, Any]) -> list[Reading]:
-    stamp: int | None = None
+    stamp: Any = None  # judged by the validator: epoch ms or ISO 8601 with an offset
     for key in TIME_KEYS:
         if key in body:
-            try:
-                stamp = parse_timestamp(body[key])
-            except ValueError as exc:
-                raise Rejected(str(exc)) from None
+            stamp = body[key]
             break
     readings = []
     for key, value in body.items():

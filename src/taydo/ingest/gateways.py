@@ -1,0 +1,68 @@
+"""The gateways component: runs the MQTT gateway, the pull-connector scheduler and the data
+health checker inside the server, and serves the quarantine, upload, connector and health
+routes. Listed in ``taydo.core.app.COMPONENTS`` after ``taydo.ingest.api`` (it needs the
+writer and the series index the observations component starts)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from taydo.ingest import quarantine
+from taydo.ingest.mqtt.gateway import MqttGateway, parse_broker_url
+from taydo.ingest.mqtt.payload import IotaService
+from taydo.ingest.resolve import EntityResolver
+
+__all__ = ["router", "shutdown", "startup"]
+
+log = logging.getLogger(__name__)
+
+router = APIRouter()
+
+
+def _iota(raw: dict[str, dict[str, str]]) -> dict[str, IotaService]:
+    return {
+        apikey: IotaService(agency=group["agency"], entity_type=group.get("type"))
+        for apikey, group in raw.items()
+    }
+
+
+async def startup(app: FastAPI) -> None:
+    settings = app.state.settings
+    resolver = EntityResolver(app.state.db)
+    resolver.subscribe(app.state.bus)
+    app.state.resolver = resolver
+    app.state.mqtt = None
+    if settings.mqtt_url:
+        writer = app.state.writer
+        database = app.state.db
+
+        async def write(rows: list[tuple[int, int, float, int]]) -> None:
+            await writer.write_rows(rows)
+
+        async def keep(entries: list[Any]) -> None:
+            await asyncio.to_thread(quarantine.put_many, database, entries)
+
+        gateway = MqttGateway(
+            parse_broker_url(settings.mqtt_url),
+            series=app.state.series,
+            resolver=resolver,
+            write=write,
+            quarantine=keep,
+            client_id=settings.mqtt_client_id,
+            topics=(f"{settings.mqtt_topic_prefix}/+/+/attrs", "/+/+/attrs", "/json/+/+/attrs"),
+            prefix=settings.mqtt_topic_prefix,
+            iota=_iota(settings.mqtt_iota_services),
+            batch_max=settings.mqtt_batch_max,
+        )
+        await gateway.start()
+        app.state.mqtt = gateway
+
+
+async def shutdown(app: FastAPI) -> None:
+    gateway: MqttGateway | None = getattr(app.state, "mqtt", None)
+    if gateway is not None:
+        await gateway.stop()
