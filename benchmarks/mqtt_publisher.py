@@ -6,7 +6,8 @@ it keeps up to ``window`` messages unacknowledged and counts PUBACKs until every
 acknowledged by the broker.
 
 Usage: python benchmarks/mqtt_publisher.py HOST PORT COUNT ENTITIES [TOPIC_PREFIX]
-Message i goes to ``<prefix>/BENCH/E<i % ENTITIES>/attrs`` with ``{"height": v, "ts": ms}``.
+Message i goes to ``<prefix>/BENCH/B<i % ENTITIES, 4 digits>/attrs``, payload
+``{"height": v, "ts": ms}``.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def publish(host: str, port: int, count: int, entities: int, prefix: str = "tayd
     )
     sock.sendall(b"\x10" + _varint(len(body)) + body)
     assert sock.recv(4)[:2] == b"\x20\x02"
-    topics = [_string(f"{prefix}/BENCH/E{e}/attrs") for e in range(entities)]
+    topics = [_string(f"{prefix}/BENCH/B{e:04d}/attrs") for e in range(entities)]
     window = 20_000
     chunk = 500
     sent = acked = 0

@@ -49,7 +49,7 @@ def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 20.0) -> 
         if found:
             return found
         time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}: {found!r}")
 
 
 def stored(database: Database, series_id: int) -> list[tuple[int, float]]:
@@ -141,16 +141,22 @@ def test_bad_messages_go_to_quarantine_with_topic_payload_and_reason(
         (f"{prefix}/SNNMT/CT-NK-03/attrs", '{"height": 3, "ts": ' + str(TS) + "}"),  # good
     ]
     publish(broker_url, messages)
-    entries = wait_for(lambda: len(quarantined(database)) == 6 and quarantined(database), "6")
+    entries = wait_for(
+        lambda: len(quarantined(database)) == 6 and quarantined(database),
+        "6",
+        timeout=5,
+    )
     assert stored(database, ids["height"]) == [(TS, 3.0)]
     assert {e["source"] for e in entries} == {"mqtt"}
-    assert entries[0]["raw"] == {"topic": f"{prefix}/SNNMT/CT-NK-03/attrs", "payload": "not json"}
-    assert "JSON" in entries[0]["reason"]
-    assert base64.b64decode(entries[1]["raw"]["payload_base64"]) == bad_utf8
-    assert "[-5.0, 10.0]" in entries[2]["reason"]
-    assert "number" in entries[3]["reason"]
-    assert "NO-SUCH" in entries[4]["reason"]
-    assert "unknown" in entries[5]["reason"]
+    by_payload = {e["raw"].get("payload", "<binary>"): e for e in entries}
+    assert by_payload["not json"]["raw"]["topic"] == f"{prefix}/SNNMT/CT-NK-03/attrs"
+    assert "JSON" in by_payload["not json"]["reason"]
+    assert base64.b64decode(by_payload["<binary>"]["raw"]["payload_base64"]) == bad_utf8
+    assert "[-5.0, 10.0]" in by_payload['{"height": 99}']["reason"]
+    assert "number" in by_payload['{"height": "1.5"}']["reason"]
+    unknown = [e for e in entries if e["raw"].get("payload") == '{"height": 1}']
+    assert "NO-SUCH" in unknown[0]["reason"]
+    assert "unknown" in unknown[1]["reason"]  # another agency's entity: as if unknown
     assert all(e["agency"] == "SNNMT" for e in entries)
 
 
@@ -219,8 +225,7 @@ def test_puback_only_after_commit(database, broker_url) -> None:  # type: ignore
     written: list[Any] = []
 
     async def write(rows: list[Any]) -> None:
-        while not release.is_set():  # storage is slow: the commit has not happened yet
-            await asyncio.sleep(0.01)
+        await asyncio.to_thread(release.wait)  # storage is slow: no commit yet
         written.extend(rows)
 
     async def keep(entries: list[Any]) -> None:

@@ -40,6 +40,7 @@ class EntityResolver:
         self._keys: dict[tuple[str, str], set[str]] = {}
         self._agency_of: dict[str, str | None] = {}
         self._loaded_at = -1e9
+        self.generation = 0  # grows at every reload: callers drop what they cached
 
     def _load(self) -> None:
         statement = select(Entity.entity_id, Entity.name, Agency.code).outerjoin(
@@ -59,10 +60,12 @@ class EntityResolver:
         with self._lock:
             self._keys, self._agency_of = keys, agency_of
             self._loaded_at = time.monotonic()
+            self.generation += 1
 
     def invalidate(self) -> None:
         with self._lock:
             self._loaded_at = -1e9
+            self.generation += 1
 
     def subscribe(self, bus: Bus) -> None:
         async def on_change(_event: Event) -> None:

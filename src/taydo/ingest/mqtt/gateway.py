@@ -26,7 +26,6 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from taydo.core import clock
-from taydo.ingest.intake import Reading, check
 from taydo.ingest.mqtt.client import Inbound, MqttError, Subscriber
 from taydo.ingest.mqtt.payload import (
     IotaService,
@@ -37,7 +36,7 @@ from taydo.ingest.mqtt.payload import (
 )
 from taydo.ingest.quarantine import Entry
 from taydo.ingest.resolve import Ambiguous, EntityResolver
-from taydo.ingest.validate import SeriesLookup
+from taydo.ingest.validate import SeriesLookup, validate_items
 
 __all__ = ["Batch", "BrokerAddress", "MqttGateway", "Stats", "parse_broker_url"]
 
@@ -47,6 +46,7 @@ SESSION_EXPIRY_S = 7 * 24 * 3600  # the broker keeps our queue a week while we a
 RECEIVE_MAXIMUM = 65_535
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 30.0
+TOPIC_CACHE_MAX = 100_000
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,8 @@ class MqttGateway:
         self._iota = dict(iota or {})
         self._batch_max = batch_max
         self._task: asyncio.Task[None] | None = None
+        self._targets: dict[str, tuple[str, str]] = {}
+        self._cache_generation = -1
         self.stats = Stats()
         self.connected = asyncio.Event()
 
@@ -237,48 +239,103 @@ class MqttGateway:
                 delay = min(delay * 2, BACKOFF_MAX_S)
 
     def process(self, messages: list[Inbound]) -> Batch:
-        """Parse and validate messages (runs in a worker thread: index misses read the DB)."""
+        """Parse and validate messages (runs in a worker thread: index misses read the DB).
+
+        Items are validated per sending agency in one call each, not per message: the
+        validator's fixed cost per call would otherwise dominate small messages."""
         batch = Batch()
         received = clock.now_ms()
-        for message in messages:
+        groups: dict[str, tuple[list[dict[str, Any]], list[int]]] = {}
+        for number, message in enumerate(messages):
             batch.acks.append((message.mid, message.qos))
-            self.handle(message.topic, message.payload, received, batch)
+            agency = None
+            try:
+                agency, entity_id = self._target(message.topic)
+                readings = parse_payload(entity_id, message.payload)
+            except _Refused as refused:
+                batch.quarantine.append(
+                    self._entry(message.topic, message.payload, str(refused), refused.agency)
+                )
+                continue
+            except Rejected as rejected:
+                batch.quarantine.append(
+                    self._entry(message.topic, message.payload, str(rejected), agency)
+                )
+                continue
+            except Exception as exc:  # a parser bug must not make a message loop forever
+                log.exception("MQTT message on %r could not be parsed", message.topic[:200])
+                reason = f"lỗi nội bộ / internal error {type(exc).__name__}"
+                batch.quarantine.append(self._entry(message.topic, message.payload, reason, agency))
+                continue
+            items, owners = groups.setdefault(agency, ([], []))
+            for reading in readings:
+                items.append(reading.item(received))
+                owners.append(number)
+        for agency, (items, owners) in groups.items():
+            checked = validate_items(items, self._series, now_ms=received, may_write=_Scope(agency))
+            batch.points.extend(checked.rows)
+            reasons: dict[int, list[str]] = {}
+            for index, reason, _owner in checked.rejected:
+                reasons.setdefault(owners[index], []).append(f"{items[index]['metric']}: {reason}")
+            for number, texts in reasons.items():
+                message = messages[number]
+                batch.quarantine.append(
+                    self._entry(message.topic, message.payload, _join(texts), agency)
+                )
         return batch
 
-    def handle(self, topic: str, payload: bytes, received_ms: int, batch: Batch) -> None:
-        """One message into a batch: its points, or a quarantine entry with the reason."""
+    def handle(self, topic: str, payload: bytes) -> Batch:
+        """One message on its own (used by tests and replay)."""
+        return self.process([Inbound(topic, payload, 0, 0)])
+
+    def _target(self, topic: str) -> tuple[str, str]:
+        """(agency, entity id) of a topic; cached, since a sensor keeps its topic."""
+        generation = self._resolver.generation
+        if generation != self._cache_generation or len(self._targets) > TOPIC_CACHE_MAX:
+            self._targets.clear()
+            self._cache_generation = generation
+        found = self._targets.get(topic)
+        if found is not None:
+            return found
         agency: str | None = None
         try:
             target = parse_topic(topic, prefix=self._prefix, iota=self._iota)
             agency = target.agency
             entity_id = target.entity_id or self._resolver.resolve(target.agency, target.entity)
-            if entity_id is None:
-                raise Rejected(
-                    f"không có thực thể / no entity {target.entity!r} in agency {target.agency}"
-                )
-            readings = parse_payload(entity_id, payload)
         except (Rejected, Ambiguous) as exc:
-            batch.quarantine.append(self._entry(topic, payload, str(exc), agency))
-            return
-        outcome = check(
-            self._series,
-            readings,
-            may_write=lambda owner: owner == target.agency,
-            received_ms=received_ms,
-        )
-        batch.points.extend(outcome.rows)
-        if outcome.rejected:
-            batch.quarantine.append(
-                self._entry(topic, payload, _reasons(outcome.rejected), target.agency)
+            raise _Refused(str(exc), agency) from None
+        if entity_id is None:
+            raise _Refused(
+                f"không có thực thể / no entity {target.entity[:100]!r} in agency "
+                f"{target.agency[:40]}",
+                agency,
             )
+        self._targets[topic] = (target.agency, entity_id)
+        return target.agency, entity_id
 
     @staticmethod
     def _entry(topic: str, payload: bytes, reason: str, agency: str | None) -> Entry:
         return Entry("mqtt", reason, raw_message(topic, payload), agency[:40] if agency else None)
 
 
-def _reasons(rejected: list[tuple[Reading, str]]) -> str:
-    reasons = [reason for _reading, reason in rejected[:20]]
-    if len(rejected) > 20:
-        reasons.append(f"… {len(rejected) - 20} more")
-    return "; ".join(reasons)
+class _Refused(Exception):
+    def __init__(self, reason: str, agency: str | None) -> None:
+        super().__init__(reason)
+        self.agency = agency
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """A topic's agency may write only its own entities (hashable: the validator caches)."""
+
+    agency: str
+
+    def __call__(self, owner: str | None) -> bool:
+        return owner == self.agency
+
+
+def _join(reasons: list[str]) -> str:
+    shown = reasons[:20]
+    if len(reasons) > 20:
+        shown.append(f"… {len(reasons) - 20} more")
+    return "; ".join(shown)
