@@ -11,19 +11,20 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from taydo.ingest import quarantine
+from taydo.ingest import quarantine, quarantine_api
 from taydo.ingest.mqtt.gateway import MqttGateway, parse_broker_url
 from taydo.ingest.mqtt.payload import IotaService
 from taydo.ingest.resolve import EntityResolver
 
-__all__ = ["router", "shutdown", "startup"]
+__all__ = ["iota_services", "router", "shutdown", "startup"]
 
 log = logging.getLogger(__name__)
 
 router = APIRouter()
+router.include_router(quarantine_api.router)
 
 
-def _iota(raw: dict[str, dict[str, str]]) -> dict[str, IotaService]:
+def iota_services(raw: dict[str, dict[str, str]]) -> dict[str, IotaService]:
     return {
         apikey: IotaService(agency=group["agency"], entity_type=group.get("type"))
         for apikey, group in raw.items()
@@ -55,7 +56,7 @@ async def startup(app: FastAPI) -> None:
             client_id=settings.mqtt_client_id,
             topics=(f"{settings.mqtt_topic_prefix}/+/+/attrs", "/+/+/attrs", "/json/+/+/attrs"),
             prefix=settings.mqtt_topic_prefix,
-            iota=_iota(settings.mqtt_iota_services),
+            iota=iota_services(settings.mqtt_iota_services),
             batch_max=settings.mqtt_batch_max,
         )
         await gateway.start()
