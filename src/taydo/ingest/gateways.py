@@ -11,7 +11,8 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from taydo.ingest import quarantine, quarantine_api
+from taydo.ingest import health_api, quarantine, quarantine_api
+from taydo.ingest.health import HealthWatcher
 from taydo.ingest.mqtt.gateway import MqttGateway, parse_broker_url
 from taydo.ingest.mqtt.payload import IotaService
 from taydo.ingest.resolve import EntityResolver
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 router = APIRouter()
 router.include_router(quarantine_api.router)
+router.include_router(health_api.router)
 
 
 def iota_services(raw: dict[str, dict[str, str]]) -> dict[str, IotaService]:
@@ -37,6 +39,10 @@ async def startup(app: FastAPI) -> None:
     resolver.subscribe(app.state.bus)
     app.state.resolver = resolver
     app.state.mqtt = None
+    watcher = HealthWatcher(app.state.db, app.state.bus, settings.health_check_interval_s)
+    app.state.health = watcher
+    if settings.health_check_interval_s > 0:
+        await watcher.start()
     if settings.mqtt_url:
         writer = app.state.writer
         database = app.state.db
@@ -64,6 +70,9 @@ async def startup(app: FastAPI) -> None:
 
 
 async def shutdown(app: FastAPI) -> None:
+    watcher: HealthWatcher | None = getattr(app.state, "health", None)
+    if watcher is not None:
+        await watcher.stop()
     gateway: MqttGateway | None = getattr(app.state, "mqtt", None)
     if gateway is not None:
         await gateway.stop()
