@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from taydo.ingest import health_api, quarantine, quarantine_api
+from taydo.ingest.files import api as files_api
 from taydo.ingest.health import HealthWatcher
 from taydo.ingest.mqtt.gateway import MqttGateway, parse_broker_url
 from taydo.ingest.mqtt.payload import IotaService
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 router.include_router(quarantine_api.router)
 router.include_router(health_api.router)
+router.include_router(files_api.router)
 
 
 def iota_services(raw: dict[str, dict[str, str]]) -> dict[str, IotaService]:
