@@ -14,6 +14,7 @@ from taydo.core.db import Database
 from taydo.core.migrate import upgrade
 from taydo.core.settings import DEFAULT_SECRET_KEY, Settings
 from taydo.geo import cli as geo_cli
+from taydo.ingest.connectors import cli as connectors_cli
 from taydo.ingest.files import cli as files_cli
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app.add_typer(auth_cli.user_app, name="user")
 app.add_typer(auth_cli.token_app, name="token")
 app.add_typer(auth_cli.audit_app, name="audit")
 app.add_typer(files_cli.import_app, name="import")
+app.add_typer(connectors_cli.connector_app, name="connector")
 console = Console()
 
 

@@ -12,6 +12,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from taydo.ingest import health_api, quarantine, quarantine_api
+from taydo.ingest.connectors import api as connectors_api
+from taydo.ingest.connectors.service import Scheduler
 from taydo.ingest.files import api as files_api
 from taydo.ingest.health import HealthWatcher
 from taydo.ingest.mqtt.gateway import MqttGateway, parse_broker_url
@@ -26,6 +28,7 @@ router = APIRouter()
 router.include_router(quarantine_api.router)
 router.include_router(health_api.router)
 router.include_router(files_api.router)
+router.include_router(connectors_api.router)
 
 
 def iota_services(raw: dict[str, dict[str, str]]) -> dict[str, IotaService]:
@@ -41,6 +44,9 @@ async def startup(app: FastAPI) -> None:
     resolver.subscribe(app.state.bus)
     app.state.resolver = resolver
     app.state.mqtt = None
+    app.state.connectors = Scheduler(app)
+    if settings.connectors_enabled:
+        await app.state.connectors.start()
     watcher = HealthWatcher(app.state.db, app.state.bus, settings.health_check_interval_s)
     app.state.health = watcher
     if settings.health_check_interval_s > 0:
@@ -72,6 +78,9 @@ async def startup(app: FastAPI) -> None:
 
 
 async def shutdown(app: FastAPI) -> None:
+    scheduler: Scheduler | None = getattr(app.state, "connectors", None)
+    if scheduler is not None:
+        await scheduler.stop()
     watcher: HealthWatcher | None = getattr(app.state, "health", None)
     if watcher is not None:
         await watcher.stop()
