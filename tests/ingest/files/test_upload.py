@@ -180,3 +180,13 @@ def test_cli_import(database, tmp_path, monkeypatch) -> None:  # type: ignore[no
         cli, ["import", "file", "muc-nuoc-tay", str(path), "--mode", "all_or_nothing"]
     )
     assert again.exit_code == 1 and "rejected" in again.output
+
+
+def test_uploads_and_mappings_are_audited(client, database, headers_for) -> None:  # type: ignore[no-untyped-def]
+    _dataset(database)
+    operator = headers_for("operator")
+    client.put("/api/v1/datasets/muc-nuoc-tay/column-mapping", headers=operator, json=MAPPING)
+    _upload(client, operator, CSV.encode())
+    with database.engine.connect() as connection:
+        actions = [r[0] for r in connection.execute(text("SELECT action FROM audit_journal"))]
+    assert {"dataset.column_mapping", "dataset.upload"} <= set(actions)
