@@ -24,9 +24,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from benchmarks.common import fresh_database, machine, make_catalog
 from taydo.core.app import create_app
@@ -94,6 +95,25 @@ def mosquitto_alone(port: int, count: int, entities: int) -> float:
     return count / elapsed
 
 
+def private_schema(url: str) -> tuple[str, Callable[[], None]]:
+    """On PostgreSQL, a schema of this run (dropped after), so no table of the server's
+    database is touched; SQLite URLs are used as they are."""
+    if not url.startswith("postgresql"):
+        return url, lambda: None
+    schema = f"bench_mqtt_{os.getpid()}"
+    admin = create_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csearch_path%3D{schema}", drop
+
+
 async def through_ioc(port: int, count: int, entities: int, url: str) -> tuple[float, int, float]:
     database = fresh_database(url)
     make_catalog(database, entities=entities, metrics=("height",))
@@ -140,7 +160,13 @@ def main() -> None:
         try:
             url = args.database or f"sqlite:///{folder}/bench.db"
             alone = mosquitto_alone(port, args.count, args.entities)
-            ioc, rows, cpu_us = asyncio.run(through_ioc(port, args.count, args.entities, url))
+            private, drop = private_schema(url)
+            try:
+                ioc, rows, cpu_us = asyncio.run(
+                    through_ioc(port, args.count, args.entities, private)
+                )
+            finally:
+                drop()
         finally:
             broker.terminate()
             broker.wait(10)

@@ -190,3 +190,37 @@ def test_uploads_and_mappings_are_audited(client, database, headers_for) -> None
     with database.engine.connect() as connection:
         actions = [r[0] for r in connection.execute(text("SELECT action FROM audit_journal"))]
     assert {"dataset.column_mapping", "dataset.upload"} <= set(actions)
+
+
+def test_malformed_uploads_answer_4xx_with_a_reason(client, database, headers_for) -> None:  # type: ignore[no-untyped-def]
+    import random
+
+    _dataset(database)
+    operator = headers_for("operator")
+    client.put("/api/v1/datasets/muc-nuoc-tay/column-mapping", headers=operator, json=MAPPING)
+    rng = random.Random(4)
+    bodies = [
+        ("rac.xlsx", bytes(rng.randrange(256) for _ in range(5000))),
+        ("rac.csv", bytes(rng.randrange(256) for _ in range(5000))),
+        ("sau.csv", b"\xff\xfe\x00" * 1000),
+        (
+            "dai.csv",
+            ("Thời gian;Trạm;Mực nước (m)\n01/02/2026 07:00;" + "x" * 1_000_000 + ";1\n").encode(),
+        ),
+        ("so.csv", "Thời gian;Trạm;Mực nước (m)\n01/02/2026 07:00;NK-01;1e999\n".encode()),
+        ("anh.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100),
+    ]
+    for name, data in bodies:
+        answer = _upload(client, operator, data, name=name)
+        assert answer.status_code in (201, 413, 422), (name, answer.status_code)
+        if answer.status_code != 201:
+            assert answer.json()["error"]
+        else:
+            assert answer.json()["values_stored"] == 0 and answer.json()["status"] == "rejected"
+    png = _upload(client, operator, b"\x89PNG", name="anh.png")
+    assert png.status_code == 422 and ".xlsx" in png.json()["error"]
+    wrong_type = client.post(
+        "/api/v1/datasets/muc-nuoc-tay/uploads", headers=operator, json={"file": "x"}
+    )
+    assert wrong_type.status_code == 422
+    assert _stored(database) == []

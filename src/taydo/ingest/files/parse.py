@@ -210,10 +210,12 @@ def _xlsx(data: bytes, sheet: str | None) -> ParsedFile:
 
 
 def read_table(filename: str, data: bytes, sheet: str | None = None) -> ParsedFile:
-    """Rows of a .xlsx or .csv file (by name, or by content when the name says neither)."""
+    """Rows of a .xlsx or .csv (.txt) file, told apart by the file name."""
     lower = filename.lower()
-    if lower.endswith(".xlsx") or (not lower.endswith(".csv") and data[:2] == b"PK"):
+    if lower.endswith(".xlsx"):
         return _xlsx(data, sheet)
-    if lower.endswith(".csv") or not lower.endswith((".xls", ".ods")):
+    if lower.endswith((".csv", ".txt")):
         return _csv(data)
-    raise ValueError("chỉ nhận .xlsx hoặc .csv / only .xlsx and .csv files are accepted")
+    raise ValueError(
+        f"chỉ nhận .xlsx hoặc .csv / only .xlsx and .csv files are accepted, not {filename[:80]!r}"
+    )
