@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -263,3 +264,53 @@ def test_puback_only_after_commit(database, broker_url) -> None:  # type: ignore
         asyncio.run_coroutine_threadsafe(gateway.stop(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
+
+
+def test_reconnects_after_the_broker_restarts(settings, database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+    import socket
+    import subprocess
+
+    from tests.conftest import skip_server
+    from tests.ingest.mqtt_broker import _free_port
+
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not os.path.exists(binary):
+        skip_server("Mosquitto", "no mosquitto binary to restart")
+    port = _free_port()
+    config = tmp_path / "m.conf"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
+
+    def start() -> subprocess.Popen[bytes]:
+        process = subprocess.Popen([binary, "-c", str(config)], stderr=subprocess.DEVNULL)
+
+        def up() -> bool:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return True
+            except OSError:
+                return False
+
+        wait_for(up, "mosquitto to listen")
+        return process
+
+    ids = make_series(database, "CT-NK-06")
+    url = f"mqtt://127.0.0.1:{port}"
+    broker = start()
+    app = create_app(settings.model_copy(update={"mqtt_url": url}), database=database)
+    try:
+        with TestClient(app):
+            gateway = app.state.mqtt
+            wait_for(gateway.connected.is_set, "first connection")
+            broker.terminate()
+            broker.wait(10)
+            wait_for(lambda: not gateway.connected.is_set(), "the gateway to notice")
+            broker = start()
+            wait_for(
+                lambda: gateway.stats.connects >= 2 and gateway.connected.is_set(), "reconnect"
+            )
+            publish(url, [("taydo/SNNMT/CT-NK-06/attrs", json.dumps({"height": 5, "ts": TS}))])
+            wait_for(lambda: stored(database, ids["height"]), "the value after reconnecting")
+    finally:
+        broker.terminate()
+        broker.wait(10)
