@@ -68,7 +68,9 @@ def gateway(database):  # type: ignore[no-untyped-def]
 
 
 @settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(topic=topics, payload=payloads)
 def test_any_message_is_stored_or_quarantined(gateway, topic: str, payload: bytes) -> None:  # type: ignore[no-untyped-def]
@@ -84,7 +86,9 @@ def test_any_message_is_stored_or_quarantined(gateway, topic: str, payload: byte
 
 
 @settings(
-    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(value=st.floats(min_value=-5, max_value=10), ts=st.integers(10**12, 1_700_000_000_000))
 def test_good_messages_become_points(gateway, value: float, ts: int) -> None:  # type: ignore[no-untyped-def]

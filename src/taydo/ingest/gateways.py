@@ -40,14 +40,26 @@ def iota_services(raw: dict[str, dict[str, str]]) -> dict[str, IotaService]:
 
 async def startup(app: FastAPI) -> None:
     settings = app.state.settings
+    bus = app.state.bus
+    # As in the observations component: the same app may be started again on another event
+    # loop (nested test clients); the bus subscription moves to the newest loop and the
+    # background tasks run once, on the first start.
+    previous = getattr(app.state, "resolver_subscription", None)
+    if previous is not None:
+        bus.unsubscribe(previous)
+    starts = getattr(app.state, "gateway_starts", 0)
+    app.state.gateway_starts = starts + 1
+    if starts:
+        app.state.resolver_subscription = app.state.resolver.subscribe(bus)
+        return
     resolver = EntityResolver(app.state.db)
-    resolver.subscribe(app.state.bus)
     app.state.resolver = resolver
+    app.state.resolver_subscription = resolver.subscribe(bus)
     app.state.mqtt = None
     app.state.connectors = Scheduler(app)
     if settings.connectors_enabled:
         await app.state.connectors.start()
-    watcher = HealthWatcher(app.state.db, app.state.bus, settings.health_check_interval_s)
+    watcher = HealthWatcher(app.state.db, bus, settings.health_check_interval_s)
     app.state.health = watcher
     if settings.health_check_interval_s > 0:
         await watcher.start()
@@ -78,12 +90,14 @@ async def startup(app: FastAPI) -> None:
 
 
 async def shutdown(app: FastAPI) -> None:
-    scheduler: Scheduler | None = getattr(app.state, "connectors", None)
-    if scheduler is not None:
-        await scheduler.stop()
-    watcher: HealthWatcher | None = getattr(app.state, "health", None)
-    if watcher is not None:
-        await watcher.stop()
-    gateway: MqttGateway | None = getattr(app.state, "mqtt", None)
-    if gateway is not None:
-        await gateway.stop()
+    subscription = getattr(app.state, "resolver_subscription", None)
+    if subscription is not None:
+        app.state.bus.unsubscribe(subscription)
+        app.state.resolver_subscription = None
+    app.state.gateway_starts = getattr(app.state, "gateway_starts", 1) - 1
+    if app.state.gateway_starts > 0:
+        return  # still serving on another loop
+    for name in ("mqtt", "connectors", "health"):
+        part = getattr(app.state, name, None)
+        if part is not None:
+            await part.stop()

@@ -16,7 +16,7 @@ import unicodedata
 from sqlalchemy import select
 
 from taydo.catalog.models import Agency, Entity
-from taydo.core.bus import Bus, Event
+from taydo.core.bus import Bus, Event, Subscription
 from taydo.core.db import Database
 
 __all__ = ["Ambiguous", "EntityResolver", "normalise_name"]
@@ -67,11 +67,11 @@ class EntityResolver:
             self._loaded_at = -1e9
             self.generation += 1
 
-    def subscribe(self, bus: Bus) -> None:
+    def subscribe(self, bus: Bus) -> Subscription:
         async def on_change(_event: Event) -> None:
             self.invalidate()
 
-        bus.subscribe("catalog.changed", on_change)
+        return bus.subscribe("catalog.changed", on_change)
 
     def agency_of(self, entity_id: str) -> str | None:
         if entity_id not in self._agency_of:
