@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "ingest-backfill": ["benchmarks.ingest", "--shape", "backfill"],
     "query": ["benchmarks.query"],
     "alerts": ["benchmarks.alerts"],
+    "mqtt": ["benchmarks.mqtt"],
 }
 
 

@@ -8,11 +8,14 @@ import typer
 from rich.console import Console
 
 from taydo import __version__
+from taydo.alerts.cli import alerts_app, rules_app
 from taydo.auth import cli as auth_cli
 from taydo.core.db import Database
 from taydo.core.migrate import upgrade
 from taydo.core.settings import DEFAULT_SECRET_KEY, Settings
 from taydo.geo import cli as geo_cli
+from taydo.ingest.connectors import cli as connectors_cli
+from taydo.ingest.files import cli as files_cli
 from taydo.packs import cli as pack_cli
 
 app = typer.Typer(
@@ -27,12 +30,11 @@ app.add_typer(pack_cli.app, name="pack")
 app.add_typer(auth_cli.user_app, name="user")
 app.add_typer(auth_cli.token_app, name="token")
 app.add_typer(auth_cli.audit_app, name="audit")
-console = Console()
-
-from taydo.alerts.cli import alerts_app, rules_app  # noqa: E402 - domain commands
-
+app.add_typer(files_cli.import_app, name="import")
+app.add_typer(connectors_cli.connector_app, name="connector")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(rules_app, name="rules")
+console = Console()
 
 
 def settings() -> Settings:

@@ -33,6 +33,7 @@ COMPONENTS = (
     "taydo.observations.api",
     "taydo.ingest.api",
     "taydo.alerts.api",
+    "taydo.ingest.gateways",
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pluggy
 
@@ -32,6 +33,10 @@ class Hooks:
     @hookspec
     def taydo_packs(self) -> list[Pack]:  # type: ignore[empty-body]
         """Reference-data packs this plugin provides."""
+
+    @hookspec
+    def register_connectors(self) -> list[Any]:  # type: ignore[empty-body]
+        """Pull-connector kinds (``taydo.ingest.connectors.base.ConnectorKind``) provided."""
 
 
 def make_plugin_manager(*, load_entry_points: bool = True) -> pluggy.PluginManager:

@@ -77,6 +77,30 @@ class Settings(BaseSettings):
     public_base_url: str = Field(
         "http://127.0.0.1:8000", description="External base URL used in CAP feed links."
     )
+    # -- ingest gateways (MQTT, files, connectors, data health) ---------------------------
+    mqtt_url: str = Field(
+        "", description="MQTT broker to subscribe to (mqtt://[user:pass@]host[:port]); empty: off."
+    )
+    mqtt_client_id: str = Field(
+        "taydo-ioc", description="MQTT client id; names the broker's persistent session."
+    )
+    mqtt_topic_prefix: str = Field(
+        "taydo", description="First level of the Tây Đô topic tree <prefix>/<agency>/<id>/attrs."
+    )
+    mqtt_iota_services: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="FIWARE IoT Agent service groups: apikey → {agency, type?}.",
+    )
+    mqtt_batch_max: int = Field(5000, description="Most MQTT messages committed per batch.")
+    max_upload_bytes: int = Field(
+        20 * 1024 * 1024, description="Largest .xlsx/.csv file accepted by an upload."
+    )
+    connectors_enabled: bool = Field(
+        True, description="Run the pull connectors on their schedule inside the server."
+    )
+    health_check_interval_s: float = Field(
+        60.0, description="Seconds between data-health checks (dataset.stale events)."
+    )
 
     @field_validator("display_timezone")
     @classmethod

@@ -1,0 +1,1 @@
+"""Pull connectors: fetch from agency systems on a schedule (HTTP JSON, SQL, plugins)."""

@@ -1,0 +1,1 @@
+"""The file gateway: .xlsx/.csv uploads from agencies, with a saved column mapping."""

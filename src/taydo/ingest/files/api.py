@@ -1,0 +1,107 @@
+"""REST routes of the file gateway: uploads, their reports, and the column mapping."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Body, File, Form, Request, UploadFile
+from fastapi.responses import Response
+
+from taydo.core.access import Principal, requires
+from taydo.core.errors import TaydoError
+from taydo.ingest.files import service
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/datasets", tags=["files"])
+WRITE = requires("observations:write")
+READ = requires("catalog:read")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class TooLarge(TaydoError):
+    status_code = 413
+
+
+def _address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+@router.get("/{code}/column-mapping", summary="Ánh xạ cột / Column mapping of a dataset")
+async def get_mapping(request: Request, code: str, _p: Principal = READ) -> dict[str, Any]:
+    return await asyncio.to_thread(service.get_mapping, request.app.state.db, code)
+
+
+@router.put("/{code}/column-mapping", summary="Đặt ánh xạ cột / Set the column mapping")
+async def put_mapping(
+    request: Request,
+    code: str,
+    mapping: dict[str, Any] = Body(...),  # noqa: B008
+    principal: Principal = WRITE,
+) -> dict[str, Any]:
+    return await asyncio.to_thread(
+        service.set_mapping, request.app.state.db, principal, code, mapping, _address(request)
+    )
+
+
+async def _read(upload: UploadFile, limit: int) -> bytes:
+    data = bytearray()
+    while chunk := await upload.read(1 << 20):
+        data += chunk
+        if len(data) > limit:
+            raise TooLarge(f"tệp vượt quá {limit} byte / file is larger than {limit} bytes")
+    return bytes(data)
+
+
+@router.post("/{code}/uploads", status_code=201, summary="Nạp tệp / Import an .xlsx or .csv")
+async def upload_file(
+    request: Request,
+    code: str,
+    file: UploadFile = File(..., description=".xlsx or .csv"),  # noqa: B008
+    mode: str = Form("accept_valid", description="accept_valid | all_or_nothing"),
+    principal: Principal = WRITE,
+) -> dict[str, Any]:
+    state = request.app.state
+    data = await _read(file, state.settings.max_upload_bytes)
+    plan = await asyncio.to_thread(
+        service.prepare_import,
+        state.db,
+        principal,
+        code,
+        file.filename or "upload",
+        data,
+        mode=mode,
+        series=state.series,
+        resolver=state.resolver,
+        zone=state.settings.tz,
+    )
+    stored = 0
+    if plan.rows:
+        stored = (await state.writer.write_rows(plan.rows)).accepted
+    return await asyncio.to_thread(
+        service.record_upload, state.db, principal, plan, stored, _address(request)
+    )
+
+
+@router.get("/{code}/uploads/{upload_id}", summary="Một lần nạp tệp / One upload")
+async def get_upload(
+    request: Request, code: str, upload_id: int, principal: Principal = READ
+) -> dict[str, Any]:
+    return await asyncio.to_thread(
+        service.get_upload, request.app.state.db, principal, code, upload_id
+    )
+
+
+@router.get("/{code}/uploads/{upload_id}/report.xlsx", summary="Báo cáo kiểm tra / Row report")
+async def upload_report(
+    request: Request, code: str, upload_id: int, principal: Principal = READ
+) -> Response:
+    data = await asyncio.to_thread(
+        service.report_xlsx, request.app.state.db, principal, code, upload_id
+    )
+    return Response(
+        data,
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="upload-{upload_id}-report.xlsx"'},
+    )

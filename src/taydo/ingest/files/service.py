@@ -1,0 +1,319 @@
+"""Importing agency files into a dataset: column mappings, per-row checks, reports.
+
+Two modes: ``all_or_nothing`` stores nothing when any row has a problem; ``accept_valid``
+stores the good values and reports the rest. Either way the per-row report is kept with the
+upload and can be downloaded as .xlsx. Values go through the one ingest validator (numbers
+written as text are accepted, as a spreadsheet holds them).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from taydo.catalog.models import Agency, Dataset
+from taydo.catalog.service.common import record
+from taydo.core import clock
+from taydo.core.access import Principal
+from taydo.core.db import Database
+from taydo.core.errors import Forbidden, Invalid, NotFound
+from taydo.ingest.files.models import ColumnMapping, Upload
+from taydo.ingest.files.parse import Mapping, parse_number, parse_time, read_table
+from taydo.ingest.resolve import Ambiguous, EntityResolver
+from taydo.ingest.validate import SeriesLookup, validate_items
+
+__all__ = [
+    "MODES",
+    "ImportPlan",
+    "get_mapping",
+    "get_upload",
+    "prepare_import",
+    "record_upload",
+    "report_xlsx",
+    "set_mapping",
+]
+
+MODES = ("accept_valid", "all_or_nothing")
+
+
+def _dataset(session: Any, code: str) -> tuple[Dataset, str]:
+    row = session.execute(
+        select(Dataset, Agency.code)
+        .join(Agency, Agency.id == Dataset.agency_id)
+        .where(Dataset.code == code)
+    ).first()
+    if row is None:
+        raise NotFound(f"không tìm thấy bộ dữ liệu / no dataset {code!r}")
+    return row[0], row[1]
+
+
+def _check_write(principal: Principal | None, agency: str) -> None:
+    if principal is not None and not principal.may_write_agency(agency):
+        raise Forbidden(
+            f"bạn không được ghi dữ liệu của cơ quan / you may not write data of agency {agency}"
+        )
+
+
+def get_mapping(database: Database, code: str) -> dict[str, Any]:
+    with database.session() as session:
+        dataset, _agency = _dataset(session, code)
+        row = session.get(ColumnMapping, dataset.id)
+        if row is None:
+            raise NotFound(f"bộ dữ liệu chưa có ánh xạ cột / dataset {code!r} has no mapping")
+        return dict(row.mapping)
+
+
+def set_mapping(
+    database: Database,
+    principal: Principal | None,
+    code: str,
+    mapping: dict[str, Any],
+    address: str | None = None,
+) -> dict[str, Any]:
+    try:
+        valid = Mapping.model_validate(mapping)
+    except ValidationError as exc:
+        raise Invalid(
+            "ánh xạ cột không hợp lệ / invalid column mapping",
+            problems=[f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()],
+        ) from None
+    data = valid.model_dump(exclude_none=True)
+    with database.session() as session:
+        dataset, agency = _dataset(session, code)
+        _check_write(principal, agency)
+        row = session.get(ColumnMapping, dataset.id)
+        who = principal.username if principal else "system"
+        if row is None:
+            row = ColumnMapping(
+                dataset_id=dataset.id, mapping=data, updated_at=clock.now(), updated_by=who
+            )
+            session.add(row)
+        else:
+            row.mapping, row.updated_at, row.updated_by = data, clock.now(), who
+        record(session, principal, "dataset.column_mapping", "dataset", code, data, address)
+    return data
+
+
+@dataclass
+class ImportPlan:
+    dataset_id: int
+    dataset: str
+    filename: str
+    mode: str
+    encoding: str
+    rows_total: int
+    rows: list[tuple[int, int, float, int]] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rows_rejected(self) -> int:
+        return len({p["row"] for p in self.problems})
+
+    @property
+    def status(self) -> str:
+        if not self.problems:
+            return "stored"
+        return "rejected" if self.mode == "all_or_nothing" or not self.rows else "partial"
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)[:200]
+
+
+def prepare_import(
+    database: Database,
+    principal: Principal | None,
+    code: str,
+    filename: str,
+    data: bytes,
+    *,
+    mode: str,
+    series: SeriesLookup,
+    resolver: EntityResolver,
+    zone: ZoneInfo,
+) -> ImportPlan:
+    """Read and check a file; the plan holds the rows to store and every row's problems."""
+    if mode not in MODES:
+        raise Invalid(f"chế độ không hợp lệ / mode must be one of {MODES}")
+    with database.session() as session:
+        dataset, agency = _dataset(session, code)
+        _check_write(principal, agency)
+        saved = session.get(ColumnMapping, dataset.id)
+        if saved is None:
+            raise Invalid(
+                f"bộ dữ liệu chưa có ánh xạ cột / dataset {code!r} has no column mapping: "
+                f"PUT /api/v1/datasets/{code}/column-mapping first"
+            )
+        mapping = Mapping.model_validate(saved.mapping)
+        dataset_id = dataset.id
+    try:
+        table = read_table(filename, data, mapping.sheet)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid(str(exc)) from None
+    wanted = [mapping.ts, mapping.entity, *mapping.metrics]
+    missing = [header for header in wanted if header not in table.headers]
+    if missing:
+        raise Invalid(
+            "thiếu cột / missing columns: " + ", ".join(repr(m) for m in missing),
+            found=table.headers[:50],
+        )
+    plan = ImportPlan(dataset_id, code, filename, mode, table.encoding, len(table.rows))
+    items: list[dict[str, Any]] = []
+    where: list[tuple[int, str, Any]] = []  # (row number, header, cell) per item
+    for row in table.rows:
+        try:
+            ts = parse_time(row.cells.get(mapping.ts), zone)
+        except ValueError as exc:
+            plan.problems.append(
+                {
+                    "row": row.number,
+                    "column": mapping.ts,
+                    "value": _text(row.cells.get(mapping.ts)),
+                    "reason": str(exc),
+                }
+            )
+            continue
+        station = _text(row.cells.get(mapping.entity)).strip()
+        try:
+            entity_id = resolver.resolve(agency, station) if station else None
+        except Ambiguous as exc:
+            entity_id, reason = None, str(exc)
+        else:
+            reason = f"không có trạm / no station {station!r} in agency {agency}"
+        if entity_id is None:
+            plan.problems.append(
+                {"row": row.number, "column": mapping.entity, "value": station, "reason": reason}
+            )
+            continue
+        for header, metric in mapping.metrics.items():
+            cell = row.cells.get(header)
+            if cell is None or (isinstance(cell, str) and not cell.strip()):
+                continue  # an empty cell is no value, not an error
+            try:
+                value = parse_number(cell)
+            except ValueError as exc:
+                plan.problems.append(
+                    {"row": row.number, "column": header, "value": _text(cell), "reason": str(exc)}
+                )
+                continue
+            items.append({"entity_id": entity_id, "metric": metric, "ts": ts, "value": value})
+            where.append((row.number, header, cell))
+    checked = validate_items(
+        items,
+        series,
+        now_ms=clock.now_ms(),
+        may_write=principal.may_write_agency if principal is not None else None,
+    )
+    for index, reason, _agency in checked.rejected:
+        number, header, cell = where[index]
+        plan.problems.append(
+            {"row": number, "column": header, "value": _text(cell), "reason": reason}
+        )
+    plan.problems.sort(key=lambda p: (p["row"], p["column"]))
+    if plan.problems and mode == "all_or_nothing":
+        plan.rows = []
+    else:
+        # accept_valid keeps a row's good values even when another of its cells is bad
+        plan.rows = checked.rows
+    return plan
+
+
+def record_upload(
+    database: Database,
+    principal: Principal | None,
+    plan: ImportPlan,
+    stored: int,
+    address: str | None = None,
+) -> dict[str, Any]:
+    with database.session() as session:
+        upload = Upload(
+            dataset_id=plan.dataset_id,
+            filename=plan.filename[:255],
+            mode=plan.mode,
+            status=plan.status,
+            encoding=plan.encoding,
+            rows_total=plan.rows_total,
+            rows_rejected=plan.rows_rejected,
+            values_stored=stored,
+            report=plan.problems[:10_000],
+            created_at=clock.now(),
+            created_by=principal.username if principal else "system",
+        )
+        session.add(upload)
+        session.flush()
+        summary = _summary(upload, plan.dataset)
+        record(
+            session,
+            principal,
+            "dataset.upload",
+            "dataset",
+            plan.dataset,
+            {k: v for k, v in summary.items() if k != "problems"},
+            address,
+        )
+        return summary
+
+
+def _summary(upload: Upload, code: str) -> dict[str, Any]:
+    return {
+        "id": upload.id,
+        "dataset": code,
+        "filename": upload.filename,
+        "mode": upload.mode,
+        "status": upload.status,
+        "encoding": upload.encoding,
+        "rows": upload.rows_total,
+        "rows_rejected": upload.rows_rejected,
+        "values_stored": upload.values_stored,
+        "problems": upload.report[:100],
+        "report": f"/api/v1/datasets/{code}/uploads/{upload.id}/report.xlsx",
+    }
+
+
+def _upload(session: Any, principal: Principal, code: str, upload_id: int) -> Upload:
+    dataset, agency = _dataset(session, code)
+    upload = session.get(Upload, upload_id)
+    if upload is None or upload.dataset_id != dataset.id or not principal.may_see_agency(agency):
+        raise NotFound(f"không có lần tải lên / no upload {upload_id} of dataset {code!r}")
+    return upload
+
+
+def get_upload(database: Database, principal: Principal, code: str, upload_id: int) -> dict:
+    with database.session() as session:
+        return _summary(_upload(session, principal, code, upload_id), code)
+
+
+def report_xlsx(database: Database, principal: Principal, code: str, upload_id: int) -> bytes:
+    """The per-row report as a workbook: a summary sheet and one line per problem."""
+    import openpyxl
+
+    with database.session() as session:
+        upload = _upload(session, principal, code, upload_id)
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.title = "Tóm tắt"
+        for label, value in (
+            ("Bộ dữ liệu / Dataset", code),
+            ("Tệp / File", upload.filename),
+            ("Chế độ / Mode", upload.mode),
+            ("Kết quả / Status", upload.status),
+            ("Mã ký tự / Encoding", upload.encoding),
+            ("Số dòng / Rows", upload.rows_total),
+            ("Dòng lỗi / Rows with problems", upload.rows_rejected),
+            ("Giá trị đã lưu / Values stored", upload.values_stored),
+        ):
+            sheet.append([label, value])
+        problems = book.create_sheet("Lỗi theo dòng")
+        problems.append(["Dòng / Row", "Cột / Column", "Giá trị / Value", "Lý do / Reason"])
+        for problem in upload.report:
+            problems.append(
+                [problem["row"], problem["column"], problem["value"], problem["reason"]]
+            )
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
