@@ -157,7 +157,10 @@ def _match_feature(
         where = f"property {prop!r}" if prop else "any of " + ", ".join(defaults)
         return None, f"the feature has no {match} ({where}); use --property"
     if match == "code":
-        area = session.get(Area, normalize_code(value))
+        code = normalize_code(value)
+        if not code.isalnum():  # official codes are digits; anything else cannot match
+            return None, f"no area with code {value!r}"
+        area = session.get(Area, code)
         return (area, "") if area else (None, f"no area with code {value!r}")
     assert names is not None
     return names.match(str(value))
