@@ -32,6 +32,7 @@ COMPONENTS = (
     "taydo.catalog.api",
     "taydo.observations.api",
     "taydo.ingest.api",
+    "taydo.ingest.ngsild.api",
 )
 
 
