@@ -1,0 +1,259 @@
+"""The NGSI-LD API against a real database: entities, attributes, batches, queries, errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from taydo.catalog.models import Entity, Metric
+from taydo.core.db import Database
+
+from .conftest import LD, SDM_URL
+
+WQ = SDM_URL.format(repo="dataModel.WaterQuality")
+ENV = SDM_URL.format(repo="dataModel.Environment")
+LINK_WQ = {"Link": f'<{WQ}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'}
+ERR = "https://uri.etsi.org/ngsi-ld/errors/"
+
+
+def station(local: str, *, salinity: float = 2.5, lon: float = 105.78, lat: float = 10.03,
+            when: str = "2026-11-27T01:00:00Z") -> dict[str, Any]:  # fmt: skip
+    return {
+        "id": f"urn:ngsi-ld:WaterQualityObserved:{local}",
+        "type": "WaterQualityObserved",
+        "salinity": {"type": "Property", "value": salinity, "unitCode": "PPT",
+                     "observedAt": when},  # fmt: skip
+        "temperature": {"type": "Property", "value": 29.5, "observedAt": when},
+        "pH": {"type": "Property", "value": 7.1},
+        "name": {"type": "Property", "value": f"Trạm {local}"},
+        "refDevice": {"type": "Relationship", "object": f"urn:ngsi-ld:Device:{local}"},
+        "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [lon, lat]}},
+        "@context": [WQ],
+    }
+
+
+def admin(headers_for) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return headers_for("admin")
+
+
+def test_create_then_retrieve_in_both_forms(client, headers_for, database: Database) -> None:  # type: ignore[no-untyped-def]
+    auth = admin(headers_for)
+    created = client.post("/ngsi-ld/v1/entities", json=station("CT01"), headers={**auth, **LD})
+    assert created.status_code == 201, created.text
+    assert created.headers["location"] == "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:CT01"
+
+    got = client.get("/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:CT01",
+                     headers={**auth, **LINK_WQ})  # fmt: skip
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert body["salinity"] == {"type": "Property", "value": 2.5, "unitCode": "PPT",
+                                "observedAt": "2026-11-27T01:00:00Z"}  # fmt: skip
+    assert body["refDevice"] == {"type": "Relationship", "object": "urn:ngsi-ld:Device:CT01"}
+    assert WQ in got.headers["link"]
+
+    simple = client.get("/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:CT01",
+                        params={"options": "keyValues", "attrs": "salinity,location"},
+                        headers={**auth, **LINK_WQ})  # fmt: skip
+    assert simple.json() == {
+        "id": "urn:ngsi-ld:WaterQualityObserved:CT01",
+        "type": "WaterQualityObserved",
+        "salinity": 2.5,
+        "location": {"type": "Point", "coordinates": [105.78, 10.03]},
+    }
+    # The catalog sees the entity: its place, and a metric per observed numeric property.
+    with database.session() as session:
+        entity = session.scalars(select(Entity).where(Entity.entity_id.like("%CT01"))).one()
+        assert (entity.lon, entity.lat, entity.name) == (105.78, 10.03, "Trạm CT01")
+        assert entity.attributes["refDevice"] == "urn:ngsi-ld:Device:CT01"
+        metrics = {m.name: m.unit for m in session.scalars(select(Metric))}
+    assert metrics == {"salinity": "PPT", "temperature": ""}
+
+
+def test_names_follow_the_callers_context(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    auth = admin(headers_for)
+    client.post("/ngsi-ld/v1/entities", json=station("CT02"), headers={**auth, **LD})
+    plain = client.get("/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:CT02", headers=auth)
+    body = plain.json()
+    # Without the model's context, its terms are answered as full IRIs; core terms stay short.
+    assert body["type"] == "https://smartdatamodels.org/dataModel.WaterQuality/WaterQualityObserved"
+    assert "https://smartdatamodels.org/dataModel.WaterQuality/salinity" in body
+    assert "location" in body
+    ld = client.get("/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:CT02",
+                    headers={**auth, **LINK_WQ, "Accept": "application/ld+json"})  # fmt: skip
+    assert ld.headers["content-type"].startswith("application/ld+json")
+    assert ld.json()["@context"] == WQ
+    assert ld.json()["salinity"]["value"] == 2.5
+
+
+def test_errors_are_problem_details(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    auth = admin(headers_for)
+    url = "/ngsi-ld/v1/entities"
+    assert client.post(url, json=station("CT03"), headers={**auth, **LD}).status_code == 201
+    again = client.post(url, json=station("CT03"), headers={**auth, **LD})
+    assert (again.status_code, again.json()["type"]) == (409, ERR + "AlreadyExists")
+    missing = client.get(url + "/urn:ngsi-ld:X:nope", headers=auth)
+    assert (missing.status_code, missing.json()["type"]) == (404, ERR + "ResourceNotFound")
+    wrong = client.post(url, content=b"<xml/>", headers={**auth, "Content-Type": "text/xml"})
+    assert wrong.status_code == 415 and wrong.json()["status"] == 415
+    no_ctx = {k: v for k, v in station("CT04").items() if k != "@context"}
+    bad = client.post(url, json=no_ctx, headers={**auth, **LD})
+    assert (bad.status_code, bad.json()["type"]) == (400, ERR + "BadRequestData")
+    body_ctx = client.post(url, json=station("CT05"), headers={**auth, "Content-Type": "application/json"})
+    assert body_ctx.status_code == 400
+    unknown = {**station("CT06"), "@context": ["https://example.org/ctx.jsonld"]}
+    refused = client.post(url, json=unknown, headers={**auth, **LD})
+    assert refused.status_code == 503
+    assert refused.json()["type"] == ERR + "LdContextNotAvailable"
+    assert "https://example.org/ctx.jsonld" in refused.json()["detail"]
+    broken = client.post(url, content=b"{not json", headers={**auth, **LD})
+    assert (broken.status_code, broken.json()["type"]) == (400, ERR + "InvalidRequest")
+    anonymous = client.get(url + "/urn:ngsi-ld:X:nope")
+    assert anonymous.status_code == 401 and "title" in anonymous.json()
+
+
+def test_update_append_and_delete_attributes(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    auth = {**admin(headers_for), **LINK_WQ}
+    client.post("/ngsi-ld/v1/entities", json=station("CT07"), headers={**auth, **LD})
+    url = "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:CT07"
+    patched = client.patch(url + "/attrs", json={"pH": {"type": "Property", "value": 6.8}},
+                           headers=auth)  # fmt: skip
+    assert patched.status_code == 204, patched.text
+    partly = client.patch(url + "/attrs", json={"pH": {"type": "Property", "value": 6.9},
+                                                "turbidity": {"type": "Property", "value": 3}},
+                          headers=auth)  # fmt: skip
+    assert partly.status_code == 207
+    assert partly.json()["notUpdated"][0]["attributeName"] == "turbidity"
+    kept = client.post(url + "/attrs", params={"options": "noOverwrite"},
+                       json={"pH": {"type": "Property", "value": 1.0},
+                             "turbidity": {"type": "Property", "value": 3}}, headers=auth)  # fmt: skip
+    assert kept.status_code == 207 and kept.json()["updated"] == ["turbidity"]
+    values = client.get(url, params={"options": "keyValues"}, headers=auth).json()
+    assert (values["pH"], values["turbidity"]) == (6.9, 3)
+    assert client.delete(url + "/attrs/turbidity", headers=auth).status_code == 204
+    assert "turbidity" not in client.get(url, headers=auth).json()
+    assert client.delete(url, headers=auth).status_code == 204
+    assert client.get(url, headers=auth).status_code == 404
+    assert client.delete(url, headers=auth).status_code == 404
+
+
+def test_batch_operations_report_per_entity(client, headers_for, database: Database) -> None:  # type: ignore[no-untyped-def]
+    auth = {**admin(headers_for), **LD}
+    ops = "/ngsi-ld/v1/entityOperations/"
+    good = [station(f"B{i}") for i in range(3)]
+    created = client.post(ops + "create", json=good, headers=auth)
+    assert created.status_code == 201 and sorted(created.json()) == sorted(e["id"] for e in good)
+    bad = {**station("B9"), "location": {"type": "GeoProperty", "value": {"type": "Point"}}}
+    mixed = client.post(ops + "upsert", json=[station("B0", salinity=9.0), bad, station("B3")],
+                        headers=auth)  # fmt: skip
+    assert mixed.status_code == 207
+    result = mixed.json()
+    assert sorted(result["success"]) == ["urn:ngsi-ld:WaterQualityObserved:B0",
+                                         "urn:ngsi-ld:WaterQualityObserved:B3"]  # fmt: skip
+    assert result["errors"][0]["entityId"] == "urn:ngsi-ld:WaterQualityObserved:B9"
+    assert result["errors"][0]["error"]["type"] == ERR + "BadRequestData"
+    again = client.post(ops + "upsert", json=[station("B0", salinity=9.5)], headers=auth)
+    assert again.status_code == 204
+    update = client.post(ops + "update", json=[{"id": "urn:ngsi-ld:WaterQualityObserved:B1",
+                                                "pH": {"type": "Property", "value": 8.0},
+                                                "@context": [WQ]},
+                                               {"id": "urn:ngsi-ld:X:none", "@context": [WQ],
+                                                "pH": {"type": "Property", "value": 1}}],
+                         headers=auth)  # fmt: skip
+    assert update.status_code == 207 and update.json()["errors"][0]["error"]["status"] == 404
+    deleted = client.post(ops + "delete", json=["urn:ngsi-ld:WaterQualityObserved:B2"],
+                          headers={**auth, "Content-Type": "application/json"})  # fmt: skip
+    assert deleted.status_code == 204
+    with database.session() as session:
+        ids = set(session.scalars(select(Entity.entity_id)))
+    assert ids == {f"urn:ngsi-ld:WaterQualityObserved:B{i}" for i in (0, 1, 3)}
+
+
+def test_query_by_type_q_and_geometry(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    auth = {**admin(headers_for), **LINK_WQ}
+    stations = [
+        station("Q1", salinity=0.5, lon=105.78, lat=10.03),
+        station("Q2", salinity=4.0, lon=105.79, lat=10.04),
+        station("Q3", salinity=8.0, lon=106.30, lat=9.60),
+    ]
+    client.post("/ngsi-ld/v1/entityOperations/create", json=stations, headers={**auth, **LD})
+    url = "/ngsi-ld/v1/entities"
+
+    def ids(**params: Any) -> list[str]:
+        answer = client.get(url, params={"type": "WaterQualityObserved", **params}, headers=auth)
+        assert answer.status_code == 200, answer.text
+        return [e["id"].rsplit(":", 1)[1] for e in answer.json()]
+
+    assert ids() == ["Q1", "Q2", "Q3"]
+    assert ids(q="salinity>1") == ["Q2", "Q3"]
+    assert ids(q="salinity>=4;salinity<8") == ["Q2"]
+    assert ids(q="salinity<1|salinity==8") == ["Q1", "Q3"]
+    assert ids(q="(salinity<1|salinity>7);pH==7.1") == ["Q1", "Q3"]
+    assert ids(q='name=="Trạm Q2"') == ["Q2"]
+    assert ids(q="salinity==0..4") == ["Q1", "Q2"]
+    assert ids(q="refDevice==urn:ngsi-ld:Device:Q3") == ["Q3"]
+    assert ids(q="turbidity") == []
+    assert ids(georel="near;maxDistance==2000", geometry="Point",
+               coordinates="[105.781,10.031]") == ["Q1", "Q2"]  # fmt: skip
+    square = "[[[106.0,9.0],[107.0,9.0],[107.0,10.0],[106.0,10.0],[106.0,9.0]]]"
+    assert ids(georel="within", geometry="Polygon", coordinates=square) == ["Q3"]
+    assert ids(georel="intersects", geometry="Polygon", coordinates=square) == ["Q3"]
+    assert ids(limit=1, offset=1) == ["Q2"]
+    counted = client.get(url, params={"type": "WaterQualityObserved", "count": "true", "limit": 1},
+                         headers=auth)  # fmt: skip
+    assert counted.headers["NGSILD-Results-Count"] == "3"
+    simple = client.get(url, params={"type": "WaterQualityObserved", "attrs": "salinity",
+                                     "options": "keyValues", "q": "salinity>5"}, headers=auth)  # fmt: skip
+    assert simple.json() == [{"id": "urn:ngsi-ld:WaterQualityObserved:Q3",
+                              "type": "WaterQualityObserved", "salinity": 8.0}]  # fmt: skip
+    bad_q = client.get(url, params={"type": "WaterQualityObserved", "q": "salinity>>"}, headers=auth)
+    assert bad_q.status_code == 400 and bad_q.json()["type"] == ERR + "BadRequestData"
+    assert client.get(url, headers=auth).status_code == 400  # no restriction at all
+    types = client.get("/ngsi-ld/v1/types", headers=auth).json()
+    assert types["typeList"] == ["WaterQualityObserved"]
+
+
+def test_temporal_values_come_from_the_observation_store(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    auth = {**admin(headers_for), **LD}
+    for hour, value in ((1, 2.0), (2, 3.0), (3, 4.5)):
+        answer = client.post("/ngsi-ld/v1/entityOperations/upsert",
+                             json=[station("T1", salinity=value, when=f"2026-11-27T0{hour}:00:00Z")],
+                             params={"options": "update"}, headers=auth)  # fmt: skip
+        assert answer.status_code in (201, 204), answer.text
+    url = "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:WaterQualityObserved:T1"
+    link = {**admin(headers_for), **LINK_WQ}
+    got = client.get(url, params={"attrs": "salinity", "timerel": "after",
+                                  "timeAt": "2026-11-27T01:30:00Z"}, headers=link)  # fmt: skip
+    assert got.status_code == 200, got.text
+    assert got.json()["salinity"] == [
+        {"type": "Property", "value": 3.0, "observedAt": "2026-11-27T02:00:00Z", "unitCode": "PPT"},
+        {"type": "Property", "value": 4.5, "observedAt": "2026-11-27T03:00:00Z", "unitCode": "PPT"},
+    ]
+    compact = client.get(url, params={"attrs": "salinity", "options": "temporalValues",
+                                      "timerel": "between", "timeAt": "2026-11-27T00:00:00Z",
+                                      "endTimeAt": "2026-11-27T02:00:00Z"}, headers=link)  # fmt: skip
+    assert compact.json()["salinity"]["values"] == [[2.0, "2026-11-27T01:00:00Z"]]
+
+
+def test_officers_write_and_see_only_their_agency(client, headers_for, agency, database: Database) -> None:  # type: ignore[no-untyped-def]
+    agency("STNMT")
+    agency("SXD")
+    mine = {**headers_for("agency_officer", ["STNMT"]), **LD}
+    theirs = {**headers_for("agency_officer", ["SXD"]), **LD}
+    assert client.post("/ngsi-ld/v1/entities", json=station("A1"), headers=mine).status_code == 201
+    with database.session() as session:
+        entity = session.scalars(select(Entity).where(Entity.entity_id.like("%A1"))).one()
+        assert entity.agency_id is not None
+    url = "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:A1"
+    assert client.get(url, headers=mine).status_code == 200
+    assert client.get(url, headers=theirs).status_code == 404  # as if it did not exist
+    patch = client.patch(url + "/attrs", json={"pH": {"type": "Property", "value": 1}},
+                         headers={**theirs, **LINK_WQ, "Content-Type": "application/json"})  # fmt: skip
+    assert patch.status_code == 404
+    assert client.delete(url, headers=theirs).status_code == 404
+    listed = client.get("/ngsi-ld/v1/entities", params={"type": "WaterQualityObserved"},
+                        headers={**theirs, **LINK_WQ})  # fmt: skip
+    assert listed.json() == []
+    viewer = headers_for("viewer")
+    refused = client.post("/ngsi-ld/v1/entities", json=station("A2"), headers={**viewer, **LD})
+    assert refused.status_code == 403 and refused.json()["status"] == 403
