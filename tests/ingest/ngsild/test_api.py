@@ -13,7 +13,9 @@ from .conftest import LD, SDM_URL
 
 WQ = SDM_URL.format(repo="dataModel.WaterQuality")
 ENV = SDM_URL.format(repo="dataModel.Environment")
-LINK_WQ = {"Link": f'<{WQ}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'}
+LINK_WQ = {
+    "Link": f'<{WQ}>; rel="http://www.w3.org/ns/json-ld#context"; type="application/ld+json"'
+}
 ERR = "https://uri.etsi.org/ngsi-ld/errors/"
 
 
@@ -22,8 +24,12 @@ def station(local: str, *, salinity: float = 2.5, lon: float = 105.78, lat: floa
     return {
         "id": f"urn:ngsi-ld:WaterQualityObserved:{local}",
         "type": "WaterQualityObserved",
-        "salinity": {"type": "Property", "value": salinity, "unitCode": "PPT",
-                     "observedAt": when},  # fmt: skip
+        "salinity": {
+            "type": "Property",
+            "value": salinity,
+            "unitCode": "PPT",
+            "observedAt": when,
+        },  # fmt: skip
         "temperature": {"type": "Property", "value": 29.5, "observedAt": when},
         "pH": {"type": "Property", "value": 7.1},
         "name": {"type": "Property", "value": f"Trạm {local}"},
@@ -41,7 +47,9 @@ def test_create_then_retrieve_in_both_forms(client, headers_for, database: Datab
     auth = admin(headers_for)
     created = client.post("/ngsi-ld/v1/entities", json=station("CT01"), headers={**auth, **LD})
     assert created.status_code == 201, created.text
-    assert created.headers["location"] == "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:CT01"
+    assert (
+        created.headers["location"] == "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:CT01"
+    )
 
     got = client.get("/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:CT01",
                      headers={**auth, **LINK_WQ})  # fmt: skip
@@ -99,7 +107,9 @@ def test_errors_are_problem_details(client, headers_for) -> None:  # type: ignor
     no_ctx = {k: v for k, v in station("CT04").items() if k != "@context"}
     bad = client.post(url, json=no_ctx, headers={**auth, **LD})
     assert (bad.status_code, bad.json()["type"]) == (400, ERR + "BadRequestData")
-    body_ctx = client.post(url, json=station("CT05"), headers={**auth, "Content-Type": "application/json"})
+    body_ctx = client.post(
+        url, json=station("CT05"), headers={**auth, "Content-Type": "application/json"}
+    )
     assert body_ctx.status_code == 400
     unknown = {**station("CT06"), "@context": ["https://example.org/ctx.jsonld"]}
     refused = client.post(url, json=unknown, headers={**auth, **LD})
@@ -206,7 +216,9 @@ def test_query_by_type_q_and_geometry(client, headers_for) -> None:  # type: ign
                                      "options": "keyValues", "q": "salinity>5"}, headers=auth)  # fmt: skip
     assert simple.json() == [{"id": "urn:ngsi-ld:WaterQualityObserved:Q3",
                               "type": "WaterQualityObserved", "salinity": 8.0}]  # fmt: skip
-    bad_q = client.get(url, params={"type": "WaterQualityObserved", "q": "salinity>>"}, headers=auth)
+    bad_q = client.get(
+        url, params={"type": "WaterQualityObserved", "q": "salinity>>"}, headers=auth
+    )
     assert bad_q.status_code == 400 and bad_q.json()["type"] == ERR + "BadRequestData"
     assert client.get(url, headers=auth).status_code == 400  # no restriction at all
     types = client.get("/ngsi-ld/v1/types", headers=auth).json()
@@ -235,7 +247,9 @@ def test_temporal_values_come_from_the_observation_store(client, headers_for) ->
     assert compact.json()["salinity"]["values"] == [[2.0, "2026-11-27T01:00:00Z"]]
 
 
-def test_officers_write_and_see_only_their_agency(client, headers_for, agency, database: Database) -> None:  # type: ignore[no-untyped-def]
+def test_officers_write_and_see_only_their_agency(
+    client, headers_for, agency, database: Database
+) -> None:  # type: ignore[no-untyped-def]
     agency("STNMT")
     agency("SXD")
     mine = {**headers_for("agency_officer", ["STNMT"]), **LD}

@@ -246,6 +246,14 @@ def render_attribute(
     kind = attr.get("type", "Property")
     primary = attr.get(primary_member(kind))
     if key_values:
+        # A typed literal ({"@type": "DateTime", "@value": …}) is given as its text in the
+        # simplified form, as the Smart Data Models key-values examples show it.
+        if (
+            isinstance(primary, dict)
+            and "@value" in primary
+            and set(primary) <= {"@type", "@value"}
+        ):
+            return primary["@value"]
         return primary
     out: dict[str, Any] = {}
     for key, item in attr.items():
