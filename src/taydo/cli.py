@@ -14,6 +14,7 @@ from taydo.core.db import Database
 from taydo.core.migrate import upgrade
 from taydo.core.settings import DEFAULT_SECRET_KEY, Settings
 from taydo.geo import cli as geo_cli
+from taydo.ingest.contexts_cli import app as contexts_app
 
 app = typer.Typer(
     help="Tây Đô IOC — Trung tâm Giám sát, điều hành đô thị thông minh.",
@@ -27,6 +28,7 @@ app.add_typer(catalog_cli.app, name="pack")
 app.add_typer(auth_cli.user_app, name="user")
 app.add_typer(auth_cli.token_app, name="token")
 app.add_typer(auth_cli.audit_app, name="audit")
+app.add_typer(contexts_app, name="contexts")
 console = Console()
 
 

@@ -132,10 +132,10 @@ def _parse_attribute(
     if not isinstance(raw, dict):
         raise _bad(f"{where}: expected an object with type and value (normalized form)")
     kind = raw.get("type")
-    if kind not in PRIMARY:
+    if not isinstance(kind, str) or kind not in PRIMARY:
         # Lenient on a type that is not an NGSI-LD attribute type ("string" in a few Smart
         # Data Models examples): an object with a value is read as a Property.
-        if "value" not in raw or isinstance(kind, dict | list):
+        if "value" not in raw or not isinstance(kind, str):
             raise _bad(f"{where}: type must be one of {', '.join(PRIMARY)}")
         kind = "Property"
     member = PRIMARY[kind]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -25,6 +26,7 @@ __all__ = [
     "wants_jsonld",
 ]
 
+log = logging.getLogger(__name__)
 JSONLD_REL = "http://www.w3.org/ns/json-ld#context"
 _LINK = re.compile(r"^\s*<([^>]*)>\s*;(.*)$")
 _HTTP_TITLES = {
@@ -70,6 +72,9 @@ class NgsiRoute(APIRoute):
                     return _http_problem(error.status_code, error.message)
                 kind = "ResourceNotFound" if error.status_code == 404 else "BadRequestData"
                 return problem_response(NgsiError(kind, error.message))
+            except Exception:
+                log.exception("NGSI-LD request failed: %s %s", request.method, request.url.path)
+                return problem_response(NgsiError("InternalError", "lỗi nội bộ / internal error"))
 
         return handler
 
