@@ -18,7 +18,7 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -132,6 +132,16 @@ class Context:
     terms: dict[str, str]
     reverse: dict[str, str]
     vocab: str | None
+    memo: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def normalize(self, term: str) -> str:
+        """compact(expand(term)), remembered: the write path asks for the same names often."""
+        found = self.memo.get(term)
+        if found is None:
+            found = self.compact(self.expand(term))
+            if len(self.memo) < 10_000:
+                self.memo[term] = found
+        return found
 
     def expand(self, term: str) -> str:
         found = self.terms.get(term)

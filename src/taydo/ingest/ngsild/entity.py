@@ -15,11 +15,12 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from taydo.ingest.ngsild.context import Context
 from taydo.ingest.ngsild.errors import NgsiError
-from taydo.ingest.ngsild.query import geometry_of
+from taydo.ingest.ngsild.query import geometry_of, point_of
 
 __all__ = [
     "NGSI",
@@ -73,6 +74,8 @@ def _check_name(name: str, what: str) -> str:
 
 def _check_json(value: Any, where: str, depth: int = 0) -> None:
     """JSON values the database can store: finite numbers, bounded depth."""
+    if isinstance(value, str | int | bool) or value is None:
+        return
     if depth > MAX_DEPTH:
         raise _bad(f"{where}: value nests deeper than {MAX_DEPTH} levels")
     if isinstance(value, float) and not math.isfinite(value):
@@ -92,7 +95,7 @@ def translate(name: str, source: Context | None, target: Context | None) -> str:
     if source is None or target is None:
         return name
     if source is target:
-        return target.compact(source.expand(name))
+        return target.normalize(name)
     return target.compact(source.expand(name))
 
 
@@ -112,7 +115,20 @@ def parse_time(value: Any, where: str) -> datetime:
     return moment
 
 
+@lru_cache(maxsize=4096)
+def _ms_of_text(text: str) -> int | None:
+    try:
+        return int(parse_time(text, "").timestamp() * 1000)
+    except NgsiError:
+        return None
+
+
 def observed_ms(value: Any, where: str) -> int:
+    # A batch usually shares a handful of time stamps: parse each text once.
+    if isinstance(value, str):
+        found = _ms_of_text(value)
+        if found is not None:
+            return found
     return int(parse_time(value, where).timestamp() * 1000)
 
 
@@ -147,7 +163,7 @@ def _parse_attribute(
             continue
         if key == member:
             _check_json(item, where)
-            if kind == "GeoProperty":
+            if kind == "GeoProperty" and point_of(item) is None:
                 geometry_of(item)
             elif kind == "Relationship" and not (
                 isinstance(item, str) or (isinstance(item, list) and item)
@@ -210,7 +226,7 @@ def parse_entity(raw: Any, request: Context, *, require_type: bool = True) -> Pa
     elif not isinstance(kind, str):
         raise _bad("type must be one entity type name (multi-typed entities are not supported)")
     else:
-        kind = request.compact(request.expand(_check_name(kind, "entity type")))
+        kind = request.normalize(_check_name(kind, "entity type"))
         if len(kind) > 80:
             raise _bad(f"entity type too long (80 characters at most): {kind[:80]!r}")
     return ParsedEntity(entity_id, kind, parse_attributes(raw, request, request), request.value)

@@ -21,7 +21,7 @@ from shapely.geometry.base import BaseGeometry
 
 from taydo.ingest.ngsild.errors import NgsiError
 
-__all__ = ["MISSING", "GeoQuery", "Query", "parse_geoquery", "parse_q"]
+__all__ = ["MISSING", "GeoQuery", "Query", "geometry_of", "parse_geoquery", "parse_q", "point_of"]
 
 MAX_Q_LENGTH = 4000
 MAX_DEPTH = 16
@@ -317,6 +317,22 @@ class GeoQuery:
 
 
 GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
+
+
+def point_of(value: Any) -> tuple[float, float] | None:
+    """(lon, lat) of a valid GeoJSON Point without building a geometry (the common case on
+    the write path), None when ``value`` is not a simple Point."""
+    if not isinstance(value, dict) or value.get("type") != "Point":
+        return None
+    coordinates = value.get("coordinates")
+    if not isinstance(coordinates, list) or not 2 <= len(coordinates) <= 3:
+        return None
+    lon, lat = coordinates[0], coordinates[1]
+    if not all(isinstance(c, int | float) and not isinstance(c, bool) for c in coordinates):
+        return None
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        return None
+    return float(lon), float(lat)
 
 
 def geometry_of(value: Any) -> BaseGeometry:

@@ -33,7 +33,7 @@ from taydo.ingest.ngsild.entity import (
     translate,
 )
 from taydo.ingest.ngsild.errors import NgsiError
-from taydo.ingest.ngsild.query import geometry_of
+from taydo.ingest.ngsild.query import geometry_of, point_of
 
 __all__ = ["MODES", "Outcome", "PendingPoint", "write_entities"]
 
@@ -140,10 +140,12 @@ def _place(state: _State) -> None:
     location = state.attributes.get("location")
     if location is None:
         return
-    geometry = geometry_of(location)
-    point = geometry if geometry.geom_type == "Point" else geometry.representative_point()
-    if (point.x, point.y) != (state.lon, state.lat):
-        state.lon, state.lat = float(point.x), float(point.y)
+    place = point_of(location)
+    if place is None:
+        point = geometry_of(location).representative_point()
+        place = (float(point.x), float(point.y))
+    if place != (state.lon, state.lat):
+        state.lon, state.lat = place
         state.catalog_changed = True
 
 
