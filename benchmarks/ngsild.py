@@ -77,13 +77,13 @@ def bodies(total: int, batch: int, hour: int) -> list[bytes]:
                         "value": round(0.1 * (n % 60) + hour, 2),
                         "unitCode": "G42",
                         "observedAt": when,
-                    },  # fmt: skip
+                    },
                     "temperature": {
                         "type": "Property",
                         "value": 28.0 + (n % 7) / 2,
                         "unitCode": "CEL",
                         "observedAt": when,
-                    },  # fmt: skip
+                    },
                     "pH": {"type": "Property", "value": 7.0 + (n % 5) / 10, "observedAt": when},
                 }
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import orjson
 import typer
@@ -23,10 +24,13 @@ def _store() -> ContextStore:
 
 @app.command("add")
 def add(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A JSON-LD context file."),
-    url: str = typer.Option(
-        ..., "--url", help="The URL clients put in @context or the Link header for this file."
-    ),
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="A JSON-LD context file.")
+    ],
+    url: Annotated[
+        str,
+        typer.Option("--url", help="The URL clients put in @context or the Link header."),
+    ],
 ) -> None:
     """Thêm ngữ cảnh / Add a context document, matched by its URL."""
     try:
@@ -46,7 +50,7 @@ def list_() -> None:
 
 
 @app.command("remove")
-def remove(url: str = typer.Argument(..., help="The URL to forget.")) -> None:
+def remove(url: Annotated[str, typer.Argument(help="The URL to forget.")]) -> None:
     """Xóa ngữ cảnh / Remove a context document."""
     if not _store().remove(url):
         console.print(f"[red]Không có / not in the store: {url}[/red]")

@@ -16,8 +16,12 @@ if not FIXTURES.exists():
     FIXTURES = Path("/work/shared/fixtures")
 SDM = FIXTURES / "smart-data-models"
 SDM_URL = "https://raw.githubusercontent.com/smart-data-models/{repo}/master/context.jsonld"
-REPOS = ("dataModel.Environment", "dataModel.WaterQuality", "dataModel.Transportation",
-         "dataModel.Alert")  # fmt: skip
+REPOS = (
+    "dataModel.Environment",
+    "dataModel.WaterQuality",
+    "dataModel.Transportation",
+    "dataModel.Alert",
+)
 LD = {"Content-Type": "application/ld+json"}
 
 

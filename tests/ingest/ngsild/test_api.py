@@ -19,8 +19,14 @@ LINK_WQ = {
 ERR = "https://uri.etsi.org/ngsi-ld/errors/"
 
 
-def station(local: str, *, salinity: float = 2.5, lon: float = 105.78, lat: float = 10.03,
-            when: str = "2026-11-27T01:00:00Z") -> dict[str, Any]:  # fmt: skip
+def station(
+    local: str,
+    *,
+    salinity: float = 2.5,
+    lon: float = 105.78,
+    lat: float = 10.03,
+    when: str = "2026-11-27T01:00:00Z",
+) -> dict[str, Any]:
     return {
         "id": f"urn:ngsi-ld:WaterQualityObserved:{local}",
         "type": "WaterQualityObserved",
@@ -29,7 +35,7 @@ def station(local: str, *, salinity: float = 2.5, lon: float = 105.78, lat: floa
             "value": salinity,
             "unitCode": "PPT",
             "observedAt": when,
-        },  # fmt: skip
+        },
         "temperature": {"type": "Property", "value": 29.5, "observedAt": when},
         "pH": {"type": "Property", "value": 7.1},
         "name": {"type": "Property", "value": f"Trạm {local}"},
@@ -51,18 +57,25 @@ def test_create_then_retrieve_in_both_forms(client, headers_for, database: Datab
         created.headers["location"] == "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:CT01"
     )
 
-    got = client.get("/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:CT01",
-                     headers={**auth, **LINK_WQ})  # fmt: skip
+    got = client.get(
+        "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:CT01", headers={**auth, **LINK_WQ}
+    )
     assert got.status_code == 200, got.text
     body = got.json()
-    assert body["salinity"] == {"type": "Property", "value": 2.5, "unitCode": "PPT",
-                                "observedAt": "2026-11-27T01:00:00Z"}  # fmt: skip
+    assert body["salinity"] == {
+        "type": "Property",
+        "value": 2.5,
+        "unitCode": "PPT",
+        "observedAt": "2026-11-27T01:00:00Z",
+    }
     assert body["refDevice"] == {"type": "Relationship", "object": "urn:ngsi-ld:Device:CT01"}
     assert WQ in got.headers["link"]
 
-    simple = client.get("/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:CT01",
-                        params={"options": "keyValues", "attrs": "salinity,location"},
-                        headers={**auth, **LINK_WQ})  # fmt: skip
+    simple = client.get(
+        "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:CT01",
+        params={"options": "keyValues", "attrs": "salinity,location"},
+        headers={**auth, **LINK_WQ},
+    )
     assert simple.json() == {
         "id": "urn:ngsi-ld:WaterQualityObserved:CT01",
         "type": "WaterQualityObserved",
@@ -87,8 +100,10 @@ def test_names_follow_the_callers_context(client, headers_for) -> None:  # type:
     assert body["type"] == "https://smartdatamodels.org/dataModel.WaterQuality/WaterQualityObserved"
     assert "https://smartdatamodels.org/dataModel.WaterQuality/salinity" in body
     assert "location" in body
-    ld = client.get("/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:CT02",
-                    headers={**auth, **LINK_WQ, "Accept": "application/ld+json"})  # fmt: skip
+    ld = client.get(
+        "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:CT02",
+        headers={**auth, **LINK_WQ, "Accept": "application/ld+json"},
+    )
     assert ld.headers["content-type"].startswith("application/ld+json")
     assert ld.json()["@context"] == WQ
     assert ld.json()["salinity"]["value"] == 2.5
@@ -126,17 +141,29 @@ def test_update_append_and_delete_attributes(client, headers_for) -> None:  # ty
     auth = {**admin(headers_for), **LINK_WQ}
     client.post("/ngsi-ld/v1/entities", json=station("CT07"), headers={**auth, **LD})
     url = "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:CT07"
-    patched = client.patch(url + "/attrs", json={"pH": {"type": "Property", "value": 6.8}},
-                           headers=auth)  # fmt: skip
+    patched = client.patch(
+        url + "/attrs", json={"pH": {"type": "Property", "value": 6.8}}, headers=auth
+    )
     assert patched.status_code == 204, patched.text
-    partly = client.patch(url + "/attrs", json={"pH": {"type": "Property", "value": 6.9},
-                                                "turbidity": {"type": "Property", "value": 3}},
-                          headers=auth)  # fmt: skip
+    partly = client.patch(
+        url + "/attrs",
+        json={
+            "pH": {"type": "Property", "value": 6.9},
+            "turbidity": {"type": "Property", "value": 3},
+        },
+        headers=auth,
+    )
     assert partly.status_code == 207
     assert partly.json()["notUpdated"][0]["attributeName"] == "turbidity"
-    kept = client.post(url + "/attrs", params={"options": "noOverwrite"},
-                       json={"pH": {"type": "Property", "value": 1.0},
-                             "turbidity": {"type": "Property", "value": 3}}, headers=auth)  # fmt: skip
+    kept = client.post(
+        url + "/attrs",
+        params={"options": "noOverwrite"},
+        json={
+            "pH": {"type": "Property", "value": 1.0},
+            "turbidity": {"type": "Property", "value": 3},
+        },
+        headers=auth,
+    )
     assert kept.status_code == 207 and kept.json()["updated"] == ["turbidity"]
     values = client.get(url, params={"options": "keyValues"}, headers=auth).json()
     assert (values["pH"], values["turbidity"]) == (6.9, 3)
@@ -154,25 +181,37 @@ def test_batch_operations_report_per_entity(client, headers_for, database: Datab
     created = client.post(ops + "create", json=good, headers=auth)
     assert created.status_code == 201 and sorted(created.json()) == sorted(e["id"] for e in good)
     bad = {**station("B9"), "location": {"type": "GeoProperty", "value": {"type": "Point"}}}
-    mixed = client.post(ops + "upsert", json=[station("B0", salinity=9.0), bad, station("B3")],
-                        headers=auth)  # fmt: skip
+    mixed = client.post(
+        ops + "upsert", json=[station("B0", salinity=9.0), bad, station("B3")], headers=auth
+    )
     assert mixed.status_code == 207
     result = mixed.json()
-    assert sorted(result["success"]) == ["urn:ngsi-ld:WaterQualityObserved:B0",
-                                         "urn:ngsi-ld:WaterQualityObserved:B3"]  # fmt: skip
+    assert sorted(result["success"]) == [
+        "urn:ngsi-ld:WaterQualityObserved:B0",
+        "urn:ngsi-ld:WaterQualityObserved:B3",
+    ]
     assert result["errors"][0]["entityId"] == "urn:ngsi-ld:WaterQualityObserved:B9"
     assert result["errors"][0]["error"]["type"] == ERR + "BadRequestData"
     again = client.post(ops + "upsert", json=[station("B0", salinity=9.5)], headers=auth)
     assert again.status_code == 204
-    update = client.post(ops + "update", json=[{"id": "urn:ngsi-ld:WaterQualityObserved:B1",
-                                                "pH": {"type": "Property", "value": 8.0},
-                                                "@context": [WQ]},
-                                               {"id": "urn:ngsi-ld:X:none", "@context": [WQ],
-                                                "pH": {"type": "Property", "value": 1}}],
-                         headers=auth)  # fmt: skip
+    update = client.post(
+        ops + "update",
+        json=[
+            {
+                "id": "urn:ngsi-ld:WaterQualityObserved:B1",
+                "pH": {"type": "Property", "value": 8.0},
+                "@context": [WQ],
+            },
+            {"id": "urn:ngsi-ld:X:none", "@context": [WQ], "pH": {"type": "Property", "value": 1}},
+        ],
+        headers=auth,
+    )
     assert update.status_code == 207 and update.json()["errors"][0]["error"]["status"] == 404
-    deleted = client.post(ops + "delete", json=["urn:ngsi-ld:WaterQualityObserved:B2"],
-                          headers={**auth, "Content-Type": "application/json"})  # fmt: skip
+    deleted = client.post(
+        ops + "delete",
+        json=["urn:ngsi-ld:WaterQualityObserved:B2"],
+        headers={**auth, "Content-Type": "application/json"},
+    )
     assert deleted.status_code == 204
     with database.session() as session:
         ids = set(session.scalars(select(Entity.entity_id)))
@@ -203,19 +242,34 @@ def test_query_by_type_q_and_geometry(client, headers_for) -> None:  # type: ign
     assert ids(q="salinity==0..4") == ["Q1", "Q2"]
     assert ids(q="refDevice==urn:ngsi-ld:Device:Q3") == ["Q3"]
     assert ids(q="turbidity") == []
-    assert ids(georel="near;maxDistance==2000", geometry="Point",
-               coordinates="[105.781,10.031]") == ["Q1", "Q2"]  # fmt: skip
+    assert ids(
+        georel="near;maxDistance==2000", geometry="Point", coordinates="[105.781,10.031]"
+    ) == ["Q1", "Q2"]
     square = "[[[106.0,9.0],[107.0,9.0],[107.0,10.0],[106.0,10.0],[106.0,9.0]]]"
     assert ids(georel="within", geometry="Polygon", coordinates=square) == ["Q3"]
     assert ids(georel="intersects", geometry="Polygon", coordinates=square) == ["Q3"]
     assert ids(limit=1, offset=1) == ["Q2"]
-    counted = client.get(url, params={"type": "WaterQualityObserved", "count": "true", "limit": 1},
-                         headers=auth)  # fmt: skip
+    counted = client.get(
+        url, params={"type": "WaterQualityObserved", "count": "true", "limit": 1}, headers=auth
+    )
     assert counted.headers["NGSILD-Results-Count"] == "3"
-    simple = client.get(url, params={"type": "WaterQualityObserved", "attrs": "salinity",
-                                     "options": "keyValues", "q": "salinity>5"}, headers=auth)  # fmt: skip
-    assert simple.json() == [{"id": "urn:ngsi-ld:WaterQualityObserved:Q3",
-                              "type": "WaterQualityObserved", "salinity": 8.0}]  # fmt: skip
+    simple = client.get(
+        url,
+        params={
+            "type": "WaterQualityObserved",
+            "attrs": "salinity",
+            "options": "keyValues",
+            "q": "salinity>5",
+        },
+        headers=auth,
+    )
+    assert simple.json() == [
+        {
+            "id": "urn:ngsi-ld:WaterQualityObserved:Q3",
+            "type": "WaterQualityObserved",
+            "salinity": 8.0,
+        }
+    ]
     bad_q = client.get(
         url, params={"type": "WaterQualityObserved", "q": "salinity>>"}, headers=auth
     )
@@ -228,22 +282,36 @@ def test_query_by_type_q_and_geometry(client, headers_for) -> None:  # type: ign
 def test_temporal_values_come_from_the_observation_store(client, headers_for) -> None:  # type: ignore[no-untyped-def]
     auth = {**admin(headers_for), **LD}
     for hour, value in ((1, 2.0), (2, 3.0), (3, 4.5)):
-        answer = client.post("/ngsi-ld/v1/entityOperations/upsert",
-                             json=[station("T1", salinity=value, when=f"2026-11-27T0{hour}:00:00Z")],
-                             params={"options": "update"}, headers=auth)  # fmt: skip
+        answer = client.post(
+            "/ngsi-ld/v1/entityOperations/upsert",
+            json=[station("T1", salinity=value, when=f"2026-11-27T0{hour}:00:00Z")],
+            params={"options": "update"},
+            headers=auth,
+        )
         assert answer.status_code in (201, 204), answer.text
     url = "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:WaterQualityObserved:T1"
     link = {**admin(headers_for), **LINK_WQ}
-    got = client.get(url, params={"attrs": "salinity", "timerel": "after",
-                                  "timeAt": "2026-11-27T01:30:00Z"}, headers=link)  # fmt: skip
+    got = client.get(
+        url,
+        params={"attrs": "salinity", "timerel": "after", "timeAt": "2026-11-27T01:30:00Z"},
+        headers=link,
+    )
     assert got.status_code == 200, got.text
     assert got.json()["salinity"] == [
         {"type": "Property", "value": 3.0, "observedAt": "2026-11-27T02:00:00Z", "unitCode": "PPT"},
         {"type": "Property", "value": 4.5, "observedAt": "2026-11-27T03:00:00Z", "unitCode": "PPT"},
     ]
-    compact = client.get(url, params={"attrs": "salinity", "options": "temporalValues",
-                                      "timerel": "between", "timeAt": "2026-11-27T00:00:00Z",
-                                      "endTimeAt": "2026-11-27T02:00:00Z"}, headers=link)  # fmt: skip
+    compact = client.get(
+        url,
+        params={
+            "attrs": "salinity",
+            "options": "temporalValues",
+            "timerel": "between",
+            "timeAt": "2026-11-27T00:00:00Z",
+            "endTimeAt": "2026-11-27T02:00:00Z",
+        },
+        headers=link,
+    )
     assert compact.json()["salinity"]["values"] == [[2.0, "2026-11-27T01:00:00Z"]]
 
 
@@ -261,12 +329,18 @@ def test_officers_write_and_see_only_their_agency(
     url = "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:A1"
     assert client.get(url, headers=mine).status_code == 200
     assert client.get(url, headers=theirs).status_code == 404  # as if it did not exist
-    patch = client.patch(url + "/attrs", json={"pH": {"type": "Property", "value": 1}},
-                         headers={**theirs, **LINK_WQ, "Content-Type": "application/json"})  # fmt: skip
+    patch = client.patch(
+        url + "/attrs",
+        json={"pH": {"type": "Property", "value": 1}},
+        headers={**theirs, **LINK_WQ, "Content-Type": "application/json"},
+    )
     assert patch.status_code == 404
     assert client.delete(url, headers=theirs).status_code == 404
-    listed = client.get("/ngsi-ld/v1/entities", params={"type": "WaterQualityObserved"},
-                        headers={**theirs, **LINK_WQ})  # fmt: skip
+    listed = client.get(
+        "/ngsi-ld/v1/entities",
+        params={"type": "WaterQualityObserved"},
+        headers={**theirs, **LINK_WQ},
+    )
     assert listed.json() == []
     viewer = headers_for("viewer")
     refused = client.post("/ngsi-ld/v1/entities", json=station("A2"), headers={**viewer, **LD})

@@ -17,17 +17,39 @@ from .conftest import LD
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=20,
-)  # fmt: skip
-KINDS = st.sampled_from(["Property", "Relationship", "GeoProperty", "LanguageProperty",
-                         "JsonProperty", "ListProperty", "VocabProperty", "string", ""])  # fmt: skip
+)
+KINDS = st.sampled_from(
+    [
+        "Property",
+        "Relationship",
+        "GeoProperty",
+        "LanguageProperty",
+        "JsonProperty",
+        "ListProperty",
+        "VocabProperty",
+        "string",
+        "",
+    ]
+)
 ATTRIBUTE = st.fixed_dictionaries(
     {"type": KINDS},
-    optional={"value": JSON, "object": JSON, "observedAt": JSON, "unitCode": JSON,
-              "languageMap": JSON, "json": JSON, "valueList": JSON, "vocab": JSON,
-              "datasetId": JSON, "sub": JSON},
-)  # fmt: skip
+    optional={
+        "value": JSON,
+        "object": JSON,
+        "observedAt": JSON,
+        "unitCode": JSON,
+        "languageMap": JSON,
+        "json": JSON,
+        "valueList": JSON,
+        "vocab": JSON,
+        "datasetId": JSON,
+        "sub": JSON,
+    },
+)
 ENTITY_ID = st.one_of(
     st.just("urn:ngsi-ld:Thing:fuzz"),
     st.builds(lambda s: f"urn:ngsi-ld:Thing:{s}", st.text(max_size=20)),
@@ -37,38 +59,66 @@ ENTITY_ID = st.one_of(
 ENTITY = st.fixed_dictionaries(
     {"id": ENTITY_ID, "type": st.one_of(st.just("Thing"), st.text(max_size=20), JSON)},
     optional={
-        "@context": st.one_of(st.just([]), st.just("https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld"),
-                              JSON),
+        "@context": st.one_of(
+            st.just([]),
+            st.just("https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld"),
+            JSON,
+        ),
         "temperature": st.one_of(ATTRIBUTE, JSON),
         "location": st.one_of(ATTRIBUTE, JSON),
         "dateObserved": st.one_of(ATTRIBUTE, JSON),
     },
-).flatmap(lambda e: st.dictionaries(st.text(max_size=15), st.one_of(ATTRIBUTE, JSON), max_size=3)
-          .map(lambda extra: {**extra, **e}))  # fmt: skip
+).flatmap(
+    lambda e: st.dictionaries(st.text(max_size=15), st.one_of(ATTRIBUTE, JSON), max_size=3).map(
+        lambda extra: {**extra, **e}
+    )
+)
 RAW = st.one_of(
     st.binary(max_size=200),
     st.just(b"[" * 5000 + b"]" * 5000),
     st.just(b'{"id": "urn:a:b", "type": "T", "x": {"type": "Property", "value": 1e400}}'),
-    st.just(b'{"id": "urn:a:b", "type": "T", "x": {"type": "Property", "value": 123456789012345678901234567890}}'),
+    st.just(
+        b'{"id": "urn:a:b", "type": "T", "x": {"type": "Property", "value": '
+        b"123456789012345678901234567890}}"
+    ),
     st.just(b'{"id": "urn:a:b", "type": "T", "x": {"type": "Property", "value": "\xff\xfe"}}'),
     st.just(b'{"id": "urn:a:b\\u0000", "type": "T\\u0000"}'),
-    st.just(b'{"id": "urn:a:b", "type": "T", "x": {"type": "Property", "value": "' + b"a" * 1_000_000 + b'"}}'),
-    st.just(b'{"id": "urn:a:b", "type": "T", "x": {"type": "Property", "value": ' + b"[" * 900 + b"]" * 900 + b"}}"),
-)  # fmt: skip
-CONTENT_TYPES = st.sampled_from(["application/ld+json", "application/json", "text/plain",
-                                 "application/json; charset=utf-8", "", "multipart/form-data"])  # fmt: skip
-TARGETS = st.sampled_from([
-    ("POST", "/ngsi-ld/v1/entities"),
-    ("POST", "/ngsi-ld/v1/entityOperations/create"),
-    ("POST", "/ngsi-ld/v1/entityOperations/upsert"),
-    ("POST", "/ngsi-ld/v1/entityOperations/update"),
-    ("POST", "/ngsi-ld/v1/entityOperations/delete"),
-    ("PATCH", "/ngsi-ld/v1/entities/urn:ngsi-ld:Thing:fuzz/attrs"),
-    ("POST", "/ngsi-ld/v1/entities/urn:ngsi-ld:Thing:fuzz/attrs"),
-    ("PATCH", "/ngsi-ld/v1/entities/urn:ngsi-ld:Thing:fuzz/attrs/temperature"),
-    ("DELETE", "/ngsi-ld/v1/entities/urn:ngsi-ld:Thing:fuzz/attrs/temperature"),
-    ("DELETE", "/ngsi-ld/v1/entities/urn:ngsi-ld:Thing:fuzz"),
-])  # fmt: skip
+    st.just(
+        b'{"id": "urn:a:b", "type": "T", "x": {"type": "Property", "value": "'
+        + b"a" * 1_000_000
+        + b'"}}'
+    ),
+    st.just(
+        b'{"id": "urn:a:b", "type": "T", "x": {"type": "Property", "value": '
+        + b"[" * 900
+        + b"]" * 900
+        + b"}}"
+    ),
+)
+CONTENT_TYPES = st.sampled_from(
+    [
+        "application/ld+json",
+        "application/json",
+        "text/plain",
+        "application/json; charset=utf-8",
+        "",
+        "multipart/form-data",
+    ]
+)
+TARGETS = st.sampled_from(
+    [
+        ("POST", "/ngsi-ld/v1/entities"),
+        ("POST", "/ngsi-ld/v1/entityOperations/create"),
+        ("POST", "/ngsi-ld/v1/entityOperations/upsert"),
+        ("POST", "/ngsi-ld/v1/entityOperations/update"),
+        ("POST", "/ngsi-ld/v1/entityOperations/delete"),
+        ("PATCH", "/ngsi-ld/v1/entities/urn:ngsi-ld:Thing:fuzz/attrs"),
+        ("POST", "/ngsi-ld/v1/entities/urn:ngsi-ld:Thing:fuzz/attrs"),
+        ("PATCH", "/ngsi-ld/v1/entities/urn:ngsi-ld:Thing:fuzz/attrs/temperature"),
+        ("DELETE", "/ngsi-ld/v1/entities/urn:ngsi-ld:Thing:fuzz/attrs/temperature"),
+        ("DELETE", "/ngsi-ld/v1/entities/urn:ngsi-ld:Thing:fuzz"),
+    ]
+)
 BODY = st.one_of(
     ENTITY.map(lambda e: ("json", e)),
     st.lists(ENTITY, max_size=3).map(lambda e: ("json", e)),
@@ -92,9 +142,15 @@ def _check(response: Any) -> None:
         ), body
 
 
-@settings(max_examples=250, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.data_too_large])  # fmt: skip
+@settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 @given(target=TARGETS, body=BODY, content_type=CONTENT_TYPES)
 def test_write_endpoints_never_fail_with_a_server_error(
     client, headers_for, target, body, content_type
@@ -122,8 +178,12 @@ def _auth(client: Any, headers_for: Any) -> dict[str, str]:
 def test_a_valid_entity_passes_the_same_checks(client, headers_for) -> None:  # type: ignore[no-untyped-def]
     # The checker above accepts success; make sure a valid write really succeeds.
     auth = headers_for("admin")
-    entity = {"id": "urn:ngsi-ld:Thing:ok", "type": "Thing",
-              "temperature": {"type": "Property", "value": 30.5}, "@context": []}  # fmt: skip
+    entity = {
+        "id": "urn:ngsi-ld:Thing:ok",
+        "type": "Thing",
+        "temperature": {"type": "Property", "value": 30.5},
+        "@context": [],
+    }
     response = client.post("/ngsi-ld/v1/entities", json=entity, headers={**auth, **LD})
     assert response.status_code == 201
     _check(response)

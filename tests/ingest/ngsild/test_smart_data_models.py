@@ -15,14 +15,22 @@ from referencing.exceptions import NoSuchResource
 
 from .conftest import LD, SDM
 
-MODELS = ("AirQualityObserved", "WaterObserved", "FloodMonitoring", "WaterQualityObserved",
-          "TrafficFlowObserved", "Alert")  # fmt: skip
+MODELS = (
+    "AirQualityObserved",
+    "WaterObserved",
+    "FloodMonitoring",
+    "WaterQualityObserved",
+    "TrafficFlowObserved",
+    "Alert",
+)
 # Where the published normalized example itself breaks its model's schema (the keyValues
 # example.jsonld of the same model has other values): these errors come with the data.
 UPSTREAM_DEFECTS = {
-    "AirQualityObserved": {"186 is greater than the maximum of 180",
-                           "73.3 is not of type 'integer'"},
-}  # fmt: skip
+    "AirQualityObserved": {
+        "186 is greater than the maximum of 180",
+        "73.3 is not of type 'integer'",
+    },
+}
 RELATION = "http://www.w3.org/ns/json-ld#context"
 
 
@@ -49,8 +57,9 @@ def example(model: str, kind: str = "example-normalized.jsonld") -> dict[str, An
 @pytest.mark.parametrize("model", MODELS)
 def test_the_validator_accepts_the_models_own_key_values_example(model: str) -> None:
     # Guards the test below: the schema, its $refs and the validator agree on the fixture.
-    validator(model).validate({k: v for k, v in example(model, "example.jsonld").items()
-                               if k != "@context"})  # fmt: skip
+    validator(model).validate(
+        {k: v for k, v in example(model, "example.jsonld").items() if k != "@context"}
+    )
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -60,7 +69,7 @@ def test_round_trip(model: str, client, headers_for) -> None:  # type: ignore[no
     created = client.post("/ngsi-ld/v1/entities", json=posted, headers={**auth, **LD})
     assert created.status_code == 201, created.text
     url = f"/ngsi-ld/v1/entities/{posted['id']}"
-    own = [c for c in posted["@context"] if "smart-data-models" in c][0]
+    own = next(c for c in posted["@context"] if "smart-data-models" in c)
     link = {"Link": f'<{own}>; rel="{RELATION}"; type="application/ld+json"'}
 
     simple = client.get(url, params={"options": "keyValues"}, headers={**auth, **link})
