@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
@@ -49,6 +50,24 @@ def resolver(app: FastAPI) -> ContextResolver:
     return found
 
 
+AREAS_TTL_S = 300.0
+
+
+def _locator(app: FastAPI) -> Any:
+    """Point-in-area from the geo domain (rebuilt every few minutes), or None without it."""
+    try:
+        from taydo.geo.service import AreaLocator
+    except ImportError:
+        return None
+    cached = getattr(app.state, "ngsild_areas", None)
+    now = time.monotonic()
+    if cached is None or now - cached[0] > AREAS_TTL_S:
+        cached = (now, AreaLocator(app.state.db))
+        app.state.ngsild_areas = cached
+    locator = cached[1]
+    return locator.locate if locator else None
+
+
 def _options(options: str | None) -> set[str]:
     return {o.strip() for o in (options or "").split(",") if o.strip()}
 
@@ -80,6 +99,9 @@ async def _write(
 ) -> Outcome:
     app = request.app
     agency = request.headers.get(AGENCY_HEADER)
+    locate = (
+        await run_in_threadpool(_locator, app) if mode not in ("delete", "delete_attr") else None
+    )
     outcome: Outcome = await run_in_threadpool(
         write_entities,
         app.state.db,
@@ -89,6 +111,7 @@ async def _write(
         mode,
         no_overwrite=no_overwrite,
         agency=agency,
+        locate=locate,
     )
     if outcome.changed_catalog:
         series = getattr(app.state, "series", None)

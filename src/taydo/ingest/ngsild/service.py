@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -160,7 +161,10 @@ def _agency_for_new(
     return int(agency_id), code
 
 
-def _place(state: _State) -> None:
+Locate = Callable[[float, float], "str | None"]
+
+
+def _place(state: _State, locate: Locate | None) -> None:
     location = state.attributes.get("location")
     if location is None:
         return
@@ -171,6 +175,8 @@ def _place(state: _State) -> None:
     if place != (state.lon, state.lat):
         state.lon, state.lat = place
         state.catalog_changed = True
+        if locate is not None:
+            state.area_code = locate(*place)
 
 
 def _display_name(state: _State) -> str:
@@ -260,7 +266,9 @@ def write_entities(
     *,
     no_overwrite: bool = False,
     agency: str | None = None,
+    locate: Locate | None = None,
 ) -> Outcome:
+    """Apply the operations in one transaction; ``locate`` gives a point's ward/commune."""
     if mode not in MODES:
         raise ValueError(mode)
     outcome = Outcome()
@@ -345,7 +353,7 @@ def write_entities(
                     only_existing=mode == "patch",
                     no_overwrite=no_overwrite,
                 )
-                _place(state)
+                _place(state, locate)
                 state.name = _display_name(state)
                 done = set(written)
                 pending.extend(p for p in candidates if p.metric in done)
@@ -381,12 +389,12 @@ def _flush(
             "b_lat": state.lat,
             "b_attributes": _json_text(state.attributes),
             "b_updated_at": now,
+            "b_area_code": state.area_code,
         }
         if state.pk is None:
             row.update(
                 b_entity_id=state.entity_id,
                 b_agency_id=state.agency_id,
-                b_area_code=state.area_code,
                 b_created_at=now,
             )
             inserts.append(row)
@@ -409,6 +417,7 @@ def _flush(
                 name=bindparam("b_name"),
                 lon=bindparam("b_lon"),
                 lat=bindparam("b_lat"),
+                area_code=bindparam("b_area_code"),
                 attributes=_json_param("b_attributes", connection.dialect.name),
                 updated_at=bindparam("b_updated_at"),
             ),
