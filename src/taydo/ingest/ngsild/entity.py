@@ -66,10 +66,40 @@ def check_entity_id(value: Any) -> str:
     return value
 
 
+_GOOD_NAMES: set[str] = set()  # names already checked (a feed repeats the same few)
+
+
 def _check_name(name: str, what: str) -> str:
+    if name in _GOOD_NAMES:
+        return name
     if not name or len(name) > MAX_NAME or _BAD_NAME.search(name):
         raise _bad(f"{what} không hợp lệ / invalid {what}: {name[:80]!r}")
+    if len(_GOOD_NAMES) < 50_000:
+        _GOOD_NAMES.add(name)
     return name
+
+
+_SIMPLE_KEYS = frozenset({"type", "value", "observedAt", "unitCode"})
+
+
+def _simple_property(raw: dict[str, Any]) -> dict[str, Any] | None:
+    """The common Property — a number or text, maybe observedAt and unitCode — checked
+    without the general walk; None sends anything else down the general path."""
+    if raw.get("type") != "Property" or not _SIMPLE_KEYS.issuperset(raw):
+        return None
+    value = raw.get("value")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+    elif not isinstance(value, str | int):  # bool is an int: fine too
+        return None
+    when = raw.get("observedAt")
+    if when is not None and (not isinstance(when, str) or _ms_of_text(when) is None):
+        return None
+    unit = raw.get("unitCode")
+    if unit is not None and (not isinstance(unit, str) or not 0 < len(unit) <= 32):
+        return None
+    return dict(raw)
 
 
 def _check_json(value: Any, where: str, depth: int = 0) -> None:
@@ -139,6 +169,10 @@ def primary_member(kind: str) -> str:
 def _parse_attribute(
     name: str, raw: Any, request: Context | None, target: Context | None
 ) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        simple = _simple_property(raw)
+        if simple is not None:
+            return simple
     where = f"attribute {name[:80]!r}"
     if isinstance(raw, list):
         raise NgsiError(
