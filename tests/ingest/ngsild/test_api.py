@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from taydo.catalog.models import Entity, Metric
@@ -345,3 +346,66 @@ def test_officers_write_and_see_only_their_agency(
     viewer = headers_for("viewer")
     refused = client.post("/ngsi-ld/v1/entities", json=station("A2"), headers={**viewer, **LD})
     assert refused.status_code == 403 and refused.json()["status"] == 403
+
+
+def test_upsert_replaces_unless_asked_to_merge(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    auth = {**admin(headers_for), **LD}
+    ops = "/ngsi-ld/v1/entityOperations/upsert"
+    entity = station("U1")
+    assert client.post(ops, json=[entity], headers=auth).status_code == 201
+    smaller = {k: v for k, v in entity.items() if k != "pH"}
+    merged = client.post(ops, json=[smaller], params={"options": "update"}, headers=auth)
+    assert merged.status_code == 204
+    url = "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:U1"
+    link = {**admin(headers_for), **LINK_WQ}
+    assert "pH" in client.get(url, headers=link).json()
+    assert client.post(ops, json=[smaller], headers=auth).status_code == 204
+    assert "pH" not in client.get(url, headers=link).json()
+
+
+def test_accept_header_and_system_attributes(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    auth = admin(headers_for)
+    client.post("/ngsi-ld/v1/entities", json=station("S1"), headers={**auth, **LD})
+    url = "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:S1"
+    refused = client.get(url, headers={**auth, "Accept": "text/html"})
+    assert refused.status_code == 406 and refused.json()["status"] == 406
+    body = client.get(url, params={"options": "sysAttrs"}, headers=auth).json()
+    assert body["createdAt"].endswith("Z") and body["modifiedAt"] >= body["createdAt"]
+    assert "createdAt" not in client.get(url, headers=auth).json()
+
+
+def test_an_officer_of_several_agencies_names_the_owner(  # type: ignore[no-untyped-def]
+    client, headers_for, agency, database: Database
+) -> None:
+    agency("STNMT")
+    wanted = agency("SNN")
+    officer = {**headers_for("agency_officer", ["SNN", "STNMT"]), **LD}
+    foreign = client.post(
+        "/ngsi-ld/v1/entities", json=station("G0"), headers={**officer, "Taydo-Agency": "SYT"}
+    )
+    assert foreign.status_code == 400
+    created = client.post(
+        "/ngsi-ld/v1/entities", json=station("G1"), headers={**officer, "Taydo-Agency": "SNN"}
+    )
+    assert created.status_code == 201
+    with database.session() as session:
+        owner = session.scalar(select(Entity.agency_id).where(Entity.entity_id.like("%G1")))
+    assert owner == wanted
+
+
+def test_every_write_is_in_the_audit_journal(client, headers_for, database: Database) -> None:  # type: ignore[no-untyped-def]
+    journal = pytest.importorskip("taydo.auth.journal")
+    auth = {**admin(headers_for), **LD}
+    client.post(
+        "/ngsi-ld/v1/entityOperations/create", json=[station("J1"), station("J2")], headers=auth
+    )
+    client.delete("/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:J1", headers=auth)
+    table = journal._journal  # the journal's own table
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            select(table.c.action, table.c.object_id).order_by(table.c.id)
+        ).all()
+    assert [tuple(r) for r in rows if r[0].startswith("ngsild.")] == [
+        ("ngsild.create", "batch"),
+        ("ngsild.delete", "urn:ngsi-ld:WaterQualityObserved:J1"),
+    ]
