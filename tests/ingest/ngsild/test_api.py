@@ -409,3 +409,25 @@ def test_every_write_is_in_the_audit_journal(client, headers_for, database: Data
         ("ngsild.create", "batch"),
         ("ngsild.delete", "urn:ngsi-ld:WaterQualityObserved:J1"),
     ]
+
+
+def test_an_entity_lands_in_the_ward_holding_its_location(  # type: ignore[no-untyped-def]
+    client, headers_for, database: Database
+) -> None:
+    geo = pytest.importorskip("taydo.geo.service")
+    from taydo.geo.models import Area
+
+    with database.session() as session:
+        session.add(Area(code="92", name="Thành phố Cần Thơ", kind="thanh_pho", level=1))
+        session.flush()
+        session.add(
+            Area(code="31117", name="Phường Ninh Kiều", kind="phuong", level=2, parent_code="92")
+        )
+    ring = [[105.70, 9.95], [105.85, 9.95], [105.85, 10.10], [105.70, 10.10], [105.70, 9.95]]
+    geo.set_area_geometry(database, "31117", {"type": "Polygon", "coordinates": [ring]})
+    auth = {**admin(headers_for), **LD}
+    inside, outside = station("W1"), station("W2", lon=106.5, lat=9.2)
+    client.post("/ngsi-ld/v1/entityOperations/create", json=[inside, outside], headers=auth)
+    with database.session() as session:
+        areas = dict(session.execute(select(Entity.entity_id, Entity.area_code)).tuples().all())
+    assert areas == {inside["id"]: "31117", outside["id"]: None}
