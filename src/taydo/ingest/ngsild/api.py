@@ -133,10 +133,14 @@ def _parse_ops(
     operations: list[Operation] = []
     errors: list[tuple[str, NgsiError]] = []
     contexts = resolver(request.app)
+    linked = None
+    if not is_jsonld:  # one Link header for the whole payload
+        url = link_context(request)
+        linked = contexts.resolve(url) if url else contexts.core
     for item in items:
         entity_id = item.get("id") if isinstance(item, dict) else None
         try:
-            context = request_context(contexts, request, item, is_jsonld)
+            context = request_context(contexts, request, item, is_jsonld, linked)
             parsed = parse_entity(item, context, require_type=require_type)
             operations.append(Operation(parsed.entity_id, parsed, context))
         except NgsiError as error:

@@ -196,10 +196,13 @@ def _parse_attribute(
         if key == "type" or key in SYSTEM_MEMBERS:
             continue
         if key == member:
-            _check_json(item, where)
-            if kind == "GeoProperty" and point_of(item) is None:
-                geometry_of(item)
-            elif kind == "Relationship" and not (
+            if kind == "GeoProperty":
+                if point_of(item) is None:  # a valid Point needs no further checks
+                    _check_json(item, where)
+                    geometry_of(item)
+            else:
+                _check_json(item, where)
+            if kind == "Relationship" and not (
                 isinstance(item, str) or (isinstance(item, list) and item)
             ):
                 raise _bad(f"{where}: object must be a URI or a list of URIs")

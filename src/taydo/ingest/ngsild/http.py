@@ -128,9 +128,14 @@ async def body_of(request: Request, max_bytes: int) -> tuple[Any, bool]:
 
 
 def request_context(
-    resolver: ContextResolver, request: Request, item: Any, is_jsonld: bool
+    resolver: ContextResolver,
+    request: Request,
+    item: Any,
+    is_jsonld: bool,
+    linked: Context | None = None,
 ) -> Context:
-    """The context one payload item is written in (body @context or Link header)."""
+    """The context one payload item is written in (body @context or Link header);
+    ``linked`` is the Link header's context when the caller already resolved it."""
     if is_jsonld:
         if not isinstance(item, dict) or "@context" not in item:
             raise NgsiError("BadRequestData", "application/ld+json payloads must carry an @context")
@@ -140,6 +145,8 @@ def request_context(
             "BadRequestData",
             "@context belongs in a Link header with application/json (or use ld+json)",
         )
+    if linked is not None:
+        return linked
     url = link_context(request)
     return resolver.resolve(url) if url else resolver.core
 
