@@ -429,5 +429,5 @@ def test_an_entity_lands_in_the_ward_holding_its_location(  # type: ignore[no-un
     inside, outside = station("W1"), station("W2", lon=106.5, lat=9.2)
     client.post("/ngsi-ld/v1/entityOperations/create", json=[inside, outside], headers=auth)
     with database.session() as session:
-        areas = dict(session.execute(select(Entity.entity_id, Entity.area_code)).tuples().all())
+        areas = {e: a for e, a in session.execute(select(Entity.entity_id, Entity.area_code))}
     assert areas == {inside["id"]: "31117", outside["id"]: None}
