@@ -431,3 +431,27 @@ def test_an_entity_lands_in_the_ward_holding_its_location(  # type: ignore[no-un
     with database.session() as session:
         areas = {e: a for e, a in session.execute(select(Entity.entity_id, Entity.area_code))}
     assert areas == {inside["id"]: "31117", outside["id"]: None}
+
+
+def test_impossible_values_go_to_quarantine_not_the_series(  # type: ignore[no-untyped-def]
+    client, headers_for, database: Database
+) -> None:
+    from taydo.ingest.models import QuarantineEntry
+
+    auth = {**admin(headers_for), **LD}
+    ops = "/ngsi-ld/v1/entityOperations/upsert"
+    assert client.post(ops, json=[station("V1")], headers=auth).status_code == 201
+    with database.session() as session:
+        metric = session.scalars(select(Metric).where(Metric.name == "salinity")).one()
+        metric.min_valid, metric.max_valid = 0.0, 40.0
+    later = station("V1", salinity=999.0, when="2026-11-27T02:00:00Z")
+    assert client.post(ops, json=[later], headers=auth).status_code == 204
+    with database.session() as session:
+        entries = session.scalars(select(QuarantineEntry)).all()
+        assert [(e.source, "salinity=999.0" in e.reason) for e in entries] == [("ngsi-ld", True)]
+    temporal = client.get(
+        "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:WaterQualityObserved:V1",
+        params={"attrs": "salinity"},
+        headers={**admin(headers_for), **LINK_WQ},
+    )
+    assert [i["value"] for i in temporal.json()["salinity"]] == [2.5]

@@ -120,7 +120,16 @@ async def _write(
         await app.state.bus.publish("catalog.changed", {"entity_ids": outcome.changed_catalog})
     if outcome.points:
         await temporal.store_points(app, outcome.points)
+    if outcome.rejected:
+        await run_in_threadpool(_quarantine, app, outcome)
     return outcome
+
+
+def _quarantine(app: FastAPI, outcome: Outcome) -> None:
+    from taydo.ingest.quarantine import Entry, put_many
+
+    entries = [Entry("ngsi-ld", reason, raw, agency) for reason, raw, agency in outcome.rejected]
+    put_many(app.state.db, entries)
 
 
 async def _body(request: Request) -> tuple[Any, bool]:

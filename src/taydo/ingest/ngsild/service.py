@@ -66,6 +66,7 @@ class Outcome:
     not_updated: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     points: list[tuple[int, int, float]] = field(default_factory=list)
     changed_catalog: list[str] = field(default_factory=list)  # series index must forget these
+    rejected: list[tuple[str, dict[str, Any], str | None]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -456,12 +457,19 @@ def _series_points(
     pk_of = {p.entity_id: states[p.entity_id].pk for p in pending}
     pks = sorted({pk for pk in pk_of.values() if pk is not None})
     series: dict[tuple[int, str], int] = {}
+    limits: dict[int, tuple[float | None, float | None]] = {}
     for start in range(0, len(pks), _CHUNK):
-        statement = select(METRICS.c.id, METRICS.c.entity_pk, METRICS.c.name).where(
-            METRICS.c.entity_pk.in_(pks[start : start + _CHUNK])
-        )
-        for series_id, entity_pk, name in connection.execute(statement):
+        statement = select(
+            METRICS.c.id,
+            METRICS.c.entity_pk,
+            METRICS.c.name,
+            METRICS.c.min_valid,
+            METRICS.c.max_valid,
+        ).where(METRICS.c.entity_pk.in_(pks[start : start + _CHUNK]))
+        for series_id, entity_pk, name, low, high in connection.execute(statement):
             series[(entity_pk, name)] = series_id
+            if low is not None or high is not None:
+                limits[series_id] = (low, high)
     missing: dict[tuple[int, str], str] = {}
     for point in pending:
         pk = pk_of[point.entity_id]
@@ -480,11 +488,21 @@ def _series_points(
             series[(entity_pk, name)] = series_id
         by_pk = {state.pk: key for key, state in states.items()}
         outcome.changed_catalog.extend(sorted({by_pk[pk] for pk, _ in missing}))
-    return [
-        (series[(pk, p.metric)], p.ts, p.value)
-        for p in pending
-        if (pk := pk_of[p.entity_id]) is not None and not states[p.entity_id].deleted
-    ]
+    points: list[tuple[int, int, float]] = []
+    for p in pending:
+        state = states[p.entity_id]
+        if state.pk is None or state.deleted:
+            continue
+        series_id = series[(state.pk, p.metric)]
+        low, high = limits.get(series_id, (None, None))
+        if (low is not None and p.value < low) or (high is not None and p.value > high):
+            # Physically impossible for this metric: kept in quarantine, not in the series.
+            reason = f"{p.metric}={p.value} ngoài khoảng / outside [{low}, {high}]"
+            raw = {"entity_id": p.entity_id, "metric": p.metric, "ts": p.ts, "value": p.value}
+            outcome.rejected.append((reason, raw, state.agency_code))
+            continue
+        points.append((series_id, p.ts, p.value))
+    return points
 
 
 def _journal(connection: Connection, principal: Principal, mode: str, outcome: Outcome) -> None:
