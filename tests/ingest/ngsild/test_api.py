@@ -414,7 +414,7 @@ def test_every_write_is_in_the_audit_journal(client, headers_for, database: Data
 def test_an_entity_lands_in_the_ward_holding_its_location(  # type: ignore[no-untyped-def]
     client, headers_for, database: Database
 ) -> None:
-    geo = pytest.importorskip("taydo.geo.service")
+    from taydo.geo import service as geo
     from taydo.geo.models import Area
 
     with database.session() as session:

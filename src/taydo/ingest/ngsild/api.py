@@ -9,7 +9,9 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from taydo.catalog.events import announce_changes
 from taydo.core.access import Principal, requires
+from taydo.geo.service import AreaLocator
 from taydo.ingest.ngsild import read, temporal
 from taydo.ingest.ngsild.context import Context, ContextResolver, ContextStore
 from taydo.ingest.ngsild.entity import check_entity_id, parse_attributes, parse_entity
@@ -54,11 +56,7 @@ AREAS_TTL_S = 300.0
 
 
 def _locator(app: FastAPI) -> Any:
-    """Point-in-area from the geo domain (rebuilt every few minutes), or None without it."""
-    try:
-        from taydo.geo.service import AreaLocator
-    except ImportError:
-        return None
+    """Point-in-area from the geo domain (rebuilt every few minutes); None without areas."""
     cached = getattr(app.state, "ngsild_areas", None)
     now = time.monotonic()
     if cached is None or now - cached[0] > AREAS_TTL_S:
@@ -113,11 +111,7 @@ async def _write(
         agency=agency,
         locate=locate,
     )
-    if outcome.changed_catalog:
-        series = getattr(app.state, "series", None)
-        if series is not None:
-            series.invalidate(outcome.changed_catalog)
-        await app.state.bus.publish("catalog.changed", {"entity_ids": outcome.changed_catalog})
+    await announce_changes(app, outcome.changed_catalog)
     if outcome.points:
         await temporal.store_points(app, outcome.points)
     if outcome.rejected:

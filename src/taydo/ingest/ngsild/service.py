@@ -83,6 +83,7 @@ class _State:
     name: str
     created_at: datetime
     context: Context | None  # None: a catalog entity with plain attribute names
+    area_explicit: bool = False  # a user or a pack chose the area: the location does not move it
     dirty: bool = False
     deleted: bool = False
     catalog_changed: bool = False
@@ -124,6 +125,7 @@ def _load(connection: Connection, resolver: ContextResolver, ids: list[str]) -> 
         ENTITIES.c.area_code,
         ENTITIES.c.name,
         ENTITIES.c.created_at,
+        ENTITIES.c.area_explicit,
     )
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
@@ -138,7 +140,7 @@ def _load(connection: Connection, resolver: ContextResolver, ids: list[str]) -> 
             context = resolver.resolve(value) if has_ngsi else None
             found[row[1]] = _State(
                 row[0], row[1], row[2], row[3], row[4], attributes, row[6], row[7], row[8],
-                row[9], row[10], context,
+                row[9], row[10], context, area_explicit=bool(row[11]),
             )  # fmt: skip
     return found
 
@@ -176,7 +178,7 @@ def _place(state: _State, locate: Locate | None) -> None:
     if place != (state.lon, state.lat):
         state.lon, state.lat = place
         state.catalog_changed = True
-        if locate is not None:
+        if locate is not None and not state.area_explicit:
             state.area_code = locate(*place)
 
 
