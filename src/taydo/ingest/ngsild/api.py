@@ -16,6 +16,7 @@ from taydo.ingest.ngsild import read, temporal
 from taydo.ingest.ngsild.context import Context, ContextResolver, ContextStore
 from taydo.ingest.ngsild.entity import check_entity_id, parse_attributes, parse_entity
 from taydo.ingest.ngsild.errors import NgsiError
+from taydo.ingest.ngsild.gcpause import gc_paused
 from taydo.ingest.ngsild.http import (
     NgsiRoute,
     body_of,
@@ -131,6 +132,13 @@ async def _body(request: Request) -> tuple[Any, bool]:
 
 
 def _parse_ops(
+    request: Request, items: list[Any], is_jsonld: bool, *, require_type: bool
+) -> tuple[list[Operation], list[tuple[str, NgsiError]]]:
+    with gc_paused():
+        return _parse_items(request, items, is_jsonld, require_type=require_type)
+
+
+def _parse_items(
     request: Request, items: list[Any], is_jsonld: bool, *, require_type: bool
 ) -> tuple[list[Operation], list[tuple[str, NgsiError]]]:
     operations: list[Operation] = []

@@ -36,6 +36,7 @@ from taydo.ingest.ngsild.entity import (
     translate,
 )
 from taydo.ingest.ngsild.errors import NgsiError
+from taydo.ingest.ngsild.gcpause import gc_paused
 from taydo.ingest.ngsild.query import geometry_of, point_of
 
 __all__ = ["MODES", "Outcome", "PendingPoint", "write_entities"]
@@ -274,6 +275,20 @@ def write_entities(
     """Apply the operations in one transaction; ``locate`` gives a point's ward/commune."""
     if mode not in MODES:
         raise ValueError(mode)
+    with gc_paused():
+        return _write(database, resolver, principal, operations, mode, no_overwrite, agency, locate)
+
+
+def _write(
+    database: Database,
+    resolver: ContextResolver,
+    principal: Principal,
+    operations: list[Operation],
+    mode: str,
+    no_overwrite: bool,
+    agency: str | None,
+    locate: Locate | None,
+) -> Outcome:
     outcome = Outcome()
     pending: list[PendingPoint] = []
     now = now_utc()
