@@ -393,7 +393,7 @@ def _flush(
     now: datetime,
     outcome: Outcome,
 ) -> None:
-    inserts, updates, deletes = [], [], []
+    inserts, updates, deletes, plain_updates = [], [], [], []
     for key, state in states.items():
         if state.deleted:
             if originally.get(key) is not None:
@@ -418,7 +418,9 @@ def _flush(
             inserts.append(row)
         elif state.dirty:
             row["b_pk"] = state.pk
-            updates.append(row)
+            # Most updates leave type and place alone: not naming the indexed columns spares
+            # the database rewriting their index entries.
+            (updates if state.catalog_changed else plain_updates).append(row)
         if state.catalog_changed:
             outcome.changed_catalog.append(key)
     if deletes:
@@ -440,6 +442,17 @@ def _flush(
                 updated_at=bindparam("b_updated_at"),
             ),
             updates,
+        )
+    if plain_updates:
+        connection.execute(
+            update(ENTITIES)
+            .where(ENTITIES.c.id == bindparam("b_pk"))
+            .values(
+                name=bindparam("b_name"),
+                attributes=_json_param("b_attributes", connection.dialect.name),
+                updated_at=bindparam("b_updated_at"),
+            ),
+            plain_updates,
         )
     if inserts:
         statement = (
