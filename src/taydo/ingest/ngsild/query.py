@@ -292,7 +292,7 @@ class GeoQuery:
             dlon = dlat / max(0.01, math.cos(math.radians(point.y)))
             return (point.x - dlon, point.y - dlat, point.x + dlon, point.y + dlat)
         if self.relation in ("within", "equals"):
-            return tuple(self.geometry.bounds)  # type: ignore[return-value]
+            return tuple(self.geometry.bounds)
         return None
 
     def matches(self, geometry: BaseGeometry, lon: float, lat: float) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 
 from taydo.catalog.models import Agency, Entity
 from taydo.core.access import Principal
@@ -25,8 +25,8 @@ from taydo.ingest.ngsild.query import MISSING, GeoQuery, Query, geometry_of
 
 __all__ = ["Stored", "entity_types", "query_entities", "render", "retrieve"]
 
-ENTITIES = Entity.__table__
-AGENCIES = Agency.__table__
+ENTITIES: Table = Entity.__table__  # type: ignore[assignment]
+AGENCIES: Table = Agency.__table__  # type: ignore[assignment]
 MAX_LIMIT = 1000
 
 

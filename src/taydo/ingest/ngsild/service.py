@@ -9,6 +9,7 @@ caller hands them to the observation writer after this commit.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import math
@@ -18,7 +19,18 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, Text, bindparam, cast, delete, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    insert,
+    select,
+    update,
+)
 
 from taydo.catalog.models import Agency, Entity, Metric
 from taydo.core.access import Principal
@@ -43,9 +55,9 @@ __all__ = ["MODES", "Outcome", "PendingPoint", "write_entities"]
 
 log = logging.getLogger(__name__)
 
-ENTITIES = Entity.__table__
-METRICS = Metric.__table__
-AGENCIES = Agency.__table__
+ENTITIES: Table = Entity.__table__  # type: ignore[assignment]
+METRICS: Table = Metric.__table__  # type: ignore[assignment]
+AGENCIES: Table = Agency.__table__  # type: ignore[assignment]
 MODES = ("create", "upsert", "upsert_update", "update", "patch", "delete", "delete_attr")
 _CHUNK = 900  # ids per IN (…) list
 
@@ -351,6 +363,7 @@ def _write(
                 # Nothing below raises: the entity's changes and its points go together.
                 replace_all = False
                 if state is None:
+                    assert new_agency is not None
                     state = _State(
                         None, op.entity_id, parsed.type, new_agency[0], new_agency[1],
                         {NGSI: {"@context": op.request.value, "meta": {}}}, None, None, None,
@@ -393,7 +406,10 @@ def _flush(
     now: datetime,
     outcome: Outcome,
 ) -> None:
-    inserts, updates, deletes, plain_updates = [], [], [], []
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    plain_updates: list[dict[str, Any]] = []
+    deletes: list[int | None] = []
     for key, state in states.items():
         if state.deleted:
             if originally.get(key) is not None:
@@ -506,7 +522,7 @@ def _series_points(
         if pk is not None and (pk, point.metric) not in series:
             missing.setdefault((pk, point.metric), point.unit)
     if missing:
-        statement = (
+        adding = (
             insert(METRICS)
             .values(entity_pk=bindparam("b_pk"), name=bindparam("b_name"), unit=bindparam("b_unit"))
             .returning(METRICS.c.id, METRICS.c.entity_pk, METRICS.c.name)
@@ -514,7 +530,7 @@ def _series_points(
         rows = [
             {"b_pk": pk, "b_name": name, "b_unit": unit} for (pk, name), unit in missing.items()
         ]
-        for series_id, entity_pk, name in connection.execute(statement, rows):
+        for series_id, entity_pk, name in connection.execute(adding, rows):
             series[(entity_pk, name)] = series_id
         by_pk = {state.pk: key for key, state in states.items()}
         outcome.changed_catalog.extend(sorted({by_pk[pk] for pk, _ in missing}))
@@ -539,7 +555,7 @@ def _journal(connection: Connection, principal: Principal, mode: str, outcome: O
     if not outcome.success:
         return
     try:
-        from taydo.auth import journal
+        journal = importlib.import_module("taydo.auth.journal")
     except ImportError:  # the journal lands with the identity domain
         log.debug("audit journal not available")
         return
