@@ -3,7 +3,8 @@
 Starts ``taydo serve`` on a fresh SQLite file with a context store holding one small
 WaterQualityObserved-style context, then sends ``--entities`` entities (default 20,000) in
 batches of ``--batch`` (default 1,000) to ``POST /ngsi-ld/v1/entityOperations/upsert`` over
-one keep-alive connection, with the context in a Link header. Each entity carries a name,
+one keep-alive connection (``--connections N`` for N concurrent clients), with the context in
+a Link header. Each entity carries a name,
 a location, a relationship and three numeric Properties observed at a time (salinity,
 temperature, pH), so every entity is also three observations committed before the answer.
 
@@ -19,6 +20,7 @@ import argparse
 import http.client
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -91,7 +93,30 @@ def bodies(total: int, batch: int, hour: int) -> list[bytes]:
     return out
 
 
-def send(port: int, token: str, payloads: list[bytes]) -> float:
+def send(port: int, token: str, payloads: list[bytes], connections: int = 1) -> float:
+    """Post every payload over ``connections`` keep-alive connections; seconds taken."""
+    failures: list[BaseException] = []
+
+    def worker(share: list[bytes]) -> None:
+        try:
+            _post(port, token, share)
+        except BaseException as exc:  # reported after the threads end
+            failures.append(exc)
+
+    shares = [payloads[n::connections] for n in range(connections)]
+    threads = [threading.Thread(target=worker, args=(share,)) for share in shares]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise failures[0]
+    return elapsed
+
+
+def _post(port: int, token: str, payloads: list[bytes]) -> None:
     headers = {
         "Authorization": f"Bearer {token}",
         "Content-Type": "application/json",
@@ -99,16 +124,13 @@ def send(port: int, token: str, payloads: list[bytes]) -> float:
         'type="application/ld+json"',
     }
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-    started = time.perf_counter()
     for body in payloads:
         connection.request("POST", "/ngsi-ld/v1/entityOperations/upsert", body, headers)
         response = connection.getresponse()
         answer = response.read()
         if response.status not in (201, 204):
             raise RuntimeError(f"upsert answered {response.status}: {answer[:300]!r}")
-    elapsed = time.perf_counter() - started
     connection.close()
-    return elapsed
 
 
 def cpu_seconds(pid: int) -> float:
@@ -117,7 +139,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(total: int = 20_000, batch: int = 1_000) -> dict[str, float]:
+def run(total: int = 20_000, batch: int = 1_000, connections: int = 1) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="taydo-bench-ngsild-") as folder:
         root = Path(folder)
         url = f"sqlite:///{root / 'bench.db'}"
@@ -130,9 +152,9 @@ def run(total: int = 20_000, batch: int = 1_000) -> dict[str, float]:
             second = bodies(total, batch, hour=2)
             pid = server.process.pid
             cpu0 = cpu_seconds(pid)
-            created_s = send(server.port, token, first)
+            created_s = send(server.port, token, first, connections)
             cpu1 = cpu_seconds(pid)
-            updated_s = send(server.port, token, second)
+            updated_s = send(server.port, token, second, connections)
             cpu2 = cpu_seconds(pid)
         finally:
             server.stop()
@@ -148,12 +170,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entities", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--connections", type=int, default=1, help="concurrent clients")
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    figures = run(args.entities, args.batch)
+    figures = run(args.entities, args.batch, args.connections)
     print(
-        f"NGSI-LD batch upsert, {args.entities} entities in batches of {args.batch}, "
-        "3 observed numeric properties each, SQLite, committed before the answer:"
+        f"NGSI-LD batch upsert, {args.entities} entities in batches of {args.batch} over "
+        f"{args.connections} connection(s), 3 observed numeric properties each, SQLite, "
+        "committed before the answer:"
     )
     for label, key in (("new entities", "create"), ("existing entities", "upsert")):
         rate, per_cpu = figures[f"{key}_per_s"], figures[f"{key}_per_cpu_s"]
