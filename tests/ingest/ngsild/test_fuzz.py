@@ -187,3 +187,36 @@ def test_a_valid_entity_passes_the_same_checks(client, headers_for) -> None:  # 
     response = client.post("/ngsi-ld/v1/entities", json=entity, headers={**auth, **LD})
     assert response.status_code == 201
     _check(response)
+
+
+QUERY_TEXT = st.one_of(
+    st.text(max_size=60),
+    st.text(alphabet='abc()|;=!<>"., 0123456789[]:-', max_size=60),
+)
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(q=QUERY_TEXT, georel=st.one_of(st.none(), QUERY_TEXT), coordinates=QUERY_TEXT)
+def test_query_parameters_never_fail_with_a_server_error(
+    client, headers_for, q, georel, coordinates
+) -> None:  # type: ignore[no-untyped-def]
+    thing = {
+        "id": "urn:ngsi-ld:Thing:q",
+        "type": "Thing",
+        "@context": [],
+        "a": {"type": "Property", "value": 1.5},
+        "b": {"type": "Property", "value": "x"},
+        "c": {"type": "Property", "value": {"a": [1, "2"]}},
+        "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [1, 2]}},
+    }
+    auth = _auth(client, headers_for)
+    client.post("/ngsi-ld/v1/entities", json=thing, headers={**auth, **LD})  # 201, then 409
+    params = {"type": "Thing", "q": q, "geometry": "Point", "coordinates": coordinates}
+    if georel is not None:
+        params["georel"] = georel
+    response = client.get("/ngsi-ld/v1/entities", params=params, headers=auth)
+    _check(response)
