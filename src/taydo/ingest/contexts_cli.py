@@ -19,7 +19,7 @@ console = Console()
 
 
 def _store() -> ContextStore:
-    return ContextStore(Settings().contexts_dir)  # type: ignore[call-arg]
+    return ContextStore(Settings().contexts_dir)
 
 
 @app.command("add")
