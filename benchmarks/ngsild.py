@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 import orjson
-from benchmarks.common import Server, fresh_database, machine
 
+from benchmarks.common import Server, fresh_database, machine
 from taydo.ingest.ngsild.context import ContextStore
 
 CONTEXT_URL = "https://contexts.taydo.example/water-quality.jsonld"
