@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "ingest": ["benchmarks.ingest", "--shape", "live"],
     "ingest-backfill": ["benchmarks.ingest", "--shape", "backfill"],
     "query": ["benchmarks.query"],
+    "ngsild": ["benchmarks.ngsild"],
 }
 
 
