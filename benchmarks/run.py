@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "query": ["benchmarks.query"],
     "alerts": ["benchmarks.alerts"],
     "mqtt": ["benchmarks.mqtt"],
+    "ngsild": ["benchmarks.ngsild"],
 }
 
 

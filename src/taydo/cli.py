@@ -15,6 +15,7 @@ from taydo.core.migrate import upgrade
 from taydo.core.settings import DEFAULT_SECRET_KEY, Settings
 from taydo.geo import cli as geo_cli
 from taydo.ingest.connectors import cli as connectors_cli
+from taydo.ingest.contexts_cli import app as contexts_app
 from taydo.ingest.files import cli as files_cli
 from taydo.packs import cli as pack_cli
 
@@ -34,6 +35,7 @@ app.add_typer(files_cli.import_app, name="import")
 app.add_typer(connectors_cli.connector_app, name="connector")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(rules_app, name="rules")
+app.add_typer(contexts_app, name="contexts")
 console = Console()
 
 

@@ -34,6 +34,7 @@ COMPONENTS = (
     "taydo.ingest.api",
     "taydo.alerts.api",
     "taydo.ingest.gateways",
+    "taydo.ingest.ngsild.api",
 )
 
 

@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     commit_max_rows: int = Field(
         20_000, description="Most rows the group-commit writer puts in one transaction."
     )
+    contexts_dir: Path = Field(
+        Path("./contexts"),
+        description="Folder of the NGSI-LD JSON-LD context store (`taydo contexts add`).",
+    )
+    ngsild_fetch_remote_contexts: bool = Field(
+        False, description="Let the NGSI-LD API fetch unknown @context URLs over the network."
+    )
 
     alert_check_interval_s: float = Field(
         5.0, description="Seconds between checks of absence rules and composite-rule windows."

@@ -1,0 +1,313 @@
+"""The NGSI-LD API (ETSI GS CIM 009 core subset) at ``/ngsi-ld/v1``: a thin router."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, FastAPI, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from taydo.core.access import Principal, requires
+from taydo.ingest.ngsild import read, temporal
+from taydo.ingest.ngsild.entity import check_entity_id, parse_attributes
+from taydo.ingest.ngsild.errors import NgsiError
+from taydo.ingest.ngsild.handlers import (
+    batch_items,
+    batch_result,
+    get_context,
+    names_of,
+    options_of,
+    parse_ops,
+    read_body,
+    resolver,
+    write,
+)
+from taydo.ingest.ngsild.http import (
+    NgsiRoute,
+    request_context,
+    respond,
+)
+from taydo.ingest.ngsild.query import parse_geoquery, parse_q
+from taydo.ingest.ngsild.service import Operation
+
+__all__ = ["router", "startup"]
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"], route_class=NgsiRoute)
+READ = requires("catalog:read")
+WRITE = requires("catalog:write")
+
+
+async def startup(app: FastAPI) -> None:
+    resolver(app)
+
+
+# -- entities ---------------------------------------------------------------------------
+
+
+@router.post("/entities", status_code=201)
+async def create_entity(request: Request, principal: Principal = WRITE) -> Response:
+    body, is_jsonld = await read_body(request)
+    ops, errors = await run_in_threadpool(parse_ops, request, [body], is_jsonld, require_type=True)
+    if errors:
+        raise errors[0][1]
+    outcome = await write(request, principal, ops, "create")
+    if outcome.errors:
+        raise outcome.errors[0][1]
+    location = f"/ngsi-ld/v1/entities/{ops[0].entity_id}"
+    return Response(status_code=201, headers={"Location": location})
+
+
+@router.get("/entities")
+async def query_entities(
+    request: Request,
+    principal: Principal = READ,
+    id: str | None = None,
+    type: str | None = None,
+    attrs: str | None = None,
+    q: str | None = None,
+    georel: str | None = None,
+    geometry: str | None = None,
+    coordinates: str | None = None,
+    limit: int = Query(20, ge=0),
+    offset: int = Query(0, ge=0),
+    options: str | None = None,
+    count: bool = False,
+) -> Response:
+    context = await get_context(request)
+    types, ids, names = names_of(type), names_of(id), names_of(attrs)
+    if not (types or ids or names or q or georel):
+        raise NgsiError("BadRequestData", "give at least one of type, id, attrs, q or georel")
+    if limit > read.MAX_LIMIT:
+        raise NgsiError("TooManyResults", f"limit must be ≤ {read.MAX_LIMIT}")
+    query = parse_q(q) if q else None
+    geo = parse_geoquery(georel, geometry, coordinates) if georel else None
+    wanted = list(names or []) + (sorted(query.attributes()) if query else [])
+    matcher = read.NameMatcher(context, names) if names else None
+    flags = options_of(options)
+    entities, total = await run_in_threadpool(
+        read.query_entities,
+        request.app.state.db,
+        resolver(request.app),
+        principal,
+        context,
+        types=types,
+        ids=ids,
+        q=query,
+        geo=geo,
+        limit=limit,
+        offset=offset,
+    )
+    if names and not wanted:
+        raise NgsiError("BadRequestData", "attrs is empty")
+    out = [
+        read.render(
+            e,
+            context,
+            key_values="keyValues" in flags or "simplified" in flags,
+            attrs=matcher,
+            sys_attrs="sysAttrs" in flags,
+        )
+        for e in entities
+    ]
+    headers = {"NGSILD-Results-Count": str(total)} if count else None
+    return respond(request, out, context, headers=headers)
+
+
+@router.get("/entities/{entity_id}")
+async def retrieve_entity(
+    request: Request,
+    entity_id: str,
+    principal: Principal = READ,
+    attrs: str | None = None,
+    options: str | None = None,
+) -> Response:
+    check_entity_id(entity_id)
+    context = await get_context(request)
+    names = names_of(attrs)
+    entity = await run_in_threadpool(
+        read.retrieve, request.app.state.db, resolver(request.app), principal, entity_id
+    )
+    flags = options_of(options)
+    body = read.render(
+        entity,
+        context,
+        key_values="keyValues" in flags or "simplified" in flags,
+        attrs=read.NameMatcher(context, names) if names else None,
+        sys_attrs="sysAttrs" in flags,
+    )
+    return respond(request, body, context)
+
+
+@router.delete("/entities/{entity_id}", status_code=204)
+async def delete_entity(request: Request, entity_id: str, principal: Principal = WRITE) -> Response:
+    check_entity_id(entity_id)
+    context = await get_context(request)
+    outcome = await write(request, principal, [Operation(entity_id, None, context)], "delete")
+    if outcome.errors:
+        raise outcome.errors[0][1]
+    return Response(status_code=204)
+
+
+async def _attrs_op(
+    request: Request, entity_id: str, principal: Principal, mode: str, no_overwrite: bool
+) -> Response:
+    check_entity_id(entity_id)
+    body, is_jsonld = await read_body(request)
+    if not isinstance(body, dict):
+        raise NgsiError("BadRequestData", "expected a JSON object of attributes")
+    if "id" in body and body["id"] != entity_id:
+        raise NgsiError("BadRequestData", "the body's id differs from the URL's")
+    context = request_context(resolver(request.app), request, body, is_jsonld)
+    attrs = parse_attributes(body, context, context)
+    if not attrs:
+        raise NgsiError("BadRequestData", "no attributes given")
+    from taydo.ingest.ngsild.entity import ParsedEntity
+
+    parsed = ParsedEntity(entity_id, "", attrs, context.value)
+    outcome = await write(
+        request, principal, [Operation(entity_id, parsed, context)], mode, no_overwrite=no_overwrite
+    )
+    if outcome.errors:
+        raise outcome.errors[0][1]
+    skipped = outcome.not_updated.get(entity_id)
+    if not skipped:
+        return Response(status_code=204)
+    written = [n for n in attrs if n not in {s[0] for s in skipped}]
+    result = {
+        "updated": written,
+        "notUpdated": [{"attributeName": n, "reason": r} for n, r in skipped],
+    }
+    return respond(request, result, context, status=207)
+
+
+@router.patch("/entities/{entity_id}/attrs", status_code=204)
+async def update_attrs(request: Request, entity_id: str, principal: Principal = WRITE) -> Response:
+    return await _attrs_op(request, entity_id, principal, "patch", False)
+
+
+@router.post("/entities/{entity_id}/attrs", status_code=204)
+async def append_attrs(
+    request: Request, entity_id: str, principal: Principal = WRITE, options: str | None = None
+) -> Response:
+    no_overwrite = "noOverwrite" in options_of(options)
+    return await _attrs_op(request, entity_id, principal, "update", no_overwrite)
+
+
+@router.patch("/entities/{entity_id}/attrs/{attr}", status_code=204)
+async def patch_attr(
+    request: Request, entity_id: str, attr: str, principal: Principal = WRITE
+) -> Response:
+    check_entity_id(entity_id)
+    body, is_jsonld = await read_body(request)
+    if not isinstance(body, dict):
+        raise NgsiError("BadRequestData", "expected the attribute as a JSON object")
+    context = request_context(resolver(request.app), request, body, is_jsonld)
+    fragment = {k: v for k, v in body.items() if k != "@context"}
+    parsed = parse_attributes({attr: fragment}, context, context)
+    from taydo.ingest.ngsild.entity import ParsedEntity
+
+    op = Operation(entity_id, ParsedEntity(entity_id, "", parsed, context.value), context)
+    outcome = await write(request, principal, [op], "patch")
+    if outcome.errors:
+        raise outcome.errors[0][1]
+    if outcome.not_updated.get(entity_id):
+        raise NgsiError("ResourceNotFound", f"no attribute {attr[:80]}")
+    return Response(status_code=204)
+
+
+@router.delete("/entities/{entity_id}/attrs/{attr}", status_code=204)
+async def delete_attr(
+    request: Request, entity_id: str, attr: str, principal: Principal = WRITE
+) -> Response:
+    check_entity_id(entity_id)
+    context = await get_context(request)
+    op = Operation(entity_id, None, context, attr_name=attr)
+    outcome = await write(request, principal, [op], "delete_attr")
+    if outcome.errors:
+        raise outcome.errors[0][1]
+    return Response(status_code=204)
+
+
+# -- batch operations -------------------------------------------------------------------
+
+
+@router.post("/entityOperations/{operation}")
+async def batch(
+    request: Request,
+    operation: str,
+    principal: Principal = WRITE,
+    options: str | None = None,
+) -> Response:
+    if operation not in ("create", "upsert", "update", "delete"):
+        raise NgsiError("ResourceNotFound", f"no batch operation {operation[:40]!r}")
+    items, is_jsonld = await batch_items(request)
+    flags = options_of(options)
+    context = await get_context(request) if not is_jsonld else resolver(request.app).core
+    if operation == "delete":
+        errors: list[tuple[str, NgsiError]] = []
+        ops = []
+        for item in items:
+            try:
+                ops.append(Operation(check_entity_id(item), None, context))
+            except NgsiError as error:
+                errors.append((str(item)[:255], error))
+        mode = "delete"
+    else:
+        ops, errors = await run_in_threadpool(
+            parse_ops, request, items, is_jsonld, require_type=operation != "update"
+        )
+        mode = {"create": "create", "update": "update"}.get(operation, "upsert")
+        if operation == "upsert" and "update" in flags:
+            mode = "upsert_update"
+    outcome = await write(request, principal, ops, mode, no_overwrite="noOverwrite" in flags)
+    if errors or outcome.errors:
+        return respond(request, batch_result(outcome, errors), context, status=207)
+    if operation == "create" or (operation == "upsert" and outcome.created):
+        return respond(request, outcome.created, context, status=201)
+    return Response(status_code=204)
+
+
+# -- types and temporal -----------------------------------------------------------------
+
+
+@router.get("/types")
+async def list_types(request: Request, principal: Principal = READ) -> Response:
+    context = await get_context(request)
+    names = await run_in_threadpool(
+        read.entity_types, request.app.state.db, resolver(request.app), principal, context
+    )
+    body = {"id": "urn:ngsi-ld:EntityTypeList:taydo", "type": "EntityTypeList", "typeList": names}
+    return respond(request, body, context)
+
+
+@router.get("/temporal/entities/{entity_id}")
+async def temporal_entity(
+    request: Request,
+    entity_id: str,
+    principal: Principal = READ,
+    attrs: str | None = None,
+    timerel: str | None = None,
+    timeAt: str | None = None,
+    endTimeAt: str | None = None,
+    lastN: int | None = Query(None, ge=1),
+    options: str | None = None,
+) -> Response:
+    check_entity_id(entity_id)
+    context = await get_context(request)
+    entity = await run_in_threadpool(
+        read.retrieve, request.app.state.db, resolver(request.app), principal, entity_id
+    )
+    window = temporal.window(timerel, timeAt, endTimeAt)
+    names = names_of(attrs)
+    body = await run_in_threadpool(
+        temporal.temporal_entity,
+        request.app,
+        entity,
+        context,
+        window,
+        read.NameMatcher(context, names) if names else None,
+        lastN,
+        "temporalValues" in options_of(options),
+    )
+    return respond(request, body, context)

@@ -1,0 +1,256 @@
+"""NGSI-LD reads: retrieve one entity, query entities, list types."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, select
+
+from taydo.catalog.models import Agency, Entity
+from taydo.core.access import Principal
+from taydo.core.db import Database
+from taydo.ingest.ngsild.context import Context, ContextResolver
+from taydo.ingest.ngsild.entity import (
+    NGSI,
+    attr_items,
+    entity_context_value,
+    render_attribute,
+    translate,
+)
+from taydo.ingest.ngsild.errors import NgsiError
+from taydo.ingest.ngsild.query import MISSING, GeoQuery, Query, geometry_of
+
+__all__ = ["Stored", "entity_types", "query_entities", "render", "retrieve"]
+
+ENTITIES: Table = Entity.__table__  # type: ignore[assignment]
+AGENCIES: Table = Agency.__table__  # type: ignore[assignment]
+MAX_LIMIT = 1000
+
+
+def _local(iri: str) -> str:
+    return iri.rstrip("/#").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+
+
+@dataclass(slots=True)
+class Stored:
+    entity_id: str
+    type: str
+    agency_code: str | None
+    attributes: dict[str, Any]
+    lon: float | None
+    lat: float | None
+    created_at: datetime
+    updated_at: datetime
+    context: Context | None
+
+
+def _columns() -> tuple[Any, ...]:
+    return (
+        ENTITIES.c.entity_id,
+        ENTITIES.c.type,
+        AGENCIES.c.code,
+        ENTITIES.c.attributes,
+        ENTITIES.c.lon,
+        ENTITIES.c.lat,
+        ENTITIES.c.created_at,
+        ENTITIES.c.updated_at,
+    )
+
+
+def _from() -> Any:
+    return ENTITIES.outerjoin(AGENCIES, AGENCIES.c.id == ENTITIES.c.agency_id)
+
+
+def _stored(row: Any, resolver: ContextResolver) -> Stored:
+    attributes = dict(row[3] or {})
+    has_ngsi, value = entity_context_value(attributes)
+    context = resolver.resolve(value) if has_ngsi else None
+    return Stored(row[0], row[1], row[2], attributes, row[4], row[5], row[6], row[7], context)
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class NameMatcher:
+    """Which stored names answer to the names a caller asked for (in the caller's context)."""
+
+    def __init__(self, request: Context, names: list[str]) -> None:
+        self.request = request
+        self.iris = {request.expand(n): n for n in names}
+        self.plain = set(names) | {_local(i) for i in self.iris}
+
+    def __call__(self, stored: str, context: Context | None) -> bool:
+        if context is None:
+            return stored in self.plain
+        return context.expand(stored) in self.iris
+
+
+def _stored_name(name: str, request: Context, entity: Stored) -> str:
+    if entity.context is None:
+        return name if name in entity.attributes else _local(request.expand(name))
+    return translate(name, request, entity.context)
+
+
+def render(
+    entity: Stored,
+    target: Context,
+    *,
+    key_values: bool = False,
+    attrs: NameMatcher | None = None,
+    sys_attrs: bool = False,
+) -> dict[str, Any]:
+    source = entity.context
+    out: dict[str, Any] = {
+        "id": entity.entity_id,
+        "type": translate(entity.type, source, target),
+    }
+    items = attr_items(entity.attributes)
+    if "location" not in entity.attributes and entity.lon is not None and entity.lat is not None:
+        point = {"type": "Point", "coordinates": [entity.lon, entity.lat]}
+        items.append(("location", {"type": "GeoProperty", "value": point}))
+    for name, attr in items:
+        if attrs is not None and not attrs(name, source):
+            continue
+        out[translate(name, source, target)] = render_attribute(attr, source, target, key_values)
+    if sys_attrs and not key_values:
+        out["createdAt"] = _iso(entity.created_at)
+        out["modifiedAt"] = _iso(entity.updated_at)
+    return out
+
+
+def _visible(principal: Principal) -> Any:
+    if principal.sees_everything:
+        return None
+    return AGENCIES.c.code.in_(sorted(principal.agencies))
+
+
+def retrieve(
+    database: Database, resolver: ContextResolver, principal: Principal, entity_id: str
+) -> Stored:
+    statement = select(*_columns()).select_from(_from()).where(ENTITIES.c.entity_id == entity_id)
+    scope = _visible(principal)
+    if scope is not None:
+        statement = statement.where(scope)
+    with database.engine.connect() as connection:
+        row = connection.execute(statement).first()
+    if row is None:
+        raise NgsiError("ResourceNotFound", f"không có thực thể / no entity {entity_id[:255]}")
+    return _stored(row, resolver)
+
+
+def _type_filter(request: Context, types: list[str]) -> tuple[set[str], Callable[[Stored], bool]]:
+    wanted = {request.expand(t): t for t in types}
+    candidates = set(types) | {_local(i) for i in wanted} | set(wanted)
+    candidates |= {request.compact(i) for i in wanted}
+
+    def check(entity: Stored) -> bool:
+        if entity.context is None:
+            return entity.type in types or entity.type in {_local(i) for i in wanted}
+        return entity.context.expand(entity.type) in wanted
+
+    return candidates, check
+
+
+def query_entities(
+    database: Database,
+    resolver: ContextResolver,
+    principal: Principal,
+    request: Context,
+    *,
+    types: list[str] | None = None,
+    ids: list[str] | None = None,
+    q: Query | None = None,
+    geo: GeoQuery | None = None,
+    limit: int = 20,
+    offset: int = 0,
+) -> tuple[list[Stored], int]:
+    """Matching entities (a page of them) and how many match in all."""
+    statement = select(*_columns()).select_from(_from()).order_by(ENTITIES.c.id)
+    check_type: Callable[[Stored], bool] | None = None
+    if types:
+        candidates, check_type = _type_filter(request, types)
+        statement = statement.where(ENTITIES.c.type.in_(sorted(candidates)))
+    if ids:
+        statement = statement.where(ENTITIES.c.entity_id.in_(ids[:1000]))
+    scope = _visible(principal)
+    if scope is not None:
+        statement = statement.where(scope)
+    box = geo.bbox() if geo is not None else None
+    if box is not None:
+        statement = statement.where(
+            ENTITIES.c.lon.between(box[0], box[2]), ENTITIES.c.lat.between(box[1], box[3])
+        )
+    elif geo is not None:
+        statement = statement.where(ENTITIES.c.lon.is_not(None))
+    matched: list[Stored] = []
+    total = 0
+    with database.engine.connect() as connection:
+        for row in _rows(connection, statement):
+            entity = _stored(row, resolver)
+            if check_type is not None and not check_type(entity):
+                continue
+            if q is not None and not q.matches(_getter(entity, request)):
+                continue
+            if geo is not None and not _geo_matches(entity, geo):
+                continue
+            if offset <= total < offset + limit:
+                matched.append(entity)
+            total += 1
+    return matched, total
+
+
+def _rows(connection: Connection, statement: Any) -> Any:
+    return connection.execute(statement.execution_options(yield_per=2000))
+
+
+def _getter(entity: Stored, request: Context) -> Callable[[str], Any]:
+    def get(name: str) -> Any:
+        stored = _stored_name(name, request, entity)
+        if stored == NGSI or stored not in entity.attributes:
+            return MISSING
+        return entity.attributes[stored]
+
+    return get
+
+
+def _geo_matches(entity: Stored, geo: GeoQuery) -> bool:
+    if entity.lon is None or entity.lat is None:
+        return False
+    location = entity.attributes.get("location")
+    try:
+        geometry = geometry_of(location) if location is not None else None
+    except NgsiError:
+        geometry = None
+    if geometry is None:
+        geometry = geometry_of({"type": "Point", "coordinates": [entity.lon, entity.lat]})
+    return geo.matches(geometry, entity.lon, entity.lat)
+
+
+def entity_types(
+    database: Database, resolver: ContextResolver, principal: Principal, target: Context
+) -> list[str]:
+    statement = (
+        select(ENTITIES.c.type, AGENCIES.c.code)
+        .select_from(_from())
+        .group_by(ENTITIES.c.type, AGENCIES.c.code)
+    )
+    scope = _visible(principal)
+    if scope is not None:
+        statement = statement.where(scope)
+    with database.engine.connect() as connection:
+        kinds = {row[0] for row in connection.execute(statement)}
+    # Types are stored compacted with each entity's context; shown compacted with the caller's
+    # when the caller's context defines a term of the same local name, plain otherwise.
+    out = set()
+    for kind in kinds:
+        if ":" in kind:
+            out.add(target.compact(kind))
+        else:
+            out.add(kind)
+    return sorted(out)

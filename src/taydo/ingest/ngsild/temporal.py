@@ -1,0 +1,120 @@
+"""Temporal retrieval (``/temporal/entities/{id}``) from the observation store, and handing
+the points of NGSI-LD writes to the observation writer.
+
+The observation domain answers bucketed series queries; NGSI-LD needs the raw instances of a
+range, so the small raw-range query is here, on the observation store's own table.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from taydo.catalog.models import Entity, Metric
+from taydo.ingest.ngsild.context import Context
+from taydo.ingest.ngsild.entity import parse_time, translate
+from taydo.ingest.ngsild.errors import NgsiError
+
+__all__ = ["MAX_INSTANCES", "store_points", "temporal_entity", "window"]
+
+MAX_INSTANCES = 10_000  # per attribute and request
+
+
+async def store_points(app: FastAPI, points: list[tuple[int, int, float]]) -> None:
+    """Commit the points through the app's group-commit writer (answer after commit)."""
+    from taydo.observations.service import Point
+
+    writer = app.state.writer
+    await writer.write([Point(series_id, ts, value) for series_id, ts, value in points])
+
+
+def window(
+    timerel: str | None, time_at: str | None, end_time_at: str | None
+) -> tuple[int | None, int | None]:
+    """[start, end) in epoch ms from the NGSI-LD temporal parameters."""
+    if timerel is None:
+        if time_at or end_time_at:
+            raise NgsiError("BadRequestData", "timeAt needs timerel")
+        return None, None
+    if timerel not in ("before", "after", "between"):
+        raise NgsiError("BadRequestData", "timerel must be before, after or between")
+    if not time_at:
+        raise NgsiError("BadRequestData", "timerel needs timeAt")
+    at = int(parse_time(time_at, "timeAt").timestamp() * 1000)
+    if timerel == "before":
+        return None, at
+    if timerel == "after":
+        return at, None
+    if not end_time_at:
+        raise NgsiError("BadRequestData", "timerel=between needs endTimeAt")
+    end = int(parse_time(end_time_at, "endTimeAt").timestamp() * 1000)
+    if end <= at:
+        raise NgsiError("BadRequestData", "endTimeAt must be after timeAt")
+    return at, end
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")
+
+
+def temporal_entity(
+    app: FastAPI,
+    entity: Any,
+    target: Context,
+    span: tuple[int | None, int | None],
+    attrs: Any,
+    last_n: int | None,
+    temporal_values: bool,
+) -> dict[str, Any]:
+    from taydo.observations.models import Observation
+
+    observations = Observation.__table__
+    database = app.state.db
+    out: dict[str, Any] = {
+        "id": entity.entity_id,
+        "type": translate(entity.type, entity.context, target),
+    }
+    series_query = (
+        select(Metric.id, Metric.name, Metric.unit)
+        .join(Entity, Entity.id == Metric.entity_pk)
+        .where(Entity.entity_id == entity.entity_id)
+        .order_by(Metric.name)
+    )
+    start, end = span
+    limit = min(last_n or MAX_INSTANCES, MAX_INSTANCES)
+    with database.engine.connect() as connection:
+        for series_id, name, unit in connection.execute(series_query).all():
+            if attrs is not None and not attrs(name, entity.context):
+                continue
+            statement = select(observations.c.ts, observations.c.value).where(
+                observations.c.series_id == series_id
+            )
+            if start is not None:
+                statement = statement.where(observations.c.ts >= start)
+            if end is not None:
+                statement = statement.where(observations.c.ts < end)
+            newest_first = statement.order_by(observations.c.ts.desc()).limit(limit)
+            rows = list(reversed(connection.execute(newest_first).all()))
+            if not rows:
+                continue
+            key = translate(name, entity.context, target)
+            if temporal_values:
+                values: dict[str, Any] = {"type": "Property"}
+                values["values"] = [[value, _iso(ts)] for ts, value in rows]
+                out[key] = values
+            else:
+                instances = []
+                for ts, value in rows:
+                    instance: dict[str, Any] = {
+                        "type": "Property",
+                        "value": value,
+                        "observedAt": _iso(ts),
+                    }
+                    if unit:
+                        instance["unitCode"] = unit
+                    instances.append(instance)
+                out[key] = instances
+    return out
