@@ -106,3 +106,29 @@ def test_vn_aqi_is_derived_stored_and_alerted_on(database, catalog, headers_for,
 
         aqi = wait_for(stored_aqi)
         assert aqi[0]["value"] == 157  # stored like any measured metric
+
+
+def test_changed_alarm_levels_apply_to_the_next_value(catalog, client, headers_for) -> None:
+    """A catalog change reaches the running engine: new alarm levels judge the next value."""
+    op = headers_for("operator")
+    admin = headers_for("admin")
+    base = clock.now_ms() - 10 * 60_000
+
+    def post(offset: int, value: float) -> None:
+        answer = client.post(
+            "/api/v1/observations",
+            json=[{"entity_id": WATER, "metric": "height", "ts": base + offset, "value": value}],
+            headers=op,
+        )
+        assert answer.status_code == 200, answer.text
+
+    post(0, 1.5)  # below Báo động 1 (1.7): no alert
+    changed = client.patch(
+        f"/api/v1/entities/{WATER}",
+        json={"attributes": {"alarm_levels": {"1": 1.2, "2": 1.4, "3": 1.6}}},
+        headers=admin,
+    )
+    assert changed.status_code == 200, changed.text
+    post(60_000, 1.5)  # the same height is now above the new Báo động 2
+    alert = wait_for(lambda: client.get("/api/v1/alerts", headers=op).json())[0]
+    assert alert["level"] == "bd2"

@@ -61,14 +61,20 @@ class CatalogCache:
                     select(Dataset.id, Dataset.code, Dataset.update_interval_s)
                 )
             }
-        found = {}
-        for series_id in ids:
-            info = self.index.by_id(series_id)
-            if info is not None:
-                found[series_id] = info
+        found = self.index.by_ids(ids)
         with self._lock:
             self._series, self._attributes, self._datasets = found, attributes, datasets
             self.pollutants = {i.series_id for i in found.values() if i.metric in POLLUTANTS}
+
+    def forget(self, entity_ids: set[str]) -> list[int]:
+        """Drop the series of these entities; returns their ids."""
+        with self._lock:
+            dropped = [sid for sid, info in self._series.items() if info.entity_id in entity_ids]
+            for series_id in dropped:
+                info = self._series.pop(series_id)
+                self.pollutants.discard(series_id)
+                self._attributes.pop(info.entity_pk, None)
+        return dropped
 
     def known(self, series_id: int) -> bool:
         return series_id in self._series
@@ -78,30 +84,33 @@ class CatalogCache:
         return self._series
 
     def fetch(self, series_ids: Iterable[int]) -> None:
-        for series_id in series_ids:
-            info = self.index.by_id(series_id)
-            if info is None:
-                continue
-            with self.database.engine.connect() as connection:
-                attributes = connection.execute(
-                    select(Entity.attributes).where(Entity.id == info.entity_pk)
-                ).scalar()
-                dataset = (
-                    connection.execute(
-                        select(Dataset.code, Dataset.update_interval_s).where(
-                            Dataset.id == info.dataset_id
-                        )
-                    ).first()
-                    if info.dataset_id
-                    else None
+        infos = self.index.by_ids(series_ids)
+        if not infos:
+            return
+        entity_pks = sorted({info.entity_pk for info in infos.values()})
+        dataset_ids = sorted({i.dataset_id for i in infos.values() if i.dataset_id is not None})
+        with self.database.engine.connect() as connection:
+            attributes = {
+                row[0]: row[1] or {}
+                for row in connection.execute(
+                    select(Entity.id, Entity.attributes).where(Entity.id.in_(entity_pks))
                 )
-            with self._lock:
+            }
+            datasets = {
+                row[0]: (row[1], row[2])
+                for row in connection.execute(
+                    select(Dataset.id, Dataset.code, Dataset.update_interval_s).where(
+                        Dataset.id.in_(dataset_ids)
+                    )
+                )
+            }
+        with self._lock:
+            for series_id, info in infos.items():
                 self._series[series_id] = info
                 if info.metric in POLLUTANTS:
                     self.pollutants.add(series_id)
-                self._attributes[info.entity_pk] = attributes or {}
-                if dataset is not None and info.dataset_id is not None:
-                    self._datasets[info.dataset_id] = (dataset[0], dataset[1])
+            self._attributes.update(attributes)
+            self._datasets.update(datasets)
 
     # CatalogView
     def series(self, series_id: int) -> SeriesInfo | None:
@@ -260,10 +269,18 @@ class AlertingRuntime:
     async def _on_catalog_changed(self, event: Event) -> None:
         data = event.data if isinstance(event.data, dict) else {}
         ids = data.get("entity_ids")
-        self.catalog.index.invalidate(list(ids) if ids else None)
-        await asyncio.to_thread(self.catalog.load)
+        if not ids:  # scope unknown: start again from the database
+            self.catalog.index.invalidate(None)
+            await asyncio.to_thread(self.catalog.load)
+            async with self._lock:
+                self.engine.forget_series()
+            return
+        # Only the changed entities' series are dropped; they are read again, in bulk, when
+        # their next values arrive (a batch of 1,000 NGSI-LD upserts must not reload it all).
+        self.catalog.index.invalidate(list(ids))
+        dropped = self.catalog.forget(set(ids))
         async with self._lock:
-            self.engine.forget_series()
+            self.engine.forget_series(dropped)
 
     async def _on_rules_changed(self, _event: Event) -> None:
         await self.reload_rules()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from taydo.core.db import Database
 __all__ = ["SeriesIndex", "SeriesInfo"]
 
 NEGATIVE_TTL_S = 5.0
+CHUNK = 500  # ids per IN (...) query: well under every driver's parameter limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,25 @@ class SeriesIndex:
         if row is None:
             return None
         return self._store(_info(row))
+
+    def by_ids(self, series_ids: Iterable[int]) -> dict[int, SeriesInfo]:
+        """Many series at once: misses are read in a few queries, not one per series."""
+        found: dict[int, SeriesInfo] = {}
+        missing: list[int] = []
+        for series_id in series_ids:
+            info = self._by_id.get(series_id)
+            if info is None:
+                missing.append(series_id)
+            else:
+                found[series_id] = info
+        if missing:
+            with self._database.engine.connect() as connection:
+                for start in range(0, len(missing), CHUNK):
+                    chunk = missing[start : start + CHUNK]
+                    for row in connection.execute(_query().where(Metric.id.in_(chunk))):
+                        info = self._store(_info(row))
+                        found[info.series_id] = info
+        return found
 
     def of_entity(self, entity_id: str) -> list[SeriesInfo]:
         """Every series of one entity (from the database, so always complete)."""

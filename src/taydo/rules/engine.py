@@ -142,10 +142,18 @@ class Engine:
         self._matching: dict[int, list[RuleDef]] = {}
         self._drop_plans()
 
-    def forget_series(self) -> None:
-        """The catalog changed: work out rule matches and entity-derived levels again."""
-        self._matching.clear()
-        self._drop_plans()
+    def forget_series(self, series_ids: Iterable[int] | None = None) -> None:
+        """The catalog changed: work out rule matches and entity-derived levels again, for
+        the given series (an entity changed) or for all (unknown scope of change)."""
+        if series_ids is None:
+            self._matching.clear()
+            self._drop_plans()
+            return
+        for series_id in series_ids:
+            self._matching.pop(series_id, None)
+            plan = self._plans.pop(series_id, None)
+            if plan is not None:
+                self._series_ts[series_id] = plan.last_ts
 
     def _drop_plans(self) -> None:
         for series_id, plan in getattr(self, "_plans", {}).items():
