@@ -17,7 +17,6 @@ from taydo.ingest.ngsild import temporal
 from taydo.ingest.ngsild.context import Context, ContextResolver, ContextStore
 from taydo.ingest.ngsild.entity import parse_entity
 from taydo.ingest.ngsild.errors import NgsiError
-from taydo.ingest.ngsild.gcpause import gc_paused
 from taydo.ingest.ngsild.http import body_of, link_context, request_context, wants_jsonld
 from taydo.ingest.ngsild.service import Operation, Outcome, write_entities
 
@@ -130,8 +129,7 @@ async def read_body(request: Request) -> tuple[Any, bool]:
 def parse_ops(
     request: Request, items: list[Any], is_jsonld: bool, *, require_type: bool
 ) -> tuple[list[Operation], list[tuple[str, NgsiError]]]:
-    with gc_paused():
-        return parse_items(request, items, is_jsonld, require_type=require_type)
+    return parse_items(request, items, is_jsonld, require_type=require_type)
 
 
 def parse_items(

@@ -16,7 +16,6 @@ from starlette.concurrency import run_in_threadpool
 from taydo.core.errors import TaydoError
 from taydo.ingest.ngsild.context import CORE_CONTEXT_URL, Context, ContextResolver
 from taydo.ingest.ngsild.errors import NgsiError
-from taydo.ingest.ngsild.gcpause import gc_paused
 
 __all__ = [
     "JSONLD_REL",
@@ -130,8 +129,7 @@ async def body_of(request: Request, max_bytes: int) -> tuple[Any, bool]:
 
 def _decode(data: bytes) -> Any:
     try:
-        with gc_paused():
-            return orjson.loads(data)
+        return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise NgsiError("InvalidRequest", f"JSON không hợp lệ / invalid JSON: {exc}") from exc
 

@@ -32,7 +32,6 @@ from taydo.ingest.ngsild.entity import (
     translate,
 )
 from taydo.ingest.ngsild.errors import NgsiError
-from taydo.ingest.ngsild.gcpause import gc_paused
 from taydo.ingest.ngsild.query import geometry_of, point_of
 from taydo.ingest.ngsild.rows import (
     AGENCIES,
@@ -181,8 +180,7 @@ def write_entities(
     """Apply the operations in one transaction; ``locate`` gives a point's ward/commune."""
     if mode not in MODES:
         raise ValueError(mode)
-    with gc_paused():
-        return _write(database, resolver, principal, operations, mode, no_overwrite, agency, locate)
+    return _write(database, resolver, principal, operations, mode, no_overwrite, agency, locate)
 
 
 def _write(
