@@ -13,11 +13,14 @@ from taydo.auth import cli as auth_cli
 from taydo.core.db import Database
 from taydo.core.migrate import upgrade
 from taydo.core.settings import DEFAULT_SECRET_KEY, Settings
+from taydo.demo import demo_command
 from taydo.geo import cli as geo_cli
+from taydo.ingest.cli import import_app
 from taydo.ingest.connectors import cli as connectors_cli
 from taydo.ingest.contexts_cli import app as contexts_app
 from taydo.ingest.files import cli as files_cli
 from taydo.packs import cli as pack_cli
+from taydo.packs.cantho.simulator.cli import simulate
 
 app = typer.Typer(
     help="Tây Đô IOC — Trung tâm Giám sát, điều hành đô thị thông minh.",
@@ -33,6 +36,12 @@ app.add_typer(auth_cli.token_app, name="token")
 app.add_typer(auth_cli.audit_app, name="audit")
 app.add_typer(files_cli.import_app, name="import")
 app.add_typer(connectors_cli.connector_app, name="connector")
+app.add_typer(import_app, name="import")
+app.command("demo")(demo_command)
+app.command("simulate")(simulate)
+console = Console()
+
+
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(rules_app, name="rules")
 app.add_typer(contexts_app, name="contexts")

@@ -1,0 +1,272 @@
+"""``taydo demo``: a living Cần Thơ IOC on this machine in one command.
+
+It uses ``./taydo-demo.db`` (SQLite) and the in-process bus, brings the schema up to date,
+loads the Cần Thơ pack, creates the demo accounts, writes recent history the first time (and
+the gap since the last run afterwards), then serves http://127.0.0.1:8000 with the simulator
+feeding live values through the server's own writer, so alerts fire as they would with real
+sensors. Ctrl-C stops it cleanly; the next run reuses the data. See docs/demo.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import SecretStr
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from taydo.core.db import Database
+from taydo.core.settings import Settings
+
+__all__ = ["DemoError", "DemoOptions", "demo_command", "prepare", "run_demo"]
+
+DAY_S = 86_400
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    path: Path = Path("taydo-demo.db")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    seed: int = 0
+    interval_s: float = 60.0  # live tick
+    backfill_s: float = 14 * DAY_S  # history written on the first start
+    backfill_step_s: float = 600.0  # spacing of that history (10 minutes)
+
+
+class DemoError(Exception):
+    """A problem the user can fix (port in use, …); shown without a traceback."""
+
+
+def _secret_key(db_path: Path) -> str:
+    """A per-demo signing key kept beside the database, so sessions survive a restart."""
+    key_file = db_path.with_name(db_path.name + ".key")
+    if key_file.exists():
+        return key_file.read_text(encoding="utf-8").strip()
+    key = secrets.token_urlsafe(32)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key
+
+
+def demo_settings(options: DemoOptions) -> Settings:
+    base = Settings()
+    return base.model_copy(
+        update={
+            "database_url": f"sqlite:///{options.path}",
+            "bus_url": "memory://",
+            "host": options.host,
+            "port": options.port,
+            "dev": True,
+            "secret_key": SecretStr(_secret_key(options.path)),
+        }
+    )
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise DemoError(
+                f"Cổng {host}:{port} đang bận — dừng máy chủ kia hoặc dùng --port.\n"
+                f"Port {host}:{port} is in use ({error.strerror}): stop the other server "
+                "or choose another with --port."
+            ) from None
+
+
+def prepare(database: Database, options: DemoOptions, console: Console) -> dict[str, Any]:
+    """Schema, pack, accounts and history; returns what was done (for the banner and tests)."""
+    from taydo.auth.service import ensure_demo_users
+    from taydo.catalog.service import load_pack
+    from taydo.core.migrate import upgrade
+    from taydo.core.plugins import make_plugin_manager, packs
+    from taydo.packs.cantho.simulator import Simulator
+    from taydo.packs.cantho.simulator.driver import backfill, last_timestamp, series_map
+
+    with console.status("Cập nhật cơ sở dữ liệu / upgrading the schema…"):
+        upgrade(database)
+    with console.status("Nạp dữ liệu Cần Thơ / loading the Cần Thơ pack…"):
+        counts = load_pack(database, packs(make_plugin_manager())["cantho"])
+    accounts = ensure_demo_users(database)
+
+    series = series_map(database)
+    simulator = Simulator(seed=options.seed).only(set(series))
+    step_ms = int(options.backfill_step_s * 1000)
+    now_ms = _now_ms()
+    last = last_timestamp(database, series.values())
+    start = now_ms - int(options.backfill_s * 1000)
+    if last is not None:
+        start = max(start, last + 1)  # only the gap since the last run
+    written = 0
+    if now_ms - start >= step_ms and simulator.pairs:
+        title = (
+            "Ghi dữ liệu lịch sử / writing history"
+            if last is None
+            else "Bù khoảng trống từ lần chạy trước / filling the gap since the last run"
+        )
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
+            task = progress.add_task(title, total=None)
+
+            def report(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            written = backfill(
+                database, simulator, series, start, now_ms, step_ms, on_progress=report
+            )
+    return {
+        "pack": counts,
+        "accounts": accounts,
+        "series": len(simulator.pairs),
+        "first_run": last is None,
+        "backfilled": written,
+    }
+
+
+def _banner(options: DemoOptions, info: dict[str, Any], console: Console) -> None:
+    base = f"http://{options.host}:{options.port}"
+    console.print()
+    console.print(f"[bold green]Tây Đô IOC đang chạy / is running[/bold green] — {base}")
+    console.print(f"  Bảng điều khiển / console : {base}/")
+    console.print(f"  Tài liệu API / API docs    : {base}/api/docs")
+    console.print(
+        f"  Mô phỏng / simulator       : {info['series']} chuỗi / series, "
+        f"mỗi / every {options.interval_s:g} s"
+    )
+    if info["accounts"]:
+        table = Table(title="Tài khoản demo (chỉ hiện một lần) / demo accounts (shown once)")
+        table.add_column("Tên đăng nhập / user")
+        table.add_column("Mật khẩu / password")
+        table.add_column("Vai trò / role")
+        for username, password, role in info["accounts"]:
+            table.add_row(username, password, role)
+        console.print(table)
+    else:
+        console.print(
+            "  Tài khoản demo đã có từ lần trước (mật khẩu đã in lúc tạo) / demo accounts "
+            "exist from an earlier run (their passwords were printed when created)."
+        )
+    console.print("  Dừng: Ctrl-C / stop with Ctrl-C")
+
+
+def _with_live_simulator(
+    app: Any, options: DemoOptions, info: dict[str, Any], console: Console
+) -> None:
+    """Run the simulator as a task inside the server, between start-up and shut-down of the
+    app's components, so it writes through ``app.state.writer`` while the writer exists."""
+    from taydo.packs.cantho.simulator import Simulator
+    from taydo.packs.cantho.simulator.driver import WriterSink, run_live
+
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(application: Any) -> AsyncIterator[Any]:
+        async with inner(application) as state:
+            simulator = Simulator(seed=options.seed)
+            task = asyncio.create_task(
+                run_live(simulator, WriterSink(application), options.interval_s),
+                name="taydo-demo-simulator",
+            )
+            _banner(options, info, console)
+            try:
+                yield state
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app.router.lifespan_context = lifespan
+
+
+async def _serve(app: Any, options: DemoOptions) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        host=options.host,
+        port=options.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
+    await uvicorn.Server(config).serve()
+
+
+def run_demo(options: DemoOptions, console: Console) -> None:
+    """Prepare and serve until Ctrl-C. Raises DemoError for problems the user can fix."""
+    from taydo.core.app import create_app
+
+    _check_port(options.host, options.port)
+    settings = demo_settings(options)
+    database = Database(settings.database_url)
+    try:
+        info = prepare(database, options, console)
+        app = create_app(settings, database=database)
+        _with_live_simulator(app, options, info, console)
+        try:
+            asyncio.run(_serve(app, options))
+        except SystemExit as exit_:
+            if exit_.code:
+                raise DemoError("Máy chủ không khởi động được / the server did not start") from None
+    finally:
+        database.dispose()
+
+
+def _now_ms() -> int:
+    from taydo.core.clock import now_ms
+
+    return now_ms()
+
+
+def demo_command(
+    db: str = typer.Option("taydo-demo.db", help="SQLite file of the demo."),
+    host: str = typer.Option("127.0.0.1", help="Bind address."),
+    port: int = typer.Option(8000, help="Port."),
+    seed: int = typer.Option(0, help="Seed of the simulator's noise."),
+    interval: str = typer.Option("60s", help="Live tick of the simulator."),
+    backfill: str = typer.Option("14d", help="History written on the first start."),
+    backfill_step: str = typer.Option("10m", help="Spacing of that history."),
+) -> None:
+    """Chạy bản demo Cần Thơ / Run the living Cần Thơ demo (what `make demo` runs)."""
+    from taydo.packs.cantho.simulator.driver import parse_duration
+
+    console = Console()
+    try:
+        options = DemoOptions(
+            path=Path(db),
+            host=host,
+            port=port,
+            seed=seed,
+            interval_s=parse_duration(interval),
+            backfill_s=parse_duration(backfill),
+            backfill_step_s=parse_duration(backfill_step),
+        )
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    try:
+        run_demo(options, console)
+    except DemoError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: uvicorn has shut the server down; nothing else to undo
+    console.print("Đã dừng Tây Đô demo; dữ liệu giữ lại trong / stopped; data kept in " + db)
