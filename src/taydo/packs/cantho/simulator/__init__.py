@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from taydo.packs.cantho.simulator.hydro import salinity, water_level
+from taydo.packs.cantho.simulator.hydro import salinity, water_level, water_ph, water_temperature
 from taydo.packs.cantho.simulator.stations import Station, load_stations
 from taydo.packs.cantho.simulator.urban import air_quality, public_service, traffic
 
@@ -25,16 +25,22 @@ def _water(station: Station, metric: str, t_s: float, seed: int) -> float | None
     return water_level(station, t_s, seed) if metric == "height" else None
 
 
-def _salinity(station: Station, metric: str, t_s: float, seed: int) -> float | None:
-    return salinity(station, t_s, seed) if metric == "salinity" else None
+def _water_quality(station: Station, metric: str, t_s: float, seed: int) -> float | None:
+    if metric == "salinity":
+        return salinity(station, t_s, seed)
+    if metric == "temperature":
+        return water_temperature(station, t_s, seed)
+    if metric == "pH":
+        return water_ph(station, t_s, seed)
+    return None
 
 
 # entity type → (metrics the simulator produces by default, model)
 FEEDS: dict[str, tuple[tuple[str, ...], Model]] = {
     "WaterObserved": (("height",), _water),
-    "WaterQualityObserved": (("salinity",), _salinity),
+    "WaterQualityObserved": (("salinity", "temperature", "pH"), _water_quality),
     "AirQualityObserved": (("pm25", "pm10", "no2", "o3", "co", "so2"), air_quality),
-    "TrafficFlowObserved": (("intensity",), traffic),
+    "TrafficFlowObserved": (("intensity", "averageVehicleSpeed"), traffic),
     "PublicServiceRecord": (("onTime", "late"), public_service),
 }
 

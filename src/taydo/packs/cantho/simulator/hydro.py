@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 
 from taydo.packs.cantho.simulator import noise
-from taydo.packs.cantho.simulator.clock import season
+from taydo.packs.cantho.simulator.clock import local_hour, season
 from taydo.packs.cantho.simulator.stations import Station
 
 __all__ = [
@@ -36,6 +36,8 @@ __all__ = [
     "salinity",
     "tide",
     "water_level",
+    "water_ph",
+    "water_temperature",
 ]
 
 # Reference instant: 2000-01-08 18:00 UTC (new moon of 2000-01-06 18:14 UTC + 2 days).
@@ -150,3 +152,22 @@ def salinity(station: Station, t_s: float, seed: int) -> float:
     jitter = noise.gauss(key, int(t_s // 60))
     value = FRESH_WATER * (1.0 + 0.1 * jitter) + salt * (1.0 + 0.03 * jitter)
     return round(max(0.0, value), 2)
+
+
+def water_temperature(station: Station, t_s: float, seed: int) -> float:
+    """Water temperature (°C): warmest in April–May, coolest in January, a small daily swing."""
+    key = noise.key_of(seed, station.id, "temperature")
+    seasonal = 29.0 + 1.6 * season(t_s, 120.0)  # ≈ 30.6 °C in late April, 27.4 °C in winter
+    daily = 0.5 * math.sin(2.0 * math.pi * (local_hour(t_s) - 9.0) / 24.0)  # top ≈ 15:00
+    value = seasonal + daily + 0.4 * noise.smooth(key, t_s, 2 * 86400.0)
+    return round(value + 0.05 * noise.gauss(key, int(t_s // 60)), 2)
+
+
+def water_ph(station: Station, t_s: float, seed: int) -> float:
+    """pH: near neutral; lower early in the rainy season, when rain washes acid out of the
+    acid-sulphate soils of the Hậu Giang and Long Mỹ canals (June peak of that effect)."""
+    key = noise.key_of(seed, station.id, "pH")
+    acid = 0.6 if "canal" in station.tags else 0.2
+    flush = max(0.0, season(t_s, 165.0)) ** 4
+    value = 7.3 - acid * flush + 0.1 * noise.smooth(key, t_s, 86400.0)
+    return round(value + 0.02 * noise.gauss(key, int(t_s // 60)), 2)
