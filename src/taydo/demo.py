@@ -163,7 +163,8 @@ def _banner(options: DemoOptions, info: dict[str, Any], console: Console) -> Non
     else:
         console.print(
             "  Tài khoản demo đã có từ lần trước (mật khẩu đã in lúc tạo) / demo accounts "
-            "exist from an earlier run (their passwords were printed when created)."
+            "exist from an earlier run (their passwords were printed when created).",
+            soft_wrap=True,
         )
     console.print("  Dừng: Ctrl-C / stop with Ctrl-C")
 
