@@ -169,7 +169,9 @@ def import_observations_file(
             result = write_points(database, [Point(*r) for r in checked.rows])
             report.accepted += result.accepted
             report.duplicates += result.duplicates
-        failures = [(row, row.error or "", None) for row in pending if row.error is not None]
+        failures: list[tuple[_Row, str, str | None]] = [
+            (row, row.error, None) for row in pending if row.error is not None
+        ]
         failures += [(readable[i], reason, agency) for i, reason, agency in checked.rejected]
         failures.sort(key=lambda entry: entry[0].line)
         reject(failures)
