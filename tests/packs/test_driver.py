@@ -173,3 +173,15 @@ def test_http_sink_keeps_readings_while_the_server_is_down(cantho: Database) -> 
 
     asyncio.run(two_ticks())
     assert sink.pending == 2 * len(simulator.pairs)  # nothing lost, waiting for the server
+
+
+def test_simulate_live_into_the_database_without_a_server(cantho: Database) -> None:
+    result = CliRunner().invoke(
+        cli_app,
+        ["simulate", "--interval", "1s", "--ticks", "2"],
+        env={"TAYDO_DATABASE_URL": cantho.url},
+    )
+    assert result.exit_code == 0, result.output
+    series = series_map(cantho)
+    assert _count(cantho) == 2 * len(series)
+    assert last_timestamp(cantho, series.values()) is not None
