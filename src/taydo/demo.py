@@ -13,8 +13,10 @@ import asyncio
 import contextlib
 import os
 import secrets
+import signal
 import socket
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +89,26 @@ def _check_port(host: str, port: int) -> None:
             ) from None
 
 
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Hold Ctrl-C until the block is done, then honour it.
+
+    Schema changes on SQLite are not atomic (each DDL statement commits at once), so an
+    interrupt in the middle of the upgrade would leave a table without its recorded revision
+    and the next start would fail; the pack and accounts are short and better finished too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
 def prepare(database: Database, options: DemoOptions, console: Console) -> dict[str, Any]:
     """Schema, pack, accounts and history; returns what was done (for the banner and tests)."""
     from taydo.auth.service import ensure_demo_users
@@ -96,11 +118,12 @@ def prepare(database: Database, options: DemoOptions, console: Console) -> dict[
     from taydo.packs.cantho.simulator import Simulator
     from taydo.packs.cantho.simulator.driver import backfill, last_timestamp, series_map
 
-    with console.status("Cập nhật cơ sở dữ liệu / upgrading the schema…"):
-        upgrade(database)
-    with console.status("Nạp dữ liệu Cần Thơ / loading the Cần Thơ pack…"):
-        counts = load_pack(database, packs(make_plugin_manager())["cantho"])
-    accounts = ensure_demo_users(database)
+    with _uninterrupted():
+        with console.status("Cập nhật cơ sở dữ liệu / upgrading the schema…"):
+            upgrade(database)
+        with console.status("Nạp dữ liệu Cần Thơ / loading the Cần Thơ pack…"):
+            counts = load_pack(database, packs(make_plugin_manager())["cantho"])
+        accounts = ensure_demo_users(database)
 
     series = series_map(database)
     simulator = Simulator(seed=options.seed).only(set(series))
@@ -250,6 +273,9 @@ def demo_command(
     """Chạy bản demo Cần Thơ / Run the living Cần Thơ demo (what `make demo` runs)."""
     from taydo.packs.cantho.simulator.driver import parse_duration
 
+    # A shell starts background jobs with SIGINT ignored; restore Ctrl-C (KeyboardInterrupt)
+    # so `kill -INT` stops the demo at any stage, the backfill included.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     console = Console()
     try:
         options = DemoOptions(
