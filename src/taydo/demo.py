@@ -112,11 +112,11 @@ def _uninterrupted() -> Iterator[None]:
 def prepare(database: Database, options: DemoOptions, console: Console) -> dict[str, Any]:
     """Schema, pack, accounts and history; returns what was done (for the banner and tests)."""
     from taydo.auth.service import ensure_demo_users
-    from taydo.catalog.service import load_pack
     from taydo.core.migrate import upgrade
     from taydo.core.plugins import make_plugin_manager, packs
     from taydo.packs.cantho.simulator import Simulator
     from taydo.packs.cantho.simulator.driver import backfill, last_timestamp, series_map
+    from taydo.packs.loading import load_pack
 
     with _uninterrupted():
         with console.status("Cập nhật cơ sở dữ liệu / upgrading the schema…"):
