@@ -15,7 +15,7 @@ from taydo.core.migrate import upgrade
 from taydo.core.settings import DEFAULT_SECRET_KEY, Settings
 from taydo.demo import demo_command
 from taydo.geo import cli as geo_cli
-from taydo.ingest.cli import import_app
+from taydo.ingest.cli import import_observations
 from taydo.ingest.connectors import cli as connectors_cli
 from taydo.ingest.contexts_cli import app as contexts_app
 from taydo.ingest.files import cli as files_cli
@@ -36,7 +36,7 @@ app.add_typer(auth_cli.token_app, name="token")
 app.add_typer(auth_cli.audit_app, name="audit")
 app.add_typer(files_cli.import_app, name="import")
 app.add_typer(connectors_cli.connector_app, name="connector")
-app.add_typer(import_app, name="import")
+files_cli.import_app.command("observations")(import_observations)
 app.command("demo")(demo_command)
 app.command("simulate")(simulate)
 console = Console()

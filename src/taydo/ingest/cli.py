@@ -1,5 +1,7 @@
 """``taydo import observations FILE.csv|FILE.jsonl``: load a file of observations.
 
+(The command joins the ``taydo import`` group of the file gateway, ``taydo.ingest.files``.)
+
 Rows are checked by the same validation as ``POST /api/v1/observations`` (one function for
 every gateway); accepted rows are stored, rejected rows go to ``<FILE>.rejected.csv`` with
 their reasons (the CSV report keeps the original columns, so it can be fixed and imported
@@ -22,9 +24,8 @@ from rich.progress import BarColumn, Progress, TextColumn
 from taydo.core.db import Database
 from taydo.core.settings import Settings
 
-__all__ = ["ImportReport", "UnreadableFile", "import_app", "import_observations_file"]
+__all__ = ["ImportReport", "UnreadableFile", "import_observations", "import_observations_file"]
 
-import_app = typer.Typer(help="Nhập dữ liệu từ tệp / Import data from files.", no_args_is_help=True)
 console = Console()
 
 REQUIRED = ("entity_id", "metric", "ts", "value")
@@ -204,7 +205,6 @@ def _raw_for_quarantine(row: _Row, header: list[str]) -> Any:
     return row.raw
 
 
-@import_app.command("observations")
 def import_observations(
     file: Annotated[Path, typer.Argument(help="A .csv (with a header) or .jsonl file.")],
 ) -> None:
