@@ -93,9 +93,8 @@ def _check_port(host: str, port: int) -> None:
 def _uninterrupted() -> Iterator[None]:
     """Hold Ctrl-C until the block is done, then honour it.
 
-    Schema changes on SQLite are not atomic (each DDL statement commits at once), so an
-    interrupt in the middle of the upgrade would leave a table without its recorded revision
-    and the next start would fail; the pack and accounts are short and better finished too."""
+    The upgrade is atomic by itself; holding Ctrl-C keeps the pack and the demo accounts
+    from being left half-loaded, and they take only a few seconds."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

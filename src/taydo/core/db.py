@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Engine, Integer, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-__all__ = ["Base", "BigIntPK", "Database", "is_sqlite"]
+__all__ = ["Base", "BigIntPK", "Database", "is_sqlite", "sqlite_pragmas"]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -35,7 +35,7 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the one writer; NORMAL sync is durable across process
     # crashes in WAL mode (a power cut may lose the last commits, never corrupt the file).
     cursor = dbapi_connection.cursor()
@@ -62,7 +62,7 @@ class Database:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(url, **kwargs)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

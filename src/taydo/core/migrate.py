@@ -11,9 +11,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect
+from sqlalchemy import Engine, create_engine, event, inspect
 
-from taydo.core.db import Database
+from taydo.core.db import Database, sqlite_pragmas
 
 __all__ = ["alembic_config", "current_heads", "upgrade"]
 
@@ -43,18 +43,39 @@ def version_locations() -> list[str]:
     ]
 
 
-def alembic_config(database: Database) -> Config:
+def alembic_config(database: Database, engine: Engine | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     config.set_main_option("version_locations", " ".join(version_locations()))
     config.set_main_option("path_separator", "space")
-    config.attributes["engine"] = database.engine
+    config.attributes["engine"] = engine or database.engine
     return config
 
 
+def _transactional_sqlite_engine(url: str) -> Engine:
+    """An engine whose transactions really enclose DDL on SQLite.
+
+    Python's sqlite3 driver commits before each DDL statement on its own, so an upgrade
+    interrupted half-way would leave tables without their recorded revision. Taking over
+    BEGIN (the driver's own transaction handling off) makes the whole upgrade one
+    transaction: it happens entirely or not at all.
+    """
+    engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 30})
+    event.listen(engine, "connect", sqlite_pragmas)
+    event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+    return engine
+
+
 def upgrade(database: Database, target: str = "heads") -> None:
-    """Bring the database schema up to date (idempotent)."""
-    command.upgrade(alembic_config(database), target)
+    """Bring the database schema up to date (idempotent, and atomic on both backends)."""
+    if database.dialect != "sqlite":
+        command.upgrade(alembic_config(database), target)
+        return
+    engine = _transactional_sqlite_engine(database.url)
+    try:
+        command.upgrade(alembic_config(database, engine), target)
+    finally:
+        engine.dispose()
 
 
 def current_heads(database: Database) -> set[str]:
