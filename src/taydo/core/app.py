@@ -35,6 +35,7 @@ COMPONENTS = (
     "taydo.alerts.api",
     "taydo.ingest.gateways",
     "taydo.ingest.ngsild.api",
+    "taydo.web.pages",
 )
 
 

@@ -1,0 +1,158 @@
+"""What the overview map and counters show: each entity's state, and the headline counts.
+
+An entity's state is the worst of: the most severe active alert on any of its series, and the
+alarm level (Báo động 1/2/3, from ``attributes.alarm_levels``) its latest water level has
+reached; else ``normal`` when it has a latest value and ``nodata`` when it has none. The map
+reads this as compact rows (one small list per entity) so 10,000 entities answer quickly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from taydo.catalog.models import Agency, Entity, Metric
+from taydo.core.access import Principal
+from taydo.core.db import Database
+
+__all__ = ["LEVEL_STATES", "State", "alarm_state", "entity_rows", "legend"]
+
+# Metrics compared with an entity's alarm levels (WaterObserved.height, in metres).
+ALARM_METRICS = ("height",)
+
+
+@dataclass(frozen=True)
+class State:
+    code: str
+    label: str
+    label_en: str
+    colour: str
+    rank: int
+
+
+# Ranks interleave with alert severities (info 1 … emergency 5): an alarm level reached
+# without an alert still outranks "normal"; Báo động 3 ranks with a "danger" alert.
+LEVEL_STATES: tuple[State, ...] = (
+    State("nodata", "Chưa có số liệu", "No data", "#9e9e9e", -2),
+    State("normal", "Bình thường", "Normal", "#43a047", -1),
+    State("level1", "Báo động 1", "Alarm level 1", "#fdd835", 2),
+    State("level2", "Báo động 2", "Alarm level 2", "#fb8c00", 3),
+    State("level3", "Báo động 3", "Alarm level 3", "#e53935", 4),
+)
+
+
+def _severity_states() -> tuple[State, ...]:
+    try:
+        from taydo.rules.choices import SEVERITIES
+    except ImportError:  # the early-warning domain is not installed
+        return ()
+    return tuple(State(c.code, c.vi, c.en, c.colour, c.rank) for c in SEVERITIES)
+
+
+def legend() -> list[State]:
+    """Every state the map can show, least to most severe."""
+    return sorted((*LEVEL_STATES, *_severity_states()), key=lambda s: s.rank)
+
+
+def alarm_state(value: float | None, levels: dict[str, Any] | None) -> str:
+    """``level1``..``level3`` for the highest alarm level ``value`` reached, else normal/nodata."""
+    if value is None:
+        return "nodata"
+    reached = "normal"
+    for key in ("1", "2", "3"):
+        threshold = (levels or {}).get(key)
+        if isinstance(threshold, int | float) and value >= threshold:
+            reached = f"level{key}"
+    return reached
+
+
+def _latest_by_entity(database: Database) -> tuple[set[int], dict[int, float]]:
+    """Entities with any latest value, and the latest alarm-metric value of each entity."""
+    try:
+        from taydo.observations.models import Latest
+    except ImportError:  # the observations store is not installed
+        return set(), {}
+    having: set[int] = set()
+    levels: dict[int, float] = {}
+    statement = select(Metric.entity_pk, Metric.name, Latest.value).join(
+        Latest, Latest.series_id == Metric.id
+    )
+    with database.engine.connect() as connection:
+        for entity_pk, name, value in connection.execute(statement):
+            having.add(entity_pk)
+            if name in ALARM_METRICS:
+                levels[entity_pk] = value
+    return having, levels
+
+
+def _alert_severity_by_entity(database: Database) -> dict[str, str]:
+    """The most severe active (not resolved) alert of each entity."""
+    try:
+        from taydo.alerts.service import active_severity_by_entity
+    except ImportError:  # the early-warning domain is not installed
+        return {}
+    return dict(active_severity_by_entity(database))
+
+
+def entity_rows(
+    database: Database,
+    principal: Principal,
+    *,
+    area: str | None = None,
+    alert_severity: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The overview map's data: ``rows`` = [entity_id, name, lat, lon, state, type, area]."""
+    states = legend()
+    ranks = {s.code: s.rank for s in states}
+    statement = (
+        select(
+            Entity.id,
+            Entity.entity_id,
+            Entity.name,
+            Entity.lat,
+            Entity.lon,
+            Entity.type,
+            Entity.area_code,
+            Entity.attributes,
+            Agency.code,
+        )
+        .outerjoin(Agency, Agency.id == Entity.agency_id)
+        .where(Entity.lat.is_not(None), Entity.lon.is_not(None))
+    )
+    if area:
+        statement = statement.where(Entity.area_code == area)
+    if not principal.sees_everything:
+        statement = statement.where(Agency.code.in_(sorted(principal.agencies)))
+    having, alarm_values = _latest_by_entity(database)
+    severities = (
+        alert_severity if alert_severity is not None else _alert_severity_by_entity(database)
+    )
+    rows: list[list[Any]] = []
+    with database.engine.connect() as connection:
+        for pk, entity_id, name, lat, lon, kind, area_code, attributes, _agency in (
+            connection.execute(statement)
+        ):
+            levels = (attributes or {}).get("alarm_levels")
+            if pk in alarm_values:
+                state = alarm_state(alarm_values[pk], levels)
+            else:
+                state = "normal" if pk in having else "nodata"
+            severity = severities.get(entity_id)
+            if severity is not None and ranks.get(severity, 0) >= ranks[state]:
+                state = severity
+            rows.append([entity_id, name, round(lat, 6), round(lon, 6), state, kind, area_code])
+    return {
+        "colours": {s.code: s.colour for s in states},
+        "ranks": {s.code: s.rank for s in states},
+        "rows": rows,
+    }
+
+
+def count_by(values: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return counts
