@@ -56,4 +56,6 @@ if __name__ == "__main__":  # pragma: no cover - the Makefile step
         done = copy_vendor(root)
     except FileNotFoundError as exc:
         sys.exit(str(exc))
-    sys.stderr.write(f"console assets: {len(done)} copied, {len(VENDOR_FILES) - len(done)} current\n")
+    sys.stderr.write(
+        f"console assets: {len(done)} copied, {len(VENDOR_FILES) - len(done)} current\n"
+    )

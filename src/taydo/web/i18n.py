@@ -18,8 +18,8 @@ __all__ = [
     "DEFAULT_LOCALE",
     "LANG_COOKIE",
     "LOCALES",
-    "TRANSLATIONS_DIR",
     "N_",
+    "TRANSLATIONS_DIR",
     "locale_of",
     "pick",
     "translations",
@@ -32,7 +32,7 @@ LOCALES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
 LANG_COOKIE = "taydo_lang"
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+def N_(message: str) -> str:
     """Mark ``message`` for extraction; it is translated where it is shown."""
     return message
 

@@ -71,9 +71,7 @@ def active_alerts(
     return [a if isinstance(a, dict) else dict(a) for a in items]
 
 
-def feed(
-    database: Database, principal: Principal, area: str | None = None
-) -> list[dict[str, Any]]:
+def feed(database: Database, principal: Principal, area: str | None = None) -> list[dict[str, Any]]:
     """The newest active alerts, most recent first, at most FEED_SIZE."""
     return [feed_item(a) for a in active_alerts(database, principal, area, FEED_SIZE)]
 
@@ -111,7 +109,8 @@ def counters(database: Database, principal: Principal) -> list[dict[str, Any]]:
                 "label_en": choice.en,
                 "translate": False,
                 "href": f"/alerts?severity={code}",
-                "css": f"sev-{code}" + (" hot" if by_severity.get(code) and choice.rank >= 4 else ""),
+                "css": f"sev-{code}"
+                + (" hot" if by_severity.get(code) and choice.rank >= 4 else ""),
             }
         )
     stale = _stale_datasets(database, principal)

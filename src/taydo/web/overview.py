@@ -132,9 +132,17 @@ def entity_rows(
     )
     rows: list[list[Any]] = []
     with database.engine.connect() as connection:
-        for pk, entity_id, name, lat, lon, kind, area_code, attributes, _agency in (
-            connection.execute(statement)
-        ):
+        for (
+            pk,
+            entity_id,
+            name,
+            lat,
+            lon,
+            kind,
+            area_code,
+            attributes,
+            _agency,
+        ) in connection.execute(statement):
             levels = (attributes or {}).get("alarm_levels")
             if pk in alarm_values:
                 state = alarm_state(alarm_values[pk], levels)

@@ -106,9 +106,7 @@ async def logout(request: Request, principal: Annotated[Principal | None, page(N
     session_id = request.cookies.get(sessions.COOKIE_NAME)
     if principal is not None and session_id:
         address = request.client.host if request.client else None
-        await run_in_threadpool(
-            sessions.logout, request.app.state.db, session_id, address=address
-        )
+        await run_in_threadpool(sessions.logout, request.app.state.db, session_id, address=address)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(sessions.COOKIE_NAME, path="/")
     return response
@@ -206,7 +204,6 @@ async def overview_feed(
     return render(request, "_feed.html", {"feed": feed})
 
 
-
 # ---------------------------------------------------------------- areas
 
 AREA_KINDS = (N_("phường"), N_("xã"), N_("đặc khu"), N_("thành phố"), N_("tỉnh"))
@@ -216,6 +213,7 @@ def _areas_context(
     request: Request, principal: Principal, q: str, alerting: bool
 ) -> dict[str, Any]:
     from taydo.geo.names import loose_key
+
     from taydo.web import live, places
 
     database = request.app.state.db

@@ -15,10 +15,6 @@ from taydo.core.errors import NotFound
 __all__ = ["area_summary", "areas_geojson", "areas_table"]
 
 
-
-
-
-
 def area_summary(database: Database, code: str) -> dict[str, Any] | None:
     from taydo.geo.service import get_area
 

@@ -103,7 +103,8 @@ def page(permission: str | None) -> Any:
             return principal
         if principal is None:
             if "text/html" in request.headers.get("accept", ""):
-                target = quote(request.url.path + (f"?{request.url.query}" or ""), safe="/")
+                query = f"?{request.url.query}" if request.url.query else ""
+                target = quote(request.url.path + query, safe="/")
                 raise HTTPException(303, headers={"Location": f"/login?next={target}"})
             raise HTTPException(401, "authentication required", {"WWW-Authenticate": "Bearer"})
         if not principal.has(permission):
@@ -154,7 +155,9 @@ def render(
         "principal": principal,
         "locale": locale,
         "locales": LOCALES,
-        "navigation": [n for n in NAVIGATION if principal is not None and principal.has(n.permission)],
+        "navigation": [
+            n for n in NAVIGATION if principal is not None and principal.has(n.permission)
+        ],
         "current_path": request.url.path,
         "role_label": pick(locale, *ROLES[principal.role]) if principal else "",
         "csrf_token": _csrf_token(request) if principal is not None else "",
