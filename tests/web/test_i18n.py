@@ -74,7 +74,7 @@ def test_compiled_catalog_matches_its_source() -> None:
 class _BareText(HTMLParser):
     """Collects visible text and human-read attributes outside Jinja expressions."""
 
-    ATTRIBUTES = {"title", "placeholder", "alt", "aria-label", "label"}
+    ATTRIBUTES = frozenset({"title", "placeholder", "alt", "aria-label", "label"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
