@@ -36,6 +36,7 @@ COMPONENTS = (
     "taydo.ingest.gateways",
     "taydo.ingest.ngsild.api",
     "taydo.web.pages",
+    "taydo.catalog.pages",
 )
 
 
