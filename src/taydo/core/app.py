@@ -37,6 +37,7 @@ COMPONENTS = (
     "taydo.ingest.ngsild.api",
     "taydo.web.pages",
     "taydo.catalog.pages",
+    "taydo.alerts.pages",
 )
 
 

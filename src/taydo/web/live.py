@@ -32,43 +32,44 @@ def _ms(value: Any) -> int | None:
         return None
 
 
-def _choices() -> tuple[dict[str, Any], dict[str, Any]]:
+def _choices() -> dict[str, Any]:
     try:
-        from taydo.rules.choices import ALERT_STATES, SEVERITIES
+        from taydo.rules.choices import SEVERITIES
     except ImportError:
-        return {}, {}
-    return {c.code: c for c in SEVERITIES}, {c.code: c for c in ALERT_STATES}
+        return {}
+    return {c.code: c for c in SEVERITIES}
+
+
+def _label(alert: dict[str, Any], key: str, language: str) -> str:
+    label = alert.get(key)
+    if isinstance(label, dict):
+        return str(label.get(language) or label.get("vi") or "")
+    return str(alert.get(key.removesuffix("_label"), ""))
 
 
 def feed_item(alert: dict[str, Any]) -> dict[str, Any]:
-    """One alert as the feed and the alerts list show it (labels in both languages)."""
-    severities, states = _choices()
-    severity = severities.get(alert.get("severity", ""))
-    state = states.get(alert.get("state", ""))
+    """One alert as the feed and the alerts pages show it (labels in both languages)."""
     return {
         **alert,
-        "severity_label": severity.vi if severity else alert.get("severity", ""),
-        "severity_label_en": severity.en if severity else alert.get("severity", ""),
-        "state_label": state.vi if state else alert.get("state", ""),
-        "state_label_en": state.en if state else alert.get("state", ""),
-        "title": alert.get("title") or alert.get("rule_name") or alert.get("rule_code", ""),
-        "title_en": alert.get("title_en") or alert.get("rule_name_en") or "",
-        "entity_name": alert.get("entity_name") or alert.get("entity_id", ""),
-        "started_ms": _ms(alert.get("started_at") or alert.get("opened_at")),
+        "severity_text": _label(alert, "severity_label", "vi"),
+        "severity_text_en": _label(alert, "severity_label", "en"),
+        "state_text": _label(alert, "state_label", "vi"),
+        "state_text_en": _label(alert, "state_label", "en"),
+        "title": alert.get("title") or alert.get("rule", ""),
+        "title_en": alert.get("title_en") or "",
+        "started_ms": _ms(alert.get("started_at")),
     }
 
 
 def active_alerts(
-    database: Database, principal: Principal, area: str | None = None, limit: int = 100_000
+    database: Database, principal: Principal, area: str | None = None, limit: int = 1000
 ) -> list[dict[str, Any]]:
     """Alerts not yet resolved that ``principal`` may see, newest first."""
     try:
         from taydo.alerts.service import list_alerts
     except ImportError:  # the early-warning domain is not installed
         return []
-    found = list_alerts(database, principal, active=True, area=area, limit=limit)
-    items = found[0] if isinstance(found, tuple) else found
-    return [a if isinstance(a, dict) else dict(a) for a in items]
+    return list_alerts(database, principal, active=True, area=area, limit=limit)
 
 
 def feed(database: Database, principal: Principal, area: str | None = None) -> list[dict[str, Any]]:
@@ -86,8 +87,8 @@ def _stale_datasets(database: Database, principal: Principal) -> int | None:
 
 def counters(database: Database, principal: Principal) -> list[dict[str, Any]]:
     """Headline numbers: active alerts by severity (most severe first), stale datasets."""
-    severities, _states = _choices()
-    active = active_alerts(database, principal, None, 100_000)
+    severities = _choices()
+    active = active_alerts(database, principal)
     by_severity: dict[str, int] = {}
     for alert in active:
         by_severity[alert.get("severity", "")] = by_severity.get(alert.get("severity", ""), 0) + 1

@@ -91,10 +91,16 @@ def _latest_by_entity(database: Database) -> tuple[set[int], dict[int, float]]:
 def _alert_severity_by_entity(database: Database) -> dict[str, str]:
     """The most severe active (not resolved) alert of each entity."""
     try:
-        from taydo.alerts.service import active_severity_by_entity
+        from taydo.alerts.service import open_alerts
+        from taydo.rules.choices import severity_rank
     except ImportError:  # the early-warning domain is not installed
         return {}
-    return dict(active_severity_by_entity(database))
+    worst: dict[str, str] = {}
+    for alert in open_alerts(database):
+        entity, severity = alert.get("entity_id"), alert.get("severity", "")
+        if entity and severity_rank(severity) > severity_rank(worst.get(entity, "")):
+            worst[entity] = severity
+    return worst
 
 
 def entity_rows(

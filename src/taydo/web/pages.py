@@ -243,3 +243,59 @@ async def areas(
 ) -> Response:
     context = await run_in_threadpool(_areas_context, request, principal, q.strip(), alerting)
     return render(request, "areas.html", context)
+
+
+# ---------------------------------------------------------------- data
+
+PILLARS = {
+    "government": N_("Chính quyền số"),
+    "economy": N_("Kinh tế số"),
+    "society": N_("Xã hội số"),
+}
+
+
+def _data_context(request: Request, principal: Principal, status: str) -> dict[str, Any]:
+    from taydo.catalog.service import list_agencies, list_datasets
+    from taydo.web import datahealth
+
+    database = request.app.state.db
+    agencies, _n = list_agencies(database, limit=10_000)
+    datasets, _m = list_datasets(database, limit=10_000)
+    if not principal.sees_everything:
+        agencies = [a for a in agencies if principal.may_see_agency(a["code"])]
+        datasets = [d for d in datasets if principal.may_see_agency(d["agency"])]
+    health = datahealth.health_by_dataset(database, principal)
+    for dataset in datasets:
+        dataset["health"] = health.get(dataset["code"])
+    quarantine = datahealth.quarantine_page(database, principal, status=status)
+    return {
+        "agencies": agencies,
+        "datasets": datasets,
+        "pillars": PILLARS,
+        "health_known": bool(health),
+        "quarantine": quarantine,
+        "status": status,
+        "may_replay": principal.has("quarantine:act"),
+    }
+
+
+@router.get("/data")
+async def data(
+    request: Request,
+    principal: Annotated[Principal, page("catalog:read")],
+    status: str = "pending",
+) -> Response:
+    context = await run_in_threadpool(_data_context, request, principal, status)
+    return render(request, "data.html", context)
+
+
+@router.post("/data/quarantine/{entry_id}/replay")
+async def quarantine_replay(
+    request: Request, entry_id: int, principal: Annotated[Principal, page("quarantine:act")]
+) -> Response:
+    from taydo.web import datahealth
+
+    await run_in_threadpool(
+        datahealth.replay, request.app.state.db, principal, entry_id, request.app
+    )
+    return RedirectResponse("/data#quarantine", status_code=303)

@@ -134,10 +134,19 @@ def render(
     catalog = translations(locale)
     tz = settings.tz
 
-    def when(value: int | datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
-        if value is None:
+    def when(value: int | str | datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+        """A time (epoch ms, ISO 8601 text or datetime) in the display time zone."""
+        if value is None or value == "":
             return "—"
-        moment = clock.ms_to_datetime(value) if isinstance(value, int) else value
+        if isinstance(value, int):
+            moment = clock.ms_to_datetime(value)
+        elif isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+        else:
+            moment = value
         if moment.tzinfo is None:  # SQLite returns naive UTC
             moment = moment.replace(tzinfo=clock.now().tzinfo)
         return moment.astimezone(tz).strftime(fmt)
