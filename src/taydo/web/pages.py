@@ -247,6 +247,11 @@ async def areas(
 
 # ---------------------------------------------------------------- data
 
+QUARANTINE_STATUSES = (
+    ("pending", N_("Chờ xử lý")),
+    ("replayed", N_("Đã nạp lại")),
+    ("", N_("Tất cả")),
+)
 PILLARS = {
     "government": N_("Chính quyền số"),
     "economy": N_("Kinh tế số"),
@@ -275,6 +280,7 @@ def _data_context(request: Request, principal: Principal, status: str) -> dict[s
         "health_known": bool(health),
         "quarantine": quarantine,
         "status": status,
+        "statuses": QUARANTINE_STATUSES,
         "may_replay": principal.has("quarantine:act"),
     }
 
