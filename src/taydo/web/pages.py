@@ -143,7 +143,9 @@ async def overview(
     request: Request,
     principal: Annotated[Principal, page("catalog:read")],
     area: str | None = None,
+    cycle: int = 15,
 ) -> Response:
+    """The map, counters and live feed; ``?wall=1`` cycles the panels every ``cycle`` s."""
     from taydo.web import live
 
     database = request.app.state.db
@@ -154,6 +156,7 @@ async def overview(
         "counters": await run_in_threadpool(live.counters, database, principal),
         "feed": await run_in_threadpool(live.feed, database, principal, area),
         "stream_url": live.STREAM_URL,
+        "cycle": min(max(cycle, 2), 600),
     }
     return render(request, "overview.html", context)
 

@@ -117,11 +117,9 @@ def page(permission: str | None) -> Any:
 
 def _csrf_token(request: Request) -> str:
     """The form token of the logged-in session (provided by the auth domain)."""
-    try:
-        from taydo.auth.sessions import csrf_token  # type: ignore[import-not-found]
-    except ImportError:
-        return ""
-    return str(csrf_token(request))
+    from taydo.auth.service import csrf_token
+
+    return csrf_token(request) or ""
 
 
 def render(

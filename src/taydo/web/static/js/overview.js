@@ -143,6 +143,6 @@
       }
       if (index % 2 === 0 && hot.length) map.flyToBounds(L.latLngBounds(hot).pad(0.3), { maxZoom: 14 });
       else if (markers.size) map.flyToBounds(cluster.getBounds().pad(0.05));
-    }, 15000);
+    }, (parseInt(root.dataset.cycle, 10) || 15) * 1000);
   }
 })();
