@@ -68,7 +68,7 @@
     const lat = parseFloat(root.dataset.lat);
     const lon = parseFloat(root.dataset.lon);
     if (typeof L !== "undefined" && isFinite(lat) && isFinite(lon)) {
-      const map = L.map("minimap", { preferCanvas: true, attributionControl: false, zoomControl: false })
+      const map = L.map("minimap", { preferCanvas: true, attributionControl: false, zoomControl: false, maxZoom: 18 })
         .setView([lat, lon], 13);
       if (root.dataset.area) {
         fetch("/console/areas.geojson?area=" + encodeURIComponent(root.dataset.area), { credentials: "same-origin" })

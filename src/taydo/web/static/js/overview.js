@@ -8,7 +8,8 @@
 
   const CAN_THO = [10.03, 105.77];
   const map = L.map("map", {
-    preferCanvas: true, center: CAN_THO, zoom: 11, attributionControl: false, keyboard: true,
+    preferCanvas: true, center: CAN_THO, zoom: 10, minZoom: 7, maxZoom: 18,
+    attributionControl: false, keyboard: true,
   });
   const renderer = L.canvas({ padding: 0.5 });
   let colours = {};
