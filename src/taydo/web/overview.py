@@ -17,8 +17,16 @@ from sqlalchemy import select
 from taydo.catalog.models import Agency, Entity, Metric
 from taydo.core.access import Principal
 from taydo.core.db import Database
+from taydo.web.i18n import N_
 
-__all__ = ["LEVEL_STATES", "State", "alarm_state", "entity_rows", "legend"]
+__all__ = [
+    "LEVEL_STATES",
+    "State",
+    "alarm_state",
+    "entity_rows",
+    "legend",
+    "legend_groups",
+]
 
 # Metrics compared with an entity's alarm levels (WaterObserved.height, in metres).
 ALARM_METRICS = ("height",)
@@ -55,6 +63,14 @@ def _severity_states() -> tuple[State, ...]:
 def legend() -> list[State]:
     """Every state the map can show, least to most severe."""
     return sorted((*LEVEL_STATES, *_severity_states()), key=lambda s: s.rank)
+
+
+def legend_groups() -> list[tuple[str, list[State]]]:
+    """The legend as shown: entity states, then alert severities (most severe last)."""
+    return [
+        (N_("Trạng thái đối tượng"), list(LEVEL_STATES)),
+        (N_("Mức độ cảnh báo"), sorted(_severity_states(), key=lambda s: s.rank)),
+    ]
 
 
 def alarm_state(value: float | None, levels: dict[str, Any] | None) -> str:

@@ -152,7 +152,7 @@ async def overview(
     chosen = await run_in_threadpool(_area, request, area)
     context = {
         "area": chosen,
-        "legend": overview_data.legend(),
+        "legend": overview_data.legend_groups(),
         "counters": await run_in_threadpool(live.counters, database, principal),
         "feed": await run_in_threadpool(live.feed, database, principal, area),
         "stream_url": live.STREAM_URL,

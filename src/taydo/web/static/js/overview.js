@@ -11,6 +11,7 @@
     preferCanvas: true, center: CAN_THO, zoom: 10, minZoom: 7, maxZoom: 18,
     attributionControl: false, keyboard: true,
   });
+  L.control.scale({ imperial: false }).addTo(map);
   const renderer = L.canvas({ padding: 0.5 });
   let colours = {};
   let ranks = {};
@@ -60,6 +61,9 @@
   function apply(json) {
     colours = json.colours || {};
     ranks = json.ranks || {};
+    root.querySelectorAll(".dot[data-state]").forEach((dot) => {
+      dot.style.background = colours[dot.dataset.state] || "#fff";
+    });
     const seen = new Set();
     const fresh = [];
     for (const row of json.rows) {
