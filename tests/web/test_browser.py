@@ -111,7 +111,12 @@ def browser() -> Iterator[Any]:
 
 
 def _page(browser: Any, live: Live, width: int = 1920, height: int = 1080) -> Any:
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
+    # An operator's machine in Cần Thơ: charts draw times in the browser's zone.
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        locale="vi-VN",
+        timezone_id="Asia/Ho_Chi_Minh",
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
     page.on("request", lambda request: live.requests.append(request.url))
@@ -171,6 +176,8 @@ def test_operator_sees_an_alert_arrive_live_acknowledges_it_and_reads_english(
     item = page.locator("#feed li.feed-item").filter(has_text="Cần Thơ").first
     expect(item).to_be_visible(timeout=3_000)
     assert page.evaluate("window.__noReload") is True
+    expect(page.locator("#counters .counter.sev-danger .value")).to_have_text("1")
+    page.wait_for_timeout(800)
     _shot(page, "overview-alert")
 
     # Acknowledge it from the alert page.
@@ -233,7 +240,7 @@ def test_every_page_renders_in_the_browser(
         assert visible.get_attribute("data-panel") != first
     # Nothing scrolls sideways at this size.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(800)  # let map and chart animations settle before the picture
     _shot(page, name)
     page.context.close()
     assert errors == []

@@ -22,12 +22,13 @@
           grid: { left: 50, right: 30, top: 20, bottom: 30 },
           tooltip: { trigger: "axis" },
           xAxis: { type: "time", min: spec.from, max: spec.to },
-          yAxis: { type: "value", scale: true, name: answer.unit || "" },
+          yAxis: { type: "value", scale: true },
           series: [{
-            type: "line", showSymbol: false, name: spec.metric,
+            type: "line", name: spec.metric,
             data: (answer.points || []).map((p) => [p.t, p.v]),
+            showSymbol: (answer.points || []).length < 60,
             markLine: { symbol: "none", silent: true, lineStyle: { color: "#eb5757" },
-              data: [{ xAxis: spec.started }] },
+              label: { show: false }, data: [{ xAxis: spec.started }] },
           }],
         });
       });

@@ -34,6 +34,9 @@
         document.body.dispatchEvent(new CustomEvent("taydo:alert", { detail: alert }));
       };
       ALERT_EVENTS.forEach((name) => source.addEventListener(name, handler));
+      // The server dropped events for us (slow link): reload the current state.
+      source.addEventListener("resync", () =>
+        document.body.dispatchEvent(new CustomEvent("taydo:alert", { detail: {} })));
     }
     open();
   }

@@ -40,7 +40,7 @@
             yAxis: { type: "value", scale: true, name: el.dataset.unit,
               max: (v) => Math.max(v.max, isFinite(maxLevel) ? maxLevel * 1.05 : v.max) },
             series: [{
-              type: "line", showSymbol: false, data, name: el.dataset.metric,
+              type: "line", showSymbol: data.length < 60, data, name: el.dataset.metric,
               markLine: { symbol: "none", silent: true, data: levelLines(levels) },
             }],
           }, { replaceMerge: ["series"] });

@@ -129,6 +129,7 @@
     if (marker && alert.severity && colours[alert.severity] && alert.state !== "resolved") {
       marker.options.state = alert.severity;
       marker.setStyle(style(alert.severity));
+      cluster.refreshClusters(marker);
     }
     if (pending === null) pending = setTimeout(() => { pending = null; load(); }, 3000);
   });
