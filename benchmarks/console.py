@@ -98,9 +98,7 @@ def build(path: Path, entities: int) -> tuple[object, str]:
             ],
         )
     now_ms = clock.now_ms()
-    write_points(
-        database, [Point(s, now_ms, round(1.2 + rng.random(), 2)) for s in series]
-    )
+    write_points(database, [Point(s, now_ms, round(1.2 + rng.random(), 2)) for s in series])
     user = create_user(database, "bench-operator", "operator")
     token = issue_token(database, user.id, "bench")[1]
     return database, token
@@ -157,8 +155,14 @@ def main() -> None:
 
             def floor() -> None:
                 statement = select(
-                    Entity.id, Entity.entity_id, Entity.name, Entity.lat, Entity.lon,
-                    Entity.type, Entity.area_code, Entity.attributes,
+                    Entity.id,
+                    Entity.entity_id,
+                    Entity.name,
+                    Entity.lat,
+                    Entity.lon,
+                    Entity.type,
+                    Entity.area_code,
+                    Entity.attributes,
                 )
                 with database.engine.connect() as connection:
                     connection.execute(statement).all()

@@ -140,7 +140,14 @@ def _shot(page: Any, name: str) -> None:
 def _post_level(live: Live, value: float) -> None:
     answer = httpx.post(
         live.base + "/api/v1/observations",
-        json=[{"entity_id": STATION, "metric": "height", "ts": int(time.time() * 1000), "value": value}],
+        json=[
+            {
+                "entity_id": STATION,
+                "metric": "height",
+                "ts": int(time.time() * 1000),
+                "value": value,
+            }
+        ],
         headers={"Authorization": f"Bearer {live.token}"},
         timeout=10,
     )
@@ -166,7 +173,9 @@ def test_operator_sees_an_alert_arrive_live_acknowledges_it_and_reads_english(
 
     # The map shows the pack's stations as markers (clusters or single circles).
     expect(page.locator("#overview")).to_have_attribute("data-markers", _positive(), timeout=15_000)
-    expect(page.locator(".leaflet-marker-icon.cluster, path.leaflet-interactive").first).to_be_visible()
+    expect(
+        page.locator(".leaflet-marker-icon.cluster, path.leaflet-interactive").first
+    ).to_be_visible()
     expect(page.locator("#live.on")).to_be_attached(timeout=5_000)
     _shot(page, "overview")
 

@@ -41,9 +41,7 @@ def _sectors(database: Database) -> list[str]:
     return sorted({d["sector"] for d in rows if d.get("sector")})
 
 
-def list_view(
-    database: Database, principal: Principal, filters: dict[str, str]
-) -> dict[str, Any]:
+def list_view(database: Database, principal: Principal, filters: dict[str, str]) -> dict[str, Any]:
     from taydo.alerts.service import list_alerts
     from taydo.web.live import feed_item
 

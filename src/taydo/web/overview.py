@@ -8,7 +8,8 @@ reads this as compact rows (one small list per entity) so 10,000 entities answer
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +17,14 @@ from sqlalchemy import select
 
 from taydo.catalog.models import Agency, Entity, Metric
 from taydo.core.access import Principal
+from taydo.core.bus import Bus, Event
 from taydo.core.db import Database
 from taydo.web.i18n import N_
 
 __all__ = [
     "LEVEL_STATES",
+    "EntityCache",
+    "Placed",
     "State",
     "alarm_state",
     "entity_rows",
@@ -86,7 +90,11 @@ def alarm_state(value: float | None, levels: dict[str, Any] | None) -> str:
 
 
 def _latest_by_entity(database: Database) -> tuple[set[int], dict[int, float]]:
-    """Entities with any latest value, and the latest alarm-metric value of each entity."""
+    """Entities with any latest value, and the latest alarm-metric value of each entity.
+
+    Reads the observations store's ``observations_latest`` table (one row per series) in one
+    pass; the store's ``latest_values`` service joins names the map does not need.
+    """
     try:
         from taydo.observations.models import Latest
     except ImportError:  # the observations store is not installed
@@ -105,7 +113,7 @@ def _latest_by_entity(database: Database) -> tuple[set[int], dict[int, float]]:
 
 
 def _alert_severity_by_entity(database: Database) -> dict[str, str]:
-    """The most severe active (not resolved) alert of each entity."""
+    """The most severe open (not resolved) alert of each entity."""
     try:
         from taydo.alerts.service import open_alerts
         from taydo.rules.choices import severity_rank
@@ -119,70 +127,112 @@ def _alert_severity_by_entity(database: Database) -> dict[str, str]:
     return worst
 
 
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """What the map needs of an entity that does not change with its values."""
+
+    pk: int
+    entity_id: str
+    name: str
+    lat: float
+    lon: float
+    type: str
+    area_code: str | None
+    agency_code: str | None
+    alarm_levels: dict[str, Any] | None
+
+
+class EntityCache:
+    """The catalog part of the map, kept in memory (10,000 rows parse in ~100 ms, far too
+    slow per request). Dropped when the catalog announces a change (``catalog.changed``) and
+    at most ``ttl_s`` old in any case (a catalog edited by another process)."""
+
+    def __init__(self, database: Database, ttl_s: float = 300.0) -> None:
+        self._database = database
+        self._ttl_s = ttl_s
+        self._rows: list[Placed] | None = None
+        self._loaded = 0.0
+        self._lock = threading.Lock()
+
+    def rows(self) -> list[Placed]:
+        rows = self._rows
+        if rows is not None and time.monotonic() - self._loaded < self._ttl_s:
+            return rows
+        with self._lock:
+            if self._rows is None or time.monotonic() - self._loaded >= self._ttl_s:
+                self._rows = self._load()
+                self._loaded = time.monotonic()
+            return self._rows
+
+    def invalidate(self) -> None:
+        self._rows = None
+
+    def subscribe(self, bus: Bus) -> None:
+        async def on_change(_event: Event) -> None:
+            self.invalidate()
+
+        bus.subscribe("catalog.changed", on_change)
+
+    def _load(self) -> list[Placed]:
+        statement = (
+            select(
+                Entity.id,
+                Entity.entity_id,
+                Entity.name,
+                Entity.lat,
+                Entity.lon,
+                Entity.type,
+                Entity.area_code,
+                Agency.code,
+                Entity.attributes,
+            )
+            .outerjoin(Agency, Agency.id == Entity.agency_id)
+            .where(Entity.lat.is_not(None), Entity.lon.is_not(None))
+            .order_by(Entity.id)
+        )
+        with self._database.engine.connect() as connection:
+            return [
+                Placed(*row[:8], (row[8] or {}).get("alarm_levels"))
+                for row in connection.execute(statement)
+            ]
+
+
 def entity_rows(
     database: Database,
     principal: Principal,
     *,
     area: str | None = None,
-    alert_severity: dict[str, str] | None = None,
+    cache: EntityCache | None = None,
 ) -> dict[str, Any]:
     """The overview map's data: ``rows`` = [entity_id, name, lat, lon, state, type, area]."""
     states = legend()
     ranks = {s.code: s.rank for s in states}
-    statement = (
-        select(
-            Entity.id,
-            Entity.entity_id,
-            Entity.name,
-            Entity.lat,
-            Entity.lon,
-            Entity.type,
-            Entity.area_code,
-            Entity.attributes,
-            Agency.code,
-        )
-        .outerjoin(Agency, Agency.id == Entity.agency_id)
-        .where(Entity.lat.is_not(None), Entity.lon.is_not(None))
-    )
-    if area:
-        statement = statement.where(Entity.area_code == area)
-    if not principal.sees_everything:
-        statement = statement.where(Agency.code.in_(sorted(principal.agencies)))
+    placed = (cache or EntityCache(database)).rows()
     having, alarm_values = _latest_by_entity(database)
-    severities = (
-        alert_severity if alert_severity is not None else _alert_severity_by_entity(database)
-    )
+    severities = _alert_severity_by_entity(database)
+    agencies = None if principal.sees_everything else principal.agencies
     rows: list[list[Any]] = []
-    with database.engine.connect() as connection:
-        for (
-            pk,
-            entity_id,
-            name,
-            lat,
-            lon,
-            kind,
-            area_code,
-            attributes,
-            _agency,
-        ) in connection.execute(statement):
-            levels = (attributes or {}).get("alarm_levels")
-            if pk in alarm_values:
-                state = alarm_state(alarm_values[pk], levels)
-            else:
-                state = "normal" if pk in having else "nodata"
-            severity = severities.get(entity_id)
-            if severity is not None and ranks.get(severity, 0) >= ranks[state]:
-                state = severity
-            rows.append([entity_id, name, round(lat, 6), round(lon, 6), state, kind, area_code])
-    return {
-        "colours": {s.code: s.colour for s in states},
-        "ranks": {s.code: s.rank for s in states},
-        "rows": rows,
-    }
-
-
-def count_by(values: Iterable[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for value in values:
-        counts[value] = counts.get(value, 0) + 1
-    return counts
+    for entity in placed:
+        if area and entity.area_code != area:
+            continue
+        if agencies is not None and entity.agency_code not in agencies:
+            continue
+        if entity.pk in alarm_values:
+            state = alarm_state(alarm_values[entity.pk], entity.alarm_levels)
+        else:
+            state = "normal" if entity.pk in having else "nodata"
+        severity = severities.get(entity.entity_id)
+        if severity is not None and ranks.get(severity, 0) >= ranks[state]:
+            state = severity
+        rows.append(
+            [
+                entity.entity_id,
+                entity.name,
+                round(entity.lat, 6),
+                round(entity.lon, 6),
+                state,
+                entity.type,
+                entity.area_code,
+            ]
+        )
+    return {"colours": {s.code: s.colour for s in states}, "ranks": ranks, "rows": rows}

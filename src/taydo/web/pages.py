@@ -10,7 +10,7 @@ import mimetypes
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
@@ -23,6 +23,14 @@ from taydo.web.shell import STATIC_DIR, page, render
 __all__ = ["router", "safe_next"]
 
 router = APIRouter(include_in_schema=False)
+
+
+async def startup(app: FastAPI) -> None:
+    """The overview's in-memory catalog part, refreshed on ``catalog.changed``."""
+    cache = overview_data.EntityCache(app.state.db)
+    cache.subscribe(app.state.bus)
+    app.state.console_entities = cache
+
 
 YEAR = 365 * 24 * 3600
 
@@ -168,7 +176,11 @@ async def overview_entities(
     area: str | None = None,
 ) -> Response:
     data = await run_in_threadpool(
-        overview_data.entity_rows, request.app.state.db, principal, area=area
+        overview_data.entity_rows,
+        request.app.state.db,
+        principal,
+        area=area,
+        cache=getattr(request.app.state, "console_entities", None),
     )
     return _json(data)
 
