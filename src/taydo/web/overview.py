@@ -89,11 +89,13 @@ def alarm_state(value: float | None, levels: dict[str, Any] | None) -> str:
     return reached
 
 
-def _latest_by_entity(database: Database) -> tuple[set[int], dict[int, float]]:
+def _latest_by_entity(
+    database: Database, series: dict[int, tuple[int, bool]]
+) -> tuple[set[int], dict[int, float]]:
     """Entities with any latest value, and the latest alarm-metric value of each entity.
 
-    Reads the observations store's ``observations_latest`` table (one row per series) in one
-    pass; the store's ``latest_values`` service joins names the map does not need.
+    Scans the observations store's ``observations_latest`` table (one row per series, no
+    join): ``series`` maps each series id to (entity pk, is an alarm metric).
     """
     try:
         from taydo.observations.models import Latest
@@ -101,14 +103,14 @@ def _latest_by_entity(database: Database) -> tuple[set[int], dict[int, float]]:
         return set(), {}
     having: set[int] = set()
     levels: dict[int, float] = {}
-    statement = select(Metric.entity_pk, Metric.name, Latest.value).join(
-        Latest, Latest.series_id == Metric.id
-    )
     with database.engine.connect() as connection:
-        for entity_pk, name, value in connection.execute(statement):
-            having.add(entity_pk)
-            if name in ALARM_METRICS:
-                levels[entity_pk] = value
+        for series_id, value in connection.execute(select(Latest.series_id, Latest.value)):
+            found = series.get(series_id)
+            if found is None:
+                continue
+            having.add(found[0])
+            if found[1]:
+                levels[found[0]] = value
     return having, levels
 
 
@@ -151,18 +153,20 @@ class EntityCache:
         self._database = database
         self._ttl_s = ttl_s
         self._rows: list[Placed] | None = None
+        self._series: dict[int, tuple[int, bool]] = {}
         self._loaded = 0.0
         self._lock = threading.Lock()
 
-    def rows(self) -> list[Placed]:
-        rows = self._rows
+    def rows(self) -> tuple[list[Placed], dict[int, tuple[int, bool]]]:
+        """The placed entities, and series id → (entity pk, is an alarm metric)."""
+        rows, series = self._rows, self._series
         if rows is not None and time.monotonic() - self._loaded < self._ttl_s:
-            return rows
+            return rows, series
         with self._lock:
             if self._rows is None or time.monotonic() - self._loaded >= self._ttl_s:
-                self._rows = self._load()
+                self._rows, self._series = self._load()
                 self._loaded = time.monotonic()
-            return self._rows
+            return self._rows, self._series
 
     def invalidate(self) -> None:
         self._rows = None
@@ -173,7 +177,7 @@ class EntityCache:
 
         bus.subscribe("catalog.changed", on_change)
 
-    def _load(self) -> list[Placed]:
+    def _load(self) -> tuple[list[Placed], dict[int, tuple[int, bool]]]:
         statement = (
             select(
                 Entity.id,
@@ -190,11 +194,16 @@ class EntityCache:
             .where(Entity.lat.is_not(None), Entity.lon.is_not(None))
             .order_by(Entity.id)
         )
+        metrics = select(Metric.id, Metric.entity_pk, Metric.name)
         with self._database.engine.connect() as connection:
-            return [
+            placed = [
                 Placed(*row[:8], (row[8] or {}).get("alarm_levels"))
                 for row in connection.execute(statement)
             ]
+            series = {
+                sid: (pk, name in ALARM_METRICS) for sid, pk, name in connection.execute(metrics)
+            }
+        return placed, series
 
 
 def entity_rows(
@@ -207,8 +216,8 @@ def entity_rows(
     """The overview map's data: ``rows`` = [entity_id, name, lat, lon, state, type, area]."""
     states = legend()
     ranks = {s.code: s.rank for s in states}
-    placed = (cache or EntityCache(database)).rows()
-    having, alarm_values = _latest_by_entity(database)
+    placed, series = (cache or EntityCache(database)).rows()
+    having, alarm_values = _latest_by_entity(database, series)
     severities = _alert_severity_by_entity(database)
     agencies = None if principal.sees_everything else principal.agencies
     rows: list[list[Any]] = []
