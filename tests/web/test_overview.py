@@ -1,0 +1,90 @@
+"""The overview map's states: alarm levels reached, active alerts, scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from taydo.core import clock
+from taydo.core.access import Principal
+from taydo.web.overview import EntityCache, alarm_state, entity_rows
+
+observations = pytest.importorskip("taydo.observations.service")
+alerts_models = pytest.importorskip("taydo.alerts.models")
+
+OPERATOR = Principal("op", "operator")
+CAN_THO = "urn:ngsi-ld:WaterObserved:can-tho"
+
+
+def _states(database, principal=OPERATOR, **kwargs: Any) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    data = entity_rows(database, principal, **kwargs)
+    return {row[0].rsplit(":", 1)[1]: row[4] for row in data["rows"]}
+
+
+def _open_alert(database, entity_id: str, severity: str, agency: str = "DKTTV") -> None:  # type: ignore[no-untyped-def]
+    now = clock.now()
+    with database.session() as session:
+        session.add(
+            alerts_models.Alert(
+                rule_code="water-level-alarm",
+                rule_kind="threshold",
+                target=entity_id,
+                open_key=f"water-level-alarm|{entity_id}",
+                state="firing",
+                severity=severity,
+                entity_id=entity_id,
+                metric="height",
+                agency_code=agency,
+                title="Mực nước vượt báo động",
+                started_at=now,
+                updated_at=now,
+            )
+        )
+
+
+def test_alarm_levels_colour_a_station() -> None:
+    levels = {"1": 1.8, "2": 1.9, "3": 2.0}
+    assert alarm_state(None, levels) == "nodata"
+    assert alarm_state(1.2, levels) == "normal"
+    assert alarm_state(1.8, levels) == "level1"
+    assert alarm_state(1.95, levels) == "level2"
+    assert alarm_state(2.4, levels) == "level3"
+    assert alarm_state(2.4, None) == "normal"
+
+
+def test_states_follow_latest_values_and_alerts(database, stations) -> None:  # type: ignore[no-untyped-def]
+    assert _states(database) == {"can-tho": "nodata", "cai-rang": "nodata", "quiet": "nodata"}
+    now = clock.now_ms()
+    observations.write_points(
+        database,
+        [
+            observations.Point(stations["can-tho"], now, 1.93),
+            observations.Point(stations["cai-rang"], now, 1.1),
+        ],
+    )
+    assert _states(database) == {"can-tho": "level2", "cai-rang": "normal", "quiet": "nodata"}
+    # An alert of lower rank than the level reached does not hide the level …
+    _open_alert(database, CAN_THO, "watch")
+    assert _states(database)["can-tho"] == "level2"
+    # … a more severe one shows.
+    _open_alert(database, "urn:ngsi-ld:WaterObserved:cai-rang", "danger", agency="SXD")
+    assert _states(database)["cai-rang"] == "danger"
+
+
+def test_an_officer_sees_only_their_agencies_entities(database, stations) -> None:  # type: ignore[no-untyped-def]
+    officer = Principal("o", "agency_officer", frozenset({"SXD"}))
+    assert set(_states(database, officer)) == {"cai-rang"}
+
+
+def test_the_cache_refreshes_when_the_catalog_changes(database, stations) -> None:  # type: ignore[no-untyped-def]
+    from taydo.catalog.models import Entity
+
+    cache = EntityCache(database)
+    assert len(_states(database, cache=cache)) == 3
+    with database.session() as session:
+        entity = session.query(Entity).filter_by(entity_id=CAN_THO).one()
+        entity.name = "Trạm thủy văn Cần Thơ"
+    assert entity_rows(database, OPERATOR, cache=cache)["rows"][0][1] == "Trạm can-tho"
+    cache.invalidate()
+    assert entity_rows(database, OPERATOR, cache=cache)["rows"][0][1] == "Trạm thủy văn Cần Thơ"
