@@ -48,3 +48,37 @@ def stations(database: Database) -> dict[str, Any]:
             session.flush()
             ids[local] = metric.id
     return ids
+
+
+@pytest.fixture
+def open_alert(database: Database) -> Any:
+    """``open_alert(entity_id, severity, agency)`` stores a firing alert; returns its id."""
+    from taydo.alerts.models import Alert
+    from taydo.core import clock
+
+    def make(entity_id: str, severity: str = "danger", agency: str = "DKTTV") -> int:
+        now = clock.now()
+        with database.session() as session:
+            alert = Alert(
+                rule_code="water-level-alarm",
+                rule_kind="threshold",
+                target=entity_id,
+                open_key=f"water-level-alarm|{entity_id}",
+                state="firing",
+                severity=severity,
+                level="bd3",
+                value=2.35,
+                entity_id=entity_id,
+                metric="height",
+                agency_code=agency,
+                sector="natural-resources-environment",
+                title=f"Mực nước vượt báo động: Báo động 3 — {entity_id}",
+                title_en=f"Water level above alarm level: Alarm level 3 — {entity_id}",
+                started_at=now,
+                updated_at=now,
+            )
+            session.add(alert)
+            session.flush()
+            return int(alert.id)
+
+    return make

@@ -11,7 +11,7 @@ from taydo.core.access import Principal
 from taydo.web.overview import EntityCache, alarm_state, entity_rows
 
 observations = pytest.importorskip("taydo.observations.service")
-alerts_models = pytest.importorskip("taydo.alerts.models")
+pytest.importorskip("taydo.alerts.models")
 
 OPERATOR = Principal("op", "operator")
 CAN_THO = "urn:ngsi-ld:WaterObserved:can-tho"
@@ -20,27 +20,6 @@ CAN_THO = "urn:ngsi-ld:WaterObserved:can-tho"
 def _states(database, principal=OPERATOR, **kwargs: Any) -> dict[str, str]:  # type: ignore[no-untyped-def]
     data = entity_rows(database, principal, **kwargs)
     return {row[0].rsplit(":", 1)[1]: row[4] for row in data["rows"]}
-
-
-def _open_alert(database, entity_id: str, severity: str, agency: str = "DKTTV") -> None:  # type: ignore[no-untyped-def]
-    now = clock.now()
-    with database.session() as session:
-        session.add(
-            alerts_models.Alert(
-                rule_code="water-level-alarm",
-                rule_kind="threshold",
-                target=entity_id,
-                open_key=f"water-level-alarm|{entity_id}",
-                state="firing",
-                severity=severity,
-                entity_id=entity_id,
-                metric="height",
-                agency_code=agency,
-                title="Mực nước vượt báo động",
-                started_at=now,
-                updated_at=now,
-            )
-        )
 
 
 def test_alarm_levels_colour_a_station() -> None:
@@ -53,7 +32,7 @@ def test_alarm_levels_colour_a_station() -> None:
     assert alarm_state(2.4, None) == "normal"
 
 
-def test_states_follow_latest_values_and_alerts(database, stations) -> None:  # type: ignore[no-untyped-def]
+def test_states_follow_latest_values_and_alerts(database, stations, open_alert) -> None:  # type: ignore[no-untyped-def]
     assert _states(database) == {"can-tho": "nodata", "cai-rang": "nodata", "quiet": "nodata"}
     now = clock.now_ms()
     observations.write_points(
@@ -65,10 +44,10 @@ def test_states_follow_latest_values_and_alerts(database, stations) -> None:  # 
     )
     assert _states(database) == {"can-tho": "level2", "cai-rang": "normal", "quiet": "nodata"}
     # An alert of lower rank than the level reached does not hide the level …
-    _open_alert(database, CAN_THO, "watch")
+    open_alert(CAN_THO, "watch")
     assert _states(database)["can-tho"] == "level2"
     # … a more severe one shows.
-    _open_alert(database, "urn:ngsi-ld:WaterObserved:cai-rang", "danger", agency="SXD")
+    open_alert("urn:ngsi-ld:WaterObserved:cai-rang", "danger", agency="SXD")
     assert _states(database)["cai-rang"] == "danger"
 
 
