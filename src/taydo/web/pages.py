@@ -228,7 +228,6 @@ def _areas_context(
     request: Request, principal: Principal, q: str, alerting: bool
 ) -> dict[str, Any]:
     from taydo.geo.names import loose_key
-
     from taydo.web import live, places
 
     database = request.app.state.db
