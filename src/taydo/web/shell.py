@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from taydo.core import clock
 from taydo.core.access import PERMISSIONS, ROLES, Principal
+from taydo.core.errors import Forbidden, Unauthenticated
 from taydo.web.i18n import LOCALES, N_, locale_of, pick, translations
 
 __all__ = [
@@ -106,9 +107,9 @@ def page(permission: str | None) -> Any:
                 query = f"?{request.url.query}" if request.url.query else ""
                 target = quote(request.url.path + query, safe="/")
                 raise HTTPException(303, headers={"Location": f"/login?next={target}"})
-            raise HTTPException(401, "authentication required", {"WWW-Authenticate": "Bearer"})
+            raise Unauthenticated("authentication required")
         if not principal.has(permission):
-            raise HTTPException(403, f"your role may not do this ({permission})")
+            raise Forbidden(f"your role may not do this ({permission})")
         return principal
 
     dependency.taydo_permission = permission or "public"  # type: ignore[attr-defined]
