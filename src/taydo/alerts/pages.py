@@ -41,6 +41,13 @@ def _sectors(database: Database) -> list[str]:
     return sorted({d["sector"] for d in rows if d.get("sector")})
 
 
+def _area_names(database: Database, province: str) -> dict[str, str]:
+    from taydo.geo.service import list_areas
+
+    found, _total = list_areas(database, parent=province, limit=10_000)
+    return {a["code"]: a["name"] for a in found}
+
+
 def list_view(database: Database, principal: Principal, filters: dict[str, str]) -> dict[str, Any]:
     from taydo.alerts.service import list_alerts
     from taydo.web.live import feed_item
@@ -63,6 +70,7 @@ def list_view(database: Database, principal: Principal, filters: dict[str, str])
         "alerts": [feed_item(a) for a in alerts[:200]],
         "filters": filters,
         "sectors": _sectors(database),
+        "area_names": _area_names(database, province),
         **_choices(),
     }
 
@@ -86,11 +94,14 @@ async def alerts_list(
         "agency": agency.strip(),
         "open": open,
     }
-    view = await run_in_threadpool(list_view, request.app.state.db, principal, filters)
+    province = request.app.state.settings.console_area
+    view = await run_in_threadpool(list_view, request.app.state.db, principal, filters, province)
     return render(request, "alerts/list.html", view)
 
 
-def detail_view(database: Database, principal: Principal, alert_id: int) -> dict[str, Any]:
+def detail_view(
+    database: Database, principal: Principal, alert_id: int, province: str
+) -> dict[str, Any]:
     from taydo.alerts.service import get_alert
     from taydo.rules.service import get_rule
     from taydo.web.live import feed_item
@@ -122,6 +133,7 @@ def detail_view(database: Database, principal: Principal, alert_id: int) -> dict
         ).decode(),
         "chart_json": orjson.dumps(chart).decode(),
         "silence_hours": SILENCE_HOURS,
+        "area_names": _area_names(database, province),
         **_choices(),
     }
 
@@ -129,7 +141,8 @@ def detail_view(database: Database, principal: Principal, alert_id: int) -> dict
 async def _detail(
     request: Request, principal: Principal, alert_id: int, error: str | None = None
 ) -> Response:
-    view = await run_in_threadpool(detail_view, request.app.state.db, principal, alert_id)
+    province = request.app.state.settings.console_area
+    view = await run_in_threadpool(detail_view, request.app.state.db, principal, alert_id, province)
     view["error"] = error
     return render(request, "alerts/detail.html", view, status=422 if error else 200)
 
