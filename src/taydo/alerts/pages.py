@@ -48,7 +48,9 @@ def _area_names(database: Database, province: str) -> dict[str, str]:
     return {a["code"]: a["name"] for a in found}
 
 
-def list_view(database: Database, principal: Principal, filters: dict[str, str]) -> dict[str, Any]:
+def list_view(
+    database: Database, principal: Principal, filters: dict[str, str], province: str
+) -> dict[str, Any]:
     from taydo.alerts.service import list_alerts
     from taydo.web.live import feed_item
 
