@@ -56,14 +56,13 @@ def test_an_officer_sees_only_their_agencies_entities(database, stations) -> Non
     assert set(_states(database, officer)) == {"cai-rang"}
 
 
-def test_the_cache_refreshes_when_the_catalog_changes(database, stations) -> None:  # type: ignore[no-untyped-def]
-    from taydo.catalog.models import Entity
+def test_the_map_sees_catalog_changes_at_once(database, stations) -> None:  # type: ignore[no-untyped-def]
+    from taydo.catalog.schemas import EntityPatch
+    from taydo.catalog.service import delete_entity, update_entity
 
     cache = EntityCache(database)
     assert len(_states(database, cache=cache)) == 3
-    with database.session() as session:
-        entity = session.query(Entity).filter_by(entity_id=CAN_THO).one()
-        entity.name = "Trạm thủy văn Cần Thơ"
-    assert entity_rows(database, OPERATOR, cache=cache)["rows"][0][1] == "Trạm can-tho"
-    cache.invalidate()
+    update_entity(database, CAN_THO, EntityPatch(name="Trạm thủy văn Cần Thơ"), None)
     assert entity_rows(database, OPERATOR, cache=cache)["rows"][0][1] == "Trạm thủy văn Cần Thơ"
+    delete_entity(database, "urn:ngsi-ld:WaterObserved:quiet", None)
+    assert set(_states(database, cache=cache)) == {"can-tho", "cai-rang"}

@@ -4,6 +4,7 @@ silence). Forms carry the session's CSRF token; the auth layer checks it."""
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -25,6 +26,13 @@ router = APIRouter(include_in_schema=False)
 
 SILENCE_HOURS: tuple[int, ...] = (1, 4, 12, 24)
 HOUR_MS = 3_600_000
+
+
+def _installed() -> None:
+    """These screens need the early-warning domain (rules, alerts); without it they are
+    absent (404), never broken."""
+    if importlib.util.find_spec("taydo.alerts.service") is None:
+        raise NotFound("cảnh báo chưa được cài đặt / alerts are not installed")
 
 
 def _choices() -> dict[str, Any]:
@@ -52,6 +60,7 @@ def list_view(
     database: Database, principal: Principal, filters: dict[str, str], province: str
 ) -> dict[str, Any]:
     from taydo.alerts.service import list_alerts
+
     from taydo.web.live import feed_item
 
     active = {"active": True, "closed": False}.get(filters.get("open", ""))
@@ -88,6 +97,7 @@ async def alerts_list(
     agency: str = "",
     open: str = "active",
 ) -> Response:
+    _installed()
     filters = {
         "severity": severity,
         "state": state,
@@ -106,6 +116,7 @@ def detail_view(
 ) -> dict[str, Any]:
     from taydo.alerts.service import get_alert
     from taydo.rules.service import get_rule
+
     from taydo.web.live import feed_item
 
     alert = feed_item(get_alert(database, principal, alert_id))
@@ -143,6 +154,7 @@ def detail_view(
 async def _detail(
     request: Request, principal: Principal, alert_id: int, error: str | None = None
 ) -> Response:
+    _installed()
     province = request.app.state.settings.console_area
     view = await run_in_threadpool(detail_view, request.app.state.db, principal, alert_id, province)
     view["error"] = error
@@ -153,6 +165,7 @@ async def _detail(
 async def alert_detail(
     request: Request, alert_id: int, principal: Annotated[Principal, page("alerts:read")]
 ) -> Response:
+    _installed()
     return await _detail(request, principal, alert_id)
 
 
@@ -177,6 +190,7 @@ async def alert_acknowledge(
     principal: Annotated[Principal, page("alerts:act")],
     note: Annotated[str, Form()] = "",
 ) -> Response:
+    _installed()
     from taydo.alerts.service import acknowledge
 
     db, address = request.app.state.db, _address(request)
@@ -195,6 +209,7 @@ async def alert_resolve(
     principal: Annotated[Principal, page("alerts:act")],
     note: Annotated[str, Form()] = "",
 ) -> Response:
+    _installed()
     from taydo.alerts.service import resolve
 
     db, address = request.app.state.db, _address(request)
@@ -213,6 +228,7 @@ async def alert_assign(
     principal: Annotated[Principal, page("alerts:act")],
     assignee: Annotated[str, Form()] = "",
 ) -> Response:
+    _installed()
     from taydo.alerts.service import assign
 
     db, address = request.app.state.db, _address(request)
@@ -233,6 +249,7 @@ async def alert_silence(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Silence this alert's rule on this entity for some hours (notifications stop)."""
+    _installed()
     from taydo.alerts.routing import Matchers, SilenceIn
     from taydo.alerts.service import create_silence, get_alert
 

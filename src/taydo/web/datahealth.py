@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from taydo.core.access import Principal
 from taydo.core.db import Database
+from taydo.core.errors import NotFound
 
 __all__ = ["health_by_dataset", "quarantine_page", "replay"]
 
@@ -39,6 +40,8 @@ def quarantine_page(
 
 
 def replay(database: Database, principal: Principal, entry_id: int, app: FastAPI) -> Any:
-    from taydo.ingest.quarantine import replay as replay_entry
-
+    try:
+        from taydo.ingest.quarantine import replay as replay_entry
+    except ImportError:  # no quarantine browser: nothing can be found to replay
+        raise NotFound(f"no quarantined entry {entry_id}") from None
     return replay_entry(database, principal, entry_id)

@@ -26,10 +26,8 @@ router = APIRouter(include_in_schema=False)
 
 
 async def startup(app: FastAPI) -> None:
-    """The overview's in-memory catalog part, refreshed on ``catalog.changed``."""
-    cache = overview_data.EntityCache(app.state.db)
-    cache.subscribe(app.state.bus)
-    app.state.console_entities = cache
+    """The overview's in-memory catalog part (see ``EntityCache``)."""
+    app.state.console_entities = overview_data.EntityCache(app.state.db)
 
 
 YEAR = 365 * 24 * 3600
@@ -87,13 +85,16 @@ async def login_submit(
             secret_key=settings.secret_key.get_secret_value(),
         )
     except TaydoError as exc:
+        # The form again with the reason; 400 (not 401: this page is public, it asks for
+        # credentials in its body, not with an authentication challenge).
+        throttled = exc.status_code == 429
         error = (
             N_("Quá nhiều lần đăng nhập sai, vui lòng thử lại sau")
-            if exc.status_code == 429
+            if throttled
             else N_("Sai tên đăng nhập hoặc mật khẩu")
         )
         context = {"next": safe_next(next), "username": username[:80], "error": error}
-        return render(request, "login.html", context, status=exc.status_code)
+        return render(request, "login.html", context, status=429 if throttled else 400)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         sessions.COOKIE_NAME,
