@@ -182,3 +182,50 @@ def test_console_forms_need_the_session_csrf_token(
     assert client.get("/", headers=HTML, follow_redirects=False).status_code == 303
     wrong = client.post("/login", data={"username": user, "password": "nope", "next": "/"})
     assert wrong.status_code == 400 and "Sai tên đăng nhập hoặc mật khẩu" in wrong.text
+
+
+def test_data_page_shows_health_and_replays_quarantined_input(
+    client, database: Database, headers_for, stations
+) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("taydo.ingest.replay")
+    from sqlalchemy import select
+
+    from taydo.catalog.models import Dataset, Entity
+    from taydo.core import clock
+    from taydo.ingest.models import QuarantineEntry
+    from taydo.ingest.quarantine import put
+    from taydo.observations.service import Point, write_points
+
+    with database.session() as session:
+        dataset = Dataset(
+            code="water-level",
+            name="Mực nước sông",
+            agency_id=stations["DKTTV"],
+            pillar="government",
+            sector="natural-resources-environment",
+            update_interval_s=300,
+        )
+        session.add(dataset)
+        session.flush()
+        for entity in session.scalars(select(Entity)):
+            entity.dataset_id = dataset.id
+    write_points(database, [Point(stations["can-tho"], clock.now_ms(), 1.5)])
+    item = {"entity_id": CAN_THO, "metric": "height", "ts": clock.now_ms() - 60_000, "value": 1.6}
+    put(database, "http", "storage was briefly unavailable", [item], agency_code="DKTTV")
+
+    operator = _as(headers_for("operator"))
+    page = client.get("/data", headers=operator).text
+    assert "health-fresh" in page and "Kịp thời" in page
+    assert "storage was briefly unavailable" in page and "/replay" in page
+    assert "/replay" not in client.get("/data", headers=_as(headers_for("viewer"))).text
+
+    with database.session() as session:
+        entry_id = session.scalars(select(QuarantineEntry.id)).one()
+    done = client.post(
+        f"/data/quarantine/{entry_id}/replay", headers=operator, follow_redirects=False
+    )
+    assert done.status_code == 303
+    with database.session() as session:
+        assert session.get(QuarantineEntry, entry_id).status == "replayed"
+    again = client.post(f"/data/quarantine/{entry_id}/replay", headers=operator)
+    assert again.status_code == 409 and 'role="alert"' in again.text

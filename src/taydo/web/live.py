@@ -78,11 +78,9 @@ def feed(database: Database, principal: Principal, area: str | None = None) -> l
 
 
 def _stale_datasets(database: Database, principal: Principal) -> int | None:
-    try:
-        from taydo.ingest.health import dataset_health
-    except ImportError:  # data health is not installed
-        return None
-    return sum(1 for d in dataset_health(database, principal) if d.get("status") == "stale")
+    from taydo.web.datahealth import stale_count
+
+    return stale_count(database, principal)
 
 
 def counters(database: Database, principal: Principal) -> list[dict[str, Any]]:

@@ -284,7 +284,7 @@ def _data_context(request: Request, principal: Principal, status: str) -> dict[s
     if not principal.sees_everything:
         agencies = [a for a in agencies if principal.may_see_agency(a["code"])]
         datasets = [d for d in datasets if principal.may_see_agency(d["agency"])]
-    health = datahealth.health_by_dataset(database, principal)
+    health = datahealth.health_by_dataset(database)
     for dataset in datasets:
         dataset["health"] = health.get(dataset["code"])
     quarantine = datahealth.quarantine_page(database, principal, status=status)
@@ -297,6 +297,7 @@ def _data_context(request: Request, principal: Principal, status: str) -> dict[s
         "status": status,
         "statuses": QUARANTINE_STATUSES,
         "may_replay": principal.has("quarantine:act"),
+        "health_labels": datahealth.HEALTH_LABELS,
     }
 
 
@@ -314,9 +315,16 @@ async def data(
 async def quarantine_replay(
     request: Request, entry_id: int, principal: Annotated[Principal, page("quarantine:act")]
 ) -> Response:
+    """Replay an entry unchanged; a still-invalid one stays pending and the reason shows."""
     from taydo.web import datahealth
 
-    await run_in_threadpool(
-        datahealth.replay, request.app.state.db, principal, entry_id, request.app
-    )
+    try:
+        await datahealth.replay(request, principal, entry_id)
+    except NotFound:
+        raise
+    except TaydoError as exc:
+        context = await run_in_threadpool(_data_context, request, principal, "pending")
+        reasons = exc.details.get("reasons") or []
+        context["error"] = f"#{entry_id}: {exc.message} — " + "; ".join(map(str, reasons))
+        return render(request, "data.html", context, status=exc.status_code)
     return RedirectResponse("/data#quarantine", status_code=303)
