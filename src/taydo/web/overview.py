@@ -157,8 +157,10 @@ class EntityCache:
 
     def _current_version(self) -> tuple[Any, ...]:
         statement = select(
-            select(func.count(), func.max(Entity.updated_at)).select_from(Entity).subquery(),
-            select(func.count(), func.max(Metric.id)).select_from(Metric).subquery(),
+            select(func.count()).select_from(Entity).scalar_subquery(),
+            select(func.max(Entity.updated_at)).scalar_subquery(),
+            select(func.count()).select_from(Metric).scalar_subquery(),
+            select(func.max(Metric.id)).scalar_subquery(),
         )
         with self._database.engine.connect() as connection:
             return tuple(connection.execute(statement).one())
