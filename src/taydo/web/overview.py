@@ -75,15 +75,28 @@ def legend_groups() -> list[tuple[str, list[State]]]:
     ]
 
 
+def _thresholds(levels: dict[str, Any] | None) -> tuple[tuple[float, str], ...]:
+    """An entity's alarm levels as (value, state) pairs, ready for the per-request loop."""
+    found = []
+    for key in ("1", "2", "3"):
+        value = (levels or {}).get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            found.append((float(value), f"level{key}"))
+    return tuple(sorted(found))
+
+
 def alarm_state(value: float | None, levels: dict[str, Any] | None) -> str:
     """``level1``..``level3`` for the highest alarm level ``value`` reached, else normal/nodata."""
     if value is None:
         return "nodata"
+    return _reached(value, _thresholds(levels))
+
+
+def _reached(value: float, thresholds: tuple[tuple[float, str], ...]) -> str:
     reached = "normal"
-    for key in ("1", "2", "3"):
-        threshold = (levels or {}).get(key)
-        if isinstance(threshold, int | float) and value >= threshold:
-            reached = f"level{key}"
+    for threshold, state in thresholds:
+        if value >= threshold:
+            reached = state
     return reached
 
 
@@ -139,7 +152,7 @@ class Placed:
     type: str
     area_code: str | None
     agency_code: str | None
-    alarm_levels: dict[str, Any] | None
+    thresholds: tuple[tuple[float, str], ...]  # (level value, state), ascending
 
 
 class EntityCache:
@@ -197,7 +210,15 @@ class EntityCache:
         metrics = select(Metric.id, Metric.entity_pk, Metric.name)
         with self._database.engine.connect() as connection:
             placed = [
-                Placed(*row[:8], (row[8] or {}).get("alarm_levels"))
+                Placed(
+                    row[0],
+                    row[1],
+                    row[2],
+                    round(row[3], 6),
+                    round(row[4], 6),
+                    *row[5:8],
+                    _thresholds((row[8] or {}).get("alarm_levels")),
+                )
                 for row in connection.execute(statement)
             ]
             series = {
@@ -220,28 +241,30 @@ def entity_rows(
     having, alarm_values = _latest_by_entity(database, series)
     severities = _alert_severity_by_entity(database)
     agencies = None if principal.sees_everything else principal.agencies
-    rows: list[list[Any]] = []
+    rows: list[tuple[Any, ...]] = []
+    append = rows.append
     for entity in placed:
         if area and entity.area_code != area:
             continue
         if agencies is not None and entity.agency_code not in agencies:
             continue
-        if entity.pk in alarm_values:
-            state = alarm_state(alarm_values[entity.pk], entity.alarm_levels)
+        value = alarm_values.get(entity.pk)
+        if value is not None:
+            state = _reached(value, entity.thresholds)
         else:
             state = "normal" if entity.pk in having else "nodata"
         severity = severities.get(entity.entity_id)
         if severity is not None and ranks.get(severity, 0) >= ranks[state]:
             state = severity
-        rows.append(
-            [
+        append(
+            (
                 entity.entity_id,
                 entity.name,
-                round(entity.lat, 6),
-                round(entity.lon, 6),
+                entity.lat,
+                entity.lon,
                 state,
                 entity.type,
                 entity.area_code,
-            ]
+            )
         )
     return {"colours": {s.code: s.colour for s in states}, "ranks": ranks, "rows": rows}
