@@ -30,8 +30,10 @@ BUDGET_MS = 300.0
 def machine() -> str:
     import sqlite3
 
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
-        f"{os.cpu_count()} CPU, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+        f"{os.cpu_count()} CPU, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}, load average {load}"
     )
 
 
