@@ -38,16 +38,17 @@ def machine() -> str:
 
 
 def build(path: Path, entities: int) -> tuple[object, str]:
-    from taydo.alerts.models import Alert
     from taydo.auth.service import create_user, issue_token
     from taydo.catalog.models import Agency, Entity, Metric
     from taydo.core import clock
     from taydo.core.db import Database
     from taydo.core.migrate import upgrade
-    from taydo.observations.service import Point, write_points
 
     database = Database(f"sqlite:///{path}")
     upgrade(database)
+    from taydo.alerts.models import Alert
+    from taydo.observations.service import Point, write_points
+
     rng = random.Random(6)
     now = clock.now()
     with database.engine.begin() as connection:

@@ -187,11 +187,12 @@ def test_console_forms_need_the_session_csrf_token(
 def test_data_page_shows_health_and_replays_quarantined_input(
     client, database: Database, headers_for, stations
 ) -> None:  # type: ignore[no-untyped-def]
-    pytest.importorskip("taydo.ingest.replay")
     from sqlalchemy import select
 
     from taydo.catalog.models import Dataset, Entity
     from taydo.core import clock
+
+    pytest.importorskip("taydo.ingest.replay")
     from taydo.ingest.models import QuarantineEntry
     from taydo.ingest.quarantine import put
     from taydo.observations.service import Point, write_points

@@ -70,9 +70,10 @@ async def replay(request: Request, principal: Principal, entry_id: int) -> dict[
     validate again, store through the app's writer, mark it replayed (with the audit)."""
     try:
         from taydo.ingest import replay as service
-        from taydo.ingest.quarantine_api import _mqtt_parser
     except ImportError:  # no quarantine browser: nothing can be found to replay
         raise NotFound(f"no quarantined entry {entry_id}") from None
+    from taydo.ingest.quarantine_api import _mqtt_parser  # the API's parser for MQTT input
+
     state = request.app.state
     plan = await asyncio.to_thread(
         service.plan_replay,
