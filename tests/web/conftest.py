@@ -54,7 +54,6 @@ def stations(database: Database) -> dict[str, Any]:
 def open_alert(database: Database) -> Any:
     """``open_alert(entity_id, severity, agency)`` stores a firing alert; returns its id."""
     from taydo.alerts.models import Alert
-
     from taydo.core import clock
 
     def make(entity_id: str, severity: str = "danger", agency: str = "DKTTV") -> int:

@@ -61,7 +61,6 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     import uvicorn
-    from taydo.rules.service import load_rules
 
     from taydo.auth.service import ensure_demo_users, get_user, issue_token
     from taydo.catalog.service import load_pack
@@ -70,6 +69,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     from taydo.core.migrate import upgrade
     from taydo.core.plugins import make_plugin_manager, packs
     from taydo.core.settings import Settings
+    from taydo.rules.service import load_rules
 
     path = tmp_path_factory.mktemp("e2e") / "taydo.db"
     database = Database(f"sqlite:///{path}")

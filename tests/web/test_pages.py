@@ -70,6 +70,7 @@ def test_silence_creates_a_silence(
     client, database: Database, headers_for, stations, open_alert
 ) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
+
     from taydo.alerts.models import Silence
 
     alert = open_alert(CAN_THO)
@@ -102,9 +103,8 @@ def test_an_officer_cannot_see_another_agencys_alert_or_entity(
 
 
 def test_entity_page_shows_latest_value_and_alarm_levels(client, headers_for, stations) -> None:  # type: ignore[no-untyped-def]
-    from taydo.observations.service import Point, write_points
-
     from taydo.core import clock
+    from taydo.observations.service import Point, write_points
 
     write_points(client.app.state.db, [Point(stations["can-tho"], clock.now_ms(), 1.93)])
     page = client.get(f"/entities/{CAN_THO}", headers=_as(headers_for("viewer")))

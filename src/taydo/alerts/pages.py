@@ -60,7 +60,6 @@ def list_view(
     database: Database, principal: Principal, filters: dict[str, str], province: str
 ) -> dict[str, Any]:
     from taydo.alerts.service import list_alerts
-
     from taydo.web.live import feed_item
 
     active = {"active": True, "closed": False}.get(filters.get("open", ""))
@@ -116,7 +115,6 @@ def detail_view(
 ) -> dict[str, Any]:
     from taydo.alerts.service import get_alert
     from taydo.rules.service import get_rule
-
     from taydo.web.live import feed_item
 
     alert = feed_item(get_alert(database, principal, alert_id))
