@@ -199,9 +199,7 @@ def test_operator_sees_an_alert_arrive_live_acknowledges_it_and_reads_english(
 
     # The map shows the pack's stations as markers (clusters or single circles).
     expect(page.locator("#overview")).to_have_attribute("data-markers", _positive(), timeout=15_000)
-    expect(
-        page.locator("#map .leaflet-marker-icon.cluster, #map canvas").first
-    ).to_be_visible()
+    expect(page.locator("#map .leaflet-marker-icon.cluster, #map canvas").first).to_be_visible()
     expect(page.locator("#live.on")).to_be_attached(timeout=5_000)
     _shot(page, "overview")
 
