@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo test lint format bench serve clean
+.PHONY: help setup assets i18n demo test lint format bench serve clean
 
 help:
 	@echo "make demo   - set up, load the Cần Thơ demo data, simulate live feeds and serve http://127.0.0.1:8000"
@@ -23,10 +23,26 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-demo: setup
+# Console front-end libraries (npm, lockfile) copied into the package: served by the IOC itself.
+ASSETS := src/taydo/web/static/vendor/.stamp
+$(ASSETS): package.json package-lock.json $(STAMP)
+	@[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund || { echo "npm ci failed: on Debian, apt-get install npm"; exit 1; }
+	$(BIN)/python -m taydo.web.assets node_modules
+	@touch $@
+
+assets: $(ASSETS)
+
+# Console messages: extract (babel.cfg), update the English catalog, compile it.
+I18N := src/taydo/web/translations
+i18n: setup
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --omit-header -o $(I18N)/messages.pot .
+	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) -l en --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel compile -d $(I18N) -l en --statistics
+
+demo: setup assets
 	$(BIN)/taydo demo
 
-test: setup
+test: setup assets
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup

@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "alerts": ["benchmarks.alerts"],
     "mqtt": ["benchmarks.mqtt"],
     "ngsild": ["benchmarks.ngsild"],
+    "console": ["benchmarks.console"],
 }
 
 

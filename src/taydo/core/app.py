@@ -35,6 +35,9 @@ COMPONENTS = (
     "taydo.alerts.api",
     "taydo.ingest.gateways",
     "taydo.ingest.ngsild.api",
+    "taydo.web.pages",
+    "taydo.catalog.pages",
+    "taydo.alerts.pages",
 )
 
 

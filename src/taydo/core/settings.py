@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     ngsild_fetch_remote_contexts: bool = Field(
         False, description="Let the NGSI-LD API fetch unknown @context URLs over the network."
     )
+    console_area: str = Field(
+        "92",
+        description="Official code of the province/city whose wards the console's Areas page "
+        "lists and whose outlines the overview map draws (92 = Cần Thơ).",
+    )
 
     alert_check_interval_s: float = Field(
         5.0, description="Seconds between checks of absence rules and composite-rule windows."

@@ -1,0 +1,272 @@
+"""Console screens of the alerts domain: the list with filters, the detail page with the series
+around the alert and the rule that fired, and the hand actions (acknowledge, resolve, assign,
+silence). Forms carry the session's CSRF token; the auth layer checks it."""
+
+from __future__ import annotations
+
+import importlib.util
+from datetime import timedelta
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from taydo.core import clock
+from taydo.core.access import Principal
+from taydo.core.db import Database
+from taydo.core.errors import NotFound, TaydoError
+from taydo.web.i18n import N_
+from taydo.web.shell import page, render
+
+__all__ = ["SILENCE_HOURS", "router"]
+
+router = APIRouter(include_in_schema=False)
+
+SILENCE_HOURS: tuple[int, ...] = (1, 4, 12, 24)
+HOUR_MS = 3_600_000
+
+
+def _installed() -> None:
+    """These screens need the early-warning domain (rules, alerts); without it they are
+    absent (404), never broken."""
+    if importlib.util.find_spec("taydo.alerts.service") is None:
+        raise NotFound("cảnh báo chưa được cài đặt / alerts are not installed")
+
+
+def _choices() -> dict[str, Any]:
+    from taydo.rules.choices import ALERT_STATES, SEVERITIES
+
+    return {"severities": SEVERITIES, "states": ALERT_STATES}
+
+
+def _sectors(database: Database) -> list[str]:
+    from taydo.catalog.service import list_datasets
+
+    found = list_datasets(database, limit=10_000)
+    rows = found[0] if isinstance(found, tuple) else found
+    return sorted({d["sector"] for d in rows if d.get("sector")})
+
+
+def _area_names(database: Database, province: str) -> dict[str, str]:
+    from taydo.geo.service import list_areas
+
+    found, _total = list_areas(database, parent=province, limit=10_000)
+    return {a["code"]: a["name"] for a in found}
+
+
+def list_view(
+    database: Database, principal: Principal, filters: dict[str, str], province: str
+) -> dict[str, Any]:
+    from taydo.alerts.service import list_alerts
+    from taydo.web.live import feed_item
+
+    active = {"active": True, "closed": False}.get(filters.get("open", ""))
+    alerts = list_alerts(
+        database,
+        principal,
+        state=filters.get("state") or None,
+        severity=filters.get("severity") or None,
+        area=filters.get("area") or None,
+        agency=filters.get("agency") or None,
+        active=active,
+        limit=500,
+    )
+    sector = filters.get("sector")
+    if sector:  # the alerts service filters everything but the sector
+        alerts = [a for a in alerts if a.get("sector") == sector]
+    return {
+        "alerts": [feed_item(a) for a in alerts[:200]],
+        "filters": filters,
+        "sectors": _sectors(database),
+        "area_names": _area_names(database, province),
+        **_choices(),
+    }
+
+
+@router.get("/alerts")
+async def alerts_list(
+    request: Request,
+    principal: Annotated[Principal, page("alerts:read")],
+    severity: str = "",
+    state: str = "",
+    area: str = "",
+    sector: str = "",
+    agency: str = "",
+    open: str = "active",
+) -> Response:
+    _installed()
+    filters = {
+        "severity": severity,
+        "state": state,
+        "area": area.strip(),
+        "sector": sector,
+        "agency": agency.strip(),
+        "open": open,
+    }
+    province = request.app.state.settings.console_area
+    view = await run_in_threadpool(list_view, request.app.state.db, principal, filters, province)
+    return render(request, "alerts/list.html", view)
+
+
+def detail_view(
+    database: Database, principal: Principal, alert_id: int, province: str
+) -> dict[str, Any]:
+    from taydo.alerts.service import get_alert
+    from taydo.rules.service import get_rule
+    from taydo.web.live import feed_item
+
+    alert = feed_item(get_alert(database, principal, alert_id))
+    try:
+        rule = get_rule(database, alert["rule"])
+    except NotFound:
+        rule = None
+    started = alert["started_ms"] or clock.now_ms()
+    resolved = alert.get("resolved_at")
+    end = (feed_item({"started_at": resolved})["started_ms"] if resolved else None) or (
+        clock.now_ms()
+    )
+    chart = {
+        "entity": alert.get("entity_id"),
+        "metric": alert.get("metric"),
+        "from": started - 6 * HOUR_MS,
+        "to": max(end, started) + HOUR_MS,
+        "started": started,
+        "value": alert.get("value"),
+    }
+    return {
+        "alert": alert,
+        "rule": rule,
+        "rule_json": orjson.dumps(
+            rule.model_dump(mode="json", exclude_none=True) if rule else {},
+            option=orjson.OPT_INDENT_2,
+        ).decode(),
+        "chart_json": orjson.dumps(chart).decode(),
+        "silence_hours": SILENCE_HOURS,
+        "area_names": _area_names(database, province),
+        **_choices(),
+    }
+
+
+async def _detail(
+    request: Request, principal: Principal, alert_id: int, error: str | None = None
+) -> Response:
+    _installed()
+    province = request.app.state.settings.console_area
+    view = await run_in_threadpool(detail_view, request.app.state.db, principal, alert_id, province)
+    view["error"] = error
+    return render(request, "alerts/detail.html", view, status=422 if error else 200)
+
+
+@router.get("/alerts/{alert_id}")
+async def alert_detail(
+    request: Request, alert_id: int, principal: Annotated[Principal, page("alerts:read")]
+) -> Response:
+    _installed()
+    return await _detail(request, principal, alert_id)
+
+
+async def _act(request: Request, principal: Principal, alert_id: int, action: Any) -> Response:
+    try:
+        await run_in_threadpool(action)
+    except NotFound:
+        raise
+    except TaydoError as exc:
+        return await _detail(request, principal, alert_id, error=exc.message)
+    return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
+
+
+def _address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+async def alert_acknowledge(
+    request: Request,
+    alert_id: int,
+    principal: Annotated[Principal, page("alerts:act")],
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    _installed()
+    from taydo.alerts.service import acknowledge
+
+    db, address = request.app.state.db, _address(request)
+    return await _act(
+        request,
+        principal,
+        alert_id,
+        lambda: acknowledge(db, principal, alert_id, note=note.strip(), address=address),
+    )
+
+
+@router.post("/alerts/{alert_id}/resolve")
+async def alert_resolve(
+    request: Request,
+    alert_id: int,
+    principal: Annotated[Principal, page("alerts:act")],
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    _installed()
+    from taydo.alerts.service import resolve
+
+    db, address = request.app.state.db, _address(request)
+    return await _act(
+        request,
+        principal,
+        alert_id,
+        lambda: resolve(db, principal, alert_id, note=note.strip(), address=address),
+    )
+
+
+@router.post("/alerts/{alert_id}/assign")
+async def alert_assign(
+    request: Request,
+    alert_id: int,
+    principal: Annotated[Principal, page("alerts:act")],
+    assignee: Annotated[str, Form()] = "",
+) -> Response:
+    _installed()
+    from taydo.alerts.service import assign
+
+    db, address = request.app.state.db, _address(request)
+    return await _act(
+        request,
+        principal,
+        alert_id,
+        lambda: assign(db, principal, alert_id, assignee=assignee.strip() or None, address=address),
+    )
+
+
+@router.post("/alerts/{alert_id}/silence")
+async def alert_silence(
+    request: Request,
+    alert_id: int,
+    principal: Annotated[Principal, page("alerts:act")],
+    hours: Annotated[int, Form()] = 4,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """Silence this alert's rule on this entity for some hours (notifications stop)."""
+    _installed()
+    from taydo.alerts.routing import Matchers, SilenceIn
+    from taydo.alerts.service import create_silence, get_alert
+
+    db, address = request.app.state.db, _address(request)
+    if hours not in SILENCE_HOURS:
+        return await _detail(request, principal, alert_id, error=N_("Thời hạn không hợp lệ"))
+
+    def action() -> None:
+        alert = get_alert(db, principal, alert_id)
+        agencies = [alert["agency_code"]] if alert.get("agency_code") else []
+        data = SilenceIn(
+            match=Matchers(
+                rules=[alert["rule"]],
+                entities=[alert["entity_id"]] if alert.get("entity_id") else [],
+                agencies=agencies if not principal.sees_everything else [],
+            ),
+            ends_at=clock.now() + timedelta(hours=hours),
+            reason=reason.strip() or f"alert {alert_id}",
+        )
+        create_silence(db, principal, data, address=address)
+
+    return await _act(request, principal, alert_id, action)

@@ -1,0 +1,96 @@
+"""The Data page's live parts: dataset health badges and the quarantine browser.
+
+Both come from the ingestion domain's services (``taydo.ingest.health``,
+``taydo.ingest.replay``); this module only adapts their answers to what the page shows. When
+the ingestion domain lacks them the page says so instead of guessing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import Request
+
+from taydo.core.access import Principal
+from taydo.core.db import Database
+from taydo.core.errors import Invalid, NotFound
+from taydo.web.i18n import N_
+
+__all__ = ["HEALTH_LABELS", "health_by_dataset", "quarantine_page", "replay", "stale_count"]
+
+HEALTH_LABELS = {"fresh": N_("Kịp thời"), "late": N_("Chậm"), "stale": N_("Quá hạn")}
+
+
+def _health_of_all(database: Database) -> list[dict[str, Any]] | None:
+    try:
+        from taydo.ingest.health import health_of_all
+    except ImportError:  # not provided by the ingestion domain
+        return None
+    return list(health_of_all(database))
+
+
+def health_by_dataset(database: Database) -> dict[str, dict[str, Any]]:
+    """Dataset code → {status fresh/late/stale, completeness 0..1 or None, last_at}."""
+    return {
+        h["dataset"]: {
+            "status": h["freshness"]["status"],
+            "completeness": h["completeness"]["ratio"],
+            "last_at": h["freshness"]["last_ts"],
+        }
+        for h in _health_of_all(database) or []
+    }
+
+
+def stale_count(database: Database, principal: Principal) -> int | None:
+    """How many datasets the principal may see are stale (None without data health)."""
+    found = _health_of_all(database)
+    if found is None:
+        return None
+    return sum(
+        1
+        for h in found
+        if h["freshness"]["status"] == "stale" and principal.may_see_agency(h["agency"])
+    )
+
+
+def quarantine_page(
+    database: Database, principal: Principal, *, status: str = "pending", limit: int = 100
+) -> dict[str, Any] | None:
+    """The newest quarantined inputs the principal may see, or None when unavailable."""
+    try:
+        from taydo.ingest.replay import list_entries
+    except ImportError:  # not provided by the ingestion domain
+        return None
+    return list_entries(database, principal, status=status or None, limit=limit)
+
+
+async def replay(request: Request, principal: Principal, entry_id: int) -> dict[str, Any]:
+    """Replay one entry unchanged, exactly as ``POST /api/v1/quarantine/{id}/replay`` does:
+    validate again, store through the app's writer, mark it replayed (with the audit)."""
+    try:
+        from taydo.ingest import replay as service
+    except ImportError:  # no quarantine browser: nothing can be found to replay
+        raise NotFound(f"no quarantined entry {entry_id}") from None
+    from taydo.ingest.quarantine_api import _mqtt_parser  # the API's parser for MQTT input
+
+    state = request.app.state
+    plan = await asyncio.to_thread(
+        service.plan_replay,
+        state.db,
+        principal,
+        entry_id,
+        None,
+        series=state.series,
+        mqtt_parser=_mqtt_parser(request),
+    )
+    if plan.reasons or not plan.rows:
+        raise Invalid(
+            "vẫn chưa hợp lệ / still invalid", reasons=plan.reasons or ["no values in the input"]
+        )
+    result = await state.writer.write_rows(plan.rows)
+    address = request.client.host if request.client else None
+    await asyncio.to_thread(
+        service.mark_replayed, state.db, principal, plan, result.accepted, address
+    )
+    return {"accepted": result.accepted, "duplicates": result.duplicates}

@@ -1,0 +1,179 @@
+"""The console shell: templates, the page guard, navigation and the common page context.
+
+Every domain keeps its screens in ``src/taydo/<domain>/templates/<domain>/`` and renders them
+with :func:`render`, so all pages share one layout, one language switch and one navigation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from taydo.core import clock
+from taydo.core.access import PERMISSIONS, ROLES, Principal
+from taydo.core.errors import Forbidden, Unauthenticated
+from taydo.web.i18n import LOCALES, N_, locale_of, pick, translations
+
+__all__ = [
+    "NAVIGATION",
+    "NavItem",
+    "asset_url",
+    "environment",
+    "page",
+    "render",
+    "template_dirs",
+]
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    path: str
+    label: str  # Vietnamese msgid, translated when shown
+    permission: str
+
+
+# The console's navigation, in order; an item shows only to roles holding its permission.
+NAVIGATION: tuple[NavItem, ...] = (
+    NavItem("overview", "/", N_("Tổng quan"), "catalog:read"),
+    NavItem("alerts", "/alerts", N_("Cảnh báo"), "alerts:read"),
+    NavItem("areas", "/areas", N_("Địa bàn"), "catalog:read"),
+    NavItem("data", "/data", N_("Dữ liệu"), "catalog:read"),
+)
+
+
+def template_dirs() -> list[Path]:
+    """The shell's templates first, then each domain's ``templates/`` folder."""
+    own = Path(__file__).resolve().parent / "templates"
+    others = sorted(p for p in PACKAGE_ROOT.glob("*/templates") if p.is_dir() and p != own)
+    return [own, *others]
+
+
+@cache
+def asset_url(name: str) -> str:
+    """``/static/<name>?v=<hash>``: the content hash lets browsers cache assets for good."""
+    path = STATIC_DIR / name
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10] if path.is_file() else "0"
+    return f"/static/{name}?v={digest}"
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader([str(p) for p in template_dirs()]),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    env.globals["asset_url"] = asset_url
+    return env
+
+
+def _principal(request: Request) -> Principal | None:
+    authenticate = getattr(request.app.state, "authenticate", None)
+    return authenticate(request) if authenticate is not None else None
+
+
+def page(permission: str | None) -> Any:
+    """The guard of a console page: ``page("alerts:read")`` or ``page(None)`` for a public page.
+
+    Declared like ``requires()``/``public()`` (the route test reads ``taydo_permission``), but a
+    browser that is not logged in is sent to the login page instead of getting a 401.
+    """
+    if permission is not None and permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+
+    def dependency(request: Request) -> Principal | None:
+        principal = _principal(request)
+        request.state.principal = principal
+        if permission is None:
+            return principal
+        if principal is None:
+            if "text/html" in request.headers.get("accept", ""):
+                query = f"?{request.url.query}" if request.url.query else ""
+                target = quote(request.url.path + query, safe="/")
+                raise HTTPException(303, headers={"Location": f"/login?next={target}"})
+            raise Unauthenticated("authentication required")
+        if not principal.has(permission):
+            raise Forbidden(f"your role may not do this ({permission})")
+        return principal
+
+    dependency.taydo_permission = permission or "public"  # type: ignore[attr-defined]
+    return Depends(dependency)
+
+
+def _csrf_token(request: Request) -> str:
+    """The form token of the logged-in session (provided by the auth domain)."""
+    from taydo.auth.service import csrf_token
+
+    return csrf_token(request) or ""
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200
+) -> HTMLResponse:
+    """Render a console template in the caller's language with the shell's context."""
+    locale = locale_of(request)
+    principal: Principal | None = getattr(request.state, "principal", None)
+    settings = request.app.state.settings
+    catalog = translations(locale)
+    tz = settings.tz
+
+    def when(value: int | str | datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
+        """A time (epoch ms, ISO 8601 text or datetime) in the display time zone."""
+        if value is None or value == "":
+            return "—"
+        if isinstance(value, int):
+            moment = clock.ms_to_datetime(value)
+        elif isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+        else:
+            moment = value
+        if moment.tzinfo is None:  # SQLite returns naive UTC
+            moment = moment.replace(tzinfo=clock.now().tzinfo)
+        return moment.astimezone(tz).strftime(fmt)
+
+    def gettext(message: str, **variables: Any) -> str:
+        text = catalog.gettext(message)
+        return text % variables if variables else text
+
+    def ngettext(singular: str, plural: str, count: int, **variables: Any) -> str:
+        text = catalog.ngettext(singular, plural, count)
+        return text % {"num": count, **variables}
+
+    values: dict[str, Any] = {
+        "request": request,
+        "principal": principal,
+        "locale": locale,
+        "locales": LOCALES,
+        "navigation": [
+            n for n in NAVIGATION if principal is not None and principal.has(n.permission)
+        ],
+        "current_path": request.url.path,
+        "role_label": pick(locale, *ROLES[principal.role]) if principal else "",
+        "csrf_token": _csrf_token(request) if principal is not None else "",
+        "pick": lambda vi, en=None: pick(locale, vi, en),
+        "when": when,
+        "wall": request.query_params.get("wall") == "1",
+    }
+    values.update(context or {})
+    template_obj = environment().get_template(template)
+    html = template_obj.render(values, gettext=gettext, _=gettext, ngettext=ngettext)
+    return HTMLResponse(html, status_code=status)

@@ -1,0 +1,85 @@
+// Entity page: one ECharts chart per metric (instances reused when the range changes), the
+// alarm levels drawn as lines, and a location mini-map without tiles.
+(function () {
+  "use strict";
+  const root = document.getElementById("entity");
+  if (!root) return;
+  const entity = root.dataset.entity;
+  const ranges = JSON.parse(root.dataset.ranges || "[]");
+  const LEVEL_COLOURS = { "1": "#fdd835", "2": "#fb8c00", "3": "#e53935" };
+  const charts = [];
+
+  function levelLines(levels) {
+    return Object.keys(levels || {}).sort().map((key) => ({
+      yAxis: levels[key],
+      name: "BĐ" + key,
+      lineStyle: { color: LEVEL_COLOURS[key] || "#e53935", type: "dashed", width: 2 },
+      label: { formatter: "BĐ" + key + ": {c}", position: "insideEndTop" },
+    }));
+  }
+
+  function load(range) {
+    const end = Date.now();
+    const start = end - range.ms;
+    charts.forEach(({ el, chart, levels }) => {
+      const url = "/api/v1/entities/" + encodeURIComponent(entity) + "/series/" +
+        encodeURIComponent(el.dataset.metric) + "?from=" + start + "&to=" + end +
+        "&bucket=" + range.bucket + "&agg=avg";
+      chart.showLoading();
+      fetch(url, { credentials: "same-origin" })
+        .then((r) => (r.ok ? r.json() : { points: [] }))
+        .then((answer) => {
+          chart.hideLoading();
+          const data = (answer.points || []).map((p) => [p.t, p.v]);
+          const maxLevel = Math.max(...Object.values(levels).map(Number), -Infinity);
+          chart.setOption({
+            animation: false,
+            grid: { left: 50, right: 60, top: 20, bottom: 30 },
+            tooltip: { trigger: "axis" },
+            xAxis: { type: "time", min: start, max: end },
+            yAxis: { type: "value", scale: true, name: el.dataset.unit,
+              max: (v) => Math.max(v.max, isFinite(maxLevel) ? maxLevel * 1.05 : v.max) },
+            series: [{
+              type: "line", showSymbol: data.length < 60, data, name: el.dataset.metric,
+              markLine: { symbol: "none", silent: true, data: levelLines(levels) },
+            }],
+          }, { replaceMerge: ["series"] });
+        })
+        .catch(() => chart.hideLoading());
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    if (typeof echarts !== "undefined") {
+      root.querySelectorAll(".chart").forEach((el) => {
+        const chart = echarts.init(el, null, { renderer: "canvas" });
+        charts.push({ el, chart, levels: JSON.parse(el.dataset.levels || "{}") });
+      });
+      window.addEventListener("resize", () => charts.forEach((c) => c.chart.resize()));
+    }
+    const buttons = root.querySelectorAll("button.range");
+    buttons.forEach((button) => button.addEventListener("click", () => {
+      buttons.forEach((b) => b.setAttribute("aria-pressed", String(b === button)));
+      const range = ranges.find((r) => r.code === button.dataset.range);
+      if (range) load(range);
+    }));
+    load(ranges.find((r) => r.code === "24h") || ranges[0]);
+
+    const lat = parseFloat(root.dataset.lat);
+    const lon = parseFloat(root.dataset.lon);
+    if (typeof L !== "undefined" && isFinite(lat) && isFinite(lon)) {
+      const map = L.map("minimap", { preferCanvas: true, attributionControl: false, zoomControl: false, maxZoom: 18 })
+        .setView([lat, lon], 13);
+      if (root.dataset.area) {
+        fetch("/console/areas.geojson?area=" + encodeURIComponent(root.dataset.area), { credentials: "same-origin" })
+          .then((r) => (r.ok ? r.json() : null))
+          .then((geo) => {
+            if (geo && geo.features && geo.features.length) {
+              L.geoJSON(geo, { style: { color: "#7b8fa3", weight: 1, fillColor: "#eef1e6", fillOpacity: 1 }, interactive: false }).addTo(map).bringToBack();
+            }
+          }).catch(() => {});
+      }
+      L.circleMarker([lat, lon], { radius: 8, color: "#1b2a3a", fillColor: "#0b5d8c", fillOpacity: 1 }).addTo(map);
+    }
+  });
+})();
