@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         title="Tây Đô IOC",
         version=__version__,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served by the console from local assets (no CDN): taydo.web.pages
         redoc_url=None,
         default_response_class=FastJSONResponse,
         lifespan=lifespan,

@@ -12,13 +12,13 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from taydo.core.access import Principal
 from taydo.core.errors import NotFound, TaydoError
 from taydo.web import overview as overview_data
 from taydo.web.i18n import LANG_COOKIE, LOCALES, N_
-from taydo.web.shell import STATIC_DIR, page, render
+from taydo.web.shell import STATIC_DIR, asset_url, page, render
 
 __all__ = ["router", "safe_next"]
 
@@ -49,6 +49,25 @@ async def static(name: str, request: Request) -> Response:
     # Versioned URLs (``?v=<hash>``, see asset_url) never change: cache them for good.
     cache = f"public, max-age={YEAR}, immutable" if "v" in request.query_params else "no-cache"
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": cache})
+
+
+API_DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Tây Đô IOC — API</title>
+<link rel="stylesheet" href="{css}"></head>
+<body><div id="swagger-ui"></div>
+<script src="{bundle}"></script><script src="{init}"></script></body></html>
+"""
+
+
+@router.get("/api/docs", dependencies=[page(None)], include_in_schema=False)
+async def api_docs() -> Response:
+    """Interactive API docs (Swagger UI) from the IOC's own assets: no CDN, strict CSP."""
+    html = API_DOCS_PAGE.format(
+        css=asset_url("vendor/swagger-ui.css"),
+        bundle=asset_url("vendor/swagger-ui-bundle.js"),
+        init=asset_url("api-docs.js"),
+    )
+    return HTMLResponse(html)
 
 
 # ---------------------------------------------------------------- login, logout, language
