@@ -69,3 +69,16 @@ def test_validation_of_text_rows_for_file_imports(
         items[:1], index, now_ms=NOW, may_write=lambda a: a == "OTHER", coerce_strings=True
     )
     assert scoped.rejected == [(0, REASON_UNKNOWN_SERIES, None)]
+
+
+def test_nul_characters_are_quarantined_visibly_on_every_backend(database) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from taydo.ingest import quarantine
+    from taydo.ingest.models import QuarantineEntry
+
+    quarantine.put(database, "mqtt", "unknown metric '\x00'", b'{"\x00": 1}')
+    with database.session() as session:
+        row = session.scalars(select(QuarantineEntry)).one()
+    assert row.raw == '{"\\u0000": 1}'
+    assert row.reason == "unknown metric '\\u0000'"

@@ -111,6 +111,8 @@ class SeriesIndex:
         found = self._by_key.get(key)
         if found is not None:
             return found
+        if "\x00" in entity_id or "\x00" in metric:
+            return None  # no stored name holds NUL (PostgreSQL text cannot), so ask nobody
         if self._reload:
             self.load()
             found = self._by_key.get(key)

@@ -18,7 +18,7 @@ from taydo.core.errors import TaydoError
 from taydo.core.plugins import make_plugin_manager
 from taydo.core.responses import FastJSONResponse
 from taydo.core.settings import Settings
-from taydo.core.validation import validation_error_handler
+from taydo.core.validation import RejectNulMiddleware, validation_error_handler
 
 __all__ = ["COMPONENTS", "create_app"]
 
@@ -103,5 +103,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.include_router(component.router)
     from taydo.core.security import SecurityMiddleware
 
-    app.add_middleware(SecurityMiddleware, https=settings.cookie_secure)
+    app.add_middleware(RejectNulMiddleware)
+    app.add_middleware(
+        SecurityMiddleware, https=settings.cookie_secure
+    )  # outermost: headers on all
     return app

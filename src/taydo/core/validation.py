@@ -13,8 +13,9 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["validation_body", "validation_error_handler"]
+__all__ = ["RejectNulMiddleware", "validation_body", "validation_error_handler"]
 
 
 def validation_body(exc: RequestValidationError) -> dict[str, Any]:
@@ -36,3 +37,26 @@ def validation_body(exc: RequestValidationError) -> dict[str, Any]:
 async def validation_error_handler(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     return JSONResponse(validation_body(exc), status_code=422)
+
+
+class RejectNulMiddleware:
+    """Answer 400 to a URL that carries a NUL character (``%00``).
+
+    No name, code or filter of the IOC can contain NUL, and PostgreSQL refuses it in text: a
+    query with it would fail as a 500 deep in some service. One check at the door gives every
+    route the same clear answer.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope.get("path", "")
+            or b"%00" in scope.get("query_string", b"")
+            or b"\x00" in scope.get("query_string", b"")
+        ):
+            body = {"error": "địa chỉ chứa ký tự NUL / the URL holds a NUL character (%00)"}
+            await JSONResponse(body, status_code=400)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -18,7 +18,7 @@ from taydo.core import clock
 from taydo.core.db import Database
 from taydo.ingest.models import QuarantineEntry
 
-__all__ = ["Entry", "put", "put_many", "raw_text"]
+__all__ = ["Entry", "put", "put_many", "raw_text", "storable"]
 
 RAW_LIMIT = 1_000_000  # characters kept of one raw input (a whole oversized file is not kept)
 
@@ -43,7 +43,13 @@ def raw_text(raw: Any) -> str:
             text = json.dumps(raw, ensure_ascii=False, default=str)
         except (TypeError, ValueError):  # e.g. an integer too long to print
             text = f"<{type(raw).__name__} that cannot be shown as JSON>"
-    return text[:RAW_LIMIT]
+    return storable(text[:RAW_LIMIT])
+
+
+def storable(text: str) -> str:
+    """Text that every backend can store: PostgreSQL refuses NUL characters in text, so a
+    NUL is kept visibly as the escape ``\\u0000`` that JSON would show."""
+    return text.replace("\x00", "\\u0000") if "\x00" in text else text
 
 
 def put_many(database: Database, entries: Iterable[Entry | tuple[Any, ...]]) -> int:
@@ -58,8 +64,8 @@ def put_many(database: Database, entries: Iterable[Entry | tuple[Any, ...]]) -> 
             entry = Entry(*entry)
         rows.append(
             {
-                "source": entry.source,
-                "reason": entry.reason,
+                "source": storable(entry.source),
+                "reason": storable(entry.reason),
                 "raw": raw_text(entry.raw),
                 "received_at": received_at,
                 "agency_code": entry.agency_code,
