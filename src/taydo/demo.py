@@ -231,7 +231,27 @@ async def _serve(app: Any, options: DemoOptions) -> None:
         access_log=False,
         lifespan="on",
     )
-    await uvicorn.Server(config).serve()
+
+    class QuietServer(uvicorn.Server):
+        """Stops on Ctrl-C or SIGTERM after a complete shut-down.
+
+        uvicorn re-raises the signal once it has stopped, which makes ``asyncio.run`` cancel
+        the app's shut-down half-way (a traceback, and the writer's last batch at risk). Here
+        the signal only asks the server to exit; the shut-down then runs to its end.
+        """
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, self.handle_exit, signum, None)
+            try:
+                yield
+            finally:
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(signum)
+
+    await QuietServer(config).serve()
 
 
 def run_demo(options: DemoOptions, console: Console) -> None:
