@@ -9,9 +9,7 @@ from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, Field
 
 from taydo.core.access import Principal, requires
-from taydo.core.errors import Invalid
 from taydo.ingest import replay
-from taydo.ingest.mqtt.gateway import MqttGateway, parse_broker_url
 
 __all__ = ["router"]
 
@@ -30,26 +28,6 @@ class DiscardBody(BaseModel):
 
 def _address(request: Request) -> str | None:
     return request.client.host if request.client else None
-
-
-def _mqtt_parser(request: Request) -> MqttGateway:
-    """The running gateway parses replays; without one, a parser with the same settings."""
-    state = request.app.state
-    running = getattr(state, "mqtt", None)
-    if running is not None:
-        return running
-    settings = state.settings
-    from taydo.ingest.gateways import iota_services
-
-    return MqttGateway(
-        parse_broker_url(settings.mqtt_url or "mqtt://127.0.0.1"),
-        series=state.series,
-        resolver=state.resolver,
-        write=None,  # type: ignore[arg-type]
-        quarantine=None,  # type: ignore[arg-type]
-        prefix=settings.mqtt_topic_prefix,
-        iota=iota_services(settings.mqtt_iota_services),
-    )
 
 
 @router.get("", summary="Dữ liệu bị cách ly / List quarantined input")
@@ -92,25 +70,9 @@ async def replay_quarantine(
 ) -> dict[str, Any]:
     """Re-runs validation on the raw input (or on ``raw``, the fixed version); stores it
     when valid (422 with the reasons otherwise, and the entry stays pending)."""
-    state = request.app.state
-    plan = await asyncio.to_thread(
-        replay.plan_replay,
-        state.db,
-        principal,
-        entry_id,
-        body.raw,
-        series=state.series,
-        mqtt_parser=_mqtt_parser(request),
+    return await replay.replay_entry(
+        request.app.state, principal, entry_id, body.raw, address=_address(request)
     )
-    if plan.reasons or not plan.rows:
-        raise Invalid(
-            "vẫn chưa hợp lệ / still invalid", reasons=plan.reasons or ["no values in the input"]
-        )
-    result = await state.writer.write_rows(plan.rows)
-    entry = await asyncio.to_thread(
-        replay.mark_replayed, state.db, principal, plan, result.accepted, _address(request)
-    )
-    return {"entry": entry, "accepted": result.accepted, "duplicates": result.duplicates}
 
 
 @router.post("/{entry_id}/discard", summary="Bỏ qua / Discard")

@@ -11,6 +11,7 @@ an audit entry. An agency officer sees only their agencies' entries; any other e
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ __all__ = [
     "list_entries",
     "mark_replayed",
     "plan_replay",
+    "replay_entry",
+    "replay_parser",
 ]
 
 
@@ -191,6 +194,53 @@ def mark_replayed(
         )
         session.flush()
         return entry_dict(entry, full=True)
+
+
+def replay_parser(state: Any) -> Any:
+    """The parser replays of MQTT input go through: the running gateway (``state`` is the
+    app's state), or, without one, a parser built with the same settings."""
+    running = getattr(state, "mqtt", None)
+    if running is not None:
+        return running
+    from taydo.ingest.gateways import iota_services
+    from taydo.ingest.mqtt.gateway import MqttGateway, parse_broker_url
+
+    settings = state.settings
+    return MqttGateway(
+        parse_broker_url(settings.mqtt_url or "mqtt://127.0.0.1"),
+        series=state.series,
+        resolver=state.resolver,
+        write=None,  # type: ignore[arg-type]
+        quarantine=None,  # type: ignore[arg-type]
+        prefix=settings.mqtt_topic_prefix,
+        iota=iota_services(settings.mqtt_iota_services),
+    )
+
+
+async def replay_entry(
+    state: Any, principal: Principal, entry_id: int, raw: Any | None, *, address: str | None
+) -> dict[str, Any]:
+    """Validate the entry again (or ``raw``, its fixed version), store the rows through the
+    app's writer and mark it replayed with the audit; ``state`` is the app's state. A
+    still-invalid input raises ``Invalid`` with the reasons and the entry stays pending."""
+    plan = await asyncio.to_thread(
+        plan_replay,
+        state.db,
+        principal,
+        entry_id,
+        raw,
+        series=state.series,
+        mqtt_parser=replay_parser(state),
+    )
+    if plan.reasons or not plan.rows:
+        raise Invalid(
+            "vẫn chưa hợp lệ / still invalid", reasons=plan.reasons or ["no values in the input"]
+        )
+    result = await state.writer.write_rows(plan.rows)
+    entry = await asyncio.to_thread(
+        mark_replayed, state.db, principal, plan, result.accepted, address
+    )
+    return {"entry": entry, "accepted": result.accepted, "duplicates": result.duplicates}
 
 
 def discard(

@@ -7,14 +7,13 @@ the ingestion domain lacks them the page says so instead of guessing.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import Request
 
 from taydo.core.access import Principal
 from taydo.core.db import Database
-from taydo.core.errors import Invalid, NotFound
+from taydo.core.errors import NotFound
 from taydo.web.i18n import N_
 
 __all__ = ["HEALTH_LABELS", "health_by_dataset", "quarantine_page", "replay", "stale_count"]
@@ -72,25 +71,8 @@ async def replay(request: Request, principal: Principal, entry_id: int) -> dict[
         from taydo.ingest import replay as service
     except ImportError:  # no quarantine browser: nothing can be found to replay
         raise NotFound(f"no quarantined entry {entry_id}") from None
-    from taydo.ingest.quarantine_api import _mqtt_parser  # the API's parser for MQTT input
-
-    state = request.app.state
-    plan = await asyncio.to_thread(
-        service.plan_replay,
-        state.db,
-        principal,
-        entry_id,
-        None,
-        series=state.series,
-        mqtt_parser=_mqtt_parser(request),
-    )
-    if plan.reasons or not plan.rows:
-        raise Invalid(
-            "vẫn chưa hợp lệ / still invalid", reasons=plan.reasons or ["no values in the input"]
-        )
-    result = await state.writer.write_rows(plan.rows)
     address = request.client.host if request.client else None
-    await asyncio.to_thread(
-        service.mark_replayed, state.db, principal, plan, result.accepted, address
+    result = await service.replay_entry(
+        request.app.state, principal, entry_id, None, address=address
     )
-    return {"accepted": result.accepted, "duplicates": result.duplicates}
+    return {"accepted": result["accepted"], "duplicates": result["duplicates"]}
