@@ -91,6 +91,19 @@ def test_agency_officers_see_and_act_only_on_their_agencies(catalog, client, hea
     assert client.get("/api/v1/alerts").status_code == 401
 
 
+def test_alerts_filter_by_the_dataset_sector(catalog, client, headers_for) -> None:
+    op = headers_for("operator")
+    publish(client, [(catalog[WATER], MIN, 2.5), (catalog[SALT], MIN, 6.0)])
+    wait_for(lambda: len(alerts(client, op)) == 2)
+    farming = alerts(client, op, sector="agriculture")
+    assert [(a["agency_code"], a["sector"]) for a in farming] == [("SNNMT", "agriculture")]
+    assert alerts(client, op, sector="health") == []
+    page = client.get("/alerts", params={"sector": "agriculture", "open": ""}, headers=op)
+    assert page.status_code == 200
+    assert "Trạm đo mặn Sóc Trăng" in page.text
+    assert "Trạm thủy văn Cần Thơ" not in page.text
+
+
 def test_a_restart_continues_the_open_episode_without_duplicates(
     settings, database, catalog, headers_for
 ) -> None:

@@ -70,14 +70,12 @@ def list_view(
         severity=filters.get("severity") or None,
         area=filters.get("area") or None,
         agency=filters.get("agency") or None,
+        sector=filters.get("sector") or None,
         active=active,
-        limit=500,
+        limit=200,
     )
-    sector = filters.get("sector")
-    if sector:  # the alerts service filters everything but the sector
-        alerts = [a for a in alerts if a.get("sector") == sector]
     return {
-        "alerts": [feed_item(a) for a in alerts[:200]],
+        "alerts": [feed_item(a) for a in alerts],
         "filters": filters,
         "sectors": _sectors(database),
         "area_names": _area_names(database, province),

@@ -303,10 +303,12 @@ def list_alerts(
     area: str | None = None,
     agency: str | None = None,
     rule: str | None = None,
+    sector: str | None = None,
     active: bool | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
+    """Newest first; ``sector`` is the dataset's sector, recorded on the alert when raised."""
     statement = select(Alert).order_by(Alert.id.desc())
     if principal is not None and not principal.sees_everything:
         statement = statement.where(Alert.agency_code.in_(sorted(principal.agencies)))
@@ -316,6 +318,7 @@ def list_alerts(
         (Alert.area_code, area),
         (Alert.agency_code, agency),
         (Alert.rule_code, rule),
+        (Alert.sector, sector),
     ):
         if value:
             statement = statement.where(column == value)
