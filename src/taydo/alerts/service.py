@@ -75,6 +75,18 @@ def _audit(
     )
 
 
+def _system_audit(session: Session, alert: Alert, action: str, summary: dict[str, Any]) -> None:
+    """Journal what the engine itself did to an alert (fired it, resolved it on clearing)."""
+    _audit(
+        session,
+        actor="system",
+        action=action,
+        object_type="alert",
+        object_id=str(alert.id),
+        summary=summary,
+    )
+
+
 def _aware(moment: datetime | None) -> datetime | None:
     if moment is not None and moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)  # SQLite returns naive UTC values
@@ -187,13 +199,11 @@ def apply_transitions(
                 alert.value = t.value if t.value is not None else alert.value
                 alert.updated_at, alert.revision = now, alert.revision + 1
                 session.add(AlertEvent(alert_id=alert.id, at=now, event="cleared", value=t.value))
-                _audit(
+                _system_audit(
                     session,
-                    actor="system",
-                    action="alert.resolve",
-                    object_type="alert",
-                    object_id=str(alert.id),
-                    summary={"rule": t.rule, "target": t.target, "auto": True},
+                    alert,
+                    "alert.resolve",
+                    {"rule": t.rule, "target": t.target, "auto": True},
                 )
                 _notify(session, alert, "resolved", silences)
                 changed.append(alert_dict(alert))
@@ -238,13 +248,11 @@ def apply_transitions(
                         value=t.value,
                     )
                 )
-                _audit(
+                _system_audit(
                     session,
-                    actor="system",
-                    action="alert.fire",
-                    object_type="alert",
-                    object_id=str(alert.id),
-                    summary={"rule": t.rule, "target": t.target, "level": t.level},
+                    alert,
+                    "alert.fire",
+                    {"rule": t.rule, "target": t.target, "level": t.level},
                 )
                 _notify(session, alert, "fired", silences)
                 changed.append(alert_dict(alert))
