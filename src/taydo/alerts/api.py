@@ -121,7 +121,13 @@ async def get_alert(alert_id: int, request: Request, principal: Principal = READ
     return await _run(service.get_alert, _db(request), principal, alert_id)
 
 
-async def _publish(request: Request, alert: dict[str, Any]) -> dict[str, Any]:
+async def _transition(
+    request: Request, action: Any, principal: Principal, alert_id: int, **fields: Any
+) -> dict[str, Any]:
+    """Run one hand action (acknowledge, resolve, assign) and tell the live feeds."""
+    alert = await _run(
+        action, _db(request), principal, alert_id, address=_address(request), **fields
+    )
     await request.app.state.bus.publish("alerts.transition", alert)
     return alert
 
@@ -130,45 +136,21 @@ async def _publish(request: Request, alert: dict[str, Any]) -> dict[str, Any]:
 async def acknowledge(
     alert_id: int, body: AckIn, request: Request, principal: Principal = ACT
 ) -> dict[str, Any]:
-    alert = await _run(
-        service.acknowledge,
-        _db(request),
-        principal,
-        alert_id,
-        note=body.note,
-        address=_address(request),
-    )
-    return await _publish(request, alert)
+    return await _transition(request, service.acknowledge, principal, alert_id, note=body.note)
 
 
 @router.post("/alerts/{alert_id}/resolve")
 async def resolve(
     alert_id: int, body: ResolveIn, request: Request, principal: Principal = ACT
 ) -> dict[str, Any]:
-    alert = await _run(
-        service.resolve,
-        _db(request),
-        principal,
-        alert_id,
-        note=body.note,
-        address=_address(request),
-    )
-    return await _publish(request, alert)
+    return await _transition(request, service.resolve, principal, alert_id, note=body.note)
 
 
 @router.post("/alerts/{alert_id}/assign")
 async def assign(
     alert_id: int, body: AssignIn, request: Request, principal: Principal = ACT
 ) -> dict[str, Any]:
-    alert = await _run(
-        service.assign,
-        _db(request),
-        principal,
-        alert_id,
-        assignee=body.assignee,
-        address=_address(request),
-    )
-    return await _publish(request, alert)
+    return await _transition(request, service.assign, principal, alert_id, assignee=body.assignee)
 
 
 # -- silences -------------------------------------------------------------------------------
