@@ -5,7 +5,6 @@ silence). Forms carry the session's CSRF token; the auth layer checks it."""
 from __future__ import annotations
 
 import importlib.util
-from datetime import timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -165,18 +164,20 @@ async def alert_detail(
     return await _detail(request, principal, alert_id)
 
 
-async def _act(request: Request, principal: Principal, alert_id: int, action: Any) -> Response:
+async def _act(
+    request: Request, principal: Principal, alert_id: int, action: Any, **fields: Any
+) -> Response:
+    """Run one hand action of ``taydo.alerts.service``; a refusal shows on the detail page."""
+    address = request.client.host if request.client else None
     try:
-        await run_in_threadpool(action)
+        await run_in_threadpool(
+            action, request.app.state.db, principal, alert_id, address=address, **fields
+        )
     except NotFound:
         raise
     except TaydoError as exc:
         return await _detail(request, principal, alert_id, error=exc.message)
     return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
-
-
-def _address(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
@@ -189,13 +190,7 @@ async def alert_acknowledge(
     _installed()
     from taydo.alerts.service import acknowledge
 
-    db, address = request.app.state.db, _address(request)
-    return await _act(
-        request,
-        principal,
-        alert_id,
-        lambda: acknowledge(db, principal, alert_id, note=note.strip(), address=address),
-    )
+    return await _act(request, principal, alert_id, acknowledge, note=note.strip())
 
 
 @router.post("/alerts/{alert_id}/resolve")
@@ -208,13 +203,7 @@ async def alert_resolve(
     _installed()
     from taydo.alerts.service import resolve
 
-    db, address = request.app.state.db, _address(request)
-    return await _act(
-        request,
-        principal,
-        alert_id,
-        lambda: resolve(db, principal, alert_id, note=note.strip(), address=address),
-    )
+    return await _act(request, principal, alert_id, resolve, note=note.strip())
 
 
 @router.post("/alerts/{alert_id}/assign")
@@ -227,13 +216,7 @@ async def alert_assign(
     _installed()
     from taydo.alerts.service import assign
 
-    db, address = request.app.state.db, _address(request)
-    return await _act(
-        request,
-        principal,
-        alert_id,
-        lambda: assign(db, principal, alert_id, assignee=assignee.strip() or None, address=address),
-    )
+    return await _act(request, principal, alert_id, assign, assignee=assignee.strip() or None)
 
 
 @router.post("/alerts/{alert_id}/silence")
@@ -246,25 +229,8 @@ async def alert_silence(
 ) -> Response:
     """Silence this alert's rule on this entity for some hours (notifications stop)."""
     _installed()
-    from taydo.alerts.routing import Matchers, SilenceIn
-    from taydo.alerts.service import create_silence, get_alert
+    from taydo.alerts.service import silence_alert
 
-    db, address = request.app.state.db, _address(request)
     if hours not in SILENCE_HOURS:
         return await _detail(request, principal, alert_id, error=N_("Thời hạn không hợp lệ"))
-
-    def action() -> None:
-        alert = get_alert(db, principal, alert_id)
-        agencies = [alert["agency_code"]] if alert.get("agency_code") else []
-        data = SilenceIn(
-            match=Matchers(
-                rules=[alert["rule"]],
-                entities=[alert["entity_id"]] if alert.get("entity_id") else [],
-                agencies=agencies if not principal.sees_everything else [],
-            ),
-            ends_at=clock.now() + timedelta(hours=hours),
-            reason=reason.strip() or f"alert {alert_id}",
-        )
-        create_silence(db, principal, data, address=address)
-
-    return await _act(request, principal, alert_id, action)
+    return await _act(request, principal, alert_id, silence_alert, hours=hours, reason=reason)

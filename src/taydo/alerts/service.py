@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from taydo.alerts.models import Alert, AlertEvent, Silence
 from taydo.alerts.routing import (
+    Matchers,
     SilenceIn,
     active_silences,
     delete_silence,
@@ -45,6 +46,7 @@ __all__ = [
     "open_alerts",
     "remove_silence",
     "resolve",
+    "silence_alert",
 ]
 
 log = logging.getLogger(__name__)
@@ -491,6 +493,31 @@ def create_silence(
             "starts_at": _iso(row.starts_at),
             "ends_at": _iso(row.ends_at),
         }
+
+
+def silence_alert(
+    database: Database,
+    principal: Principal,
+    alert_id: int,
+    *,
+    hours: int,
+    reason: str = "",
+    address: str | None = None,
+) -> dict[str, Any]:
+    """Silence this alert's rule on its entity for some hours (the console's one-click
+    silence); an officer's silence is limited to the alert's agency."""
+    alert = get_alert(database, principal, alert_id)
+    agencies = [alert["agency_code"]] if alert.get("agency_code") else []
+    data = SilenceIn(
+        match=Matchers(
+            rules=[alert["rule"]],
+            entities=[alert["entity_id"]] if alert.get("entity_id") else [],
+            agencies=agencies if not principal.sees_everything else [],
+        ),
+        ends_at=clock.now() + timedelta(hours=hours),
+        reason=reason.strip() or f"alert {alert_id}",
+    )
+    return create_silence(database, principal, data, address=address)
 
 
 def remove_silence(
