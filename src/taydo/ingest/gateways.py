@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
+from taydo.core.lifecycle import drop_subscription, mark_start, mark_stop
 from taydo.ingest import health_api, quarantine, quarantine_api
 from taydo.ingest.connectors import api as connectors_api
 from taydo.ingest.connectors.service import Scheduler
@@ -44,12 +45,8 @@ async def startup(app: FastAPI) -> None:
     # As in the observations component: the same app may be started again on another event
     # loop (nested test clients); the bus subscription moves to the newest loop and the
     # background tasks run once, on the first start.
-    previous = getattr(app.state, "resolver_subscription", None)
-    if previous is not None:
-        bus.unsubscribe(previous)
-    starts = getattr(app.state, "gateway_starts", 0)
-    app.state.gateway_starts = starts + 1
-    if starts:
+    drop_subscription(app, "resolver_subscription")
+    if not mark_start(app, "gateway_starts"):
         app.state.resolver_subscription = app.state.resolver.subscribe(bus)
         return
     resolver = EntityResolver(app.state.db)
@@ -90,12 +87,8 @@ async def startup(app: FastAPI) -> None:
 
 
 async def shutdown(app: FastAPI) -> None:
-    subscription = getattr(app.state, "resolver_subscription", None)
-    if subscription is not None:
-        app.state.bus.unsubscribe(subscription)
-        app.state.resolver_subscription = None
-    app.state.gateway_starts = getattr(app.state, "gateway_starts", 1) - 1
-    if app.state.gateway_starts > 0:
+    drop_subscription(app, "resolver_subscription")
+    if not mark_stop(app, "gateway_starts"):
         return  # still serving on another loop
     for name in ("mqtt", "connectors", "health"):
         part = getattr(app.state, name, None)

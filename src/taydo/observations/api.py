@@ -11,6 +11,7 @@ from taydo.catalog.series import SeriesIndex
 from taydo.core import clock
 from taydo.core.access import Principal, requires
 from taydo.core.errors import Invalid, NotFound
+from taydo.core.lifecycle import drop_subscription, mark_start, mark_stop
 from taydo.core.responses import FastJSONResponse
 from taydo.ingest.validate import parse_timestamp
 from taydo.observations.buckets import BUCKET_MS, Buckets
@@ -31,12 +32,8 @@ async def startup(app: FastAPI) -> None:
     bus = app.state.bus
     # The bus subscription's queue belongs to the running event loop: when the same app is
     # started again on another loop (nested test clients, embedded servers), move it there.
-    previous = getattr(app.state, "series_subscription", None)
-    if previous is not None:
-        bus.unsubscribe(previous)
-    starts = getattr(app.state, "observation_starts", 0)
-    app.state.observation_starts = starts + 1
-    if starts:  # already running on another loop: share the index and the writer
+    drop_subscription(app, "series_subscription")
+    if not mark_start(app, "observation_starts"):  # running on another loop: share them
         app.state.series_subscription = app.state.series.subscribe(bus)
         return
     series = SeriesIndex(app.state.db)
@@ -55,12 +52,8 @@ async def startup(app: FastAPI) -> None:
 
 
 async def shutdown(app: FastAPI) -> None:
-    subscription = getattr(app.state, "series_subscription", None)
-    if subscription is not None:
-        app.state.bus.unsubscribe(subscription)
-        app.state.series_subscription = None
-    app.state.observation_starts = getattr(app.state, "observation_starts", 1) - 1
-    if app.state.observation_starts > 0:
+    drop_subscription(app, "series_subscription")
+    if not mark_stop(app, "observation_starts"):
         return  # still serving on another loop
     writer: ObservationWriter | None = getattr(app.state, "writer", None)
     if writer is not None:

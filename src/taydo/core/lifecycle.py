@@ -1,0 +1,34 @@
+"""Start/stop bookkeeping for components that may be started more than once.
+
+The same app can be started again on another event loop (nested test clients, embedded
+servers): a bus subscription's queue belongs to the running loop, so it moves to the newest
+start, while background tasks run once and stop with the last shutdown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["drop_subscription", "mark_start", "mark_stop"]
+
+
+def drop_subscription(app: Any, name: str) -> None:
+    """Unsubscribe the bus subscription kept as ``app.state.<name>``, if any."""
+    subscription = getattr(app.state, name, None)
+    if subscription is not None:
+        app.state.bus.unsubscribe(subscription)
+        setattr(app.state, name, None)
+
+
+def mark_start(app: Any, counter: str) -> bool:
+    """Count one start; True when it is the first (the one that starts background work)."""
+    starts = getattr(app.state, counter, 0)
+    setattr(app.state, counter, starts + 1)
+    return starts == 0
+
+
+def mark_stop(app: Any, counter: str) -> bool:
+    """Count one shutdown; True when it is the last (the one that stops background work)."""
+    left = getattr(app.state, counter, 1) - 1
+    setattr(app.state, counter, left)
+    return left <= 0
