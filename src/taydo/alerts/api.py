@@ -179,21 +179,6 @@ async def delete_silence(silence_id: int, request: Request, principal: Principal
 
 
 # -- rules ----------------------------------------------------------------------------------
-def _audit_hook(principal: Principal, address: str | None) -> Any:
-    def hook(session: Any, action: str, code: str, summary: dict[str, Any]) -> None:
-        service._audit(
-            session,
-            actor=principal.username,
-            action=action,
-            object_type="rule",
-            object_id=code,
-            summary=summary,
-            address=address,
-        )
-
-    return hook
-
-
 @router.get("/rules")
 async def list_rules(request: Request, _p: Principal = READ) -> list[Any]:
     rules = await _run(rules_service.list_rules, _db(request))
@@ -221,7 +206,7 @@ async def put_rule(code: str, request: Request, principal: Principal = WRITE_RUL
         _db(request),
         [rule],
         actor=principal.username,
-        audit=_audit_hook(principal, _address(request)),
+        audit=service.rule_audit_hook(principal, _address(request)),
     )
     await request.app.state.bus.publish("rules.changed", {"codes": [code]})
     return rule.model_dump(mode="json", by_alias=True)
@@ -233,7 +218,7 @@ async def delete_rule(code: str, request: Request, principal: Principal = WRITE_
         rules_service.delete_rule,
         _db(request),
         code,
-        audit=_audit_hook(principal, _address(request)),
+        audit=service.rule_audit_hook(principal, _address(request)),
     )
     await request.app.state.bus.publish("rules.changed", {"codes": [code]})
     return Response(status_code=204)
@@ -256,22 +241,9 @@ async def put_channel(
         from taydo.core.errors import Invalid
 
         raise Invalid("mã kênh trong thân khác đường dẫn / body code differs from the path")
-    view = await _run(routing.save_channel, _db(request), body)
-
-    def journal() -> None:
-        with _db(request).session() as session:
-            service._audit(
-                session,
-                actor=principal.username,
-                action="notify.channel.save",
-                object_type="channel",
-                object_id=code,
-                summary={"kind": body.kind, "secret_changed": body.secret is not None},
-                address=_address(request),
-            )
-
-    await _run(journal)
-    return view
+    return await _run(
+        service.save_channel, _db(request), principal, body, address=_address(request)
+    )
 
 
 @router.get("/notify/routes")

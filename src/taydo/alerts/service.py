@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from taydo.alerts.models import Alert, AlertEvent, Silence
 from taydo.alerts.routing import (
+    ChannelIn,
     Matchers,
     SilenceIn,
     active_silences,
@@ -25,6 +26,7 @@ from taydo.alerts.routing import (
     matching_routes,
     silence_matches,
 )
+from taydo.alerts.routing import save_channel as routing_save_channel
 from taydo.auth import journal
 from taydo.catalog.models import Dataset, Entity
 from taydo.core import clock
@@ -46,6 +48,8 @@ __all__ = [
     "open_alerts",
     "remove_silence",
     "resolve",
+    "rule_audit_hook",
+    "save_channel",
     "silence_alert",
 ]
 
@@ -538,3 +542,39 @@ def remove_silence(
             summary={},
             address=address,
         )
+
+
+# -- journal of rule and channel changes ----------------------------------------------------
+def rule_audit_hook(principal: Principal, address: str | None) -> Any:
+    """The ``audit`` callback ``taydo.rules.service`` calls for each saved or deleted rule."""
+
+    def hook(session: Any, action: str, code: str, summary: dict[str, Any]) -> None:
+        _audit(
+            session,
+            actor=principal.username,
+            action=action,
+            object_type="rule",
+            object_id=code,
+            summary=summary,
+            address=address,
+        )
+
+    return hook
+
+
+def save_channel(
+    database: Database, principal: Principal, body: ChannelIn, *, address: str | None = None
+) -> dict[str, Any]:
+    """Save a notification channel and journal it (whether the secret changed, never it)."""
+    view = routing_save_channel(database, body)
+    with database.session() as session:
+        _audit(
+            session,
+            actor=principal.username,
+            action="notify.channel.save",
+            object_type="channel",
+            object_id=body.code,
+            summary={"kind": body.kind, "secret_changed": body.secret is not None},
+            address=address,
+        )
+    return view
