@@ -103,7 +103,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.include_router(component.router)
     from taydo.core.security import SecurityMiddleware
 
-    app.add_middleware(RejectNulMiddleware)
+    # NGSI-LD answers its clients in ProblemDetails and checks NUL itself.
+    app.add_middleware(RejectNulMiddleware, exempt_prefixes=("/ngsi-ld/",))
     app.add_middleware(
         SecurityMiddleware, https=settings.cookie_secure
     )  # outermost: headers on all

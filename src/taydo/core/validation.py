@@ -47,14 +47,19 @@ class RejectNulMiddleware:
     route the same clear answer.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, exempt_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.exempt_prefixes = exempt_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (
-            "\x00" in scope.get("path", "")
-            or b"%00" in scope.get("query_string", b"")
-            or b"\x00" in scope.get("query_string", b"")
+        if (
+            scope["type"] == "http"
+            and not scope.get("path", "").startswith(self.exempt_prefixes)
+            and (
+                "\x00" in scope.get("path", "")
+                or b"%00" in scope.get("query_string", b"")
+                or b"\x00" in scope.get("query_string", b"")
+            )
         ):
             body = {"error": "địa chỉ chứa ký tự NUL / the URL holds a NUL character (%00)"}
             await JSONResponse(body, status_code=400)(scope, receive, send)

@@ -220,3 +220,15 @@ def test_query_parameters_never_fail_with_a_server_error(
         params["georel"] = georel
     response = client.get("/ngsi-ld/v1/entities", params=params, headers=auth)
     _check(response)
+
+
+def test_an_id_beyond_latin_1_gets_a_percent_encoded_location(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    answer = client.post(
+        "/ngsi-ld/v1/entities",
+        json={"id": "urn:ngsi-ld:Thing:Cần-Thơ‗1", "type": "Thing"},
+        headers={**headers_for("admin"), "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 201, answer.text
+    location = answer.headers["location"]
+    assert location == "/ngsi-ld/v1/entities/urn:ngsi-ld:Thing:C%E1%BA%A7n-Th%C6%A1%E2%80%971"
+    assert client.get(location, headers=headers_for("admin")).status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -54,7 +55,8 @@ async def create_entity(request: Request, principal: Principal = WRITE) -> Respo
     outcome = await write(request, principal, ops, "create")
     if outcome.errors:
         raise outcome.errors[0][1]
-    location = f"/ngsi-ld/v1/entities/{ops[0].entity_id}"
+    # Headers are Latin-1: an id with other characters goes percent-encoded (URI syntax).
+    location = f"/ngsi-ld/v1/entities/{quote(ops[0].entity_id, safe=':/')}"
     return Response(status_code=201, headers={"Location": location})
 
 

@@ -58,6 +58,11 @@ class NgsiRoute(APIRoute):
         original = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
+            if "\x00" in request.url.path or "%00" in request.url.query:
+                # No NGSI-LD name holds NUL, and PostgreSQL cannot even compare one.
+                return problem_response(
+                    NgsiError("BadRequestData", "ký tự NUL / NUL character (%00) in the URL")
+                )
             try:
                 return await original(request)
             except NgsiError as error:
