@@ -19,7 +19,7 @@ from taydo.alerts.schemas import AckIn, AssignIn, ResolveIn
 from taydo.alerts.stream import filter_for
 from taydo.catalog.models import Entity
 from taydo.catalog.series import SeriesIndex
-from taydo.core.access import Principal, public, requires
+from taydo.core.access import Principal, client_address, public, requires
 from taydo.core.errors import NotFound
 from taydo.geo.models import Area
 from taydo.rules import service as rules_service
@@ -38,10 +38,6 @@ ListParam = Annotated[list[str] | None, Query()]
 
 def _db(request: Request) -> Any:
     return request.app.state.db
-
-
-def _address(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 async def _run(func: Any, *args: Any, **kwargs: Any) -> Any:
@@ -126,7 +122,7 @@ async def _transition(
 ) -> dict[str, Any]:
     """Run one hand action (acknowledge, resolve, assign) and tell the live feeds."""
     alert = await _run(
-        action, _db(request), principal, alert_id, address=_address(request), **fields
+        action, _db(request), principal, alert_id, address=client_address(request), **fields
     )
     await request.app.state.bus.publish("alerts.transition", alert)
     return alert
@@ -166,14 +162,14 @@ async def create_silence(
     body: routing.SilenceIn, request: Request, principal: Principal = ACT
 ) -> dict[str, Any]:
     return await _run(
-        service.create_silence, _db(request), principal, body, address=_address(request)
+        service.create_silence, _db(request), principal, body, address=client_address(request)
     )
 
 
 @router.delete("/silences/{silence_id}", status_code=204)
 async def delete_silence(silence_id: int, request: Request, principal: Principal = ACT) -> Response:
     await _run(
-        service.remove_silence, _db(request), principal, silence_id, address=_address(request)
+        service.remove_silence, _db(request), principal, silence_id, address=client_address(request)
     )
     return Response(status_code=204)
 
@@ -206,7 +202,7 @@ async def put_rule(code: str, request: Request, principal: Principal = WRITE_RUL
         _db(request),
         [rule],
         actor=principal.username,
-        audit=service.rule_audit_hook(principal, _address(request)),
+        audit=service.rule_audit_hook(principal, client_address(request)),
     )
     await request.app.state.bus.publish("rules.changed", {"codes": [code]})
     return rule.model_dump(mode="json", by_alias=True)
@@ -218,7 +214,7 @@ async def delete_rule(code: str, request: Request, principal: Principal = WRITE_
         rules_service.delete_rule,
         _db(request),
         code,
-        audit=service.rule_audit_hook(principal, _address(request)),
+        audit=service.rule_audit_hook(principal, client_address(request)),
     )
     await request.app.state.bus.publish("rules.changed", {"codes": [code]})
     return Response(status_code=204)
@@ -242,7 +238,7 @@ async def put_channel(
 
         raise Invalid("mã kênh trong thân khác đường dẫn / body code differs from the path")
     return await _run(
-        service.save_channel, _db(request), principal, body, address=_address(request)
+        service.save_channel, _db(request), principal, body, address=client_address(request)
     )
 
 

@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from taydo.core import clock
-from taydo.core.access import Principal
+from taydo.core.access import Principal, client_address
 from taydo.core.db import Database
 from taydo.core.errors import NotFound, TaydoError
 from taydo.web.i18n import N_
@@ -168,7 +168,7 @@ async def _act(
     request: Request, principal: Principal, alert_id: int, action: Any, **fields: Any
 ) -> Response:
     """Run one hand action of ``taydo.alerts.service``; a refusal shows on the detail page."""
-    address = request.client.host if request.client else None
+    address = client_address(request)
     try:
         await run_in_threadpool(
             action, request.app.state.db, principal, alert_id, address=address, **fields

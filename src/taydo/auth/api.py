@@ -27,7 +27,7 @@ from taydo.auth.schemas import (
     UserPatch,
 )
 from taydo.auth.tokens import token_active, token_expiry
-from taydo.core.access import GRANTS, Principal, public, requires
+from taydo.core.access import GRANTS, Principal, client_address, public, requires
 from taydo.core.db import Database
 from taydo.core.errors import Unauthenticated
 
@@ -46,7 +46,7 @@ def _db(request: Request) -> Database:
 
 
 def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_address(request) or "unknown"
 
 
 def _me(principal: Principal) -> MeOut:

@@ -28,7 +28,7 @@ from taydo.catalog.schemas import (
     MetricOut,
     Page,
 )
-from taydo.core.access import Principal, requires
+from taydo.core.access import Principal, client_address, requires
 from taydo.core.errors import Invalid
 
 __all__ = ["router"]
@@ -47,10 +47,6 @@ Offset = Query(0, ge=0, description="rows to skip")
 
 async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await run_in_threadpool(fn, *args, **kwargs)
-
-
-def _address(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 async def _changed(request: Request, entity_ids: list[str]) -> None:
@@ -86,7 +82,7 @@ async def get_agency(request: Request, code: str, _who: Principal = READ) -> dic
 @router.post("/agencies", response_model=AgencyOut, status_code=201)
 async def create_agency(request: Request, body: AgencyIn, who: Principal = ADMIN) -> dict[str, Any]:
     db = request.app.state.db
-    return await _run(service.create_agency, db, body, who, _address(request))
+    return await _run(service.create_agency, db, body, who, client_address(request))
 
 
 @router.patch("/agencies/{code}", response_model=AgencyOut)
@@ -94,12 +90,12 @@ async def update_agency(
     request: Request, code: str, body: AgencyPatch, who: Principal = ADMIN
 ) -> dict[str, Any]:
     db = request.app.state.db
-    return await _run(service.update_agency, db, code, body, who, _address(request))
+    return await _run(service.update_agency, db, code, body, who, client_address(request))
 
 
 @router.delete("/agencies/{code}", status_code=204)
 async def delete_agency(request: Request, code: str, who: Principal = ADMIN) -> Response:
-    await _run(service.delete_agency, request.app.state.db, code, who, _address(request))
+    await _run(service.delete_agency, request.app.state.db, code, who, client_address(request))
     return Response(status_code=204)
 
 
@@ -138,7 +134,7 @@ async def create_dataset(
     request: Request, body: DatasetIn, who: Principal = WRITE
 ) -> dict[str, Any]:
     db = request.app.state.db
-    return await _run(service.create_dataset, db, body, who, _address(request))
+    return await _run(service.create_dataset, db, body, who, client_address(request))
 
 
 @router.patch("/datasets/{code}", response_model=DatasetOut)
@@ -146,12 +142,12 @@ async def update_dataset(
     request: Request, code: str, body: DatasetPatch, who: Principal = WRITE
 ) -> dict[str, Any]:
     db = request.app.state.db
-    return await _run(service.update_dataset, db, code, body, who, _address(request))
+    return await _run(service.update_dataset, db, code, body, who, client_address(request))
 
 
 @router.delete("/datasets/{code}", status_code=204)
 async def delete_dataset(request: Request, code: str, who: Principal = WRITE) -> Response:
-    await _run(service.delete_dataset, request.app.state.db, code, who, _address(request))
+    await _run(service.delete_dataset, request.app.state.db, code, who, client_address(request))
     return Response(status_code=204)
 
 
@@ -192,7 +188,7 @@ async def get_entity(request: Request, entity_id: str, _who: Principal = READ) -
 @router.post("/entities", response_model=EntityOut, status_code=201)
 async def create_entity(request: Request, body: EntityIn, who: Principal = WRITE) -> dict[str, Any]:
     db = request.app.state.db
-    out = await _run(service.create_entity, db, body, who, _address(request))
+    out = await _run(service.create_entity, db, body, who, client_address(request))
     await _changed(request, [body.entity_id])
     return out
 
@@ -205,7 +201,7 @@ async def update_entity(
     who: Principal = WRITE,
 ) -> dict[str, Any]:
     db = request.app.state.db
-    out = await _run(service.update_entity, db, entity_id, body, who, _address(request))
+    out = await _run(service.update_entity, db, entity_id, body, who, client_address(request))
     await _changed(request, [entity_id])
     return out
 
@@ -213,7 +209,7 @@ async def update_entity(
 @router.delete("/entities/{entity_id}", status_code=204)
 async def delete_entity(request: Request, entity_id: str, who: Principal = WRITE) -> Response:
     db = request.app.state.db
-    await _run(service.delete_entity, db, entity_id, who, _address(request))
+    await _run(service.delete_entity, db, entity_id, who, client_address(request))
     await _changed(request, [entity_id])
     return Response(status_code=204)
 
@@ -231,7 +227,7 @@ async def put_metric(
     if body.name != name:
         raise Invalid(f"metric name in the body ({body.name!r}) differs from the URL ({name!r})")
     db = request.app.state.db
-    out, created = await _run(service.put_metric, db, entity_id, body, who, _address(request))
+    out, created = await _run(service.put_metric, db, entity_id, body, who, client_address(request))
     response.status_code = 201 if created else 200
     await _changed(request, [entity_id])
     return out
@@ -242,6 +238,6 @@ async def delete_metric(
     request: Request, entity_id: str, name: str, who: Principal = WRITE
 ) -> Response:
     db = request.app.state.db
-    await _run(service.delete_metric, db, entity_id, name, who, _address(request))
+    await _run(service.delete_metric, db, entity_id, name, who, client_address(request))
     await _changed(request, [entity_id])
     return Response(status_code=204)

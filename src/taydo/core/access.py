@@ -23,6 +23,7 @@ __all__ = [
     "DeclaredRoute",
     "Principal",
     "api_routes",
+    "client_address",
     "permission_table",
     "public",
     "requires",
@@ -132,6 +133,11 @@ def public() -> Any:
 
     dependency.taydo_permission = "public"  # type: ignore[attr-defined]
     return Depends(dependency)
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's address as the server sees it (for the audit journal and throttling)."""
+    return request.client.host if request.client else None
 
 
 def route_permission(route: Any) -> str | None:

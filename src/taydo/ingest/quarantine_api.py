@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, Field
 
-from taydo.core.access import Principal, requires
+from taydo.core.access import Principal, client_address, requires
 from taydo.ingest import replay
 
 __all__ = ["router"]
@@ -24,10 +24,6 @@ class ReplayBody(BaseModel):
 
 class DiscardBody(BaseModel):
     note: str = Field("", max_length=500, description="Why it is discarded.")
-
-
-def _address(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 @router.get("", summary="Dữ liệu bị cách ly / List quarantined input")
@@ -71,7 +67,7 @@ async def replay_quarantine(
     """Re-runs validation on the raw input (or on ``raw``, the fixed version); stores it
     when valid (422 with the reasons otherwise, and the entry stays pending)."""
     return await replay.replay_entry(
-        request.app.state, principal, entry_id, body.raw, address=_address(request)
+        request.app.state, principal, entry_id, body.raw, address=client_address(request)
     )
 
 
@@ -83,5 +79,10 @@ async def discard_quarantine(
     principal: Principal = ACT,
 ) -> dict[str, Any]:
     return await asyncio.to_thread(
-        replay.discard, request.app.state.db, principal, entry_id, body.note, _address(request)
+        replay.discard,
+        request.app.state.db,
+        principal,
+        entry_id,
+        body.note,
+        client_address(request),
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import Request
 
-from taydo.core.access import Principal
+from taydo.core.access import Principal, client_address
 from taydo.core.db import Database
 from taydo.core.errors import NotFound
 from taydo.web.i18n import N_
@@ -71,7 +71,7 @@ async def replay(request: Request, principal: Principal, entry_id: int) -> dict[
         from taydo.ingest import replay as service
     except ImportError:  # no quarantine browser: nothing can be found to replay
         raise NotFound(f"no quarantined entry {entry_id}") from None
-    address = request.client.host if request.client else None
+    address = client_address(request)
     result = await service.replay_entry(
         request.app.state, principal, entry_id, None, address=address
     )

@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from taydo.core.access import Principal
+from taydo.core.access import Principal, client_address
 from taydo.core.errors import NotFound, TaydoError
 from taydo.web import overview as overview_data
 from taydo.web.i18n import LANG_COOKIE, LOCALES, N_
@@ -92,7 +92,7 @@ async def login_submit(
     from taydo.auth import sessions
 
     settings = request.app.state.settings
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request) or "unknown"
     try:
         result = await run_in_threadpool(
             sessions.login,
@@ -133,7 +133,7 @@ async def logout(request: Request, principal: Annotated[Principal | None, page(N
 
     session_id = request.cookies.get(sessions.COOKIE_NAME)
     if principal is not None and session_id:
-        address = request.client.host if request.client else None
+        address = client_address(request)
         await run_in_threadpool(sessions.logout, request.app.state.db, session_id, address=address)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(sessions.COOKIE_NAME, path="/")

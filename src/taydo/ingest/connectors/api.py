@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from taydo.core.access import Principal, requires
+from taydo.core.access import Principal, client_address, requires
 from taydo.ingest.connectors import service
 from taydo.ingest.connectors.base import kinds
 
@@ -15,10 +15,6 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1/connectors", tags=["connectors"])
 ADMIN = requires("connectors:admin")
-
-
-def _address(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 @router.get("", summary="Kết nối kéo dữ liệu / List pull connectors")
@@ -33,7 +29,7 @@ async def create_connector(
 ) -> dict[str, Any]:
     state = request.app.state
     return await asyncio.to_thread(
-        service.create_connector, state.db, state.plugins, principal, body, _address(request)
+        service.create_connector, state.db, state.plugins, principal, body, client_address(request)
     )
 
 
@@ -45,7 +41,7 @@ async def get_connector(request: Request, name: str, _p: Principal = ADMIN) -> d
 @router.delete("/{name}", status_code=204, summary="Xóa kết nối / Delete a connector")
 async def delete_connector(request: Request, name: str, principal: Principal = ADMIN) -> None:
     await asyncio.to_thread(
-        service.delete_connector, request.app.state.db, principal, name, _address(request)
+        service.delete_connector, request.app.state.db, principal, name, client_address(request)
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Body, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from taydo.core.access import Principal, requires
+from taydo.core.access import Principal, client_address, requires
 from taydo.core.errors import TaydoError
 from taydo.ingest.files import service
 
@@ -24,10 +24,6 @@ class TooLarge(TaydoError):
     status_code = 413
 
 
-def _address(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
 @router.get("/{code}/column-mapping", summary="Ánh xạ cột / Column mapping of a dataset")
 async def get_mapping(request: Request, code: str, _p: Principal = READ) -> dict[str, Any]:
     return await asyncio.to_thread(service.get_mapping, request.app.state.db, code)
@@ -41,7 +37,7 @@ async def put_mapping(
     principal: Principal = WRITE,
 ) -> dict[str, Any]:
     return await asyncio.to_thread(
-        service.set_mapping, request.app.state.db, principal, code, mapping, _address(request)
+        service.set_mapping, request.app.state.db, principal, code, mapping, client_address(request)
     )
 
 
@@ -80,7 +76,7 @@ async def upload_file(
     if plan.rows:
         stored = (await state.writer.write_rows(plan.rows)).accepted
     return await asyncio.to_thread(
-        service.record_upload, state.db, principal, plan, stored, _address(request)
+        service.record_upload, state.db, principal, plan, stored, client_address(request)
     )
 
 
