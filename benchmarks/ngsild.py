@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -139,7 +141,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(total: int = 20_000, batch: int = 1_000, connections: int = 1) -> dict[str, float]:
+def _spy(pid: int, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling the server into ``output`` (raw folded stacks) until stopped."""
+    spy = subprocess.Popen(
+        ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--nonblocking",
+         "--rate", "200", "--output", str(output)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(1)
+    return spy
+
+
+def _stop(spy: subprocess.Popen[bytes] | None) -> None:
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait()
+
+
+def run(
+    total: int = 20_000, batch: int = 1_000, connections: int = 1, profile: Path | None = None
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="taydo-bench-ngsild-") as folder:
         root = Path(folder)
         url = f"sqlite:///{root / 'bench.db'}"
@@ -151,18 +173,23 @@ def run(total: int = 20_000, batch: int = 1_000, connections: int = 1) -> dict[s
             first = bodies(total, batch, hour=1)
             second = bodies(total, batch, hour=2)
             pid = server.process.pid
+            spy = _spy(pid, Path(f"{profile}-create.txt")) if profile else None
             cpu0 = cpu_seconds(pid)
             created_s = send(server.port, token, first, connections)
             cpu1 = cpu_seconds(pid)
+            _stop(spy)
+            spy = _spy(pid, Path(f"{profile}-upsert.txt")) if profile else None
+            cpu1b = cpu_seconds(pid)
             updated_s = send(server.port, token, second, connections)
             cpu2 = cpu_seconds(pid)
+            _stop(spy)
         finally:
             server.stop()
     return {
         "create_per_s": total / created_s,
         "upsert_per_s": total / updated_s,
         "create_per_cpu_s": total / max(cpu1 - cpu0, 1e-9),
-        "upsert_per_cpu_s": total / max(cpu2 - cpu1, 1e-9),
+        "upsert_per_cpu_s": total / max(cpu2 - cpu1b, 1e-9),
     }
 
 
@@ -171,9 +198,14 @@ def main() -> None:
     parser.add_argument("--entities", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--connections", type=int, default=1, help="concurrent clients")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy profiles of the server: PROFILE-create.txt and PROFILE-upsert.txt",
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    figures = run(args.entities, args.batch, args.connections)
+    figures = run(args.entities, args.batch, args.connections, args.profile)
     print(
         f"NGSI-LD batch upsert, {args.entities} entities in batches of {args.batch} over "
         f"{args.connections} connection(s), 3 observed numeric properties each, SQLite, "
