@@ -18,20 +18,17 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
-    JSON,
     Connection,
     Table,
     Text,
-    bindparam,
     cast,
     delete,
-    insert,
     select,
-    update,
 )
 
 from taydo.catalog.models import Agency, Entity, Metric
 from taydo.core.access import Principal
+from taydo.ingest.ngsild.bulk import bind_value, insert_returning, update_many
 from taydo.ingest.ngsild.context import Context, ContextResolver
 from taydo.ingest.ngsild.entity import entity_context_value
 from taydo.ingest.ngsild.errors import NgsiError
@@ -96,6 +93,7 @@ class EntityState:
     dirty: bool = False
     deleted: bool = False
     catalog_changed: bool = False
+    inserted: bool = False  # this write inserted the row (so it has no metrics yet)
 
 
 def _json_text(value: Any) -> str:
@@ -112,12 +110,6 @@ def _json_out(text: Any) -> dict[str, Any]:
         return {}
     value = orjson.loads(text) if isinstance(text, str | bytes) else text
     return dict(value) if isinstance(value, dict) else {}
-
-
-def _json_param(name: str, dialect: str) -> Any:
-    """A bound JSON document given as text (serialized by ``_json_text``)."""
-    param = bindparam(name, type_=Text())
-    return cast(param, JSON) if dialect == "postgresql" else param
 
 
 def load(
@@ -156,6 +148,17 @@ def load(
     return found
 
 
+ENTITY_JSON = frozenset({"attributes", "tags"})
+# Most updates leave type and place alone: not naming the indexed columns spares the
+# database rewriting their index entries.
+_PLAIN_UPDATE = ("name", "attributes", "updated_at")
+_FULL_UPDATE = ("type", "name", "lon", "lat", "area_code", "attributes", "updated_at")
+_INSERT = (
+    "entity_id", "type", "name", "agency_id", "lon", "lat", "area_code", "attributes", "tags",
+    "created_at", "updated_at",
+)  # fmt: skip
+
+
 def flush(
     connection: Connection,
     states: dict[str, EntityState],
@@ -163,37 +166,37 @@ def flush(
     now: datetime,
     outcome: Outcome,
 ) -> None:
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    plain_updates: list[dict[str, Any]] = []
+    """Write the states back: one DELETE, UPDATE executemany and multi-row INSERT each."""
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
+    plain_updates: list[tuple[Any, ...]] = []
     deletes: list[int | None] = []
+    stamp = bind_value(connection, ENTITIES.c.updated_at, now)  # once, not once a row
     for key, state in states.items():
         if state.deleted:
             if originally.get(key) is not None:
                 deletes.append(state.pk)
                 outcome.changed_catalog.append(key)
             continue
-        row = {
-            "b_type": state.type,
-            "b_name": state.name,
-            "b_lon": state.lon,
-            "b_lat": state.lat,
-            "b_attributes": _json_text(state.attributes),
-            "b_updated_at": now,
-            "b_area_code": state.area_code,
-        }
         if state.pk is None:
-            row.update(
-                b_entity_id=state.entity_id,
-                b_agency_id=state.agency_id,
-                b_created_at=now,
-            )
-            inserts.append(row)
+            inserts.append(
+                (
+                    state.entity_id, state.type, state.name, state.agency_id, state.lon,
+                    state.lat, state.area_code, _json_text(state.attributes), "[]", stamp,
+                    stamp,
+                )
+            )  # fmt: skip
         elif state.dirty:
-            row["b_pk"] = state.pk
-            # Most updates leave type and place alone: not naming the indexed columns spares
-            # the database rewriting their index entries.
-            (updates if state.catalog_changed else plain_updates).append(row)
+            attributes = _json_text(state.attributes)
+            if state.catalog_changed:
+                updates.append(
+                    (
+                        state.type, state.name, state.lon, state.lat, state.area_code,
+                        attributes, stamp, state.pk,
+                    )
+                )  # fmt: skip
+            else:
+                plain_updates.append((state.name, attributes, stamp, state.pk))
         if state.catalog_changed:
             outcome.changed_catalog.append(key)
     if deletes:
@@ -202,51 +205,16 @@ def flush(
                 delete(ENTITIES).where(ENTITIES.c.id.in_(deletes[start : start + CHUNK]))
             )
     if updates:
-        connection.execute(
-            update(ENTITIES)
-            .where(ENTITIES.c.id == bindparam("b_pk"))
-            .values(
-                type=bindparam("b_type"),
-                name=bindparam("b_name"),
-                lon=bindparam("b_lon"),
-                lat=bindparam("b_lat"),
-                area_code=bindparam("b_area_code"),
-                attributes=_json_param("b_attributes", connection.dialect.name),
-                updated_at=bindparam("b_updated_at"),
-            ),
-            updates,
-        )
+        update_many(connection, ENTITIES, _FULL_UPDATE, updates, json_columns=ENTITY_JSON)
     if plain_updates:
-        connection.execute(
-            update(ENTITIES)
-            .where(ENTITIES.c.id == bindparam("b_pk"))
-            .values(
-                name=bindparam("b_name"),
-                attributes=_json_param("b_attributes", connection.dialect.name),
-                updated_at=bindparam("b_updated_at"),
-            ),
-            plain_updates,
-        )
+        update_many(connection, ENTITIES, _PLAIN_UPDATE, plain_updates, json_columns=ENTITY_JSON)
     if inserts:
-        statement = (
-            insert(ENTITIES)
-            .values(
-                entity_id=bindparam("b_entity_id"),
-                type=bindparam("b_type"),
-                name=bindparam("b_name"),
-                agency_id=bindparam("b_agency_id"),
-                lon=bindparam("b_lon"),
-                lat=bindparam("b_lat"),
-                area_code=bindparam("b_area_code"),
-                attributes=_json_param("b_attributes", connection.dialect.name),
-                tags=[],
-                created_at=bindparam("b_created_at"),
-                updated_at=bindparam("b_updated_at"),
-            )
-            .returning(ENTITIES.c.id, ENTITIES.c.entity_id, sort_by_parameter_order=True)
+        returned = insert_returning(
+            connection, ENTITIES, _INSERT, inserts, ("id", "entity_id"), json_columns=ENTITY_JSON
         )
-        for pk, entity_id in connection.execute(statement, inserts):
-            states[entity_id].pk = pk
+        for pk, entity_id in returned:
+            state = states[entity_id]
+            state.pk, state.inserted = pk, True
 
 
 def series_points(
@@ -258,7 +226,8 @@ def series_points(
     if not pending:
         return []
     pk_of = {p.entity_id: states[p.entity_id].pk for p in pending}
-    pks = sorted({pk for pk in pk_of.values() if pk is not None})
+    # An entity inserted by this write has no metrics yet: only the others are looked up.
+    pks = sorted({pk for key, pk in pk_of.items() if pk is not None and not states[key].inserted})
     series: dict[tuple[int, str], int] = {}
     limits: dict[int, tuple[float | None, float | None]] = {}
     for start in range(0, len(pks), CHUNK):
@@ -279,15 +248,11 @@ def series_points(
         if pk is not None and (pk, point.metric) not in series:
             missing.setdefault((pk, point.metric), point.unit)
     if missing:
-        adding = (
-            insert(METRICS)
-            .values(entity_pk=bindparam("b_pk"), name=bindparam("b_name"), unit=bindparam("b_unit"))
-            .returning(METRICS.c.id, METRICS.c.entity_pk, METRICS.c.name)
+        rows = [(pk, name, unit) for (pk, name), unit in missing.items()]
+        returned = insert_returning(
+            connection, METRICS, ("entity_pk", "name", "unit"), rows, ("id", "entity_pk", "name")
         )
-        rows = [
-            {"b_pk": pk, "b_name": name, "b_unit": unit} for (pk, name), unit in missing.items()
-        ]
-        for series_id, entity_pk, name in connection.execute(adding, rows):
+        for series_id, entity_pk, name in returned:
             series[(entity_pk, name)] = series_id
         by_pk = {state.pk: key for key, state in states.items()}
         outcome.changed_catalog.extend(sorted({by_pk[pk] for pk, _ in missing}))
