@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from taydo.catalog.models import Agency, Entity, Metric
-from taydo.catalog.series import SeriesIndex
+from taydo.catalog.series import SeriesIndex, SeriesInfo
 from taydo.core import clock
 from taydo.core.bus import MemoryBus
 from taydo.core.db import Database
@@ -88,3 +89,57 @@ def test_a_full_invalidation_reloads_in_one_go(database: Database) -> None:
     finally:
         event.remove(database.engine, "before_cursor_execute", count)
     assert len(queries) == 1
+
+
+def _count_queries(database: Database) -> tuple[list[str], Callable[[], None]]:
+    from sqlalchemy import event
+
+    queries: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        queries.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    return queries, lambda: event.remove(database.engine, "before_cursor_execute", count)
+
+
+def _info(series_id: int, local: str, metric: str, unit: str = "MTR") -> SeriesInfo:
+    return SeriesInfo(
+        series_id, 1, f"urn:ngsi-ld:WaterObserved:{local}", "WaterObserved", metric, unit,
+        "SNNMT", None, None, None, None, ("tide",),
+    )  # fmt: skip
+
+
+def test_a_writer_hands_the_index_what_it_committed(database: Database) -> None:
+    """Refreshed series answer from memory; hearing the refresh announced keeps them, any
+    other announcement of the entity drops them."""
+    (height_id,) = _entity(database, "CT-30", ["height"])
+    index = SeriesIndex(database)
+    index.load()
+    entity = "urn:ngsi-ld:WaterObserved:CT-30"
+    fresh = _info(height_id, "CT-30", "height", unit="CM")  # what the writer committed
+    mark = index.refresh([entity], [fresh], index.mark())
+    queries, stop = _count_queries(database)
+    try:
+        index.invalidate([entity], echo={"origin": index.origin, "mark": mark})
+        assert index.get(entity, "height") is fresh
+        assert index.by_ids([height_id]) == {height_id: fresh}
+        assert queries == []
+    finally:
+        stop()
+    # The same mark from another process's index is another change: read again.
+    index.invalidate([entity], echo={"origin": "another process", "mark": mark})
+    found = index.get(entity, "height")
+    assert found is not None and found.unit == "MTR"
+
+
+def test_a_refresh_older_than_a_change_it_did_not_see_is_not_kept(database: Database) -> None:
+    (height_id,) = _entity(database, "CT-31", ["height"])
+    index = SeriesIndex(database)
+    index.load()
+    entity = "urn:ngsi-ld:WaterObserved:CT-31"
+    before_commit = index.mark()
+    index.invalidate([entity])  # someone else's change, announced after the writer began
+    index.refresh([entity], [_info(height_id, "CT-31", "height", unit="CM")], before_commit)
+    found = index.get(entity, "height")
+    assert found is not None and found.unit == "MTR"  # read again from the database

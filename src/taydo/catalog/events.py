@@ -7,13 +7,22 @@ from typing import Any
 __all__ = ["announce_changes"]
 
 
-async def announce_changes(app: Any, entity_ids: list[str]) -> None:
-    """Call after entities or metrics changed (created, updated, deleted, re-placed)."""
+async def announce_changes(
+    app: Any, entity_ids: list[str], *, refreshed: int | None = None
+) -> None:
+    """Call after entities or metrics changed (created, updated, deleted, re-placed).
+
+    ``refreshed``: the mark ``SeriesIndex.refresh`` returned when the writer handed the index
+    what it committed; the index is then already current, and the announcement says so, so
+    that hearing it does not drop what the refresh stored."""
     if not entity_ids:
         return
-    # The index is invalidated directly as well as through the bus, so the very next
-    # request already sees the change (bus delivery is asynchronous).
     series = getattr(app.state, "series", None)
-    if series is not None:
+    data: dict[str, Any] = {"entity_ids": list(entity_ids)}
+    if refreshed is not None and series is not None:
+        data["refreshed"] = {"origin": series.origin, "mark": refreshed}
+    elif series is not None:
+        # The index is invalidated directly as well as through the bus, so the very next
+        # request already sees the change (bus delivery is asynchronous).
         series.invalidate(entity_ids)
-    await app.state.bus.publish("catalog.changed", {"entity_ids": list(entity_ids)})
+    await app.state.bus.publish("catalog.changed", data)

@@ -106,8 +106,9 @@ async def write(
         no_overwrite=no_overwrite,
         agency=agency,
         locate=locate,
+        series=getattr(app.state, "series", None),
     )
-    await announce_changes(app, outcome.changed_catalog)
+    await announce_changes(app, outcome.changed_catalog, refreshed=outcome.refreshed)
     if outcome.points:
         await temporal.store_points(app, outcome.points)
     if outcome.rejected:

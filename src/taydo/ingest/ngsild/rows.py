@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from taydo.catalog.models import Agency, Entity, Metric
+from taydo.catalog.series import SeriesInfo
 from taydo.core.access import Principal
 from taydo.ingest.ngsild.bulk import bind_value, insert_returning, update_many
 from taydo.ingest.ngsild.context import Context, ContextResolver
@@ -42,6 +43,7 @@ __all__ = [
     "Outcome",
     "PendingPoint",
     "flush",
+    "inserted_series",
     "journal_entry",
     "load",
     "series_points",
@@ -73,6 +75,9 @@ class Outcome:
     points: list[tuple[int, int, float]] = field(default_factory=list)
     changed_catalog: list[str] = field(default_factory=list)  # series index must forget these
     rejected: list[tuple[str, dict[str, Any], str | None]] = field(default_factory=list)
+    new_series: list[tuple[int, int, str, str]] = field(default_factory=list)  # id, pk, name, unit
+    fresh: list[SeriesInfo] = field(default_factory=list)  # every series of inserted entities
+    refreshed: int | None = None  # the series index's mark, when it was handed ``fresh``
 
 
 @dataclass(slots=True)
@@ -254,6 +259,7 @@ def series_points(
         )
         for series_id, entity_pk, name in returned:
             series[(entity_pk, name)] = series_id
+            outcome.new_series.append((series_id, entity_pk, name, missing[(entity_pk, name)]))
         by_pk = {state.pk: key for key, state in states.items()}
         outcome.changed_catalog.extend(sorted({by_pk[pk] for pk, _ in missing}))
     points: list[tuple[int, int, float]] = []
@@ -271,6 +277,23 @@ def series_points(
             continue
         points.append((series_id, p.ts, p.value))
     return points
+
+
+def inserted_series(states: dict[str, EntityState], outcome: Outcome) -> list[SeriesInfo]:
+    """The complete series of the entities this write inserted, as committed (a new entity
+    has no dataset, tags or valid range yet), so the series index need not read them back."""
+    inserted = {s.pk: s for s in states.values() if s.inserted and not s.deleted}
+    out: list[SeriesInfo] = []
+    for series_id, entity_pk, name, unit in outcome.new_series:
+        state = inserted.get(entity_pk)
+        if state is not None:
+            out.append(
+                SeriesInfo(
+                    series_id, entity_pk, state.entity_id, state.type, name, unit,
+                    state.agency_code, state.area_code, None, None, None, (),
+                )
+            )  # fmt: skip
+    return out
 
 
 def journal_entry(

@@ -20,6 +20,7 @@ from sqlalchemy import (
     select,
 )
 
+from taydo.catalog.series import SeriesIndex
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.ingest.ngsild.context import Context, ContextResolver
@@ -39,6 +40,7 @@ from taydo.ingest.ngsild.rows import (
     Outcome,
     PendingPoint,
     flush,
+    inserted_series,
     journal_entry,
     load,
     series_points,
@@ -176,11 +178,19 @@ def write_entities(
     no_overwrite: bool = False,
     agency: str | None = None,
     locate: Locate | None = None,
+    series: SeriesIndex | None = None,
 ) -> Outcome:
-    """Apply the operations in one transaction; ``locate`` gives a point's ward/commune."""
+    """Apply the operations in one transaction; ``locate`` gives a point's ward/commune.
+
+    ``series``: the index to hand what the write committed (its ``refreshed`` mark is in the
+    outcome, for the announcement)."""
     if mode not in MODES:
         raise ValueError(mode)
-    return _write(database, resolver, principal, operations, mode, no_overwrite, agency, locate)
+    since = series.mark() if series is not None else 0
+    outcome = _write(database, resolver, principal, operations, mode, no_overwrite, agency, locate)
+    if series is not None and outcome.changed_catalog:
+        outcome.refreshed = series.refresh(outcome.changed_catalog, outcome.fresh, since)
+    return outcome
 
 
 def _write(
@@ -288,4 +298,5 @@ def _write(
         flush(connection, states, originally, now, outcome)
         outcome.points = series_points(connection, states, pending, outcome)
         journal_entry(connection, principal, mode, outcome)
+        outcome.fresh = inserted_series(states, outcome)
     return outcome
