@@ -4,12 +4,14 @@ Needs the observations domain (writer, HTTP gateway); skipped where it is not in
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from taydo.catalog.models import Agency, Entity, Metric
 from taydo.core import clock
 from taydo.rules.service import parse_rule, save_rules
-from tests.alerts.conftest import WATER, wait_for
+from tests.alerts.conftest import ALARM_RULE, WATER, wait_for
 
 pytest.importorskip("taydo.observations.service")
 
@@ -132,3 +134,80 @@ def test_changed_alarm_levels_apply_to_the_next_value(catalog, client, headers_f
     post(60_000, 1.5)  # the same height is now above the new Báo động 2
     alert = wait_for(lambda: client.get("/api/v1/alerts", headers=op).json())[0]
     assert alert["level"] == "bd2"
+
+
+def test_an_entity_created_over_ngsi_ld_is_alerted_on_from_its_first_value(
+    catalog, client, headers_for
+) -> None:
+    """The writer hands the series index the new entity's series (nothing reads them back):
+    the engine still knows the entity's type and agency, and its first value alerts."""
+    op = headers_for("operator")
+    officer = headers_for("agency_officer", ["SNNMT"])
+    when = clock.now().replace(microsecond=0) - timedelta(minutes=5)
+    new = "urn:ngsi-ld:WaterQualityObserved:SocTrang-New"
+    answer = client.post(
+        "/ngsi-ld/v1/entityOperations/upsert",
+        json=[
+            {
+                "id": new,
+                "type": "WaterQualityObserved",
+                "salinity": {
+                    "type": "Property",
+                    "value": 5.5,
+                    "unitCode": "G42",
+                    "observedAt": when.isoformat().replace("+00:00", "Z"),
+                },
+            }
+        ],
+        headers=officer,
+    )
+    assert answer.status_code == 201, answer.text
+    alert = wait_for(lambda: client.get("/api/v1/alerts", headers=op).json())[0]
+    assert alert["level"] == "danger-4ppt" and alert["value"] == 5.5
+    assert alert["entity_id"] == new and alert["agency_code"] == "SNNMT"
+
+
+def test_a_rule_that_starts_reading_alarm_levels_applies_to_known_series(
+    database, catalog, headers_for, settings
+) -> None:
+    """Entity attributes are read only for metrics whose rule levels name them; a rule
+    changed to read them brings them in before it judges the next value."""
+    from fastapi.testclient import TestClient
+
+    from taydo.core.app import create_app
+
+    fixed = {
+        **ALARM_RULE,
+        "levels": [
+            {**level, "attribute": None, "value": 10.0 + n}
+            for n, level in enumerate(ALARM_RULE["levels"])
+        ],
+    }
+    save_rules(database, [parse_rule(fixed)])
+    op = headers_for("operator")
+    admin = headers_for("admin")
+    base = clock.now_ms() - 10 * 60_000
+    with TestClient(create_app(settings, database=database)) as client:
+
+        def post(offset: int, value: float) -> None:
+            answer = client.post(
+                "/api/v1/observations",
+                json=[
+                    {"entity_id": WATER, "metric": "height", "ts": base + offset, "value": value}
+                ],
+                headers=op,
+            )
+            assert answer.status_code == 200, answer.text
+
+        # A catalog change makes the engine forget the station, then learn it again from its
+        # next value, while no level reads attributes.
+        changed = client.patch(f"/api/v1/entities/{WATER}", json={"name": "Trạm"}, headers=admin)
+        assert changed.status_code == 200, changed.text
+        wait_for(lambda: not client.app.state.alerting.catalog.known(catalog[WATER]))
+        post(0, 1.5)
+        wait_for(lambda: client.app.state.alerting.catalog.known(catalog[WATER]))
+        put = client.put(f"/api/v1/rules/{ALARM_RULE['code']}", json=ALARM_RULE, headers=admin)
+        assert put.status_code == 200, put.text
+        post(60_000, 2.25)  # above the station's own Báo động 3 (2.1)
+        alert = wait_for(lambda: client.get("/api/v1/alerts", headers=op).json())[0]
+        assert alert["level"] == "bd3"

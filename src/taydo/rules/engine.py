@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 from taydo.catalog.series import SeriesInfo
 from taydo.rules.schemas import AbsenceRule, CompositeRule, RateRule, RuleDef, ThresholdRule
 
-__all__ = ["CatalogView", "Engine", "Transition"]
+__all__ = ["CatalogView", "Engine", "Transition", "attribute_metrics"]
 
 Action = Literal["fire", "change", "clear"]
 
@@ -57,6 +57,16 @@ def _matches(rule: RuleDef, info: SeriesInfo) -> bool:
         and (not target.areas or info.area_code in target.areas)
         and (not target.agencies or info.agency_code in target.agencies)
         and (not target.tags or any(tag in info.tags for tag in target.tags))
+    )
+
+
+def attribute_metrics(rules: Iterable[RuleDef]) -> frozenset[str]:
+    """Metrics whose threshold levels read entity attributes: the only series for which the
+    engine asks ``CatalogView.attributes``."""
+    return frozenset(
+        rule.metric
+        for rule in rules
+        if isinstance(rule, ThresholdRule) and any(level.attribute for level in rule.levels)
     )
 
 
@@ -139,6 +149,8 @@ class Engine:
             elif isinstance(rule, CompositeRule):
                 for member in rule.rules:
                     self._composites_by_member.setdefault(member, []).append(rule)
+        # Most series measure something no rule watches: they skip the matching below.
+        self._watched = frozenset(metric for metric, _key in self._index)
         self._matching: dict[int, list[RuleDef]] = {}
         self._drop_plans()
 
@@ -186,7 +198,9 @@ class Engine:
 
     def rules_for(self, info: SeriesInfo) -> list[RuleDef]:
         found = self._matching.get(info.series_id)
-        if found is None:
+        if found is None and info.metric not in self._watched:
+            found = self._matching[info.series_id] = []
+        elif found is None:
             index = self._index
             metric = info.metric
             candidates = [
