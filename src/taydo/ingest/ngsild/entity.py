@@ -153,13 +153,14 @@ def _ms_of_text(text: str) -> int | None:
         return None
 
 
-def observed_ms(value: Any, where: str) -> int:
+def observed_ms(value: Any, name: str) -> int:
+    """Epoch ms of attribute ``name``'s observation time (``name`` words only the error)."""
     # A batch usually shares a handful of time stamps: parse each text once.
     if isinstance(value, str):
         found = _ms_of_text(value)
         if found is not None:
             return found
-    return int(parse_time(value, where).timestamp() * 1000)
+    return int(parse_time(value, f"attribute {name[:80]!r} time").timestamp() * 1000)
 
 
 def primary_member(kind: str) -> str:
@@ -327,11 +328,13 @@ def split_for_storage(attrs: dict[str, dict[str, Any]]) -> tuple[dict[str, Any],
     meta: dict[str, Any] = {}
     for name, attr in attrs.items():
         kind = attr["type"]
-        member = primary_member(kind)
+        member = PRIMARY.get(kind, "value")
         values[name] = attr.get(member)
-        extra = {k: v for k, v in attr.items() if k != member}
-        if extra != {"type": "Property"}:
-            meta[name] = extra
+        if kind == "Property" and len(attr) - (member in attr) == 1:
+            continue  # only its type and value: nothing else to keep
+        extra = attr.copy()  # a C-level copy, then drop one key: faster than a comprehension
+        extra.pop(member, None)
+        meta[name] = extra
     return values, meta
 
 

@@ -92,7 +92,6 @@ class EntityState:
     lat: float | None
     area_code: str | None
     name: str
-    created_at: datetime
     context: Context | None  # None: a catalog entity with plain attribute names
     area_explicit: bool = False  # a user or a pack chose the area: the location does not move it
     dirty: bool = False
@@ -132,7 +131,6 @@ def load(
         ENTITIES.c.lat,
         ENTITIES.c.area_code,
         ENTITIES.c.name,
-        ENTITIES.c.created_at,
         ENTITIES.c.area_explicit,
     )
     for start in range(0, len(ids), CHUNK):
@@ -142,13 +140,13 @@ def load(
             .select_from(ENTITIES.outerjoin(AGENCIES, AGENCIES.c.id == ENTITIES.c.agency_id))
             .where(ENTITIES.c.entity_id.in_(chunk))
         )
-        for row in connection.execute(statement):
+        for row in connection.execute(statement).fetchall():  # one fetch, not one a row
             attributes = _json_out(row[5])
             has_ngsi, value = entity_context_value(attributes)
             context = resolver.resolve(value) if has_ngsi else None
             found[row[1]] = EntityState(
                 row[0], row[1], row[2], row[3], row[4], attributes, row[6], row[7], row[8],
-                row[9], row[10], context, area_explicit=bool(row[11]),
+                row[9], context, area_explicit=bool(row[10]),
             )  # fmt: skip
     return found
 
@@ -243,7 +241,7 @@ def series_points(
             METRICS.c.min_valid,
             METRICS.c.max_valid,
         ).where(METRICS.c.entity_pk.in_(pks[start : start + CHUNK]))
-        for series_id, entity_pk, name, low, high in connection.execute(statement):
+        for series_id, entity_pk, name, low, high in connection.execute(statement).fetchall():
             series[(entity_pk, name)] = series_id
             if low is not None or high is not None:
                 limits[series_id] = (low, high)

@@ -154,7 +154,7 @@ def _points_of(
         when = attr.get("observedAt", reference)
         if when is None:
             continue
-        ts = observed_ms(when, f"attribute {name[:80]!r} time")
+        ts = observed_ms(when, name)
         unit = attr.get("unitCode", "")
         points.append(PendingPoint(entity_id, name, unit, ts, float(value)))
     return points
@@ -269,7 +269,7 @@ def _write(
                     state = EntityState(
                         None, op.entity_id, parsed.type, new_agency[0], new_agency[1],
                         {NGSI: {"@context": op.request.value, "meta": {}}}, None, None, None,
-                        "", now, op.request, dirty=True, catalog_changed=True,
+                        "", op.request, dirty=True, catalog_changed=True,
                     )  # fmt: skip
                     states[op.entity_id] = state
                     outcome.created.append(op.entity_id)
@@ -298,5 +298,5 @@ def _write(
         flush(connection, states, originally, now, outcome)
         outcome.points = series_points(connection, states, pending, outcome)
         journal_entry(connection, principal, mode, outcome)
-        outcome.fresh = inserted_series(states, outcome)
+    outcome.fresh = inserted_series(states, outcome)  # after the commit: the lock is free
     return outcome
