@@ -111,14 +111,14 @@ def _info(series_id: int, local: str, metric: str, unit: str = "MTR") -> SeriesI
 
 
 def test_a_writer_hands_the_index_what_it_committed(database: Database) -> None:
-    """Refreshed series answer from memory; hearing the refresh announced keeps them, any
+    """Handed-over series answer from memory; hearing the hand-over announced keeps them, any
     other announcement of the entity drops them."""
     (height_id,) = _entity(database, "CT-30", ["height"])
     index = SeriesIndex(database)
     index.load()
     entity = "urn:ngsi-ld:WaterObserved:CT-30"
     fresh = _info(height_id, "CT-30", "height", unit="CM")  # what the writer committed
-    mark = index.refresh([entity], [fresh], index.mark())
+    mark = index.hand_over([entity], [fresh], index.mark())
     queries, stop = _count_queries(database)
     try:
         index.invalidate([entity], echo={"origin": index.origin, "mark": mark})
@@ -133,13 +133,13 @@ def test_a_writer_hands_the_index_what_it_committed(database: Database) -> None:
     assert found is not None and found.unit == "MTR"
 
 
-def test_a_refresh_older_than_a_change_it_did_not_see_is_not_kept(database: Database) -> None:
+def test_a_hand_over_older_than_a_change_it_did_not_see_is_not_kept(database: Database) -> None:
     (height_id,) = _entity(database, "CT-31", ["height"])
     index = SeriesIndex(database)
     index.load()
     entity = "urn:ngsi-ld:WaterObserved:CT-31"
     before_commit = index.mark()
     index.invalidate([entity])  # someone else's change, announced after the writer began
-    index.refresh([entity], [_info(height_id, "CT-31", "height", unit="CM")], before_commit)
+    index.hand_over([entity], [_info(height_id, "CT-31", "height", unit="CM")], before_commit)
     found = index.get(entity, "height")
     assert found is not None and found.unit == "MTR"  # read again from the database

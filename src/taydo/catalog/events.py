@@ -12,9 +12,9 @@ async def announce_changes(
 ) -> None:
     """Call after entities or metrics changed (created, updated, deleted, re-placed).
 
-    ``refreshed``: the mark ``SeriesIndex.refresh`` returned when the writer handed the index
-    what it committed; the index is then already current, and the announcement says so, so
-    that hearing it does not drop what the refresh stored."""
+    ``refreshed``: the mark ``SeriesIndex.hand_over`` returned when the writer handed the
+    index what it committed; the index is then already current, and the announcement says so,
+    so that hearing it does not drop what the hand-over stored."""
     if not entity_ids:
         return
     series = getattr(app.state, "series", None)

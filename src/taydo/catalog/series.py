@@ -7,10 +7,10 @@ seconds (a flood of unknown ids cannot hammer the database), and drops entries w
 announces a change (bus subject ``catalog.changed``).
 
 A writer that has just committed entities and their metrics may hand the index their series
-(``refresh``) instead of having every consumer read back what it wrote. Every change is
-numbered, so neither a refresh nor a database read ever stores what is older than a change the
-index has already heard of, and the announcement of a refresh (its ``mark``) does not drop what
-that refresh stored.
+(``hand_over``) instead of having every consumer read back what it wrote. Every change is
+numbered, so neither a hand-over nor a database read ever stores what is older than a change
+the index has already heard of, and the announcement of a hand-over (its ``mark``) does not
+drop what it stored.
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ class SeriesIndex:
         self.origin = uuid.uuid4().hex  # names this index in the marks it hands out
 
     def mark(self) -> int:
-        """The current change number; give it to ``refresh`` as ``since``."""
+        """The current change number; give it to ``hand_over`` as ``since``."""
         return self._change
 
     def load(self) -> int:
@@ -196,8 +196,8 @@ class SeriesIndex:
         """Forget entries (all, or those of some entities); they reload on next use.
 
         ``echo`` is the ``refreshed`` member of a ``catalog.changed`` announcement: what a
-        refresh of this index stored for those entities (or a later change) already holds the
-        change, so it stays."""
+        hand-over to this index stored for those entities (or a later change) already holds
+        the change, so it stays."""
         with self._lock:
             if entity_ids is None:
                 self._by_key.clear()
@@ -214,7 +214,7 @@ class SeriesIndex:
                 wanted = {e for e in wanted if self._changed.get(e, 0) < mark}
             self._forget(wanted, next(self._counter))
 
-    def refresh(self, entity_ids: Iterable[str], infos: Iterable[SeriesInfo], since: int) -> int:
+    def hand_over(self, entity_ids: Iterable[str], infos: Iterable[SeriesInfo], since: int) -> int:
         """A writer committed changes to these entities: forget what was known of them and
         keep ``infos`` (the complete series of some of them, as committed). ``since`` is
         ``mark()`` taken before the commit: an entity changed after it is only forgotten,
@@ -288,7 +288,7 @@ class SeriesIndex:
 
 
 def _mark_of(echo: dict[str, Any] | None, origin: str) -> int | None:
-    """The refresh mark an announcement carries, if that refresh was this index's."""
+    """The hand-over mark an announcement carries, if the hand-over was to this index."""
     if not isinstance(echo, dict) or echo.get("origin") != origin:
         return None
     mark = echo.get("mark")

@@ -189,7 +189,7 @@ def write_entities(
     since = series.mark() if series is not None else 0
     outcome = _write(database, resolver, principal, operations, mode, no_overwrite, agency, locate)
     if series is not None and outcome.changed_catalog:
-        outcome.refreshed = series.refresh(outcome.changed_catalog, outcome.fresh, since)
+        outcome.refreshed = series.hand_over(outcome.changed_catalog, outcome.fresh, since)
     return outcome
 
 
