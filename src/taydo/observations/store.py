@@ -145,19 +145,18 @@ class Store:
         return self._write(connection, rows, deferred=True)
 
     def _write(self, connection: Any, rows: Sequence[Row], *, deferred: bool) -> list[Row]:
-        # Keep the first occurrence of each key: later duplicates of the batch are dropped
-        # before the insert, earlier stored points by ON CONFLICT DO NOTHING.
-        unique = list({(r[0], r[1]): r for r in reversed(rows)}.values())
-        unique.reverse()
-        if not unique:
+        # The first occurrence of a key wins: later duplicates of the batch are dropped,
+        # earlier stored points kept by ON CONFLICT DO NOTHING.
+        if not rows:
             return []
         try:
             if self.dialect == "postgresql":
+                unique = _first_of_each_key(rows)
                 self._ensure_partitions(connection, unique)
                 new = self._insert_pg(connection, unique)
             else:
                 connection.execute("BEGIN IMMEDIATE")
-                new = self._insert_sqlite(connection, unique)
+                new = self._insert_sqlite(connection, rows)
             if new:
                 hourly = self._hourly(new)
                 if deferred:
@@ -206,20 +205,25 @@ class Store:
 
     # -- inserts ---------------------------------------------------------------------------
 
-    def _insert_sqlite(self, connection: Any, rows: list[Row]) -> list[Row]:
+    def _insert_sqlite(self, connection: Any, rows: Sequence[Row]) -> list[Row]:
         # executemany is several times faster than multi-row VALUES … RETURNING in SQLite,
         # so learn what was new from the change counter: when it says every row was stored
-        # (the usual case) we are done; otherwise undo, find the stored keys, insert the rest.
+        # (the usual case: no stored point re-sent, no key twice in the batch) we are done;
+        # otherwise undo, keep the first of each key, find the stored keys, insert the rest.
         # The insert is the transaction's first statement, so "undo" is a plain rollback: a
         # SAVEPOINT would make SQLite copy every page it touches into a statement journal
         # (measured in the live-feed shape: 1.8 s instead of 1.0 s of CPU per 400,000 rows).
         before = connection.total_changes
         connection.executemany(_SQLITE_INSERT, rows)
         if connection.total_changes - before == len(rows):
-            return rows
+            return list(rows)
         connection.rollback()
         connection.execute("BEGIN IMMEDIATE")
-        new = [r for r in rows if connection.execute(_SQLITE_EXISTS, r[:2]).fetchone() is None]
+        new = [
+            r
+            for r in _first_of_each_key(rows)
+            if connection.execute(_SQLITE_EXISTS, r[:2]).fetchone() is None
+        ]
         connection.executemany(_SQLITE_INSERT, new)
         return new
 
@@ -343,6 +347,12 @@ def _merge(into: list[Any], acc: list[Any]) -> None:
         into[7] = acc[7]
         into[8] = acc[8]
         into[9] = acc[9]
+
+
+def _first_of_each_key(rows: Sequence[Row]) -> list[Row]:
+    unique = list({(r[0], r[1]): r for r in reversed(rows)}.values())
+    unique.reverse()
+    return unique
 
 
 def _cursor(connection: Any) -> Any:
