@@ -19,6 +19,7 @@ __all__ = [
     "POLLUTANTS",
     "AqiTracker",
     "Derived",
+    "NowcastTail",
     "daily_aqi",
     "hourly_aqi",
     "nowcast",
@@ -60,23 +61,54 @@ def sub_index(parameter: str, concentration: float) -> float | None:
 
 def nowcast(hourly: list[float | None]) -> float | None:
     """NowCast from hourly means c1 (current hour) … c12; None without 2 of c1..c3."""
-    values = hourly[:12]
-    if sum(v is not None for v in values[:3]) < 2:
-        return None
-    present = [v for v in values if v is not None]
-    c_max = max(present)
-    w = 0.5 if c_max <= 0 else max(0.5, min(present) / c_max)
-    # One pass with running powers of w (this runs for every PM point that arrives).
-    num = den = 0.0
-    power = 1.0
-    for v in values:
-        if v is not None:
-            num += power * v
-            den += power
-        power *= w
-    if w > 0.5:
-        return num / den
-    return num * 0.5  # w = 0.5: the weights are 0.5^(i+1), without normalising
+    return NowcastTail(hourly[1:12]).nowcast(hourly[0] if hourly else None)
+
+
+class NowcastTail:
+    """The hours c2 … c12 of a NowCast, fixed while the current hour c1 fills up.
+
+    ``nowcast(c1)`` runs for every PM point that arrives; its weight ``w = max(Cmin/Cmax, ½)``
+    only changes when c1 leaves the range of the other hours, so the weighted sums of c2 … c12
+    are kept per ``w`` instead of being recomputed for every point."""
+
+    __slots__ = ("_sums", "_values", "high", "low", "present_2_3")
+
+    def __init__(self, values: list[float | None]) -> None:
+        self._values = values
+        present = [v for v in values if v is not None]
+        self.low = min(present) if present else None
+        self.high = max(present) if present else None
+        self.present_2_3 = sum(v is not None for v in values[:2])
+        self._sums: dict[float, tuple[float, float]] = {}
+
+    def nowcast(self, c1: float | None) -> float | None:
+        if (c1 is not None) + self.present_2_3 < 2:
+            return None
+        low, high = self.low, self.high
+        if c1 is not None:
+            low = c1 if low is None or c1 < low else low
+            high = c1 if high is None or c1 > high else high
+        assert low is not None and high is not None  # two of c1..c3 are present
+        w = 0.5 if high <= 0 else max(0.5, low / high)
+        sums = self._sums.get(w)
+        if sums is None:
+            num = den = 0.0
+            power = w
+            for v in self._values:
+                if v is not None:
+                    num += power * v
+                    den += power
+                power *= w
+            if len(self._sums) > 16:
+                self._sums.clear()
+            sums = self._sums[w] = (num, den)
+        num, den = sums
+        if c1 is not None:
+            num += c1
+            den += 1.0
+        if w > 0.5:
+            return num / den
+        return num * 0.5  # w = ½: the weights are ½^(i+1), not normalised
 
 
 def hourly_aqi(nowcasts: dict[str, float], means: dict[str, float]) -> tuple[int, str] | None:
@@ -140,7 +172,7 @@ class _Station:
     newest_hour: int = -(2**62)
     # (pollutant, hour) -> means of the 11 hours before it, for NowCast: they only change
     # when a late point arrives, and recomputing them for every point was most of the cost.
-    tails: dict[tuple[str, int], list[float | None]] = field(default_factory=dict)
+    tails: dict[tuple[str, int], NowcastTail] = field(default_factory=dict)
 
 
 class AqiTracker:
@@ -205,9 +237,11 @@ class AqiTracker:
             if name in ("pm25", "pm10"):
                 tail = station.tails.get((name, hour))
                 if tail is None:
-                    tail = [self._mean(buckets, hour - i * HOUR_MS) for i in range(1, 12)]
+                    tail = NowcastTail(
+                        [self._mean(buckets, hour - i * HOUR_MS) for i in range(1, 12)]
+                    )
                     station.tails[(name, hour)] = tail
-                value = nowcast([self._mean(buckets, hour), *tail])
+                value = tail.nowcast(self._mean(buckets, hour))
                 if value is not None:
                     nowcasts[name] = value
             else:
