@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS: dict[str, list[str]] = {
     "ingest": ["benchmarks.ingest", "--shape", "live"],
     "ingest-backfill": ["benchmarks.ingest", "--shape", "backfill"],
+    "writer": ["benchmarks.writer"],
     "query": ["benchmarks.query"],
     "alerts": ["benchmarks.alerts"],
     "mqtt": ["benchmarks.mqtt"],

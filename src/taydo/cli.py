@@ -111,6 +111,7 @@ def serve(
     )
     app_ = create_app(current, database=database)
     tune_garbage_collector()
+    tune_thread_switching()
     uvicorn.run(
         app_,
         host=host or current.host,
@@ -133,6 +134,19 @@ def tune_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+
+
+def tune_thread_switching() -> None:
+    """Let a thread waiting for the GIL have it after 0.5 ms instead of 5 ms.
+
+    The observation writer releases the GIL for every row SQLite inserts and must take it
+    back before the next; while a request thread decodes and validates a batch (pure Python,
+    milliseconds), each of those hand-backs could wait the whole switch interval. Measured on
+    the live-feed ingest benchmark: 37,477 against 31,130 and 46,033 against 39,609 obs/s
+    (alternating runs on a loaded 2-core machine)."""
+    import sys
+
+    sys.setswitchinterval(0.0005)
 
 
 def main() -> None:

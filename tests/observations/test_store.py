@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from taydo.core.db import Database
-from taydo.observations.service import Point, write_points
+from taydo.observations.service import Point, store_for, write_points
 from tests.observations.conftest import MakeSeries
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -144,3 +144,80 @@ def test_postgres_months_get_their_own_partitions(
         )
     }
     assert "observations_p203103" in names
+
+
+def _shuffled_points(ids: list[int], seed: int) -> list[Point]:
+    rng = random.Random(seed)
+    start = ms("2026-11-26T21:30:00+07:00")  # around local midnight, over three days
+    points = [
+        Point(sid, start + rng.randrange(0, 3 * 86_400) * 1000, rng.randrange(-4000, 4000) / 8, q)
+        for sid in ids
+        for q in range(300)
+    ]
+    rng.shuffle(points)
+    return points
+
+
+def test_deferred_rollups_match_the_raw_rows_once_flushed(
+    database: Database, series_of: MakeSeries
+) -> None:
+    """The server's writer journals rollup sums and applies them later: after a flush the
+    rollups and latest values are exactly those of the stored rows, re-sent points included,
+    and every journal row was applied once."""
+    ids = list(series_of("CT-5", {"height": (None, None), "salinity": (None, None)}).values())
+    points = _shuffled_points(ids, 11)
+    store = store_for(database, "Asia/Ho_Chi_Minh")
+    raw = database.engine.raw_connection()
+    try:
+        connection = raw.driver_connection
+        for chunk in range(0, len(points), 89):
+            batch = [(p.series_id, p.ts, p.value, p.quality) for p in points[chunk : chunk + 89]]
+            replay = [(s, t, v + 1000, q) for s, t, v, q in batch[:20]]
+            store.write_deferred(connection, batch + replay)
+            if chunk % (89 * 3) == 0:
+                store.write_deferred(connection, replay)  # only duplicates: nothing journaled
+        journaled = rows(database, "SELECT count(*) FROM observations_unfolded")[0][0]
+        assert journaled == -(-len(points) // 89)  # one journal row per transaction
+        assert rows(database, "SELECT count(*) FROM observations_hourly") == [(0,)]
+        assert store.flush(connection) == journaled
+        assert store.flush(connection) == 0  # applied once: the journal is empty
+    finally:
+        raw.close()
+    # The first occurrence of a key repeated inside a batch won (the copies carry +1000).
+    assert rows(database, "SELECT max(value) FROM observations")[0][0] < 500
+    assert stored_rollups(database, "observations_hourly") == expected_rollups(database, "hour")
+    assert stored_rollups(database, "observations_daily") == expected_rollups(database, "day")
+    newest = {}
+    for sid, ts, value, quality in rows(
+        database, "SELECT series_id, ts, value, quality FROM observations"
+    ):
+        if sid not in newest or ts > newest[sid][0]:
+            newest[sid] = (ts, value, quality)
+    latest = rows(database, "SELECT series_id, ts, value, quality FROM observations_latest")
+    assert {r[0]: r[1:] for r in latest} == newest
+
+
+def test_inline_and_deferred_writes_fold_into_the_same_rollups(
+    database: Database, series_of: MakeSeries
+) -> None:
+    """A command-line import (inline) and the server (deferred) may write the same series at
+    the same time: each point is folded exactly once either way."""
+    ids = list(series_of("CT-6", {"height": (None, None)}).values())
+    points = _shuffled_points(ids, 12)
+    store = store_for(database, "Asia/Ho_Chi_Minh")
+    raw = database.engine.raw_connection()
+    try:
+        connection = raw.driver_connection
+        for n, chunk in enumerate(range(0, len(points), 50)):
+            batch = [(p.series_id, p.ts, p.value, p.quality) for p in points[chunk : chunk + 50]]
+            if n % 2:
+                store.write(connection, batch)
+            else:
+                store.write_deferred(connection, batch)
+            if n % 5 == 4:
+                store.flush(connection)
+        store.flush(connection)
+    finally:
+        raw.close()
+    assert stored_rollups(database, "observations_hourly") == expected_rollups(database, "hour")
+    assert stored_rollups(database, "observations_daily") == expected_rollups(database, "day")

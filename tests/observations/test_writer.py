@@ -141,3 +141,67 @@ def test_a_stopped_writer_refuses_instead_of_losing(database: Database) -> None:
 
     asyncio.run(scenario())
     assert count(database) == 0
+
+
+def _hourly(database: Database) -> list[tuple]:
+    with database.engine.connect() as connection:
+        return [
+            tuple(r)
+            for r in connection.execute(
+                text("SELECT series_id, count, sum FROM observations_hourly ORDER BY series_id")
+            )
+        ]
+
+
+def test_rollups_follow_within_the_interval_and_at_once_on_sync(
+    database: Database, series_of: MakeSeries
+) -> None:
+    sid = series_of("CT-7")["height"]
+
+    async def scenario() -> tuple[list, list, list, list]:
+        writer = ObservationWriter(database, flush_interval=0.3)
+        await writer.start()
+        await writer.write([Point(sid, BASE + i * 60_000, 1.0) for i in range(10)])
+        before = _hourly(database)  # answered, but the rollups wait for the flush
+        await asyncio.sleep(0.6)
+        after_interval = _hourly(database)
+        await writer.write([Point(sid, BASE + 600_000, 2.0)])
+        await writer.sync()  # a reader's call: everything answered is now in the rollups
+        after_sync = _hourly(database)
+        await writer.sync()  # nothing pending: returns at once
+        await writer.write([Point(sid, BASE + 660_000, 3.0)])
+        await writer.stop()  # stopping flushes too
+        return before, after_interval, after_sync, _hourly(database)
+
+    before, after_interval, after_sync, after_stop = asyncio.run(scenario())
+    assert before == []
+    assert after_interval == [(sid, 10, 10.0)]
+    assert after_sync == [(sid, 11, 12.0)]
+    assert after_stop == [(sid, 12, 15.0)]
+
+
+def test_a_new_writer_applies_what_a_crashed_one_journaled(
+    database: Database, series_of: MakeSeries
+) -> None:
+    """Points committed by a process that died before its flush: their rollups come when the
+    next writer starts, not never."""
+    from taydo.observations.service import store_for
+
+    sid = series_of("CT-8")["height"]
+    raw = database.engine.raw_connection()
+    try:
+        store_for(database).write_deferred(
+            raw.driver_connection, [(sid, BASE + i * 60_000, 4.0, 0) for i in range(5)]
+        )
+    finally:
+        raw.close()
+    assert _hourly(database) == []
+
+    async def restart() -> None:
+        writer = ObservationWriter(database, flush_interval=60)
+        await writer.start()
+        await writer.sync()
+        await writer.stop()
+
+    asyncio.run(restart())
+    assert _hourly(database) == [(sid, 5, 20.0)]

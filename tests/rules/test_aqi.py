@@ -65,3 +65,33 @@ def test_tracker_derives_hourly_and_daily_values_as_data_arrives() -> None:
     # a late point is used for means but never rewinds the hourly series
     late = tracker.add(1, "urn:ngsi-ld:AirQualityObserved:x", "pm25", start, 500.0)
     assert all(d.metric != "aqi" for d in late)
+
+
+def _reference_nowcast(values: list[float | None]) -> float | None:
+    """The guideline's formula written out plainly, to check the incremental one against."""
+    if sum(v is not None for v in values[:3]) < 2:
+        return None
+    present = [v for v in values if v is not None]
+    w = max(0.5, min(present) / max(present)) if max(present) > 0 else 0.5
+    if w > 0.5:
+        pairs = [(w**i, v) for i, v in enumerate(values) if v is not None]
+        return sum(p * v for p, v in pairs) / sum(p for p, _ in pairs)
+    return sum(0.5 ** (i + 1) * v for i, v in enumerate(values) if v is not None)
+
+
+def test_incremental_nowcast_matches_the_formula_as_the_hour_fills() -> None:
+    import random
+
+    from taydo.rules.aqi import NowcastTail
+
+    rng = random.Random(5)
+    for _ in range(300):
+        tail = [None if rng.random() < 0.2 else rng.uniform(0, 200) for _ in range(11)]
+        cached = NowcastTail(tail)
+        for _ in range(20):  # the same earlier hours, a new current-hour mean each time
+            c1 = None if rng.random() < 0.1 else rng.uniform(0, 250)
+            expected = _reference_nowcast([c1, *tail])
+            got = cached.nowcast(c1)
+            assert (got is None) == (expected is None)
+            if expected is not None:
+                assert abs(got - expected) < 1e-9 * max(1.0, expected)

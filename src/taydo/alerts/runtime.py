@@ -316,7 +316,9 @@ class AlertingRuntime:
                 session.add(row)
                 session.flush()
                 existing = row.id
-        self.catalog.index.invalidate([item.entity_id])
+        # Only this series is new: read it into the index, leaving the station's others
+        # cached (dropping them all made every ingest request of the station miss).
+        self.catalog.index.refresh(item.entity_id, item.metric)
         return int(existing)
 
     async def _on_transition(self, event: Event) -> None:

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import NotFound
+from taydo.core.lifecycle import observations_settled
 from taydo.web.i18n import N_
 from taydo.web.shell import page, render
 
@@ -62,6 +63,7 @@ def entity_view(database: Database, principal: Principal, entity_id: str) -> dic
 async def entity_page(
     request: Request, entity_id: str, principal: Annotated[Principal, page("catalog:read")]
 ) -> Response:
+    await observations_settled(request.app)
     view = await run_in_threadpool(entity_view, request.app.state.db, principal, entity_id)
     chart_ranges = [
         {"code": code, "label": label, "ms": ms, "bucket": bucket}

@@ -152,6 +152,15 @@ class SeriesIndex:
         statement = _query().where(Entity.entity_id == entity_id, Metric.name == metric)
         return self._remember(key, statement)
 
+    def refresh(self, entity_id: str, metric: str) -> SeriesInfo | None:
+        """Read one series again, past a remembered miss: for a caller that has just created
+        it (the other series of the entity stay cached)."""
+        key = (entity_id, metric)
+        with self._lock:
+            self._missing.pop(key, None)
+        statement = _query().where(Entity.entity_id == entity_id, Metric.name == metric)
+        return self._remember(key, statement)
+
     def by_id(self, series_id: int) -> SeriesInfo | None:
         found = self._by_id.get(series_id)
         if found is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["drop_subscription", "mark_start", "mark_stop"]
+__all__ = ["drop_subscription", "mark_start", "mark_stop", "observations_settled"]
 
 
 def drop_subscription(app: Any, name: str) -> None:
@@ -32,3 +32,11 @@ def mark_stop(app: Any, counter: str) -> bool:
     left = getattr(app.state, counter, 1) - 1
     setattr(app.state, counter, left)
     return left <= 0
+
+
+async def observations_settled(app: Any) -> None:
+    """Before reading rollups or latest values: wait until the app's observation writer
+    (if it has one) has applied everything it has answered (``ObservationWriter.sync``)."""
+    writer = getattr(app.state, "writer", None)
+    if writer is not None:
+        await writer.sync()

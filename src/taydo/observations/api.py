@@ -11,10 +11,15 @@ from taydo.catalog.series import SeriesIndex
 from taydo.core import clock
 from taydo.core.access import Principal, requires
 from taydo.core.errors import Invalid, NotFound
-from taydo.core.lifecycle import drop_subscription, mark_start, mark_stop
+from taydo.core.lifecycle import (
+    drop_subscription,
+    mark_start,
+    mark_stop,
+    observations_settled,
+)
 from taydo.core.responses import FastJSONResponse
 from taydo.ingest.validate import parse_timestamp
-from taydo.observations.buckets import BUCKET_MS, Buckets
+from taydo.observations.buckets import BUCKET_MS, HOUR_MS, Buckets
 from taydo.observations.query import MAX_BUCKETS, latest_values, series_buckets
 from taydo.observations.schemas import LatestItem, SeriesAnswer
 from taydo.observations.service import ObservationWriter
@@ -116,6 +121,8 @@ async def get_series(
         )
         return info.unit, found
 
+    if BUCKET_MS[bucket] >= HOUR_MS:  # read from the rollups
+        await observations_settled(app)
     unit, found = await asyncio.to_thread(run)
     show = buckets.show
     return FastJSONResponse(
@@ -152,6 +159,7 @@ async def get_latest(
 ) -> FastJSONResponse:
     """The latest value of every metric of the selected entities."""
     app = request.app
+    await observations_settled(app)
     found = await asyncio.to_thread(
         latest_values,
         app.state.db,

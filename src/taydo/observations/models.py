@@ -10,12 +10,12 @@ Asia/Ho_Chi_Minh starts at 17:00 UTC of the previous day.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Float, Integer, SmallInteger
+from sqlalchemy import BigInteger, Float, Integer, LargeBinary, SmallInteger
 from sqlalchemy.orm import Mapped, mapped_column
 
-from taydo.core.db import Base
+from taydo.core.db import Base, BigIntPK
 
-__all__ = ["DailyRollup", "HourlyRollup", "Latest", "Observation"]
+__all__ = ["DailyRollup", "HourlyRollup", "Latest", "Observation", "Unfolded"]
 
 
 class Observation(Base):
@@ -61,3 +61,13 @@ class Latest(Base):
     ts: Mapped[int] = mapped_column(BigInteger)
     value: Mapped[float] = mapped_column(Float)
     quality: Mapped[int] = mapped_column(SmallInteger, default=0)
+
+
+class Unfolded(Base):
+    """Rollup deltas of committed points not yet applied to the rollups and latest values:
+    one row per transaction of the group-commit writer (see ``store.Store.flush``)."""
+
+    __tablename__ = "observations_unfolded"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    deltas: Mapped[bytes] = mapped_column(LargeBinary)

@@ -5,6 +5,11 @@ its own connection) takes everything pending, up to ``commit_max_rows``, stores 
 transaction, commits, and only then answers every waiting request and announces the newly
 stored points on the bus (``observations.committed``). Many small requests therefore share one
 fsync, and nobody is told "accepted" before the data is durable.
+
+The rollups and latest values of those points are journaled in the same transaction and
+applied by a flush at most ``flush_interval`` seconds later (``Store.flush``): readers of
+rollups or latest values in this process call ``await writer.sync()`` first, which flushes
+whatever is pending, so they always see every point that has been answered.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import functools
 import logging
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Sequence
@@ -109,9 +115,10 @@ def write_points(
 
 @dataclass(slots=True)
 class _Request:
-    rows: list[Row]
+    rows: list[Row]  # empty for a sync request
     future: asyncio.Future[WriteResult]
     loop: asyncio.AbstractEventLoop  # the caller's loop (an app may serve on several)
+    sync: bool = False  # answer only after the rollups and latest values are flushed
 
 
 class ObservationWriter:
@@ -124,11 +131,17 @@ class ObservationWriter:
         bus: Bus | None = None,
         timezone: str | None = None,
         max_rows: int = 20_000,
+        flush_interval: float = 1.0,
     ) -> None:
         self._database = database
         self._bus = bus
         self._store = store_for(database, timezone)
         self._max_rows = max_rows
+        self._flush_interval = flush_interval
+        # monotonic time of the oldest journaled transaction not yet flushed; the writer
+        # starts by flushing what an earlier process left in the journal.
+        self._unfolded_since: float | None = 0.0
+        self._raw: Any = None  # the writer thread's connection
         self._pending: deque[_Request] = deque()
         self._condition = threading.Condition()
         self._closing = False
@@ -138,6 +151,7 @@ class ObservationWriter:
         self._publisher: asyncio.Task[None] | None = None
         self.batches = 0  # transactions committed (for the metrics page and benchmarks)
         self.rows = 0  # rows offered to those transactions
+        self.flushes = 0  # rollup flushes
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -154,6 +168,15 @@ class ObservationWriter:
         """Like ``write`` for ready-made ``(series_id, ts, value, quality)`` tuples."""
         if not rows:
             return WriteResult(0, 0)
+        return await self._submit(rows, sync=False)
+
+    async def sync(self) -> None:
+        """Return once the rollups and latest values hold every point answered so far."""
+        if self._unfolded_since is None or self._loop is None:
+            return  # nothing journaled (read without the lock: a stale answer only flushes)
+        await self._submit([], sync=True)
+
+    async def _submit(self, rows: list[Row], *, sync: bool) -> WriteResult:
         if self._loop is None:
             raise Unavailable("bộ ghi chưa chạy / the writer is not running")
         loop = asyncio.get_running_loop()
@@ -161,7 +184,7 @@ class ObservationWriter:
         with self._condition:
             if self._closing:
                 raise Unavailable("máy chủ đang dừng / the server is shutting down")
-            self._pending.append(_Request(rows, future, loop))
+            self._pending.append(_Request(rows, future, loop, sync))
             self._condition.notify()
         return await future
 
@@ -179,18 +202,28 @@ class ObservationWriter:
             await self._publisher
             self._publisher = None
         log.info(
-            "observation writer stopped: %d transactions, %d rows (%.0f per transaction)",
+            "observation writer stopped: %d transactions, %d rows (%.0f per transaction), "
+            "%d rollup flushes",
             self.batches,
             self.rows,
             self.rows / max(self.batches, 1),
+            self.flushes,
         )
 
     # -- the writer thread ---------------------------------------------------------------
 
     def _take(self) -> list[_Request] | None:
+        """The next group of requests; [] when it is time to flush with nothing pending;
+        None when stopping with nothing left."""
         with self._condition:
             while not self._pending and not self._closing:
-                self._condition.wait()
+                if self._unfolded_since is None:
+                    self._condition.wait()
+                    continue
+                left = self._unfolded_since + self._flush_interval - time.monotonic()
+                if left <= 0:
+                    return []
+                self._condition.wait(left)
             if not self._pending:
                 return None
             taken = [self._pending.popleft()]
@@ -202,52 +235,82 @@ class ObservationWriter:
             return taken
 
     def _run(self) -> None:
-        raw: Any = None
         while (taken := self._take()) is not None:
-            rows = taken[0].rows if len(taken) == 1 else [r for t in taken for r in t.rows]
-            new: list[Row] | None = None
-            for attempt in (1, 2):  # one retry, on a fresh connection (deadlock, lost server)
-                try:
-                    if raw is None:
-                        raw = self._database.engine.raw_connection()
-                        self._store.prepare(raw.driver_connection)
-                    new = self._store.write(raw.driver_connection, rows)
-                    break
-                except Exception:
-                    log.exception("writing %d observations failed (attempt %d)", len(rows), attempt)
-                    if raw is not None:
-                        raw.invalidate()
-                        raw = None
-            if new is None:
-                error = Unavailable(
-                    "không ghi được dữ liệu, hãy gửi lại / storage failed, please retry"
-                )
-                self._answer(taken, None, None, error)
-                continue
-            self.batches += 1
-            self.rows += len(rows)
-            if len(new) == len(rows):
-                results = [WriteResult(len(t.rows), 0) for t in taken]
-            else:
-                results = _attribute(taken, new)
-            announced = [(r[0], r[1], r[2]) for r in new] if self._bus and new else None
-            self._answer(taken, results, announced, None)
-        if raw is not None:
-            raw.close()
+            writes = [t for t in taken if not t.sync]
+            if writes:
+                self._write(writes)
+            if self._flush_due(taken):
+                self._flush()
+            syncs = [t for t in taken if t.sync]
+            if syncs:
+                self._answer(syncs, [WriteResult(0, 0)] * len(syncs), None)
+        self._flush()
+        if self._raw is not None:
+            self._raw.close()
+
+    def _write(self, taken: list[_Request]) -> None:
+        """Store one group in one transaction, then answer and announce it; its rollups
+        are journaled for the next flush."""
+        rows = taken[0].rows if len(taken) == 1 else [r for t in taken for r in t.rows]
+        new = self._attempt(f"writing {len(rows)} observations", self._store.write_deferred, rows)
+        if new is None:
+            error = Unavailable(
+                "không ghi được dữ liệu, hãy gửi lại / storage failed, please retry"
+            )
+            self._answer(taken, [error] * len(taken), None)
+            return
+        self.batches += 1
+        self.rows += len(rows)
+        if new and self._unfolded_since is None:
+            self._unfolded_since = time.monotonic()
+        if len(new) == len(rows):
+            results = [WriteResult(len(t.rows), 0) for t in taken]
+        else:
+            results = _attribute(taken, new)
+        announced = [(r[0], r[1], r[2]) for r in new] if self._bus and new else None
+        self._answer(taken, results, announced)
+
+    def _flush_due(self, taken: list[_Request]) -> bool:
+        since = self._unfolded_since
+        if since is None:
+            return False
+        return (
+            not taken  # the interval passed while idle
+            or time.monotonic() - since >= self._flush_interval
+            or any(request.sync for request in taken)
+        )
+
+    def _flush(self) -> None:
+        if self._unfolded_since is None:
+            return
+        if self._attempt("flushing rollups", self._store.flush) is not None:
+            self._unfolded_since = None
+            self.flushes += 1
+        # On failure the journal keeps the deltas: the next flush applies them.
+
+    def _attempt(self, what: str, action: Any, *args: Any) -> Any:
+        """Run ``action(connection, *args)``, retrying once on a fresh connection (deadlock,
+        lost server); None when both attempts fail."""
+        for attempt in (1, 2):
+            try:
+                if self._raw is None:
+                    self._raw = self._database.engine.raw_connection()
+                    self._store.prepare(self._raw.driver_connection)
+                return action(self._raw.driver_connection, *args)
+            except Exception:
+                log.exception("%s failed (attempt %d)", what, attempt)
+                if self._raw is not None:
+                    self._raw.invalidate()
+                    self._raw = None
+        return None
 
     def _answer(
         self,
         taken: list[_Request],
-        results: list[WriteResult] | None,
+        outcomes: Sequence[WriteResult | Exception],
         announced: list[tuple[int, int, float]] | None,
-        error: Exception | None,
     ) -> None:
-        for index, request in enumerate(taken):
-            outcome: WriteResult | Exception
-            if results is not None:
-                outcome = results[index]
-            else:
-                outcome = error or Unavailable("write failed / ghi thất bại")
+        for request, outcome in zip(taken, outcomes, strict=True):
             try:
                 request.loop.call_soon_threadsafe(_settle, request.future, outcome)
             except RuntimeError:  # that loop is gone (hard shutdown): nobody is waiting

@@ -19,6 +19,7 @@ __all__ = [
     "POLLUTANTS",
     "AqiTracker",
     "Derived",
+    "NowcastTail",
     "daily_aqi",
     "hourly_aqi",
     "nowcast",
@@ -60,17 +61,54 @@ def sub_index(parameter: str, concentration: float) -> float | None:
 
 def nowcast(hourly: list[float | None]) -> float | None:
     """NowCast from hourly means c1 (current hour) … c12; None without 2 of c1..c3."""
-    values = hourly[:12]
-    if sum(v is not None for v in values[:3]) < 2:
-        return None
-    present = [v for v in values if v is not None]
-    c_max = max(present)
-    w = 0.5 if c_max <= 0 else max(0.5, min(present) / c_max)
-    if w > 0.5:
-        num = sum(w**i * v for i, v in enumerate(values) if v is not None)
-        den = sum(w**i for i, v in enumerate(values) if v is not None)
-        return num / den
-    return sum(0.5 ** (i + 1) * v for i, v in enumerate(values) if v is not None)
+    return NowcastTail(hourly[1:12]).nowcast(hourly[0] if hourly else None)
+
+
+class NowcastTail:
+    """The hours c2 … c12 of a NowCast, fixed while the current hour c1 fills up.
+
+    ``nowcast(c1)`` runs for every PM point that arrives; its weight ``w = max(Cmin/Cmax, ½)``
+    only changes when c1 leaves the range of the other hours, so the weighted sums of c2 … c12
+    are kept per ``w`` instead of being recomputed for every point."""
+
+    __slots__ = ("_sums", "_values", "high", "low", "present_2_3")
+
+    def __init__(self, values: list[float | None]) -> None:
+        self._values = values
+        present = [v for v in values if v is not None]
+        self.low = min(present) if present else None
+        self.high = max(present) if present else None
+        self.present_2_3 = sum(v is not None for v in values[:2])
+        self._sums: dict[float, tuple[float, float]] = {}
+
+    def nowcast(self, c1: float | None) -> float | None:
+        if (c1 is not None) + self.present_2_3 < 2:
+            return None
+        low, high = self.low, self.high
+        if c1 is not None:
+            low = c1 if low is None or c1 < low else low
+            high = c1 if high is None or c1 > high else high
+        assert low is not None and high is not None  # two of c1..c3 are present
+        w = 0.5 if high <= 0 else max(0.5, low / high)
+        sums = self._sums.get(w)
+        if sums is None:
+            num = den = 0.0
+            power = w
+            for v in self._values:
+                if v is not None:
+                    num += power * v
+                    den += power
+                power *= w
+            if len(self._sums) > 16:
+                self._sums.clear()
+            sums = self._sums[w] = (num, den)
+        num, den = sums
+        if c1 is not None:
+            num += c1
+            den += 1.0
+        if w > 0.5:
+            return num / den
+        return num * 0.5  # w = ½: the weights are ½^(i+1), not normalised
 
 
 def hourly_aqi(nowcasts: dict[str, float], means: dict[str, float]) -> tuple[int, str] | None:
@@ -131,6 +169,10 @@ class _Station:
     hours: dict[str, dict[int, list[float]]] = field(default_factory=dict)
     last_hourly_ts: int = -(2**62)
     day: int | None = None  # local day start (ms) of the newest data
+    newest_hour: int = -(2**62)
+    # (pollutant, hour) -> means of the 11 hours before it, for NowCast: they only change
+    # when a late point arrives, and recomputing them for every point was most of the cost.
+    tails: dict[tuple[str, int], NowcastTail] = field(default_factory=dict)
 
 
 class AqiTracker:
@@ -139,11 +181,19 @@ class AqiTracker:
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
         self._stations: dict[int, _Station] = {}
+        self._days: dict[int, int] = {}  # UTC quarter hour -> local day start
 
     def _day_start(self, ts: int) -> int:
-        moment = datetime.fromtimestamp(ts / 1000, self.tz)
-        start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-        return int(start.timestamp() * 1000)
+        quarter = ts // 900_000  # offsets change on quarter-hour boundaries only
+        found = self._days.get(quarter)
+        if found is None:
+            moment = datetime.fromtimestamp(ts / 1000, self.tz)
+            start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+            found = int(start.timestamp() * 1000)
+            if len(self._days) > 10_000:
+                self._days.clear()
+            self._days[quarter] = found
+        return found
 
     def add(
         self, entity_pk: int, entity_id: str, pollutant: str, ts: int, value: float
@@ -154,6 +204,12 @@ class AqiTracker:
         bucket = buckets.setdefault(hour, [0.0, 0.0])
         bucket[0] += value
         bucket[1] += 1
+        if hour < station.newest_hour:  # a late point: the cached NowCast inputs are stale
+            station.tails.clear()
+        elif hour > station.newest_hour:
+            station.newest_hour = hour
+            station.tails.clear()  # only the new hour's inputs will be asked for
+            self._prune(station, hour)
         out: list[Derived] = []
         day = self._day_start(ts)
         if station.day is not None and day > station.day:
@@ -162,7 +218,6 @@ class AqiTracker:
                 out.append(Derived(entity_pk, entity_id, "aqi_daily", station.day, daily))
         if station.day is None or day > station.day:
             station.day = day
-        self._prune(station, hour)
         if ts > station.last_hourly_ts:  # a late point updates means but not the series
             hourly = self._hourly(station, hour)
             if hourly is not None:
@@ -180,8 +235,13 @@ class AqiTracker:
         means: dict[str, float] = {}
         for name, buckets in station.hours.items():
             if name in ("pm25", "pm10"):
-                series = [self._mean(buckets, hour - i * HOUR_MS) for i in range(12)]
-                value = nowcast(series)
+                tail = station.tails.get((name, hour))
+                if tail is None:
+                    tail = NowcastTail(
+                        [self._mean(buckets, hour - i * HOUR_MS) for i in range(1, 12)]
+                    )
+                    station.tails[(name, hour)] = tail
+                value = tail.nowcast(self._mean(buckets, hour))
                 if value is not None:
                     nowcasts[name] = value
             else:

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from taydo.core.access import Principal, client_address
 from taydo.core.errors import NotFound, TaydoError
+from taydo.core.lifecycle import observations_settled
 from taydo.web import overview as overview_data
 from taydo.web.i18n import LANG_COOKIE, LOCALES, N_
 from taydo.web.shell import STATIC_DIR, asset_url, page, render
@@ -195,6 +196,7 @@ async def overview_entities(
     principal: Annotated[Principal, page("catalog:read")],
     area: str | None = None,
 ) -> Response:
+    await observations_settled(request.app)
     data = await run_in_threadpool(
         overview_data.entity_rows,
         request.app.state.db,

@@ -1,0 +1,65 @@
+"""The observation store's write path alone, without HTTP: rows/s of ``Store.write`` (rollups
+and latest values in every transaction, as command-line imports write) against
+``Store.write_deferred`` + a ``flush`` every second (as the server's group-commit writer
+writes), on a fresh SQLite file, in the live-feed shape of ``benchmarks/ingest.py``.
+
+Usage: python -m benchmarks.writer [--rows 600000] [--group 2000] [--shape live|backfill]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import fresh_database, machine
+from benchmarks.ingest import make_rows
+from taydo.observations.service import store_for
+
+
+def run(mode: str, rows: list[tuple[int, int, float, int]], group: int) -> tuple[float, float]:
+    """(rows/s wall, rows per CPU-second) of one mode on a fresh database."""
+    work = Path(tempfile.mkdtemp(prefix="taydo-writer-"))
+    database = fresh_database(f"sqlite:///{work / 'writer.db'}")
+    store = store_for(database, "Asia/Ho_Chi_Minh")
+    raw = database.engine.raw_connection()
+    connection = raw.driver_connection
+    store.prepare(connection)
+    began, cpu = time.perf_counter(), time.process_time()
+    flushed = began
+    for offset in range(0, len(rows), group):
+        batch = rows[offset : offset + group]
+        if mode == "inline":
+            store.write(connection, batch)
+        else:
+            store.write_deferred(connection, batch)
+            if time.perf_counter() - flushed >= 1.0:
+                store.flush(connection)
+                flushed = time.perf_counter()
+    if mode == "deferred":
+        store.flush(connection)
+    wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+    raw.close()
+    database.dispose()
+    return len(rows) / wall, len(rows) / cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=600_000)
+    parser.add_argument("--group", type=int, default=2_000)
+    parser.add_argument("--shape", choices=("live", "backfill"), default="live")
+    args = parser.parse_args()
+    series = [(f"e{n}", f"m{k}", n * 3 + k + 1) for n in range(200) for k in range(3)]
+    ids = {(entity, metric): sid for entity, metric, sid in series}
+    rows = [(ids[(e, m)], ts, v, 0) for e, m, ts, v in make_rows(series, args.rows, args.shape)]
+    print(f"machine: {machine()}")
+    print(f"{len(rows):,} rows of 600 series, {args.shape} shape, {args.group} rows per commit")
+    for mode in ("inline", "deferred"):
+        wall, per_cpu = run(mode, rows, args.group)
+        print(f"{mode:>8}: {wall:,.0f} rows/s ({per_cpu:,.0f} per CPU-second)")
+
+
+if __name__ == "__main__":
+    main()
