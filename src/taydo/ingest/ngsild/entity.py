@@ -79,6 +79,9 @@ def _check_name(name: str, what: str) -> str:
     return name
 
 
+# Tuples of types built once: ``X | Y`` in isinstance builds a union object at every call.
+_TEXT_OR_INT = (str, int)
+_SCALARS = (str, int, bool)
 _SIMPLE_KEYS = frozenset({"type", "value", "observedAt", "unitCode"})
 
 
@@ -91,7 +94,7 @@ def _simple_property(raw: dict[str, Any]) -> dict[str, Any] | None:
     if isinstance(value, float):
         if not math.isfinite(value):
             return None
-    elif not isinstance(value, str | int):  # bool is an int: fine too
+    elif not isinstance(value, _TEXT_OR_INT):  # bool is an int: fine too
         return None
     when = raw.get("observedAt")
     if when is not None and (not isinstance(when, str) or _ms_of_text(when) is None):
@@ -104,7 +107,7 @@ def _simple_property(raw: dict[str, Any]) -> dict[str, Any] | None:
 
 def _check_json(value: Any, where: str, depth: int = 0) -> None:
     """JSON values the database can store: finite numbers, bounded depth."""
-    if isinstance(value, str | int | bool) or value is None:
+    if isinstance(value, _SCALARS) or value is None:
         return
     if depth > MAX_DEPTH:
         raise _bad(f"{where}: value nests deeper than {MAX_DEPTH} levels")

@@ -319,6 +319,9 @@ class GeoQuery:
 GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
 
 
+_NUMBERS = (int, float)  # built once: ``int | float`` builds a union object at every call
+
+
 def point_of(value: Any) -> tuple[float, float] | None:
     """(lon, lat) of a valid GeoJSON Point without building a geometry (the common case on
     the write path), None when ``value`` is not a simple Point."""
@@ -328,7 +331,7 @@ def point_of(value: Any) -> tuple[float, float] | None:
     if not isinstance(coordinates, list) or not 2 <= len(coordinates) <= 3:
         return None
     lon, lat = coordinates[0], coordinates[1]
-    if not all(isinstance(c, int | float) and not isinstance(c, bool) for c in coordinates):
+    if not all(isinstance(c, _NUMBERS) and not isinstance(c, bool) for c in coordinates):
         return None
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         return None

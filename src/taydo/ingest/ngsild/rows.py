@@ -109,10 +109,13 @@ def _json_text(value: Any) -> str:
         return json.dumps(value)
 
 
+_TEXTS = (str, bytes)  # built once: ``str | bytes`` builds a union object at every call
+
+
 def _json_out(text: Any) -> dict[str, Any]:
     if text is None:
         return {}
-    value = orjson.loads(text) if isinstance(text, str | bytes) else text
+    value = orjson.loads(text) if isinstance(text, _TEXTS) else text
     return dict(value) if isinstance(value, dict) else {}
 
 

@@ -140,6 +140,9 @@ def _apply_attrs(
     return written, skipped
 
 
+_NUMBERS = (int, float)  # built once: ``int | float`` builds a union object at every call
+
+
 def _points_of(
     entity_id: str, attrs: dict[str, dict[str, Any]], reference: Any
 ) -> list[PendingPoint]:
@@ -149,7 +152,7 @@ def _points_of(
         value = attr.get("value")
         if attr["type"] != "Property" or isinstance(value, bool):
             continue
-        if not isinstance(value, int | float) or not math.isfinite(value) or len(name) > 80:
+        if not isinstance(value, _NUMBERS) or not math.isfinite(value) or len(name) > 80:
             continue
         when = attr.get("observedAt", reference)
         if when is None:
