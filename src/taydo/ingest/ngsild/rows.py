@@ -2,9 +2,10 @@
 one statement per kind of change, resolving (and creating) the metrics of observed values,
 and the audit journal entry.
 
-SQLAlchemy Core on purpose: a batch of 1,000 entities is one SELECT, one INSERT or UPDATE
-executemany and one metrics lookup, not 1,000 ORM objects. Attribute documents are encoded
-with orjson (several times faster than the stdlib encoder SQLAlchemy's JSON type uses).
+SQLAlchemy Core on purpose: a batch of 1,000 entities is one SELECT, one multi-row INSERT or
+one UPDATE executemany and one metrics lookup, not 1,000 ORM objects; the inserts and updates
+send plain tuples over the DBAPI (``bulk.py``). Attribute documents are encoded with orjson
+(several times faster than the stdlib encoder SQLAlchemy's JSON type uses).
 """
 
 from __future__ import annotations
