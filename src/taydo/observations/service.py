@@ -286,7 +286,9 @@ class ObservationWriter:
         if self._attempt("flushing rollups", self._store.flush) is not None:
             self._unfolded_since = None
             self.flushes += 1
-        # On failure the journal keeps the deltas: the next flush applies them.
+        else:
+            # The journal keeps the deltas; try again one interval later, not in a tight loop.
+            self._unfolded_since = time.monotonic()
 
     def _attempt(self, what: str, action: Any, *args: Any) -> Any:
         """Run ``action(connection, *args)``, retrying once on a fresh connection (deadlock,

@@ -1,4 +1,4 @@
-"""The write path: one transaction stores new points, their rollups and latest values.
+"""The write path: new points, exactly once, and their hourly and daily rollups and latest values.
 
 It works on the raw DB-API connection (sqlite3 or psycopg) because the hot path cannot
 afford an ORM or per-row SQLAlchemy overhead. Rows are plain tuples
