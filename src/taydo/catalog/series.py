@@ -149,8 +149,7 @@ class SeriesIndex:
         expiry = self._missing.get(key)
         if expiry is not None and expiry > time.monotonic():
             return None
-        statement = _query().where(Entity.entity_id == entity_id, Metric.name == metric)
-        return self._remember(key, statement)
+        return self._remember(key)
 
     def refresh(self, entity_id: str, metric: str) -> SeriesInfo | None:
         """Read one series again, past a remembered miss: for a caller that has just created
@@ -158,8 +157,7 @@ class SeriesIndex:
         key = (entity_id, metric)
         with self._lock:
             self._missing.pop(key, None)
-        statement = _query().where(Entity.entity_id == entity_id, Metric.name == metric)
-        return self._remember(key, statement)
+        return self._remember(key)
 
     def by_id(self, series_id: int) -> SeriesInfo | None:
         found = self._by_id.get(series_id)
@@ -272,7 +270,9 @@ class SeriesIndex:
 
         return bus.subscribe("catalog.changed", on_change)
 
-    def _remember(self, key: tuple[str, str], statement: Select[Any]) -> SeriesInfo | None:
+    def _remember(self, key: tuple[str, str]) -> SeriesInfo | None:
+        """Read one (entity, metric) from the database; keep the answer, or the miss."""
+        statement = _query().where(Entity.entity_id == key[0], Metric.name == key[1])
         since = self._change
         with self._database.engine.connect() as connection:
             row = connection.execute(statement).first()

@@ -105,7 +105,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     # NGSI-LD answers its clients in ProblemDetails and checks NUL itself.
     app.add_middleware(RejectNulMiddleware, exempt_prefixes=("/ngsi-ld/",))
-    app.add_middleware(
-        SecurityMiddleware, https=settings.cookie_secure
-    )  # outermost: headers on all
+    # Added last, so outermost: its headers are on every answer, the NUL refusal's included.
+    app.add_middleware(SecurityMiddleware, https=settings.cookie_secure)
     return app

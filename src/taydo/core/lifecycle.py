@@ -3,6 +3,9 @@
 The same app can be started again on another event loop (nested test clients, embedded
 servers): a bus subscription's queue belongs to the running loop, so it moves to the newest
 start, while background tasks run once and stop with the last shutdown.
+
+Also the one wait a reader needs from a running component: ``observations_settled`` (the
+observation writer applies rollups after answering; see ``taydo.observations.service``).
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ Two ways to fold them:
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import weakref
 from array import array
@@ -177,9 +176,7 @@ class Store:
         try:
             if self.dialect == "sqlite":
                 connection.execute("BEGIN IMMEDIATE")
-            with _cursor(connection) as cursor:
-                cursor.execute(_JOURNAL_CLAIM)
-                claimed = cursor.fetchall()
+            claimed = connection.execute(_JOURNAL_CLAIM).fetchall()
             if claimed:
                 merged: dict[tuple[int, int], list[Any]] = {}
                 values = array("d")
@@ -353,12 +350,6 @@ def _first_of_each_key(rows: Sequence[Row]) -> list[Row]:
     unique = list({(r[0], r[1]): r for r in reversed(rows)}.values())
     unique.reverse()
     return unique
-
-
-def _cursor(connection: Any) -> Any:
-    """A cursor usable as a context manager on both drivers (sqlite3's is not one)."""
-    cursor = connection.cursor()
-    return cursor if hasattr(cursor, "__enter__") else contextlib.closing(cursor)
 
 
 def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
