@@ -17,6 +17,7 @@ from taydo.core.db import Database
 from taydo.core.errors import TaydoError
 from taydo.core.plugins import make_plugin_manager
 from taydo.core.responses import FastJSONResponse
+from taydo.core.secrets import SecretBox
 from taydo.core.settings import Settings
 from taydo.core.validation import RejectNulMiddleware, validation_error_handler
 
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.db = db
     app.state.bus = create_bus(settings.bus_url)
     app.state.plugins = make_plugin_manager()
+    app.state.secrets = SecretBox(settings.secret_key.get_secret_value())
 
     from taydo.auth.service import authenticator
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from taydo.core.lifecycle import drop_subscription, mark_start, mark_stop
 from taydo.ingest import health_api, quarantine, quarantine_api
 from taydo.ingest.connectors import api as connectors_api
-from taydo.ingest.connectors.service import Scheduler
+from taydo.ingest.connectors.service import Scheduler, seal_plain_secrets
 from taydo.ingest.files import api as files_api
 from taydo.ingest.health import HealthWatcher
 from taydo.ingest.mqtt.gateway import MqttGateway, parse_broker_url
@@ -54,6 +54,9 @@ async def startup(app: FastAPI) -> None:
     app.state.resolver_subscription = resolver.subscribe(bus)
     app.state.mqtt = None
     app.state.connectors = Scheduler(app)
+    sealed = await asyncio.to_thread(seal_plain_secrets, app.state.db, app.state.secrets)
+    if sealed:
+        log.info("sealed %d connector secret(s) stored in clear by an earlier version", sealed)
     if settings.connectors_enabled:
         await app.state.connectors.start()
     watcher = HealthWatcher(app.state.db, bus, settings.health_check_interval_s)

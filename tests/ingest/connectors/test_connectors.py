@@ -14,12 +14,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from taydo.catalog.series import SeriesIndex
 from taydo.core.app import create_app
 from taydo.core.plugins import make_plugin_manager
+from taydo.core.secrets import SecretBox
 from taydo.ingest.connectors import service
 from taydo.ingest.resolve import EntityResolver
 from taydo.observations.service import write_rows
@@ -27,6 +29,7 @@ from tests.conftest import POSTGRES_URL
 from tests.ingest.conftest import make_series
 
 SECRET = "Bearer s3cr3t-token"
+CLI_KEY = "a-deployment-key-for-the-cli-tests"
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
@@ -161,6 +164,7 @@ def test_connectors_run_on_schedule_in_the_server(settings, database, headers_fo
     service.create_connector(
         database,
         make_plugin_manager(),
+        SecretBox(settings.secret_key.get_secret_value()),
         None,
         service.ConnectorIn(
             name="scheduled",
@@ -231,6 +235,7 @@ def _run(database, name: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return service.run_connector(
         database,
         make_plugin_manager(),
+        SecretBox(CLI_KEY),
         name,
         series=SeriesIndex(database),
         resolver=EntityResolver(database),
@@ -245,6 +250,7 @@ def test_sql_connector_resumes_without_gaps_or_duplicates(
     service.create_connector(
         database,
         make_plugin_manager(),
+        SecretBox(CLI_KEY),
         None,
         service.ConnectorIn(
             name="so-tnmt-sql",
@@ -266,6 +272,7 @@ def test_sql_connector_resumes_without_gaps_or_duplicates(
     )
     _insert(source_url, range(0, 30))
     monkeypatch.setenv("TAYDO_DATABASE_URL", database.url)
+    monkeypatch.setenv("TAYDO_SECRET_KEY", CLI_KEY)
     from taydo.cli import app as cli
 
     first = CliRunner().invoke(cli, ["connector", "run", "so-tnmt-sql"])
@@ -287,3 +294,102 @@ def test_sql_connector_resumes_without_gaps_or_duplicates(
     assert [ts for ts, _ in _stored(database)] == [_ms(m) for m in range(50)]
     assert service.get_connector(database, "so-tnmt-sql")["rows_ingested"] == 50
     assert source_url.split("@")[-1] not in json.dumps(service.list_connectors(database))
+    assert source_url not in str(_stored_secret(database, "so-tnmt-sql"))
+
+
+def _stored_secret(database, name: str) -> str | None:  # type: ignore[no-untyped-def]
+    with database.engine.connect() as connection:
+        return connection.execute(
+            text("SELECT secret FROM ingest_connectors WHERE name = :n"), {"n": name}
+        ).scalar_one()
+
+
+def test_secrets_are_sealed_at_rest_and_replaced_after_a_key_change(
+    settings, database, headers_for, feed
+) -> None:  # type: ignore[no-untyped-def]
+    state, url = feed
+    _named(database, "CR-03", "Trạm Cái Răng")
+    admin = headers_for("admin")
+    quiet = settings.model_copy(update={"connectors_enabled": False})
+    body = {
+        "name": "sealed",
+        "kind": "http_json",
+        "agency": "SNNMT",
+        "config": dict(HTTP_CONFIG, url=url),
+        "secret": SECRET,
+        "interval_s": 60,
+    }
+    state.items = [_item(0, 3.0)]
+    with TestClient(create_app(quiet, database=database)) as client:
+        assert client.post("/api/v1/connectors", headers=admin, json=body).status_code == 201
+        at_rest = _stored_secret(database, "sealed")
+        assert at_rest is not None and at_rest.startswith("fernet1:")
+        assert "s3cr3t" not in at_rest
+        assert client.post("/api/v1/connectors/sealed/run", headers=admin).json()["run"] == {
+            "stored": 1,
+            "rejected": 0,
+            "error": None,
+        }
+
+    # The deployment's key changes: the sealed secret cannot be opened, and the run says so.
+    rekeyed = quiet.model_copy(update={"secret_key": SecretStr("a-new-deployment-key")})
+    state.items = [_item(0, 3.0), _item(10, 3.1)]
+    with TestClient(create_app(rekeyed, database=database)) as client:
+        failed = client.post("/api/v1/connectors/sealed/run", headers=admin).json()
+        assert "TAYDO_SECRET_KEY" in failed["last_error"] and failed["run"]["stored"] == 0
+        assert "s3cr3t" not in failed["last_error"]
+        officer = headers_for("agency_officer", ["SNNMT"])
+        patch = {"secret": SECRET, "interval_s": 120}
+        assert (
+            client.patch("/api/v1/connectors/sealed", headers=officer, json=patch).status_code
+            == 403
+        )
+        changed = client.patch("/api/v1/connectors/sealed", headers=admin, json=patch)
+        assert changed.status_code == 200, changed.text
+        assert SECRET not in changed.text
+        assert changed.json()["interval_s"] == 120 and changed.json()["has_secret"] is True
+        rerun = client.post("/api/v1/connectors/sealed/run", headers=admin).json()
+        assert rerun["run"] == {"stored": 1, "rejected": 0, "error": None}
+        assert state.auth[-1] == SECRET
+        journal = client.get("/api/v1/audit?action=connector.update", headers=admin).json()
+        assert [e["summary"]["changed"] for e in journal["items"]] == [["interval_s", "secret"]]
+        assert SECRET not in json.dumps(journal)
+        bad = client.patch(
+            "/api/v1/connectors/sealed", headers=admin, json={"config": {"records": 5}}
+        )
+        assert bad.status_code == 422, bad.text
+
+    # A secret tampered with in the database fails to open instead of being used.
+    tampered = str(_stored_secret(database, "sealed"))
+    flipped = tampered[:-5] + ("A" if tampered[-5] != "A" else "B") + tampered[-4:]
+    with database.engine.begin() as connection:
+        connection.execute(text("UPDATE ingest_connectors SET secret = :s"), {"s": flipped})
+    with TestClient(create_app(rekeyed, database=database)) as client:
+        failed = client.post("/api/v1/connectors/sealed/run", headers=admin).json()
+        assert "TAYDO_SECRET_KEY" in failed["last_error"]
+
+
+def test_a_secret_stored_in_clear_by_an_earlier_version_is_sealed_at_start(
+    settings, database, headers_for, feed
+) -> None:  # type: ignore[no-untyped-def]
+    state, url = feed
+    _named(database, "CR-04", "Trạm Cái Răng")
+    quiet = settings.model_copy(update={"connectors_enabled": False})
+    box = SecretBox(settings.secret_key.get_secret_value())
+    service.create_connector(
+        database,
+        make_plugin_manager(),
+        box,
+        None,
+        service.ConnectorIn(
+            name="legacy", kind="http_json", agency="SNNMT", config=dict(HTTP_CONFIG, url=url)
+        ),
+    )
+    with database.engine.begin() as connection:
+        connection.execute(text("UPDATE ingest_connectors SET secret = :s"), {"s": SECRET})
+    state.items = [_item(0, 4.0)]
+    with TestClient(create_app(quiet, database=database)) as client:
+        at_rest = str(_stored_secret(database, "legacy"))
+        assert at_rest.startswith("fernet1:") and box.open(at_rest) == SECRET
+        run = client.post("/api/v1/connectors/legacy/run", headers=headers_for("admin")).json()
+        assert run["run"]["stored"] == 1 and state.auth[-1] == SECRET

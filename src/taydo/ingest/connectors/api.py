@@ -29,13 +29,36 @@ async def create_connector(
 ) -> dict[str, Any]:
     state = request.app.state
     return await asyncio.to_thread(
-        service.create_connector, state.db, state.plugins, principal, body, client_address(request)
+        service.create_connector,
+        state.db,
+        state.plugins,
+        state.secrets,
+        principal,
+        body,
+        client_address(request),
     )
 
 
 @router.get("/{name}", summary="Một kết nối / One connector with its status")
 async def get_connector(request: Request, name: str, _p: Principal = ADMIN) -> dict[str, Any]:
     return await asyncio.to_thread(service.get_connector, request.app.state.db, name)
+
+
+@router.patch("/{name}", summary="Sửa kết nối / Change a connector's config, secret or schedule")
+async def update_connector(
+    request: Request, name: str, body: service.ConnectorPatch, principal: Principal = ADMIN
+) -> dict[str, Any]:
+    state = request.app.state
+    return await asyncio.to_thread(
+        service.update_connector,
+        state.db,
+        state.plugins,
+        state.secrets,
+        principal,
+        name,
+        body,
+        client_address(request),
+    )
 
 
 @router.delete("/{name}", status_code=204, summary="Xóa kết nối / Delete a connector")

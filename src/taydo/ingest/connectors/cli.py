@@ -11,6 +11,7 @@ from taydo.catalog.series import SeriesIndex
 from taydo.core.db import Database
 from taydo.core.errors import TaydoError
 from taydo.core.plugins import make_plugin_manager
+from taydo.core.secrets import SecretBox
 from taydo.core.settings import Settings
 from taydo.ingest.connectors import service
 from taydo.ingest.resolve import EntityResolver
@@ -47,6 +48,7 @@ def run_command(name: Annotated[str, typer.Argument(help="Connector name.")]) ->
         result = service.run_connector(
             database,
             make_plugin_manager(),
+            SecretBox(settings.secret_key.get_secret_value()),
             name,
             series=SeriesIndex(database),
             resolver=EntityResolver(database),

@@ -6,8 +6,9 @@ the rest (source ``connector:<name>``) → only then save the new watermark and 
 crash between commit and status leaves the old watermark: the next run fetches those records
 again and the store drops the exact duplicates — no gaps, no duplicates.
 
-Secrets are stored as given in the IOC's database (not encrypted) and are never returned by
-the API, written to the journal or to logs (errors are reported without them).
+Secrets are sealed in the IOC's database (``taydo.core.secrets``: encrypted and authenticated
+with a key derived from ``TAYDO_SECRET_KEY``) and are never returned by the API, written to
+the journal or to logs (errors are reported without them).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import Conflict, Invalid, NotFound
+from taydo.core.secrets import SecretBox
 from taydo.ingest import quarantine
 from taydo.ingest.connectors.base import ConnectorKind, kinds
 from taydo.ingest.files.models import Connector
@@ -36,6 +38,7 @@ from taydo.ingest.validate import SeriesLookup, validate_items
 
 __all__ = [
     "ConnectorIn",
+    "ConnectorPatch",
     "Scheduler",
     "connector_dict",
     "create_connector",
@@ -43,6 +46,8 @@ __all__ = [
     "get_connector",
     "list_connectors",
     "run_connector",
+    "seal_plain_secrets",
+    "update_connector",
 ]
 
 log = logging.getLogger(__name__)
@@ -56,6 +61,16 @@ class ConnectorIn(BaseModel):
     secret: str | None = Field(None, description="Never returned once stored.")
     interval_s: int = Field(300, ge=10, le=7 * 86400)
     enabled: bool = True
+
+
+class ConnectorPatch(BaseModel):
+    """What an administrator may change on a connector; absent fields stay as they are. An
+    empty ``secret`` removes it."""
+
+    config: dict[str, Any] | None = None
+    secret: str | None = Field(None, description="Never returned once stored.")
+    interval_s: int | None = Field(None, ge=10, le=7 * 86400)
+    enabled: bool | None = None
 
 
 def connector_dict(row: Connector) -> dict[str, Any]:
@@ -83,21 +98,25 @@ def _kind(manager: pluggy.PluginManager, name: str) -> ConnectorKind:
     return found
 
 
-def create_connector(
-    database: Database,
-    manager: pluggy.PluginManager,
-    principal: Principal | None,
-    data: ConnectorIn,
-    address: str | None = None,
-) -> dict[str, Any]:
-    kind = _kind(manager, data.kind)
+def _config(kind: ConnectorKind, config: dict[str, Any]) -> dict[str, Any]:
     try:
-        config = kind.config_model.model_validate(data.config).model_dump(mode="json")
+        return kind.config_model.model_validate(config).model_dump(mode="json")
     except ValidationError as exc:
         raise Invalid(
             "cấu hình không hợp lệ / invalid connector config",
             problems=[f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()],
         ) from None
+
+
+def create_connector(
+    database: Database,
+    manager: pluggy.PluginManager,
+    box: SecretBox,
+    principal: Principal | None,
+    data: ConnectorIn,
+    address: str | None = None,
+) -> dict[str, Any]:
+    config = _config(_kind(manager, data.kind), data.config)
     with database.session() as session:
         if session.scalar(select(Agency.id).where(Agency.code == data.agency)) is None:
             raise Invalid(f"không có cơ quan / no agency {data.agency!r}")
@@ -108,7 +127,7 @@ def create_connector(
             kind=data.kind,
             agency_code=data.agency,
             config=config,
-            secret=data.secret or None,
+            secret=box.seal(data.secret) if data.secret else None,
             interval_s=data.interval_s,
             enabled=data.enabled,
             rows_ingested=0,
@@ -147,6 +166,43 @@ def list_connectors(database: Database) -> list[dict[str, Any]]:
         return [connector_dict(row) for row in rows]
 
 
+def update_connector(
+    database: Database,
+    manager: pluggy.PluginManager,
+    box: SecretBox,
+    principal: Principal | None,
+    name: str,
+    data: ConnectorPatch,
+    address: str | None = None,
+) -> dict[str, Any]:
+    with database.session() as session:
+        row = _row(session, name)
+        changed = sorted(data.model_fields_set)
+        if data.config is not None:
+            row.config = _config(_kind(manager, row.kind), data.config)
+        if "secret" in data.model_fields_set:
+            row.secret = box.seal(data.secret) if data.secret else None
+        if data.interval_s is not None:
+            row.interval_s = data.interval_s
+        if data.enabled is not None:
+            row.enabled = data.enabled
+        out = connector_dict(row)
+        record(
+            session, principal, "connector.update", "connector", name, {"changed": changed}, address
+        )
+        return out
+
+
+def seal_plain_secrets(database: Database, box: SecretBox) -> int:
+    """Seal the secrets stored in clear by a version before sealing; return how many."""
+    with database.session() as session:
+        rows = session.scalars(select(Connector).where(Connector.secret.is_not(None))).all()
+        plain = [row for row in rows if row.secret and not box.is_sealed(row.secret)]
+        for row in plain:
+            row.secret = box.seal(row.secret or "")
+        return len(plain)
+
+
 def delete_connector(
     database: Database, principal: Principal | None, name: str, address: str | None = None
 ) -> None:
@@ -163,6 +219,7 @@ def _safe(error: Exception, secret: str | None) -> str:
 def run_connector(
     database: Database,
     manager: pluggy.PluginManager,
+    box: SecretBox,
     name: str,
     *,
     series: SeriesLookup,
@@ -173,11 +230,13 @@ def run_connector(
     with database.session() as session:
         row = _row(session, name)
         kind_name, agency, config = row.kind, row.agency_code, row.config
-        secret, watermark = row.secret, row.watermark
+        sealed, watermark = row.secret, row.watermark
     stored = rejected = 0
     error: str | None = None
     new_mark = watermark
+    secret: str | None = None
     try:
+        secret = box.open(sealed) if sealed else None
         kind = _kind(manager, kind_name)
         fetched = kind.fetch(kind.config_model.model_validate(config), secret, watermark)
         items: list[dict[str, Any]] = []
@@ -276,6 +335,7 @@ class Scheduler:
             run_connector,
             state.db,
             state.plugins,
+            state.secrets,
             name,
             series=state.series,
             resolver=state.resolver,

@@ -56,8 +56,8 @@ class Connector(Base):
     kind: Mapped[str] = mapped_column(String(40))  # http_json | sql | a plugin's kind
     agency_code: Mapped[str] = mapped_column(String(40))
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # Stored as given (not encrypted: protect the database), never returned by the API or
-    # written to logs; the API shows only whether one is set.
+    # Sealed (taydo.core.secrets: encrypted with a key derived from TAYDO_SECRET_KEY), never
+    # returned by the API or written to logs; the API shows only whether one is set.
     secret: Mapped[str | None] = mapped_column(Text, nullable=True)
     interval_s: Mapped[int] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
