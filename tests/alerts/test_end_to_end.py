@@ -211,3 +211,32 @@ def test_a_rule_that_starts_reading_alarm_levels_applies_to_known_series(
         post(60_000, 2.25)  # above the station's own Báo động 3 (2.1)
         alert = wait_for(lambda: client.get("/api/v1/alerts", headers=op).json())[0]
         assert alert["level"] == "bd3"
+
+
+def test_alarm_levels_changed_over_ngsi_ld_apply_to_the_next_value(
+    catalog, client, headers_for
+) -> None:
+    """An integrator updates a station's alarm levels with an NGSI-LD PATCH (no series, type
+    or place changes): the running engine judges the next value by the new levels."""
+    op = headers_for("operator")
+    base = clock.now_ms() - 10 * 60_000
+
+    def post(offset: int, value: float) -> None:
+        answer = client.post(
+            "/api/v1/observations",
+            json=[{"entity_id": WATER, "metric": "height", "ts": base + offset, "value": value}],
+            headers=op,
+        )
+        assert answer.status_code == 200, answer.text
+
+    post(0, 1.5)  # below Báo động 1 (1.7): no alert
+    levels = {"type": "Property", "value": {"1": 1.2, "2": 1.4, "3": 1.6}}
+    changed = client.patch(
+        f"/ngsi-ld/v1/entities/{WATER}/attrs",
+        json={"alarm_levels": levels},
+        headers=headers_for("admin"),
+    )
+    assert changed.status_code == 204, changed.text
+    post(60_000, 1.5)  # the same height is now above the new Báo động 2
+    alert = wait_for(lambda: client.get("/api/v1/alerts", headers=op).json())[0]
+    assert alert["level"] == "bd2"

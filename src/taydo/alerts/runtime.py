@@ -27,7 +27,7 @@ from taydo.core import clock
 from taydo.core.bus import Bus, Event
 from taydo.core.db import Database
 from taydo.rules.aqi import POLLUTANTS, AqiTracker, Derived
-from taydo.rules.engine import Engine, Transition, attribute_metrics
+from taydo.rules.engine import Engine, Transition, attribute_metrics, attribute_roots
 from taydo.rules.service import list_rules
 
 __all__ = ["AlertingRuntime", "CatalogCache"]
@@ -203,6 +203,7 @@ class AlertingRuntime:
         self._timer: asyncio.Task[None] | None = None
         self._subscriptions: list[Any] = []
         self._lock = asyncio.Lock()  # engine state is touched by the handler and the timer
+        self._attribute_roots: frozenset[str] = frozenset()
 
     async def start(self) -> None:
         await asyncio.to_thread(self._load)
@@ -213,6 +214,7 @@ class AlertingRuntime:
             self.bus.subscribe("observations.committed", self._on_committed),
             self.bus.subscribe("alerts.transition", self._on_transition),
             self.bus.subscribe("catalog.changed", self._on_catalog_changed),
+            self.bus.subscribe("catalog.attributes_changed", self._on_attributes_changed),
             self.bus.subscribe("rules.changed", self._on_rules_changed),
         ]
         await self.notifier.start()
@@ -232,6 +234,7 @@ class AlertingRuntime:
         rules = list_rules(self.database, include_disabled=False)
         self.catalog.load()  # every entity's attributes, so any set of metrics is covered
         self.catalog.attribute_metrics = attribute_metrics(rules)
+        self._attribute_roots = attribute_roots(rules)
         self.engine.set_rules(rules)
         self.engine.restore(open_alerts(self.database))
 
@@ -241,6 +244,7 @@ class AlertingRuntime:
         await asyncio.to_thread(self.catalog.widen, attribute_metrics(rules))
         async with self._lock:
             self.engine.set_rules(rules)
+            self._attribute_roots = attribute_roots(rules)
 
     async def _emit(self, transitions: list[Transition]) -> None:
         if not transitions:
@@ -338,6 +342,16 @@ class AlertingRuntime:
         # from the index's memory when the writer handed it what it committed.
         self.catalog.index.invalidate(list(ids), echo=data.get("refreshed"))
         dropped = self.catalog.forget(set(ids))
+        async with self._lock:
+            self.engine.forget_series(dropped)
+
+    async def _on_attributes_changed(self, event: Event) -> None:
+        data = event.data if isinstance(event.data, dict) else {}
+        ids = data.get("entity_ids")
+        names = data.get("attributes")
+        if not ids or (names is not None and self._attribute_roots.isdisjoint(names)):
+            return  # no level reads what changed (most often: dateObserved)
+        dropped = self.catalog.forget(set(ids))  # their attributes are read again
         async with self._lock:
             self.engine.forget_series(dropped)
 

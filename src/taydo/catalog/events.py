@@ -1,10 +1,11 @@
-"""Announcing catalog changes: the series index forgets, subscribers hear ``catalog.changed``."""
+"""Announcing catalog changes: the series index forgets, subscribers hear ``catalog.changed``;
+a change of entity attributes alone is ``catalog.attributes_changed``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["announce_changes"]
+__all__ = ["announce_attribute_changes", "announce_changes"]
 
 
 async def announce_changes(
@@ -26,3 +27,20 @@ async def announce_changes(
         # request already sees the change (bus delivery is asynchronous).
         series.invalidate(entity_ids)
     await app.state.bus.publish("catalog.changed", data)
+
+
+async def announce_attribute_changes(app: Any, changed: dict[str, set[str]]) -> None:
+    """Call after a write changed only attribute values of existing entities (no series,
+    type or place): ``changed`` maps entity ids to the attribute names changed.
+
+    The series index has nothing to forget; what reads attributes (alarm levels of the rules,
+    names for the entity resolver) hears ``catalog.attributes_changed`` with the entity ids and
+    the union of the names, and decides for itself whether it cares."""
+    if not changed:
+        return
+    names: set[str] = set()
+    for attributes in changed.values():
+        names.update(attributes)
+    await app.state.bus.publish(
+        "catalog.attributes_changed", {"entity_ids": list(changed), "attributes": sorted(names)}
+    )

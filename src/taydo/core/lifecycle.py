@@ -16,10 +16,11 @@ __all__ = ["drop_subscription", "mark_start", "mark_stop", "observations_settled
 
 
 def drop_subscription(app: Any, name: str) -> None:
-    """Unsubscribe the bus subscription kept as ``app.state.<name>``, if any."""
-    subscription = getattr(app.state, name, None)
-    if subscription is not None:
-        app.state.bus.unsubscribe(subscription)
+    """Unsubscribe the bus subscription (or list of them) kept as ``app.state.<name>``."""
+    kept = getattr(app.state, name, None)
+    if kept is not None:
+        for subscription in kept if isinstance(kept, list) else [kept]:
+            app.state.bus.unsubscribe(subscription)
         setattr(app.state, name, None)
 
 

@@ -67,11 +67,19 @@ class EntityResolver:
             self._loaded_at = -1e9
             self.generation += 1
 
-    def subscribe(self, bus: Bus) -> Subscription:
+    def subscribe(self, bus: Bus) -> list[Subscription]:
         async def on_change(_event: Event) -> None:
             self.invalidate()
 
-        return bus.subscribe("catalog.changed", on_change)
+        async def on_attributes(event: Event) -> None:
+            data = event.data if isinstance(event.data, dict) else {}
+            if "name" in (data.get("attributes") or ()):  # names are lookup keys
+                self.invalidate()
+
+        return [
+            bus.subscribe("catalog.changed", on_change),
+            bus.subscribe("catalog.attributes_changed", on_attributes),
+        ]
 
     def agency_of(self, entity_id: str) -> str | None:
         if entity_id not in self._agency_of:

@@ -70,6 +70,18 @@ def attribute_metrics(rules: Iterable[RuleDef]) -> frozenset[str]:
     )
 
 
+def attribute_roots(rules: Iterable[RuleDef]) -> frozenset[str]:
+    """Top-level entity attributes that threshold levels read (``alarm_levels`` of
+    ``alarm_levels.1``): a change of any other attribute leaves every level as it was."""
+    return frozenset(
+        level.attribute.split(".", 1)[0]
+        for rule in rules
+        if isinstance(rule, ThresholdRule)
+        for level in rule.levels
+        if level.attribute
+    )
+
+
 def _attribute(attributes: dict[str, Any], path: str) -> float | None:
     node: Any = attributes
     for part in path.split("."):

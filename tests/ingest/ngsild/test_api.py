@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -455,3 +457,68 @@ def test_impossible_values_go_to_quarantine_not_the_series(  # type: ignore[no-u
         headers={**admin(headers_for), **LINK_WQ},
     )
     assert [i["value"] for i in temporal.json()["salinity"]] == [2.5]
+
+
+def test_attribute_changes_alone_are_announced_with_their_names(app, client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    """A change of attribute values only (no series, type or place) is announced as
+    ``catalog.attributes_changed`` with the names changed; observed values and writes that
+    change nothing are not."""
+    heard: list[Any] = []
+
+    async def listen(event: Any) -> None:
+        heard.append(event.data)
+
+    async def subscribe() -> None:  # on the running app's event loop
+        app.state.bus.subscribe("catalog.attributes_changed", listen)
+
+    client.portal.call(subscribe)
+
+    def announced(count: int) -> list[Any]:
+        deadline = time.monotonic() + 5
+        while len(heard) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)  # and nothing more arrives
+        return heard
+
+    auth = {**admin(headers_for), **LINK_WQ}
+    url = "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:AT1"
+    client.post("/ngsi-ld/v1/entities", json=station("AT1"), headers={**auth, **LD})
+    assert announced(0) == []  # a new entity is a catalog change, announced as such
+
+    later = {"type": "Property", "value": 2.9, "observedAt": "2026-11-27T02:00:00Z"}
+    same_ph = {"type": "Property", "value": 7.1}
+    unchanged = client.patch(url + "/attrs", json={"salinity": later, "pH": same_ph}, headers=auth)
+    assert unchanged.status_code == 204, unchanged.text
+    assert announced(0) == []  # a new observed value and an unchanged pH change nothing
+
+    renamed = {"type": "Property", "value": "Trạm Phong Điền"}
+    changes = {"pH": {"type": "Property", "value": 6.5}, "name": renamed}
+    assert client.patch(url + "/attrs", json=changes, headers=auth).status_code == 204
+    assert client.delete(url + "/attrs/temperature", headers=auth).status_code == 204
+    assert announced(2) == [
+        {"entity_ids": ["urn:ngsi-ld:WaterQualityObserved:AT1"], "attributes": ["name", "pH"]},
+        {"entity_ids": ["urn:ngsi-ld:WaterQualityObserved:AT1"], "attributes": ["temperature"]},
+    ]
+
+
+def test_concurrent_writes_to_one_entity_lose_nothing(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    """Writers that race on one entity are serialised: every appended attribute survives, and
+    racing upserts of the same new entity create it once, each answered without error."""
+    auth = {**admin(headers_for), **LD}
+    ops = "/ngsi-ld/v1/entityOperations/upsert"
+    new = station("RACE")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        created = list(pool.map(lambda _: client.post(ops, json=[new], headers=auth), range(6)))
+    assert sorted(answer.status_code for answer in created) == [201] + [204] * 5
+
+    url = "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:RACE"
+    link = {**admin(headers_for), **LINK_WQ}
+
+    def append(n: int) -> int:
+        body = {f"note{n}": {"type": "Property", "value": n}}
+        return int(client.post(url + "/attrs", json=body, headers=link).status_code)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        assert set(pool.map(append, range(24))) == {204}
+    stored = client.get(url, params={"options": "keyValues"}, headers=link).json()
+    assert {name for name in stored if name.startswith("note")} == {f"note{n}" for n in range(24)}

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
-from taydo.catalog.events import announce_changes
+from taydo.catalog.events import announce_attribute_changes, announce_changes
 from taydo.core.access import Principal
 from taydo.geo.service import AreaLocator
 from taydo.ingest.ngsild import temporal
@@ -109,6 +109,7 @@ async def write(
         series=getattr(app.state, "series", None),
     )
     await announce_changes(app, outcome.changed_catalog, refreshed=outcome.refreshed)
+    await announce_attribute_changes(app, outcome.changed_attributes)
     if outcome.points:
         await temporal.store_points(app, outcome.points)
     if outcome.rejected:

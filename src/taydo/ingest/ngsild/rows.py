@@ -75,6 +75,7 @@ class Outcome:
     not_updated: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     points: list[tuple[int, int, float]] = field(default_factory=list)
     changed_catalog: list[str] = field(default_factory=list)  # series index must forget these
+    changed_attributes: dict[str, set[str]] = field(default_factory=dict)  # only attributes
     rejected: list[tuple[str, dict[str, Any], str | None]] = field(default_factory=list)
     new_series: list[tuple[int, int, str, str]] = field(default_factory=list)  # id, pk, name, unit
     fresh: list[SeriesInfo] = field(default_factory=list)  # every series of inserted entities
@@ -98,7 +99,10 @@ class EntityState:
     dirty: bool = False
     deleted: bool = False
     catalog_changed: bool = False
-    inserted: bool = False  # this write inserted the row (so it has no metrics yet)
+    inserted: bool = False
+    # Names of attributes whose stored value this write changed (observed values excluded):
+    # announced so that what reads attributes (alarm levels, names) reads them again.
+    changed_attrs: set[str] | None = None  # this write inserted the row (so it has no metrics yet)
 
 
 def _json_text(value: Any) -> str:
@@ -144,6 +148,8 @@ def load(
             .select_from(ENTITIES.outerjoin(AGENCIES, AGENCIES.c.id == ENTITIES.c.agency_id))
             .where(ENTITIES.c.entity_id.in_(chunk))
         )
+        if connection.dialect.name == "postgresql":  # held to the commit: see service._write
+            statement = statement.with_for_update(of=ENTITIES)
         for row in connection.execute(statement).fetchall():  # one fetch, not one a row
             attributes = _json_out(row[5])
             has_ngsi, value = entity_context_value(attributes)
@@ -206,6 +212,8 @@ def flush(
                 plain_updates.append((state.name, attributes, stamp, state.pk))
         if state.catalog_changed:
             outcome.changed_catalog.append(key)
+        elif state.changed_attrs:
+            outcome.changed_attributes[key] = state.changed_attrs
     if deletes:
         for start in range(0, len(deletes), CHUNK):
             connection.execute(

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    select,
-)
+from sqlalchemy import Connection, select
+from sqlalchemy.exc import DBAPIError
 
 from taydo.catalog.series import SeriesIndex
 from taydo.core.access import Principal
@@ -109,7 +107,9 @@ def _apply_attrs(
     attributes = state.attributes
     details = attributes.get(NGSI) if state.context is not None else None
     meta: dict[str, Any] = dict(details.get("meta", {})) if isinstance(details, dict) else {}
+    changed: set[str] = set()
     if replace_all:
+        changed.update(n for n in attributes if n != NGSI and n not in attrs)  # removed
         keep = {NGSI: attributes[NGSI]} if NGSI in attributes else {}
         attributes = keep
         meta = {}
@@ -124,6 +124,8 @@ def _apply_attrs(
         if no_overwrite and exists:
             skipped.append((name, "attribute exists (noOverwrite)"))
             continue
+        if state.attributes.get(name, _ABSENT) != value:  # the stored value, before this write
+            changed.add(name)
         attributes[name] = value
         if name in extras:
             meta[name] = extras[name]
@@ -137,9 +139,18 @@ def _apply_attrs(
         attributes[NGSI] = {"@context": None, "meta": meta, "plain": True}
     state.attributes = attributes
     state.dirty = state.dirty or bool(written) or replace_all
+    if changed:
+        _note_changed(state, changed)
     return written, skipped
 
 
+def _note_changed(state: EntityState, names: Iterable[str]) -> None:
+    if state.changed_attrs is None:
+        state.changed_attrs = set()
+    state.changed_attrs.update(names)
+
+
+_ABSENT = object()
 _NUMBERS = (int, float)  # built once: ``int | float`` builds a union object at every call
 
 
@@ -190,10 +201,30 @@ def write_entities(
     if mode not in MODES:
         raise ValueError(mode)
     since = series.mark() if series is not None else 0
-    outcome = _write(database, resolver, principal, operations, mode, no_overwrite, agency, locate)
+    for attempt in range(RACE_ATTEMPTS):
+        try:
+            outcome = _write(
+                database, resolver, principal, operations, mode, no_overwrite, agency, locate
+            )
+            break
+        except DBAPIError as exc:
+            if attempt == RACE_ATTEMPTS - 1 or not _lost_race(exc):
+                raise
+            log.info("NGSI-LD write raced another writer (%s); trying again", exc.orig)
     if series is not None and outcome.changed_catalog:
         outcome.refreshed = series.hand_over(outcome.changed_catalog, outcome.fresh, since)
     return outcome
+
+
+# PostgreSQL: ``load`` locks the existing entities' rows, so concurrent writers of one entity
+# wait for each other; writers racing to create the same new entity (unique violation) or
+# locking shared rows in opposite orders (deadlock) lose as a whole and run again.
+RACE_ATTEMPTS = 3
+_RACE_STATES = frozenset({"23505", "40P01"})  # unique_violation, deadlock_detected
+
+
+def _lost_race(error: DBAPIError) -> bool:
+    return getattr(error.orig, "sqlstate", None) in _RACE_STATES
 
 
 def _write(
@@ -210,6 +241,10 @@ def _write(
     pending: list[PendingPoint] = []
     now = now_utc()
     with database.engine.begin() as connection:
+        if database.dialect == "sqlite":
+            # Read and write under the one write lock: a write between them (a concurrent
+            # request for the same entity) would otherwise be overwritten or collide.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         states = load(connection, resolver, list({op.entity_id for op in operations}))
         originally = {key: state.pk for key, state in states.items()}
         new_agency: tuple[int | None, str | None] | None = None
@@ -236,6 +271,7 @@ def _write(
                     if name not in state.attributes or name == NGSI:
                         raise NgsiError("ResourceNotFound", f"no attribute {op.attr_name[:80]}")
                     del state.attributes[name]
+                    _note_changed(state, (name,))
                     details = state.attributes.get(NGSI)
                     if isinstance(details, dict):
                         details.get("meta", {}).pop(name, None)
@@ -293,6 +329,10 @@ def _write(
                 state.name = _display_name(state)
                 done = set(written)
                 pending.extend(p for p in candidates if p.metric in done)
+                if state.changed_attrs and candidates:
+                    # Observed values are series: their change is an observation, not a
+                    # change of what the entity is.
+                    state.changed_attrs.difference_update(p.metric for p in candidates)
                 if skipped:
                     outcome.not_updated[op.entity_id] = skipped
                 outcome.success.append(op.entity_id)
