@@ -48,22 +48,24 @@ def test_vn_aqi_is_derived_stored_and_alerted_on(database, catalog, headers_for,
     from taydo.core.app import create_app
 
     now = clock.now()
+    other = AIR + "-2"  # a second station in the same batches: their AQI series come together
     with database.session() as s:
         agency = s.query(Agency).filter_by(code="SNNMT").one()
-        entity = Entity(
-            entity_id=AIR,
-            type="AirQualityObserved",
-            name="Trạm không khí Ninh Kiều",
-            agency_id=agency.id,
-            area_code="31117",
-            attributes={},
-            tags=[],
-            created_at=now,
-            updated_at=now,
-        )
-        s.add(entity)
-        s.flush()
-        s.add(Metric(entity_pk=entity.id, name="pm25", unit="ug/m3"))
+        for entity_id in (AIR, other):
+            entity = Entity(
+                entity_id=entity_id,
+                type="AirQualityObserved",
+                name=f"Trạm không khí {entity_id[-5:]}",
+                agency_id=agency.id,
+                area_code="31117",
+                attributes={},
+                tags=[],
+                created_at=now,
+                updated_at=now,
+            )
+            s.add(entity)
+            s.flush()
+            s.add(Metric(entity_pk=entity.id, name="pm25", unit="ug/m3"))
     save_rules(
         database,
         [
@@ -91,7 +93,8 @@ def test_vn_aqi_is_derived_stored_and_alerted_on(database, catalog, headers_for,
                 "/api/v1/observations",
                 headers=op,
                 json=[
-                    {"entity_id": AIR, "metric": "pm25", "ts": start + hour * HOUR, "value": 90.0}
+                    {"entity_id": AIR, "metric": "pm25", "ts": start + hour * HOUR, "value": 90.0},
+                    {"entity_id": other, "metric": "pm25", "ts": start + hour * HOUR, "value": 9.0},
                 ],
             )
             assert answer.status_code == 200, answer.text
@@ -102,12 +105,14 @@ def test_vn_aqi_is_derived_stored_and_alerted_on(database, catalog, headers_for,
         )[0]
         assert alert["level"] == "bad"  # NowCast 90 µg/m³ → VN_AQI 157
 
-        def stored_aqi() -> list[dict]:
-            latest = client.get("/api/v1/latest", params={"entity_id": AIR}, headers=op).json()
+        def stored_aqi(entity_id: str) -> list[dict]:
+            query = {"entity_id": entity_id}
+            latest = client.get("/api/v1/latest", params=query, headers=op).json()
             return [item for item in latest if item["metric"] == "aqi"]
 
-        aqi = wait_for(stored_aqi)
+        aqi = wait_for(lambda: stored_aqi(AIR))
         assert aqi[0]["value"] == 157  # stored like any measured metric
+        assert wait_for(lambda: stored_aqi(other))[0]["value"] == 18  # 9 µg/m³: 9 × 50 / 25
 
 
 def test_changed_alarm_levels_apply_to_the_next_value(catalog, client, headers_for) -> None:

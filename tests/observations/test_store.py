@@ -221,3 +221,25 @@ def test_inline_and_deferred_writes_fold_into_the_same_rollups(
         raw.close()
     assert stored_rollups(database, "observations_hourly") == expected_rollups(database, "hour")
     assert stored_rollups(database, "observations_daily") == expected_rollups(database, "day")
+
+
+@pytest.mark.parametrize("size", [1, 3, 1023, 1024, 1025, 2900])
+def test_batches_of_any_size_store_each_new_point_once(
+    database: Database, series_of: MakeSeries, size: int
+) -> None:
+    """SQLite inserts in multi-row statements of 1,024 rows and power-of-two remainders:
+    every size stores every new point once, with duplicates in the batch and in the store."""
+    sid = series_of(f"CT-SIZE-{size}")["height"]
+    base = ms("2026-11-27T00:00:00+07:00")
+    rng = random.Random(size)
+    first = [Point(sid, base + i * 1000, float(i)) for i in range(size)]
+    assert write_points(database, first).accepted == size
+    stored_again = rng.sample(first, k=min(size, 7))
+    fresh = [Point(sid, base - (i + 1) * 1000, -float(i)) for i in range(size)]
+    twice = fresh[: min(size, 5)]
+    batch = fresh + stored_again + twice
+    rng.shuffle(batch)
+    result = write_points(database, batch)
+    assert (result.accepted, result.duplicates) == (size, len(stored_again) + len(twice))
+    stored = rows(database, "SELECT ts, value FROM observations WHERE series_id = :s", s=sid)
+    assert sorted(stored) == sorted((p.ts, p.value) for p in first + fresh)

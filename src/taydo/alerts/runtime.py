@@ -296,34 +296,44 @@ class AlertingRuntime:
     def _aqi_points(self, derived: list[Derived]) -> list[Any]:
         from taydo.observations.service import Point  # the obs domain's writer contract
 
-        points = []
-        for item in derived:
-            series_id = self._aqi_series(item)
-            points.append(Point(series_id=series_id, ts=item.ts, value=item.value))
-        return points
+        ids = self._aqi_series({(item.entity_pk, item.entity_id, item.metric) for item in derived})
+        return [
+            Point(series_id=ids[(item.entity_id, item.metric)], ts=item.ts, value=item.value)
+            for item in derived
+        ]
 
-    def _aqi_series(self, item: Derived) -> int:
-        """The series id of a station's derived metric, created on first use."""
-        info = self.catalog.index.get(item.entity_id, item.metric)
-        if info is not None:
-            return info.series_id
+    def _aqi_series(self, wanted: set[tuple[int, str, str]]) -> dict[tuple[str, str], int]:
+        """Series ids of stations' derived metrics by (entity, metric); the missing ones are
+        created in one transaction (a fresh IOC's first pollutant batch names every
+        station: one transaction each held the write lock 200 times against the writer)."""
+        found: dict[tuple[str, str], int] = {}
+        missing: list[tuple[int, str, str]] = []
+        for entity_pk, entity_id, metric in sorted(wanted):
+            info = self.catalog.index.get(entity_id, metric)
+            if info is not None:
+                found[(entity_id, metric)] = info.series_id
+            else:
+                missing.append((entity_pk, entity_id, metric))
+        if not missing:
+            return found
         with self.database.session() as session:
-            existing = session.scalar(
-                select(Metric.id).where(
-                    Metric.entity_pk == item.entity_pk, Metric.name == item.metric
+            for entity_pk, entity_id, metric in missing:
+                existing = session.scalar(
+                    select(Metric.id).where(Metric.entity_pk == entity_pk, Metric.name == metric)
                 )
-            )
-            if existing is None:
-                row = Metric(
-                    entity_pk=item.entity_pk, name=item.metric, unit="", min_valid=0, max_valid=500
-                )
-                session.add(row)
-                session.flush()
-                existing = row.id
-        # Only this series is new: read it into the index, leaving the station's others
+                if existing is None:
+                    row = Metric(
+                        entity_pk=entity_pk, name=metric, unit="", min_valid=0, max_valid=500
+                    )
+                    session.add(row)
+                    session.flush()
+                    existing = row.id
+                found[(entity_id, metric)] = int(existing)
+        # Only these series are new: read them into the index, leaving the stations' others
         # cached (dropping them all made every ingest request of the station miss).
-        self.catalog.index.refresh(item.entity_id, item.metric)
-        return int(existing)
+        for _pk, entity_id, metric in missing:
+            self.catalog.index.refresh(entity_id, metric)
+        return found
 
     async def _on_transition(self, event: Event) -> None:
         self.hub.publish_alert(event.data)

@@ -24,11 +24,13 @@ Two ways to fold them:
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from array import array
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 from taydo.observations.buckets import Buckets
@@ -39,10 +41,36 @@ Row = tuple[int, int, float, int]
 
 WAL_CHECKPOINT_PAGES = 10_000
 
-_SQLITE_INSERT = (
-    "INSERT INTO observations (series_id, ts, value, quality) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT DO NOTHING"
-)
+# SQLite: multi-row VALUES statements of up to _SQLITE_CHUNK rows, the rest in power-of-two
+# sizes (so at most a dozen statement texts, all in the driver's statement cache). One
+# statement is one sqlite3_step, run without the GIL; ``executemany`` steps once per row and
+# takes the GIL back after each, waiting for the request threads every time. Measured (live
+# shape, 2,000 rows per transaction, /tmp script in the performance notes): 2.3 s instead of
+# 3.3 s of CPU per 600,000 rows alone, ×1.3 rows/s beside one busy Python thread.
+_SQLITE_CHUNK = 1024  # 4,096 bound values; SQLite allows 32,766
+
+
+@functools.cache
+def _sqlite_insert(rows: int) -> str:
+    return (
+        "INSERT INTO observations (series_id, ts, value, quality) VALUES "
+        + ",".join(["(?,?,?,?)"] * rows)
+        + " ON CONFLICT DO NOTHING"
+    )
+
+
+def _insert_all_sqlite(connection: Any, rows: Sequence[Row]) -> None:
+    total = len(rows)
+    start = 0
+    while start < total:
+        left = total - start
+        size = _SQLITE_CHUNK if left >= _SQLITE_CHUNK else 1 << (left.bit_length() - 1)
+        connection.execute(
+            _sqlite_insert(size), list(chain.from_iterable(rows[start : start + size]))
+        )
+        start += size
+
+
 _SQLITE_EXISTS = "SELECT 1 FROM observations WHERE series_id = ? AND ts = ?"
 _ROLLUP_SET = (
     "count = {t}.count + excluded.count, sum = {t}.sum + excluded.sum, "
@@ -203,15 +231,15 @@ class Store:
     # -- inserts ---------------------------------------------------------------------------
 
     def _insert_sqlite(self, connection: Any, rows: Sequence[Row]) -> list[Row]:
-        # executemany is several times faster than multi-row VALUES … RETURNING in SQLite,
-        # so learn what was new from the change counter: when it says every row was stored
+        # RETURNING makes SQLite's inserts several times slower, so learn what was new from
+        # the change counter instead: when it says every row was stored
         # (the usual case: no stored point re-sent, no key twice in the batch) we are done;
         # otherwise undo, keep the first of each key, find the stored keys, insert the rest.
         # The insert is the transaction's first statement, so "undo" is a plain rollback: a
         # SAVEPOINT would make SQLite copy every page it touches into a statement journal
         # (measured in the live-feed shape: 1.8 s instead of 1.0 s of CPU per 400,000 rows).
         before = connection.total_changes
-        connection.executemany(_SQLITE_INSERT, rows)
+        _insert_all_sqlite(connection, rows)
         if connection.total_changes - before == len(rows):
             return list(rows)
         connection.rollback()
@@ -221,7 +249,7 @@ class Store:
             for r in _first_of_each_key(rows)
             if connection.execute(_SQLITE_EXISTS, r[:2]).fetchone() is None
         ]
-        connection.executemany(_SQLITE_INSERT, new)
+        _insert_all_sqlite(connection, new)
         return new
 
     def _insert_pg(self, connection: Any, rows: list[Row]) -> list[Row]:
