@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi.testclient import TestClient
 
+from taydo.core import clock
 from taydo.core.app import create_app
 from tests.alerts.conftest import SALT, WATER, publish, wait_for
 
@@ -142,3 +145,46 @@ def test_rules_api_validates_and_reloads_the_engine(catalog, client, headers_for
     wait_for(lambda: alerts(client, op, rule="salt-watch"))
     used = client.delete("/api/v1/rules/nope", headers=admin)
     assert used.status_code == 404
+
+
+def test_a_restart_does_not_restart_the_wait_of_a_for_threshold(
+    settings, database, catalog, headers_for
+) -> None:
+    """A level that must hold 10 minutes first: 8 minutes of it before a restart count, so
+    the alert fires when the 10 minutes are reached, not 10 minutes after the restart."""
+    from taydo.rules.service import parse_rule, save_rules
+
+    save_rules(
+        database,
+        [
+            parse_rule(
+                {
+                    "code": "salt-held",
+                    "kind": "threshold",
+                    "name": "Độ mặn kéo dài",
+                    "metric": "salinity",
+                    "for": "10m",
+                    "levels": [{"code": "high", "label": "≥ 4‰", "value": 4}],
+                }
+            )
+        ],
+    )
+    op = headers_for("operator")
+    start = clock.now_ms() - 9 * MIN
+
+    def store(client: TestClient, points: list[tuple[int, float]]) -> None:
+        body = [{"entity_id": SALT, "metric": "salinity", "ts": t, "value": v} for t, v in points]
+        answer = client.post("/api/v1/observations", json=body, headers=op)
+        assert answer.status_code == 200 and answer.json()["accepted"] == len(body), answer.text
+
+    with TestClient(create_app(settings, database=database)) as first:
+        store(first, [(start + m * MIN, 5.0) for m in range(9)])  # 8 minutes held
+        time.sleep(0.3)
+        assert alerts(first, op, rule="salt-held") == []
+    with TestClient(create_app(settings, database=database)) as second:
+        store(second, [(start + 9 * MIN, 5.0)])  # 9 minutes: still waiting
+        time.sleep(0.3)
+        assert alerts(second, op, rule="salt-held") == []
+        store(second, [(start + 10 * MIN, 5.0)])  # 10 minutes since the first
+        fired = wait_for(lambda: alerts(second, op, rule="salt-held"))
+        assert fired[0]["level"] == "high"

@@ -115,6 +115,27 @@ def test_for_duration_keeps_a_level_pending() -> None:
     assert engine.observe([(1, 12 * MIN, 2.0)], 0) == []  # pending again from scratch
 
 
+def test_a_restarted_engine_resumes_the_wait_from_recent_points() -> None:
+    asked: list[tuple[list[int], int]] = []
+
+    def recent(series_ids: list[int], since: int) -> dict[int, list[tuple[int, float]]]:
+        asked.append((series_ids, since))
+        # held, broken by a low value, then held again from minute 4
+        return {1: [(1 * MIN, 2.0), (2 * MIN, 1.0), (4 * MIN, 2.0), (8 * MIN, 2.0)]}
+
+    engine = water_engine(dict(ALARM, **{"for": "10m"}))
+    assert engine.resume_pending(recent, 9 * MIN) == 4
+    assert asked == [([1], -1 * MIN)]  # only series with a ``for`` rule, over that long
+    assert engine.observe([(1, 8 * MIN, 2.0)], 0) == []  # replayed already: not judged again
+    assert engine.observe([(1, 13 * MIN, 2.0)], 0) == []  # 9 minutes since minute 4
+    assert actions(engine.observe([(1, 14 * MIN, 2.0)], 0)) == [("fire", "bd2")]
+
+
+def test_resuming_without_for_rules_reads_nothing() -> None:
+    engine = water_engine(ALARM)
+    assert engine.resume_pending(lambda ids, since: pytest.fail("read"), 0) == 0
+
+
 RATE = {
     "code": "rise",
     "kind": "rate",

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 import orjson
@@ -26,6 +27,7 @@ from taydo.catalog.series import SeriesIndex, SeriesInfo
 from taydo.core import clock
 from taydo.core.bus import Bus, Event
 from taydo.core.db import Database
+from taydo.observations.query import recent_points
 from taydo.rules.aqi import POLLUTANTS, AqiTracker, Derived
 from taydo.rules.engine import Engine, Transition, attribute_metrics, attribute_roots
 from taydo.rules.service import list_rules
@@ -237,6 +239,7 @@ class AlertingRuntime:
         self._attribute_roots = attribute_roots(rules)
         self.engine.set_rules(rules)
         self.engine.restore(open_alerts(self.database))
+        self.engine.resume_pending(partial(recent_points, self.database), clock.now_ms())
 
     async def reload_rules(self) -> None:
         rules = await asyncio.to_thread(list_rules, self.database, include_disabled=False)

@@ -11,12 +11,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from taydo.core.db import Database
 from taydo.observations.buckets import BUCKET_MS, DAY_MS, HOUR_MS, Buckets
 
-__all__ = ["AGGREGATES", "MAX_BUCKETS", "LatestValue", "latest_values", "series_buckets"]
+__all__ = [
+    "AGGREGATES",
+    "MAX_BUCKETS",
+    "LatestValue",
+    "latest_values",
+    "recent_points",
+    "series_buckets",
+]
 
 AGGREGATES = ("avg", "min", "max", "sum", "count", "last")
 MAX_BUCKETS = 50_000
@@ -156,3 +163,26 @@ def latest_values(
     )
     with database.engine.connect() as connection:
         return [LatestValue(*row) for row in connection.execute(statement, params)]
+
+
+_RECENT_CHUNK = 500  # series ids per query: well inside every driver's limit of bound values
+
+
+def recent_points(
+    database: Database, series_ids: list[int], since_ms: int
+) -> dict[int, list[tuple[int, float]]]:
+    """The points of these series from ``since_ms`` on, in time order (what a restarted
+    rules engine needs to know how long a condition has held)."""
+    out: dict[int, list[tuple[int, float]]] = {}
+    with database.engine.connect() as connection:
+        for start in range(0, len(series_ids), _RECENT_CHUNK):
+            chunk = series_ids[start : start + _RECENT_CHUNK]
+            statement = text(
+                "SELECT series_id, ts, value FROM observations "
+                "WHERE series_id IN :ids AND ts >= :since ORDER BY series_id, ts"
+            ).bindparams(bindparam("ids", expanding=True))
+            for series_id, ts, value in connection.execute(
+                statement, {"ids": chunk, "since": since_ms}
+            ):
+                out.setdefault(series_id, []).append((ts, value))
+    return out

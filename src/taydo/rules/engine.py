@@ -11,7 +11,7 @@ cannot move an alert backwards.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -38,6 +38,10 @@ class Transition:
     area_code: str | None = None
     agency_code: str | None = None
     risk_level: int | None = None
+
+
+# (series ids, since ms) -> each series' points (ts, value) from then on, in time order.
+RecentPoints = Callable[[list[int], int], dict[int, list[tuple[int, float]]]]
 
 
 class CatalogView(Protocol):
@@ -80,6 +84,31 @@ def attribute_roots(rules: Iterable[RuleDef]) -> frozenset[str]:
         for level in rule.levels
         if level.attribute
     )
+
+
+def _reached(rule: ThresholdRule, level: int, levels: list[float | None], value: float) -> int:
+    """The highest level ``value`` reaches (-1: none), given the level reached so far."""
+    above = rule.direction == "above"
+    reached = -1
+    for index, limit in enumerate(levels):
+        if limit is not None and (value >= limit if above else value <= limit):
+            reached = index
+    # Hysteresis: a level already reached holds until the value is beyond it by the margin.
+    margin = rule.hysteresis
+    for index in range(level, reached, -1):
+        limit = levels[index] if index < len(levels) else None
+        if limit is not None and (value > limit - margin if above else value < limit + margin):
+            return index
+    return reached
+
+
+def _held(rule: ThresholdRule, state: _ThresholdState, reached: int, ts: int) -> bool:
+    """Note that ``reached`` holds at ``ts``; True once it has held for the rule's ``for``."""
+    if state.pending != reached:
+        if state.pending < 0 or reached < state.pending:
+            state.pending_since = ts
+        state.pending = reached
+    return ts - state.pending_since >= rule.for_s * 1000
 
 
 def _attribute(attributes: dict[str, Any], path: str) -> float | None:
@@ -251,6 +280,46 @@ class Engine:
                 key = (rule.code, alert["area_code"])
                 self._member_active.setdefault(key, set()).add(alert["target"])
 
+    def resume_pending(self, recent: RecentPoints, now_ms: int) -> int:
+        """After ``restore``: rebuild how long each ``for`` threshold has been pending from
+        its series' recent points (``recent(series_ids, since_ms)``: points by series, in time
+        order), so that a restart does not start the wait again: a condition that has held
+        long enough fires with the next value. Emits nothing; returns the points read."""
+        waits: dict[int, float] = {}
+        for info in self.catalog.all_series():
+            longest = max(
+                (
+                    rule.for_s
+                    for rule in self.rules_for(info)
+                    if isinstance(rule, ThresholdRule) and rule.for_s > 0
+                ),
+                default=0.0,
+            )
+            if longest:
+                waits[info.series_id] = longest
+        if not waits:
+            return 0
+        read = 0
+        found = recent(sorted(waits), now_ms - int(max(waits.values()) * 1000))
+        for series_id, points in found.items():
+            known = self.catalog.series(series_id)
+            if known is None or not points:
+                continue
+            plan = self._plans.get(series_id) or self._plan(known)
+            for rule, state, levels in plan.thresholds:
+                if rule.for_s <= 0:
+                    continue
+                for ts, value in points:
+                    reached = _reached(rule, state.level, levels, value)
+                    if reached > state.level:
+                        _held(rule, state, reached, ts)
+                    else:
+                        state.pending = -1
+            plan.hot = sum(s.level >= 0 or s.pending >= 0 for _r, s, _l in plan.thresholds)
+            plan.last_ts = max(plan.last_ts, points[-1][0])  # replayed points are not judged
+            read += len(points)
+        return read
+
     def revert(self, transitions: Iterable[Transition]) -> None:
         """Forget the state behind transitions that could not be persisted, so the next
         observation (or check) evaluates them afresh and raises them again."""
@@ -314,28 +383,10 @@ class Engine:
         out: list[Transition],
     ) -> None:
         was_hot = state.level >= 0 or state.pending >= 0
-        above = rule.direction == "above"
-        reached = -1
-        for index, limit in enumerate(levels):
-            if limit is not None and (value >= limit if above else value <= limit):
-                reached = index
-        # Hysteresis: a level already reached holds until the value is beyond it by the margin.
-        margin = rule.hysteresis
-        for index in range(state.level, reached, -1):
-            limit = levels[index] if index < len(levels) else None
-            if limit is not None and (value > limit - margin if above else value < limit + margin):
-                reached = index
-                break
+        reached = _reached(rule, state.level, levels, value)
         info = plan.info
         if reached > state.level:
-            fire = True
-            if rule.for_s > 0:
-                if state.pending != reached:
-                    if state.pending < 0 or reached < state.pending:
-                        state.pending_since = ts
-                    state.pending = reached
-                fire = ts - state.pending_since >= rule.for_s * 1000
-            if fire:
+            if rule.for_s <= 0 or _held(rule, state, reached, ts):
                 action: Action = "fire" if state.level < 0 else "change"
                 state.level, state.pending = reached, -1
                 out.append(self._level_transition(rule, info, action, reached, value, ts))
