@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from taydo.rules.aqi import HOUR_MS, AqiTracker, daily_aqi, nowcast, sub_index
+from taydo.rules.aqi import (
+    BREAKPOINTS,
+    HOUR_MS,
+    INDEX,
+    AqiTracker,
+    daily_aqi,
+    nowcast,
+    sub_index,
+)
 from taydo.rules.choices import aqi_band
 
 
@@ -41,6 +50,19 @@ def test_bands_carry_the_official_colours() -> None:
     assert aqi_band(50).colour == "#00e400"
     assert aqi_band(101).code == "poor" and aqi_band(101).colour == "#ff7e00"
     assert aqi_band(350).vi == "Nguy hại" and aqi_band(350).colour == "#7e0023"
+
+
+@given(st.sampled_from(sorted(BREAKPOINTS)), st.floats(min_value=0, max_value=1, exclude_max=True))
+def test_sub_index_is_formula_1_between_the_breakpoints(parameter: str, share: float) -> None:
+    """AQIx = (I_i+1 − I_i) / (BP_i+1 − BP_i) × (C − BP_i) + I_i, C in [BP_i, BP_i+1]; a
+    breakpoint's own value is its I_i whichever segment computes it."""
+    points = BREAKPOINTS[parameter]
+    for i in range(len(points) - 1):
+        low, high = points[i], points[i + 1]
+        c = low + share * (high - low)
+        expected = (INDEX[i + 1] - INDEX[i]) / (high - low) * (c - low) + INDEX[i]
+        assert sub_index(parameter, c) == pytest.approx(expected, abs=1e-9)
+        assert sub_index(parameter, low) == pytest.approx(INDEX[i], abs=1e-9)
 
 
 @given(st.floats(min_value=0, max_value=2000, allow_nan=False))

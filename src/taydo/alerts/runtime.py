@@ -284,26 +284,23 @@ class AlertingRuntime:
         if not pollutants:
             return
         derived: list[Derived] = []
+        add = self.aqi.add
+        series = self.catalog.series
         for series_id, ts, value in points:
-            if series_id not in pollutants:
-                continue
-            info = self.catalog.series(series_id)
-            if info is not None:
-                derived.extend(self.aqi.add(info.entity_pk, info.entity_id, info.metric, ts, value))
+            if series_id in pollutants:
+                info = series(series_id)
+                if info is not None:
+                    derived += add(info.entity_pk, info.entity_id, info.metric, ts, value)
         if derived and self.writer is not None:
             try:
-                await self.writer.write(await asyncio.to_thread(self._aqi_points, derived))
+                await self.writer.write_rows(await asyncio.to_thread(self._aqi_rows, derived))
             except Exception:
                 log.exception("storing derived VN_AQI values failed")
 
-    def _aqi_points(self, derived: list[Derived]) -> list[Any]:
-        from taydo.observations.service import Point  # the obs domain's writer contract
-
+    def _aqi_rows(self, derived: list[Derived]) -> list[tuple[int, int, float, int]]:
+        """The observation writer's rows (series, ts, value, quality) of derived values."""
         ids = self._aqi_series({(item.entity_pk, item.entity_id, item.metric) for item in derived})
-        return [
-            Point(series_id=ids[(item.entity_id, item.metric)], ts=item.ts, value=item.value)
-            for item in derived
-        ]
+        return [(ids[(item.entity_id, item.metric)], item.ts, item.value, 0) for item in derived]
 
     def _aqi_series(self, wanted: set[tuple[int, str, str]]) -> dict[tuple[str, str], int]:
         """Series ids of stations' derived metrics by (entity, metric); the missing ones are

@@ -10,8 +10,10 @@ index is the largest sub-index and needs PM2.5 or PM10. All concentrations in µ
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -39,6 +41,8 @@ BREAKPOINTS: dict[str, tuple[float, ...]] = {
     "pm25": (0, 25, 50, 80, 150, 250, 350, 500),
 }
 POLLUTANTS = ("pm25", "pm10", "o3", "no2", "so2", "co")
+_PM = frozenset({"pm25", "pm10"})
+_HOURLY_TABLE = {"o3": "o3_1h"}  # the hourly index reads O3's 1-hour table
 HOUR_MS = 3_600_000
 
 
@@ -46,17 +50,29 @@ def round_half_up(value: float) -> int:
     return int(value + 0.5) if value >= 0 else -int(-value + 0.5)
 
 
+# Per parameter: the breakpoints, and per segment (BP_i, I_i, slope to the next breakpoint).
+_SEGMENTS = {
+    name: (
+        points,
+        tuple(
+            (points[i], float(INDEX[i]), (INDEX[i + 1] - INDEX[i]) / (points[i + 1] - points[i]))
+            for i in range(len(points) - 1)
+        ),
+    )
+    for name, points in BREAKPOINTS.items()
+}
+
+
 def sub_index(parameter: str, concentration: float) -> float | None:
     """AQIx (formula 1) for one parameter; None where the table has no row (O3 8h > 400)."""
-    points = BREAKPOINTS[parameter]
-    c = max(0.0, concentration)
+    points, segments = _SEGMENTS[parameter]
+    c = concentration if concentration > 0.0 else 0.0
     if c >= points[-1]:
         return None if parameter == "o3_8h" else float(INDEX[len(points) - 1])
-    for i in range(len(points) - 1):
-        low, high = points[i], points[i + 1]
-        if c <= high:
-            return INDEX[i] + (INDEX[i + 1] - INDEX[i]) / (high - low) * (c - low)
-    return None  # pragma: no cover - the loop always returns
+    # The segment whose upper breakpoint is the first >= c (a breakpoint itself belongs to
+    # the segment below it, as in the guideline's table).
+    low, index, slope = segments[max(bisect_left(points, c) - 1, 0)]
+    return index + slope * (c - low)
 
 
 def nowcast(hourly: list[float | None]) -> float | None:
@@ -154,8 +170,7 @@ def daily_aqi(
     return round_half_up(subs[dominant]), dominant
 
 
-@dataclass(frozen=True, slots=True)
-class Derived:
+class Derived(NamedTuple):  # a named tuple: one is made for most PM points that arrive
     entity_pk: int
     entity_id: str
     metric: str  # "aqi" or "aqi_daily"
@@ -231,25 +246,31 @@ class AqiTracker:
         return bucket[0] / bucket[1] if bucket and bucket[1] else None
 
     def _hourly(self, station: _Station, hour: int) -> int | None:
-        nowcasts: dict[str, float] = {}
-        means: dict[str, float] = {}
+        """``hourly_aqi``'s index, without its dictionaries: this runs for most PM points."""
+        best = -1.0
+        has_pm = False
         for name, buckets in station.hours.items():
-            if name in ("pm25", "pm10"):
+            bucket = buckets.get(hour)
+            mean = bucket[0] / bucket[1] if bucket and bucket[1] else None
+            if name in _PM:
                 tail = station.tails.get((name, hour))
                 if tail is None:
                     tail = NowcastTail(
                         [self._mean(buckets, hour - i * HOUR_MS) for i in range(1, 12)]
                     )
                     station.tails[(name, hour)] = tail
-                value = tail.nowcast(self._mean(buckets, hour))
-                if value is not None:
-                    nowcasts[name] = value
+                concentration = tail.nowcast(mean)
+                if concentration is None:
+                    continue
+                has_pm = True
+            elif mean is None:
+                continue
             else:
-                mean = self._mean(buckets, hour)
-                if mean is not None:
-                    means[name] = mean
-        result = hourly_aqi(nowcasts, means)
-        return result[0] if result else None
+                concentration = mean
+            sub = sub_index(_HOURLY_TABLE.get(name, name), concentration) or 0.0
+            if sub > best:
+                best = sub
+        return round_half_up(best) if has_pm else None
 
     def _daily(self, station: _Station, day: int) -> int | None:
         end = int(
