@@ -223,12 +223,13 @@ def test_inline_and_deferred_writes_fold_into_the_same_rollups(
     assert stored_rollups(database, "observations_daily") == expected_rollups(database, "day")
 
 
-@pytest.mark.parametrize("size", [1, 3, 1023, 1024, 1025, 2900])
+@pytest.mark.parametrize("size", [1, 3, 511, 512, 513, 2900, 8192, 8193])
 def test_batches_of_any_size_store_each_new_point_once(
     database: Database, series_of: MakeSeries, size: int
 ) -> None:
-    """SQLite inserts in multi-row statements of 1,024 rows and power-of-two remainders:
-    every size stores every new point once, with duplicates in the batch and in the store."""
+    """SQLite inserts in multi-row statements of up to 8,192 rows, padded to a multiple of
+    512 by repeating the last row: every size stores every new point once and counts the
+    duplicates (in the batch, in the store) exactly."""
     sid = series_of(f"CT-SIZE-{size}")["height"]
     base = ms("2026-11-27T00:00:00+07:00")
     rng = random.Random(size)

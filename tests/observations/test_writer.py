@@ -205,3 +205,35 @@ def test_a_new_writer_applies_what_a_crashed_one_journaled(
 
     asyncio.run(restart())
     assert _hourly(database) == [(sid, 5, 20.0)]
+
+
+def test_folds_worked_out_by_the_callers_keep_rollups_exact(
+    database: Database, series_of: MakeSeries
+) -> None:
+    """Callers may hand the writer their rows' rollup deltas (``fold``); the writer uses them
+    only when every row of the transaction is new, and folds what is new otherwise (a key
+    twice in one group, a point stored before)."""
+    from tests.observations.test_store import expected_rollups, stored_rollups
+
+    ids = list(series_of("CT-F", {"a": (None, None), "b": (None, None)}).values())
+
+    async def scenario() -> None:
+        writer = ObservationWriter(database, max_rows=10_000, flush_interval=60)
+        await writer.start()
+        # Requests overlap by half, across the local midnight (17:00 UTC) and hours.
+        requests = [
+            [
+                (ids[k % 2], BASE + (k // 2 * 50 + i) * 60_000, float(k * 1000 + i), 0)
+                for i in range(100)
+            ]
+            for k in range(20)
+        ]
+        await asyncio.gather(*(writer.write_rows(r, writer.fold(r)) for r in requests))
+        resent = requests[3][:10]  # stored already: duplicates, with a fold that must not count
+        assert (await writer.write_rows(resent, writer.fold(resent))).duplicates == 10
+        await writer.sync()
+        await writer.stop()
+
+    asyncio.run(scenario())
+    assert stored_rollups(database, "observations_hourly") == expected_rollups(database, "hour")
+    assert stored_rollups(database, "observations_daily") == expected_rollups(database, "day")

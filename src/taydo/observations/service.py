@@ -119,6 +119,7 @@ class _Request:
     future: asyncio.Future[WriteResult]
     loop: asyncio.AbstractEventLoop  # the caller's loop (an app may serve on several)
     sync: bool = False  # answer only after the rollups and latest values are flushed
+    folded: bytes | None = None  # ``fold(rows)``, worked out by the caller's thread
 
 
 class ObservationWriter:
@@ -164,11 +165,17 @@ class ObservationWriter:
         """Store points; returns after the transaction holding them has committed."""
         return await self.write_rows(_rows(points))
 
-    async def write_rows(self, rows: list[Row]) -> WriteResult:
-        """Like ``write`` for ready-made ``(series_id, ts, value, quality)`` tuples."""
+    async def write_rows(self, rows: list[Row], folded: bytes | None = None) -> WriteResult:
+        """Like ``write`` for ready-made ``(series_id, ts, value, quality)`` tuples.
+        ``folded``: ``fold(rows)``, when the caller worked it out on its own thread (the
+        writer's thread is the one every request waits for)."""
         if not rows:
             return WriteResult(0, 0)
-        return await self._submit(rows, sync=False)
+        return await self._submit(rows, sync=False, folded=folded)
+
+    def fold(self, rows: Sequence[Row]) -> bytes:
+        """The rollup deltas of ``rows`` (pure: call it from any thread)."""
+        return self._store.fold(rows)
 
     async def sync(self) -> None:
         """Return once the rollups and latest values hold every point answered so far."""
@@ -176,7 +183,9 @@ class ObservationWriter:
             return  # nothing journaled (read without the lock: a stale answer only flushes)
         await self._submit([], sync=True)
 
-    async def _submit(self, rows: list[Row], *, sync: bool) -> WriteResult:
+    async def _submit(
+        self, rows: list[Row], *, sync: bool, folded: bytes | None = None
+    ) -> WriteResult:
         if self._loop is None:
             raise Unavailable("bộ ghi chưa chạy / the writer is not running")
         loop = asyncio.get_running_loop()
@@ -184,7 +193,7 @@ class ObservationWriter:
         with self._condition:
             if self._closing:
                 raise Unavailable("máy chủ đang dừng / the server is shutting down")
-            self._pending.append(_Request(rows, future, loop, sync))
+            self._pending.append(_Request(rows, future, loop, sync, folded))
             self._condition.notify()
         return await future
 
@@ -252,7 +261,11 @@ class ObservationWriter:
         """Store one group in one transaction, then answer and announce it; its rollups
         are journaled for the next flush."""
         rows = taken[0].rows if len(taken) == 1 else [r for t in taken for r in t.rows]
-        new = self._attempt(f"writing {len(rows)} observations", self._store.write_deferred, rows)
+        folds = [t.folded for t in taken]
+        folded = b"".join(folds) if None not in folds else None  # type: ignore[arg-type]
+        new = self._attempt(
+            f"writing {len(rows)} observations", self._store.write_deferred, rows, folded
+        )
         if new is None:
             error = Unavailable(
                 "không ghi được dữ liệu, hãy gửi lại / storage failed, please retry"

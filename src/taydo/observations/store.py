@@ -25,6 +25,7 @@ Two ways to fold them:
 from __future__ import annotations
 
 import functools
+import sqlite3
 import threading
 import weakref
 from array import array
@@ -41,13 +42,19 @@ Row = tuple[int, int, float, int]
 
 WAL_CHECKPOINT_PAGES = 10_000
 
-# SQLite: multi-row VALUES statements of up to _SQLITE_CHUNK rows, the rest in power-of-two
-# sizes (so at most a dozen statement texts, all in the driver's statement cache). One
-# statement is one sqlite3_step, run without the GIL; ``executemany`` steps once per row and
-# takes the GIL back after each, waiting for the request threads every time. Measured (live
-# shape, 2,000 rows per transaction, /tmp script in the performance notes): 2.3 s instead of
-# 3.3 s of CPU per 600,000 rows alone, ×1.3 rows/s beside one busy Python thread.
-_SQLITE_CHUNK = 1024  # 4,096 bound values; SQLite allows 32,766
+# SQLite: each transaction's rows go in as few multi-row INSERT statements as the limit on
+# bound values allows (one for a usual group), each padded to a multiple of _SQLITE_UNIT rows
+# by repeating its last row, so that the statements come in a handful of sizes, all in the
+# driver's statement cache. A repeat is a conflict with the row before it: ignored, it adds
+# nothing to the change counter that ``_insert_sqlite`` reads. Why: a statement is one
+# sqlite3_step, run without the GIL, and the writer must take the GIL back after each, waiting
+# for the request threads every time; ``executemany`` steps once per row. Measured (live
+# shape, /tmp scripts in the performance notes): 1,024-row statements cut the CPU per 600,000
+# rows from 3.3 s to 2.3 s; one padded statement per group then gave ×1.3–1.4 rows/s over
+# 1,024-row statements with their power-of-two remainders.
+_SQLITE_UNIT = 512
+_SQLITE_MAX_ROWS = 8192  # 16 statement sizes at most; a group holds up to 20,000 rows
+_SQLITE_DEFAULT_MAX_VALUES = 32_766  # SQLITE_MAX_VARIABLE_NUMBER since SQLite 3.32
 
 
 @functools.cache
@@ -59,16 +66,23 @@ def _sqlite_insert(rows: int) -> str:
     )
 
 
-def _insert_all_sqlite(connection: Any, rows: Sequence[Row]) -> None:
-    total = len(rows)
-    start = 0
-    while start < total:
-        left = total - start
-        size = _SQLITE_CHUNK if left >= _SQLITE_CHUNK else 1 << (left.bit_length() - 1)
-        connection.execute(
-            _sqlite_insert(size), list(chain.from_iterable(rows[start : start + size]))
-        )
-        start += size
+def _sqlite_rows_per_statement(connection: Any) -> int:
+    try:
+        limit = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    except AttributeError:  # a driver connection without getlimit (Python < 3.11)
+        limit = _SQLITE_DEFAULT_MAX_VALUES
+    return max(min(limit // 4, _SQLITE_MAX_ROWS) // _SQLITE_UNIT * _SQLITE_UNIT, 1)
+
+
+def _insert_all_sqlite(connection: Any, rows: Sequence[Row], per_statement: int) -> None:
+    unit = _SQLITE_UNIT if per_statement >= _SQLITE_UNIT else 1
+    for start in range(0, len(rows), per_statement):
+        part = rows[start : start + per_statement]
+        size = -(-len(part) // unit) * unit
+        values = list(chain.from_iterable(part))
+        if size > len(part):
+            values.extend(part[-1] * (size - len(part)))
+        connection.execute(_sqlite_insert(size), values)
 
 
 _SQLITE_EXISTS = "SELECT 1 FROM observations WHERE series_id = ? AND ts = ?"
@@ -166,12 +180,28 @@ class Store:
         inside ``rows``)."""
         return self._write(connection, rows, deferred=False)
 
-    def write_deferred(self, connection: Any, rows: Sequence[Row]) -> list[Row]:
+    def write_deferred(
+        self, connection: Any, rows: Sequence[Row], folded: bytes | None = None
+    ) -> list[Row]:
         """Like ``write``, but the rollups and latest values of the new rows are journaled
-        in the same transaction and applied by a later ``flush``."""
-        return self._write(connection, rows, deferred=True)
+        in the same transaction and applied by a later ``flush``. ``folded``: ``fold(rows)``
+        worked out beforehand (off the writer's thread); used when every row is new."""
+        return self._write(connection, rows, deferred=True, folded=folded)
 
-    def _write(self, connection: Any, rows: Sequence[Row], *, deferred: bool) -> list[Row]:
+    def fold(self, rows: Sequence[Row]) -> bytes:
+        """The journal's deltas of ``rows``: per (series, hour) sums as packed doubles.
+        Entries of one key from several folds add up at the flush, so folds of parts of a
+        transaction may simply be concatenated."""
+        return array("d", [x for acc in self._hourly(rows) for x in acc]).tobytes()
+
+    def _write(
+        self,
+        connection: Any,
+        rows: Sequence[Row],
+        *,
+        deferred: bool,
+        folded: bytes | None = None,
+    ) -> list[Row]:
         # The first occurrence of a key wins: later duplicates of the batch are dropped,
         # earlier stored points kept by ON CONFLICT DO NOTHING.
         if not rows:
@@ -184,13 +214,12 @@ class Store:
             else:
                 connection.execute("BEGIN IMMEDIATE")
                 new = self._insert_sqlite(connection, rows)
-            if new:
-                hourly = self._hourly(new)
-                if deferred:
-                    deltas = array("d", [x for acc in hourly for x in acc]).tobytes()
-                    connection.execute(_JOURNAL_INSERT[self.dialect], (deltas,))
-                else:
-                    self._apply(connection, hourly)
+            if new and deferred:
+                if folded is None or len(new) != len(rows):  # duplicates: fold what is new
+                    folded = self.fold(new)
+                connection.execute(_JOURNAL_INSERT[self.dialect], (folded,))
+            elif new:
+                self._apply(connection, self._hourly(new))
             connection.commit()
         except BaseException:
             connection.rollback()
@@ -238,8 +267,9 @@ class Store:
         # The insert is the transaction's first statement, so "undo" is a plain rollback: a
         # SAVEPOINT would make SQLite copy every page it touches into a statement journal
         # (measured in the live-feed shape: 1.8 s instead of 1.0 s of CPU per 400,000 rows).
+        per_statement = _sqlite_rows_per_statement(connection)
         before = connection.total_changes
-        _insert_all_sqlite(connection, rows)
+        _insert_all_sqlite(connection, rows, per_statement)
         if connection.total_changes - before == len(rows):
             return list(rows)
         connection.rollback()
@@ -249,7 +279,7 @@ class Store:
             for r in _first_of_each_key(rows)
             if connection.execute(_SQLITE_EXISTS, r[:2]).fetchone() is None
         ]
-        _insert_all_sqlite(connection, new)
+        _insert_all_sqlite(connection, new, per_statement)
         return new
 
     def _insert_pg(self, connection: Any, rows: list[Row]) -> list[Row]:
@@ -294,7 +324,7 @@ class Store:
 
     # -- rollups and latest values ---------------------------------------------------------
 
-    def _hourly(self, rows: list[Row]) -> list[list[Any]]:
+    def _hourly(self, rows: Sequence[Row]) -> list[list[Any]]:
         """Per (series, hour): [series, hour, day, count, sum, min, max, last_ts, last_value,
         quality of the last point]."""
         slot = self.buckets.slot
