@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from taydo.alerts.models import Alert, Channel, Outbox
 from taydo.alerts.routing import enqueue, matching_routes
-from taydo.alerts.service import _aware, alert_dict
+from taydo.alerts.service.common import alert_dict, aware
 from taydo.core import clock
 from taydo.core.db import Database
 
@@ -240,8 +240,8 @@ class Notifier:
                 select(Alert).where(Alert.state == "firing", Alert.silenced.is_(False))
             ).all()
             for alert in alerts:
-                started = _aware(alert.started_at) or now
-                last = _aware(alert.last_notified_at) or started
+                started = aware(alert.started_at) or now
+                last = aware(alert.last_notified_at) or started
                 for route in matching_routes(session, alert):
                     if route.renotify_s and (now - last).total_seconds() >= route.renotify_s:
                         payload: dict[str, Any] = {"event": "renotify", "alert": alert_dict(alert)}

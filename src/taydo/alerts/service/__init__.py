@@ -1,0 +1,26 @@
+"""Alert episodes: turning engine transitions into persisted alerts (``episodes``), and the
+hand actions (``actions``: acknowledge, resolve, assign; ``silences``), all journalled and
+scoped to the caller's agencies; journal entries of rule and channel changes (``changes``).
+"""
+
+from taydo.alerts.service.actions import acknowledge, assign, get_alert, list_alerts, resolve
+from taydo.alerts.service.changes import rule_audit_hook, save_channel
+from taydo.alerts.service.common import alert_dict
+from taydo.alerts.service.episodes import apply_transitions, open_alerts
+from taydo.alerts.service.silences import create_silence, remove_silence, silence_alert
+
+__all__ = [
+    "acknowledge",
+    "alert_dict",
+    "apply_transitions",
+    "assign",
+    "create_silence",
+    "get_alert",
+    "list_alerts",
+    "open_alerts",
+    "remove_silence",
+    "resolve",
+    "rule_audit_hook",
+    "save_channel",
+    "silence_alert",
+]

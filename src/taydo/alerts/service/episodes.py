@@ -1,0 +1,184 @@
+"""Engine transitions become persisted alert episodes, in one transaction per batch.
+
+One open episode per (rule, target) is guaranteed by the ``open_key`` unique column, so a
+restart or a replayed transition continues the open episode rather than opening a second one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from taydo.alerts.models import Alert, AlertEvent, Silence
+from taydo.alerts.routing import (
+    active_silences,
+    enqueue,
+    matching_routes,
+    silence_matches,
+)
+from taydo.alerts.service.common import (
+    RISK_BY_LEVEL,
+    alert_dict,
+    system_audit,
+)
+from taydo.catalog.models import Dataset, Entity
+from taydo.core import clock
+from taydo.core.db import Database
+from taydo.rules.choices import severity_rank
+from taydo.rules.engine import Transition
+from taydo.rules.schemas import RuleDef, ThresholdRule
+
+__all__ = ["apply_transitions", "open_alerts"]
+
+
+def _titles(rule: RuleDef | None, t: Transition, entity_name: str | None) -> tuple[str, str]:
+    name = rule.name if rule else t.rule
+    name_en = (rule.name_en or rule.name) if rule else t.rule
+    level_vi = level_en = t.level or ""
+    if isinstance(rule, ThresholdRule):
+        for level in rule.levels:
+            if level.code == t.level:
+                level_vi, level_en = level.label, level.label_en or level.label
+    if t.risk_level:
+        level_vi, level_en = RISK_BY_LEVEL[t.risk_level].vi, RISK_BY_LEVEL[t.risk_level].en
+    where = entity_name or t.target
+    vi = f"{name}: {level_vi} — {where}" if level_vi else f"{name} — {where}"
+    en = f"{name_en}: {level_en} — {where}" if level_en else f"{name_en} — {where}"
+    return vi[:400], en[:400]
+
+
+def _context(session: Session, entity_id: str | None) -> tuple[str | None, str | None]:
+    """The entity's display name and its dataset's sector (for titles and routing)."""
+    if not entity_id:
+        return None, None
+    row = session.execute(
+        select(Entity.name, Dataset.sector)
+        .outerjoin(Dataset, Dataset.id == Entity.dataset_id)
+        .where(Entity.entity_id == entity_id)
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _notify(session: Session, alert: Alert, event: str, silences: list[Silence]) -> None:
+    if alert.silenced or silence_matches(silences, alert):
+        alert.silenced = True
+        return
+    payload = {"event": event, "alert": alert_dict(alert)}
+    channels = [code for route in matching_routes(session, alert) for code in route.channels]
+    if channels:
+        enqueue(session, alert, channels, event, payload)
+        alert.last_notified_at = clock.now()
+
+
+def apply_transitions(
+    database: Database, transitions: Sequence[Transition], rules: dict[str, RuleDef]
+) -> list[dict[str, Any]]:
+    """Persist transitions in one transaction; returns the alerts that changed."""
+    changed: list[dict[str, Any]] = []
+    now = clock.now()
+    with database.session() as session:
+        silences = active_silences(session, now)
+        for t in transitions:
+            key = f"{t.rule}|{t.target}"
+            alert = session.scalar(select(Alert).where(Alert.open_key == key))
+            rule = rules.get(t.rule)
+            if t.action == "clear":
+                if alert is None:
+                    continue
+                alert.state, alert.open_key = "resolved", None
+                alert.resolved_at, alert.resolved_by = now, "system"
+                alert.value = t.value if t.value is not None else alert.value
+                alert.updated_at, alert.revision = now, alert.revision + 1
+                session.add(AlertEvent(alert_id=alert.id, at=now, event="cleared", value=t.value))
+                system_audit(
+                    session,
+                    alert,
+                    "alert.resolve",
+                    {"rule": t.rule, "target": t.target, "auto": True},
+                )
+                _notify(session, alert, "resolved", silences)
+                changed.append(alert_dict(alert))
+                continue
+            if alert is None:
+                name, sector = _context(session, t.entity_id)
+                title, title_en = _titles(rule, t, name)
+                alert = Alert(
+                    rule_code=t.rule,
+                    rule_kind=rule.kind if rule else "",
+                    target=t.target,
+                    open_key=key,
+                    state="firing",
+                    severity=t.severity,
+                    level=t.level,
+                    risk_level=t.risk_level,
+                    value=t.value,
+                    series_id=t.series_id,
+                    entity_id=t.entity_id,
+                    metric=t.metric,
+                    area_code=t.area_code,
+                    agency_code=t.agency_code,
+                    sector=sector,
+                    public=bool(rule and rule.public),
+                    silenced=False,
+                    title=title,
+                    title_en=title_en,
+                    started_at=now,
+                    updated_at=now,
+                    escalation_step=0,
+                    revision=1,
+                )
+                session.add(alert)
+                session.flush()
+                session.add(
+                    AlertEvent(
+                        alert_id=alert.id,
+                        at=now,
+                        event="fired",
+                        severity=t.severity,
+                        level=t.level,
+                        value=t.value,
+                    )
+                )
+                system_audit(
+                    session,
+                    alert,
+                    "alert.fire",
+                    {"rule": t.rule, "target": t.target, "level": t.level},
+                )
+                _notify(session, alert, "fired", silences)
+                changed.append(alert_dict(alert))
+                continue
+            if alert.level == t.level and alert.severity == t.severity:
+                alert.value = t.value  # the same episode goes on (e.g. after a restart)
+                continue
+            rising = severity_rank(t.severity) > severity_rank(alert.severity)
+            name, _sector = _context(session, t.entity_id)
+            alert.title, alert.title_en = _titles(rule, t, name)
+            alert.severity, alert.level, alert.value = t.severity, t.level, t.value
+            alert.risk_level = t.risk_level or alert.risk_level
+            alert.updated_at, alert.revision = now, alert.revision + 1
+            session.add(
+                AlertEvent(
+                    alert_id=alert.id,
+                    at=now,
+                    event="escalated" if rising else "eased",
+                    severity=t.severity,
+                    level=t.level,
+                    value=t.value,
+                )
+            )
+            if rising:  # a higher level is news again, even if acknowledged
+                alert.state = "firing"
+                alert.escalation_step = 0
+                _notify(session, alert, "escalated", silences)
+            changed.append(alert_dict(alert))
+    return changed
+
+
+def open_alerts(database: Database) -> list[dict[str, Any]]:
+    with database.session() as session:
+        rows = session.scalars(select(Alert).where(Alert.open_key.is_not(None))).all()
+        return [alert_dict(row) | {"rule_code": row.rule_code} for row in rows]
