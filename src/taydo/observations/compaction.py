@@ -19,8 +19,6 @@ minute data. Recent points stay raw, where writes and late corrections are cheap
    emptied, so their space returns to the operating system (rows deleted from a closed month
    would never be reused).
 
-The series to look at come from ``observations_latest``: a series whose first points are
-still in the writer's rollup journal (under a second old) is compacted by the next run.
 """
 
 from __future__ import annotations
@@ -80,7 +78,19 @@ _SQL = {
         "qualities = excluded.qualities",
     },
 }
-_SERIES = "SELECT series_id FROM observations_latest ORDER BY series_id"
+# The series with raw points before the horizon, by a loose index scan of the primary key:
+# one probe per series, never a scan of every row.
+_NEXT_SERIES = (
+    "SELECT series_id FROM observations WHERE series_id > ? AND ts < ? "
+    "ORDER BY series_id LIMIT 1"
+)
+_PG_SERIES = (
+    "WITH RECURSIVE s(id) AS ("
+    "(SELECT series_id FROM observations WHERE ts < %(b)s ORDER BY series_id LIMIT 1) "
+    "UNION ALL SELECT (SELECT o.series_id FROM observations o WHERE o.series_id > s.id "
+    "AND o.ts < %(b)s ORDER BY o.series_id LIMIT 1) FROM s WHERE s.id IS NOT NULL) "
+    "SELECT id FROM s WHERE id IS NOT NULL"
+)
 _PARTITIONS = (
     "SELECT c.relname, pg_relation_size(c.oid) FROM pg_inherits i "
     "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'observations'::regclass"
@@ -115,8 +125,7 @@ def compact(
         return result
     _raise_watermark(connection, dialect, before)
     sql = _SQL[dialect]
-    series = [row[0] for row in connection.execute(_SERIES).fetchall()]
-    connection.rollback()  # end the read transaction psycopg opened
+    series = _series(connection, dialect, before)
     for offset in range(0, len(series), SERIES_PER_BATCH):
         chunk = series[offset : offset + SERIES_PER_BATCH]
         window = MAX_WINDOW_HOURS
@@ -149,6 +158,20 @@ def _raise_watermark(connection: Any, dialect: str, before: int) -> None:
     except BaseException:
         connection.rollback()
         raise
+
+
+def _series(connection: Any, dialect: str, before: int) -> list[int]:
+    try:
+        if dialect == "postgresql":
+            return [row[0] for row in connection.execute(_PG_SERIES, {"b": before}).fetchall()]
+        found: list[int] = []
+        last = -(2**63)
+        while (row := connection.execute(_NEXT_SERIES, (last, before)).fetchone()) is not None:
+            last = row[0]
+            found.append(last)
+        return found
+    finally:
+        connection.rollback()  # end the read transaction psycopg opened
 
 
 def _first(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -171,17 +172,10 @@ def raw_points(
     first = next(packed, None)
     if first is None:  # nothing packed in the range: the raw rows as they are
         return iter(raw)
+    packed = chain((first,), packed)
     if not raw:
-        return _prepend(first, packed)
-    key = itemgetter(0)
-    return heapq.merge(raw, _prepend(first, packed), key=key, reverse=newest_first)
-
-
-def _prepend(
-    first: tuple[int, float, int], rest: Iterator[tuple[int, float, int]]
-) -> Iterator[tuple[int, float, int]]:
-    yield first
-    yield from rest
+        return packed
+    return heapq.merge(raw, packed, key=itemgetter(0), reverse=newest_first)
 
 
 def _packed_points(
