@@ -81,8 +81,7 @@ _SQL = {
 # The series with raw points before the horizon, by a loose index scan of the primary key:
 # one probe per series, never a scan of every row.
 _NEXT_SERIES = (
-    "SELECT series_id FROM observations WHERE series_id > ? AND ts < ? "
-    "ORDER BY series_id LIMIT 1"
+    "SELECT series_id FROM observations WHERE series_id > ? AND ts < ? ORDER BY series_id LIMIT 1"
 )
 _PG_SERIES = (
     "WITH RECURSIVE s(id) AS ("
