@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from taydo.core import clock
 from taydo.core.db import Database
 from taydo.observations import compaction
 from taydo.observations.buckets import Buckets
@@ -186,6 +187,9 @@ def test_resent_points_are_duplicates_and_late_points_are_merged(database: Datab
     assert scalar(database, "SELECT count(*) FROM observations") == 0
     assert scalar(database, "SELECT sum(count) FROM observations_packed") == 61
     assert points_of(database, sid) == expected
+    # A horizon in the future stops at the current hour: the live feed is never packed.
+    now = clock.now_ms()
+    assert compact_database(database, now + 10 * HOUR_MS).packed_before == now - now % HOUR_MS
 
 
 def test_a_failed_compaction_loses_and_duplicates_nothing(

@@ -114,11 +114,15 @@ def compact(
     *,
     stopping: Callable[[], bool] = lambda: False,
 ) -> Compaction:
-    """Pack every raw point before ``before_ms`` (rounded down to a whole UTC hour);
+    """Pack every raw point before ``before_ms`` (rounded down to a whole UTC hour, and
+    never past the start of the current hour);
     ``connection`` is a DB-API connection (sqlite3 or psycopg) that is not in a transaction.
     ``stopping`` is asked between transactions (a server shutting down stops early; what is
     left is packed by the next run)."""
-    before = before_ms - before_ms % HOUR_MS
+    # Never an hour still running: the live feed writes there, and every point below the
+    # watermark costs a look at the packed rows.
+    before = min(before_ms, clock.now_ms())
+    before -= before % HOUR_MS
     result = Compaction(packed_before=before)
     if before <= 0:
         return result
@@ -127,7 +131,7 @@ def compact(
     series = _series(connection, dialect, before)
     for offset in range(0, len(series), SERIES_PER_BATCH):
         chunk = series[offset : offset + SERIES_PER_BATCH]
-        window = MAX_WINDOW_HOURS
+        window = 1  # hours; grown from what the first hour held (a series may be dense)
         start = _first(connection, dialect, sql, chunk, 0, before)
         while start is not None and not stopping():
             start -= start % HOUR_MS

@@ -1,8 +1,9 @@
 """Reading observations: bucketed series and latest values.
 
 Buckets of 1 h and 1 d are answered from the hourly and daily rollups (a 30-day daily chart
-reads 30 rows, never the raw points); 1 m, 5 m and 15 m buckets aggregate the raw rows of the
-range. Buckets are aligned in the display time zone.
+reads 30 rows, never the raw points); 1 m, 5 m and 15 m buckets aggregate the points of the
+range, read by ``raw_points`` from the raw rows and the packed hours alike (a compaction
+changes no answer). Buckets are aligned in the display time zone.
 """
 
 from __future__ import annotations
