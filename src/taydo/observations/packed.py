@@ -111,10 +111,15 @@ _READ_WATERMARK = {
     "postgresql": f"SELECT {lock_key(WATERMARK, shared=True)}, "
     "(SELECT packed_before FROM observations_watermark WHERE id = 1)",
 }
+# The packed hours of a write batch, found with one query per block of series over the
+# batch's span of hours (a live-feed batch: hundreds of series, one or two hours).
 _PACKED_TS = {
-    "sqlite": "SELECT ts FROM observations_packed WHERE series_id = ? AND hour = ?",
-    "postgresql": "SELECT ts FROM observations_packed WHERE series_id = %s AND hour = %s",
+    "sqlite": "SELECT series_id, hour, ts FROM observations_packed "
+    "WHERE series_id IN ({ids}) AND hour >= ? AND hour <= ?",
+    "postgresql": "SELECT series_id, hour, ts FROM observations_packed "
+    "WHERE series_id = ANY(%s) AND hour >= %s AND hour <= %s",
 }
+_SERIES_PER_QUERY = 500
 
 
 def read_watermark(connection: Any, dialect: str) -> int:
@@ -131,11 +136,19 @@ def drop_packed(connection: Any, dialect: str, rows: list[Any], watermark: int) 
         return rows
     if dialect == "postgresql":
         connection.execute(f"SELECT {lock_key(PACKING, shared=True)}")
+    series = sorted({series_id for series_id, _hour in hours})
+    first, last = min(h for _s, h in hours), max(h for _s, h in hours)
     stored: set[tuple[int, int]] = set()
-    for series_id, hour in sorted(hours):
-        found = connection.execute(_PACKED_TS[dialect], (series_id, hour)).fetchone()
-        if found is not None:
-            stored.update((series_id, hour + offset) for offset in unpack_offsets(found[0]))
+    for start in range(0, len(series), _SERIES_PER_QUERY):
+        block = series[start : start + _SERIES_PER_QUERY]
+        if dialect == "postgresql":
+            found = connection.execute(_PACKED_TS[dialect], (block, first, last))
+        else:
+            sql = _PACKED_TS[dialect].format(ids=", ".join("?" * len(block)))
+            found = connection.execute(sql, (*block, first, last))
+        for series_id, hour, ts in found.fetchall():
+            if (series_id, hour) in hours:
+                stored.update((series_id, hour + o) for o in unpack_offsets(bytes(ts)))
     if not stored:
         return rows
     return [r for r in rows if (r[0], r[1]) not in stored]
