@@ -189,7 +189,20 @@ def test_resent_points_are_duplicates_and_late_points_are_merged(database: Datab
     assert points_of(database, sid) == expected
     # A horizon in the future stops at the current hour: the live feed is never packed.
     now = clock.now_ms()
-    assert compact_database(database, now + 10 * HOUR_MS).packed_before == now - now % HOUR_MS
+    hour = now - now % HOUR_MS
+    write_points(database, [Point(sid, hour - 1, 1.0), Point(sid, now, 2.0)])
+    assert compact_database(database, now + 10 * HOUR_MS).packed_before == hour
+    assert scalar(database, "SELECT count(*) FROM observations") == 1  # the current hour's
+
+
+def test_nothing_to_pack_leaves_the_watermark_alone(database: Database) -> None:
+    sid = make_series(database, "W1")["height"]
+    write_points(database, [Point(sid, BASE + 3 * HOUR_MS, 1.0)])
+    # Nothing before the horizon: writes keep the plain path (no watermark to compare with).
+    assert compact_database(database, BASE + 2 * HOUR_MS).packed_before == 0
+    # The watermark goes only to the end of the last hour holding a raw point.
+    assert compact_database(database, BASE + 30 * HOUR_MS).packed_before == BASE + 4 * HOUR_MS
+    assert points_of(database, sid) == [(BASE + 3 * HOUR_MS, 1.0, 0)]
 
 
 def test_a_failed_compaction_loses_and_duplicates_nothing(

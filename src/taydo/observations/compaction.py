@@ -6,8 +6,9 @@ minute data. Recent points stay raw, where writes and late corrections are cheap
 
 ``compact(connection, dialect, before_ms)``:
 
-1. raises the watermark ``packed_before`` to ``before_ms`` (rounded down to a whole UTC
-   hour) in its own short transaction; from then on every write checks its points below the
+1. raises the watermark ``packed_before`` towards ``before_ms`` (rounded down to a whole
+   UTC hour; only as far as the end of the last hour holding a raw point before it) in its
+   own short transaction; from then on every write checks its points below the
    watermark against the packed rows (``packed.drop_packed``), so re-sending a packed point
    is still a duplicate;
 2. moves the raw points below it, in bounded transactions — up to ``SERIES_PER_BATCH``
@@ -49,7 +50,9 @@ _SQL = {
     "sqlite": {
         "raise": "INSERT INTO observations_watermark (id, packed_before) VALUES (1, ?) "
         "ON CONFLICT (id) DO UPDATE SET packed_before = "
-        "max(observations_watermark.packed_before, excluded.packed_before)",
+        "max(observations_watermark.packed_before, excluded.packed_before) "
+        "RETURNING packed_before",
+        "last": "SELECT max(ts) FROM observations WHERE series_id = ? AND ts < ?",
         "first": "SELECT min(ts) FROM observations WHERE series_id = ? AND ts >= ? AND ts < ?",
         "take": "DELETE FROM observations WHERE series_id IN ({ids}) AND ts >= ? AND ts < ? "
         "RETURNING series_id, ts, value, quality",
@@ -63,7 +66,10 @@ _SQL = {
     "postgresql": {
         "raise": "INSERT INTO observations_watermark (id, packed_before) VALUES (1, %s) "
         "ON CONFLICT (id) DO UPDATE SET packed_before = "
-        "GREATEST(observations_watermark.packed_before, excluded.packed_before)",
+        "GREATEST(observations_watermark.packed_before, excluded.packed_before) "
+        "RETURNING packed_before",
+        "last": "SELECT max((SELECT max(ts) FROM observations o WHERE o.series_id = s.id "
+        "AND o.ts < %s)) FROM unnest(%s::bigint[]) AS s(id)",
         # One index probe per series; the partitions are scanned in time order and the
         # first row found ends the probe.
         "first": "SELECT min((SELECT min(ts) FROM observations o WHERE o.series_id = s.id "
@@ -123,12 +129,15 @@ def compact(
     # watermark costs a look at the packed rows.
     before = min(before_ms, clock.now_ms())
     before -= before % HOUR_MS
-    result = Compaction(packed_before=before)
-    if before <= 0:
-        return result
-    _raise_watermark(connection, dialect, before)
     sql = _SQL[dialect]
-    series = _series(connection, dialect, before)
+    series = _series(connection, dialect, before) if before > 0 else []
+    last = _last(connection, dialect, sql, series, before)
+    # The watermark goes only as far as the last hour holding a raw point: with nothing to
+    # pack (a new database, a server started on old data being backfilled) every write keeps
+    # the plain path instead of looking up packed hours.
+    target = 0 if last is None else min(before, last - last % HOUR_MS + HOUR_MS)
+    result = Compaction(packed_before=_raise_watermark(connection, dialect, target))
+    before = target
     for offset in range(0, len(series), SERIES_PER_BATCH):
         chunk = series[offset : offset + SERIES_PER_BATCH]
         window = 1  # hours; grown from what the first hour held (a series may be dense)
@@ -145,22 +154,41 @@ def compact(
                 window = max(1, min(MAX_WINDOW_HOURS, int(TARGET_ROWS // per_hour)))
             start = _first(connection, dialect, sql, chunk, end, before)
     if dialect == "postgresql" and not stopping():
-        result.truncated = _truncate_emptied(connection, before)
+        result.truncated = _truncate_emptied(connection, result.packed_before)
     return result
 
 
-def _raise_watermark(connection: Any, dialect: str, before: int) -> None:
+def _raise_watermark(connection: Any, dialect: str, before: int) -> int:
+    """Raise the watermark to ``before`` (never lower it); the watermark now."""
     try:
         if dialect == "postgresql":
             # Waits for the write transactions that read the old watermark to end.
             connection.execute(f"SELECT {lock_key(WATERMARK, shared=False)}")
         else:
             connection.execute("BEGIN IMMEDIATE")
-        connection.execute(_SQL[dialect]["raise"], (before,))
+        now = connection.execute(_SQL[dialect]["raise"], (before,)).fetchone()[0]
         connection.commit()
     except BaseException:
         connection.rollback()
         raise
+    return int(now)
+
+
+def _last(
+    connection: Any, dialect: str, sql: dict[str, str], series: list[int], before: int
+) -> int | None:
+    """The latest raw ts before ``before`` of ``series``, or None."""
+    if not series:
+        return None
+    try:
+        if dialect == "postgresql":
+            found = connection.execute(sql["last"], (before, series)).fetchone()[0]
+        else:
+            stamps = [connection.execute(sql["last"], (s, before)).fetchone()[0] for s in series]
+            found = max((s for s in stamps if s is not None), default=None)
+    finally:
+        connection.rollback()
+    return None if found is None else int(found)
 
 
 def _series(connection: Any, dialect: str, before: int) -> list[int]:
