@@ -324,3 +324,49 @@ def test_the_server_compacts_periodically(database: Database, headers_for) -> No
     assert scalar(database, "SELECT count(*) FROM observations") == 0
     assert scalar(database, "SELECT sum(count) FROM observations_packed") == 120
     assert points_of(database, sid) == expected
+
+
+def test_writes_during_compactions_stay_exact(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer re-sending stored points and sending new late ones while compactions run
+    (in many small transactions): each point is stored once and counted new once."""
+    import threading
+
+    monkeypatch.setattr(compaction, "SERIES_PER_BATCH", 1)
+    monkeypatch.setattr(compaction, "TARGET_ROWS", 30)  # many short transactions
+    ids = make_series(database, "X1", {f"m{k}": (None, None) for k in range(4)})
+    series = sorted(ids.values())
+    minutes = range(HOURS * 60)
+    stored = [Point(s, BASE + m * MINUTE, float(m)) for s in series for m in minutes if m % 2 == 0]
+    late = [Point(s, BASE + m * MINUTE, float(m)) for s in series for m in minutes if m % 2]
+    write_points(database, stored)
+    accepted: list[int] = []
+    failures: list[BaseException] = []
+    rng = random.Random(3)
+
+    def write() -> None:
+        try:
+            for _round in range(4):
+                todo = late + rng.sample(stored, 200)
+                rng.shuffle(todo)
+                for start in range(0, len(todo), 97):
+                    accepted.append(write_points(database, todo[start : start + 97]).accepted)
+        except BaseException as error:  # reported by the main thread
+            failures.append(error)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    hour = 0
+    while writer.is_alive():  # the horizon moves an hour a run, then late points are merged
+        hour = min(hour + 1, HOURS)
+        compact_database(database, BASE + hour * HOUR_MS)
+    writer.join()
+    assert failures == []
+    assert sum(accepted) == len(late)  # every late point new exactly once
+    compact_database(database, BASE + HOURS * HOUR_MS)  # the late points written last
+    expected = sorted((p.ts, p.value, 0) for p in stored + late if p.series_id == series[0])
+    assert points_of(database, series[0]) == expected
+    total = scalar(database, "SELECT coalesce(sum(count), 0) FROM observations_packed")
+    assert total + scalar(database, "SELECT count(*) FROM observations") == len(stored + late)
+    assert scalar(database, "SELECT sum(count) FROM observations_hourly") == len(stored + late)

@@ -329,7 +329,7 @@ class Compactor:
         self._task: asyncio.Task[None] | None = None
         self._stopping = threading.Event()
         self._current: asyncio.Future[Compaction] | None = None
-        self.runs = 0  # completed runs (for tests and the metrics page)
+        self.runs = 0  # completed runs
         self.last: Compaction | None = None
 
     async def run_once(self) -> Compaction:
