@@ -370,3 +370,21 @@ def test_writes_during_compactions_stay_exact(
     total = scalar(database, "SELECT coalesce(sum(count), 0) FROM observations_packed")
     assert total + scalar(database, "SELECT count(*) FROM observations") == len(stored + late)
     assert scalar(database, "SELECT sum(count) FROM observations_hourly") == len(stored + late)
+
+
+def test_a_downgrade_never_drops_packed_points(tmp_path: Path) -> None:
+    from alembic import command
+
+    from taydo.core.migrate import alembic_config, upgrade
+
+    database = Database(f"sqlite:///{tmp_path / 'down.db'}")  # a file of its own: DDL below
+    try:
+        upgrade(database)
+        sid = make_series(database, "G1")["height"]
+        write_points(database, [Point(sid, BASE, 1.0)])
+        compact_database(database, BASE + HOUR_MS)
+        with pytest.raises(RuntimeError, match="would lose"):
+            command.downgrade(alembic_config(database), "o2_observations_unfolded")
+        assert points_of(database, sid) == [(BASE, 1.0, 0)]
+    finally:
+        database.dispose()

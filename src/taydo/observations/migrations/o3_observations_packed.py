@@ -43,5 +43,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The packed rows are the only copy of their points: refuse rather than lose them.
+    packed = op.get_bind().execute(sa.text("SELECT count(*) FROM observations_packed")).scalar()
+    if packed:
+        raise RuntimeError(
+            f"observations_packed holds {packed} packed hours; downgrading would lose their "
+            "points (there is no unpacking command)"
+        )
     op.drop_table("observations_watermark")
     op.drop_table("observations_packed")
