@@ -111,7 +111,11 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 
 @pytest.fixture
 def settings(database: Database, tmp_path: Path) -> Settings:
-    return Settings(database_url=database.url, dev=True, _env_file=None)  # type: ignore[call-arg]
+    # No background compaction: tests that look at the raw table must not race with it; the
+    # compaction tests turn it on with their own settings.
+    return Settings(  # type: ignore[call-arg]
+        database_url=database.url, dev=True, observations_pack_after_hours=0, _env_file=None
+    )
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from taydo.ingest.cli import import_observations
 from taydo.ingest.connectors import cli as connectors_cli
 from taydo.ingest.contexts_cli import app as contexts_app
 from taydo.ingest.files import cli as files_cli
+from taydo.observations.cli import compact_command
 from taydo.packs import cli as pack_cli
 from taydo.packs.cantho.simulator.cli import simulate
 
@@ -37,6 +38,7 @@ app.add_typer(auth_cli.audit_app, name="audit")
 app.add_typer(files_cli.import_app, name="import")
 app.add_typer(connectors_cli.connector_app, name="connector")
 files_cli.import_app.command("observations")(import_observations)
+db_app.command("compact")(compact_command)
 app.command("demo")(demo_command)
 app.command("simulate")(simulate)
 console = Console()

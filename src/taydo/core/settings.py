@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     commit_max_rows: int = Field(
         20_000, description="Most rows the group-commit writer puts in one transaction."
     )
+    observations_pack_after_hours: float = Field(
+        48.0,
+        description="Pack raw observations into one row per series and hour once the hour "
+        "ended this many hours ago (late data usually arrives before); 0 turns it off.",
+    )
+    observations_pack_interval_s: float = Field(
+        3600.0, description="Seconds between the server's compaction runs."
+    )
     contexts_dir: Path = Field(
         Path("./contexts"),
         description="Folder of the NGSI-LD JSON-LD context store (`taydo contexts add`).",

@@ -28,6 +28,7 @@ from taydo.core.bus import Bus
 from taydo.core.db import Database
 from taydo.core.errors import NotFound
 from taydo.ingest.models import QuarantineEntry
+from taydo.observations.query import count_points
 
 __all__ = [
     "LATE_FACTOR",
@@ -42,9 +43,6 @@ LATE_FACTOR = 2  # older than 2 intervals: late
 STALE_FACTOR = 5  # older than 5 intervals: stale
 DAY_MS = 86_400_000
 
-_counts = text(
-    "SELECT count(*) FROM observations WHERE series_id IN :ids AND ts >= :since"
-).bindparams(bindparam("ids", expanding=True))
 _latest = text("SELECT max(ts) FROM observations_latest WHERE series_id IN :ids").bindparams(
     bindparam("ids", expanding=True)
 )
@@ -74,7 +72,7 @@ def _health(connection: Any, dataset: Any, agency: str, now: int) -> dict[str, A
     last = received = 0
     if series:
         last = connection.execute(_latest, {"ids": series}).scalar() or 0
-        received = connection.execute(_counts, {"ids": series, "since": since}).scalar() or 0
+        received = count_points(connection, series, since)  # raw and packed
     rejected = (
         connection.execute(
             select(func.count())

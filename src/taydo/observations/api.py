@@ -1,4 +1,5 @@
-"""REST API of the observations domain, and its start-up: the series index and the writer."""
+"""REST API of the observations domain, and its start-up: the series index, the writer and
+the periodic compaction of closed hours."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from taydo.core.lifecycle import (
 from taydo.core.responses import FastJSONResponse
 from taydo.ingest.validate import parse_timestamp
 from taydo.observations.buckets import BUCKET_MS, HOUR_MS, Buckets
+from taydo.observations.compaction import Compactor
 from taydo.observations.query import MAX_BUCKETS, latest_values, series_buckets
 from taydo.observations.schemas import LatestItem, SeriesAnswer
 from taydo.observations.service import ObservationWriter
@@ -54,12 +56,24 @@ async def startup(app: FastAPI) -> None:
     )
     await writer.start()
     app.state.writer = writer
+    app.state.compactor = None
+    if settings.observations_pack_after_hours > 0:
+        compactor = Compactor(
+            app.state.db,
+            after_hours=settings.observations_pack_after_hours,
+            interval_s=settings.observations_pack_interval_s,
+        )
+        await compactor.start()
+        app.state.compactor = compactor
 
 
 async def shutdown(app: FastAPI) -> None:
     drop_subscription(app, "series_subscription")
     if not mark_stop(app, "observation_starts"):
         return  # still serving on another loop
+    compactor: Compactor | None = getattr(app.state, "compactor", None)
+    if compactor is not None:
+        await compactor.stop()
     writer: ObservationWriter | None = getattr(app.state, "writer", None)
     if writer is not None:
         await writer.stop()

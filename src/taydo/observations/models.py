@@ -15,7 +15,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from taydo.core.db import Base, BigIntPK
 
-__all__ = ["DailyRollup", "HourlyRollup", "Latest", "Observation", "Unfolded"]
+__all__ = [
+    "DailyRollup",
+    "HourlyRollup",
+    "Latest",
+    "Observation",
+    "PackedHour",
+    "Unfolded",
+    "Watermark",
+]
 
 
 class Observation(Base):
@@ -71,3 +79,29 @@ class Unfolded(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     deltas: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class PackedHour(Base):
+    """The points of one series in one closed UTC hour, moved out of ``observations`` by a
+    compaction (see ``taydo.observations.packed``): ``ts`` holds int32 millisecond offsets
+    from ``hour``, ``vals`` doubles, ``qualities`` int16 (NULL when every quality is 0), all
+    little-endian and in time order."""
+
+    __tablename__ = "observations_packed"
+
+    series_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer)
+    ts: Mapped[bytes] = mapped_column(LargeBinary)
+    vals: Mapped[bytes] = mapped_column(LargeBinary)
+    qualities: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class Watermark(Base):
+    """One row: ``packed_before`` (epoch ms, a whole UTC hour). Writes of points below it
+    are checked against the packed hours, so re-sending a packed point stays a duplicate."""
+
+    __tablename__ = "observations_watermark"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    packed_before: Mapped[int] = mapped_column(BigInteger)

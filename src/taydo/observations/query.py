@@ -1,26 +1,33 @@
 """Reading observations: bucketed series and latest values.
 
 Buckets of 1 h and 1 d are answered from the hourly and daily rollups (a 30-day daily chart
-reads 30 rows, never the raw points); 1 m, 5 m and 15 m buckets aggregate the raw rows of the
-range. Buckets are aligned in the display time zone.
+reads 30 rows, never the raw points); 1 m, 5 m and 15 m buckets aggregate the points of the
+range, read by ``raw_points`` from the raw rows and the packed hours alike (a compaction
+changes no answer). Buckets are aligned in the display time zone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import heapq
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Connection, bindparam, text
 
 from taydo.core.db import Database
 from taydo.observations.buckets import BUCKET_MS, DAY_MS, HOUR_MS, Buckets
+from taydo.observations.packed import unpack, unpack_offsets
 
 __all__ = [
     "AGGREGATES",
     "MAX_BUCKETS",
     "LatestValue",
+    "count_points",
     "latest_values",
+    "raw_points",
     "recent_points",
     "series_buckets",
 ]
@@ -29,12 +36,43 @@ AGGREGATES = ("avg", "min", "max", "sum", "count", "last")
 MAX_BUCKETS = 50_000
 
 # The raw path reads up to 43,200 rows (30 days of minutes): skip SQLAlchemy's text() layer.
-_RAW_DRIVER = {
-    True: "SELECT ts, value FROM observations "
-    "WHERE series_id = :s AND ts >= :a AND ts < :b ORDER BY ts",
-    False: "SELECT ts, value FROM observations "
-    "WHERE series_id = %(s)s AND ts >= %(a)s AND ts < %(b)s ORDER BY ts",
+_RAW = (
+    "SELECT ts, value, quality FROM observations WHERE series_id = {s} AND ts >= {a} AND ts < {b}"
+)
+_PACKED = (
+    "SELECT hour, ts, vals, qualities FROM observations_packed "
+    "WHERE series_id = {s} AND hour >= {a} AND hour < {b} ORDER BY hour {order} LIMIT {n}"
+)
+_STYLE = {
+    "sqlite": {"s": ":s", "a": ":a", "b": ":b", "n": ":n"},
+    "postgresql": {"s": "%(s)s", "a": "%(a)s", "b": "%(b)s", "n": "%(n)s"},
 }
+_RAW_SQL = {
+    (dialect, newest_first, limited): _RAW.format(**style)
+    + (" ORDER BY ts DESC" if newest_first else " ORDER BY ts")
+    + (f" LIMIT {style['n']}" if limited else "")
+    for dialect, style in _STYLE.items()
+    for newest_first in (False, True)
+    for limited in (False, True)
+}
+_PACKED_SQL = {
+    (dialect, newest_first): _PACKED.format(order="DESC" if newest_first else "ASC", **style)
+    for dialect, style in _STYLE.items()
+    for newest_first in (False, True)
+}
+_PACKED_PAGE = 256  # packed hours per query: ~200 kB of minute data
+_FOREVER = 2**62
+_COUNT_RAW = text(
+    "SELECT count(*) FROM observations WHERE series_id IN :ids AND ts >= :since"
+).bindparams(bindparam("ids", expanding=True))
+_COUNT_PACKED = text(
+    "SELECT coalesce(sum(count), 0) FROM observations_packed "
+    "WHERE series_id IN :ids AND hour >= :full"
+).bindparams(bindparam("ids", expanding=True))
+_PARTIAL_PACKED = text(
+    "SELECT ts FROM observations_packed WHERE series_id IN :ids AND hour = :hour"
+).bindparams(bindparam("ids", expanding=True))
+
 _ROLLUP = (
     "SELECT bucket, count, sum, min, max, last_value FROM {table} "
     "WHERE series_id = :s AND bucket >= :a AND bucket < :b ORDER BY bucket"
@@ -64,7 +102,7 @@ def _aggregate_raw(
     current = end = -1
     count = 0
     total = low = high = last = 0.0
-    for ts, value in rows:
+    for ts, value, _quality in rows:
         if ts >= end:  # rows come in time order: only a new bucket needs the zone arithmetic
             if count:
                 out.append((current, _pick(agg, count, total, low, high, last)))
@@ -109,8 +147,76 @@ def series_buckets(
             ]
         # Raw rows up to the end of the bucket that holds the last instant of the range.
         params["b"] = buckets.next(buckets.start(end_ms - 1, size), size)
-        rows = connection.exec_driver_sql(_RAW_DRIVER[database.dialect == "sqlite"], params)
+        rows = raw_points(connection, database.dialect, series_id, params["a"], params["b"])
         return _aggregate_raw(rows, size, agg, buckets)
+
+
+def raw_points(
+    connection: Connection,
+    dialect: str,
+    series_id: int,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    *,
+    newest_first: bool = False,
+    limit: int | None = None,
+) -> Iterator[tuple[int, float, int]]:
+    """Every stored point ``(ts, value, quality)`` of a series in [start_ms, end_ms), in time
+    order (or newest first), whether still raw or packed by a compaction: the one reader of
+    raw points, so a compaction changes no answer. ``limit`` bounds how many are wanted
+    (the caller stops iterating there; it only spares reading more raw rows)."""
+    start = -_FOREVER if start_ms is None else start_ms
+    end = _FOREVER if end_ms is None else end_ms
+    params = {"s": series_id, "a": start, "b": end, "n": limit}
+    raw_sql = _RAW_SQL[(dialect, newest_first, limit is not None)]
+    raw: Sequence[Any] = connection.exec_driver_sql(raw_sql, params).fetchall()
+    packed = _packed_points(connection, dialect, series_id, start, end, newest_first)
+    first = next(packed, None)
+    if first is None:  # nothing packed in the range: the raw rows as they are
+        return iter(raw)
+    packed = chain((first,), packed)
+    if not raw:
+        return packed
+    return heapq.merge(raw, packed, key=itemgetter(0), reverse=newest_first)
+
+
+def _packed_points(
+    connection: Connection, dialect: str, series_id: int, start: int, end: int, newest_first: bool
+) -> Iterator[tuple[int, float, int]]:
+    """The packed points in [start, end), read a page of hours at a time."""
+    sql = _PACKED_SQL[(dialect, newest_first)]
+    low, high = start - start % HOUR_MS, end  # hours that meet the range
+    while low < high:
+        params = {"s": series_id, "a": low, "b": high, "n": _PACKED_PAGE}
+        page = connection.exec_driver_sql(sql, params).fetchall()
+        for hour, ts, vals, qualities in page:
+            points = unpack(
+                hour, bytes(ts), bytes(vals), None if qualities is None else bytes(qualities)
+            )
+            if newest_first:
+                points = reversed(list(points))
+            for point in points:
+                if start <= point[0] < end:
+                    yield point
+        if len(page) < _PACKED_PAGE:
+            return
+        if newest_first:
+            high = page[-1][0]
+        else:
+            low = page[-1][0] + HOUR_MS
+
+
+def count_points(connection: Connection, series_ids: list[int], since_ms: int) -> int:
+    """How many points of ``series_ids`` are stored at or after ``since_ms``, raw or packed."""
+    count = connection.execute(_COUNT_RAW, {"ids": series_ids, "since": since_ms}).scalar() or 0
+    partial = since_ms - since_ms % HOUR_MS
+    full = partial if partial == since_ms else partial + HOUR_MS
+    count += connection.execute(_COUNT_PACKED, {"ids": series_ids, "full": full}).scalar() or 0
+    if partial != since_ms:  # the hour holding ``since_ms``: count its points one by one
+        offset = since_ms - partial
+        for (ts,) in connection.execute(_PARTIAL_PACKED, {"ids": series_ids, "hour": partial}):
+            count += sum(1 for o in unpack_offsets(bytes(ts)) if o >= offset)
+    return int(count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,24 +271,20 @@ def latest_values(
         return [LatestValue(*row) for row in connection.execute(statement, params)]
 
 
-_RECENT_CHUNK = 500  # series ids per query: well inside every driver's limit of bound values
-
-
 def recent_points(
     database: Database, series_ids: list[int], since_ms: int
 ) -> dict[int, list[tuple[int, float]]]:
-    """The points of these series from ``since_ms`` on, in time order (what a restarted
-    rules engine needs to know how long a condition has held)."""
+    """The points of these series from ``since_ms`` on, raw or packed, in time order (what a
+    restarted rules engine needs to know how long a condition has held)."""
     out: dict[int, list[tuple[int, float]]] = {}
     with database.engine.connect() as connection:
-        for start in range(0, len(series_ids), _RECENT_CHUNK):
-            chunk = series_ids[start : start + _RECENT_CHUNK]
-            statement = text(
-                "SELECT series_id, ts, value FROM observations "
-                "WHERE series_id IN :ids AND ts >= :since ORDER BY series_id, ts"
-            ).bindparams(bindparam("ids", expanding=True))
-            for series_id, ts, value in connection.execute(
-                statement, {"ids": chunk, "since": since_ms}
-            ):
-                out.setdefault(series_id, []).append((ts, value))
+        for series_id in series_ids:
+            points = [
+                (ts, value)
+                for ts, value, _quality in raw_points(
+                    connection, database.dialect, series_id, since_ms
+                )
+            ]
+            if points:
+                out[series_id] = points
     return out

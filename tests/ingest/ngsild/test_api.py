@@ -522,3 +522,41 @@ def test_concurrent_writes_to_one_entity_lose_nothing(client, headers_for) -> No
         assert set(pool.map(append, range(24))) == {204}
     stored = client.get(url, params={"options": "keyValues"}, headers=link).json()
     assert {name for name in stored if name.startswith("note")} == {f"note{n}" for n in range(24)}
+
+
+def test_temporal_retrieval_is_the_same_after_compaction(  # type: ignore[no-untyped-def]
+    client, headers_for, database: Database
+) -> None:
+    from datetime import datetime
+
+    from taydo.observations.compaction import compact_database
+
+    auth = {**admin(headers_for), **LD}
+    for when, value in (("01:00", 2.0), ("01:30", 2.5), ("02:00", 3.0), ("03:00", 4.5)):
+        answer = client.post(
+            "/ngsi-ld/v1/entityOperations/upsert",
+            json=[station("K1", salinity=value, when=f"2026-11-20T{when}:00Z")],
+            params={"options": "update"},
+            headers=auth,
+        )
+        assert answer.status_code in (201, 204), answer.text
+    url = "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:WaterQualityObserved:K1"
+    link = {**admin(headers_for), **LINK_WQ}
+    queries = [
+        {},
+        {"attrs": "salinity", "lastN": "3"},
+        {"attrs": "salinity", "timerel": "after", "timeAt": "2026-11-20T01:15:00Z"},
+        {
+            "attrs": "salinity",
+            "options": "temporalValues",
+            "timerel": "between",
+            "timeAt": "2026-11-20T01:30:00Z",
+            "endTimeAt": "2026-11-20T03:00:00Z",
+        },
+    ]
+    before = [client.get(url, params=q, headers=link).json() for q in queries]
+    assert [i["value"] for i in before[1]["salinity"]] == [2.5, 3.0, 4.5]
+    # Hours 01 and 02 are packed; 03 stays raw: answers mix both.
+    three = int(datetime.fromisoformat("2026-11-20T03:00:00+00:00").timestamp() * 1000)
+    assert compact_database(database, three).points == 6  # salinity and temperature
+    assert [client.get(url, params=q, headers=link).json() for q in queries] == before

@@ -2,12 +2,13 @@
 the points of NGSI-LD writes to the observation writer.
 
 The observation domain answers bucketed series queries; NGSI-LD needs the raw instances of a
-range, so the small raw-range query is here, on the observation store's own table.
+range, read with the observation store's ``raw_points`` (raw and packed points alike).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from fastapi import FastAPI
@@ -71,9 +72,8 @@ def temporal_entity(
     last_n: int | None,
     temporal_values: bool,
 ) -> dict[str, Any]:
-    from taydo.observations.models import Observation
+    from taydo.observations.query import raw_points
 
-    observations = Observation.__table__
     database = app.state.db
     out: dict[str, Any] = {
         "id": entity.entity_id,
@@ -91,15 +91,12 @@ def temporal_entity(
         for series_id, name, unit in connection.execute(series_query).all():
             if attrs is not None and not attrs(name, entity.context):
                 continue
-            statement = select(observations.c.ts, observations.c.value).where(
-                observations.c.series_id == series_id
+            # The newest ``limit`` points of the range, raw or packed, then in time order.
+            newest = raw_points(
+                connection, database.dialect, series_id, start, end, newest_first=True, limit=limit
             )
-            if start is not None:
-                statement = statement.where(observations.c.ts >= start)
-            if end is not None:
-                statement = statement.where(observations.c.ts < end)
-            newest_first = statement.order_by(observations.c.ts.desc()).limit(limit)
-            rows = list(reversed(connection.execute(newest_first).all()))
+            rows = [(ts, value) for ts, value, _quality in islice(newest, limit)]
+            rows.reverse()
             if not rows:
                 continue
             key = translate(name, entity.context, target)
