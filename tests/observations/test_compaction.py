@@ -245,12 +245,13 @@ def test_a_failed_compaction_loses_and_duplicates_nothing(
 
 
 @pytest.mark.postgres
-def test_an_emptied_closed_month_gives_its_space_back(database: Database) -> None:
+@pytest.mark.parametrize("days", [31, 29])  # up to the month's end, or ending days before it
+def test_an_emptied_closed_month_gives_its_space_back(database: Database, days: int) -> None:
     if database.dialect != "postgresql":
         pytest.skip("PostgreSQL only: SQLite has no partitions")
     sid = make_series(database, "M1")["height"]
     january = int(datetime.fromisoformat("2025-01-01T00:00:00+00:00").timestamp() * 1000)
-    points = [Point(sid, january + m * MINUTE, float(m % 97)) for m in range(0, 31 * 1440, 10)]
+    points = [Point(sid, january + m * MINUTE, float(m % 97)) for m in range(0, days * 1440, 10)]
     write_points(database, points)
     size = "SELECT pg_total_relation_size('observations_p202501')"
     assert scalar(database, size) > 100_000

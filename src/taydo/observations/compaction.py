@@ -137,7 +137,7 @@ def compact(
     # the plain path instead of looking up packed hours.
     target = 0 if last is None else min(before, last - last % HOUR_MS + HOUR_MS)
     result = Compaction(packed_before=_raise_watermark(connection, dialect, target))
-    before = target
+    horizon, before = before, target
     for offset in range(0, len(series), SERIES_PER_BATCH):
         chunk = series[offset : offset + SERIES_PER_BATCH]
         window = 1  # hours; grown from what the first hour held (a series may be dense)
@@ -154,7 +154,9 @@ def compact(
                 window = max(1, min(MAX_WINDOW_HOURS, int(TARGET_ROWS // per_hour)))
             start = _first(connection, dialect, sql, chunk, end, before)
     if dialect == "postgresql" and not stopping():
-        result.truncated = _truncate_emptied(connection, result.packed_before)
+        # Months that ended before the horizon (not only before the watermark, which stops
+        # at the last raw point: a month whose data ends early must still give its space back).
+        result.truncated = _truncate_emptied(connection, horizon)
     return result
 
 
@@ -280,7 +282,8 @@ def _bytes(blob: Any) -> bytes | None:
 def _truncate_emptied(connection: Any, before: int) -> list[str]:
     """TRUNCATE the monthly partitions wholly below ``before`` that hold no row any more.
     The emptiness check runs under the partition's exclusive lock, so no point can slip in
-    between; a lock not granted within 2 s (a long reader) leaves it for the next run."""
+    between (a late point afterwards goes into the emptied partition as into any other); a
+    lock not granted within 2 s (a long reader) leaves it for the next run."""
     partitions = connection.execute(_PARTITIONS).fetchall()
     connection.rollback()
     truncated = []
