@@ -188,3 +188,34 @@ def test_a_restart_does_not_restart_the_wait_of_a_for_threshold(
         store(second, [(start + 10 * MIN, 5.0)])  # 10 minutes since the first
         fired = wait_for(lambda: alerts(second, op, rule="salt-held"))
         assert fired[0]["level"] == "high"
+
+
+def test_a_graceful_stop_judges_every_committed_batch_first(
+    settings, database, catalog, headers_for, monkeypatch
+) -> None:
+    """Batches committed just before a stop are still judged: the runtime works through its
+    queue before it closes (here 40 batches behind a slow handler, the alarm in the last)."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from taydo.alerts.runtime import AlertingRuntime
+
+    judge = AlertingRuntime._on_committed
+
+    async def slowly(self, event):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.02)  # a runtime busy with a burst: 40 batches queue up
+        await judge(self, event)
+
+    monkeypatch.setattr(AlertingRuntime, "_on_committed", slowly)
+    water = catalog[WATER]
+    base = clock.now_ms() - 3_600_000
+    with TestClient(create_app(settings, database=database)) as client:
+        for batch in range(40):
+            publish(client, [(water, base + (batch * 10 + i) * 1000, 1.0) for i in range(10)])
+        publish(client, [(water, base + 500_000, 2.25)])  # above Báo động 3
+    with database.engine.connect() as connection:
+        fired = connection.execute(
+            text("SELECT level FROM alerts WHERE rule_code = 'water-level-alarm'")
+        ).all()
+    assert [row[0] for row in fired] == ["bd3"]

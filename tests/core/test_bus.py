@@ -115,3 +115,28 @@ def test_a_failing_handler_does_not_stop_delivery() -> None:
 def test_unknown_bus_scheme_is_refused_clearly() -> None:
     with pytest.raises(ValueError, match="memory:// or nats://"):
         create_bus("kafka://x")
+
+
+def test_settle_waits_for_queued_events_within_its_time() -> None:
+    from taydo.core.bus import settle
+
+    async def scenario() -> tuple[bool, int, bool]:
+        bus = MemoryBus()
+        handled: list[int] = []
+
+        async def slow(event: Event) -> None:
+            await asyncio.sleep(0.01)
+            handled.append(event.data)
+
+        subscription = bus.subscribe("work", slow)
+        await bus.start()
+        for n in range(20):
+            await bus.publish("work", n)
+        early = await settle(subscription, 0.02)  # 20 × 10 ms cannot be done in 20 ms
+        done = await settle(subscription, 5.0)
+        count = len(handled)
+        await bus.close()
+        return early, count, done
+
+    early, count, done = asyncio.run(scenario())
+    assert (early, count, done) == (False, 20, True)

@@ -25,7 +25,7 @@ from taydo.alerts.stream import StreamHub
 from taydo.catalog.models import Dataset, Entity, Metric
 from taydo.catalog.series import SeriesIndex, SeriesInfo
 from taydo.core import clock
-from taydo.core.bus import Bus, Event
+from taydo.core.bus import Bus, Event, settle
 from taydo.core.db import Database
 from taydo.observations.query import recent_points
 from taydo.rules.aqi import POLLUTANTS, AqiTracker, Derived
@@ -222,7 +222,17 @@ class AlertingRuntime:
         await self.notifier.start()
         self._timer = asyncio.get_running_loop().create_task(self._tick(), name="rules:timer")
 
-    async def close(self) -> None:
+    async def close(self, settle_s: float = 10.0) -> None:
+        """Stop; first judge what was committed and is still queued (the inputs stopped
+        before this, the writer after it), for at most ``settle_s`` seconds."""
+        for subscription in self._subscriptions:
+            if subscription.pattern == "observations.committed" and not await settle(
+                subscription, settle_s
+            ):
+                log.warning(
+                    "stopping with %d committed batches not judged by the rules",
+                    subscription.queue.qsize(),
+                )
         for subscription in self._subscriptions:
             self.bus.unsubscribe(subscription)
         self._subscriptions = []

@@ -58,6 +58,7 @@ class Subscription:
     handler: Handler
     queue: asyncio.Queue[Event]
     dropped: int = 0
+    busy: bool = False  # its handler is running
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def offer(self, event: Event) -> None:
@@ -76,10 +77,24 @@ async def drain(subscription: Subscription) -> None:
     """Feed a subscription's queued events to its handler, one at a time, forever."""
     while True:
         event = await subscription.queue.get()
+        subscription.busy = True
         try:
             await subscription.handler(event)
         except Exception:  # a failing subscriber must not stop delivery to it
             log.exception("bus handler for %s failed on %s", subscription.pattern, event.subject)
+        finally:
+            subscription.busy = False
+
+
+async def settle(subscription: Subscription, within_s: float) -> bool:
+    """Wait until the subscription has handled every event queued for it (a subscriber
+    stopping gracefully); False when ``within_s`` seconds passed first."""
+    deadline = asyncio.get_running_loop().time() + within_s
+    while not subscription.queue.empty() or subscription.busy:
+        if subscription.task is None or asyncio.get_running_loop().time() >= deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
 
 
 class Bus(ABC):
