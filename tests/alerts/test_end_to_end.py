@@ -115,20 +115,25 @@ def test_vn_aqi_is_derived_stored_and_alerted_on(database, catalog, headers_for,
         assert wait_for(lambda: stored_aqi(other))[0]["value"] == 18  # 9 µg/m³: 9 × 50 / 25
 
 
-def test_changed_alarm_levels_apply_to_the_next_value(catalog, client, headers_for) -> None:
-    """A catalog change reaches the running engine: new alarm levels judge the next value."""
-    op = headers_for("operator")
-    admin = headers_for("admin")
-    base = clock.now_ms() - 10 * 60_000
+def _height_poster(client, headers: dict[str, str], base: int):  # type: ignore[no-untyped-def]
+    """post(offset, value): one water height of WATER at ``base + offset`` ms, answered 200."""
 
     def post(offset: int, value: float) -> None:
         answer = client.post(
             "/api/v1/observations",
             json=[{"entity_id": WATER, "metric": "height", "ts": base + offset, "value": value}],
-            headers=op,
+            headers=headers,
         )
         assert answer.status_code == 200, answer.text
 
+    return post
+
+
+def test_changed_alarm_levels_apply_to_the_next_value(catalog, client, headers_for) -> None:
+    """A catalog change reaches the running engine: new alarm levels judge the next value."""
+    op = headers_for("operator")
+    admin = headers_for("admin")
+    post = _height_poster(client, op, clock.now_ms() - 10 * 60_000)
     post(0, 1.5)  # below Báo động 1 (1.7): no alert
     changed = client.patch(
         f"/api/v1/entities/{WATER}",
@@ -224,16 +229,7 @@ def test_alarm_levels_changed_over_ngsi_ld_apply_to_the_next_value(
     """An integrator updates a station's alarm levels with an NGSI-LD PATCH (no series, type
     or place changes): the running engine judges the next value by the new levels."""
     op = headers_for("operator")
-    base = clock.now_ms() - 10 * 60_000
-
-    def post(offset: int, value: float) -> None:
-        answer = client.post(
-            "/api/v1/observations",
-            json=[{"entity_id": WATER, "metric": "height", "ts": base + offset, "value": value}],
-            headers=op,
-        )
-        assert answer.status_code == 200, answer.text
-
+    post = _height_poster(client, op, clock.now_ms() - 10 * 60_000)
     post(0, 1.5)  # below Báo động 1 (1.7): no alert
     levels = {"type": "Property", "value": {"1": 1.2, "2": 1.4, "3": 1.6}}
     changed = client.patch(

@@ -99,10 +99,10 @@ class EntityState:
     dirty: bool = False
     deleted: bool = False
     catalog_changed: bool = False
-    inserted: bool = False
+    inserted: bool = False  # this write inserted the row (so it has no metrics yet)
     # Names of attributes whose stored value this write changed (observed values excluded):
     # announced so that what reads attributes (alarm levels, names) reads them again.
-    changed_attrs: set[str] | None = None  # this write inserted the row (so it has no metrics yet)
+    changed_attrs: set[str] | None = None
 
 
 def _json_text(value: Any) -> str:
