@@ -121,8 +121,12 @@ class Notifier:
             except Exception:
                 log.exception("notification dispatch failed")
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 a cancellation that arrives as the
+            # event is set can be lost inside wait_for, and the stopping server then waited
+            # for this task forever (seen: a stop right after an alert's wake()).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                async with asyncio.timeout(self.poll_s):
+                    await self._wake.wait()
 
     def _queue(self, channel: str) -> asyncio.Queue[int]:
         queue = self._queues.get(channel)

@@ -142,8 +142,9 @@ class StreamHub:
             while True:
                 if not client.queue:
                     client.event.clear()
-                    try:
-                        await asyncio.wait_for(client.event.wait(), heartbeat_s)
+                    try:  # asyncio.timeout: see Notifier._dispatch on 3.11's wait_for
+                        async with asyncio.timeout(heartbeat_s):
+                            await client.event.wait()
                     except TimeoutError:
                         if await is_disconnected():
                             return
