@@ -5,7 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from taydo.rules.aqi import (
@@ -53,6 +53,7 @@ def test_bands_carry_the_official_colours() -> None:
 
 
 @given(st.sampled_from(sorted(BREAKPOINTS)), st.floats(min_value=0, max_value=1, exclude_max=True))
+@example("o3_8h", 0.9999999999999999)  # 210 + share × 190 rounds to 400.0, the table's top
 def test_sub_index_is_formula_1_between_the_breakpoints(parameter: str, share: float) -> None:
     """AQIx = (I_i+1 − I_i) / (BP_i+1 − BP_i) × (C − BP_i) + I_i, C in [BP_i, BP_i+1]; a
     breakpoint's own value is its I_i whichever segment computes it."""
@@ -60,6 +61,10 @@ def test_sub_index_is_formula_1_between_the_breakpoints(parameter: str, share: f
     for i in range(len(points) - 1):
         low, high = points[i], points[i + 1]
         c = low + share * (high - low)
+        if c >= points[-1]:  # rounded up to the top breakpoint: O3 8 h has no row there
+            top = None if parameter == "o3_8h" else float(INDEX[len(points) - 1])
+            assert sub_index(parameter, c) == top
+            continue
         expected = (INDEX[i + 1] - INDEX[i]) / (high - low) * (c - low) + INDEX[i]
         assert sub_index(parameter, c) == pytest.approx(expected, abs=1e-9)
         assert sub_index(parameter, low) == pytest.approx(INDEX[i], abs=1e-9)
