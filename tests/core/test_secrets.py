@@ -16,7 +16,7 @@ def test_what_is_sealed_opens_to_the_same_text(plain: str) -> None:
     sealed = BOX.seal(plain)
     assert sealed.startswith(PREFIX) and BOX.is_sealed(sealed)
     assert BOX.open(sealed) == plain
-    if len(plain) >= 4:
+    if len(plain) >= 8:  # a shorter text could turn up in random base64 by chance
         assert plain not in sealed[len(PREFIX) :]
 
 
