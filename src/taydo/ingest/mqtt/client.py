@@ -173,11 +173,14 @@ class Subscriber:
         self._connack = loop.create_future()
         self.closed = loop.create_future()
         context = ssl.create_default_context() if self.tls else None
+        # asyncio.timeout rather than wait_for here and below: on Python 3.11 wait_for can
+        # lose a cancellation that arrives as the awaited result does, and a gateway being
+        # stopped would then go on running.
         try:
-            _transport, protocol = await asyncio.wait_for(
-                loop.create_connection(lambda: _Protocol(self), self.host, self.port, ssl=context),
-                timeout,
-            )
+            async with asyncio.timeout(timeout):
+                _transport, protocol = await loop.create_connection(
+                    lambda: _Protocol(self), self.host, self.port, ssl=context
+                )
         except (OSError, TimeoutError) as exc:
             raise MqttError(f"cannot reach broker {self.host}:{self.port}: {exc}") from exc
         self._protocol = protocol
@@ -197,7 +200,8 @@ class Subscriber:
             body += struct.pack("!H", len(secret)) + secret
         self._write(_packet(0x10, body))
         try:
-            connack = await asyncio.wait_for(asyncio.shield(self._connack), timeout)
+            async with asyncio.timeout(timeout):
+                connack = await asyncio.shield(self._connack)
         except TimeoutError:
             self.abort()
             raise MqttError("broker did not answer CONNECT") from None
@@ -215,7 +219,8 @@ class Subscriber:
             body += _string(topic) + bytes([qos])
         self._write(_packet(0x82, body))
         try:
-            suback = await asyncio.wait_for(asyncio.shield(self._suback), timeout)
+            async with asyncio.timeout(timeout):
+                suback = await asyncio.shield(self._suback)
         except TimeoutError:
             raise MqttError("broker did not answer SUBSCRIBE") from None
         cursor = 2
