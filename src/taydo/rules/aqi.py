@@ -23,7 +23,6 @@ __all__ = [
     "Derived",
     "NowcastTail",
     "daily_aqi",
-    "hourly_aqi",
     "nowcast",
     "round_half_up",
     "sub_index",
@@ -125,23 +124,6 @@ class NowcastTail:
         if w > 0.5:
             return num / den
         return num * 0.5  # w = ½: the weights are ½^(i+1), not normalised
-
-
-def hourly_aqi(nowcasts: dict[str, float], means: dict[str, float]) -> tuple[int, str] | None:
-    """AQI^h from NowCast of pm25/pm10 and 1-hour means of o3/no2/so2/co: (index, dominant)."""
-    subs: dict[str, float] = {}
-    for name in ("pm25", "pm10"):
-        if name in nowcasts:
-            subs[name] = sub_index(name, nowcasts[name]) or 0.0
-    if not subs:
-        return None  # the guideline requires PM2.5 or PM10
-    for name in ("no2", "so2", "co"):
-        if name in means:
-            subs[name] = sub_index(name, means[name]) or 0.0
-    if "o3" in means:
-        subs["o3"] = sub_index("o3_1h", means["o3"]) or 0.0
-    dominant = max(subs, key=lambda k: subs[k])
-    return round_half_up(subs[dominant]), dominant
 
 
 def daily_aqi(
@@ -246,7 +228,9 @@ class AqiTracker:
         return bucket[0] / bucket[1] if bucket and bucket[1] else None
 
     def _hourly(self, station: _Station, hour: int) -> int | None:
-        """``hourly_aqi``'s index, without its dictionaries: this runs for most PM points."""
+        """AQI^h: the largest sub-index of NowCast PM2.5/PM10 and the 1-hour means of
+        O3/NO2/SO2/CO, rounded; None without PM (the guideline requires PM2.5 or PM10).
+        Written without dictionaries: this runs for most PM points."""
         best = -1.0
         has_pm = False
         for name, buckets in station.hours.items():
