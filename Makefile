@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help setup assets i18n demo test lint format bench serve clean
+.PHONY: help setup upgrade-deps assets i18n demo test lint format bench serve clean
 
 help:
 	@echo "make demo   - set up, load the Cần Thơ demo data, simulate live feeds and serve http://127.0.0.1:8000"
@@ -14,14 +14,21 @@ help:
 	@echo "make bench  - run the benchmarks (figures go into docs/performance.md)"
 	@echo "make serve  - run the server on the configured database"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tây Đô needs Python 3.11 or newer")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian, apt-get install python3-venv"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
 setup: $(STAMP)
+
+# The newest releases allowed by pyproject.toml, written back to constraints.txt.
+upgrade-deps: setup
+	$(BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager -e ".[dev]"
+	@{ sed -n '/^#/p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.new
+	@mv constraints.new constraints.txt
+	@echo "constraints.txt updated: run make test and make lint, then commit it"
 
 # Console front-end libraries (npm, lockfile) copied into the package: served by the IOC itself.
 ASSETS := src/taydo/web/static/vendor/.stamp

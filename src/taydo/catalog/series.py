@@ -52,7 +52,7 @@ class SeriesInfo(NamedTuple):
     tags: tuple[str, ...]
 
 
-def _query() -> Select[Any]:
+def _query() -> Select[*tuple[Any, ...]]:
     return (
         select(
             Metric.id,

@@ -216,7 +216,9 @@ class EntityCache:
                     row[2],
                     round(row[3], 6),
                     round(row[4], 6),
-                    *row[5:8],
+                    row[5],
+                    row[6],
+                    row[7],
                     _thresholds((row[8] or {}).get("alarm_levels")),
                 )
                 for row in connection.execute(statement)

@@ -346,6 +346,7 @@ async def quarantine_replay(
     except TaydoError as exc:
         context = await run_in_threadpool(_data_context, request, principal, "pending")
         reasons = exc.details.get("reasons") or []
-        context["error"] = f"#{entry_id}: {exc.message} — " + "; ".join(map(str, reasons))
+        listed = reasons if isinstance(reasons, list) else [reasons]
+        context["error"] = f"#{entry_id}: {exc.message} — " + "; ".join(map(str, listed))
         return render(request, "data.html", context, status=exc.status_code)
     return RedirectResponse("/data#quarantine", status_code=303)
