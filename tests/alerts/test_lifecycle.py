@@ -126,6 +126,36 @@ def test_a_restart_continues_the_open_episode_without_duplicates(
         wait_for(lambda: alerts(second, op, rule="water-level-alarm")[0]["state"] == "resolved")
 
 
+def test_values_committed_but_never_judged_raise_their_alert_at_the_next_start(
+    settings, database, catalog, headers_for
+) -> None:
+    """A crash between a commit and the rules: the next start judges the stored values, so
+    Báo động 3 is raised at once (not with the next reading, minutes later), and an episode
+    whose station dropped below every level meanwhile ends."""
+    from taydo.observations.service import Point, write_points
+
+    op = headers_for("operator")
+    now = clock.now_ms()
+    with TestClient(create_app(settings, database=database)) as first:
+        publish(first, [(catalog[SALT], now - 5 * MIN, 6.0)])
+        salt = wait_for(lambda: alerts(first, op, active="true"))
+    # Stored while no rules ran: what a crashed server committed and never judged.
+    write_points(
+        database,
+        [Point(catalog[WATER], now - 2 * MIN, 2.3), Point(catalog[SALT], now - 2 * MIN, 1.0)],
+    )
+    with TestClient(create_app(settings, database=database)) as second:
+        water = wait_for(lambda: alerts(second, op, rule="water-level-alarm", active="true"))
+        assert water[0]["level"] == "bd3" and water[0]["value"] == 2.3
+        wait_for(lambda: alerts(second, op, rule="salinity-rice")[0]["state"] == "resolved")
+        assert alerts(second, op, rule="salinity-rice")[0]["id"] == salt[0]["id"]
+        revisions = {a["id"]: a["revision"] for a in alerts(second, op)}
+    with TestClient(create_app(settings, database=database)) as third:  # nothing new: no change
+        time.sleep(0.3)
+        assert {a["id"]: a["revision"] for a in alerts(third, op)} == revisions
+        assert len(alerts(third, op, active="true")) == 1
+
+
 def test_rules_api_validates_and_reloads_the_engine(catalog, client, headers_for) -> None:
     admin = headers_for("admin")
     op = headers_for("operator")

@@ -126,14 +126,73 @@ def test_a_restarted_engine_resumes_the_wait_from_recent_points() -> None:
     engine = water_engine(dict(ALARM, **{"for": "10m"}))
     assert engine.resume_pending(recent, 9 * MIN) == 4
     assert asked == [([1], -1 * MIN)]  # only series with a ``for`` rule, over that long
-    assert engine.observe([(1, 8 * MIN, 2.0)], 0) == []  # replayed already: not judged again
+    assert engine.observe([(1, 2 * MIN, 2.0)], 0) == []  # replayed already: not judged again
+    assert engine.catch_up(lambda ids: [(1, 8 * MIN, 2.0)], 9 * MIN) == []  # held 4 minutes
+    assert engine.observe([(1, 8 * MIN, 2.0)], 0) == []  # judged by the catch-up
     assert engine.observe([(1, 13 * MIN, 2.0)], 0) == []  # 9 minutes since minute 4
     assert actions(engine.observe([(1, 14 * MIN, 2.0)], 0)) == [("fire", "bd2")]
 
 
-def test_resuming_without_for_rules_reads_nothing() -> None:
+def test_a_condition_that_held_long_enough_before_a_restart_fires_at_start() -> None:
+    engine = water_engine(dict(ALARM, **{"for": "10m"}))
+    points = [(m * MIN, 2.0) for m in range(12)]  # held 11 minutes, never judged
+    engine.resume_pending(lambda ids, since: {1: points}, 12 * MIN)
+    fired = engine.catch_up(lambda ids: [(1, 11 * MIN, 2.0)], 12 * MIN)
+    assert actions(fired) == [("fire", "bd2")] and fired[0].ts == 11 * MIN
+
+
+def test_resuming_without_for_or_rate_rules_reads_nothing() -> None:
     engine = water_engine(ALARM)
     assert engine.resume_pending(lambda ids, since: pytest.fail("read"), 0) == 0
+
+
+def test_the_catch_up_judges_the_newest_stored_values() -> None:
+    """Values committed but never judged (a crash between the commit and the rules): the
+    alerts follow them at start, without waiting for the next reading."""
+    engine = water_engine()
+    asked: list[list[int]] = []
+
+    def latest(series_ids: list[int]) -> list[tuple[int, int, float]]:
+        asked.append(series_ids)
+        return [(1, 5 * MIN, 2.2)]
+
+    assert actions(engine.catch_up(latest, 6 * MIN)) == [("fire", "bd3")]
+    assert asked == [[1]]  # only series some rule watches
+    assert engine.observe([(1, 5 * MIN, 2.2)], 0) == []  # the same value again: judged once
+    # An episode left open whose station has since dropped below every level ends at start.
+    restarted = water_engine()
+    restarted.restore(
+        [{"rule_code": "wl", "target": "x", "level": "bd2", "series_id": 1, "area_code": None}]
+    )
+    assert actions(restarted.catch_up(lambda ids: [(1, 7 * MIN, 1.2)], 8 * MIN)) == [
+        ("clear", None)
+    ]
+    # Neither a series with no stored value nor an engine without rules is a reason to read.
+    assert water_engine().catch_up(lambda ids: [], 0) == []
+    silent = water_engine({"code": "silent", "kind": "absence", "name": "Mất tín hiệu"})
+    assert silent.catch_up(lambda ids: pytest.fail("read"), 0) == []
+
+
+def test_an_old_stored_value_never_ends_a_silent_sensor_alert() -> None:
+    absence = {"code": "silent", "kind": "absence", "name": "Mất tín hiệu", "factor": 3}
+    engine = water_engine(ALARM, absence)
+    engine.restore([{"rule_code": "silent", "target": "urn:ngsi-ld:WaterObserved:NinhKieu"}])
+    assert engine.catch_up(lambda ids: [(1, 0, 1.0)], 10 * MIN) == []  # its last word, long ago
+    assert actions(engine.observe([(1, 11 * MIN, 1.0)], 11 * MIN)) == [("clear", None)]
+
+
+def test_a_rise_under_way_survives_a_restart() -> None:
+    """The rate window is rebuilt from stored points: an open rise alert stays open while the
+    rise still holds, and a rise that completes across the restart fires."""
+    engine = water_engine(RATE)
+    engine.restore([{"rule_code": "rise", "target": "x", "series_id": 1}])
+    engine.resume_pending(lambda ids, since: {1: [(0, 1.0), (30 * MIN, 1.2)]}, 31 * MIN)
+    assert engine.catch_up(lambda ids: [(1, 30 * MIN, 1.2)], 31 * MIN) == []  # still rising
+    assert engine.observe([(1, 40 * MIN, 1.25)], 0) == []
+    rising = water_engine(RATE)
+    rising.resume_pending(lambda ids, since: {1: [(0, 1.0), (20 * MIN, 1.04)]}, 50 * MIN)
+    assert rising.catch_up(lambda ids: [(1, 20 * MIN, 1.04)], 50 * MIN) == []
+    assert actions(rising.observe([(1, 50 * MIN, 1.11)], 50 * MIN)) == [("fire", "rate")]
 
 
 RATE = {

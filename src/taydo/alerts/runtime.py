@@ -27,7 +27,7 @@ from taydo.catalog.series import SeriesIndex, SeriesInfo
 from taydo.core import clock
 from taydo.core.bus import Bus, Event, settle
 from taydo.core.db import Database
-from taydo.observations.query import recent_points
+from taydo.observations.query import latest_points, recent_points
 from taydo.rules.aqi import POLLUTANTS, AqiTracker, Derived
 from taydo.rules.engine import Engine, Transition, attribute_metrics, attribute_roots
 from taydo.rules.service import list_rules
@@ -206,20 +206,33 @@ class AlertingRuntime:
         self._subscriptions: list[Any] = []
         self._lock = asyncio.Lock()  # engine state is touched by the handler and the timer
         self._attribute_roots: frozenset[str] = frozenset()
+        self._ready = asyncio.Event()  # set once start() has judged the stored values
 
     async def start(self) -> None:
-        await asyncio.to_thread(self._load)
+        # Committed batches queue up from here on while the stored values are read and
+        # judged, so no batch falls between the two; they are judged once that is done.
+        self._ready = asyncio.Event()  # of this event loop (an app may start again)
+        committed = self.bus.subscribe("observations.committed", self._on_committed)
+        try:
+            if self.writer is not None:
+                await self.writer.sync()  # the latest values hold every committed point
+            caught_up = await asyncio.to_thread(self._load)
+        except BaseException:
+            self.bus.unsubscribe(committed)
+            raise
         self.engine.started_ms = clock.now_ms()
         # kept so close() can unsubscribe: an app may start again (tests, reloads) on a new
         # event loop, and a subscription's queue belongs to the loop it was used on
         self._subscriptions = [
-            self.bus.subscribe("observations.committed", self._on_committed),
+            committed,
             self.bus.subscribe("alerts.transition", self._on_transition),
             self.bus.subscribe("catalog.changed", self._on_catalog_changed),
             self.bus.subscribe("catalog.attributes_changed", self._on_attributes_changed),
             self.bus.subscribe("rules.changed", self._on_rules_changed),
         ]
         await self.notifier.start()
+        await self._emit(caught_up)
+        self._ready.set()
         self._timer = asyncio.get_running_loop().create_task(self._tick(), name="rules:timer")
 
     async def close(self, settle_s: float = 10.0) -> None:
@@ -242,14 +255,21 @@ class AlertingRuntime:
                 await self._timer
         await self.notifier.close()
 
-    def _load(self) -> None:
+    def _load(self) -> list[Transition]:
+        """Rules, catalog and open alerts; then the stored values judged again (the
+        transitions returned are emitted once the notifier runs)."""
         rules = list_rules(self.database, include_disabled=False)
         self.catalog.load()  # every entity's attributes, so any set of metrics is covered
         self.catalog.attribute_metrics = attribute_metrics(rules)
         self._attribute_roots = attribute_roots(rules)
         self.engine.set_rules(rules)
         self.engine.restore(open_alerts(self.database))
-        self.engine.resume_pending(partial(recent_points, self.database), clock.now_ms())
+        now = clock.now_ms()
+        self.engine.resume_pending(partial(recent_points, self.database), now)
+        caught_up = self.engine.catch_up(partial(latest_points, self.database), now)
+        if caught_up:
+            log.info("start: %d alert transitions from the stored values", len(caught_up))
+        return caught_up
 
     async def reload_rules(self) -> None:
         rules = await asyncio.to_thread(list_rules, self.database, include_disabled=False)
@@ -278,6 +298,7 @@ class AlertingRuntime:
         self.notifier.wake()
 
     async def _on_committed(self, event: Event) -> None:
+        await self._ready.wait()
         points = event.data
         known = self.catalog.by_id
         missing = {p[0] for p in points if p[0] not in known}

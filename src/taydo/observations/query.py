@@ -26,6 +26,7 @@ __all__ = [
     "MAX_BUCKETS",
     "LatestValue",
     "count_points",
+    "latest_points",
     "latest_values",
     "raw_points",
     "recent_points",
@@ -269,6 +270,21 @@ def latest_values(
     )
     with database.engine.connect() as connection:
         return [LatestValue(*row) for row in connection.execute(statement, params)]
+
+
+def latest_points(database: Database, series_ids: list[int]) -> list[tuple[int, int, float]]:
+    """The newest stored point ``(series_id, ts, value)`` of each of these series that has
+    one (a restarted rules engine judges it again). Callers in a process with a running
+    writer ``await writer.sync()`` first, so the latest values hold every answered point."""
+    statement = text(
+        "SELECT series_id, ts, value FROM observations_latest WHERE series_id IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
+    out: list[tuple[int, int, float]] = []
+    with database.engine.connect() as connection:
+        for start in range(0, len(series_ids), 500):
+            found = connection.execute(statement, {"ids": series_ids[start : start + 500]})
+            out.extend((int(s), int(ts), float(v)) for s, ts, v in found)
+    return out
 
 
 def recent_points(

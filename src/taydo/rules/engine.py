@@ -42,6 +42,7 @@ class Transition:
 
 # (series ids, since ms) -> each series' points (ts, value) from then on, in time order.
 RecentPoints = Callable[[list[int], int], dict[int, list[tuple[int, float]]]]
+LatestPoints = Callable[[list[int]], list[tuple[int, int, float]]]
 
 
 class CatalogView(Protocol):
@@ -109,6 +110,13 @@ def _held(rule: ThresholdRule, state: _ThresholdState, reached: int, ts: int) ->
             state.pending_since = ts
         state.pending = reached
     return ts - state.pending_since >= rule.for_s * 1000
+
+
+def _memory_s(rule: RuleDef) -> float:
+    """How far back a rule looks at a series: a threshold's ``for``, a rate rule's window."""
+    if isinstance(rule, ThresholdRule):
+        return rule.for_s
+    return rule.window_s if isinstance(rule, RateRule) else 0.0
 
 
 def _attribute(attributes: dict[str, Any], path: str) -> float | None:
@@ -281,26 +289,21 @@ class Engine:
                 self._member_active.setdefault(key, set()).add(alert["target"])
 
     def resume_pending(self, recent: RecentPoints, now_ms: int) -> int:
-        """After ``restore``: rebuild how long each ``for`` threshold has been pending from
-        its series' recent points (``recent(series_ids, since_ms)``: points by series, in time
-        order), so that a restart does not start the wait again: a condition that has held
-        long enough fires with the next value. Emits nothing; returns the points read."""
-        waits: dict[int, float] = {}
+        """After ``restore``: rebuild what the rules remember of a series' past from its
+        recent points (``recent(series_ids, since_ms)``: points by series, in time order) —
+        how long each ``for`` threshold has been pending, and the window of each rate rule —
+        so that a restart neither starts a wait again nor forgets a rise under way. The
+        newest point of each series is left for ``catch_up``, which judges it.
+        Emits nothing; returns the points read."""
+        memory: dict[int, float] = {}  # series id -> seconds of past its rules need
         for info in self.catalog.all_series():
-            longest = max(
-                (
-                    rule.for_s
-                    for rule in self.rules_for(info)
-                    if isinstance(rule, ThresholdRule) and rule.for_s > 0
-                ),
-                default=0.0,
-            )
+            longest = max(map(_memory_s, self.rules_for(info)), default=0.0)
             if longest:
-                waits[info.series_id] = longest
-        if not waits:
+                memory[info.series_id] = longest
+        if not memory:
             return 0
         read = 0
-        found = recent(sorted(waits), now_ms - int(max(waits.values()) * 1000))
+        found = recent(sorted(memory), now_ms - int(max(memory.values()) * 1000))
         for series_id, points in found.items():
             known = self.catalog.series(series_id)
             if known is None or not points:
@@ -309,16 +312,32 @@ class Engine:
             for rule, state, levels in plan.thresholds:
                 if rule.for_s <= 0:
                     continue
-                for ts, value in points:
+                for ts, value in points[:-1]:
                     reached = _reached(rule, state.level, levels, value)
                     if reached > state.level:
                         _held(rule, state, reached, ts)
                     else:
                         state.pending = -1
+            for rate, rate_state in plan.rates:
+                horizon = points[-1][0] - int(rate.window_s * 1000)
+                rate_state.window.extend(p for p in points[:-1] if p[0] >= horizon)
             plan.hot = sum(s.level >= 0 or s.pending >= 0 for _r, s, _l in plan.thresholds)
-            plan.last_ts = max(plan.last_ts, points[-1][0])  # replayed points are not judged
+            if len(points) > 1:  # replayed points are not judged again
+                plan.last_ts = max(plan.last_ts, points[-2][0])
             read += len(points)
         return read
+
+    def catch_up(self, latest: LatestPoints, now_ms: int) -> list[Transition]:
+        """At start, after ``restore`` and ``resume_pending``: judge the newest stored value
+        of every series a threshold or rate rule watches (``latest(series_ids)``: (series,
+        ts, value) each), so the alerts match the data at once. Values committed but never
+        judged (a crash between the commit and the rules) raise or clear their alerts now
+        instead of with the next reading, and so do levels or rules changed while the server
+        was down. An old value is no sign of life: it never ends a silent-sensor alert."""
+        watched = [info.series_id for info in self.catalog.all_series() if self.rules_for(info)]
+        if not watched:
+            return []
+        return self._judge(sorted(latest(watched)), now_ms, arrived=False)
 
     def revert(self, transitions: Iterable[Transition]) -> None:
         """Forget the state behind transitions that could not be persisted, so the next
@@ -334,12 +353,19 @@ class Engine:
 
     # -- the hot path -----------------------------------------------------------------------
     def observe(self, points: Iterable[tuple[int, int, float]], now_ms: int) -> list[Transition]:
+        """Judge values that have just arrived (each one a sign of life of its series)."""
+        return self._judge(points, now_ms, arrived=True)
+
+    def _judge(
+        self, points: Iterable[tuple[int, int, float]], now_ms: int, *, arrived: bool
+    ) -> list[Transition]:
         out: list[Transition] = []
         last_seen = self._last_seen
         plans = self._plans
-        absent = self._absent
+        absent = self._absent if arrived else None
         for series_id, ts, value in points:
-            last_seen[series_id] = now_ms
+            if arrived:
+                last_seen[series_id] = now_ms
             plan = plans.get(series_id)
             if plan is None:
                 info = self.catalog.series(series_id)
