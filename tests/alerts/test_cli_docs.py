@@ -41,6 +41,34 @@ def test_cli_lists_acknowledges_and_silences(catalog, client, database, monkeypa
     ).exit_code
 
 
+def test_cli_lists_dead_letters_and_sends_them_again(
+    catalog, client, database, monkeypatch
+) -> None:
+    from sqlalchemy import select
+
+    from taydo.alerts.models import Outbox
+    from taydo.alerts.routing import RouteIn, save_routes
+
+    monkeypatch.setenv("TAYDO_DATABASE_URL", database.url)
+    save_routes(database, [RouteIn(code="kttv", channels=["kttv-email"])])
+    publish(client, [(catalog[SALT], 1, 9.0)])
+    runner = CliRunner()
+    listed = wait_for(
+        lambda: (
+            (r := runner.invoke(app, ["alerts", "deliveries", "--status", "dead"]))
+            and "kttv-email" in r.output
+            and r
+        )
+    )
+    assert "dead" in listed.output  # the reason is wrapped in a narrow terminal
+    assert runner.invoke(app, ["alerts", "deliveries", "--status", "lost"]).exit_code == 1
+    assert runner.invoke(app, ["alerts", "retry"]).exit_code == 1  # neither ids nor a channel
+    with database.session() as s:
+        dead_id = s.scalar(select(Outbox.id).where(Outbox.status == "dead"))
+    sent = runner.invoke(app, ["alerts", "retry", str(dead_id)])
+    assert sent.exit_code == 0 and "1 " in sent.output, sent.output
+
+
 def test_cli_validates_and_loads_the_pack_rules(database, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("TAYDO_DATABASE_URL", database.url)
     runner = CliRunner()

@@ -188,3 +188,91 @@ def test_silenced_alerts_are_recorded_but_not_notified(catalog, client, headers_
     db = client.app.state.db
     with db.session() as s:
         assert s.scalars(select(Outbox)).all() == []
+
+
+def test_dead_letters_are_shown_and_sent_again_once_the_channel_exists(
+    catalog, fast_settings, database, headers_for
+) -> None:
+    """A route names a channel nobody has created yet (as the Cần Thơ pack's routes do): its
+    deliveries are dead-lettered, listed with the reason, shown on the alert, and sent — once —
+    after an administrator creates the channel and asks for them again."""
+    receiver = Receiver()
+    admin = headers_for("admin")
+    op = headers_for("operator")
+    try:
+        with TestClient(create_app(fast_settings, database=database)) as client:
+            routes = [{"code": "kttv", "channels": ["kttv-hook"]}]
+            assert client.put("/api/v1/notify/routes", json=routes, headers=admin).is_success
+
+            def missing() -> list[str]:
+                listed = client.get("/api/v1/notify/routes", headers=admin).json()
+                return [c for route in listed for c in route["missing_channels"]]
+
+            assert missing() == ["kttv-hook"]  # said before any alert is lost to it
+            publish(client, [(catalog[WATER], 60_000, 2.5)])
+
+            def dead() -> list[dict]:
+                answer = client.get(
+                    "/api/v1/notify/outbox", params={"status": "dead"}, headers=admin
+                )
+                assert answer.status_code == 200, answer.text
+                return answer.json()
+
+            letters = wait_for(dead)
+            assert [(d["channel"], d["event"], d["attempts"]) for d in letters] == [
+                ("kttv-hook", "fired", 1)
+            ]
+            assert "no such channel" in letters[0]["last_error"]
+            alert_id = letters[0]["alert_id"]
+            detail = client.get(f"/api/v1/alerts/{alert_id}", headers=op).json()
+            assert [d["status"] for d in detail["deliveries"]] == ["dead"]
+            page = client.get(f"/alerts/{alert_id}", headers=op)
+            assert page.status_code == 200 and "kttv-hook" in page.text
+            assert "Gửi thất bại" in page.text
+            # Only those who manage channels see the whole outbox or send it again.
+            assert client.get("/api/v1/notify/outbox", headers=op).status_code == 403
+            retry = {"channel": "kttv-hook"}
+            assert (
+                client.post("/api/v1/notify/outbox/retry", json=retry, headers=op).status_code
+                == 403
+            )
+            assert (
+                client.post("/api/v1/notify/outbox/retry", json={}, headers=admin).status_code
+                == 422
+            )
+            bad = client.get("/api/v1/notify/outbox", params={"status": "lost"}, headers=admin)
+            assert bad.status_code == 422
+
+            channel = {"code": "kttv-hook", "kind": "webhook", "config": {"url": receiver.url}}
+            assert client.put(
+                "/api/v1/notify/channels/kttv-hook", json=channel, headers=admin
+            ).is_success
+            assert missing() == []
+            answer = client.post("/api/v1/notify/outbox/retry", json=retry, headers=admin)
+            assert answer.status_code == 200 and answer.json() == {"queued": [letters[0]["id"]]}
+            wait_for(lambda: receiver.requests)
+            sent = wait_for(
+                lambda: [
+                    d
+                    for d in client.get(
+                        "/api/v1/notify/outbox", params={"alert_id": alert_id}, headers=admin
+                    ).json()
+                    if d["status"] == "sent"
+                ]
+            )
+            assert sent[0]["attempts"] == 1 and sent[0]["sent_at"]
+            assert json.loads(receiver.requests[0][1])["alert"]["id"] == alert_id
+            # Asked again: a sent delivery is never sent twice.
+            again = client.post(
+                "/api/v1/notify/outbox/retry", json={"ids": [letters[0]["id"]]}, headers=admin
+            )
+            assert again.json() == {"queued": []}
+            time.sleep(0.3)
+            assert len(receiver.requests) == 1
+            journal = client.get(
+                "/api/v1/audit", params={"object_type": "channel"}, headers=admin
+            ).json()["items"]
+            retries = [e for e in journal if e["action"] == "notify.retry"]
+            assert [e["summary"]["queued"] for e in reversed(retries)] == [[letters[0]["id"]], []]
+    finally:
+        receiver.close()

@@ -15,7 +15,7 @@ from taydo.alerts.cap import cap_document, cap_feed
 from taydo.alerts.models import Alert
 from taydo.alerts.notify import Notifier
 from taydo.alerts.runtime import AlertingRuntime
-from taydo.alerts.schemas import AckIn, AssignIn, ResolveIn
+from taydo.alerts.schemas import AckIn, AssignIn, ResolveIn, RetryIn
 from taydo.alerts.stream import filter_for
 from taydo.catalog.models import Entity
 from taydo.catalog.series import SeriesIndex
@@ -253,6 +253,45 @@ async def put_routes(
 ) -> Any:
     count = await _run(routing.save_routes, _db(request), body)
     return {"saved": count}
+
+
+@router.get("/notify/outbox")
+async def list_deliveries(
+    request: Request,
+    _p: Principal = WRITE_RULES,
+    status: str | None = None,
+    channel: str | None = None,
+    alert_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Any:
+    """Notification deliveries, newest first (``status=dead``: the failed ones)."""
+    return await _run(
+        service.list_deliveries,
+        _db(request),
+        status=status,
+        channel=channel,
+        alert_id=alert_id,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post("/notify/outbox/retry")
+async def retry_deliveries(
+    body: RetryIn, request: Request, principal: Principal = WRITE_RULES
+) -> dict[str, Any]:
+    """Send dead letters again (after their channel was created or fixed)."""
+    queued = await _run(
+        service.retry_deliveries,
+        _db(request),
+        principal,
+        ids=body.ids,
+        channel=body.channel,
+        address=client_address(request),
+    )
+    request.app.state.alerting.notifier.wake()
+    return {"queued": queued}
 
 
 # -- live stream ----------------------------------------------------------------------------

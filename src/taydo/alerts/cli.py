@@ -121,6 +121,45 @@ def silence(
     console.print(f"[green]Silence {created['id']} until {created['ends_at']}[/green]")
 
 
+@alerts_app.command("deliveries")
+def deliveries(
+    status: str | None = typer.Option(None, help="pending | sent | dead"),
+    channel: str | None = typer.Option(None, help="Channel code"),
+    limit: int = typer.Option(50),
+) -> None:
+    """Thông báo đã gửi và lỗi / Notification deliveries, newest first (--status dead: failed)."""
+    try:
+        rows = service.list_deliveries(_database(), status=status, channel=channel, limit=limit)
+    except TaydoError as exc:
+        _fail(exc)
+    table = Table("id", "alert", "channel", "event", "status", "tries", "last error")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            str(row["alert_id"] or "—"),
+            row["channel"],
+            row["event"],
+            row["status"],
+            str(row["attempts"]),
+            row["last_error"] or "",
+        )
+    console.print(table)
+
+
+@alerts_app.command("retry")
+def retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="Delivery ids")] = None,
+    channel: str | None = typer.Option(None, help="Every dead delivery of this channel"),
+) -> None:
+    """Gửi lại thông báo lỗi / Send dead-lettered notifications again (a running server picks
+    them up within a second)."""
+    try:
+        queued = service.retry_deliveries(_database(), CLI_PRINCIPAL, ids=ids, channel=channel)
+    except TaydoError as exc:
+        _fail(exc)
+    console.print(f"[green]{len(queued)} thông báo chờ gửi lại / deliveries queued again[/green]")
+
+
 @rules_app.command("list")
 def list_rules() -> None:
     """Liệt kê quy tắc / List rules."""

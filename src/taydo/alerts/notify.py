@@ -181,7 +181,14 @@ class Notifier:
             row.last_error = error[:1000]
             if row.attempts >= max_attempts:
                 row.status = "dead"  # dead letter: kept, visible, never retried by itself
-                log.warning("notification %s dead-lettered after %s tries", row.id, row.attempts)
+                log.warning(
+                    "notification %s to channel %s dead-lettered after %s tries: %s "
+                    "(send it again: POST /api/v1/notify/outbox/retry)",
+                    row.id,
+                    row.channel_code,
+                    row.attempts,
+                    row.last_error,
+                )
             else:
                 delay = min(self.backoff_s * 2 ** (row.attempts - 1), 3600.0)
                 row.next_at = now + timedelta(seconds=delay)

@@ -183,19 +183,26 @@ def save_routes(database: Database, routes: Iterable[RouteIn], *, source: str = 
 
 
 def list_routes(database: Database) -> list[dict[str, Any]]:
+    """Routes in matching order; ``missing_channels``: the channels a route (or its escalation)
+    names that do not exist yet, whose deliveries are dead-lettered until they are created."""
     with database.session() as session:
         rows = session.scalars(select(Route).order_by(Route.position, Route.code)).all()
-        return [
-            {
-                "code": r.code,
-                "name": r.name,
-                "match": r.matchers,
-                "channels": r.channels,
-                "renotify_s": r.renotify_s,
-                "escalation": r.escalation,
-            }
-            for r in rows
-        ]
+        existing = set(session.scalars(select(Channel.code)))
+        out = []
+        for r in rows:
+            named = [*r.channels, *(c for step in r.escalation for c in step["channels"])]
+            out.append(
+                {
+                    "code": r.code,
+                    "name": r.name,
+                    "match": r.matchers,
+                    "channels": r.channels,
+                    "renotify_s": r.renotify_s,
+                    "escalation": r.escalation,
+                    "missing_channels": sorted(set(named) - existing),
+                }
+            )
+        return out
 
 
 def load_routing(database: Database, pack: Any) -> int:

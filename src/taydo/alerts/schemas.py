@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["AckIn", "AssignIn", "ResolveIn"]
+__all__ = ["AckIn", "AssignIn", "ResolveIn", "RetryIn"]
 
 
 class _Strict(BaseModel):
@@ -21,3 +21,10 @@ class ResolveIn(_Strict):
 
 class AssignIn(_Strict):
     assignee: str | None = Field(None, max_length=80)
+
+
+class RetryIn(_Strict):
+    """Dead letters to send again: these ids, or every dead one of a channel."""
+
+    ids: list[int] | None = Field(None, max_length=10_000)
+    channel: str | None = Field(None, max_length=80)

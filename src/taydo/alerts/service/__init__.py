@@ -1,11 +1,13 @@
 """Alert episodes: turning engine transitions into persisted alerts (``episodes``), and the
 hand actions (``actions``: acknowledge, resolve, assign; ``silences``), all journalled and
-scoped to the caller's agencies; journal entries of rule and channel changes (``changes``).
+scoped to the caller's agencies; journal entries of rule and channel changes (``changes``);
+the notification outbox as people see it, and dead letters sent again (``deliveries``).
 """
 
 from taydo.alerts.service.actions import acknowledge, assign, get_alert, list_alerts, resolve
 from taydo.alerts.service.changes import rule_audit_hook, save_channel
 from taydo.alerts.service.common import alert_dict
+from taydo.alerts.service.deliveries import list_deliveries, retry_deliveries
 from taydo.alerts.service.episodes import apply_transitions, open_alerts
 from taydo.alerts.service.silences import create_silence, remove_silence, silence_alert
 
@@ -17,9 +19,11 @@ __all__ = [
     "create_silence",
     "get_alert",
     "list_alerts",
+    "list_deliveries",
     "open_alerts",
     "remove_silence",
     "resolve",
+    "retry_deliveries",
     "rule_audit_hook",
     "save_channel",
     "silence_alert",

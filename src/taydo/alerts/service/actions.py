@@ -15,6 +15,7 @@ from taydo.alerts.service.common import (
     audit,
     iso,
 )
+from taydo.alerts.service.deliveries import alert_deliveries
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
@@ -90,6 +91,7 @@ def get_alert(database: Database, principal: Principal | None, alert_id: int) ->
             }
             for e in events
         ]
+        result["deliveries"] = alert_deliveries(session, alert.id)
         return result
 
 
