@@ -37,6 +37,7 @@ COMPONENTS = (
     "taydo.ingest.gateways",
     "taydo.ingest.ngsild.api",
     "taydo.web.pages",
+    "taydo.ingest.pages",
     "taydo.catalog.pages",
     "taydo.alerts.pages",
 )
@@ -103,10 +104,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     for component in components:
         app.include_router(component.router)
-    from taydo.core.security import SecurityMiddleware
+    from taydo.core.security import MAX_FORM_BYTES, SecurityMiddleware
 
     # NGSI-LD answers its clients in ProblemDetails and checks NUL itself.
     app.add_middleware(RejectNulMiddleware, exempt_prefixes=("/ngsi-ld/",))
     # Added last, so outermost: its headers are on every answer, the NUL refusal's included.
-    app.add_middleware(SecurityMiddleware, https=settings.cookie_secure)
+    # The console's upload form carries its token in the body: read as far as the largest
+    # file accepted (and a margin for the other fields), so a legal upload is never refused.
+    app.add_middleware(
+        SecurityMiddleware,
+        https=settings.cookie_secure,
+        max_form_bytes=max(MAX_FORM_BYTES, settings.max_upload_bytes + (1 << 20)),
+    )
     return app

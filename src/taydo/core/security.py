@@ -54,9 +54,12 @@ def security_headers(*, https: bool) -> list[tuple[bytes, bytes]]:
 
 
 class SecurityMiddleware:
-    def __init__(self, app: ASGIApp, *, https: bool = False) -> None:
+    def __init__(
+        self, app: ASGIApp, *, https: bool = False, max_form_bytes: int = MAX_FORM_BYTES
+    ) -> None:
         self.app = app
         self.headers = security_headers(https=https)
+        self.max_form_bytes = max_form_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,7 +74,7 @@ class SecurityMiddleware:
             await send(message)
 
         if self._needs_form_token(scope):
-            receive = await self._read_form_token(scope, receive)
+            receive = await self._read_form_token(scope, receive, self.max_form_bytes)
         await self.app(scope, receive, send_with_headers)
 
     @staticmethod
@@ -87,7 +90,7 @@ class SecurityMiddleware:
         return content_type.startswith(FORM_TYPES)
 
     @staticmethod
-    async def _read_form_token(scope: Scope, receive: Receive) -> Receive:
+    async def _read_form_token(scope: Scope, receive: Receive, limit: int) -> Receive:
         chunks: list[bytes] = []
         size = 0
         more = True
@@ -98,7 +101,7 @@ class SecurityMiddleware:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             more = message.get("more_body", False)
-            if size > MAX_FORM_BYTES:
+            if size > limit:
                 break
         body = b"".join(chunks)
         replayed = False

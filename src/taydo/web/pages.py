@@ -318,6 +318,7 @@ def _data_context(request: Request, principal: Principal, status: str) -> dict[s
         "status": status,
         "statuses": QUARANTINE_STATUSES,
         "may_replay": principal.has("quarantine:act"),
+        "may_upload": principal.has("observations:write"),
         "health_labels": datahealth.HEALTH_LABELS,
     }
 

@@ -12,7 +12,7 @@ from taydo.core.access import Principal, client_address, requires
 from taydo.core.errors import TaydoError
 from taydo.ingest.files import service
 
-__all__ = ["router"]
+__all__ = ["TooLarge", "read_upload", "router"]
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["files"])
 WRITE = requires("observations:write")
@@ -41,7 +41,8 @@ async def put_mapping(
     )
 
 
-async def _read(upload: UploadFile, limit: int) -> bytes:
+async def read_upload(upload: UploadFile, limit: int) -> bytes:
+    """The uploaded file, refused with 413 once it passes ``limit`` bytes."""
     data = bytearray()
     while chunk := await upload.read(1 << 20):
         data += chunk
@@ -59,24 +60,15 @@ async def upload_file(
     principal: Principal = WRITE,
 ) -> dict[str, Any]:
     state = request.app.state
-    data = await _read(file, state.settings.max_upload_bytes)
-    plan = await asyncio.to_thread(
-        service.prepare_import,
-        state.db,
+    data = await read_upload(file, state.settings.max_upload_bytes)
+    return await service.import_file(
+        state,
         principal,
         code,
         file.filename or "upload",
         data,
         mode=mode,
-        series=state.series,
-        resolver=state.resolver,
-        zone=state.settings.tz,
-    )
-    stored = 0
-    if plan.rows:
-        stored = (await state.writer.write_rows(plan.rows)).accepted
-    return await asyncio.to_thread(
-        service.record_upload, state.db, principal, plan, stored, client_address(request)
+        address=client_address(request),
     )
 
 

@@ -8,6 +8,7 @@ written as text are accepted, as a spreadsheet holds them).
 
 from __future__ import annotations
 
+import asyncio
 import io
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,8 @@ __all__ = [
     "ImportPlan",
     "get_mapping",
     "get_upload",
+    "import_file",
+    "list_uploads",
     "prepare_import",
     "record_upload",
     "report_xlsx",
@@ -257,6 +260,59 @@ def record_upload(
             address,
         )
         return summary
+
+
+async def import_file(
+    state: Any,
+    principal: Principal,
+    code: str,
+    filename: str,
+    data: bytes,
+    *,
+    mode: str,
+    address: str | None = None,
+) -> dict[str, Any]:
+    """The whole upload, for the API and the console alike: check the file, store its good
+    values through the app's observation writer (answered once committed), record the upload
+    with its report. ``state``: the app's state (db, writer, series, resolver, settings)."""
+    plan = await asyncio.to_thread(
+        prepare_import,
+        state.db,
+        principal,
+        code,
+        filename,
+        data,
+        mode=mode,
+        series=state.series,
+        resolver=state.resolver,
+        zone=state.settings.tz,
+    )
+    stored = (await state.writer.write_rows(plan.rows)).accepted if plan.rows else 0
+    return await asyncio.to_thread(record_upload, state.db, principal, plan, stored, address)
+
+
+def list_uploads(
+    database: Database, principal: Principal, code: str, limit: int = 10
+) -> list[dict[str, Any]]:
+    """The newest uploads of a dataset (without their problems)."""
+    with database.session() as session:
+        dataset, agency = _dataset(session, code)
+        if not principal.may_see_agency(agency):
+            raise NotFound(f"không tìm thấy bộ dữ liệu / no dataset {code!r}")
+        rows = session.scalars(
+            select(Upload)
+            .where(Upload.dataset_id == dataset.id)
+            .order_by(Upload.id.desc())
+            .limit(limit)
+        ).all()
+        listed = []
+        for row in rows:
+            summary = _summary(row, code)
+            del summary["problems"]
+            summary["created_at"] = row.created_at
+            summary["created_by"] = row.created_by
+            listed.append(summary)
+        return listed
 
 
 def _summary(upload: Upload, code: str) -> dict[str, Any]:
