@@ -58,6 +58,7 @@ def _context(
         "datasets": writable,
         "dataset": chosen,
         "mapping": None,
+        "metric_names": [],
         "uploads": [],
         "result": None,
         "modes": service.MODES,
@@ -68,6 +69,7 @@ def _context(
     with contextlib.suppress(NotFound):  # none yet: the page asks for one first
         context["mapping"] = service.get_mapping(database, chosen["code"])
     context["uploads"] = service.list_uploads(database, principal, chosen["code"])
+    context["metric_names"] = service.dataset_metrics(database, chosen["code"])
     if upload_id is not None:
         context["result"] = service.get_upload(database, principal, chosen["code"], upload_id)
     return context

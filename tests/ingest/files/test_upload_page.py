@@ -50,6 +50,7 @@ def test_an_officer_maps_uploads_and_reads_the_report(client, database) -> None:
     token = _login(client, database, "agency_officer", ["SNNMT"])
     page = client.get("/data/upload", params={"dataset": "muc-nuoc-tay"}).text
     assert "Mực nước đo tay" in page and "chưa có ánh xạ cột" in page  # asks for a mapping first
+    assert "<code>height</code>, <code>temperature</code>" in page  # what a column may name
     assert 'type="file"' not in page
 
     # A mapping with a line that is not "header = metric": refused with the reason, form kept.

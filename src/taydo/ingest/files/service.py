@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from taydo.catalog.models import Agency, Dataset
+from taydo.catalog.models import Agency, Dataset, Entity, Metric
 from taydo.catalog.service.common import record
 from taydo.core import clock
 from taydo.core.access import Principal
@@ -31,6 +31,7 @@ from taydo.ingest.validate import SeriesLookup, validate_items
 __all__ = [
     "MODES",
     "ImportPlan",
+    "dataset_metrics",
     "get_mapping",
     "get_upload",
     "import_file",
@@ -313,6 +314,21 @@ def list_uploads(
             summary["created_by"] = row.created_by
             listed.append(summary)
         return listed
+
+
+def dataset_metrics(database: Database, code: str) -> list[str]:
+    """The metric names of the dataset's entities: what a mapping's columns may name."""
+    with database.session() as session:
+        dataset, _agency = _dataset(session, code)
+        return list(
+            session.scalars(
+                select(Metric.name)
+                .join(Entity, Entity.id == Metric.entity_pk)
+                .where(Entity.dataset_id == dataset.id)
+                .distinct()
+                .order_by(Metric.name)
+            )
+        )
 
 
 def _summary(upload: Upload, code: str) -> dict[str, Any]:
