@@ -297,6 +297,45 @@ def test_every_page_renders_in_the_browser(
     assert _origins(live) == []
 
 
+def test_an_officer_uploads_a_spreadsheet_from_the_data_page(
+    browser: Any, live: Live, tmp_path: Path
+) -> None:
+    """The demo officer (Sở Nông nghiệp và Môi trường) maps the salinity dataset's columns,
+    uploads a CSV from the file chooser and reads the result row by row."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from playwright.sync_api import expect
+
+    hour = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")) - timedelta(hours=2)
+    stamp = hour.strftime("%d/%m/%Y %H:00")
+    sheet = tmp_path / "do-man-dai-ngai.csv"
+    sheet.write_text(
+        "Thời gian;Trạm;Độ mặn (‰)\n"
+        f"{stamp};Trạm đo mặn Đại Ngãi (sông Hậu);2,5\n"
+        f"{stamp};Trạm đo mặn Đại Ngãi (sông Hậu);không đo\n",
+        encoding="utf-8",
+    )
+    page = _page(browser, live, 1366, 1000)
+    _login(page, live, "agency_officer")
+    page.goto(live.base + "/data")
+    page.click("text=Tải tệp dữ liệu lên")
+    page.select_option("select[name=dataset]", "salinity")
+    page.click("form.filters button")
+    expect(page.locator("form.mapping")).to_contain_text("salinity")  # the dataset's metrics
+    page.fill("textarea[name=metrics]", "Độ mặn (‰) = salinity")
+    page.click("form.mapping button")
+    page.set_input_files("input[type=file]", str(sheet))
+    page.click("form.upload button")
+    result = page.locator("#result")
+    expect(result).to_contain_text("Lưu một phần")
+    expect(result).to_contain_text("không đo")
+    expect(page.locator("table").last).to_contain_text("do-man-dai-ngai.csv")
+    _shot(page, "upload")
+    page.context.close()
+    assert _origins(live) == []
+
+
 def test_login_page_and_a_wrong_password(browser: Any, live: Live) -> None:
     from playwright.sync_api import expect
 
