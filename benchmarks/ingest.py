@@ -6,8 +6,9 @@ connections with pre-encoded bodies, and prints observations/s. Then inserts the
 with ``executemany`` straight into an identical schema in one process (the floor) and prints
 the ratio. Server run and floor run alternate, three times by default (``--repeat``), and
 their medians are compared: one run of either moves by ±15 % on the 2-core reference
-machine, and a ratio of two single runs by more. Data shape: live-feed order — each batch holds consecutive 1-minute timestamps of
-all 600 series (600 series × ~1.7 timestamps per batch), ``ts`` as ISO 8601 text with +07:00.
+machine, and a ratio of two single runs by more. Data shape: live-feed order — each batch
+holds consecutive 1-minute timestamps of all 600 series (600 series × ~1.7 timestamps per
+batch), ``ts`` as ISO 8601 text with +07:00.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "mqtt": ["benchmarks.mqtt"],
     "ngsild": ["benchmarks.ngsild"],
     "console": ["benchmarks.console"],
+    "startup": ["benchmarks.startup"],
 }
 
 
