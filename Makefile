@@ -43,7 +43,7 @@ assets: $(ASSETS)
 I18N := src/taydo/web/translations
 i18n: setup
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --omit-header -o $(I18N)/messages.pot .
-	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) -l en --no-fuzzy-matching
+	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) -l en --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d $(I18N) -l en --statistics
 
 demo: setup assets

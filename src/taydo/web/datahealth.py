@@ -1,4 +1,5 @@
-"""The Data page's live parts: dataset health badges and the quarantine browser.
+"""The Data page's live parts: dataset health badges, pull connectors' status and the
+quarantine browser.
 
 Both come from the ingestion domain's services (``taydo.ingest.health``,
 ``taydo.ingest.replay``); this module only adapts their answers to what the page shows. When
@@ -16,7 +17,14 @@ from taydo.core.db import Database
 from taydo.core.errors import NotFound
 from taydo.web.i18n import N_
 
-__all__ = ["HEALTH_LABELS", "health_by_dataset", "quarantine_page", "replay", "stale_count"]
+__all__ = [
+    "HEALTH_LABELS",
+    "connector_status",
+    "health_by_dataset",
+    "quarantine_page",
+    "replay",
+    "stale_count",
+]
 
 HEALTH_LABELS = {"fresh": N_("Kịp thời"), "late": N_("Chậm"), "stale": N_("Quá hạn")}
 
@@ -76,3 +84,19 @@ async def replay(request: Request, principal: Principal, entry_id: int) -> dict[
         request.app.state, principal, entry_id, None, address=address
     )
     return {"accepted": result["accepted"], "duplicates": result["duplicates"]}
+
+
+def connector_status(database: Database, principal: Principal) -> list[dict[str, Any]] | None:
+    """The pull connectors of the agencies the principal may see: whether each runs, when it
+    last ran, its last error, how many rows it brought — never its configuration, which may
+    name an agency's systems (and whose secret the API never returns either)."""
+    try:
+        from taydo.ingest.connectors.service import list_connectors
+    except ImportError:  # not provided by the ingestion domain
+        return None
+    shown = ("name", "kind", "agency", "enabled", "interval_s", "last_run_at", "last_error")
+    return [
+        {key: connector[key] for key in (*shown, "rows_ingested")}
+        for connector in list_connectors(database)
+        if principal.may_see_agency(connector["agency"])
+    ]

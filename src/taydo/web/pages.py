@@ -309,12 +309,14 @@ def _data_context(request: Request, principal: Principal, status: str) -> dict[s
     for dataset in datasets:
         dataset["health"] = health.get(dataset["code"])
     quarantine = datahealth.quarantine_page(database, principal, status=status)
+    connectors = datahealth.connector_status(database, principal)
     return {
         "agencies": agencies,
         "datasets": datasets,
         "pillars": PILLARS,
         "health_known": bool(health),
         "quarantine": quarantine,
+        "connectors": connectors,
         "status": status,
         "statuses": QUARANTINE_STATUSES,
         "may_replay": principal.has("quarantine:act"),
