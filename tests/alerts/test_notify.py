@@ -240,8 +240,9 @@ def test_dead_letters_are_shown_and_sent_again_once_the_channel_exists(
                 client.post("/api/v1/notify/outbox/retry", json={}, headers=admin).status_code
                 == 422
             )
-            bad = client.get("/api/v1/notify/outbox", params={"status": "lost"}, headers=admin)
-            assert bad.status_code == 422
+            for params in ({"status": "lost"}, {"offset": -1}, {"limit": 0}):
+                bad = client.get("/api/v1/notify/outbox", params=params, headers=admin)
+                assert bad.status_code == 422, params
 
             channel = {"code": "kttv-hook", "kind": "webhook", "config": {"url": receiver.url}}
             assert client.put(

@@ -262,8 +262,8 @@ async def list_deliveries(
     status: str | None = None,
     channel: str | None = None,
     alert_id: int | None = None,
-    limit: int = 100,
-    offset: int = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
     """Notification deliveries, newest first (``status=dead``: the failed ones)."""
     return await _run(
