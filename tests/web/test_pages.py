@@ -266,3 +266,74 @@ def test_data_page_shows_health_and_replays_quarantined_input(
         assert session.get(QuarantineEntry, entry_id).status == "replayed"
     again = client.post(f"/data/quarantine/{entry_id}/replay", headers=operator)
     assert again.status_code == 409 and 'role="alert"' in again.text
+
+
+def test_a_quarantined_input_is_fixed_and_replayed_or_discarded_on_its_page(
+    client, database: Database, headers_for, stations
+) -> None:  # type: ignore[no-untyped-def]
+    """A typo in a metric name: the operator opens the entry, fixes the JSON and replays it;
+    a second entry is discarded with a note. Viewers see the entry but no forms."""
+    import html
+    import json
+
+    from sqlalchemy import select, text
+
+    pytest.importorskip("taydo.ingest.replay")
+    from taydo.core import clock
+    from taydo.ingest.models import QuarantineEntry
+    from taydo.ingest.quarantine import put
+
+    ts = clock.now_ms() - 60_000
+    typo = {"entity_id": CAN_THO, "metric": "heigth", "ts": ts, "value": 1.72}
+    put(database, "http", "không có chuỗi số liệu / unknown series", [typo], agency_code="DKTTV")
+    put(database, "http", "giá trị không phải số", [{"x": 1}], agency_code="DKTTV")
+    with database.session() as session:
+        first, second = session.scalars(select(QuarantineEntry.id).order_by(QuarantineEntry.id))
+    operator = _as(headers_for("operator"))
+    assert f"/data/quarantine/{first}" in client.get("/data", headers=operator).text
+    page = client.get(f"/data/quarantine/{first}", headers=operator)
+    shown = re.search(r'<textarea name="raw"[^>]*>(.*?)</textarea>', page.text, re.S)
+    assert page.status_code == 200 and shown is not None and "/discard" in page.text
+    raw = html.unescape(shown.group(1))
+    assert json.loads(raw) == [typo]  # the whole input, as JSON to edit
+
+    # Replayed unchanged it is still invalid: the page says why and keeps the text.
+    same = client.post(f"/data/quarantine/{first}/replay", headers=operator, data={"raw": raw})
+    assert same.status_code == 422 and "heigth" in same.text and 'role="alert"' in same.text
+    fixed = client.post(
+        f"/data/quarantine/{first}/replay",
+        headers=operator,
+        data={
+            "raw": f'[{{"entity_id": "{CAN_THO}", "metric": "height", "ts": {ts}, "value": 1.72}}]'
+        },
+        follow_redirects=False,
+    )
+    assert fixed.status_code == 303, fixed.text
+    with database.engine.connect() as connection:
+        stored = connection.execute(
+            text("SELECT value FROM observations WHERE ts = :ts"), {"ts": ts}
+        )
+        assert [row[0] for row in stored] == [1.72]
+    done = client.post(
+        f"/data/quarantine/{second}/discard",
+        headers=operator,
+        data={"note": "thiết bị thử nghiệm gửi nhầm"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    with database.session() as session:
+        assert session.get(QuarantineEntry, first).status == "replayed"
+        assert session.get(QuarantineEntry, second).status == "discarded"
+    again = client.post(f"/data/quarantine/{second}/discard", headers=operator, data={"note": "x"})
+    assert again.status_code == 409 and "discarded" in again.text
+    journal = client.get(
+        "/api/v1/audit", params={"object_type": "quarantine"}, headers=headers_for("admin")
+    ).json()["items"]
+    assert {e["action"] for e in journal} >= {"quarantine.replay", "quarantine.discard"}
+
+    viewer = _as(headers_for("viewer"))
+    seen = client.get(f"/data/quarantine/{second}", headers=viewer)
+    assert seen.status_code == 200 and 'name="raw"' not in seen.text and "/discard" not in seen.text
+    refused = client.post(f"/data/quarantine/{second}/discard", headers=viewer, data={"note": "x"})
+    assert refused.status_code == 403
+    assert client.get("/data/quarantine/999999", headers=operator).status_code == 404

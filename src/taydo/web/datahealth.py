@@ -1,13 +1,15 @@
 """The Data page's live parts: dataset health badges, pull connectors' status and the
 quarantine browser.
 
-Both come from the ingestion domain's services (``taydo.ingest.health``,
-``taydo.ingest.replay``); this module only adapts their answers to what the page shows. When
-the ingestion domain lacks them the page says so instead of guessing.
+They come from the ingestion domain's services (``taydo.ingest.health``,
+``taydo.ingest.connectors``, ``taydo.ingest.replay``); this module only adapts their answers
+to what the page shows. When the ingestion domain lacks them the page says so instead of
+guessing.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import Request
@@ -20,6 +22,8 @@ from taydo.web.i18n import N_
 __all__ = [
     "HEALTH_LABELS",
     "connector_status",
+    "discard",
+    "entry",
     "health_by_dataset",
     "quarantine_page",
     "replay",
@@ -72,18 +76,42 @@ def quarantine_page(
     return list_entries(database, principal, status=status or None, limit=limit)
 
 
-async def replay(request: Request, principal: Principal, entry_id: int) -> dict[str, Any]:
-    """Replay one entry unchanged, exactly as ``POST /api/v1/quarantine/{id}/replay`` does:
-    validate again, store through the app's writer, mark it replayed (with the audit)."""
+def _service(entry_id: int) -> Any:
     try:
         from taydo.ingest import replay as service
-    except ImportError:  # no quarantine browser: nothing can be found to replay
+    except ImportError:  # no quarantine browser: nothing can be found
         raise NotFound(f"no quarantined entry {entry_id}") from None
+    return service
+
+
+def entry(database: Database, principal: Principal, entry_id: int) -> dict[str, Any]:
+    """One entry in full, its raw input as the text to show and edit (JSON indented)."""
+    found = _service(entry_id).get_entry(database, principal, entry_id)
+    raw = found["raw"]
+    found["raw_text"] = (
+        raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, indent=2)
+    )
+    return found
+
+
+async def replay(
+    request: Request, principal: Principal, entry_id: int, raw: Any | None = None
+) -> dict[str, Any]:
+    """Replay one entry — unchanged, or ``raw``, its fixed version — exactly as
+    ``POST /api/v1/quarantine/{id}/replay`` does: validate again, store through the app's
+    writer, mark it replayed (with the audit)."""
     address = client_address(request)
-    result = await service.replay_entry(
-        request.app.state, principal, entry_id, None, address=address
+    result = await _service(entry_id).replay_entry(
+        request.app.state, principal, entry_id, raw, address=address
     )
     return {"accepted": result["accepted"], "duplicates": result["duplicates"]}
+
+
+def discard(
+    database: Database, principal: Principal, entry_id: int, note: str, address: str | None
+) -> dict[str, Any]:
+    """Discard one entry with a note, as ``POST /api/v1/quarantine/{id}/discard`` does."""
+    return dict(_service(entry_id).discard(database, principal, entry_id, note, address))
 
 
 def connector_status(database: Database, principal: Principal) -> list[dict[str, Any]] | None:

@@ -6,6 +6,7 @@ may call it with :func:`taydo.web.shell.page` (the console's form of ``requires`
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from typing import Annotated, Any
 
@@ -335,21 +336,94 @@ async def data(
     return render(request, "data.html", context)
 
 
-@router.post("/data/quarantine/{entry_id}/replay")
-async def quarantine_replay(
-    request: Request, entry_id: int, principal: Annotated[Principal, page("quarantine:act")]
+def _error_text(entry_id: int, exc: TaydoError) -> str:
+    reasons = exc.details.get("reasons") or []
+    listed = reasons if isinstance(reasons, list) else [reasons]
+    return f"#{entry_id}: {exc.message}" + (" — " + "; ".join(map(str, listed)) if listed else "")
+
+
+async def _entry_page(
+    request: Request,
+    principal: Principal,
+    entry_id: int,
+    *,
+    error: TaydoError | None = None,
+    raw_text: str | None = None,
 ) -> Response:
-    """Replay an entry unchanged; a still-invalid one stays pending and the reason shows."""
     from taydo.web import datahealth
 
+    found = await run_in_threadpool(datahealth.entry, request.app.state.db, principal, entry_id)
+    context = {
+        "entry": found,
+        "raw_text": found["raw_text"] if raw_text is None else raw_text,
+        "may_act": principal.has("quarantine:act") and found["status"] == "pending",
+        "error": _error_text(entry_id, error) if error else None,
+    }
+    status = error.status_code if error else 200
+    return render(request, "quarantine_entry.html", context, status=status)
+
+
+@router.get("/data/quarantine/{entry_id}")
+async def quarantine_entry(
+    request: Request, entry_id: int, principal: Annotated[Principal, page("quarantine:read")]
+) -> Response:
+    """One quarantined input in full, to fix and replay or to discard."""
+    return await _entry_page(request, principal, entry_id)
+
+
+@router.post("/data/quarantine/{entry_id}/replay")
+async def quarantine_replay(
+    request: Request,
+    entry_id: int,
+    principal: Annotated[Principal, page("quarantine:act")],
+    raw: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Replay an entry unchanged (the Data page's button) or as fixed on its own page
+    (``raw``); a still-invalid one stays pending and the reasons show where it was sent."""
+    from taydo.web import datahealth
+
+    fixed: Any = None
+    if raw is not None:
+        shown = await run_in_threadpool(datahealth.entry, request.app.state.db, principal, entry_id)
+        if raw.strip() != shown["raw_text"].strip():  # edited: JSON when it parses, else text
+            try:
+                fixed = json.loads(raw)
+            except ValueError:
+                fixed = raw
     try:
-        await datahealth.replay(request, principal, entry_id)
+        await datahealth.replay(request, principal, entry_id, fixed)
     except NotFound:
         raise
     except TaydoError as exc:
+        if raw is not None:
+            return await _entry_page(request, principal, entry_id, error=exc, raw_text=raw)
         context = await run_in_threadpool(_data_context, request, principal, "pending")
-        reasons = exc.details.get("reasons") or []
-        listed = reasons if isinstance(reasons, list) else [reasons]
-        context["error"] = f"#{entry_id}: {exc.message} — " + "; ".join(map(str, listed))
+        context["error"] = _error_text(entry_id, exc)
         return render(request, "data.html", context, status=exc.status_code)
+    return RedirectResponse("/data#quarantine", status_code=303)
+
+
+@router.post("/data/quarantine/{entry_id}/discard")
+async def quarantine_discard(
+    request: Request,
+    entry_id: int,
+    principal: Annotated[Principal, page("quarantine:act")],
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Discard an entry with a note (journalled); it stays listed as discarded."""
+    from taydo.web import datahealth
+
+    try:
+        await run_in_threadpool(
+            datahealth.discard,
+            request.app.state.db,
+            principal,
+            entry_id,
+            note,
+            client_address(request),
+        )
+    except NotFound:
+        raise
+    except TaydoError as exc:
+        return await _entry_page(request, principal, entry_id, error=exc)
     return RedirectResponse("/data#quarantine", status_code=303)
