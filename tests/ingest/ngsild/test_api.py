@@ -318,6 +318,68 @@ def test_temporal_values_come_from_the_observation_store(client, headers_for) ->
     assert compact.json()["salinity"]["values"] == [[2.0, "2026-11-27T01:00:00Z"]]
 
 
+def test_temporal_query_over_many_entities(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    """``GET /temporal/entities``: the entities a query selects, each as its own temporal
+    retrieval answers, with the page and count of ``GET /entities``."""
+    auth = {**admin(headers_for), **LD}
+    for hour, value in ((1, 2.0), (2, 3.0)):
+        answer = client.post(
+            "/ngsi-ld/v1/entityOperations/upsert",
+            json=[
+                station(
+                    local,
+                    salinity=value + n,
+                    lon=105.78 + n / 10,
+                    when=f"2026-11-27T0{hour}:00:00Z",
+                )
+                for n, local in enumerate(("Q1", "Q2", "Q3"))
+            ],
+            params={"options": "update"},
+            headers=auth,
+        )
+        assert answer.status_code in (201, 204), answer.text
+    link = {**admin(headers_for), **LINK_WQ}
+    window = {"timerel": "after", "timeAt": "2026-11-27T00:00:00Z", "attrs": "salinity"}
+    got = client.get(
+        "/ngsi-ld/v1/temporal/entities",
+        params={"type": "WaterQualityObserved", "q": "salinity>3.5", "count": "true", **window},
+        headers=link,
+    )
+    assert got.status_code == 200, got.text
+    assert got.headers["NGSILD-Results-Count"] == "2"  # Q2 and Q3 now hold 4.0 and 5.0
+    body = got.json()
+    assert [e["id"].rsplit(":", 1)[1] for e in body] == ["Q2", "Q3"]
+    assert [i["value"] for i in body[0]["salinity"]] == [3.0, 4.0]
+    assert set(body[0]) == {"id", "type", "salinity"}  # attrs= limits the attributes
+    for entity in body:  # exactly what the single-entity route answers
+        one = client.get(
+            f"/ngsi-ld/v1/temporal/entities/{entity['id']}", params=window, headers=link
+        )
+        assert one.json() == entity
+    near = client.get(
+        "/ngsi-ld/v1/temporal/entities",
+        params={
+            "type": "WaterQualityObserved",
+            "georel": "near;maxDistance==5000",
+            "geometry": "Point",
+            "coordinates": "[105.78,10.03]",
+            "options": "temporalValues",
+            "lastN": "1",
+            "limit": "1",
+        },
+        headers=link,
+    )
+    assert near.status_code == 200, near.text
+    assert near.json()[0]["salinity"]["values"] == [[3.0, "2026-11-27T02:00:00Z"]]
+    assert near.json()[0]["id"].endswith(":Q1")
+    # The same refusals as GET /entities, as ProblemDetails.
+    for params in ({}, {"type": "WaterQualityObserved", "limit": "5000"}):
+        refused = client.get("/ngsi-ld/v1/temporal/entities", params=params, headers=link)
+        assert refused.status_code in (400, 403), refused.text
+        assert refused.json()["type"].startswith(ERR)
+    assert client.get("/ngsi-ld/v1/temporal/entities", params={"type": "X"}).status_code == 401
+
+
 def test_officers_write_and_see_only_their_agency(
     client, headers_for, agency, database: Database
 ) -> None:  # type: ignore[no-untyped-def]

@@ -200,9 +200,15 @@ QUERY_TEXT = st.one_of(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(q=QUERY_TEXT, georel=st.one_of(st.none(), QUERY_TEXT), coordinates=QUERY_TEXT)
+@given(
+    q=QUERY_TEXT,
+    georel=st.one_of(st.none(), QUERY_TEXT),
+    coordinates=QUERY_TEXT,
+    timerel=st.one_of(st.none(), st.sampled_from(["before", "after", "between"]), QUERY_TEXT),
+    time_at=st.one_of(st.none(), QUERY_TEXT),
+)
 def test_query_parameters_never_fail_with_a_server_error(
-    client, headers_for, q, georel, coordinates
+    client, headers_for, q, georel, coordinates, timerel, time_at
 ) -> None:  # type: ignore[no-untyped-def]
     thing = {
         "id": "urn:ngsi-ld:Thing:q",
@@ -220,6 +226,10 @@ def test_query_parameters_never_fail_with_a_server_error(
         params["georel"] = georel
     response = client.get("/ngsi-ld/v1/entities", params=params, headers=auth)
     _check(response)
+    # The temporal query takes the same selection, plus a time window.
+    window = {"timerel": timerel, "timeAt": time_at, "endTimeAt": time_at}
+    params.update({k: v for k, v in window.items() if v is not None})
+    _check(client.get("/ngsi-ld/v1/temporal/entities", params=params, headers=auth))
 
 
 def test_an_id_beyond_latin_1_gets_a_percent_encoded_location(client, headers_for) -> None:  # type: ignore[no-untyped-def]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from taydo.core.access import Principal, requires
@@ -60,48 +61,70 @@ async def create_entity(request: Request, principal: Principal = WRITE) -> Respo
     return Response(status_code=201, headers={"Location": location})
 
 
+class EntityQuery:
+    """The query parameters that select entities, shared by ``GET /entities`` and
+    ``GET /temporal/entities`` (FastAPI fills it as a dependency)."""
+
+    def __init__(
+        self,
+        id: str | None = None,
+        type: str | None = None,
+        attrs: str | None = None,
+        q: str | None = None,
+        georel: str | None = None,
+        geometry: str | None = None,
+        coordinates: str | None = None,
+        limit: int = Query(20, ge=0),
+        offset: int = Query(0, ge=0),
+        count: bool = False,
+    ) -> None:
+        self.types, self.ids, self.names = names_of(type), names_of(id), names_of(attrs)
+        if not (self.types or self.ids or self.names or q or georel):
+            raise NgsiError("BadRequestData", "give at least one of type, id, attrs, q or georel")
+        if limit > read.MAX_LIMIT:
+            raise NgsiError("TooManyResults", f"limit must be ≤ {read.MAX_LIMIT}")
+        self.q = parse_q(q) if q else None
+        self.geo = parse_geoquery(georel, geometry, coordinates) if georel else None
+        wanted = list(self.names or []) + (sorted(self.q.attributes()) if self.q else [])
+        if self.names is not None and not wanted:
+            raise NgsiError("BadRequestData", "attrs is empty")
+        self.limit, self.offset, self.count = limit, offset, count
+
+    async def run(
+        self, request: Request, principal: Principal, context: Any
+    ) -> tuple[list[Any], int]:
+        """The matching entities (this page of them) and how many match in all."""
+        found: tuple[list[Any], int] = await run_in_threadpool(
+            read.query_entities,
+            request.app.state.db,
+            resolver(request.app),
+            principal,
+            context,
+            types=self.types,
+            ids=self.ids,
+            q=self.q,
+            geo=self.geo,
+            limit=self.limit,
+            offset=self.offset,
+        )
+        return found
+
+    def headers(self, total: int) -> dict[str, str] | None:
+        return {"NGSILD-Results-Count": str(total)} if self.count else None
+
+
 @router.get("/entities")
 async def query_entities(
     request: Request,
     principal: Principal = READ,
-    id: str | None = None,
-    type: str | None = None,
-    attrs: str | None = None,
-    q: str | None = None,
-    georel: str | None = None,
-    geometry: str | None = None,
-    coordinates: str | None = None,
-    limit: int = Query(20, ge=0),
-    offset: int = Query(0, ge=0),
+    query: EntityQuery = Depends(),  # noqa: B008
     options: str | None = None,
-    count: bool = False,
 ) -> Response:
     context = await get_context(request)
-    types, ids, names = names_of(type), names_of(id), names_of(attrs)
-    if not (types or ids or names or q or georel):
-        raise NgsiError("BadRequestData", "give at least one of type, id, attrs, q or georel")
-    if limit > read.MAX_LIMIT:
-        raise NgsiError("TooManyResults", f"limit must be ≤ {read.MAX_LIMIT}")
-    query = parse_q(q) if q else None
-    geo = parse_geoquery(georel, geometry, coordinates) if georel else None
-    wanted = list(names or []) + (sorted(query.attributes()) if query else [])
+    names = query.names
     matcher = read.NameMatcher(context, names) if names else None
     flags = options_of(options)
-    entities, total = await run_in_threadpool(
-        read.query_entities,
-        request.app.state.db,
-        resolver(request.app),
-        principal,
-        context,
-        types=types,
-        ids=ids,
-        q=query,
-        geo=geo,
-        limit=limit,
-        offset=offset,
-    )
-    if names and not wanted:
-        raise NgsiError("BadRequestData", "attrs is empty")
+    entities, total = await query.run(request, principal, context)
     out = [
         read.render(
             e,
@@ -112,8 +135,7 @@ async def query_entities(
         )
         for e in entities
     ]
-    headers = {"NGSILD-Results-Count": str(total)} if count else None
-    return respond(request, out, context, headers=headers)
+    return respond(request, out, context, headers=query.headers(total))
 
 
 @router.get("/entities/{entity_id}")
@@ -281,6 +303,37 @@ async def list_types(request: Request, principal: Principal = READ) -> Response:
     )
     body = {"id": "urn:ngsi-ld:EntityTypeList:taydo", "type": "EntityTypeList", "typeList": names}
     return respond(request, body, context)
+
+
+@router.get("/temporal/entities")
+async def query_temporal_entities(
+    request: Request,
+    principal: Principal = READ,
+    query: EntityQuery = Depends(),  # noqa: B008
+    timerel: str | None = None,
+    timeAt: str | None = None,
+    endTimeAt: str | None = None,
+    lastN: int | None = Query(None, ge=1),
+    options: str | None = None,
+) -> Response:
+    """The temporal evolution of every entity a query selects (the same parameters as
+    ``GET /entities``, with ``timerel``/``timeAt``/``endTimeAt`` and ``lastN``): an array of
+    temporal representations, each as ``GET /temporal/entities/{id}`` answers it."""
+    context = await get_context(request)
+    window = temporal.window(timerel, timeAt, endTimeAt)
+    names = query.names
+    entities, total = await query.run(request, principal, context)
+    body = await run_in_threadpool(
+        temporal.temporal_entities,
+        request.app,
+        entities,
+        context,
+        window,
+        read.NameMatcher(context, names) if names else None,
+        lastN,
+        "temporalValues" in options_of(options),
+    )
+    return respond(request, body, context, headers=query.headers(total))
 
 
 @router.get("/temporal/entities/{entity_id}")

@@ -19,7 +19,7 @@ from taydo.ingest.ngsild.context import Context
 from taydo.ingest.ngsild.entity import parse_time, translate
 from taydo.ingest.ngsild.errors import NgsiError
 
-__all__ = ["MAX_INSTANCES", "store_points", "temporal_entity", "window"]
+__all__ = ["MAX_INSTANCES", "store_points", "temporal_entities", "temporal_entity", "window"]
 
 MAX_INSTANCES = 10_000  # per attribute and request
 
@@ -117,3 +117,19 @@ def temporal_entity(
                     instances.append(instance)
                 out[key] = instances
     return out
+
+
+def temporal_entities(
+    app: FastAPI,
+    entities: list[Any],
+    target: Context,
+    span: tuple[int | None, int | None],
+    attrs: Any,
+    last_n: int | None,
+    temporal_values: bool,
+) -> list[dict[str, Any]]:
+    """``temporal_entity`` of each entity a query selected, in the query's order."""
+    return [
+        temporal_entity(app, entity, target, span, attrs, last_n, temporal_values)
+        for entity in entities
+    ]
