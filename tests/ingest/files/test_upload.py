@@ -224,3 +224,45 @@ def test_malformed_uploads_answer_4xx_with_a_reason(client, database, headers_fo
     )
     assert wrong_type.status_code == 422
     assert _stored(database) == []
+
+
+def test_the_template_workbook_fills_in_and_uploads(client, database, headers_for) -> None:  # type: ignore[no-untyped-def]
+    """The officer downloads the dataset's template, types two rows into it in Excel's way
+    (a date cell, a decimal comma, a station name from its list) and uploads it unchanged."""
+    from datetime import datetime
+
+    ids = _dataset(database)
+    officer = headers_for("agency_officer", ["SNNMT"])
+    url = "/api/v1/datasets/muc-nuoc-tay/upload-template.xlsx"
+    assert client.get(url, headers=officer).status_code == 404  # no mapping yet
+    client.put(
+        "/api/v1/datasets/muc-nuoc-tay/column-mapping",
+        headers=officer,
+        json={**MAPPING, "sheet": "Số liệu"},
+    )
+    answer = client.get(url, headers=officer)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/vnd.openxmlformats")
+    book = openpyxl.load_workbook(io.BytesIO(answer.content))
+    assert book.sheetnames == ["Số liệu", "Trạm", "Hướng dẫn"]
+    sheet = book["Số liệu"]
+    assert [c.value for c in sheet[1]] == ["Thời gian", "Trạm", "Mực nước (m)", "Nhiệt độ (°C)"]
+    assert sheet.max_row == 1  # headers only: nothing to upload by mistake
+    stations = [tuple(c.value for c in row) for row in book["Trạm"].iter_rows(min_row=2)]
+    assert stations == [("Trạm Ninh Kiều", "NK-01", "urn:ngsi-ld:WaterObserved:NK-01")]
+    sheet.append([datetime(2026, 2, 1, 7, 0), stations[0][0], 1.25, "28,5"])
+    sheet.append(["01/02/2026 08:00", stations[0][1], "1,3", None])
+    filled = io.BytesIO()
+    book.save(filled)
+    stored = _upload(client, officer, filled.getvalue(), name="mau-da-dien.xlsx")
+    assert stored.status_code == 201, stored.text
+    assert stored.json()["status"] == "stored" and stored.json()["values_stored"] == 3
+    assert sorted(_stored(database)) == sorted(
+        [
+            (ids["height"], T0, 1.25),
+            (ids["temperature"], T0, 28.5),
+            (ids["height"], T0 + 3_600_000, 1.3),
+        ]
+    )
+    other = headers_for("agency_officer", ["SYT"])
+    assert client.get(url, headers=other).status_code == 404

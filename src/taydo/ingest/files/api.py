@@ -72,6 +72,18 @@ async def upload_file(
     )
 
 
+@router.get("/{code}/upload-template.xlsx", summary="Tệp mẫu để điền / A workbook to fill in")
+async def upload_template(request: Request, code: str, principal: Principal = READ) -> Response:
+    """The dataset's data sheet with its mapped headers, its stations, and how to write times
+    and numbers (404 until the dataset has a column mapping)."""
+    data = await asyncio.to_thread(service.template_xlsx, request.app.state.db, principal, code)
+    return Response(
+        data,
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{code}-mau.xlsx"'},
+    )
+
+
 @router.get("/{code}/uploads/{upload_id}", summary="Một lần nạp tệp / One upload")
 async def get_upload(
     request: Request, code: str, upload_id: int, principal: Principal = READ

@@ -40,6 +40,7 @@ __all__ = [
     "record_upload",
     "report_xlsx",
     "set_mapping",
+    "template_xlsx",
 ]
 
 MODES = ("accept_valid", "all_or_nothing")
@@ -386,6 +387,66 @@ def report_xlsx(database: Database, principal: Principal, code: str, upload_id: 
             problems.append(
                 [problem["row"], problem["column"], problem["value"], problem["reason"]]
             )
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+GUIDE = (
+    ("Mỗi dòng: một thời điểm của một trạm.", "Each row: one time at one station."),
+    (
+        "Thời gian: dd/mm/yyyy HH:MM (ví dụ 27/11/2026 07:00), giờ Việt Nam nếu không ghi múi.",
+        "Time: dd/mm/yyyy HH:MM (e.g. 27/11/2026 07:00), Vietnam time unless a zone is given.",
+    ),
+    (
+        "Trạm: tên hoặc mã trong trang 'Trạm'.",
+        "Station: a name or code from the 'Trạm' sheet.",
+    ),
+    (
+        "Số: dấu phẩy thập phân được (12,5); ô trống là không có giá trị.",
+        "Numbers: a decimal comma is fine (12,5); an empty cell is no value.",
+    ),
+)
+
+
+def template_xlsx(database: Database, principal: Principal, code: str) -> bytes:
+    """A workbook to fill in for this dataset: its data sheet with the mapped column headers,
+    the stations a row may name, and how to write times and numbers — so that what an agency
+    sends matches the mapping the first time."""
+    import openpyxl
+
+    with database.session() as session:
+        dataset, agency = _dataset(session, code)
+        if not principal.may_see_agency(agency):
+            raise NotFound(f"không tìm thấy bộ dữ liệu / no dataset {code!r}")
+        saved = session.get(ColumnMapping, dataset.id)
+        if saved is None:
+            raise NotFound(f"bộ dữ liệu chưa có ánh xạ cột / dataset {code!r} has no mapping")
+        mapping = Mapping.model_validate(saved.mapping)
+        stations = session.execute(
+            select(Entity.name, Entity.entity_id)
+            .where(Entity.dataset_id == dataset.id)
+            .order_by(Entity.name, Entity.entity_id)
+        ).all()
+    book = openpyxl.Workbook()
+    data = book.active
+    try:
+        data.title = mapping.sheet or "Số liệu"
+    except ValueError as exc:  # a name Excel itself would refuse
+        raise Invalid(f"tên trang tính không hợp lệ / invalid worksheet name: {exc}") from None
+    headers = [mapping.ts, mapping.entity, *mapping.metrics]
+    data.append(headers)
+    for index, header in enumerate(headers, start=1):
+        data.column_dimensions[openpyxl.utils.get_column_letter(index)].width = max(
+            16, len(header) + 4
+        )
+    listed = book.create_sheet("Trạm")
+    listed.append(["Tên trạm / Station name", "Mã / Code", "Mã định danh / Entity id"])
+    for name, entity_id in stations:
+        listed.append([name, entity_id.rsplit(":", 1)[-1], entity_id])
+    guide = book.create_sheet("Hướng dẫn")
+    for line in GUIDE:
+        guide.append(list(line))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
