@@ -122,9 +122,18 @@ def connector_status(database: Database, principal: Principal) -> list[dict[str,
         from taydo.ingest.connectors.service import list_connectors
     except ImportError:  # not provided by the ingestion domain
         return None
-    shown = ("name", "kind", "agency", "enabled", "interval_s", "last_run_at", "last_error")
+    shown = (
+        "name",
+        "kind",
+        "agency",
+        "enabled",
+        "interval_s",
+        "last_run_at",
+        "last_error",
+        "rows_ingested",
+    )
     return [
-        {key: connector[key] for key in (*shown, "rows_ingested")}
+        {key: connector[key] for key in shown}
         for connector in list_connectors(database)
         if principal.may_see_agency(connector["agency"])
     ]
