@@ -52,6 +52,17 @@ def admin(headers_for) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return headers_for("admin")
 
 
+def upsert(client, auth: dict[str, str], entities: list[dict[str, Any]]) -> None:  # type: ignore[no-untyped-def]
+    """Batch upsert merging attributes (``options=update``), as a sensor gateway sends."""
+    answer = client.post(
+        "/ngsi-ld/v1/entityOperations/upsert",
+        json=entities,
+        params={"options": "update"},
+        headers=auth,
+    )
+    assert answer.status_code in (201, 204), answer.text
+
+
 def test_create_then_retrieve_in_both_forms(client, headers_for, database: Database) -> None:  # type: ignore[no-untyped-def]
     auth = admin(headers_for)
     created = client.post("/ngsi-ld/v1/entities", json=station("CT01"), headers={**auth, **LD})
@@ -285,13 +296,7 @@ def test_query_by_type_q_and_geometry(client, headers_for) -> None:  # type: ign
 def test_temporal_values_come_from_the_observation_store(client, headers_for) -> None:  # type: ignore[no-untyped-def]
     auth = {**admin(headers_for), **LD}
     for hour, value in ((1, 2.0), (2, 3.0), (3, 4.5)):
-        answer = client.post(
-            "/ngsi-ld/v1/entityOperations/upsert",
-            json=[station("T1", salinity=value, when=f"2026-11-27T0{hour}:00:00Z")],
-            params={"options": "update"},
-            headers=auth,
-        )
-        assert answer.status_code in (201, 204), answer.text
+        upsert(client, auth, [station("T1", salinity=value, when=f"2026-11-27T0{hour}:00:00Z")])
     url = "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:WaterQualityObserved:T1"
     link = {**admin(headers_for), **LINK_WQ}
     got = client.get(
@@ -323,9 +328,10 @@ def test_temporal_query_over_many_entities(client, headers_for) -> None:  # type
     retrieval answers, with the page and count of ``GET /entities``."""
     auth = {**admin(headers_for), **LD}
     for hour, value in ((1, 2.0), (2, 3.0)):
-        answer = client.post(
-            "/ngsi-ld/v1/entityOperations/upsert",
-            json=[
+        upsert(
+            client,
+            auth,
+            [
                 station(
                     local,
                     salinity=value + n,
@@ -334,10 +340,7 @@ def test_temporal_query_over_many_entities(client, headers_for) -> None:  # type
                 )
                 for n, local in enumerate(("Q1", "Q2", "Q3"))
             ],
-            params={"options": "update"},
-            headers=auth,
         )
-        assert answer.status_code in (201, 204), answer.text
     link = {**admin(headers_for), **LINK_WQ}
     window = {"timerel": "after", "timeAt": "2026-11-27T00:00:00Z", "attrs": "salinity"}
     got = client.get(
@@ -595,13 +598,7 @@ def test_temporal_retrieval_is_the_same_after_compaction(  # type: ignore[no-unt
 
     auth = {**admin(headers_for), **LD}
     for when, value in (("01:00", 2.0), ("01:30", 2.5), ("02:00", 3.0), ("03:00", 4.5)):
-        answer = client.post(
-            "/ngsi-ld/v1/entityOperations/upsert",
-            json=[station("K1", salinity=value, when=f"2026-11-20T{when}:00Z")],
-            params={"options": "update"},
-            headers=auth,
-        )
-        assert answer.status_code in (201, 204), answer.text
+        upsert(client, auth, [station("K1", salinity=value, when=f"2026-11-20T{when}:00Z")])
     url = "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:WaterQualityObserved:K1"
     link = {**admin(headers_for), **LINK_WQ}
     queries = [

@@ -57,6 +57,14 @@ def _dataset(session: Any, code: str) -> tuple[Dataset, str]:
     return row[0], row[1]
 
 
+def _visible_dataset(session: Any, principal: Principal, code: str) -> Dataset:
+    """The dataset, as NotFound when the principal may not see its agency's data."""
+    dataset, agency = _dataset(session, code)
+    if not principal.may_see_agency(agency):
+        raise NotFound(f"không tìm thấy bộ dữ liệu / no dataset {code!r}")
+    return dataset
+
+
 def _check_write(principal: Principal | None, agency: str) -> None:
     if principal is not None and not principal.may_write_agency(agency):
         raise Forbidden(
@@ -298,9 +306,7 @@ def list_uploads(
 ) -> list[dict[str, Any]]:
     """The newest uploads of a dataset (without their problems)."""
     with database.session() as session:
-        dataset, agency = _dataset(session, code)
-        if not principal.may_see_agency(agency):
-            raise NotFound(f"không tìm thấy bộ dữ liệu / no dataset {code!r}")
+        dataset = _visible_dataset(session, principal, code)
         rows = session.scalars(
             select(Upload)
             .where(Upload.dataset_id == dataset.id)
@@ -416,9 +422,7 @@ def template_xlsx(database: Database, principal: Principal, code: str) -> bytes:
     import openpyxl
 
     with database.session() as session:
-        dataset, agency = _dataset(session, code)
-        if not principal.may_see_agency(agency):
-            raise NotFound(f"không tìm thấy bộ dữ liệu / no dataset {code!r}")
+        dataset = _visible_dataset(session, principal, code)
         saved = session.get(ColumnMapping, dataset.id)
         if saved is None:
             raise NotFound(f"bộ dữ liệu chưa có ánh xạ cột / dataset {code!r} has no mapping")
