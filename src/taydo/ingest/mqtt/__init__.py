@@ -1,0 +1,1 @@
+"""MQTT gateway: topics, payloads and the broker client."""
