@@ -7,13 +7,30 @@ something real uses it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-__all__ = ["PROJECT", "Pack", "hookimpl", "hookspec", "make_plugin_manager"]
+if TYPE_CHECKING:
+    import typer
+    from fastapi import APIRouter
+
+    from taydo.core.runtime import Runtime
+
+__all__ = [
+    "PROJECT",
+    "Domain",
+    "NavItem",
+    "Pack",
+    "domains",
+    "hookimpl",
+    "hookspec",
+    "make_plugin_manager",
+    "packs",
+]
 
 PROJECT = "taydo"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -29,7 +46,49 @@ class Pack:
     data_dir: Path
 
 
+@dataclass(frozen=True)
+class NavItem:
+    """An entry of the console's navigation, shown to roles holding ``permission``."""
+
+    key: str
+    path: str
+    label: str  # Vietnamese msgid (``N_``), translated when shown
+    permission: str
+    order: int  # position in the navigation bar, lowest first
+
+
+RuntimeStep = Callable[["Runtime"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Domain:
+    """What one domain contributes to the IOC; the composition root (``taydo.app``) reads
+    these and names no module itself.
+
+    Start-up runs in two phases so that nothing arrives before its consumers listen: every
+    domain's ``start`` (lowest domains first: writer, series index, alert engine …), then
+    every domain's ``open`` (the doors to the outside: MQTT subscriptions, pull connectors).
+    Shutdown runs ``stop`` in the reverse order.
+    """
+
+    name: str
+    requires: tuple[str, ...] = ()  # domains that must be set up and started before this one
+    routers: Sequence[APIRouter] = ()  # REST API and console pages alike
+    cli: Callable[[typer.Typer], None] | None = None  # adds the domain's commands
+    migrations: Path | None = None  # the domain's Alembic version folder
+    templates: Path | None = None  # the domain's console templates (``templates/<domain>/``)
+    navigation: tuple[NavItem, ...] = ()
+    setup: Callable[[Runtime], None] | None = None  # when the app is built (cheap, no I/O)
+    start: RuntimeStep | None = None
+    open: RuntimeStep | None = None
+    stop: RuntimeStep | None = None
+
+
 class Hooks:
+    @hookspec
+    def taydo_domains(self) -> list[Domain]:  # type: ignore[empty-body]
+        """The domains this plugin provides (routers, pages, commands, migrations, runtime)."""
+
     @hookspec
     def taydo_packs(self) -> list[Pack]:  # type: ignore[empty-body]
         """Reference-data packs this plugin provides."""
@@ -53,3 +112,34 @@ def packs(manager: pluggy.PluginManager) -> dict[str, Pack]:
         for pack in group:
             found[pack.name] = pack
     return found
+
+
+def domains(manager: pluggy.PluginManager) -> list[Domain]:
+    """Every registered domain, each after the domains it ``requires`` (ties by name)."""
+    found: dict[str, Domain] = {}
+    for group in manager.hook.taydo_domains():
+        for domain in group:
+            if domain.name in found:
+                raise ValueError(f"two plugins provide the domain {domain.name!r}")
+            found[domain.name] = domain
+    ordered: list[Domain] = []
+    placed: set[str] = set()
+    visiting: set[str] = set()
+
+    def place(name: str, wanted_by: str) -> None:
+        if name in placed:
+            return
+        if name not in found:
+            raise ValueError(f"domain {wanted_by!r} requires {name!r}, which is not installed")
+        if name in visiting:
+            raise ValueError(f"domains require each other in a circle through {name!r}")
+        visiting.add(name)
+        for needed in sorted(found[name].requires):
+            place(needed, name)
+        visiting.discard(name)
+        placed.add(name)
+        ordered.append(found[name])
+
+    for name in sorted(found):
+        place(name, name)
+    return ordered

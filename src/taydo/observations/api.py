@@ -19,7 +19,7 @@ from taydo.core.lifecycle import (
     observations_settled,
 )
 from taydo.core.responses import FastJSONResponse
-from taydo.ingest.validate import parse_timestamp
+from taydo.core.clock import parse_timestamp
 from taydo.observations.buckets import BUCKET_MS, HOUR_MS, Buckets
 from taydo.observations.compaction import Compactor
 from taydo.observations.query import MAX_BUCKETS, latest_values, series_buckets

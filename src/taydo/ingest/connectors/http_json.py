@@ -14,7 +14,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from taydo.ingest.connectors.base import ConnectorKind, Fetched, dotted
-from taydo.ingest.validate import parse_timestamp
+from taydo.core.clock import parse_timestamp
 
 __all__ = ["HTTP_JSON", "HttpJsonConfig"]
 

@@ -1,0 +1,82 @@
+"""Who is calling: roles, permissions, their grants, and the authenticated ``Principal``.
+
+``GRANTS`` is the one table that says which role holds which permission. Agency scope (an
+agency officer writes only their own agencies' objects) is enforced in the services with
+``Principal``. Route declarations (``requires``/``public``) are in ``taydo.core.access``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+__all__ = ["GRANTS", "PERMISSIONS", "ROLES", "Authenticator", "Principal"]
+
+ROLES: dict[str, tuple[str, str]] = {
+    # code: (Vietnamese label, English label)
+    "admin": ("Quản trị hệ thống", "Administrator"),
+    "leader": ("Lãnh đạo", "Leader"),
+    "operator": ("Cán bộ vận hành IOC", "IOC operator"),
+    "agency_officer": ("Cán bộ sở, ngành, UBND phường/xã", "Agency officer"),
+    "viewer": ("Người xem", "Viewer"),
+}
+
+PERMISSIONS: dict[str, str] = {
+    "catalog:read": "read agencies, datasets, entities, areas",
+    "catalog:write": "create and change datasets and entities (scoped to own agencies)",
+    "catalog:admin": "create and change agencies and areas",
+    "observations:read": "read series and latest values",
+    "observations:write": "send observations (scoped to own agencies)",
+    "quarantine:read": "see rejected input",
+    "quarantine:act": "replay or discard rejected input",
+    "alerts:read": "see alerts",
+    "alerts:act": "acknowledge, resolve, assign and silence alerts",
+    "rules:write": "create and change rules and notification routing",
+    "connectors:admin": "configure pull connectors",
+    "users:admin": "manage users and tokens",
+    "audit:read": "read the audit journal",
+    "account:self": "see one's own account and change one's own password",
+}
+
+_READ = {"catalog:read", "observations:read", "alerts:read", "quarantine:read", "account:self"}
+GRANTS: dict[str, frozenset[str]] = {
+    "admin": frozenset(PERMISSIONS),
+    "leader": frozenset(_READ | {"alerts:act"}),
+    "operator": frozenset(_READ | {"alerts:act", "quarantine:act", "observations:write"}),
+    "agency_officer": frozenset(
+        _READ | {"catalog:write", "observations:write", "quarantine:act", "alerts:act"}
+    ),
+    "viewer": frozenset(_READ),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: a console user or a machine token."""
+
+    username: str
+    role: str
+    agencies: frozenset[str] = field(default_factory=frozenset)
+    user_id: int | None = None
+    token_id: int | None = None
+
+    def has(self, permission: str) -> bool:
+        return permission in GRANTS.get(self.role, frozenset())
+
+    @property
+    def sees_everything(self) -> bool:
+        """Leaders, operators, viewers and admins see every agency's objects."""
+        return self.role != "agency_officer"
+
+    def may_write_agency(self, agency_code: str | None) -> bool:
+        if self.role in ("admin", "operator"):
+            return True
+        return self.role == "agency_officer" and agency_code in self.agencies
+
+    def may_see_agency(self, agency_code: str | None) -> bool:
+        return self.sees_everything or agency_code in self.agencies
+
+
+Authenticator = Callable[[Request], "Principal | None"]
