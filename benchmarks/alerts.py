@@ -25,13 +25,16 @@ import httpx
 import uvicorn
 from sqlalchemy import create_engine, text
 
+from taydo.alerts.runtime import AlertingRuntime
+from taydo.app import create_app
 from taydo.auth.service import create_user, issue_token
 from taydo.catalog.models import Agency, Dataset, Entity, Metric
 from taydo.core import clock
-from taydo.core.app import create_app
 from taydo.core.db import Database
 from taydo.core.migrate import upgrade
+from taydo.core.runtime import runtime_of
 from taydo.core.settings import Settings
+from taydo.observations.service import ObservationWriter
 from taydo.rules.service import parse_rule, save_rules
 
 BACKGROUND_RATE = 10_000  # observations per second
@@ -118,7 +121,7 @@ def run_server(database: Database, settings: Settings):
     thread.start()
     while not server.started:
         time.sleep(0.05)
-    loop = next(s.task for s in app.state.bus._subscriptions if s.task).get_loop()
+    loop = next(s.task for s in runtime_of(app).bus._subscriptions if s.task).get_loop()
     return app, server, thread, loop
 
 
@@ -149,7 +152,7 @@ def latency(url: str) -> None:
 
     threading.Thread(target=listen, daemon=True).start()
     ready.wait(10)
-    writer = app.state.writer
+    writer = runtime_of(app).get(ObservationWriter)
     stop = False
 
     async def background() -> None:
@@ -208,7 +211,7 @@ def throughput(
     app, server, thread, loop = run_server(database, settings)
     from taydo.observations.service import Point
 
-    engine = app.state.alerting.engine
+    engine = runtime_of(app).get(AlertingRuntime).engine
     spent = [0.0]
     observe = engine.observe
 
@@ -222,13 +225,15 @@ def throughput(
     engine.observe = timed
 
     async def drained() -> None:
-        while any(s.queue.qsize() for s in app.state.bus._subscriptions):  # noqa: ASYNC110
+        while any(s.queue.qsize() for s in runtime_of(app).bus._subscriptions):  # noqa: ASYNC110
             await asyncio.sleep(0.01)  # the engine has evaluated everything
 
     async def run() -> float:
         # warm-up: every series once, so the engine has matched its rules (a one-time cost
         # per series and rule change) before the clock starts
-        await app.state.writer.write([Point(series, 1, 0.5) for series in load])
+        await (
+            runtime_of(app).get(ObservationWriter).write([Point(series, 1, 0.5) for series in load])
+        )
         while len(engine._plans) < len(load):  # noqa: ASYNC110 - plans built for every series
             await asyncio.sleep(0.01)
         spent[0] = 0.0
@@ -236,7 +241,9 @@ def throughput(
         base = clock.now_ms()
         await asyncio.gather(
             *[
-                app.state.writer.write(
+                runtime_of(app)
+                .get(ObservationWriter)
+                .write(
                     [Point(load[i % len(load)], base + k * BATCH + i, 0.5) for i in range(BATCH)]
                 )
                 for k in range(points // BATCH)

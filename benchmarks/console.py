@@ -137,8 +137,8 @@ def main() -> None:
 
     from fastapi.testclient import TestClient
 
+    from taydo.app import create_app
     from taydo.catalog.models import Entity
-    from taydo.core.app import create_app
     from taydo.core.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -30,8 +30,10 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from benchmarks.common import fresh_database, machine, make_catalog
-from taydo.core.app import create_app
+from taydo.app import create_app
+from taydo.core.runtime import runtime_of
 from taydo.core.settings import Settings
+from taydo.ingest.mqtt.gateway import MqttGateway
 
 FLOOR = 20_000  # messages/s, issue 4
 PUBLISHER = str(Path(__file__).with_name("mqtt_publisher.py"))
@@ -127,7 +129,7 @@ async def through_ioc(port: int, count: int, entities: int, url: str) -> tuple[f
     )
     app = create_app(settings, database=database)
     async with app.router.lifespan_context(app):
-        gateway = app.state.mqtt
+        gateway = runtime_of(app).get(MqttGateway)
         await asyncio.wait_for(gateway.connected.wait(), 30)
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
-from taydo.core.app import create_app
+from taydo.app import create_app
 from taydo.core.db import Base, Database
 from taydo.core.migrate import DOMAINS, upgrade
 from taydo.core.settings import Settings

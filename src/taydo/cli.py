@@ -1,4 +1,6 @@
-"""The ``taydo`` command. Each domain with commands keeps them in its own ``cli.py``."""
+"""The ``taydo`` command: its own commands (version, db, serve, demo, simulate, pack) and every
+registered domain's command groups (each domain keeps them in its own ``cli.py`` and adds them
+through its ``Domain.cli``)."""
 
 from __future__ import annotations
 
@@ -8,17 +10,11 @@ import typer
 from rich.console import Console
 
 from taydo import __version__
-from taydo.alerts.cli import alerts_app, rules_app
-from taydo.auth import cli as auth_cli
 from taydo.core.db import Database
 from taydo.core.migrate import upgrade
+from taydo.core.plugins import domains, make_plugin_manager
 from taydo.core.settings import DEFAULT_SECRET_KEY, Settings
 from taydo.demo import demo_command
-from taydo.geo import cli as geo_cli
-from taydo.ingest.cli import import_observations
-from taydo.ingest.connectors import cli as connectors_cli
-from taydo.ingest.contexts_cli import app as contexts_app
-from taydo.ingest.files import cli as files_cli
 from taydo.observations.cli import compact_command
 from taydo.packs import cli as pack_cli
 from taydo.packs.cantho.simulator.cli import simulate
@@ -30,23 +26,13 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Cơ sở dữ liệu / Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(geo_cli.app, name="geo")
 app.add_typer(pack_cli.app, name="pack")
-app.add_typer(auth_cli.user_app, name="user")
-app.add_typer(auth_cli.token_app, name="token")
-app.add_typer(auth_cli.audit_app, name="audit")
-app.add_typer(files_cli.import_app, name="import")
-app.add_typer(connectors_cli.connector_app, name="connector")
-files_cli.import_app.command("observations")(import_observations)
 db_app.command("compact")(compact_command)
 app.command("demo")(demo_command)
 app.command("simulate")(simulate)
-console = Console()
-
-
-app.add_typer(alerts_app, name="alerts")
-app.add_typer(rules_app, name="rules")
-app.add_typer(contexts_app, name="contexts")
+for _domain in domains(make_plugin_manager()):
+    if _domain.cli is not None:
+        _domain.cli(app)
 console = Console()
 
 
@@ -81,7 +67,7 @@ def serve(
     """Chạy máy chủ / Run the IOC server (upgrades the schema first)."""
     import uvicorn
 
-    from taydo.core.app import create_app
+    from taydo.app import create_app
 
     current = settings()
     if dev:

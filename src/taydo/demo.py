@@ -195,7 +195,8 @@ def _with_live_simulator(
     app: Any, options: DemoOptions, info: dict[str, Any], console: Console
 ) -> None:
     """Run the simulator as a task inside the server, between start-up and shut-down of the
-    app's components, so it writes through ``app.state.writer`` while the writer exists."""
+    app's domains, so it writes through the app's observation writer while it exists."""
+    from taydo.core.runtime import runtime_of
     from taydo.packs.cantho.simulator import Simulator
     from taydo.packs.cantho.simulator.driver import WriterSink, run_live
 
@@ -206,7 +207,7 @@ def _with_live_simulator(
         async with inner(application) as state:
             simulator = Simulator(seed=options.seed)
             task = asyncio.create_task(
-                run_live(simulator, WriterSink(application), options.interval_s),
+                run_live(simulator, WriterSink(runtime_of(application)), options.interval_s),
                 name="taydo-demo-simulator",
             )
             _banner(options, info, console)
@@ -256,7 +257,7 @@ async def _serve(app: Any, options: DemoOptions) -> None:
 
 def run_demo(options: DemoOptions, console: Console) -> None:
     """Prepare and serve until Ctrl-C. Raises DemoError for problems the user can fix."""
-    from taydo.core.app import create_app
+    from taydo.app import create_app
 
     _check_port(options.host, options.port)
     settings = demo_settings(options)

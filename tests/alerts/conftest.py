@@ -11,6 +11,7 @@ import pytest
 from taydo.catalog.models import Agency, Dataset, Entity, Metric
 from taydo.core import clock
 from taydo.core.db import Database
+from taydo.core.runtime import runtime_of
 from taydo.geo.models import Area
 from taydo.rules.service import parse_rule, save_rules
 
@@ -161,4 +162,4 @@ def catalog(database: Database) -> dict[str, int]:
 
 def publish(client: Any, points: list[tuple[int, int, float]]) -> None:
     """What the observation writer does after a commit (until the obs branch is merged)."""
-    client.portal.call(client.app.state.bus.publish, "observations.committed", points)
+    client.portal.call(runtime_of(client.app).bus.publish, "observations.committed", points)

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from taydo.alerts.cli import alerts_app, rules_app
+from taydo.alerts.cli import alerts_app
 from taydo.alerts.service import list_alerts
 from taydo.cli import app
 from taydo.packs.cantho.plugin import DATA_DIR
+from taydo.rules.cli import app as rules_app
 from taydo.rules.schemas import RuleDef
 from tests.alerts.conftest import SALT, publish, wait_for
 

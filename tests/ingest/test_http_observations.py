@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from taydo.core import clock
 from taydo.core.db import Database
+from taydo.core.runtime import runtime_of
 from taydo.ingest.validate import REASON_UNKNOWN_SERIES
 from tests.ingest.conftest import MakeSeries
 
@@ -168,7 +169,7 @@ def test_a_body_that_is_not_an_array_is_a_422(client, headers_for) -> None:  # t
 
 def test_too_many_items_or_bytes_is_a_413(client, database, headers_for, sid) -> None:  # type: ignore[no-untyped-def]
     headers = headers_for("operator")
-    settings = client.app.state.settings
+    settings = runtime_of(client.app).settings
     item = {"entity_id": E1, "metric": "height", "ts": 1795748400000, "value": 1.0}
     answer = client.post(URL, json=[item] * (settings.max_batch_items + 1), headers=headers)
     assert answer.status_code == 413

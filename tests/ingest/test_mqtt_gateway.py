@@ -17,10 +17,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from taydo.core.app import create_app
+from taydo.app import create_app
 from taydo.core.db import Database
+from taydo.core.runtime import runtime_of
 from taydo.core.settings import Settings
-from taydo.ingest.mqtt.gateway import parse_broker_url
+from taydo.ingest.mqtt.gateway import MqttGateway, parse_broker_url
 from tests.ingest.conftest import make_series
 from tests.ingest.mqtt_broker import broker_url
 
@@ -90,7 +91,9 @@ def mqtt_settings(settings: Settings, broker_url: str) -> Settings:
 def running(mqtt_settings: Settings, database: Database) -> Iterator[TestClient]:
     app = create_app(mqtt_settings, database=database)
     with TestClient(app) as client:
-        wait_for(lambda: app.state.mqtt.connected.is_set(), "the gateway to connect")
+        wait_for(
+            lambda: runtime_of(app).get(MqttGateway).connected.is_set(), "the gateway to connect"
+        )
         yield client
 
 
@@ -187,7 +190,7 @@ def test_messages_sent_while_the_ioc_is_down_arrive_after_restart(
     topic = f"{mqtt_settings.mqtt_topic_prefix}/SNNMT/CT-NK-04/attrs"
     app = create_app(mqtt_settings, database=database)
     with TestClient(app):
-        wait_for(lambda: app.state.mqtt.connected.is_set(), "first connection")
+        wait_for(lambda: runtime_of(app).get(MqttGateway).connected.is_set(), "first connection")
     # the IOC is stopped; the broker keeps the persistent session's messages
     publish(broker_url, [(topic, json.dumps({"height": i / 10, "ts": TS + i})) for i in range(50)])
     assert stored(database, ids["height"]) == []
@@ -302,7 +305,7 @@ def test_reconnects_after_the_broker_restarts(settings, database, tmp_path) -> N
     app = create_app(settings.model_copy(update={"mqtt_url": url}), database=database)
     try:
         with TestClient(app):
-            gateway = app.state.mqtt
+            gateway = runtime_of(app).get(MqttGateway)
             wait_for(gateway.connected.is_set, "first connection")
             broker.terminate()
             broker.wait(10)

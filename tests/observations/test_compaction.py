@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 
 from taydo.core import clock
 from taydo.core.db import Database
+from taydo.core.runtime import runtime_of
 from taydo.observations import compaction
 from taydo.observations.buckets import Buckets
-from taydo.observations.compaction import compact_database
+from taydo.observations.compaction import Compactor, compact_database
 from taydo.observations.packed import HOUR_MS
 from taydo.observations.query import (
     AGGREGATES,
@@ -326,7 +327,7 @@ def test_the_cli_compacts(database: Database, tmp_path: Path) -> None:
 def test_the_server_compacts_periodically(database: Database, headers_for) -> None:  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 
-    from taydo.core.app import create_app
+    from taydo.app import create_app
     from taydo.core.settings import Settings
 
     sid = make_series(database, "S1")["height"]
@@ -336,14 +337,14 @@ def test_the_server_compacts_periodically(database: Database, headers_for) -> No
         database_url=database.url, dev=True, observations_pack_after_hours=0, _env_file=None
     )
     with TestClient(create_app(off, database=database)) as client:
-        assert client.app.state.compactor is None  # type: ignore[attr-defined]
+        assert runtime_of(client.app).find(Compactor) is None
     assert scalar(database, "SELECT count(*) FROM observations_packed") == 0
     on = off.model_copy(
         update={"observations_pack_after_hours": 24.0, "observations_pack_interval_s": 0.1}
     )
     headers = headers_for("operator")
     with TestClient(create_app(on, database=database)) as client:
-        compactor = client.app.state.compactor  # type: ignore[attr-defined]
+        compactor = runtime_of(client.app).find(Compactor)
         deadline = time.monotonic() + 20
         while compactor.runs < 2 and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -31,9 +31,6 @@ ARGS = [
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 STATION = "urn:ngsi-ld:WaterObserved:can-tho"  # Trạm thủy văn Cần Thơ, Báo động 3 = 2.00 m
 
-for _needed in ("taydo.auth.sessions", "taydo.packs.loading", "taydo.alerts.service"):
-    pytest.importorskip(_needed, reason=f"{_needed} is not installed")
-
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
@@ -87,8 +84,8 @@ def _free_port() -> int:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     import uvicorn
 
+    from taydo.app import create_app
     from taydo.auth.service import ensure_demo_users, get_user, issue_token
-    from taydo.core.app import create_app
     from taydo.core.db import Database
     from taydo.core.migrate import upgrade
     from taydo.core.plugins import make_plugin_manager, packs

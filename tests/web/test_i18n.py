@@ -15,8 +15,9 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from jinja2 import Environment
 
+from taydo.core.plugins import domains, make_plugin_manager
 from taydo.web.i18n import TRANSLATIONS_DIR
-from taydo.web.shell import template_dirs
+from taydo.web.shell import Shell
 
 ROOT = Path(__file__).resolve().parents[2]
 PO = TRANSLATIONS_DIR / "en" / "LC_MESSAGES" / "messages.po"
@@ -107,7 +108,9 @@ def _bare_text(source: str) -> list[str]:
     return parser.found
 
 
-TEMPLATES = sorted(p for d in template_dirs() for p in d.rglob("*.html"))
+TEMPLATES = sorted(
+    p for d in Shell.of(domains(make_plugin_manager())).template_dirs for p in d.rglob("*.html")
+)
 
 
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: f"{p.parent.parent.name}/{p.name}")

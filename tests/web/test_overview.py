@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
+from taydo.console.overview import EntityCache, alarm_state, entity_rows
 from taydo.core import clock
 from taydo.core.access import Principal
-from taydo.web.overview import EntityCache, alarm_state, entity_rows
-
-observations = pytest.importorskip("taydo.observations.service")
-pytest.importorskip("taydo.alerts.models")
+from taydo.observations import service as observations
 
 OPERATOR = Principal("op", "operator")
 CAN_THO = "urn:ngsi-ld:WaterObserved:can-tho"

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from taydo.core.db import Database
-
-pytest.importorskip("taydo.alerts.service")
+from taydo.core.runtime import runtime_of
 
 CAN_THO = "urn:ngsi-ld:WaterObserved:can-tho"
 HTML = {"Accept": "text/html"}
@@ -106,7 +103,7 @@ def test_entity_page_shows_latest_value_and_alarm_levels(client, headers_for, st
     from taydo.core import clock
     from taydo.observations.service import Point, write_points
 
-    write_points(client.app.state.db, [Point(stations["can-tho"], clock.now_ms(), 1.93)])
+    write_points(runtime_of(client.app).db, [Point(stations["can-tho"], clock.now_ms(), 1.93)])
     page = client.get(f"/entities/{CAN_THO}", headers=_as(headers_for("viewer")))
     assert page.status_code == 200
     assert "1.93" in page.text and "Báo động 3" in page.text
@@ -227,8 +224,6 @@ def test_data_page_shows_health_and_replays_quarantined_input(
 
     from taydo.catalog.models import Dataset, Entity
     from taydo.core import clock
-
-    pytest.importorskip("taydo.ingest.replay")
     from taydo.ingest.models import QuarantineEntry
     from taydo.ingest.quarantine import put
     from taydo.observations.service import Point, write_points
@@ -278,7 +273,6 @@ def test_a_quarantined_input_is_fixed_and_replayed_or_discarded_on_its_page(
 
     from sqlalchemy import select, text
 
-    pytest.importorskip("taydo.ingest.replay")
     from taydo.core import clock
     from taydo.ingest.models import QuarantineEntry
     from taydo.ingest.quarantine import put

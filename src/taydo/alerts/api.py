@@ -1,34 +1,32 @@
-"""REST API of early warning: alerts, silences, rules, routing, the live stream and CAP."""
+"""REST API of early warning: alerts, silences, notification routing, the live stream and CAP."""
 
 from __future__ import annotations
 
 import asyncio
-from contextvars import ContextVar
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
 from taydo.alerts import routing, service
 from taydo.alerts.cap import cap_document, cap_feed
 from taydo.alerts.models import Alert
-from taydo.alerts.notify import Notifier
-from taydo.alerts.runtime import AlertingRuntime
+from taydo.alerts.runtime import Alerting
 from taydo.alerts.schemas import AckIn, AssignIn, ResolveIn, RetryIn
 from taydo.alerts.stream import filter_for
 from taydo.catalog.models import Entity
-from taydo.catalog.series import SeriesIndex
 from taydo.core.access import Principal, client_address, public, requires
+from taydo.core.deps import AppSettings, Db
 from taydo.core.errors import NotFound
+from taydo.core.runtime import runtime_of
 from taydo.geo.models import Area
 from taydo.rules import service as rules_service
 from taydo.rules.choices import choice_sets
 
-__all__ = ["router", "shutdown", "startup"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
-_RUNTIME: ContextVar[AlertingRuntime | None] = ContextVar("taydo_alerting_runtime")
 READ = requires("alerts:read")
 ACT = requires("alerts:act")
 WRITE_RULES = requires("rules:write")
@@ -36,50 +34,15 @@ PUBLIC = public()
 ListParam = Annotated[list[str] | None, Query()]
 
 
-def _db(request: Request) -> Any:
-    return request.app.state.db
-
-
 async def _run(func: Any, *args: Any, **kwargs: Any) -> Any:
     return await asyncio.to_thread(func, *args, **kwargs)
-
-
-async def startup(app: FastAPI) -> None:
-    settings = app.state.settings
-    series = getattr(app.state, "series", None)
-    if series is None:  # the observations component normally provides it; our runtime
-        series = app.state.series = SeriesIndex(app.state.db)  # invalidates it on changes
-    notifier = Notifier(
-        app.state.db,
-        timeout_s=settings.webhook_timeout_s,
-        backoff_s=settings.notify_backoff_s,
-        check_s=settings.alert_renotify_check_s,
-    )
-    runtime = AlertingRuntime(
-        app.state.db,
-        app.state.bus,
-        series,
-        tz=settings.tz,
-        writer=getattr(app.state, "writer", None),
-        check_s=settings.alert_check_interval_s,
-        stream_queue=settings.stream_queue_size,
-        notifier=notifier,
-    )
-    app.state.alerting = runtime
-    _RUNTIME.set(runtime)  # this lifespan's runtime, even if the app is started twice
-    await runtime.start()
-
-
-async def shutdown(app: FastAPI) -> None:
-    runtime = _RUNTIME.get(None) or getattr(app.state, "alerting", None)
-    if runtime is not None:
-        await runtime.close()
 
 
 # -- alerts ---------------------------------------------------------------------------------
 @router.get("/alerts")
 async def list_alerts(
     request: Request,
+    db: Db,
     principal: Principal = READ,
     state: str | None = None,
     severity: str | None = None,
@@ -93,7 +56,7 @@ async def list_alerts(
 ) -> list[dict[str, Any]]:
     return await _run(
         service.list_alerts,
-        _db(request),
+        db,
         principal,
         state=state,
         severity=severity,
@@ -113,8 +76,10 @@ async def alert_choices(_p: Principal = READ) -> dict[str, Any]:
 
 
 @router.get("/alerts/{alert_id}")
-async def get_alert(alert_id: int, request: Request, principal: Principal = READ) -> dict[str, Any]:
-    return await _run(service.get_alert, _db(request), principal, alert_id)
+async def get_alert(
+    alert_id: int, request: Request, db: Db, principal: Principal = READ
+) -> dict[str, Any]:
+    return await _run(service.get_alert, db, principal, alert_id)
 
 
 async def _transition(
@@ -122,9 +87,14 @@ async def _transition(
 ) -> dict[str, Any]:
     """Run one hand action (acknowledge, resolve, assign) and tell the live feeds."""
     alert = await _run(
-        action, _db(request), principal, alert_id, address=client_address(request), **fields
+        action,
+        runtime_of(request.app).db,
+        principal,
+        alert_id,
+        address=client_address(request),
+        **fields,
     )
-    await request.app.state.bus.publish("alerts.transition", alert)
+    await runtime_of(request.app).bus.publish("alerts.transition", alert)
     return alert
 
 
@@ -152,78 +122,30 @@ async def assign(
 # -- silences -------------------------------------------------------------------------------
 @router.get("/silences")
 async def list_silences(
-    request: Request, _p: Principal = READ, active: bool = False
+    request: Request, db: Db, _p: Principal = READ, active: bool = False
 ) -> list[dict[str, Any]]:
-    return await _run(routing.list_silences, _db(request), active_only=active)
+    return await _run(routing.list_silences, db, active_only=active)
 
 
 @router.post("/silences", status_code=201)
 async def create_silence(
-    body: routing.SilenceIn, request: Request, principal: Principal = ACT
+    body: routing.SilenceIn, request: Request, db: Db, principal: Principal = ACT
 ) -> dict[str, Any]:
-    return await _run(
-        service.create_silence, _db(request), principal, body, address=client_address(request)
-    )
+    return await _run(service.create_silence, db, principal, body, address=client_address(request))
 
 
 @router.delete("/silences/{silence_id}", status_code=204)
-async def delete_silence(silence_id: int, request: Request, principal: Principal = ACT) -> Response:
-    await _run(
-        service.remove_silence, _db(request), principal, silence_id, address=client_address(request)
-    )
-    return Response(status_code=204)
-
-
-# -- rules ----------------------------------------------------------------------------------
-@router.get("/rules")
-async def list_rules(request: Request, _p: Principal = READ) -> list[Any]:
-    rules = await _run(rules_service.list_rules, _db(request))
-    return [r.model_dump(mode="json", by_alias=True) for r in rules]
-
-
-@router.get("/rules/{code}")
-async def get_rule(code: str, request: Request, _p: Principal = READ) -> Any:
-    rule = await _run(rules_service.get_rule, _db(request), code)
-    return rule.model_dump(mode="json", by_alias=True)
-
-
-@router.put("/rules/{code}")
-async def put_rule(code: str, request: Request, principal: Principal = WRITE_RULES) -> Any:
-    data = await request.json()
-    if isinstance(data, dict):
-        data.setdefault("code", code)
-    rule = rules_service.parse_rule(data)
-    if rule.code != code:
-        from taydo.core.errors import Invalid
-
-        raise Invalid("mã quy tắc trong thân khác đường dẫn / body code differs from the path")
-    await _run(
-        rules_service.save_rules,
-        _db(request),
-        [rule],
-        actor=principal.username,
-        audit=service.rule_audit_hook(principal, client_address(request)),
-    )
-    await request.app.state.bus.publish("rules.changed", {"codes": [code]})
-    return rule.model_dump(mode="json", by_alias=True)
-
-
-@router.delete("/rules/{code}", status_code=204)
-async def delete_rule(code: str, request: Request, principal: Principal = WRITE_RULES) -> Response:
-    await _run(
-        rules_service.delete_rule,
-        _db(request),
-        code,
-        audit=service.rule_audit_hook(principal, client_address(request)),
-    )
-    await request.app.state.bus.publish("rules.changed", {"codes": [code]})
+async def delete_silence(
+    silence_id: int, request: Request, db: Db, principal: Principal = ACT
+) -> Response:
+    await _run(service.remove_silence, db, principal, silence_id, address=client_address(request))
     return Response(status_code=204)
 
 
 # -- notification routing -------------------------------------------------------------------
 @router.get("/notify/channels")
-async def list_channels(request: Request, _p: Principal = WRITE_RULES) -> Any:
-    return await _run(routing.list_channels, _db(request))
+async def list_channels(request: Request, db: Db, _p: Principal = WRITE_RULES) -> Any:
+    return await _run(routing.list_channels, db)
 
 
 @router.put("/notify/channels/{code}")
@@ -231,33 +153,33 @@ async def put_channel(
     code: str,
     body: routing.ChannelIn,
     request: Request,
+    db: Db,
     principal: Principal = WRITE_RULES,
 ) -> Any:
     if body.code != code:
         from taydo.core.errors import Invalid
 
         raise Invalid("mã kênh trong thân khác đường dẫn / body code differs from the path")
-    return await _run(
-        service.save_channel, _db(request), principal, body, address=client_address(request)
-    )
+    return await _run(service.save_channel, db, principal, body, address=client_address(request))
 
 
 @router.get("/notify/routes")
-async def list_routes(request: Request, _p: Principal = WRITE_RULES) -> Any:
-    return await _run(routing.list_routes, _db(request))
+async def list_routes(request: Request, db: Db, _p: Principal = WRITE_RULES) -> Any:
+    return await _run(routing.list_routes, db)
 
 
 @router.put("/notify/routes")
 async def put_routes(
-    body: list[routing.RouteIn], request: Request, principal: Principal = WRITE_RULES
+    body: list[routing.RouteIn], request: Request, db: Db, principal: Principal = WRITE_RULES
 ) -> Any:
-    count = await _run(routing.save_routes, _db(request), body)
+    count = await _run(routing.save_routes, db, body)
     return {"saved": count}
 
 
 @router.get("/notify/outbox")
 async def list_deliveries(
     request: Request,
+    db: Db,
     _p: Principal = WRITE_RULES,
     status: str | None = None,
     channel: str | None = None,
@@ -268,7 +190,7 @@ async def list_deliveries(
     """Notification deliveries, newest first (``status=dead``: the failed ones)."""
     return await _run(
         service.list_deliveries,
-        _db(request),
+        db,
         status=status,
         channel=channel,
         alert_id=alert_id,
@@ -279,18 +201,18 @@ async def list_deliveries(
 
 @router.post("/notify/outbox/retry")
 async def retry_deliveries(
-    body: RetryIn, request: Request, principal: Principal = WRITE_RULES
+    body: RetryIn, request: Request, db: Db, alerting: Alerting, principal: Principal = WRITE_RULES
 ) -> dict[str, Any]:
     """Send dead letters again (after their channel was created or fixed)."""
     queued = await _run(
         service.retry_deliveries,
-        _db(request),
+        db,
         principal,
         ids=body.ids,
         channel=body.channel,
         address=client_address(request),
     )
-    request.app.state.alerting.notifier.wake()
+    alerting.notifier.wake()
     return {"queued": queued}
 
 
@@ -298,6 +220,7 @@ async def retry_deliveries(
 @router.get("/stream")
 async def stream(
     request: Request,
+    alerting: Alerting,
     principal: Principal = READ,
     topics: str = "alerts",
     entity: ListParam = None,
@@ -305,7 +228,7 @@ async def stream(
     area: ListParam = None,
     min_severity: str | None = None,
 ) -> StreamingResponse:
-    hub = request.app.state.alerting.hub
+    hub = alerting.hub
     client = hub.connect(
         filter_for(
             principal,
@@ -369,9 +292,10 @@ def _cap_for(database: Any, settings: Any, alert_id: int) -> bytes:
 
 
 @router.get("/cap/alerts.xml")
-async def cap_alerts_feed(request: Request, _p: Principal | None = PUBLIC) -> Response:
-    settings = request.app.state.settings
-    alerts = await _run(_public_alerts, _db(request))
+async def cap_alerts_feed(
+    request: Request, db: Db, settings: AppSettings, _p: Principal | None = PUBLIC
+) -> Response:
+    alerts = await _run(_public_alerts, db)
     body = cap_feed(
         alerts,
         sender=settings.cap_sender,
@@ -383,6 +307,8 @@ async def cap_alerts_feed(request: Request, _p: Principal | None = PUBLIC) -> Re
 
 
 @router.get("/cap/alerts/{alert_id}.xml")
-async def cap_alert(alert_id: int, request: Request, _p: Principal | None = PUBLIC) -> Response:
-    body = await _run(_cap_for, _db(request), request.app.state.settings, alert_id)
+async def cap_alert(
+    alert_id: int, request: Request, db: Db, settings: AppSettings, _p: Principal | None = PUBLIC
+) -> Response:
+    body = await _run(_cap_for, db, settings, alert_id)
     return Response(body, media_type="application/cap+xml; charset=utf-8")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,11 +16,9 @@ from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import TaydoError
 from taydo.core.settings import Settings
-from taydo.rules import service as rules_service
 from taydo.rules.schemas import parse_duration
 
 alerts_app = typer.Typer(help="Cảnh báo / Alerts.", no_args_is_help=True)
-rules_app = typer.Typer(help="Quy tắc cảnh báo / Alert rules.", no_args_is_help=True)
 console = Console()
 CLI_PRINCIPAL = Principal(username="cli", role="operator")
 
@@ -158,33 +155,3 @@ def retry(
     except TaydoError as exc:
         _fail(exc)
     console.print(f"[green]{len(queued)} thông báo chờ gửi lại / deliveries queued again[/green]")
-
-
-@rules_app.command("list")
-def list_rules() -> None:
-    """Liệt kê quy tắc / List rules."""
-    table = Table("code", "kind", "name", "enabled")
-    for rule in rules_service.list_rules(_database()):
-        table.add_row(rule.code, rule.kind, rule.name, "yes" if rule.enabled else "no")
-    console.print(table)
-
-
-@rules_app.command("validate")
-def validate(path: Path) -> None:
-    """Kiểm tra tệp quy tắc / Validate a rules YAML file without saving it."""
-    try:
-        rules = rules_service.parse_rules_yaml(path.read_text(encoding="utf-8"))
-    except TaydoError as exc:
-        _fail(exc)
-    console.print(f"[green]{len(rules)} quy tắc hợp lệ / valid rules[/green]")
-
-
-@rules_app.command("load")
-def load(path: Path, source: str = typer.Option("file", help="Source label")) -> None:
-    """Nạp quy tắc từ tệp / Load (insert or update) rules from a YAML file."""
-    try:
-        rules = rules_service.parse_rules_yaml(path.read_text(encoding="utf-8"))
-        changed = rules_service.save_rules(_database(), rules, source=source, actor="cli")
-    except TaydoError as exc:
-        _fail(exc)
-    console.print(f"[green]{changed} quy tắc đã lưu / rules saved[/green]")

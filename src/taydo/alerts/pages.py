@@ -15,7 +15,9 @@ from fastapi.responses import RedirectResponse, Response
 from taydo.core import clock
 from taydo.core.access import Principal, client_address
 from taydo.core.db import Database
+from taydo.core.deps import AppSettings, Db
 from taydo.core.errors import NotFound, TaydoError
+from taydo.core.runtime import runtime_of
 from taydo.web.i18n import N_
 from taydo.web.shell import page, render
 
@@ -58,8 +60,8 @@ def _area_names(database: Database, province: str) -> dict[str, str]:
 def list_view(
     database: Database, principal: Principal, filters: dict[str, str], province: str
 ) -> dict[str, Any]:
+    from taydo.alerts.feed import feed_item
     from taydo.alerts.service import list_alerts
-    from taydo.web.live import feed_item
 
     active = {"active": True, "closed": False}.get(filters.get("open", ""))
     alerts = list_alerts(
@@ -85,6 +87,8 @@ def list_view(
 @router.get("/alerts")
 async def alerts_list(
     request: Request,
+    db: Db,
+    settings: AppSettings,
     principal: Annotated[Principal, page("alerts:read")],
     severity: str = "",
     state: str = "",
@@ -102,17 +106,17 @@ async def alerts_list(
         "agency": agency.strip(),
         "open": open,
     }
-    province = request.app.state.settings.console_area
-    view = await run_in_threadpool(list_view, request.app.state.db, principal, filters, province)
+    province = settings.console_area
+    view = await run_in_threadpool(list_view, db, principal, filters, province)
     return render(request, "alerts/list.html", view)
 
 
 def detail_view(
     database: Database, principal: Principal, alert_id: int, province: str
 ) -> dict[str, Any]:
+    from taydo.alerts.feed import feed_item
     from taydo.alerts.service import get_alert
     from taydo.rules.service import get_rule
-    from taydo.web.live import feed_item
 
     alert = feed_item(get_alert(database, principal, alert_id))
     try:
@@ -150,8 +154,10 @@ async def _detail(
     request: Request, principal: Principal, alert_id: int, error: str | None = None
 ) -> Response:
     _installed()
-    province = request.app.state.settings.console_area
-    view = await run_in_threadpool(detail_view, request.app.state.db, principal, alert_id, province)
+    province = runtime_of(request.app).settings.console_area
+    view = await run_in_threadpool(
+        detail_view, runtime_of(request.app).db, principal, alert_id, province
+    )
     view["error"] = error
     return render(request, "alerts/detail.html", view, status=422 if error else 200)
 
@@ -171,7 +177,7 @@ async def _act(
     address = client_address(request)
     try:
         await run_in_threadpool(
-            action, request.app.state.db, principal, alert_id, address=address, **fields
+            action, runtime_of(request.app).db, principal, alert_id, address=address, **fields
         )
     except NotFound:
         raise

@@ -13,10 +13,12 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterable
+from contextvars import ContextVar
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+from fastapi import Depends, Request
 from sqlalchemy import Connection, Text, cast, select
 
 from taydo.alerts.notify import Notifier
@@ -27,12 +29,14 @@ from taydo.catalog.series import SeriesIndex, SeriesInfo
 from taydo.core import clock
 from taydo.core.bus import Bus, Event, settle
 from taydo.core.db import Database
+from taydo.core.runtime import Runtime, runtime_of
 from taydo.observations.query import latest_points, recent_points
+from taydo.observations.service import ObservationWriter
 from taydo.rules.aqi import POLLUTANTS, AqiTracker, Derived
 from taydo.rules.engine import Engine, Transition, attribute_metrics, attribute_roots
 from taydo.rules.service import list_rules
 
-__all__ = ["AlertingRuntime", "CatalogCache"]
+__all__ = ["Alerting", "AlertingRuntime", "CatalogCache", "start", "stop"]
 
 log = logging.getLogger(__name__)
 
@@ -411,3 +415,48 @@ class AlertingRuntime:
                 await self.check_now()
             except Exception:
                 log.exception("rules timer failed")
+
+
+# ---------------------------------------------------------------- the domain's start and stop
+
+_STARTED: ContextVar[AlertingRuntime | None] = ContextVar("taydo_alerting_runtime")
+
+
+async def start(runtime: Runtime) -> None:
+    """Start the alert engine, the live stream hub and the notifier on this event loop."""
+    settings = runtime.settings
+    series = runtime.find(SeriesIndex)
+    if series is None:  # the observations domain normally provides it; ours follows changes
+        series = runtime.provide(SeriesIndex(runtime.db))
+    notifier = Notifier(
+        runtime.db,
+        timeout_s=settings.webhook_timeout_s,
+        backoff_s=settings.notify_backoff_s,
+        check_s=settings.alert_renotify_check_s,
+    )
+    alerting = AlertingRuntime(
+        runtime.db,
+        runtime.bus,
+        series,
+        tz=settings.tz,
+        writer=runtime.find(ObservationWriter),
+        check_s=settings.alert_check_interval_s,
+        stream_queue=settings.stream_queue_size,
+        notifier=notifier,
+    )
+    runtime.provide(alerting)
+    _STARTED.set(alerting)  # this lifespan's engine, even if the app is started twice
+    await alerting.start()
+
+
+async def stop(runtime: Runtime) -> None:
+    alerting = _STARTED.get(None) or runtime.find(AlertingRuntime)
+    if alerting is not None:
+        await alerting.close()
+
+
+async def _alerting(request: Request) -> AlertingRuntime:
+    return runtime_of(request.app).get(AlertingRuntime)
+
+
+Alerting = Annotated[AlertingRuntime, Depends(_alerting)]

@@ -28,7 +28,7 @@ from taydo.auth.schemas import (
 )
 from taydo.auth.tokens import token_active, token_expiry
 from taydo.core.access import GRANTS, Principal, client_address, public, requires
-from taydo.core.db import Database
+from taydo.core.deps import AppSettings, Db
 from taydo.core.errors import Unauthenticated
 
 __all__ = ["router"]
@@ -38,11 +38,6 @@ PUBLIC = public()
 SELF = requires("account:self")
 ADMIN = requires("users:admin")
 AUDIT = requires("audit:read")
-
-
-def _db(request: Request) -> Database:
-    database: Database = request.app.state.db
-    return database
 
 
 def _address(request: Request) -> str:
@@ -76,13 +71,17 @@ def _token_out(row: ApiToken, username: str) -> TokenOut:
 
 @router.post("/auth/login", response_model=LoginOut, responses={429: {}, 401: {}})
 def login(
-    body: LoginIn, request: Request, response: Response, _caller: Principal | None = PUBLIC
+    body: LoginIn,
+    request: Request,
+    db: Db,
+    settings: AppSettings,
+    response: Response,
+    _caller: Principal | None = PUBLIC,
 ) -> LoginOut | JSONResponse:
     """Đăng nhập / Log in: starts a console session (cookie) and returns its CSRF token."""
-    settings = request.app.state.settings
     try:
         result = service.login(
-            _db(request),
+            db,
             body.username,
             body.password,
             address=_address(request),
@@ -114,11 +113,11 @@ def login(
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(request: Request, _caller: Principal | None = PUBLIC) -> Response:
+def logout(request: Request, db: Db, _caller: Principal | None = PUBLIC) -> Response:
     """Đăng xuất / Log out: ends the session of the cookie (nothing to do for tokens)."""
     session_id = request.cookies.get(sessions.COOKIE_NAME)
     if session_id:
-        service.logout(_db(request), session_id, address=_address(request))
+        service.logout(db, session_id, address=_address(request))
     response = Response(status_code=204)
     response.delete_cookie(sessions.COOKIE_NAME, path="/", httponly=True, samesite="lax")
     return response
@@ -132,10 +131,10 @@ def me(caller: Principal = SELF) -> MeOut:
 
 @router.post("/auth/password", status_code=204)
 def change_own_password(
-    body: PasswordChangeIn, request: Request, caller: Principal = SELF
+    body: PasswordChangeIn, request: Request, db: Db, caller: Principal = SELF
 ) -> Response:
     """Đổi mật khẩu / Change one's own password (ends one's other sessions)."""
-    database = _db(request)
+    database = db
     user = service.get_user(database, caller.username)
     if not passwords.verify(user.password_hash, body.current_password):
         raise Unauthenticated("Mật khẩu hiện tại không đúng / the current password is wrong")
@@ -151,16 +150,16 @@ def change_own_password(
 
 
 @router.get("/users", response_model=list[UserOut])
-def list_users(request: Request, _caller: Principal = ADMIN) -> list[UserOut]:
+def list_users(request: Request, db: Db, _caller: Principal = ADMIN) -> list[UserOut]:
     """Danh sách người dùng / List accounts."""
-    return [UserOut.model_validate(user) for user in service.list_users(_db(request))]
+    return [UserOut.model_validate(user) for user in service.list_users(db)]
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-def create_user(body: UserIn, request: Request, caller: Principal = ADMIN) -> UserOut:
+def create_user(body: UserIn, request: Request, db: Db, caller: Principal = ADMIN) -> UserOut:
     """Tạo người dùng / Create an account."""
     user = service.create_user(
-        _db(request),
+        db,
         body.username,
         body.role,
         agencies=body.agencies,
@@ -174,10 +173,10 @@ def create_user(body: UserIn, request: Request, caller: Principal = ADMIN) -> Us
 
 @router.patch("/users/{username}", response_model=UserOut)
 def update_user(
-    username: Printable, body: UserPatch, request: Request, caller: Principal = ADMIN
+    username: Printable, body: UserPatch, request: Request, db: Db, caller: Principal = ADMIN
 ) -> UserOut:
     """Đổi vai trò, cơ quan, khóa/mở / Change role, agencies, or disable/enable an account."""
-    database = _db(request)
+    database = db
     who = {"actor": caller.username, "address": _address(request)}
     user = service.get_user(database, username)
     if body.role is not None or body.agencies is not None:
@@ -194,11 +193,12 @@ def set_user_password(
     username: Printable,
     body: PasswordSetIn,
     request: Request,
+    db: Db,
     caller: Principal = ADMIN,
 ) -> Response:
     """Đặt mật khẩu / Set an account's password (ends its sessions)."""
     service.set_password(
-        _db(request), username, body.password, actor=caller.username, address=_address(request)
+        db, username, body.password, actor=caller.username, address=_address(request)
     )
     return Response(status_code=204)
 
@@ -206,20 +206,20 @@ def set_user_password(
 @router.get("/tokens", response_model=list[TokenOut])
 def list_tokens(
     request: Request,
+    db: Db,
     username: Printable | None = None,
     _caller: Principal = ADMIN,
 ) -> list[TokenOut]:
     """Danh sách mã truy cập / List tokens (never the token itself, only its prefix)."""
-    return [
-        _token_out(row, owner)
-        for row, owner in service.list_tokens(_db(request), username=username)
-    ]
+    return [_token_out(row, owner) for row, owner in service.list_tokens(db, username=username)]
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201)
-def create_token(body: TokenIn, request: Request, caller: Principal = ADMIN) -> TokenCreated:
+def create_token(
+    body: TokenIn, request: Request, db: Db, caller: Principal = ADMIN
+) -> TokenCreated:
     """Tạo mã truy cập / Create a token. The answer is the only time the token is shown."""
-    database = _db(request)
+    database = db
     user = service.get_user(database, body.username)
     row, token = service.issue_token(
         database,
@@ -235,9 +235,9 @@ def create_token(body: TokenIn, request: Request, caller: Principal = ADMIN) -> 
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: int, request: Request, caller: Principal = ADMIN) -> TokenOut:
+def revoke_token(token_id: int, request: Request, db: Db, caller: Principal = ADMIN) -> TokenOut:
     """Thu hồi mã truy cập / Revoke a token (takes effect on its next request)."""
-    database = _db(request)
+    database = db
     row, owner = service.revoke_token(
         database, token_id, actor=caller.username, address=_address(request)
     )
@@ -247,6 +247,7 @@ def revoke_token(token_id: int, request: Request, caller: Principal = ADMIN) -> 
 @router.get("/audit", response_model=AuditPageOut)
 def audit(
     request: Request,
+    db: Db,
     actor: Printable | None = None,
     action: Annotated[
         Printable | None, Query(description="exact, or a prefix like token.*")
@@ -261,7 +262,7 @@ def audit(
 ) -> AuditPageOut:
     """Nhật ký kiểm toán / The audit journal, newest first, filtered and paginated."""
     page = journal.query(
-        _db(request),
+        db,
         actor=actor,
         action=action,
         object_type=object_type,
@@ -275,9 +276,9 @@ def audit(
 
 
 @router.get("/audit/verify", response_model=AuditVerifyOut)
-def audit_verify(request: Request, _caller: Principal = AUDIT) -> AuditVerifyOut:
+def audit_verify(request: Request, db: Db, _caller: Principal = AUDIT) -> AuditVerifyOut:
     """Kiểm tra chuỗi băm / Walk the hash chain and report the first broken link."""
-    result = journal.verify(_db(request))
+    result = journal.verify(db)
     return AuditVerifyOut(
         ok=result.ok,
         entries=result.entries,

@@ -29,6 +29,7 @@ from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import TaydoError, Unauthenticated
+from taydo.core.runtime import runtime_of
 
 __all__ = [
     "COOKIE_NAME",
@@ -80,7 +81,7 @@ def _aware(moment: datetime) -> datetime:
 
 
 def secret_key(request: Request) -> str:
-    return str(request.app.state.settings.secret_key.get_secret_value())
+    return str(runtime_of(request.app).settings.secret_key.get_secret_value())
 
 
 def csrf_token(request: Request) -> str:

@@ -29,7 +29,10 @@ from taydo.catalog.schemas import (
     Page,
 )
 from taydo.core.access import Principal, client_address, requires
+from taydo.core.deps import AppRuntime, Db
 from taydo.core.errors import Invalid
+from taydo.geo.schemas import GeometryIn, GeometryOut
+from taydo.geo.service import set_area_geometry
 
 __all__ = ["router"]
 
@@ -49,10 +52,6 @@ async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await run_in_threadpool(fn, *args, **kwargs)
 
 
-async def _changed(request: Request, entity_ids: list[str]) -> None:
-    await announce_changes(request.app, entity_ids)
-
-
 def _page(found: tuple[list[dict[str, Any]], int], limit: int, offset: int) -> dict[str, Any]:
     items, total = found
     return {"items": items, "total": total, "limit": limit, "offset": offset}
@@ -64,38 +63,38 @@ def _page(found: tuple[list[dict[str, Any]], int], limit: int, offset: int) -> d
 @router.get("/agencies", response_model=Page, summary="Cơ quan / List agencies")
 async def list_agencies(
     request: Request,
+    db: Db,
     kind: str | None = None,
     limit: int = Limit,
     offset: int = Offset,
     _who: Principal = READ,
 ) -> dict[str, Any]:
-    db = request.app.state.db
     found = await _run(service.list_agencies, db, kind=kind, limit=limit, offset=offset)
     return _page(found, limit, offset)
 
 
 @router.get("/agencies/{code}", response_model=AgencyOut)
-async def get_agency(request: Request, code: str, _who: Principal = READ) -> dict[str, Any]:
-    return await _run(service.get_agency, request.app.state.db, code)
+async def get_agency(request: Request, db: Db, code: str, _who: Principal = READ) -> dict[str, Any]:
+    return await _run(service.get_agency, db, code)
 
 
 @router.post("/agencies", response_model=AgencyOut, status_code=201)
-async def create_agency(request: Request, body: AgencyIn, who: Principal = ADMIN) -> dict[str, Any]:
-    db = request.app.state.db
+async def create_agency(
+    request: Request, db: Db, body: AgencyIn, who: Principal = ADMIN
+) -> dict[str, Any]:
     return await _run(service.create_agency, db, body, who, client_address(request))
 
 
 @router.patch("/agencies/{code}", response_model=AgencyOut)
 async def update_agency(
-    request: Request, code: str, body: AgencyPatch, who: Principal = ADMIN
+    request: Request, db: Db, code: str, body: AgencyPatch, who: Principal = ADMIN
 ) -> dict[str, Any]:
-    db = request.app.state.db
     return await _run(service.update_agency, db, code, body, who, client_address(request))
 
 
 @router.delete("/agencies/{code}", status_code=204)
-async def delete_agency(request: Request, code: str, who: Principal = ADMIN) -> Response:
-    await _run(service.delete_agency, request.app.state.db, code, who, client_address(request))
+async def delete_agency(request: Request, db: Db, code: str, who: Principal = ADMIN) -> Response:
+    await _run(service.delete_agency, db, code, who, client_address(request))
     return Response(status_code=204)
 
 
@@ -105,6 +104,7 @@ async def delete_agency(request: Request, code: str, who: Principal = ADMIN) -> 
 @router.get("/datasets", response_model=Page, summary="Bộ dữ liệu / List datasets")
 async def list_datasets(
     request: Request,
+    db: Db,
     agency: str | None = None,
     pillar: str | None = None,
     sector: str | None = None,
@@ -114,7 +114,7 @@ async def list_datasets(
 ) -> dict[str, Any]:
     found = await _run(
         service.list_datasets,
-        request.app.state.db,
+        db,
         agency=agency,
         pillar=pillar,
         sector=sector,
@@ -125,29 +125,29 @@ async def list_datasets(
 
 
 @router.get("/datasets/{code}", response_model=DatasetOut)
-async def get_dataset(request: Request, code: str, _who: Principal = READ) -> dict[str, Any]:
-    return await _run(service.get_dataset, request.app.state.db, code)
+async def get_dataset(
+    request: Request, db: Db, code: str, _who: Principal = READ
+) -> dict[str, Any]:
+    return await _run(service.get_dataset, db, code)
 
 
 @router.post("/datasets", response_model=DatasetOut, status_code=201)
 async def create_dataset(
-    request: Request, body: DatasetIn, who: Principal = WRITE
+    request: Request, db: Db, body: DatasetIn, who: Principal = WRITE
 ) -> dict[str, Any]:
-    db = request.app.state.db
     return await _run(service.create_dataset, db, body, who, client_address(request))
 
 
 @router.patch("/datasets/{code}", response_model=DatasetOut)
 async def update_dataset(
-    request: Request, code: str, body: DatasetPatch, who: Principal = WRITE
+    request: Request, db: Db, code: str, body: DatasetPatch, who: Principal = WRITE
 ) -> dict[str, Any]:
-    db = request.app.state.db
     return await _run(service.update_dataset, db, code, body, who, client_address(request))
 
 
 @router.delete("/datasets/{code}", status_code=204)
-async def delete_dataset(request: Request, code: str, who: Principal = WRITE) -> Response:
-    await _run(service.delete_dataset, request.app.state.db, code, who, client_address(request))
+async def delete_dataset(request: Request, db: Db, code: str, who: Principal = WRITE) -> Response:
+    await _run(service.delete_dataset, db, code, who, client_address(request))
     return Response(status_code=204)
 
 
@@ -157,6 +157,7 @@ async def delete_dataset(request: Request, code: str, who: Principal = WRITE) ->
 @router.get("/entities", response_model=Page, summary="Thực thể / List entities")
 async def list_entities(
     request: Request,
+    db: Db,
     type: str | None = Query(None, description="entity type, e.g. WaterObserved"),
     area: str | None = Query(None, description="area code; a province covers its wards"),
     agency: str | None = Query(None, description="agency code"),
@@ -168,7 +169,7 @@ async def list_entities(
 ) -> dict[str, Any]:
     found = await _run(
         service.list_entities,
-        request.app.state.db,
+        db,
         type=type,
         area=area,
         agency=agency,
@@ -181,42 +182,49 @@ async def list_entities(
 
 
 @router.get("/entities/{entity_id}", response_model=EntityOut)
-async def get_entity(request: Request, entity_id: str, _who: Principal = READ) -> dict[str, Any]:
-    return await _run(service.get_entity, request.app.state.db, entity_id)
+async def get_entity(
+    request: Request, db: Db, entity_id: str, _who: Principal = READ
+) -> dict[str, Any]:
+    return await _run(service.get_entity, db, entity_id)
 
 
 @router.post("/entities", response_model=EntityOut, status_code=201)
-async def create_entity(request: Request, body: EntityIn, who: Principal = WRITE) -> dict[str, Any]:
-    db = request.app.state.db
+async def create_entity(
+    request: Request, runtime: AppRuntime, db: Db, body: EntityIn, who: Principal = WRITE
+) -> dict[str, Any]:
     out = await _run(service.create_entity, db, body, who, client_address(request))
-    await _changed(request, [body.entity_id])
+    await announce_changes(runtime, [body.entity_id])
     return out
 
 
 @router.patch("/entities/{entity_id}", response_model=EntityOut)
 async def update_entity(
     request: Request,
+    runtime: AppRuntime,
+    db: Db,
     entity_id: str,
     body: EntityPatch,
     who: Principal = WRITE,
 ) -> dict[str, Any]:
-    db = request.app.state.db
     out = await _run(service.update_entity, db, entity_id, body, who, client_address(request))
-    await _changed(request, [entity_id])
+    await announce_changes(runtime, [entity_id])
     return out
 
 
 @router.delete("/entities/{entity_id}", status_code=204)
-async def delete_entity(request: Request, entity_id: str, who: Principal = WRITE) -> Response:
-    db = request.app.state.db
+async def delete_entity(
+    request: Request, runtime: AppRuntime, db: Db, entity_id: str, who: Principal = WRITE
+) -> Response:
     await _run(service.delete_entity, db, entity_id, who, client_address(request))
-    await _changed(request, [entity_id])
+    await announce_changes(runtime, [entity_id])
     return Response(status_code=204)
 
 
 @router.put("/entities/{entity_id}/metrics/{name}", response_model=MetricOut)
 async def put_metric(
     request: Request,
+    runtime: AppRuntime,
+    db: Db,
     entity_id: str,
     name: str,
     body: MetricIn,
@@ -226,18 +234,31 @@ async def put_metric(
     """Create or change one metric (a series) of an entity; the body's name must match."""
     if body.name != name:
         raise Invalid(f"metric name in the body ({body.name!r}) differs from the URL ({name!r})")
-    db = request.app.state.db
     out, created = await _run(service.put_metric, db, entity_id, body, who, client_address(request))
     response.status_code = 201 if created else 200
-    await _changed(request, [entity_id])
+    await announce_changes(runtime, [entity_id])
     return out
 
 
 @router.delete("/entities/{entity_id}/metrics/{name}", status_code=204)
 async def delete_metric(
-    request: Request, entity_id: str, name: str, who: Principal = WRITE
+    request: Request, runtime: AppRuntime, db: Db, entity_id: str, name: str, who: Principal = WRITE
 ) -> Response:
-    db = request.app.state.db
     await _run(service.delete_metric, db, entity_id, name, who, client_address(request))
-    await _changed(request, [entity_id])
+    await announce_changes(runtime, [entity_id])
     return Response(status_code=204)
+
+
+# -- areas' boundaries: a geo change that re-places the catalog's entities ------------------
+
+
+@router.put("/areas/{code}/geometry", response_model=GeometryOut, tags=["geo"])
+async def put_geometry(
+    runtime: AppRuntime, code: str, body: GeometryIn, _who: Principal = ADMIN
+) -> dict[str, Any]:
+    """Set one area's boundary; entities placed by location are re-placed."""
+    db = runtime.db
+    out = await _run(set_area_geometry, db, code, body.model_dump(mode="json"))
+    changed = await _run(service.assign_areas, db)
+    await announce_changes(runtime, changed)
+    return {**out, "reassigned_entities": len(changed)}

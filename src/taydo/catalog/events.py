@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from taydo.core.runtime import Runtime
+
 __all__ = ["announce_attribute_changes", "announce_changes"]
 
 
 async def announce_changes(
-    app: Any, entity_ids: list[str], *, refreshed: int | None = None
+    runtime: Runtime, entity_ids: list[str], *, refreshed: int | None = None
 ) -> None:
     """Call after entities or metrics changed (created, updated, deleted, re-placed).
 
@@ -18,18 +20,15 @@ async def announce_changes(
     so that hearing it does not drop what the hand-over stored."""
     if not entity_ids:
         return
-    series = getattr(app.state, "series", None)
     data: dict[str, Any] = {"entity_ids": list(entity_ids)}
-    if refreshed is not None and series is not None:
-        data["refreshed"] = {"origin": series.origin, "mark": refreshed}
-    elif series is not None:
-        # The index is invalidated directly as well as through the bus, so the very next
-        # request already sees the change (bus delivery is asynchronous).
-        series.invalidate(entity_ids)
-    await app.state.bus.publish("catalog.changed", data)
+    if refreshed is not None:
+        data["refreshed_mark"] = refreshed  # named by the series index that handed it over
+    # The series index hears it in this process at once (``SeriesIndex.hear_local_change``),
+    # so the very next request already sees the change; other processes over the bus.
+    await runtime.announce("catalog.changed", data)
 
 
-async def announce_attribute_changes(app: Any, changed: dict[str, set[str]]) -> None:
+async def announce_attribute_changes(runtime: Runtime, changed: dict[str, set[str]]) -> None:
     """Call after a write changed only attribute values of existing entities (no series,
     type or place): ``changed`` maps entity ids to the attribute names changed.
 
@@ -41,6 +40,6 @@ async def announce_attribute_changes(app: Any, changed: dict[str, set[str]]) -> 
     names: set[str] = set()
     for attributes in changed.values():
         names.update(attributes)
-    await app.state.bus.publish(
+    await runtime.bus.publish(
         "catalog.attributes_changed", {"entity_ids": list(changed), "attributes": sorted(names)}
     )

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from taydo.core.paging import Page
+
 __all__ = [
     "ENTITY_ID",
     "AgencyIn",
@@ -75,13 +77,6 @@ def format_interval(seconds: int) -> str:
 class _Strict(BaseModel):
     # NaN and Infinity are refused everywhere: they would poison ranges and comparisons.
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
-
-
-class Page(BaseModel):
-    items: list[Any]
-    total: int
-    limit: int
-    offset: int
 
 
 # -- agencies ---------------------------------------------------------------------------

@@ -260,6 +260,18 @@ class SeriesIndex:
         self._metrics_of.setdefault(info.entity_id, set()).add(info.metric)
         self._missing.pop(key, None)
 
+    def hear_local_change(self, data: dict[str, Any]) -> None:
+        """``catalog.changed`` announced in this process (``Runtime.announce``), before it goes
+        out on the bus: a change handed over to this index (``refreshed_mark``, the mark
+        ``hand_over`` returned) is named for every index that hears it; any other change is
+        forgotten at once, so the very next request already sees it (bus delivery is
+        asynchronous)."""
+        mark = data.pop("refreshed_mark", None)
+        if mark is not None:
+            data["refreshed"] = {"origin": self.origin, "mark": mark}
+        else:
+            self.invalidate(list(data.get("entity_ids") or []) or None)
+
     def subscribe(self, bus: Bus) -> Subscription:
         """Follow ``catalog.changed``; returns the subscription (unsubscribe it on stop)."""
 

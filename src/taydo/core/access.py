@@ -32,6 +32,7 @@ __all__ = [
     "route_permission",
 ]
 
+
 def _authenticate(request: Request) -> Principal | None:
     authenticator: Authenticator | None = runtime_of(request.app).authenticate
     if authenticator is None:

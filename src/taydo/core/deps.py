@@ -21,27 +21,27 @@ from taydo.core.settings import Settings
 __all__ = ["AppRuntime", "AppSettings", "Db", "EventBus", "Plugins", "Secrets", "get_runtime"]
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     return runtime_of(request.app)
 
 
-def _db(request: Request) -> Database:
+async def _db(request: Request) -> Database:
     return runtime_of(request.app).db
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return runtime_of(request.app).settings
 
 
-def _bus(request: Request) -> Bus:
+async def _bus(request: Request) -> Bus:
     return runtime_of(request.app).bus
 
 
-def _plugins(request: Request) -> PluginManager:
+async def _plugins(request: Request) -> PluginManager:
     return runtime_of(request.app).plugins
 
 
-def _secrets(request: Request) -> SecretBox:
+async def _secrets(request: Request) -> SecretBox:
     return runtime_of(request.app).secrets
 
 

@@ -1,8 +1,8 @@
 """Alembic migrations, one branch per domain.
 
-Each domain keeps its revisions in ``src/taydo/<domain>/migrations/``; the first revision of a
-domain carries ``branch_labels = ("<domain>",)`` and ``depends_on`` the domains it references.
-``upgrade`` always goes to ``heads``, so domains evolve without touching each other's files.
+Each domain keeps its revisions in its own folder, named in its ``Domain`` (``migrations``);
+the first revision of a domain carries ``branch_labels = ("<domain>",)`` and ``depends_on``
+the domains it references. ``upgrade`` always goes to ``heads``, so domains evolve without touching each other's files.
 """
 
 from __future__ import annotations
@@ -14,33 +14,14 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 
 from taydo.core.db import Database, sqlite_pragmas
+from taydo.core.plugins import domains, make_plugin_manager
 
 __all__ = ["alembic_config", "current_heads", "upgrade"]
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-# Order only matters for readability of `alembic history`; dependencies are explicit.
-DOMAINS = (
-    "geo",
-    "catalog",
-    "auth",
-    "observations",
-    "ingest",
-    "rules",
-    "alerts",
-    "incidents",
-    "citizen",
-    "kpi",
-    "workforce",
-    "reports",
-)
-
 
 def version_locations() -> list[str]:
-    return [
-        str(PACKAGE_ROOT / domain / "migrations")
-        for domain in DOMAINS
-        if (PACKAGE_ROOT / domain / "migrations").is_dir()
-    ]
+    """Every registered domain's migrations folder (plugin hook ``taydo_domains``)."""
+    return [str(d.migrations) for d in domains(make_plugin_manager()) if d.migrations is not None]
 
 
 def alembic_config(database: Database, engine: Engine | None = None) -> Config:

@@ -7,13 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from taydo.catalog.events import announce_changes
-from taydo.catalog.schemas import Page
-from taydo.catalog.service import assign_areas
 from taydo.core.access import Principal, requires
+from taydo.core.deps import Db
 from taydo.core.errors import NotFound
+from taydo.core.paging import Page
 from taydo.geo import service
-from taydo.geo.schemas import AreaDetail, GeometryIn, GeometryOut
+from taydo.geo.schemas import AreaDetail
 
 __all__ = ["router"]
 
@@ -28,6 +27,7 @@ router = APIRouter(prefix="/api/v1", tags=["geo"])
 @router.get("/areas", response_model=Page, summary="Đơn vị hành chính / List areas")
 async def list_areas(
     request: Request,
+    db: Db,
     level: int | None = Query(None, ge=1, le=2, description="1 = province, 2 = ward/commune"),
     parent: str | None = Query(None, description="province code, e.g. 92"),
     kind: str | None = Query(None, description="tỉnh, thành phố, phường, xã, đặc khu"),
@@ -41,7 +41,7 @@ async def list_areas(
 ) -> dict[str, Any]:
     items, total = await run_in_threadpool(
         service.list_areas,
-        request.app.state.db,
+        db,
         level=level,
         parent=parent,
         kind=kind,
@@ -56,12 +56,12 @@ async def list_areas(
 @router.get("/areas/locate", response_model=AreaDetail)
 async def locate(
     request: Request,
+    db: Db,
     lon: float = Query(..., ge=-180, le=180, allow_inf_nan=False),
     lat: float = Query(..., ge=-90, le=90, allow_inf_nan=False),
     _who: Principal = READ,
 ) -> dict[str, Any]:
     """Vị trí thuộc phường/xã nào / The most local area whose boundary holds a point."""
-    db = request.app.state.db
     code = await run_in_threadpool(service.area_for_point, db, lon, lat)
     if code is None:
         raise NotFound(
@@ -74,23 +74,9 @@ async def locate(
 @router.get("/areas/{code}", response_model=AreaDetail, response_model_exclude_none=False)
 async def get_area(
     request: Request,
+    db: Db,
     code: str,
     geometry: bool = Query(False, description="include the boundary (GeoJSON)"),
     _who: Principal = READ,
 ) -> dict[str, Any]:
-    return await run_in_threadpool(service.get_area, request.app.state.db, code, geometry=geometry)
-
-
-@router.put("/areas/{code}/geometry", response_model=GeometryOut)
-async def put_geometry(
-    request: Request,
-    code: str,
-    body: GeometryIn,
-    _who: Principal = ADMIN,
-) -> dict[str, Any]:
-    """Set one area's boundary; entities placed by location are re-placed."""
-    db = request.app.state.db
-    out = await run_in_threadpool(service.set_area_geometry, db, code, body.model_dump(mode="json"))
-    changed = await run_in_threadpool(assign_areas, db)
-    await announce_changes(request.app, changed)
-    return {**out, "reassigned_entities": len(changed)}
+    return await run_in_threadpool(service.get_area, db, code, geometry=geometry)

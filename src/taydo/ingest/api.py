@@ -14,13 +14,18 @@ from typing import Any
 import msgspec
 from fastapi import APIRouter, Request
 
+from taydo.catalog.series import SeriesIndex
 from taydo.core import clock
 from taydo.core.access import Principal, requires
+from taydo.core.db import Database
+from taydo.core.deps import AppRuntime, AppSettings
 from taydo.core.errors import Invalid, TaydoError
 from taydo.core.responses import FastJSONResponse
+from taydo.core.settings import Settings
 from taydo.ingest import quarantine
 from taydo.ingest.schemas import IngestResult
 from taydo.ingest.validate import Validated, validate_items
+from taydo.observations.runtime import Series, Writer
 from taydo.observations.service import ObservationWriter
 
 __all__ = ["router"]
@@ -90,31 +95,32 @@ def _scope(principal: Principal) -> Any:
 
 
 def _prepare(
-    request: Request, body: bytes, principal: Principal
+    settings: Settings,
+    series: SeriesIndex,
+    writer: ObservationWriter,
+    body: bytes,
+    principal: Principal,
 ) -> tuple[list[Any], Validated, bytes | None]:
     """Decode and check the body, and fold the valid rows' rollup deltas here, on a worker
     thread: the writer's thread, which every request waits for, then only concatenates."""
-    settings = request.app.state.settings
     items = decode_array(body)
     if len(items) > settings.max_batch_items:
         raise TooLarge(
             f"quá {settings.max_batch_items} mục / more than {settings.max_batch_items} items",
             limit_items=settings.max_batch_items,
         )
-    checked = validate_items(
-        items, request.app.state.series, now_ms=clock.now_ms(), may_write=_scope(principal)
-    )
-    folded = request.app.state.writer.fold(checked.rows) if checked.rows else None
+    checked = validate_items(items, series, now_ms=clock.now_ms(), may_write=_scope(principal))
+    folded = writer.fold(checked.rows) if checked.rows else None
     return items, checked, folded
 
 
 def _quarantine(
-    request: Request, items: list[Any], checked: Validated, principal: Principal
+    database: Database, items: list[Any], checked: Validated, principal: Principal
 ) -> None:
     # Unknown series carry no agency: file them under the sender's agency when it has one.
     fallback = min(principal.agencies) if principal.agencies else None
     quarantine.put_many(
-        request.app.state.db,
+        database,
         [
             quarantine.Entry(SOURCE, reason, items[index], agency or fallback)
             for index, reason, agency in checked.rejected
@@ -133,17 +139,24 @@ def _quarantine(
         503: {"description": "Storage unavailable; nothing of this request was stored"},
     },
 )
-async def post_observations(request: Request, principal: Principal = WRITE) -> FastJSONResponse:
+async def post_observations(
+    request: Request,
+    runtime: AppRuntime,
+    settings: AppSettings,
+    series: Series,
+    writer: Writer,
+    principal: Principal = WRITE,
+) -> FastJSONResponse:
     """A JSON array of ``{entity_id, metric, ts, value, quality?}``. Answers after the
     valid items are committed; invalid ones are listed and quarantined."""
-    settings = request.app.state.settings
     body = await read_body(request, settings.max_request_bytes)
-    items, checked, folded = await asyncio.to_thread(_prepare, request, body, principal)
-    writer: ObservationWriter = request.app.state.writer
+    items, checked, folded = await asyncio.to_thread(
+        _prepare, settings, series, writer, body, principal
+    )
     if checked.rejected:
         stored, _ = await asyncio.gather(
             writer.write_rows(checked.rows, folded),
-            asyncio.to_thread(_quarantine, request, items, checked, principal),
+            asyncio.to_thread(_quarantine, runtime.db, items, checked, principal),
         )
     else:
         stored = await writer.write_rows(checked.rows, folded)

@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from taydo.core.access import Principal, requires
-from taydo.core.lifecycle import observations_settled
+from taydo.core.deps import AppRuntime, Db
 from taydo.ingest import health
+from taydo.observations.runtime import settled
 
 __all__ = ["router"]
 
@@ -18,13 +19,17 @@ READ = requires("catalog:read")
 
 
 @router.get("/health/datasets", summary="Sức khỏe dữ liệu / Health of every dataset")
-async def all_health(request: Request, _principal: Principal = READ) -> dict[str, Any]:
-    await observations_settled(request.app)
-    items = await asyncio.to_thread(health.health_of_all, request.app.state.db)
+async def all_health(
+    request: Request, db: Db, runtime: AppRuntime, _principal: Principal = READ
+) -> dict[str, Any]:
+    await settled(runtime)
+    items = await asyncio.to_thread(health.health_of_all, db)
     return {"items": items}
 
 
 @router.get("/datasets/{code}/health", summary="Sức khỏe một bộ dữ liệu / Dataset health")
-async def one_health(request: Request, code: str, _principal: Principal = READ) -> dict[str, Any]:
-    await observations_settled(request.app)
-    return await asyncio.to_thread(health.dataset_health, request.app.state.db, code)
+async def one_health(
+    request: Request, db: Db, runtime: AppRuntime, code: str, _principal: Principal = READ
+) -> dict[str, Any]:
+    await settled(runtime)
+    return await asyncio.to_thread(health.dataset_health, db, code)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, Field
 
 from taydo.core.access import Principal, client_address, requires
+from taydo.core.deps import AppRuntime, Db
 from taydo.ingest import replay
 
 __all__ = ["router"]
@@ -29,6 +30,7 @@ class DiscardBody(BaseModel):
 @router.get("", summary="Dữ liệu bị cách ly / List quarantined input")
 async def list_quarantine(
     request: Request,
+    db: Db,
     source: str | None = None,
     reason: str | None = Query(None, description="Text the reason contains."),
     agency: str | None = None,
@@ -39,7 +41,7 @@ async def list_quarantine(
 ) -> dict[str, Any]:
     return await asyncio.to_thread(
         replay.list_entries,
-        request.app.state.db,
+        db,
         principal,
         source=source,
         reason=reason,
@@ -52,14 +54,15 @@ async def list_quarantine(
 
 @router.get("/{entry_id}", summary="Một mục cách ly / One quarantined input")
 async def get_quarantine(
-    request: Request, entry_id: int, principal: Principal = READ
+    request: Request, db: Db, entry_id: int, principal: Principal = READ
 ) -> dict[str, Any]:
-    return await asyncio.to_thread(replay.get_entry, request.app.state.db, principal, entry_id)
+    return await asyncio.to_thread(replay.get_entry, db, principal, entry_id)
 
 
 @router.post("/{entry_id}/replay", summary="Sửa và nạp lại / Fix and replay")
 async def replay_quarantine(
     request: Request,
+    runtime: AppRuntime,
     entry_id: int,
     body: ReplayBody = Body(default_factory=ReplayBody),  # noqa: B008
     principal: Principal = ACT,
@@ -67,20 +70,21 @@ async def replay_quarantine(
     """Re-runs validation on the raw input (or on ``raw``, the fixed version); stores it
     when valid (422 with the reasons otherwise, and the entry stays pending)."""
     return await replay.replay_entry(
-        request.app.state, principal, entry_id, body.raw, address=client_address(request)
+        runtime, principal, entry_id, body.raw, address=client_address(request)
     )
 
 
 @router.post("/{entry_id}/discard", summary="Bỏ qua / Discard")
 async def discard_quarantine(
     request: Request,
+    db: Db,
     entry_id: int,
     body: DiscardBody = Body(default_factory=DiscardBody),  # noqa: B008
     principal: Principal = ACT,
 ) -> dict[str, Any]:
     return await asyncio.to_thread(
         replay.discard,
-        request.app.state.db,
+        db,
         principal,
         entry_id,
         body.note,

@@ -19,14 +19,19 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from taydo.catalog.series import SeriesIndex
 from taydo.catalog.service.common import record
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import Conflict, Invalid, NotFound
+from taydo.core.runtime import Runtime
 from taydo.ingest.models import QuarantineEntry
+from taydo.ingest.mqtt.gateway import MqttGateway, iota_services, parse_broker_url
 from taydo.ingest.quarantine import raw_text
+from taydo.ingest.resolve import EntityResolver
 from taydo.ingest.validate import SeriesLookup, validate_items
+from taydo.observations.service import ObservationWriter
 
 __all__ = [
     "ReplayPlan",
@@ -196,20 +201,17 @@ def mark_replayed(
         return entry_dict(entry, full=True)
 
 
-def replay_parser(state: Any) -> Any:
-    """The parser replays of MQTT input go through: the running gateway (``state`` is the
-    app's state), or, without one, a parser built with the same settings."""
-    running = getattr(state, "mqtt", None)
+def replay_parser(runtime: Runtime) -> MqttGateway:
+    """The parser replays of MQTT input go through: the running gateway, or, without one, a
+    parser built with the same settings."""
+    running = runtime.find(MqttGateway)
     if running is not None:
         return running
-    from taydo.ingest.gateways import iota_services
-    from taydo.ingest.mqtt.gateway import MqttGateway, parse_broker_url
-
-    settings = state.settings
+    settings = runtime.settings
     return MqttGateway(
         parse_broker_url(settings.mqtt_url or "mqtt://127.0.0.1"),
-        series=state.series,
-        resolver=state.resolver,
+        series=runtime.get(SeriesIndex),
+        resolver=runtime.get(EntityResolver),
         write=None,  # type: ignore[arg-type]
         quarantine=None,  # type: ignore[arg-type]
         prefix=settings.mqtt_topic_prefix,
@@ -218,27 +220,27 @@ def replay_parser(state: Any) -> Any:
 
 
 async def replay_entry(
-    state: Any, principal: Principal, entry_id: int, raw: Any | None, *, address: str | None
+    runtime: Runtime, principal: Principal, entry_id: int, raw: Any | None, *, address: str | None
 ) -> dict[str, Any]:
     """Validate the entry again (or ``raw``, its fixed version), store the rows through the
-    app's writer and mark it replayed with the audit; ``state`` is the app's state. A
-    still-invalid input raises ``Invalid`` with the reasons and the entry stays pending."""
+    app's writer and mark it replayed with the audit. A still-invalid input raises
+    ``Invalid`` with the reasons and the entry stays pending."""
     plan = await asyncio.to_thread(
         plan_replay,
-        state.db,
+        runtime.db,
         principal,
         entry_id,
         raw,
-        series=state.series,
-        mqtt_parser=replay_parser(state),
+        series=runtime.get(SeriesIndex),
+        mqtt_parser=replay_parser(runtime),
     )
     if plan.reasons or not plan.rows:
         raise Invalid(
             "vẫn chưa hợp lệ / still invalid", reasons=plan.reasons or ["no values in the input"]
         )
-    result = await state.writer.write_rows(plan.rows)
+    result = await runtime.get(ObservationWriter).write_rows(plan.rows)
     entry = await asyncio.to_thread(
-        mark_replayed, state.db, principal, plan, result.accepted, address
+        mark_replayed, runtime.db, principal, plan, result.accepted, address
     )
     return {"entry": entry, "accepted": result.accepted, "duplicates": result.duplicates}
 

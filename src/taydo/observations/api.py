@@ -1,82 +1,29 @@
-"""REST API of the observations domain, and its start-up: the series index, the writer and
-the periodic compaction of closed hours."""
+"""REST API of the observations domain: bucketed series and latest values."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Literal
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Query
 
-from taydo.catalog.series import SeriesIndex
 from taydo.core import clock
 from taydo.core.access import Principal, requires
-from taydo.core.errors import Invalid, NotFound
-from taydo.core.lifecycle import (
-    drop_subscription,
-    mark_start,
-    mark_stop,
-    observations_settled,
-)
-from taydo.core.responses import FastJSONResponse
 from taydo.core.clock import parse_timestamp
-from taydo.observations.buckets import BUCKET_MS, HOUR_MS, Buckets
-from taydo.observations.compaction import Compactor
+from taydo.core.deps import AppRuntime
+from taydo.core.errors import Invalid, NotFound
+from taydo.core.responses import FastJSONResponse
+from taydo.observations.buckets import BUCKET_MS, HOUR_MS
 from taydo.observations.query import MAX_BUCKETS, latest_values, series_buckets
+from taydo.observations.runtime import Series, TimeBuckets, settled
 from taydo.observations.schemas import LatestItem, SeriesAnswer
-from taydo.observations.service import ObservationWriter
 
-__all__ = ["router", "shutdown", "startup"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["observations"])
 
 DAY_MS = 86_400_000
 READ = requires("observations:read")
-
-
-async def startup(app: FastAPI) -> None:
-    settings = app.state.settings
-    bus = app.state.bus
-    # The bus subscription's queue belongs to the running event loop: when the same app is
-    # started again on another loop (nested test clients, embedded servers), move it there.
-    drop_subscription(app, "series_subscription")
-    if not mark_start(app, "observation_starts"):  # running on another loop: share them
-        app.state.series_subscription = app.state.series.subscribe(bus)
-        return
-    series = SeriesIndex(app.state.db)
-    await asyncio.to_thread(series.load)
-    app.state.series = series
-    app.state.series_subscription = series.subscribe(bus)
-    app.state.buckets = Buckets(settings.display_timezone)
-    writer = ObservationWriter(
-        app.state.db,
-        bus=bus,
-        timezone=settings.display_timezone,
-        max_rows=settings.commit_max_rows,
-    )
-    await writer.start()
-    app.state.writer = writer
-    app.state.compactor = None
-    if settings.observations_pack_after_hours > 0:
-        compactor = Compactor(
-            app.state.db,
-            after_hours=settings.observations_pack_after_hours,
-            interval_s=settings.observations_pack_interval_s,
-        )
-        await compactor.start()
-        app.state.compactor = compactor
-
-
-async def shutdown(app: FastAPI) -> None:
-    drop_subscription(app, "series_subscription")
-    if not mark_stop(app, "observation_starts"):
-        return  # still serving on another loop
-    compactor: Compactor | None = getattr(app.state, "compactor", None)
-    if compactor is not None:
-        await compactor.stop()
-    writer: ObservationWriter | None = getattr(app.state, "writer", None)
-    if writer is not None:
-        await writer.stop()
 
 
 def _instant(raw: str | None, name: str) -> int | None:
@@ -94,7 +41,9 @@ def _instant(raw: str | None, name: str) -> int | None:
     summary="Chuỗi số liệu theo khoảng / Bucketed series",
 )
 async def get_series(
-    request: Request,
+    runtime: AppRuntime,
+    series: Series,
+    buckets: TimeBuckets,
     entity_id: str,
     metric: str,
     from_: str | None = Query(None, alias="from", description="ISO 8601 with offset, or ms"),
@@ -116,16 +65,13 @@ async def get_series(
             f"quá {MAX_BUCKETS} khoảng; hãy chọn bucket lớn hơn / more than {MAX_BUCKETS} "
             "buckets: choose a larger bucket or a shorter range"
         )
-    app = request.app
-    series: SeriesIndex = app.state.series
-    buckets: Buckets = app.state.buckets
 
     def run() -> tuple[str, list[tuple[int, float]]]:
         info = series.get(entity_id, metric)
         if info is None:
             raise NotFound("không có thực thể hoặc chỉ số này / unknown entity or metric")
         found = series_buckets(
-            app.state.db,
+            runtime.db,
             info.series_id,
             start_ms=start,
             end_ms=end,
@@ -136,7 +82,7 @@ async def get_series(
         return info.unit, found
 
     if BUCKET_MS[bucket] >= HOUR_MS:  # read from the rollups
-        await observations_settled(app)
+        await settled(runtime)
     unit, found = await asyncio.to_thread(run)
     show = buckets.show
     return FastJSONResponse(
@@ -164,7 +110,8 @@ async def get_series(
     summary="Giá trị mới nhất / Latest values",
 )
 async def get_latest(
-    request: Request,
+    runtime: AppRuntime,
+    buckets: TimeBuckets,
     type: str | None = Query(None, description="Entity type, e.g. WaterObserved"),
     area: str | None = Query(None, description="Ward/commune code, or a province code"),
     agency: str | None = Query(None, description="Agency code"),
@@ -172,17 +119,16 @@ async def get_latest(
     _principal: Principal = READ,
 ) -> FastJSONResponse:
     """The latest value of every metric of the selected entities."""
-    app = request.app
-    await observations_settled(app)
+    await settled(runtime)
     found = await asyncio.to_thread(
         latest_values,
-        app.state.db,
+        runtime.db,
         entity_type=type,
         area=area,
         agency=agency,
         entity_id=entity_id,
     )
-    show = app.state.buckets.show
+    show = buckets.show
     return FastJSONResponse(
         [
             {

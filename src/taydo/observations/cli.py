@@ -11,9 +11,9 @@ import typer
 from rich.console import Console
 
 from taydo.core import clock
+from taydo.core.clock import parse_timestamp
 from taydo.core.db import Database
 from taydo.core.settings import Settings
-from taydo.core.clock import parse_timestamp
 from taydo.observations.compaction import compact_database
 from taydo.observations.packed import HOUR_MS
 

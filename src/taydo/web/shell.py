@@ -1,7 +1,9 @@
 """The console shell: templates, the page guard, navigation and the common page context.
 
-Every domain keeps its screens in ``src/taydo/<domain>/templates/<domain>/`` and renders them
+Every domain keeps its screens in ``src/taydo/<domain>/templates/<domain>/``, declares that
+folder and its navigation entries in its ``Domain`` (``taydo.core.plugins``), and renders them
 with :func:`render`, so all pages share one layout, one language switch and one navigation.
+The kit knows no domain: the composition root hands it the registered domains (``Shell.of``).
 """
 
 from __future__ import annotations
@@ -21,44 +23,33 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from taydo.core import clock
 from taydo.core.access import PERMISSIONS, ROLES, Principal
 from taydo.core.errors import Forbidden, Unauthenticated
-from taydo.web.i18n import LOCALES, N_, locale_of, pick, translations
+from taydo.core.plugins import Domain, NavItem
+from taydo.core.runtime import runtime_of
+from taydo.web.i18n import LOCALES, locale_of, pick, translations
 
-__all__ = [
-    "NAVIGATION",
-    "NavItem",
-    "asset_url",
-    "environment",
-    "page",
-    "render",
-    "template_dirs",
-]
+__all__ = ["STATIC_DIR", "Shell", "asset_url", "page", "render"]
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+KIT_TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 @dataclass(frozen=True)
-class NavItem:
-    key: str
-    path: str
-    label: str  # Vietnamese msgid, translated when shown
-    permission: str
+class Shell:
+    """The console of one app: where templates are found and what the navigation holds."""
 
+    template_dirs: tuple[Path, ...]
+    navigation: tuple[NavItem, ...]
 
-# The console's navigation, in order; an item shows only to roles holding its permission.
-NAVIGATION: tuple[NavItem, ...] = (
-    NavItem("overview", "/", N_("Tổng quan"), "catalog:read"),
-    NavItem("alerts", "/alerts", N_("Cảnh báo"), "alerts:read"),
-    NavItem("areas", "/areas", N_("Địa bàn"), "catalog:read"),
-    NavItem("data", "/data", N_("Dữ liệu"), "catalog:read"),
-)
+    @classmethod
+    def of(cls, domains: list[Domain]) -> Shell:
+        """The kit's templates first, then each domain's; navigation in its declared order."""
+        dirs = [d.templates for d in domains if d.templates is not None]
+        items = sorted((n for d in domains for n in d.navigation), key=lambda n: n.order)
+        return cls((KIT_TEMPLATES, *dirs), tuple(items))
 
-
-def template_dirs() -> list[Path]:
-    """The shell's templates first, then each domain's ``templates/`` folder."""
-    own = Path(__file__).resolve().parent / "templates"
-    others = sorted(p for p in PACKAGE_ROOT.glob("*/templates") if p.is_dir() and p != own)
-    return [own, *others]
+    @property
+    def environment(self) -> Environment:
+        return _environment(self.template_dirs)
 
 
 @cache
@@ -70,9 +61,9 @@ def asset_url(name: str) -> str:
 
 
 @cache
-def environment() -> Environment:
+def _environment(template_dirs: tuple[Path, ...]) -> Environment:
     env = Environment(
-        loader=FileSystemLoader([str(p) for p in template_dirs()]),
+        loader=FileSystemLoader([str(p) for p in template_dirs]),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
@@ -84,7 +75,7 @@ def environment() -> Environment:
 
 
 def _principal(request: Request) -> Principal | None:
-    authenticate = getattr(request.app.state, "authenticate", None)
+    authenticate = runtime_of(request.app).authenticate
     return authenticate(request) if authenticate is not None else None
 
 
@@ -117,10 +108,9 @@ def page(permission: str | None) -> Any:
 
 
 def _csrf_token(request: Request) -> str:
-    """The form token of the logged-in session (provided by the auth domain)."""
-    from taydo.auth.service import csrf_token
-
-    return csrf_token(request) or ""
+    """The form token of the logged-in session (provided by the identity domain)."""
+    csrf_token = runtime_of(request.app).csrf_token
+    return (csrf_token(request) or "") if csrf_token is not None else ""
 
 
 def render(
@@ -129,7 +119,9 @@ def render(
     """Render a console template in the caller's language with the shell's context."""
     locale = locale_of(request)
     principal: Principal | None = getattr(request.state, "principal", None)
-    settings = request.app.state.settings
+    runtime = runtime_of(request.app)
+    shell = runtime.get(Shell)
+    settings = runtime.settings
     catalog = translations(locale)
     tz = settings.tz
 
@@ -164,7 +156,7 @@ def render(
         "locale": locale,
         "locales": LOCALES,
         "navigation": [
-            n for n in NAVIGATION if principal is not None and principal.has(n.permission)
+            n for n in shell.navigation if principal is not None and principal.has(n.permission)
         ],
         "current_path": request.url.path,
         "role_label": pick(locale, *ROLES[principal.role]) if principal else "",
@@ -174,6 +166,6 @@ def render(
         "wall": request.query_params.get("wall") == "1",
     }
     values.update(context or {})
-    template_obj = environment().get_template(template)
+    template_obj = shell.environment.get_template(template)
     html = template_obj.render(values, gettext=gettext, _=gettext, ngettext=ngettext)
     return HTMLResponse(html, status_code=status)

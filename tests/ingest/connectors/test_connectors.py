@@ -18,8 +18,8 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
+from taydo.app import create_app
 from taydo.catalog.series import SeriesIndex
-from taydo.core.app import create_app
 from taydo.core.plugins import make_plugin_manager
 from taydo.core.secrets import SecretBox
 from taydo.ingest.connectors import service

@@ -8,8 +8,8 @@ import openpyxl
 from sqlalchemy import text, update
 from typer.testing import CliRunner
 
+from taydo.app import create_app
 from taydo.catalog.models import Agency, Dataset, Entity
-from taydo.core.app import create_app
 from taydo.core.db import Database
 from tests.ingest.conftest import make_series
 

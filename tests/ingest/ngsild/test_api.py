@@ -6,11 +6,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from taydo.catalog.models import Entity, Metric
 from taydo.core.db import Database
+from taydo.core.runtime import runtime_of
 
 from .conftest import LD, SDM_URL
 
@@ -461,7 +461,8 @@ def test_an_officer_of_several_agencies_names_the_owner(  # type: ignore[no-unty
 
 
 def test_every_write_is_in_the_audit_journal(client, headers_for, database: Database) -> None:  # type: ignore[no-untyped-def]
-    journal = pytest.importorskip("taydo.auth.journal")
+    from taydo.auth import journal
+
     auth = {**admin(headers_for), **LD}
     client.post(
         "/ngsi-ld/v1/entityOperations/create", json=[station("J1"), station("J2")], headers=auth
@@ -534,7 +535,7 @@ def test_attribute_changes_alone_are_announced_with_their_names(app, client, hea
         heard.append(event.data)
 
     async def subscribe() -> None:  # on the running app's event loop
-        app.state.bus.subscribe("catalog.attributes_changed", listen)
+        runtime_of(app).bus.subscribe("catalog.attributes_changed", listen)
 
     client.portal.call(subscribe)
 

@@ -5,7 +5,7 @@ the notification outbox as people see it, and dead letters sent again (``deliver
 """
 
 from taydo.alerts.service.actions import acknowledge, assign, get_alert, list_alerts, resolve
-from taydo.alerts.service.changes import rule_audit_hook, save_channel
+from taydo.alerts.service.changes import save_channel
 from taydo.alerts.service.common import alert_dict
 from taydo.alerts.service.deliveries import list_deliveries, retry_deliveries
 from taydo.alerts.service.episodes import apply_transitions, open_alerts
@@ -24,7 +24,6 @@ __all__ = [
     "remove_silence",
     "resolve",
     "retry_deliveries",
-    "rule_audit_hook",
     "save_channel",
     "silence_alert",
 ]

@@ -1,4 +1,4 @@
-"""Journal entries of rule and channel changes."""
+"""Journal entries of channel changes."""
 
 from __future__ import annotations
 
@@ -14,24 +14,7 @@ from taydo.alerts.service.common import (
 from taydo.core.access import Principal
 from taydo.core.db import Database
 
-__all__ = ["rule_audit_hook", "save_channel"]
-
-
-def rule_audit_hook(principal: Principal, address: str | None) -> Any:
-    """The ``audit`` callback ``taydo.rules.service`` calls for each saved or deleted rule."""
-
-    def hook(session: Any, action: str, code: str, summary: dict[str, Any]) -> None:
-        audit(
-            session,
-            actor=principal.username,
-            action=action,
-            object_type="rule",
-            object_id=code,
-            summary=summary,
-            address=address,
-        )
-
-    return hook
+__all__ = ["save_channel"]
 
 
 def save_channel(

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, Field
 
-from taydo.ingest.connectors.base import ConnectorKind, Fetched, dotted
 from taydo.core.clock import parse_timestamp
+from taydo.ingest.connectors.base import ConnectorKind, Fetched, dotted
 
 __all__ = ["HTTP_JSON", "HttpJsonConfig"]
 

@@ -24,17 +24,20 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
 from taydo.catalog.models import Agency
+from taydo.catalog.series import SeriesIndex
 from taydo.catalog.service.common import record
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import Conflict, Invalid, NotFound
+from taydo.core.runtime import Runtime
 from taydo.core.secrets import SecretBox
 from taydo.ingest import quarantine
 from taydo.ingest.connectors.base import ConnectorKind, kinds
 from taydo.ingest.files.models import Connector
 from taydo.ingest.resolve import Ambiguous, EntityResolver
 from taydo.ingest.validate import SeriesLookup, validate_items
+from taydo.observations.service import ObservationWriter
 
 __all__ = [
     "ConnectorIn",
@@ -297,8 +300,8 @@ def run_connector(
 class Scheduler:
     """Runs due connectors inside the server, one at a time, each in a worker thread."""
 
-    def __init__(self, app: Any, tick_s: float = 1.0) -> None:
-        self._app = app
+    def __init__(self, runtime: Runtime, tick_s: float = 1.0) -> None:
+        self._runtime = runtime
         self._tick = tick_s
         self._task: asyncio.Task[None] | None = None
 
@@ -314,7 +317,7 @@ class Scheduler:
     def _due(self) -> list[str]:
         now = clock.now()
         due = []
-        with self._app.state.db.session() as session:
+        with self._runtime.db.session() as session:
             for row in session.scalars(select(Connector).where(Connector.enabled.is_(True))):
                 last = row.last_run_at
                 if last is not None and last.tzinfo is None:
@@ -324,21 +327,22 @@ class Scheduler:
         return due
 
     async def run_once(self, name: str) -> dict[str, Any]:
-        state = self._app.state
+        runtime = self._runtime
+        writer = runtime.get(ObservationWriter)
         loop = asyncio.get_running_loop()
 
         def store(rows: list[tuple[int, int, float, int]]) -> int:
-            future = asyncio.run_coroutine_threadsafe(state.writer.write_rows(rows), loop)
+            future = asyncio.run_coroutine_threadsafe(writer.write_rows(rows), loop)
             return future.result().accepted
 
         return await asyncio.to_thread(
             run_connector,
-            state.db,
-            state.plugins,
-            state.secrets,
+            runtime.db,
+            runtime.plugins,
+            runtime.secrets,
             name,
-            series=state.series,
-            resolver=state.resolver,
+            series=runtime.get(SeriesIndex),
+            resolver=runtime.get(EntityResolver),
             store=store,
         )
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from taydo.core.access import Principal, client_address, requires
+from taydo.core.deps import AppRuntime, Db
 from taydo.core.errors import TaydoError
 from taydo.ingest.files import service
 
@@ -25,19 +26,20 @@ class TooLarge(TaydoError):
 
 
 @router.get("/{code}/column-mapping", summary="Ánh xạ cột / Column mapping of a dataset")
-async def get_mapping(request: Request, code: str, _p: Principal = READ) -> dict[str, Any]:
-    return await asyncio.to_thread(service.get_mapping, request.app.state.db, code)
+async def get_mapping(request: Request, db: Db, code: str, _p: Principal = READ) -> dict[str, Any]:
+    return await asyncio.to_thread(service.get_mapping, db, code)
 
 
 @router.put("/{code}/column-mapping", summary="Đặt ánh xạ cột / Set the column mapping")
 async def put_mapping(
     request: Request,
+    db: Db,
     code: str,
     mapping: dict[str, Any] = Body(...),  # noqa: B008
     principal: Principal = WRITE,
 ) -> dict[str, Any]:
     return await asyncio.to_thread(
-        service.set_mapping, request.app.state.db, principal, code, mapping, client_address(request)
+        service.set_mapping, db, principal, code, mapping, client_address(request)
     )
 
 
@@ -54,15 +56,15 @@ async def read_upload(upload: UploadFile, limit: int) -> bytes:
 @router.post("/{code}/uploads", status_code=201, summary="Nạp tệp / Import an .xlsx or .csv")
 async def upload_file(
     request: Request,
+    runtime: AppRuntime,
     code: str,
     file: UploadFile = File(..., description=".xlsx or .csv"),  # noqa: B008
     mode: str = Form("accept_valid", description="accept_valid | all_or_nothing"),
     principal: Principal = WRITE,
 ) -> dict[str, Any]:
-    state = request.app.state
-    data = await read_upload(file, state.settings.max_upload_bytes)
+    data = await read_upload(file, runtime.settings.max_upload_bytes)
     return await service.import_file(
-        state,
+        runtime,
         principal,
         code,
         file.filename or "upload",
@@ -73,10 +75,12 @@ async def upload_file(
 
 
 @router.get("/{code}/upload-template.xlsx", summary="Tệp mẫu để điền / A workbook to fill in")
-async def upload_template(request: Request, code: str, principal: Principal = READ) -> Response:
+async def upload_template(
+    request: Request, db: Db, code: str, principal: Principal = READ
+) -> Response:
     """The dataset's data sheet with its mapped headers, its stations, and how to write times
     and numbers (404 until the dataset has a column mapping)."""
-    data = await asyncio.to_thread(service.template_xlsx, request.app.state.db, principal, code)
+    data = await asyncio.to_thread(service.template_xlsx, db, principal, code)
     return Response(
         data,
         media_type=XLSX,
@@ -86,20 +90,16 @@ async def upload_template(request: Request, code: str, principal: Principal = RE
 
 @router.get("/{code}/uploads/{upload_id}", summary="Một lần nạp tệp / One upload")
 async def get_upload(
-    request: Request, code: str, upload_id: int, principal: Principal = READ
+    request: Request, db: Db, code: str, upload_id: int, principal: Principal = READ
 ) -> dict[str, Any]:
-    return await asyncio.to_thread(
-        service.get_upload, request.app.state.db, principal, code, upload_id
-    )
+    return await asyncio.to_thread(service.get_upload, db, principal, code, upload_id)
 
 
 @router.get("/{code}/uploads/{upload_id}/report.xlsx", summary="Báo cáo kiểm tra / Row report")
 async def upload_report(
-    request: Request, code: str, upload_id: int, principal: Principal = READ
+    request: Request, db: Db, code: str, upload_id: int, principal: Principal = READ
 ) -> Response:
-    data = await asyncio.to_thread(
-        service.report_xlsx, request.app.state.db, principal, code, upload_id
-    )
+    data = await asyncio.to_thread(service.report_xlsx, db, principal, code, upload_id)
     return Response(
         data,
         media_type=XLSX,

@@ -18,15 +18,18 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from taydo.catalog.models import Agency, Dataset, Entity, Metric
+from taydo.catalog.series import SeriesIndex
 from taydo.catalog.service.common import record
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import Forbidden, Invalid, NotFound
+from taydo.core.runtime import Runtime
 from taydo.ingest.files.models import ColumnMapping, Upload
 from taydo.ingest.files.parse import Mapping, parse_number, parse_time, read_table
 from taydo.ingest.resolve import Ambiguous, EntityResolver
 from taydo.ingest.validate import SeriesLookup, validate_items
+from taydo.observations.service import ObservationWriter
 
 __all__ = [
     "MODES",
@@ -273,7 +276,7 @@ def record_upload(
 
 
 async def import_file(
-    state: Any,
+    runtime: Runtime,
     principal: Principal,
     code: str,
     filename: str,
@@ -284,21 +287,22 @@ async def import_file(
 ) -> dict[str, Any]:
     """The whole upload, for the API and the console alike: check the file, store its good
     values through the app's observation writer (answered once committed), record the upload
-    with its report. ``state``: the app's state (db, writer, series, resolver, settings)."""
+    with its report."""
     plan = await asyncio.to_thread(
         prepare_import,
-        state.db,
+        runtime.db,
         principal,
         code,
         filename,
         data,
         mode=mode,
-        series=state.series,
-        resolver=state.resolver,
-        zone=state.settings.tz,
+        series=runtime.get(SeriesIndex),
+        resolver=runtime.get(EntityResolver),
+        zone=runtime.settings.tz,
     )
-    stored = (await state.writer.write_rows(plan.rows)).accepted if plan.rows else 0
-    return await asyncio.to_thread(record_upload, state.db, principal, plan, stored, address)
+    writer = runtime.get(ObservationWriter)
+    stored = (await writer.write_rows(plan.rows)).accepted if plan.rows else 0
+    return await asyncio.to_thread(record_upload, runtime.db, principal, plan, stored, address)
 
 
 def list_uploads(

@@ -38,7 +38,14 @@ from taydo.ingest.quarantine import Entry
 from taydo.ingest.resolve import Ambiguous, EntityResolver
 from taydo.ingest.validate import SeriesLookup, validate_items
 
-__all__ = ["Batch", "BrokerAddress", "MqttGateway", "Stats", "parse_broker_url"]
+__all__ = [
+    "Batch",
+    "BrokerAddress",
+    "MqttGateway",
+    "Stats",
+    "iota_services",
+    "parse_broker_url",
+]
 
 log = logging.getLogger(__name__)
 
@@ -339,3 +346,11 @@ def _join(reasons: list[str]) -> str:
     if len(reasons) > 20:
         shown.append(f"… {len(reasons) - 20} more")
     return "; ".join(shown)
+
+
+def iota_services(raw: dict[str, dict[str, str]]) -> dict[str, IotaService]:
+    """The IoT Agent service groups of the settings (``mqtt_iota_services``), by API key."""
+    return {
+        apikey: IotaService(agency=group["agency"], entity_type=group.get("type"))
+        for apikey, group in raw.items()
+    }

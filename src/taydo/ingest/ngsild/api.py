@@ -6,10 +6,12 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from taydo.core.access import Principal, requires
+from taydo.core.deps import AppRuntime, Db
+from taydo.core.runtime import runtime_of
 from taydo.ingest.ngsild import read, temporal
 from taydo.ingest.ngsild.entity import check_entity_id, parse_attributes
 from taydo.ingest.ngsild.errors import NgsiError
@@ -32,16 +34,12 @@ from taydo.ingest.ngsild.http import (
 from taydo.ingest.ngsild.query import parse_geoquery, parse_q
 from taydo.ingest.ngsild.service import Operation
 
-__all__ = ["router", "startup"]
+__all__ = ["router"]
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"], route_class=NgsiRoute)
 READ = requires("catalog:read")
 WRITE = requires("catalog:write")
-
-
-async def startup(app: FastAPI) -> None:
-    resolver(app)
 
 
 # -- entities ---------------------------------------------------------------------------
@@ -96,8 +94,8 @@ class EntityQuery:
         """The matching entities (this page of them) and how many match in all."""
         found: tuple[list[Any], int] = await run_in_threadpool(
             read.query_entities,
-            request.app.state.db,
-            resolver(request.app),
+            runtime_of(request.app).db,
+            resolver(runtime_of(request.app)),
             principal,
             context,
             types=self.types,
@@ -141,6 +139,8 @@ async def query_entities(
 @router.get("/entities/{entity_id}")
 async def retrieve_entity(
     request: Request,
+    db: Db,
+    runtime: AppRuntime,
     entity_id: str,
     principal: Principal = READ,
     attrs: str | None = None,
@@ -149,9 +149,7 @@ async def retrieve_entity(
     check_entity_id(entity_id)
     context = await get_context(request)
     names = names_of(attrs)
-    entity = await run_in_threadpool(
-        read.retrieve, request.app.state.db, resolver(request.app), principal, entity_id
-    )
+    entity = await run_in_threadpool(read.retrieve, db, resolver(runtime), principal, entity_id)
     flags = options_of(options)
     body = read.render(
         entity,
@@ -182,7 +180,7 @@ async def _attrs_op(
         raise NgsiError("BadRequestData", "expected a JSON object of attributes")
     if "id" in body and body["id"] != entity_id:
         raise NgsiError("BadRequestData", "the body's id differs from the URL's")
-    context = request_context(resolver(request.app), request, body, is_jsonld)
+    context = request_context(resolver(runtime_of(request.app)), request, body, is_jsonld)
     attrs = parse_attributes(body, context, context)
     if not attrs:
         raise NgsiError("BadRequestData", "no attributes given")
@@ -220,13 +218,13 @@ async def append_attrs(
 
 @router.patch("/entities/{entity_id}/attrs/{attr}", status_code=204)
 async def patch_attr(
-    request: Request, entity_id: str, attr: str, principal: Principal = WRITE
+    request: Request, runtime: AppRuntime, entity_id: str, attr: str, principal: Principal = WRITE
 ) -> Response:
     check_entity_id(entity_id)
     body, is_jsonld = await read_body(request)
     if not isinstance(body, dict):
         raise NgsiError("BadRequestData", "expected the attribute as a JSON object")
-    context = request_context(resolver(request.app), request, body, is_jsonld)
+    context = request_context(resolver(runtime), request, body, is_jsonld)
     fragment = {k: v for k, v in body.items() if k != "@context"}
     parsed = parse_attributes({attr: fragment}, context, context)
     from taydo.ingest.ngsild.entity import ParsedEntity
@@ -259,6 +257,7 @@ async def delete_attr(
 @router.post("/entityOperations/{operation}")
 async def batch(
     request: Request,
+    runtime: AppRuntime,
     operation: str,
     principal: Principal = WRITE,
     options: str | None = None,
@@ -267,7 +266,7 @@ async def batch(
         raise NgsiError("ResourceNotFound", f"no batch operation {operation[:40]!r}")
     items, is_jsonld = await batch_items(request)
     flags = options_of(options)
-    context = await get_context(request) if not is_jsonld else resolver(request.app).core
+    context = await get_context(request) if not is_jsonld else resolver(runtime).core
     if operation == "delete":
         errors: list[tuple[str, NgsiError]] = []
         ops = []
@@ -296,11 +295,11 @@ async def batch(
 
 
 @router.get("/types")
-async def list_types(request: Request, principal: Principal = READ) -> Response:
+async def list_types(
+    request: Request, db: Db, runtime: AppRuntime, principal: Principal = READ
+) -> Response:
     context = await get_context(request)
-    names = await run_in_threadpool(
-        read.entity_types, request.app.state.db, resolver(request.app), principal, context
-    )
+    names = await run_in_threadpool(read.entity_types, db, resolver(runtime), principal, context)
     body = {"id": "urn:ngsi-ld:EntityTypeList:taydo", "type": "EntityTypeList", "typeList": names}
     return respond(request, body, context)
 
@@ -308,6 +307,7 @@ async def list_types(request: Request, principal: Principal = READ) -> Response:
 @router.get("/temporal/entities")
 async def query_temporal_entities(
     request: Request,
+    runtime: AppRuntime,
     principal: Principal = READ,
     query: EntityQuery = Depends(),  # noqa: B008
     timerel: str | None = None,
@@ -325,7 +325,7 @@ async def query_temporal_entities(
     entities, total = await query.run(request, principal, context)
     body = await run_in_threadpool(
         temporal.temporal_entities,
-        request.app,
+        runtime,
         entities,
         context,
         window,
@@ -339,6 +339,8 @@ async def query_temporal_entities(
 @router.get("/temporal/entities/{entity_id}")
 async def temporal_entity(
     request: Request,
+    db: Db,
+    runtime: AppRuntime,
     entity_id: str,
     principal: Principal = READ,
     attrs: str | None = None,
@@ -350,14 +352,12 @@ async def temporal_entity(
 ) -> Response:
     check_entity_id(entity_id)
     context = await get_context(request)
-    entity = await run_in_threadpool(
-        read.retrieve, request.app.state.db, resolver(request.app), principal, entity_id
-    )
+    entity = await run_in_threadpool(read.retrieve, db, resolver(runtime), principal, entity_id)
     window = temporal.window(timerel, timeAt, endTimeAt)
     names = names_of(attrs)
     body = await run_in_threadpool(
         temporal.temporal_entity,
-        request.app,
+        runtime,
         entity,
         context,
         window,

@@ -5,13 +5,17 @@ observed points through the observation writer and quarantining impossible value
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from taydo.catalog.events import announce_attribute_changes, announce_changes
+from taydo.catalog.series import SeriesIndex
 from taydo.core.access import Principal
+from taydo.core.db import Database
+from taydo.core.runtime import Runtime, runtime_of
 from taydo.geo.service import AreaLocator
 from taydo.ingest.ngsild import temporal
 from taydo.ingest.ngsild.context import Context, ContextResolver, ContextStore
@@ -19,6 +23,7 @@ from taydo.ingest.ngsild.entity import parse_entity
 from taydo.ingest.ngsild.errors import NgsiError
 from taydo.ingest.ngsild.http import body_of, link_context, request_context, wants_jsonld
 from taydo.ingest.ngsild.service import Operation, Outcome, write_entities
+from taydo.ingest.quarantine import Entry, put_many
 
 __all__ = [
     "AGENCY_HEADER",
@@ -36,30 +41,38 @@ __all__ = [
 AGENCY_HEADER = "taydo-agency"
 
 
-def resolver(app: FastAPI) -> ContextResolver:
-    found: ContextResolver | None = getattr(app.state, "ngsild_contexts", None)
+def resolver(runtime: Runtime) -> ContextResolver:
+    """The app's JSON-LD context resolver (one per app, made on first use)."""
+    found = runtime.find(ContextResolver)
     if found is None:
-        settings = app.state.settings
-        found = ContextResolver(
-            ContextStore(settings.contexts_dir),
-            fetch_remote=settings.ngsild_fetch_remote_contexts,
+        settings = runtime.settings
+        found = runtime.provide(
+            ContextResolver(
+                ContextStore(settings.contexts_dir),
+                fetch_remote=settings.ngsild_fetch_remote_contexts,
+            )
         )
-        app.state.ngsild_contexts = found
     return found
 
 
 AREAS_TTL_S = 300.0
 
 
-def locator(app: FastAPI) -> Any:
+@dataclass(frozen=True)
+class _Areas:
+    """The point-in-area locator NGSI-LD writes use, and when it was built."""
+
+    built: float
+    locator: AreaLocator
+
+
+def locator(runtime: Runtime) -> Any:
     """Point-in-area from the geo domain (rebuilt every few minutes); None without areas."""
-    cached = getattr(app.state, "ngsild_areas", None)
+    cached = runtime.find(_Areas)
     now = time.monotonic()
-    if cached is None or now - cached[0] > AREAS_TTL_S:
-        cached = (now, AreaLocator(app.state.db))
-        app.state.ngsild_areas = cached
-    locator = cached[1]
-    return locator.locate if locator else None
+    if cached is None or now - cached.built > AREAS_TTL_S:
+        cached = runtime.provide(_Areas(now, AreaLocator(runtime.db)))
+    return cached.locator.locate if cached.locator else None
 
 
 def options_of(options: str | None) -> set[str]:
@@ -78,9 +91,10 @@ def names_of(value: str | None) -> list[str] | None:
 async def get_context(request: Request) -> Context:
     url = link_context(request)
     wants_jsonld(request)  # refuses an unsupported Accept early
+    contexts = resolver(runtime_of(request.app))
     if url is None:
-        return resolver(request.app).core
-    return await run_in_threadpool(resolver(request.app).resolve, url)
+        return contexts.core
+    return await run_in_threadpool(contexts.resolve, url)
 
 
 async def write(
@@ -91,41 +105,39 @@ async def write(
     *,
     no_overwrite: bool = False,
 ) -> Outcome:
-    app = request.app
+    runtime = runtime_of(request.app)
     agency = request.headers.get(AGENCY_HEADER)
     locate = (
-        await run_in_threadpool(locator, app) if mode not in ("delete", "delete_attr") else None
+        await run_in_threadpool(locator, runtime) if mode not in ("delete", "delete_attr") else None
     )
     outcome: Outcome = await run_in_threadpool(
         write_entities,
-        app.state.db,
-        resolver(app),
+        runtime.db,
+        resolver(runtime),
         principal,
         operations,
         mode,
         no_overwrite=no_overwrite,
         agency=agency,
         locate=locate,
-        series=getattr(app.state, "series", None),
+        series=runtime.find(SeriesIndex),
     )
-    await announce_changes(app, outcome.changed_catalog, refreshed=outcome.refreshed)
-    await announce_attribute_changes(app, outcome.changed_attributes)
+    await announce_changes(runtime, outcome.changed_catalog, refreshed=outcome.refreshed)
+    await announce_attribute_changes(runtime, outcome.changed_attributes)
     if outcome.points:
-        await temporal.store_points(app, outcome.points)
+        await temporal.store_points(runtime, outcome.points)
     if outcome.rejected:
-        await run_in_threadpool(quarantine, app, outcome)
+        await run_in_threadpool(quarantine, runtime.db, outcome)
     return outcome
 
 
-def quarantine(app: FastAPI, outcome: Outcome) -> None:
-    from taydo.ingest.quarantine import Entry, put_many
-
+def quarantine(database: Database, outcome: Outcome) -> None:
     entries = [Entry("ngsi-ld", reason, raw, agency) for reason, raw, agency in outcome.rejected]
-    put_many(app.state.db, entries)
+    put_many(database, entries)
 
 
 async def read_body(request: Request) -> tuple[Any, bool]:
-    return await body_of(request, request.app.state.settings.max_request_bytes)
+    return await body_of(request, runtime_of(request.app).settings.max_request_bytes)
 
 
 def parse_ops(
@@ -139,7 +151,7 @@ def parse_items(
 ) -> tuple[list[Operation], list[tuple[str, NgsiError]]]:
     operations: list[Operation] = []
     errors: list[tuple[str, NgsiError]] = []
-    contexts = resolver(request.app)
+    contexts = resolver(runtime_of(request.app))
     linked = None
     if not is_jsonld:  # one Link header for the whole payload
         url = link_context(request)
@@ -169,7 +181,7 @@ async def batch_items(request: Request) -> tuple[list[Any], bool]:
     body, is_jsonld = await read_body(request)
     if not isinstance(body, list):
         raise NgsiError("BadRequestData", "a batch operation takes a JSON array")
-    limit = request.app.state.settings.max_batch_items
+    limit = runtime_of(request.app).settings.max_batch_items
     if len(body) > limit:
         raise NgsiError("BadRequestData", f"more than {limit} items in one batch", status=413)
     return body, is_jsonld

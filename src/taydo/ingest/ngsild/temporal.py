@@ -11,27 +11,28 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from fastapi import FastAPI
 from sqlalchemy import select
 
 from taydo.catalog.models import Entity, Metric
+from taydo.core.runtime import Runtime
 from taydo.ingest.ngsild.context import Context
 from taydo.ingest.ngsild.entity import parse_time, translate
 from taydo.ingest.ngsild.errors import NgsiError
+from taydo.observations.service import ObservationWriter
 
 __all__ = ["MAX_INSTANCES", "store_points", "temporal_entities", "temporal_entity", "window"]
 
 MAX_INSTANCES = 10_000  # per attribute and request
 
 
-async def store_points(app: FastAPI, points: list[tuple[int, int, float]]) -> None:
+async def store_points(runtime: Runtime, points: list[tuple[int, int, float]]) -> None:
     """Commit the points through the app's group-commit writer (answer after commit).
 
     Handed over as the writer's own row tuples (quality 0, as a ``Point`` has by default):
     building a frozen ``Point`` per value only for the writer to turn it back into a tuple
     cost more than the rest of this function."""
     rows = [(series_id, ts, value, 0) for series_id, ts, value in points]
-    await app.state.writer.write_rows(rows)
+    await runtime.get(ObservationWriter).write_rows(rows)
 
 
 def window(
@@ -64,7 +65,7 @@ def _iso(ms: int) -> str:
 
 
 def temporal_entity(
-    app: FastAPI,
+    runtime: Runtime,
     entity: Any,
     target: Context,
     span: tuple[int | None, int | None],
@@ -74,7 +75,7 @@ def temporal_entity(
 ) -> dict[str, Any]:
     from taydo.observations.query import raw_points
 
-    database = app.state.db
+    database = runtime.db
     out: dict[str, Any] = {
         "id": entity.entity_id,
         "type": translate(entity.type, entity.context, target),
@@ -120,7 +121,7 @@ def temporal_entity(
 
 
 def temporal_entities(
-    app: FastAPI,
+    runtime: Runtime,
     entities: list[Any],
     target: Context,
     span: tuple[int | None, int | None],
@@ -130,6 +131,6 @@ def temporal_entities(
 ) -> list[dict[str, Any]]:
     """``temporal_entity`` of each entity a query selected, in the query's order."""
     return [
-        temporal_entity(app, entity, target, span, attrs, last_n, temporal_values)
+        temporal_entity(runtime, entity, target, span, attrs, last_n, temporal_values)
         for entity in entities
     ]

@@ -24,7 +24,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from taydo.catalog.models import Entity, Metric
+from taydo.catalog.series import SeriesIndex
 from taydo.core.db import Database
+from taydo.core.runtime import Runtime
+from taydo.observations.service import ObservationWriter
 from taydo.packs.cantho.simulator import Reading, Simulator
 
 __all__ = [
@@ -174,15 +177,15 @@ class SinkRefused(Exception):
 
 
 class WriterSink:
-    """Hands readings to a running app's group-commit writer (``app.state.writer``)."""
+    """Hands readings to a running app's group-commit writer."""
 
-    def __init__(self, app: Any) -> None:
-        self._app = app
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
 
     def _points(self, readings: Sequence[Reading]) -> list[Any]:
         from taydo.observations.service import Point
 
-        index = self._app.state.series
+        index = self._runtime.get(SeriesIndex)
         points = []
         for reading in readings:
             info = index.get(reading.entity_id, reading.metric)
@@ -195,7 +198,7 @@ class WriterSink:
         points = await asyncio.to_thread(self._points, readings)
         if not points:
             return 0
-        result = await self._app.state.writer.write(points)
+        result = await self._runtime.get(ObservationWriter).write(points)
         return int(result.accepted)
 
 

@@ -14,9 +14,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from taydo.alerts.service import open_alerts
 from taydo.catalog.models import Agency, Entity, Metric
 from taydo.core.access import Principal
 from taydo.core.db import Database
+from taydo.observations.models import Latest
+from taydo.rules.choices import SEVERITIES, severity_rank
 from taydo.web.i18n import N_
 
 __all__ = [
@@ -55,10 +58,6 @@ LEVEL_STATES: tuple[State, ...] = (
 
 
 def _severity_states() -> tuple[State, ...]:
-    try:
-        from taydo.rules.choices import SEVERITIES
-    except ImportError:  # the early-warning domain is not installed
-        return ()
     return tuple(State(c.code, c.vi, c.en, c.colour, c.rank) for c in SEVERITIES)
 
 
@@ -108,10 +107,6 @@ def _latest_by_entity(
     Scans the observations store's ``observations_latest`` table (one row per series, no
     join): ``series`` maps each series id to (entity pk, is an alarm metric).
     """
-    try:
-        from taydo.observations.models import Latest
-    except ImportError:  # the observations store is not installed
-        return set(), {}
     having: set[int] = set()
     levels: dict[int, float] = {}
     with database.engine.connect() as connection:
@@ -127,11 +122,6 @@ def _latest_by_entity(
 
 def _alert_severity_by_entity(database: Database) -> dict[str, str]:
     """The most severe open (not resolved) alert of each entity."""
-    try:
-        from taydo.alerts.service import open_alerts
-        from taydo.rules.choices import severity_rank
-    except ImportError:  # the early-warning domain is not installed
-        return {}
     worst: dict[str, str] = {}
     for alert in open_alerts(database):
         entity, severity = alert.get("entity_id"), alert.get("severity", "")

@@ -11,13 +11,12 @@ from taydo.catalog.models import Agency, Entity
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import NotFound
+from taydo.geo.service import get_area, list_areas
 
 __all__ = ["area_summary", "areas_geojson", "areas_table"]
 
 
 def area_summary(database: Database, code: str) -> dict[str, Any] | None:
-    from taydo.geo.service import get_area
-
     try:
         return get_area(database, code)
     except NotFound:
@@ -38,8 +37,6 @@ def areas_table(
     database: Database, principal: Principal, province: str, alerts: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Every ward/commune of ``province`` with its entity count and active alert count."""
-    from taydo.geo.service import list_areas
-
     areas, _total = list_areas(database, parent=province, limit=10_000)
     entities = _entity_counts(database, principal)
     alerting: dict[str, int] = {}
@@ -55,8 +52,6 @@ def areas_table(
 
 def areas_geojson(database: Database, province: str, area: str | None = None) -> dict[str, Any]:
     """A FeatureCollection of the outlines loaded for the province's areas (maybe empty)."""
-    from taydo.geo.service import get_area, list_areas
-
     if area:
         codes = [area]
     else:

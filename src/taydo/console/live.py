@@ -6,81 +6,36 @@ stream (``/api/v1/stream``, Server-Sent Events) announces an alert transition.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from taydo.alerts.feed import feed_item
+from taydo.alerts.service import list_alerts
 from taydo.core.access import Principal
 from taydo.core.db import Database
+from taydo.ingest.datahealth import stale_count
+from taydo.rules.choices import SEVERITIES
 from taydo.web.i18n import N_
 
-__all__ = ["FEED_SIZE", "STREAM_URL", "active_alerts", "counters", "feed", "feed_item"]
+__all__ = ["FEED_SIZE", "STREAM_URL", "active_alerts", "counters", "feed"]
 
 STREAM_URL = "/api/v1/stream"
 FEED_SIZE = 30  # the feed never holds more items: a wall screen's page cannot grow
 
 
-def _ms(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, int | float):
-        return int(value)
-    if isinstance(value, datetime):
-        return int(value.timestamp() * 1000)
-    try:
-        return int(datetime.fromisoformat(str(value)).timestamp() * 1000)
-    except ValueError:
-        return None
-
-
 def _choices() -> dict[str, Any]:
-    try:
-        from taydo.rules.choices import SEVERITIES
-    except ImportError:
-        return {}
     return {c.code: c for c in SEVERITIES}
-
-
-def _label(alert: dict[str, Any], key: str, language: str) -> str:
-    label = alert.get(key)
-    if isinstance(label, dict):
-        return str(label.get(language) or label.get("vi") or "")
-    return str(alert.get(key.removesuffix("_label"), ""))
-
-
-def feed_item(alert: dict[str, Any]) -> dict[str, Any]:
-    """One alert as the feed and the alerts pages show it (labels in both languages)."""
-    return {
-        **alert,
-        "severity_text": _label(alert, "severity_label", "vi"),
-        "severity_text_en": _label(alert, "severity_label", "en"),
-        "state_text": _label(alert, "state_label", "vi"),
-        "state_text_en": _label(alert, "state_label", "en"),
-        "title": alert.get("title") or alert.get("rule", ""),
-        "title_en": alert.get("title_en") or "",
-        "started_ms": _ms(alert.get("started_at")),
-    }
 
 
 def active_alerts(
     database: Database, principal: Principal, area: str | None = None, limit: int = 1000
 ) -> list[dict[str, Any]]:
     """Alerts not yet resolved that ``principal`` may see, newest first."""
-    try:
-        from taydo.alerts.service import list_alerts
-    except ImportError:  # the early-warning domain is not installed
-        return []
     return list_alerts(database, principal, active=True, area=area, limit=limit)
 
 
 def feed(database: Database, principal: Principal, area: str | None = None) -> list[dict[str, Any]]:
     """The newest active alerts, most recent first, at most FEED_SIZE."""
     return [feed_item(a) for a in active_alerts(database, principal, area, FEED_SIZE)]
-
-
-def _stale_datasets(database: Database, principal: Principal) -> int | None:
-    from taydo.web.datahealth import stale_count
-
-    return stale_count(database, principal)
 
 
 def counters(database: Database, principal: Principal) -> list[dict[str, Any]]:
@@ -112,7 +67,7 @@ def counters(database: Database, principal: Principal) -> list[dict[str, Any]]:
                 + (" hot" if by_severity.get(code) and choice.rank >= 4 else ""),
             }
         )
-    stale = _stale_datasets(database, principal)
+    stale = stale_count(database, principal)
     if stale is not None:
         out.append(
             {

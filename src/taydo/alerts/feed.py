@@ -1,0 +1,42 @@
+"""An alert as the console's feed and the alerts pages show it (labels in both languages)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+__all__ = ["feed_item"]
+
+
+def _ms(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    if isinstance(value, datetime):
+        return int(value.timestamp() * 1000)
+    try:
+        return int(datetime.fromisoformat(str(value)).timestamp() * 1000)
+    except ValueError:
+        return None
+
+
+def _label(alert: dict[str, Any], key: str, language: str) -> str:
+    label = alert.get(key)
+    if isinstance(label, dict):
+        return str(label.get(language) or label.get("vi") or "")
+    return str(alert.get(key.removesuffix("_label"), ""))
+
+
+def feed_item(alert: dict[str, Any]) -> dict[str, Any]:
+    """One alert as the feed and the alerts pages show it (labels in both languages)."""
+    return {
+        **alert,
+        "severity_text": _label(alert, "severity_label", "vi"),
+        "severity_text_en": _label(alert, "severity_label", "en"),
+        "state_text": _label(alert, "state_label", "vi"),
+        "state_text_en": _label(alert, "state_label", "en"),
+        "title": alert.get("title") or alert.get("rule", ""),
+        "title_en": alert.get("title_en") or "",
+        "started_ms": _ms(alert.get("started_at")),
+    }

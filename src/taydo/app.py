@@ -1,0 +1,120 @@
+"""The composition root: ``create_app(settings)`` builds the ASGI app from what each domain
+registers (plugin hook ``taydo_domains``) and runs their start-up and shutdown in order.
+
+It names no domain module: the built-in domains register through the same entry points a
+third party would (``[project.entry-points.taydo]`` in ``pyproject.toml``). Nothing is built at
+import time, so a test can build a bare app on its own database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+
+from taydo import __version__
+from taydo.core.bus import create_bus
+from taydo.core.db import Database
+from taydo.core.errors import TaydoError
+from taydo.core.plugins import Domain, domains, make_plugin_manager
+from taydo.core.responses import FastJSONResponse
+from taydo.core.runtime import Runtime
+from taydo.core.secrets import SecretBox
+from taydo.core.security import MAX_FORM_BYTES, SecurityMiddleware
+from taydo.core.settings import Settings
+from taydo.core.validation import RejectNulMiddleware, validation_error_handler
+from taydo.web import pages as kit_pages
+from taydo.web.shell import Shell
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    settings = settings or Settings()
+    plugins = make_plugin_manager()
+    installed = domains(plugins)
+    runtime = Runtime(
+        settings=settings,
+        db=database or Database(settings.database_url),
+        bus=create_bus(settings.bus_url),
+        plugins=plugins,
+        secrets=SecretBox(settings.secret_key.get_secret_value()),
+    )
+    runtime.provide(Shell.of(installed))
+    for domain in installed:
+        if domain.setup is not None:
+            domain.setup(runtime)
+
+    app = FastAPI(
+        title="Tây Đô IOC",
+        version=__version__,
+        openapi_url="/api/openapi.json",
+        docs_url=None,  # served by the console from local assets (no CDN): taydo.web.pages
+        redoc_url=None,
+        default_response_class=FastJSONResponse,
+        lifespan=_lifespan(runtime, installed),
+    )
+    app.state.runtime = runtime  # read only through taydo.core.runtime.runtime_of
+    _add_error_handlers(app)
+    app.include_router(kit_pages.router)
+    for domain in installed:
+        for router in domain.routers:
+            app.include_router(router)
+    # NGSI-LD answers its clients in ProblemDetails and checks NUL itself.
+    app.add_middleware(RejectNulMiddleware, exempt_prefixes=("/ngsi-ld/",))
+    # Added last, so outermost: its headers are on every answer, the NUL refusal's included.
+    # The console's upload form carries its token in the body: read as far as the largest
+    # file accepted (and a margin for the other fields), so a legal upload is never refused.
+    app.add_middleware(
+        SecurityMiddleware,
+        https=settings.cookie_secure,
+        max_form_bytes=max(MAX_FORM_BYTES, settings.max_upload_bytes + (1 << 20)),
+    )
+    return app
+
+
+def _lifespan(runtime: Runtime, installed: list[Domain]):  # type: ignore[no-untyped-def]
+    """Start every domain (lowest first), then open every domain's doors to the outside, then
+    the bus; stop in the reverse order. A failed start stops what had started."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        started: list[Domain] = []
+        try:
+            for domain in installed:
+                if domain.start is not None:
+                    await domain.start(runtime)
+                started.append(domain)
+            for domain in installed:
+                if domain.open is not None:
+                    await domain.open(runtime)
+            await runtime.bus.start()
+            yield
+        finally:
+            for domain in reversed(started):
+                if domain.stop is None:
+                    continue
+                try:
+                    await domain.stop(runtime)
+                except Exception:
+                    log.exception("shutdown of the %s domain failed", domain.name)
+            await runtime.bus.close()
+
+    return lifespan
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+
+    @app.exception_handler(TaydoError)
+    async def _taydo_error(_request: Request, exc: TaydoError) -> FastJSONResponse:
+        body: dict[str, object] = {"error": exc.message}
+        if exc.details:
+            body["details"] = exc.details
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return FastJSONResponse(body, status_code=exc.status_code, headers=headers)

@@ -1,0 +1,1 @@
+"""The console: the cross-domain screens (overview, wall, areas, station page)."""

@@ -1,0 +1,208 @@
+"""The console's cross-domain screens: the overview and wall (map, counters, live feed), the
+areas table and the station page. They read the domains' services; no domain reads them.
+
+The areas page lives here rather than in ``geo``: it counts each area's entities and alerts,
+and geo sits below the catalog and alerts.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from taydo.alerts.feed import feed_item
+from taydo.catalog.service import get_entity
+from taydo.console import live, places
+from taydo.console import overview as overview_data
+from taydo.console.places import area_summary, areas_geojson
+from taydo.core.access import Principal
+from taydo.core.db import Database
+from taydo.core.deps import AppRuntime, AppSettings, Db
+from taydo.core.errors import NotFound
+from taydo.core.runtime import runtime_of
+from taydo.geo.names import loose_key
+from taydo.observations.query import latest_values
+from taydo.observations.runtime import settled
+from taydo.web.i18n import N_
+from taydo.web.shell import page, render
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+def _json(data: Any) -> Response:
+    return Response(orjson.dumps(data), media_type="application/json")
+
+
+def _area(request: Request, code: str | None) -> dict[str, Any] | None:
+    if not code:
+        return None
+    found = area_summary(runtime_of(request.app).db, code)
+    if found is None:
+        raise NotFound(f"no area {code!r}")
+    return found
+
+
+@router.get("/")
+async def overview(
+    request: Request,
+    db: Db,
+    principal: Annotated[Principal, page("catalog:read")],
+    area: str | None = None,
+    cycle: int = 15,
+) -> Response:
+    """The map, counters and live feed; ``?wall=1`` cycles the panels every ``cycle`` s."""
+    database = db
+    chosen = await run_in_threadpool(_area, request, area)
+    context = {
+        "area": chosen,
+        "legend": overview_data.legend_groups(),
+        "counters": await run_in_threadpool(live.counters, database, principal),
+        "feed": await run_in_threadpool(live.feed, database, principal, area),
+        "stream_url": live.STREAM_URL,
+        "cycle": min(max(cycle, 2), 600),
+    }
+    return render(request, "console/overview.html", context)
+
+
+@router.get("/console/entities.json")
+async def overview_entities(
+    request: Request,
+    runtime: AppRuntime,
+    db: Db,
+    principal: Annotated[Principal, page("catalog:read")],
+    area: str | None = None,
+) -> Response:
+    await settled(runtime)
+    data = await run_in_threadpool(
+        overview_data.entity_rows,
+        db,
+        principal,
+        area=area,
+        cache=runtime.get(overview_data.EntityCache),
+    )
+    return _json(data)
+
+
+@router.get("/console/areas.geojson")
+async def overview_areas(
+    request: Request,
+    db: Db,
+    settings: AppSettings,
+    _principal: Annotated[Principal, page("catalog:read")],
+    area: str | None = None,
+) -> Response:
+    province = settings.console_area
+    return _json(await run_in_threadpool(areas_geojson, db, province, area))
+
+
+@router.get("/console/counters")
+async def overview_counters(
+    request: Request, db: Db, principal: Annotated[Principal, page("alerts:read")]
+) -> Response:
+    counters = await run_in_threadpool(live.counters, db, principal)
+    return render(request, "console/_counters.html", {"counters": counters})
+
+
+@router.get("/console/feed")
+async def overview_feed(
+    request: Request,
+    db: Db,
+    principal: Annotated[Principal, page("alerts:read")],
+    area: str | None = None,
+) -> Response:
+    feed = await run_in_threadpool(live.feed, db, principal, area)
+    return render(request, "console/_feed.html", {"feed": feed})
+
+
+AREA_KINDS = (N_("phường"), N_("xã"), N_("đặc khu"), N_("thành phố"), N_("tỉnh"))
+
+
+def _areas_context(
+    request: Request, principal: Principal, q: str, alerting: bool
+) -> dict[str, Any]:
+    database = runtime_of(request.app).db
+    province = runtime_of(request.app).settings.console_area
+    alerts = live.active_alerts(database, principal)
+    rows = places.areas_table(database, principal, province, alerts)
+    if q:
+        wanted = loose_key(q)
+        rows = [r for r in rows if wanted in loose_key(r["name"])]
+    if alerting:
+        rows = [r for r in rows if r["alerts"]]
+    parent = places.area_summary(database, province)
+    return {
+        "areas": rows,
+        "q": q,
+        "alerting": alerting,
+        "province_name": parent["name"] if parent else province,
+    }
+
+
+@router.get("/areas")
+async def areas(
+    request: Request,
+    principal: Annotated[Principal, page("catalog:read")],
+    q: str = "",
+    alerting: bool = False,
+) -> Response:
+    context = await run_in_threadpool(_areas_context, request, principal, q.strip(), alerting)
+    return render(request, "console/areas.html", context)
+
+
+# ---------------------------------------------------------------- station page
+
+# The chart's range picker: (code, label, milliseconds, bucket). Ranges of a week or more use
+# hourly or daily buckets, which the observations store answers from its rollups.
+RANGES: tuple[tuple[str, str, int, str], ...] = (
+    ("6h", N_("6 giờ"), 6 * 3_600_000, "5m"),
+    ("24h", N_("24 giờ"), 24 * 3_600_000, "15m"),
+    ("7d", N_("7 ngày"), 7 * 86_400_000, "1h"),
+    ("30d", N_("30 ngày"), 30 * 86_400_000, "1h"),
+    ("1y", N_("1 năm"), 365 * 86_400_000, "1d"),
+)
+
+
+def entity_view(database: Database, principal: Principal, entity_id: str) -> dict[str, Any]:
+    """Everything the entity page shows; 404 as for a missing one when out of scope."""
+    entity = get_entity(database, entity_id)
+    if not principal.may_see_agency(entity.get("agency")):
+        raise NotFound(f"entity {entity_id!r} not found")
+    latest = {v.metric: v for v in latest_values(database, entity_id=entity_id)}
+    levels = (entity.get("attributes") or {}).get("alarm_levels") or {}
+    metrics = [
+        {
+            **metric,
+            "latest": latest.get(metric["name"]),
+            # Alarm levels belong to the water-level metric (WaterObserved.height).
+            "levels": levels if metric["name"] == "height" else {},
+        }
+        for metric in entity.get("metrics", [])
+    ]
+    alerts = [a for a in live.active_alerts(database, principal) if a.get("entity_id") == entity_id]
+    return {"entity": entity, "metrics": metrics, "alerts": [feed_item(a) for a in alerts]}
+
+
+@router.get("/entities/{entity_id}")
+async def entity_page(
+    request: Request,
+    runtime: AppRuntime,
+    entity_id: str,
+    principal: Annotated[Principal, page("catalog:read")],
+) -> Response:
+    await settled(runtime)
+    view = await run_in_threadpool(entity_view, runtime.db, principal, entity_id)
+    chart_ranges = [
+        {"code": code, "label": label, "ms": ms, "bucket": bucket}
+        for code, label, ms, bucket in RANGES
+    ]
+    view["ranges"] = chart_ranges
+    view["ranges_json"] = orjson.dumps(
+        [{"code": r["code"], "ms": r["ms"], "bucket": r["bucket"]} for r in chart_ranges]
+    ).decode()
+    return render(request, "console/entity.html", view)

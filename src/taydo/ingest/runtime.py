@@ -1,0 +1,96 @@
+"""The ingest domain at run time.
+
+``start``: the entity resolver (names and device ids → entities, following catalog changes)
+and the NGSI-LD context resolver. ``open`` — once every domain has started, so that nothing
+arrives before the writer and the alert engine listen — the doors to the outside: the MQTT
+gateway, the pull-connector scheduler and the data-health checker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from taydo.catalog.series import SeriesIndex
+from taydo.core.runtime import Runtime
+from taydo.ingest import quarantine
+from taydo.ingest.connectors.service import Scheduler, seal_plain_secrets
+from taydo.ingest.health import HealthWatcher
+from taydo.ingest.mqtt.gateway import MqttGateway, iota_services, parse_broker_url
+from taydo.ingest.ngsild.handlers import resolver
+from taydo.ingest.resolve import EntityResolver
+from taydo.observations.service import ObservationWriter
+
+__all__ = ["open_gateways", "start", "stop"]
+
+log = logging.getLogger(__name__)
+
+
+async def start(runtime: Runtime) -> None:
+    # As in the observations domain: the same app may be started again on another event
+    # loop (nested test clients); the bus subscription moves to the newest loop and the
+    # background tasks run once, on the first start.
+    if not runtime.first_start("ingest"):
+        subscription = runtime.get(EntityResolver).subscribe(runtime.bus)
+        runtime.keep_subscriptions("ingest", [subscription])
+        return
+    entities = runtime.provide(EntityResolver(runtime.db))
+    runtime.keep_subscriptions("ingest", [entities.subscribe(runtime.bus)])
+    resolver(runtime)  # the NGSI-LD contexts, loaded before the first request needs them
+
+
+async def open_gateways(runtime: Runtime) -> None:
+    if runtime.find(Scheduler) is not None:
+        return  # opened by an earlier start of this app
+    settings = runtime.settings
+    scheduler = runtime.provide(Scheduler(runtime))
+    sealed = await asyncio.to_thread(seal_plain_secrets, runtime.db, runtime.secrets)
+    if sealed:
+        log.info("sealed %d connector secret(s) stored in clear by an earlier version", sealed)
+    if settings.connectors_enabled:
+        await scheduler.start()
+    watcher = runtime.provide(
+        HealthWatcher(runtime.db, runtime.bus, settings.health_check_interval_s)
+    )
+    if settings.health_check_interval_s > 0:
+        await watcher.start()
+    if settings.mqtt_url:
+        await _open_mqtt(runtime)
+
+
+async def _open_mqtt(runtime: Runtime) -> None:
+    settings = runtime.settings
+    writer = runtime.get(ObservationWriter)
+    database = runtime.db
+
+    async def write(rows: list[tuple[int, int, float, int]]) -> None:
+        await writer.write_rows(rows)
+
+    async def keep(entries: list[quarantine.Entry]) -> None:
+        await asyncio.to_thread(quarantine.put_many, database, entries)
+
+    gateway = MqttGateway(
+        parse_broker_url(settings.mqtt_url or ""),
+        series=runtime.get(SeriesIndex),
+        resolver=runtime.get(EntityResolver),
+        write=write,
+        quarantine=keep,
+        client_id=settings.mqtt_client_id,
+        topics=(f"{settings.mqtt_topic_prefix}/+/+/attrs", "/+/+/attrs", "/json/+/+/attrs"),
+        prefix=settings.mqtt_topic_prefix,
+        iota=iota_services(settings.mqtt_iota_services),
+        batch_max=settings.mqtt_batch_max,
+    )
+    await gateway.start()
+    runtime.provide(gateway)
+
+
+async def stop(runtime: Runtime) -> None:
+    runtime.drop_subscriptions("ingest")
+    if not runtime.last_stop("ingest"):
+        return  # still serving on another loop
+    for kind in (MqttGateway, Scheduler, HealthWatcher):
+        part = runtime.find(kind)
+        if part is not None:
+            await part.stop()
+            runtime.discard(kind)
