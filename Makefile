@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo   - set up, load the Cần Thơ demo data, simulate live feeds and serve http://127.0.0.1:8000"
 	@echo "make test   - set up, then run the whole test suite"
-	@echo "make lint   - ruff (lint + format check) and mypy"
+	@echo "make lint   - import-linter (layers), ruff (lint + format check) and mypy"
 	@echo "make bench  - run the benchmarks (figures go into docs/performance.md)"
 	@echo "make serve  - run the server on the configured database"
 
@@ -53,6 +53,7 @@ test: setup assets
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup
+	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy

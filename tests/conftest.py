@@ -7,8 +7,8 @@ the end of the run says so plainly.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
+import importlib.util
 import os
 import shutil
 import uuid
@@ -22,13 +22,14 @@ from sqlalchemy import create_engine, text
 
 from taydo.app import create_app
 from taydo.core.db import Base, Database
-from taydo.core.migrate import DOMAINS, upgrade
+from taydo.core.migrate import upgrade
+from taydo.core.plugins import domains, make_plugin_manager
 from taydo.core.settings import Settings
 
 # Every domain's tables on Base.metadata, so PostgreSQL truncation sees them all.
-for _domain in DOMAINS:
-    with contextlib.suppress(ModuleNotFoundError):
-        importlib.import_module(f"taydo.{_domain}.models")
+for _domain in domains(make_plugin_manager()):
+    if importlib.util.find_spec(f"taydo.{_domain.name}.models") is not None:
+        importlib.import_module(f"taydo.{_domain.name}.models")
 
 # Property-based tests draw new random examples on every local run (that is how they find
 # new failures); CI (`--hypothesis-profile=ci`, set by .ci/run) draws the same examples every

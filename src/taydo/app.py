@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 
 from taydo import __version__
-from taydo.core.bus import create_bus
+from taydo.core.buses import create_bus
 from taydo.core.db import Database
 from taydo.core.errors import TaydoError
 from taydo.core.plugins import Domain, domains, make_plugin_manager

@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from taydo.core.bus import Bus, Event, MemoryBus, create_bus, subject_matches
+from taydo.core.bus import Bus, Event, MemoryBus, subject_matches
+from taydo.core.buses import create_bus
 from tests.conftest import skip_server
 
 NATS_URL = os.environ.get("TAYDO_TEST_NATS_URL", "")

@@ -24,7 +24,6 @@ __all__ = [
     "Event",
     "MemoryBus",
     "Subscription",
-    "create_bus",
     "drain",
     "subject_matches",
 ]
@@ -183,13 +182,3 @@ class MemoryBus(Bus):
                 log.exception(
                     "bus handler for %s failed on %s", subscription.pattern, event.subject
                 )
-
-
-def create_bus(url: str) -> Bus:
-    if url.startswith("memory://"):
-        return MemoryBus()
-    if url.startswith("nats://"):
-        from taydo.core.bus_nats import NatsBus  # imported only when configured
-
-        return NatsBus(url)
-    raise ValueError(f"unknown bus URL scheme: {url!r} (use memory:// or nats://)")

@@ -2,7 +2,8 @@
 
 Each domain keeps its revisions in its own folder, named in its ``Domain`` (``migrations``);
 the first revision of a domain carries ``branch_labels = ("<domain>",)`` and ``depends_on``
-the domains it references. ``upgrade`` always goes to ``heads``, so domains evolve without touching each other's files.
+the domains it references. ``upgrade`` always goes to ``heads``, so domains evolve without
+touching each other's files.
 """
 
 from __future__ import annotations

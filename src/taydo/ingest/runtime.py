@@ -31,11 +31,10 @@ async def start(runtime: Runtime) -> None:
     # loop (nested test clients); the bus subscription moves to the newest loop and the
     # background tasks run once, on the first start.
     if not runtime.first_start("ingest"):
-        subscription = runtime.get(EntityResolver).subscribe(runtime.bus)
-        runtime.keep_subscriptions("ingest", [subscription])
+        runtime.keep_subscriptions("ingest", runtime.get(EntityResolver).subscribe(runtime.bus))
         return
     entities = runtime.provide(EntityResolver(runtime.db))
-    runtime.keep_subscriptions("ingest", [entities.subscribe(runtime.bus)])
+    runtime.keep_subscriptions("ingest", entities.subscribe(runtime.bus))
     resolver(runtime)  # the NGSI-LD contexts, loaded before the first request needs them
 
 
