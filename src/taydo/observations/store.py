@@ -74,7 +74,7 @@ def _sqlite_insert(rows: int) -> str:
 
 def _sqlite_rows_per_statement(connection: Any) -> int:
     try:
-        limit = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        limit: int = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     except AttributeError:  # a driver connection without getlimit (Python < 3.11)
         limit = _SQLITE_DEFAULT_MAX_VALUES
     return max(min(limit // 4, _SQLITE_MAX_ROWS) // _SQLITE_UNIT * _SQLITE_UNIT, 1)
