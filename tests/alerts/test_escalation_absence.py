@@ -152,7 +152,7 @@ def test_a_failed_write_of_an_alert_is_raised_again_by_the_next_value(
     publish(client, [(series, 60_000, 2.5)])
     engine = runtime_of(client.app).get(AlertingRuntime).engine
     # evaluated (the series was seen) and then reverted (its state forgotten)
-    wait_for(lambda: series in engine._last_seen and not engine._thresholds)
+    wait_for(lambda: series in engine._last_seen and not engine._states)
     with database.engine.begin() as connection:
         connection.exec_driver_sql("ALTER TABLE alert_events_away RENAME TO alert_events")
     assert client.get("/api/v1/alerts", headers=op).json() == []

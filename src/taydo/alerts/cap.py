@@ -117,7 +117,8 @@ def cap_document(
             _sub(geocode, "valueName", "VN-ADMIN-CODE")
             _sub(geocode, "value", str(alert["area_code"]))
     ET.register_namespace("", CAP_NS)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return document
 
 
 def cap_feed(
@@ -152,4 +153,5 @@ def cap_feed(
             type="application/cap+xml",
             href=f"{base_url}/api/v1/cap/alerts/{alert['id']}.xml",
         )
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return document

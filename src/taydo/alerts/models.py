@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -75,7 +76,7 @@ class Silence(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(16), default="silence")  # silence | maintenance
-    matchers: Mapped[dict] = mapped_column(JSON)
+    matchers: Mapped[dict[str, Any]] = mapped_column(JSON)
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str] = mapped_column(Text)
@@ -92,7 +93,7 @@ class Channel(Base):
     code: Mapped[str] = mapped_column(String(80), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200), default="")
-    config: Mapped[dict] = mapped_column(JSON)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
     secret: Mapped[str | None] = mapped_column(String(500), nullable=True)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     max_attempts: Mapped[int] = mapped_column(Integer, default=5)
@@ -107,10 +108,10 @@ class Route(Base):
     code: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
-    matchers: Mapped[dict] = mapped_column(JSON)
+    matchers: Mapped[dict[str, Any]] = mapped_column(JSON)
     channels: Mapped[list[str]] = mapped_column(JSON)
     renotify_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    escalation: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    escalation: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(String(80), default="api")
 
 
@@ -125,7 +126,7 @@ class Outbox(Base):
     )
     channel_code: Mapped[str] = mapped_column(String(80), index=True)
     event: Mapped[str] = mapped_column(String(24))
-    payload: Mapped[dict] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(12), index=True)  # pending | sent | dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

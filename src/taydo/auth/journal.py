@@ -228,7 +228,7 @@ def head(database: Database) -> tuple[int, str]:
 
 
 def _as_dict(row: Any) -> dict[str, Any]:
-    entry = row._asdict()
+    entry: dict[str, Any] = row._asdict()
     entry["at"] = _utc(entry["at"])
     return entry
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -68,7 +69,7 @@ class Entity(Base):
     # True when a user or a pack set the area; otherwise it follows the location
     # (point-in-area), and is recomputed when boundaries are imported.
     area_explicit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    attributes: Mapped[dict] = mapped_column(JSON, default=dict)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

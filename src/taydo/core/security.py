@@ -81,7 +81,7 @@ class SecurityMiddleware:
     def _needs_form_token(scope: Scope) -> bool:
         if scope["method"] not in UNSAFE:
             return False
-        headers = dict(scope.get("headers", []))
+        headers: dict[bytes, bytes] = dict(scope.get("headers", []))  # ASGI: (name, value)
         if b"authorization" in headers or CSRF_HEADER in headers:
             return False
         if SESSION_COOKIE.encode() not in headers.get(b"cookie", b""):

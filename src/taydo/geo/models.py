@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import JSON, Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,7 +25,7 @@ class Area(Base):
     )
     # GeoJSON geometry (Polygon/MultiPolygon) loaded by `taydo geo import`, and its bounding
     # box so point-in-area tests only the few areas whose box holds the point.
-    geometry: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    geometry: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     min_lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     min_lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     max_lon: Mapped[float | None] = mapped_column(Float, nullable=True)

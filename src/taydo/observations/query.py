@@ -263,7 +263,7 @@ def latest_values(
         params["entity_id"] = entity_id
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
     statement = text(
-        "SELECT e.entity_id, e.type, e.name, e.area_code, a.code, m.name, m.unit, "
+        "SELECT e.entity_id, e.type, e.name, e.area_code, a.code, m.name, m.unit, "  # noqa: S608 — WHERE of fixed clauses; values are bound
         "l.ts, l.value, l.quality FROM observations_latest l "
         "JOIN metrics m ON m.id = l.series_id JOIN entities e ON e.id = m.entity_pk "
         f"LEFT JOIN agencies a ON a.id = e.agency_id {where} ORDER BY e.entity_id, m.name"

@@ -66,7 +66,7 @@ _SQLITE_DEFAULT_MAX_VALUES = 32_766  # SQLITE_MAX_VARIABLE_NUMBER since SQLite 3
 @functools.cache
 def _sqlite_insert(rows: int) -> str:
     return (
-        "INSERT INTO observations (series_id, ts, value, quality) VALUES "
+        "INSERT INTO observations (series_id, ts, value, quality) VALUES "  # noqa: S608 — only placeholders, counted
         + ",".join(["(?,?,?,?)"] * rows)
         + " ON CONFLICT DO NOTHING"
     )
@@ -74,7 +74,7 @@ def _sqlite_insert(rows: int) -> str:
 
 def _sqlite_rows_per_statement(connection: Any) -> int:
     try:
-        limit = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        limit: int = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     except AttributeError:  # a driver connection without getlimit (Python < 3.11)
         limit = _SQLITE_DEFAULT_MAX_VALUES
     return max(min(limit // 4, _SQLITE_MAX_ROWS) // _SQLITE_UNIT * _SQLITE_UNIT, 1)
@@ -109,7 +109,7 @@ _LATEST_SET = (
     "quality = excluded.quality WHERE excluded.ts > observations_latest.ts"
 )
 _SQLITE_LATEST = (
-    "INSERT INTO observations_latest (series_id, ts, value, quality) VALUES (?, ?, ?, ?) "
+    "INSERT INTO observations_latest (series_id, ts, value, quality) VALUES (?, ?, ?, ?) "  # noqa: S608 — constant SQL text joined
     + _LATEST_SET
 )
 # PostgreSQL: binary COPY into a per-connection temporary table, then one INSERT … SELECT.
@@ -128,7 +128,7 @@ _PG_INSERT = (
 )
 _PG_TYPES = ("int8", "int8", "float8", "int2")
 _PG_ROLLUP = (
-    "INSERT INTO {t} (series_id, bucket, count, sum, min, max, last_ts, last_value) "
+    "INSERT INTO {t} (series_id, bucket, count, sum, min, max, last_ts, last_value) "  # noqa: S608 — constant text; {t} is our rollup table name
     "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::int[], %s::float8[], %s::float8[], "
     "%s::float8[], %s::bigint[], %s::float8[]) "
     "ON CONFLICT (series_id, bucket) DO UPDATE SET " + _ROLLUP_SET
@@ -143,7 +143,7 @@ _JOURNAL_CLAIM = "DELETE FROM observations_unfolded RETURNING deltas"
 _DELTA_FIELDS = 10
 _INTEGER_FIELDS = (0, 1, 2, 3, 7, 9)
 _PG_LATEST = (
-    "INSERT INTO observations_latest (series_id, ts, value, quality) "
+    "INSERT INTO observations_latest (series_id, ts, value, quality) "  # noqa: S608 — constant SQL text joined
     "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::float8[], %s::int2[]) " + _LATEST_SET
 )
 

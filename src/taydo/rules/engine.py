@@ -13,12 +13,20 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from taydo.catalog.series import SeriesInfo
 from taydo.rules.schemas import AbsenceRule, CompositeRule, RateRule, RuleDef, ThresholdRule
 
-__all__ = ["CatalogView", "Engine", "Transition", "attribute_metrics"]
+__all__ = [
+    "KINDS",
+    "CatalogView",
+    "Engine",
+    "RuleKind",
+    "SeriesKind",
+    "Transition",
+    "attribute_metrics",
+]
 
 Action = Literal["fire", "change", "clear"]
 
@@ -112,13 +120,6 @@ def _held(rule: ThresholdRule, state: _ThresholdState, reached: int, ts: int) ->
     return ts - state.pending_since >= rule.for_s * 1000
 
 
-def _memory_s(rule: RuleDef) -> float:
-    """How far back a rule looks at a series: a threshold's ``for``, a rate rule's window."""
-    if isinstance(rule, ThresholdRule):
-        return rule.for_s
-    return rule.window_s if isinstance(rule, RateRule) else 0.0
-
-
 def _attribute(attributes: dict[str, Any], path: str) -> float | None:
     node: Any = attributes
     for part in path.split("."):
@@ -140,15 +141,19 @@ class _ThresholdState:
 
 @dataclass(slots=True, eq=False)
 class _Plan:
-    """What one series needs per point: its rules with their states, and the quiet band in
-    which no threshold can change while none is active (the common case costs O(1))."""
+    """What one series needs per point: its rules' checks with their states, and the quiet
+    band in which no gated check can change while none is hot (the common case costs O(1)).
+
+    A check is (its kind's evaluator, its entry); an entry is what the kind keeps per
+    (rule, series), e.g. a threshold's rule, state and levels."""
 
     info: SeriesInfo
-    thresholds: list[tuple[ThresholdRule, _ThresholdState, list[float | None]]]
-    rates: list[tuple[RateRule, _RateState]]
+    entries: list[tuple[SeriesKind[Any, Any], Any]]  # every check, with its kind
+    gated: list[tuple[Evaluator, Any]]  # checks idle inside the quiet band
+    always: list[tuple[Evaluator, Any]]  # checks run on every point
     quiet_lo: float
     quiet_hi: float
-    hot: int = 0  # thresholds currently reached or pending
+    hot: int = 0  # gated checks currently active or pending
     last_ts: int = -(2**62)
 
 
@@ -161,8 +166,7 @@ class _RateState:
 class Engine:
     def __init__(self, catalog: CatalogView, rules: Sequence[RuleDef] = ()) -> None:
         self.catalog = catalog
-        self._thresholds: dict[tuple[str, int], _ThresholdState] = {}
-        self._rates: dict[tuple[str, int], _RateState] = {}
+        self._states: dict[tuple[str, int], Any] = {}  # (rule, series id) -> its kind's state
         self._plans: dict[int, _Plan] = {}
         self._series_ts: dict[int, int] = {}  # newest ts of series whose plan was dropped
         self._last_seen: dict[int, int] = {}  # series id -> arrival ms (for absence)
@@ -181,27 +185,34 @@ class Engine:
         self._absence: list[AbsenceRule] = []
         self._composites_by_member: dict[str, list[CompositeRule]] = {}
         for rule in self.rules.values():
-            if isinstance(rule, ThresholdRule | RateRule):
-                # Index by the most selective part of the target, so a series only ever
-                # checks rules that could select it: entity ids, else tags, else types.
-                target = rule.target
-                keys: list[str | None] = (
-                    [f"@{e}" for e in target.entities]
-                    or [f"#{t}" for t in target.tags]
-                    or list(target.types)
-                    or [None]
-                )
-                for key in keys:
-                    self._index.setdefault((rule.metric, key), []).append(rule)
-            elif isinstance(rule, AbsenceRule):
-                self._absence.append(rule)
-            elif isinstance(rule, CompositeRule):
-                for member in rule.rules:
-                    self._composites_by_member.setdefault(member, []).append(rule)
+            KINDS[rule.kind].file(self, rule)
         # Most series measure something no rule watches: they skip the matching below.
         self._watched = frozenset(metric for metric, _key in self._index)
         self._matching: dict[int, list[RuleDef]] = {}
         self._drop_plans()
+
+    def _file_by_series(self, rule: ThresholdRule | RateRule) -> None:
+        """Index by the most selective part of the target, so a series only ever checks
+        rules that could select it: entity ids, else tags, else types."""
+        target = rule.target
+        keys: list[str | None] = (
+            [f"@{e}" for e in target.entities]
+            or [f"#{t}" for t in target.tags]
+            or list(target.types)
+            or [None]
+        )
+        for key in keys:
+            self._index.setdefault((rule.metric, key), []).append(rule)
+
+    def _state(self, rule: RuleDef, series_id: int) -> Any:
+        """The state a series kind keeps for (rule, series), made on first use."""
+        key = (rule.code, series_id)
+        state = self._states.get(key)
+        if state is None:
+            series = KINDS[rule.kind].series
+            assert series is not None, f"{rule.kind} rules keep no per-series state"
+            state = self._states[key] = series.new_state()
+        return state
 
     def forget_series(self, series_ids: Iterable[int] | None = None) -> None:
         """The catalog changed: work out rule matches and entity-derived levels again, for
@@ -222,25 +233,23 @@ class Engine:
         self._plans = {}
 
     def _plan(self, info: SeriesInfo) -> _Plan:
-        thresholds = []
-        rates = []
-        quiet_lo, quiet_hi = float("-inf"), float("inf")
-        hot = 0
+        plan = _Plan(info, [], [], [], float("-inf"), float("inf"))
         for rule in self.rules_for(info):
-            key = (rule.code, info.series_id)
-            if isinstance(rule, ThresholdRule):
-                state = self._thresholds.setdefault(key, _ThresholdState())
-                levels = self._levels(rule, info)
-                known = [limit for limit in levels if limit is not None]
-                if known and rule.direction == "above":
-                    quiet_hi = min(quiet_hi, min(known))
-                elif known:
-                    quiet_lo = max(quiet_lo, max(known))
-                hot += state.level >= 0 or state.pending >= 0
-                thresholds.append((rule, state, levels))
-            elif isinstance(rule, RateRule):
-                rates.append((rule, self._rates.setdefault(key, _RateState())))
-        plan = _Plan(info, thresholds, rates, quiet_lo, quiet_hi, hot)
+            series = KINDS[rule.kind].series
+            if series is None:
+                continue
+            entry = series.start(self, rule, info)
+            plan.entries.append((series, entry))
+            quiet = series.quiet(entry)
+            if quiet is None:
+                plan.always.append((series.evaluate, entry))
+                continue
+            plan.quiet_lo, plan.quiet_hi = (
+                max(plan.quiet_lo, quiet[0]),
+                min(plan.quiet_hi, quiet[1]),
+            )
+            plan.hot += series.hot(entry)
+            plan.gated.append((series.evaluate, entry))
         plan.last_ts = self._series_ts.pop(info.series_id, plan.last_ts)
         self._plans[info.series_id] = plan
         return plan
@@ -270,20 +279,10 @@ class Engine:
         self._drop_plans()
         for alert in open_alerts:
             rule = self.rules.get(alert["rule_code"])
-            series_id = alert.get("series_id")
+            series_id: int | None = alert.get("series_id")
             if rule is None:
                 continue
-            if isinstance(rule, ThresholdRule) and series_id is not None:
-                codes = [level.code for level in rule.levels]
-                if alert.get("level") in codes:
-                    state = self._thresholds.setdefault((rule.code, series_id), _ThresholdState())
-                    state.level = codes.index(alert["level"])
-            elif isinstance(rule, RateRule) and series_id is not None:
-                self._rates.setdefault((rule.code, series_id), _RateState()).active = True
-            elif isinstance(rule, AbsenceRule):
-                self._absent.add((rule.code, alert["target"]))
-            elif isinstance(rule, CompositeRule) and alert.get("area_code"):
-                self._composite_active[(rule.code, alert["area_code"])] = True
+            KINDS[rule.kind].restore(self, rule, alert, series_id)
             if alert.get("area_code") and rule.code in self._composites_by_member:
                 key = (rule.code, alert["area_code"])
                 self._member_active.setdefault(key, set()).add(alert["target"])
@@ -297,7 +296,7 @@ class Engine:
         Emits nothing; returns the points read."""
         memory: dict[int, float] = {}  # series id -> seconds of past its rules need
         for info in self.catalog.all_series():
-            longest = max(map(_memory_s, self.rules_for(info)), default=0.0)
+            longest = max((KINDS[r.kind].memory_s(r) for r in self.rules_for(info)), default=0.0)
             if longest:
                 memory[info.series_id] = longest
         if not memory:
@@ -309,19 +308,9 @@ class Engine:
             if known is None or not points:
                 continue
             plan = self._plans.get(series_id) or self._plan(known)
-            for rule, state, levels in plan.thresholds:
-                if rule.for_s <= 0:
-                    continue
-                for ts, value in points[:-1]:
-                    reached = _reached(rule, state.level, levels, value)
-                    if reached > state.level:
-                        _held(rule, state, reached, ts)
-                    else:
-                        state.pending = -1
-            for rate, rate_state in plan.rates:
-                horizon = points[-1][0] - int(rate.window_s * 1000)
-                rate_state.window.extend(p for p in points[:-1] if p[0] >= horizon)
-            plan.hot = sum(s.level >= 0 or s.pending >= 0 for _r, s, _l in plan.thresholds)
+            for series, entry in plan.entries:
+                series.resume(entry, points)
+            plan.hot = sum(series.hot(entry) for series, entry in plan.entries)
             if len(points) > 1:  # replayed points are not judged again
                 plan.last_ts = max(plan.last_ts, points[-2][0])
             read += len(points)
@@ -344,8 +333,7 @@ class Engine:
         observation (or check) evaluates them afresh and raises them again."""
         for t in transitions:
             if t.series_id is not None:
-                self._thresholds.pop((t.rule, t.series_id), None)
-                self._rates.pop((t.rule, t.series_id), None)
+                self._states.pop((t.rule, t.series_id), None)
             self._absent.discard((t.rule, t.target))
             if t.area_code:
                 self._composite_active.pop((t.rule, t.area_code), None)
@@ -377,11 +365,11 @@ class Engine:
             if ts <= plan.last_ts:
                 continue  # a late or replayed point never moves state
             plan.last_ts = ts
-            if plan.thresholds and (plan.hot or not plan.quiet_lo < value < plan.quiet_hi):
-                for rule, state, levels in plan.thresholds:
-                    self._threshold(rule, plan, state, levels, ts, value, out)
-            for rate, rate_state in plan.rates:
-                self._rate(rate, plan.info, rate_state, ts, value, out)
+            if plan.gated and (plan.hot or not plan.quiet_lo < value < plan.quiet_hi):
+                for evaluate, entry in plan.gated:
+                    evaluate(self, plan, entry, ts, value, out)
+            for evaluate, entry in plan.always:
+                evaluate(self, plan, entry, ts, value, out)
         if out and self._composites_by_member:
             out.extend(self._composites(out, now_ms))
         return out
@@ -397,89 +385,6 @@ class Engine:
                 attributes = self.catalog.attributes(info.entity_pk)
             levels.append(_attribute(attributes, level.attribute or ""))
         return levels
-
-    def _threshold(
-        self,
-        rule: ThresholdRule,
-        plan: _Plan,
-        state: _ThresholdState,
-        levels: list[float | None],
-        ts: int,
-        value: float,
-        out: list[Transition],
-    ) -> None:
-        was_hot = state.level >= 0 or state.pending >= 0
-        reached = _reached(rule, state.level, levels, value)
-        info = plan.info
-        if reached > state.level:
-            if rule.for_s <= 0 or _held(rule, state, reached, ts):
-                action: Action = "fire" if state.level < 0 else "change"
-                state.level, state.pending = reached, -1
-                out.append(self._level_transition(rule, info, action, reached, value, ts))
-        else:
-            state.pending = -1
-            if reached < state.level:
-                state.level = reached
-                action = "clear" if reached < 0 else "change"
-                out.append(self._level_transition(rule, info, action, reached, value, ts))
-        plan.hot += (state.level >= 0 or state.pending >= 0) - was_hot
-
-    @staticmethod
-    def _level_transition(
-        rule: ThresholdRule, info: SeriesInfo, action: Action, index: int, value: float, ts: int
-    ) -> Transition:
-        level = rule.levels[index] if index >= 0 else None
-        return Transition(
-            rule=rule.code,
-            target=info.entity_id,
-            action=action,
-            level=level.code if level else None,
-            severity=level.severity if level else rule.severity,
-            value=value,
-            ts=ts,
-            series_id=info.series_id,
-            entity_id=info.entity_id,
-            metric=info.metric,
-            area_code=info.area_code,
-            agency_code=info.agency_code,
-        )
-
-    def _rate(
-        self,
-        rule: RateRule,
-        info: SeriesInfo,
-        state: _RateState,
-        ts: int,
-        value: float,
-        out: list[Transition],
-    ) -> None:
-        window = state.window
-        window.append((ts, value))
-        horizon = ts - int(rule.window_s * 1000)
-        while window and window[0][0] < horizon:
-            window.popleft()
-        if rule.change > 0:
-            holds = value - min(v for _t, v in window) >= rule.change
-        else:
-            holds = value - max(v for _t, v in window) <= rule.change
-        if holds != state.active:
-            state.active = holds
-            out.append(
-                Transition(
-                    rule=rule.code,
-                    target=info.entity_id,
-                    action="fire" if holds else "clear",
-                    level="rate" if holds else None,
-                    severity=rule.severity,
-                    value=value,
-                    ts=ts,
-                    series_id=info.series_id,
-                    entity_id=info.entity_id,
-                    metric=info.metric,
-                    area_code=info.area_code,
-                    agency_code=info.agency_code,
-                )
-            )
 
     # -- absence --------------------------------------------------------------------------
     def _absence_target(self, rule: AbsenceRule, info: SeriesInfo) -> str | None:
@@ -520,8 +425,15 @@ class Engine:
         )
 
     def check(self, now_ms: int) -> list[Transition]:
-        """The timer's work: fire absence rules and expire composite windows."""
+        """The timer's work: each kind's ``tick`` in table order (absence rules fire, then
+        composite windows expire, seeing what absence just fired)."""
         out: list[Transition] = []
+        for kind in KINDS.values():
+            if kind.tick is not None:
+                kind.tick(self, now_ms, out)
+        return out
+
+    def _absence_tick(self, now_ms: int, out: list[Transition]) -> None:
         if self._absence:
             # newest arrival per (rule, target) among the series each rule selects
             latest: dict[tuple[str, str], tuple[int, float, SeriesInfo]] = {}
@@ -544,9 +456,10 @@ class Engine:
                     silent = self.rules[code]
                     assert isinstance(silent, AbsenceRule)
                     out.append(self._absence_transition(silent, info, target, "fire", now_ms))
+
+    def _composite_tick(self, now_ms: int, out: list[Transition]) -> None:
         if self._composites_by_member:
             out.extend(self._composites(out, now_ms, expire=True))
-        return out
 
     # -- composite ------------------------------------------------------------------------
     def _composites(
@@ -599,3 +512,264 @@ class Engine:
                     )
                 )
         return out
+
+
+# -- rule kinds ---------------------------------------------------------------------------
+# Each kind of rule is one declaration in ``KINDS``: where ``set_rules`` files it, how an open
+# alert of it is restored, what the timer does for it and, for kinds judged point by point,
+# its per-series evaluator. The engine's generic code reads the table; adding a kind means
+# adding a model to ``RuleDef`` and a row here (and a section in docs/alerting.md).
+
+R = TypeVar("R", bound=RuleDef)
+E = TypeVar("E")
+# (engine, plan, entry, ts, value, out): judge one point; called on the hot path
+Evaluator = Callable[["Engine", _Plan, Any, int, float, list[Transition]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesKind(Generic[R, E]):
+    """A kind judged point by point on the series it selects. ``E`` is its entry: what it
+    keeps per (rule, series) in a plan, built by ``start`` when the plan is made."""
+
+    new_state: Callable[[], Any]  # its per-(rule, series) state, kept across plans
+    start: Callable[[Engine, R, SeriesInfo], E]
+    evaluate: Callable[[Engine, _Plan, E, int, float, list[Transition]], None]
+    # the value band in which the check can change nothing while not hot (None: never idle)
+    quiet: Callable[[E], tuple[float, float] | None]
+    hot: Callable[[E], bool]  # active or pending: outside the quiet band's promise
+    resume: Callable[[E, list[tuple[int, float]]], None]  # replay past points after a restart
+    memory_s: Callable[[R], float]  # how far back it looks at a series
+
+
+@dataclass(frozen=True, slots=True)
+class RuleKind(Generic[R]):
+    code: str
+    model: type[R]
+    file: Callable[[Engine, R], None]  # where ``set_rules`` keeps it
+    # seed state from a persisted open alert (engine, rule, alert, its series id)
+    restore: Callable[[Engine, R, dict[str, Any], int | None], None]
+    series: SeriesKind[R, Any] | None = None
+    tick: Callable[[Engine, int, list[Transition]], None] | None = None  # the timer's work
+
+    def memory_s(self, rule: R) -> float:
+        return self.series.memory_s(rule) if self.series else 0.0
+
+
+# threshold ------------------------------------------------------------------------------
+_ThresholdEntry = tuple[ThresholdRule, _ThresholdState, list[float | None]]
+
+
+def _threshold_start(engine: Engine, rule: ThresholdRule, info: SeriesInfo) -> _ThresholdEntry:
+    return rule, engine._state(rule, info.series_id), engine._levels(rule, info)
+
+
+def _threshold_quiet(entry: _ThresholdEntry) -> tuple[float, float]:
+    """Below the lowest known level (above the highest, watching a fall) nothing is reached."""
+    rule, _state, levels = entry
+    known = [limit for limit in levels if limit is not None]
+    if not known:
+        return float("-inf"), float("inf")
+    if rule.direction == "above":
+        return float("-inf"), min(known)
+    return max(known), float("inf")
+
+
+def _threshold_hot(entry: _ThresholdEntry) -> bool:
+    state = entry[1]
+    return state.level >= 0 or state.pending >= 0
+
+
+def _threshold(
+    engine: Engine,
+    plan: _Plan,
+    entry: _ThresholdEntry,
+    ts: int,
+    value: float,
+    out: list[Transition],
+) -> None:
+    rule, state, levels = entry
+    was_hot = state.level >= 0 or state.pending >= 0
+    reached = _reached(rule, state.level, levels, value)
+    info = plan.info
+    if reached > state.level:
+        if rule.for_s <= 0 or _held(rule, state, reached, ts):
+            action: Action = "fire" if state.level < 0 else "change"
+            state.level, state.pending = reached, -1
+            out.append(_level_transition(rule, info, action, reached, value, ts))
+    else:
+        state.pending = -1
+        if reached < state.level:
+            state.level = reached
+            action = "clear" if reached < 0 else "change"
+            out.append(_level_transition(rule, info, action, reached, value, ts))
+    plan.hot += (state.level >= 0 or state.pending >= 0) - was_hot
+
+
+def _level_transition(
+    rule: ThresholdRule, info: SeriesInfo, action: Action, index: int, value: float, ts: int
+) -> Transition:
+    level = rule.levels[index] if index >= 0 else None
+    return Transition(
+        rule=rule.code,
+        target=info.entity_id,
+        action=action,
+        level=level.code if level else None,
+        severity=level.severity if level else rule.severity,
+        value=value,
+        ts=ts,
+        series_id=info.series_id,
+        entity_id=info.entity_id,
+        metric=info.metric,
+        area_code=info.area_code,
+        agency_code=info.agency_code,
+    )
+
+
+def _threshold_resume(entry: _ThresholdEntry, points: list[tuple[int, float]]) -> None:
+    """How long a ``for`` threshold has been pending, from the points before the newest."""
+    rule, state, levels = entry
+    if rule.for_s <= 0:
+        return
+    for ts, value in points[:-1]:
+        reached = _reached(rule, state.level, levels, value)
+        if reached > state.level:
+            _held(rule, state, reached, ts)
+        else:
+            state.pending = -1
+
+
+def _threshold_restore(
+    engine: Engine, rule: ThresholdRule, alert: dict[str, Any], series_id: int | None
+) -> None:
+    codes = [level.code for level in rule.levels]
+    if series_id is not None and alert.get("level") in codes:
+        state: _ThresholdState = engine._state(rule, series_id)
+        state.level = codes.index(alert["level"])
+
+
+# rate -----------------------------------------------------------------------------------
+_RateEntry = tuple[RateRule, _RateState]
+
+
+def _rate_start(engine: Engine, rule: RateRule, info: SeriesInfo) -> _RateEntry:
+    return rule, engine._state(rule, info.series_id)
+
+
+def _rate(
+    engine: Engine, plan: _Plan, entry: _RateEntry, ts: int, value: float, out: list[Transition]
+) -> None:
+    rule, state = entry
+    window = state.window
+    window.append((ts, value))
+    horizon = ts - int(rule.window_s * 1000)
+    while window and window[0][0] < horizon:
+        window.popleft()
+    if rule.change > 0:
+        holds = value - min(v for _t, v in window) >= rule.change
+    else:
+        holds = value - max(v for _t, v in window) <= rule.change
+    if holds != state.active:
+        state.active = holds
+        info = plan.info
+        out.append(
+            Transition(
+                rule=rule.code,
+                target=info.entity_id,
+                action="fire" if holds else "clear",
+                level="rate" if holds else None,
+                severity=rule.severity,
+                value=value,
+                ts=ts,
+                series_id=info.series_id,
+                entity_id=info.entity_id,
+                metric=info.metric,
+                area_code=info.area_code,
+                agency_code=info.agency_code,
+            )
+        )
+
+
+def _rate_resume(entry: _RateEntry, points: list[tuple[int, float]]) -> None:
+    """The rate window as it stood before the newest point."""
+    rule, state = entry
+    horizon = points[-1][0] - int(rule.window_s * 1000)
+    state.window.extend(p for p in points[:-1] if p[0] >= horizon)
+
+
+def _rate_restore(
+    engine: Engine, rule: RateRule, alert: dict[str, Any], series_id: int | None
+) -> None:
+    if series_id is not None:
+        rate_state: _RateState = engine._state(rule, series_id)
+        rate_state.active = True
+
+
+# absence and composite --------------------------------------------------------------------
+def _absence_restore(
+    engine: Engine, rule: AbsenceRule, alert: dict[str, Any], series_id: int | None
+) -> None:
+    engine._absent.add((rule.code, alert["target"]))
+
+
+def _composite_file(engine: Engine, rule: CompositeRule) -> None:
+    for member in rule.rules:
+        engine._composites_by_member.setdefault(member, []).append(rule)
+
+
+def _composite_restore(
+    engine: Engine, rule: CompositeRule, alert: dict[str, Any], series_id: int | None
+) -> None:
+    if alert.get("area_code"):
+        engine._composite_active[(rule.code, alert["area_code"])] = True
+
+
+KINDS: dict[str, RuleKind[Any]] = {
+    kind.code: kind
+    for kind in (
+        RuleKind(
+            "threshold",
+            ThresholdRule,
+            file=Engine._file_by_series,
+            restore=_threshold_restore,
+            series=SeriesKind(
+                new_state=_ThresholdState,
+                start=_threshold_start,
+                evaluate=_threshold,
+                quiet=_threshold_quiet,
+                hot=_threshold_hot,
+                resume=_threshold_resume,
+                memory_s=lambda rule: rule.for_s,
+            ),
+        ),
+        RuleKind(
+            "rate",
+            RateRule,
+            file=Engine._file_by_series,
+            restore=_rate_restore,
+            series=SeriesKind(
+                new_state=_RateState,
+                start=_rate_start,
+                evaluate=_rate,
+                quiet=lambda entry: None,
+                hot=lambda entry: False,
+                resume=_rate_resume,
+                memory_s=lambda rule: rule.window_s,
+            ),
+        ),
+        RuleKind(
+            "absence",
+            AbsenceRule,
+            file=lambda engine, rule: engine._absence.append(rule),
+            restore=_absence_restore,
+            tick=Engine._absence_tick,
+        ),
+        RuleKind(
+            "composite",
+            CompositeRule,
+            file=_composite_file,
+            restore=_composite_restore,
+            tick=Engine._composite_tick,
+        ),
+    )
+}
+"""Every kind of rule, by its ``kind`` code, in the order the timer runs them."""

@@ -4,6 +4,7 @@ caller's agencies and journalled.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -100,7 +101,7 @@ def _act(
     principal: Principal,
     alert_id: int,
     action: str,
-    change: Any,
+    change: Callable[[Alert], dict[str, Any]],
     *,
     note: str = "",
     address: str | None = None,
@@ -136,7 +137,12 @@ def _act(
 
 
 def acknowledge(
-    database: Database, principal: Principal, alert_id: int, *, note: str = "", address=None
+    database: Database,
+    principal: Principal,
+    alert_id: int,
+    *,
+    note: str = "",
+    address: str | None = None,
 ) -> dict[str, Any]:
     def change(alert: Alert) -> dict[str, Any]:
         if alert.state != "firing":
@@ -152,7 +158,12 @@ def acknowledge(
 
 
 def resolve(
-    database: Database, principal: Principal, alert_id: int, *, note: str, address=None
+    database: Database,
+    principal: Principal,
+    alert_id: int,
+    *,
+    note: str,
+    address: str | None = None,
 ) -> dict[str, Any]:
     if not note.strip():
         raise Invalid("cần ghi chú khi kết thúc bằng tay / a note is required to resolve by hand")
@@ -168,7 +179,12 @@ def resolve(
 
 
 def assign(
-    database: Database, principal: Principal, alert_id: int, *, assignee: str | None, address=None
+    database: Database,
+    principal: Principal,
+    alert_id: int,
+    *,
+    assignee: str | None,
+    address: str | None = None,
 ) -> dict[str, Any]:
     def change(alert: Alert) -> dict[str, Any]:
         previous, alert.assignee = alert.assignee, assignee or None

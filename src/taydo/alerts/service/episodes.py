@@ -7,6 +7,8 @@ restart or a replayed transition continues the open episode rather than opening 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -73,6 +75,15 @@ def _notify(session: Session, alert: Alert, event: str, silences: list[Silence])
         alert.last_notified_at = clock.now()
 
 
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """What every transition of one batch shares: its session, its clock reading, the silences."""
+
+    session: Session
+    now: datetime
+    silences: list[Silence]
+
+
 def apply_transitions(
     database: Database, transitions: Sequence[Transition], rules: dict[str, RuleDef]
 ) -> list[dict[str, Any]]:
@@ -80,102 +91,122 @@ def apply_transitions(
     changed: list[dict[str, Any]] = []
     now = clock.now()
     with database.session() as session:
-        silences = active_silences(session, now)
+        batch = _Batch(session, now, active_silences(session, now))
         for t in transitions:
-            key = f"{t.rule}|{t.target}"
-            alert = session.scalar(select(Alert).where(Alert.open_key == key))
-            rule = rules.get(t.rule)
-            if t.action == "clear":
-                if alert is None:
-                    continue
-                alert.state, alert.open_key = "resolved", None
-                alert.resolved_at, alert.resolved_by = now, "system"
-                alert.value = t.value if t.value is not None else alert.value
-                alert.updated_at, alert.revision = now, alert.revision + 1
-                session.add(AlertEvent(alert_id=alert.id, at=now, event="cleared", value=t.value))
-                system_audit(
-                    session,
-                    alert,
-                    "alert.resolve",
-                    {"rule": t.rule, "target": t.target, "auto": True},
-                )
-                _notify(session, alert, "resolved", silences)
+            alert = _apply(batch, t, rules.get(t.rule))
+            if alert is not None:
                 changed.append(alert_dict(alert))
-                continue
-            if alert is None:
-                name, sector = _context(session, t.entity_id)
-                title, title_en = _titles(rule, t, name)
-                alert = Alert(
-                    rule_code=t.rule,
-                    rule_kind=rule.kind if rule else "",
-                    target=t.target,
-                    open_key=key,
-                    state="firing",
-                    severity=t.severity,
-                    level=t.level,
-                    risk_level=t.risk_level,
-                    value=t.value,
-                    series_id=t.series_id,
-                    entity_id=t.entity_id,
-                    metric=t.metric,
-                    area_code=t.area_code,
-                    agency_code=t.agency_code,
-                    sector=sector,
-                    public=bool(rule and rule.public),
-                    silenced=False,
-                    title=title,
-                    title_en=title_en,
-                    started_at=now,
-                    updated_at=now,
-                    escalation_step=0,
-                    revision=1,
-                )
-                session.add(alert)
-                session.flush()
-                session.add(
-                    AlertEvent(
-                        alert_id=alert.id,
-                        at=now,
-                        event="fired",
-                        severity=t.severity,
-                        level=t.level,
-                        value=t.value,
-                    )
-                )
-                system_audit(
-                    session,
-                    alert,
-                    "alert.fire",
-                    {"rule": t.rule, "target": t.target, "level": t.level},
-                )
-                _notify(session, alert, "fired", silences)
-                changed.append(alert_dict(alert))
-                continue
-            if alert.level == t.level and alert.severity == t.severity:
-                alert.value = t.value  # the same episode goes on (e.g. after a restart)
-                continue
-            rising = severity_rank(t.severity) > severity_rank(alert.severity)
-            name, _sector = _context(session, t.entity_id)
-            alert.title, alert.title_en = _titles(rule, t, name)
-            alert.severity, alert.level, alert.value = t.severity, t.level, t.value
-            alert.risk_level = t.risk_level or alert.risk_level
-            alert.updated_at, alert.revision = now, alert.revision + 1
-            session.add(
-                AlertEvent(
-                    alert_id=alert.id,
-                    at=now,
-                    event="escalated" if rising else "eased",
-                    severity=t.severity,
-                    level=t.level,
-                    value=t.value,
-                )
-            )
-            if rising:  # a higher level is news again, even if acknowledged
-                alert.state = "firing"
-                alert.escalation_step = 0
-                _notify(session, alert, "escalated", silences)
-            changed.append(alert_dict(alert))
     return changed
+
+
+def _apply(batch: _Batch, t: Transition, rule: RuleDef | None) -> Alert | None:
+    """One transition against the (rule, target) open episode; the alert if it changed."""
+    key = f"{t.rule}|{t.target}"
+    alert = batch.session.scalar(select(Alert).where(Alert.open_key == key))
+    if t.action == "clear":
+        return _resolve(batch, alert, t) if alert is not None else None
+    if alert is None:
+        return _open(batch, key, t, rule)
+    if alert.level == t.level and alert.severity == t.severity:
+        alert.value = t.value  # the same episode goes on (e.g. after a restart)
+        return None
+    return _change_level(batch, alert, t, rule)
+
+
+def _resolve(batch: _Batch, alert: Alert, t: Transition) -> Alert:
+    """The condition cleared: the episode is resolved by the system and closes its open key."""
+    now = batch.now
+    alert.state, alert.open_key = "resolved", None
+    alert.resolved_at, alert.resolved_by = now, "system"
+    alert.value = t.value if t.value is not None else alert.value
+    alert.updated_at, alert.revision = now, alert.revision + 1
+    batch.session.add(AlertEvent(alert_id=alert.id, at=now, event="cleared", value=t.value))
+    system_audit(
+        batch.session,
+        alert,
+        "alert.resolve",
+        {"rule": t.rule, "target": t.target, "auto": True},
+    )
+    _notify(batch.session, alert, "resolved", batch.silences)
+    return alert
+
+
+def _open(batch: _Batch, key: str, t: Transition, rule: RuleDef | None) -> Alert:
+    """No open episode for (rule, target): a new one starts firing."""
+    session, now = batch.session, batch.now
+    name, sector = _context(session, t.entity_id)
+    title, title_en = _titles(rule, t, name)
+    alert = Alert(
+        rule_code=t.rule,
+        rule_kind=rule.kind if rule else "",
+        target=t.target,
+        open_key=key,
+        state="firing",
+        severity=t.severity,
+        level=t.level,
+        risk_level=t.risk_level,
+        value=t.value,
+        series_id=t.series_id,
+        entity_id=t.entity_id,
+        metric=t.metric,
+        area_code=t.area_code,
+        agency_code=t.agency_code,
+        sector=sector,
+        public=bool(rule and rule.public),
+        silenced=False,
+        title=title,
+        title_en=title_en,
+        started_at=now,
+        updated_at=now,
+        escalation_step=0,
+        revision=1,
+    )
+    session.add(alert)
+    session.flush()
+    session.add(
+        AlertEvent(
+            alert_id=alert.id,
+            at=now,
+            event="fired",
+            severity=t.severity,
+            level=t.level,
+            value=t.value,
+        )
+    )
+    system_audit(
+        session,
+        alert,
+        "alert.fire",
+        {"rule": t.rule, "target": t.target, "level": t.level},
+    )
+    _notify(session, alert, "fired", batch.silences)
+    return alert
+
+
+def _change_level(batch: _Batch, alert: Alert, t: Transition, rule: RuleDef | None) -> Alert:
+    """The open episode moves to another level: escalated (notified again) or eased."""
+    session, now = batch.session, batch.now
+    rising = severity_rank(t.severity) > severity_rank(alert.severity)
+    name, _sector = _context(session, t.entity_id)
+    alert.title, alert.title_en = _titles(rule, t, name)
+    alert.severity, alert.level, alert.value = t.severity, t.level, t.value
+    alert.risk_level = t.risk_level or alert.risk_level
+    alert.updated_at, alert.revision = now, alert.revision + 1
+    session.add(
+        AlertEvent(
+            alert_id=alert.id,
+            at=now,
+            event="escalated" if rising else "eased",
+            severity=t.severity,
+            level=t.level,
+            value=t.value,
+        )
+    )
+    if rising:  # a higher level is news again, even if acknowledged
+        alert.state = "firing"
+        alert.escalation_step = 0
+        _notify(session, alert, "escalated", batch.silences)
+    return alert
 
 
 def open_alerts(database: Database) -> list[dict[str, Any]]:
