@@ -9,8 +9,8 @@ import time, so a test can build a bare app on its own database.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -78,7 +78,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     return app
 
 
-def _lifespan(runtime: Runtime, installed: list[Domain]):  # type: ignore[no-untyped-def]
+def _lifespan(
+    runtime: Runtime, installed: list[Domain]
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Start every domain (lowest first), then open every domain's doors to the outside, then
     the bus; stop in the reverse order. A failed start stops what had started."""
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -26,6 +27,7 @@ from taydo.rules.choices import choice_sets
 
 __all__ = ["router"]
 
+T = TypeVar("T")
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 READ = requires("alerts:read")
 ACT = requires("alerts:act")
@@ -34,7 +36,7 @@ PUBLIC = public()
 ListParam = Annotated[list[str] | None, Query()]
 
 
-async def _run(func: Any, *args: Any, **kwargs: Any) -> Any:
+async def _run(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await asyncio.to_thread(func, *args, **kwargs)
 
 
@@ -83,7 +85,7 @@ async def get_alert(
 
 
 async def _transition(
-    request: Request, action: Any, principal: Principal, alert_id: int, **fields: Any
+    request: Request, action: Callable[..., dict[str, Any]], principal: Principal, alert_id: int, **fields: Any
 ) -> dict[str, Any]:
     """Run one hand action (acknowledge, resolve, assign) and tell the live feeds."""
     alert = await _run(

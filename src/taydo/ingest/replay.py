@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from taydo.catalog.series import SeriesIndex
 from taydo.catalog.service.common import record
@@ -107,7 +108,7 @@ def list_entries(
         return {"total": total or 0, "items": [entry_dict(row) for row in rows]}
 
 
-def _load(session: Any, principal: Principal, entry_id: int) -> QuarantineEntry:
+def _load(session: Session, principal: Principal, entry_id: int) -> QuarantineEntry:
     entry = session.get(QuarantineEntry, entry_id)
     if entry is None or not principal.may_see_agency(entry.agency_code):
         raise NotFound(f"không có mục cách ly / no quarantine entry {entry_id}")
@@ -129,7 +130,7 @@ class ReplayPlan:
     raw: Any
 
 
-def _items_of_mqtt(raw: Any, mqtt_parser: Any, principal: Principal) -> tuple[list, list[str]]:
+def _items_of_mqtt(raw: Any, mqtt_parser: Any, principal: Principal) -> tuple[list[Any], list[str]]:
     if not isinstance(raw, dict) or not isinstance(raw.get("topic"), str):
         raise Invalid("mục MQTT cần {topic, payload} / an MQTT entry needs {topic, payload}")
     if "payload_base64" in raw:

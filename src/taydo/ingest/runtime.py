@@ -88,8 +88,13 @@ async def stop(runtime: Runtime) -> None:
     runtime.drop_subscriptions("ingest")
     if not runtime.last_stop("ingest"):
         return  # still serving on another loop
-    for kind in (MqttGateway, Scheduler, HealthWatcher):
-        part = runtime.find(kind)
+    gateway, scheduler, watcher = (
+        runtime.find(MqttGateway),
+        runtime.find(Scheduler),
+        runtime.find(HealthWatcher),
+    )
+    for part in (gateway, scheduler, watcher):
         if part is not None:
             await part.stop()
-            runtime.discard(kind)
+    for kind in (MqttGateway, Scheduler, HealthWatcher):
+        runtime.discard(kind)

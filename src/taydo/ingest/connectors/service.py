@@ -152,7 +152,7 @@ def create_connector(
 
 
 def _row(session: Any, name: str) -> Connector:
-    row = session.scalar(select(Connector).where(Connector.name == name))
+    row: Connector | None = session.scalar(select(Connector).where(Connector.name == name))
     if row is None:
         raise NotFound(f"không có kết nối / no connector {name!r}")
     return row

@@ -360,13 +360,15 @@ def _summary(upload: Upload, code: str) -> dict[str, Any]:
 
 def _upload(session: Any, principal: Principal, code: str, upload_id: int) -> Upload:
     dataset, agency = _dataset(session, code)
-    upload = session.get(Upload, upload_id)
+    upload: Upload | None = session.get(Upload, upload_id)
     if upload is None or upload.dataset_id != dataset.id or not principal.may_see_agency(agency):
         raise NotFound(f"không có lần tải lên / no upload {upload_id} of dataset {code!r}")
     return upload
 
 
-def get_upload(database: Database, principal: Principal, code: str, upload_id: int) -> dict:
+def get_upload(
+    database: Database, principal: Principal, code: str, upload_id: int
+) -> dict[str, Any]:
     with database.session() as session:
         return _summary(_upload(session, principal, code, upload_id), code)
 

@@ -50,7 +50,8 @@ def is_core_url(url: str) -> bool:
 def _load_core() -> dict[str, Any]:
     raw = resources.files("taydo.ingest.ngsild").joinpath("core-context.json").read_bytes()
     document: dict[str, Any] = json.loads(raw)
-    return document["@context"]
+    core: dict[str, Any] = document["@context"]
+    return core
 
 
 _CORE = _load_core()
