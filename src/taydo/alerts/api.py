@@ -85,7 +85,11 @@ async def get_alert(
 
 
 async def _transition(
-    request: Request, action: Callable[..., dict[str, Any]], principal: Principal, alert_id: int, **fields: Any
+    request: Request,
+    action: Callable[..., dict[str, Any]],
+    principal: Principal,
+    alert_id: int,
+    **fields: Any,
 ) -> dict[str, Any]:
     """Run one hand action (acknowledge, resolve, assign) and tell the live feeds."""
     alert = await _run(

@@ -288,7 +288,7 @@ async def quarantine_replay(
                 fixed = raw
     try:
         await datahealth.replay(
-            runtime_of(runtime), principal, entry_id, fixed, address=client_address(request)
+            runtime, principal, entry_id, fixed, address=client_address(request)
         )
     except NotFound:
         raise
