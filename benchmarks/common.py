@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 
 from taydo.catalog.models import Agency, Entity, Metric
 from taydo.core import clock
@@ -36,6 +37,37 @@ def machine() -> str:
         f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}, "
         f"load average at start {os.getloadavg()[0]:.1f}"
     )
+
+
+JSON_HELP = (
+    "also write the headline figures to this JSON file, for benchmarks/compare.py "
+    "(default: $TAYDO_BENCH_JSON if set)"
+)
+
+
+def write_figures(
+    path: str | Path | None, benchmark: str, figures: dict[str, tuple[float, str, str]]
+) -> None:
+    """The headline figures as JSON, for ``benchmarks/compare.py``: ``{"figures": {name:
+    {"value", "unit", "better"}}}``, ``better`` being ``higher`` or ``lower``. Written to
+    ``path`` (``--json``), else to ``$TAYDO_BENCH_JSON``, else nowhere. Also records which
+    ``taydo`` package the benchmark imported, so a comparison can check it ran the tree it
+    meant to."""
+    path = path or os.environ.get("TAYDO_BENCH_JSON")
+    if not path:
+        return
+    import taydo
+
+    document = {
+        "benchmark": benchmark,
+        "taydo": taydo.__file__,
+        "python": sys.executable,
+        "figures": {
+            name: {"value": value, "unit": unit, "better": better}
+            for name, (value, unit, better) in figures.items()
+        },
+    }
+    Path(path).write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
 
 
 def fresh_database(url: str) -> Database:

@@ -9,7 +9,7 @@ Starts a private Mosquitto, then, in the same run:
    messages per second, from the first message published to the last one committed; the
    stored rows are counted afterwards.
 
-Usage: python -m benchmarks.mqtt [--count 200000] [--entities 100] [--database URL]
+Usage: python -m benchmarks.mqtt [--count 200000] [--entities 100] [--database URL] [--json PATH]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from benchmarks.common import fresh_database, machine, make_catalog
+from benchmarks.common import JSON_HELP, fresh_database, machine, make_catalog, write_figures
 from taydo.core.app import create_app
 from taydo.core.settings import Settings
 
@@ -153,6 +153,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200_000)
     parser.add_argument("--entities", type=int, default=100)
     parser.add_argument("--database", default="", help="SQLAlchemy URL (default: SQLite file)")
+    parser.add_argument("--json", type=Path, help=JSON_HELP)
     args = parser.parse_args()
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as folder:
@@ -178,6 +179,16 @@ def main() -> None:
         f"({ioc / alone:.2f} of Mosquitto alone; floor {FLOOR:,} msg/s: "
         f"{'PASS' if ioc >= FLOOR else 'BELOW'}); {rows:,} rows stored; "
         f"gateway process CPU {cpu_us:.1f} µs/message"
+    )
+    write_figures(
+        args.json,
+        "mqtt",
+        {
+            "MQTT ingest": (ioc, "msg/s", "higher"),
+            "gateway CPU per message": (cpu_us, "µs", "lower"),
+            "Mosquitto alone": (alone, "msg/s", "higher"),
+            "ratio to Mosquitto alone": (ioc / alone, "", "higher"),
+        },
     )
 
 
