@@ -18,6 +18,12 @@ What it does:
    working directory (so a ``taydo.toml`` in either tree is read by neither). Subprocesses a
    benchmark starts (``taydo serve``, the MQTT publisher) inherit that environment. Every
    run's argument list is the same for both trees.
+   The venv's installed ``taydo`` metadata — its plugin entry points — is that of whichever
+   tree was last ``pip install -e``'d, and a tree cannot load another's plugin modules. So
+   each tree also gets, first on its ``PYTHONPATH``, a folder holding a ``taydo`` dist-info
+   made from *its* ``pyproject.toml`` (entry points, version) and a ``sitecustomize`` that
+   lets ``importlib.metadata`` see only the first ``taydo`` distribution on the path (that
+   one); the check below prints the plugin entry points each tree's child sees.
 4. Reads each run's headline figures from the JSON file the benchmark writes
    (``$TAYDO_BENCH_JSON``, the same as its ``--json PATH``), which also records the
    ``taydo`` package it imported: a run that imported the other tree's code is an error.
@@ -32,8 +38,6 @@ Usage::
     python benchmarks/compare.py --base HEAD~1 --quick --rounds 1  # smoke-size try
     python benchmarks/compare.py --base main mqtt --args mqtt="--count 100000"
 
-The venv's installed metadata (entry points, version) is the main checkout's for both trees;
-only the importable code differs.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,25 +174,79 @@ def make_base(sha: str, own_benchmarks: bool) -> Path:
     return path
 
 
+SITECUSTOMIZE = '''"""Written by benchmarks/compare.py: only the first taydo distribution on
+sys.path is seen (this folder's, made from the tree's pyproject.toml), not the venv's."""
+
+import importlib.metadata as _metadata
+
+_distributions = _metadata.distributions
+
+
+def _first_taydo(**kwargs):
+    seen = False
+    for dist in _distributions(**kwargs):
+        if (dist.metadata["Name"] or "").lower() == "taydo":
+            if seen:
+                continue
+            seen = True
+        yield dist
+
+
+_metadata.distributions = _first_taydo
+'''
+
+
+def overlay(tree: Path, folder: Path) -> Path:
+    """A folder with the tree's own ``taydo`` metadata (see the module docstring)."""
+    project = tomllib.loads((tree / "pyproject.toml").read_text())["project"]
+    version = str(project.get("version", "0"))
+    info = folder / f"taydo-{version}.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: taydo\nVersion: {version}\n")
+    groups = {"console_scripts": project.get("scripts", {}), **project.get("entry-points", {})}
+    (info / "entry_points.txt").write_text(
+        "".join(
+            f"[{group}]\n"
+            + "".join(f"{name} = {value}\n" for name, value in entries.items())
+            + "\n"
+            for group, entries in groups.items()
+            if entries
+        )
+    )
+    (folder / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    return folder
+
+
+OVERLAYS: dict[Path, Path] = {}
+
+
 def environment(tree: Path, json_path: Path | None = None) -> dict[str, str]:
-    env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{tree / 'src'}"}
+    path = os.pathsep.join(map(str, (OVERLAYS[tree], tree, tree / "src")))
+    env = {**os.environ, "PYTHONPATH": path}
     env.pop("TAYDO_BENCH_JSON", None)
     if json_path is not None:
         env["TAYDO_BENCH_JSON"] = str(json_path)
     return env
 
 
-def imported_from(tree: Path, cwd: Path) -> Path:
-    """Where a child process with this tree's environment imports ``taydo`` from."""
+CHECK = """import importlib.metadata, taydo
+print(taydo.__file__)
+print(" ".join(sorted(ep.name for ep in importlib.metadata.entry_points(group="taydo"))))"""
+
+
+def imported_from(tree: Path, cwd: Path) -> tuple[Path, str]:
+    """Where a child process with this tree's environment imports ``taydo`` from, and the
+    names of the plugin entry points it sees."""
     out = subprocess.run(
-        [sys.executable, "-c", "import taydo; print(taydo.__file__)"],
+        [sys.executable, "-c", CHECK],
         cwd=cwd,
         env=environment(tree),
         check=True,
         capture_output=True,
         text=True,
-    ).stdout.strip()
-    return Path(out)
+    ).stdout
+    where, plugins = out.splitlines()
+    return Path(where), plugins
 
 
 def check_imported(tree: Path, path: str | Path) -> None:
@@ -367,9 +426,10 @@ def main() -> int:
     try:
         trees = {"base": base, "head": ROOT}
         for side, tree in trees.items():
-            where = imported_from(tree, cwd)
+            OVERLAYS[tree] = overlay(tree, out / f"metadata-{side}")
+            where, plugins = imported_from(tree, cwd)
             check_imported(tree, where)
-            print(f"{side} tree: {tree}; a child imports taydo from {where}")
+            print(f"{side} tree: {tree}; a child imports taydo from {where}, plugins: {plugins}")
         print(
             "benchmarks: "
             + (
