@@ -4,14 +4,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+BASE ?= main
+BENCH_ARGS ?=
 
-.PHONY: help setup upgrade-deps assets i18n demo test lint format bench serve clean
+.PHONY: help setup upgrade-deps assets i18n demo test lint format bench bench-compare serve clean
 
 help:
 	@echo "make demo   - set up, load the Cần Thơ demo data, simulate live feeds and serve http://127.0.0.1:8000"
 	@echo "make test   - set up, then run the whole test suite"
 	@echo "make lint   - import-linter (layers), ruff (lint + format check) and mypy"
 	@echo "make bench  - run the benchmarks (figures go into docs/performance.md)"
+	@echo "make bench-compare BASE=<rev> - HTTP/MQTT ingest and alert latency, BASE and this tree alternately"
 	@echo "make serve  - run the server on the configured database"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -64,6 +67,10 @@ format: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+
+# e.g. make bench-compare BASE=main BENCH_ARGS="--rounds 5"; BENCH_ARGS="--quick --rounds 1" to try it
+bench-compare: setup
+	$(BIN)/python benchmarks/compare.py --base $(BASE) $(BENCH_ARGS)
 
 serve: setup
 	$(BIN)/taydo serve

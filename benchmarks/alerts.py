@@ -5,13 +5,15 @@
 2. ingest throughput of the group-commit writer with 0 and with 1,000 rules loaded, the engine
    keeping up (budget: at most 20 % slower).
 
-Run: ``.venv/bin/python benchmarks/alerts.py`` (SQLite files in a temp dir); with
+Run: ``.venv/bin/python benchmarks/alerts.py [--latency-only] [--probes 300] [--json PATH]``
+(SQLite files in a temp dir); with
 ``TAYDO_BENCH_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test`` each run gets a
 fresh schema on that PostgreSQL server instead (dropped at the end).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import socket
@@ -25,14 +27,13 @@ import httpx
 import uvicorn
 from sqlalchemy import create_engine, text
 
+from benchmarks.common import JSON_HELP, create_app, running, running_bus, write_figures
 from taydo.alerts.runtime import AlertingRuntime
-from taydo.app import create_app
 from taydo.auth.service import create_user, issue_token
 from taydo.catalog.models import Agency, Dataset, Entity, Metric
 from taydo.core import clock
 from taydo.core.db import Database
 from taydo.core.migrate import upgrade
-from taydo.core.runtime import runtime_of
 from taydo.core.settings import Settings
 from taydo.observations.service import ObservationWriter
 from taydo.rules.service import parse_rule, save_rules
@@ -121,11 +122,12 @@ def run_server(database: Database, settings: Settings):
     thread.start()
     while not server.started:
         time.sleep(0.05)
-    loop = next(s.task for s in runtime_of(app).bus._subscriptions if s.task).get_loop()
+    loop = next(s.task for s in running_bus(app)._subscriptions if s.task).get_loop()
     return app, server, thread, loop
 
 
-def latency(url: str) -> None:
+def latency(url: str, probes: int = PROBES) -> dict[str, float] | None:
+    """Prints and returns the p50/p95/p99 committed → SSE latency in ms (None: none seen)."""
     database = Database(url)
     upgrade(database)
     probe, load = setup(database, 1)
@@ -152,7 +154,7 @@ def latency(url: str) -> None:
 
     threading.Thread(target=listen, daemon=True).start()
     ready.wait(10)
-    writer = runtime_of(app).get(ObservationWriter)
+    writer = running(app, ObservationWriter, "writer")
     stop = False
 
     async def background() -> None:
@@ -171,7 +173,7 @@ def latency(url: str) -> None:
     bg = asyncio.run_coroutine_threadsafe(background(), loop)
     sent: list[float] = []
     base = clock.now_ms()
-    for n in range(PROBES):  # alternate fire / clear: each write is one transition
+    for n in range(probes):  # alternate fire / clear: each write is one transition
         value = 200.0 if n % 2 == 0 else 0.0
         done = asyncio.run_coroutine_threadsafe(writer.write([Point(probe, base + n, value)]), loop)
         done.result(10)
@@ -189,12 +191,13 @@ def latency(url: str) -> None:
     database.dispose()
     if not latencies:
         print("no transitions received")
-        return
+        return None
     q = statistics.quantiles(latencies, n=100)
     print(
         f"committed → SSE alert, {len(latencies)} probes at {BACKGROUND_RATE} obs/s background: "
         f"p50 {q[49]:.1f} ms  p95 {q[94]:.1f} ms  p99 {q[98]:.1f} ms  (budget p99 ≤ 50 ms)"
     )
+    return {"p50": q[49], "p95": q[94], "p99": q[98]}
 
 
 def throughput(
@@ -211,7 +214,7 @@ def throughput(
     app, server, thread, loop = run_server(database, settings)
     from taydo.observations.service import Point
 
-    engine = runtime_of(app).get(AlertingRuntime).engine
+    engine = running(app, AlertingRuntime, "alerting").engine
     spent = [0.0]
     observe = engine.observe
 
@@ -225,14 +228,14 @@ def throughput(
     engine.observe = timed
 
     async def drained() -> None:
-        while any(s.queue.qsize() for s in runtime_of(app).bus._subscriptions):  # noqa: ASYNC110
+        while any(s.queue.qsize() for s in running_bus(app)._subscriptions):  # noqa: ASYNC110
             await asyncio.sleep(0.01)  # the engine has evaluated everything
 
     async def run() -> float:
         # warm-up: every series once, so the engine has matched its rules (a one-time cost
         # per series and rule change) before the clock starts
-        await (
-            runtime_of(app).get(ObservationWriter).write([Point(series, 1, 0.5) for series in load])
+        await running(app, ObservationWriter, "writer").write(
+            [Point(series, 1, 0.5) for series in load]
         )
         while len(engine._plans) < len(load):  # noqa: ASYNC110 - plans built for every series
             await asyncio.sleep(0.01)
@@ -241,9 +244,7 @@ def throughput(
         base = clock.now_ms()
         await asyncio.gather(
             *[
-                runtime_of(app)
-                .get(ObservationWriter)
-                .write(
+                running(app, ObservationWriter, "writer").write(
                     [Point(load[i % len(load)], base + k * BATCH + i, 0.5) for i in range(BATCH)]
                 )
                 for k in range(points // BATCH)
@@ -261,6 +262,13 @@ def throughput(
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--latency-only", action="store_true", help="skip the throughput runs (0 and 1,000 rules)"
+    )
+    parser.add_argument("--probes", type=int, default=PROBES, help="latency probes (fire/clear)")
+    parser.add_argument("--json", help=JSON_HELP)
+    args = parser.parse_args()
     try:
         import taydo.observations.service  # noqa: F401
         from taydo.observations.service import Point  # noqa: F401
@@ -284,16 +292,18 @@ def main() -> None:
 
     print(f"database: {'PostgreSQL' if postgres else 'SQLite'}")
     try:
-        run(fresh)
+        figures = run(fresh, args)
     finally:
         if postgres:
             with create_engine(postgres).begin() as connection:
                 for schema in schemas:
                     connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    write_figures(args.json, "alerts", figures)
 
 
-def engine_only(points: int = 200_000) -> None:
-    """The engine alone on an in-memory catalog: µs per observation with 1,000 rules."""
+def engine_only(points: int = 200_000) -> dict[str, float]:
+    """The engine alone on an in-memory catalog: µs per observation with 1,000 rules (printed
+    and returned by spread)."""
     from taydo.catalog.series import SeriesInfo
     from taydo.rules.engine import Engine
 
@@ -329,6 +339,7 @@ def engine_only(points: int = 200_000) -> None:
             return infos.values()
 
     batch = [(1 + i % LOAD_SERIES, 10 + i, 0.5) for i in range(points)]
+    out: dict[str, float] = {}
     for spread in ("entity", "tag"):
         rules = [
             parse_rule(
@@ -352,19 +363,30 @@ def engine_only(points: int = 200_000) -> None:
             engine.observe(batch[start : start + BATCH], 0)
         per_point = (time.perf_counter() - started) / (points - LOAD_SERIES) * 1e6
         print(f"engine alone, 1,000 rules by {spread}: {per_point:.2f} µs per observation")
+        out[spread] = per_point
+    return out
 
 
-def run(fresh) -> None:
-    engine_only()
-    latency(fresh())
-    if "--latency-only" in sys.argv:
-        return
+Figures = dict[str, tuple[float, str, str]]
+
+
+def run(fresh, args: argparse.Namespace) -> Figures:
+    engine = engine_only()
+    quantiles = latency(fresh(), args.probes)
+    figures: Figures = {
+        f"obs→alert {name}": (value, "ms", "lower") for name, value in (quantiles or {}).items()
+    }
+    for spread, per_point in engine.items():
+        figures[f"engine, 1,000 rules by {spread}"] = (per_point, "µs/obs", "lower")
+    if args.latency_only:
+        return figures
     # best of two runs each: a 2-core machine is noisy
     base, base_share = max(throughput(fresh, 1) for _ in range(2))
     print(
         f"ingest (committed and evaluated) with 1 rule: {base:,.0f} obs/s "
         f"(engine {100 * base_share:.1f} % of the time)"
     )
+    figures["ingest with 1 rule"] = (base, "obs/s", "higher")
     for spread, shape in (("entity", "5 rules per series"), ("tag", "20 rules per series")):
         loaded, share = max(throughput(fresh, 1000, spread) for _ in range(2))
         print(
@@ -372,6 +394,8 @@ def run(fresh) -> None:
             f"({100 * (loaded / base - 1):+.1f} % vs 1 rule); engine {100 * share:.1f} % of the "
             f"time (budget: rule evaluation ≤ 20 %)"
         )
+        figures[f"ingest with 1,000 rules by {spread}"] = (loaded, "obs/s", "higher")
+    return figures
 
 
 if __name__ == "__main__":

@@ -9,13 +9,39 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
+import orjson
 
 from taydo.catalog.models import Agency, Entity, Metric
 from taydo.core import clock
 from taydo.core.db import Database
 from taydo.core.migrate import upgrade
+
+# The same benchmark code runs against this tree and a baseline checkout (benchmarks/compare.py
+# copies it there): a baseline from before the composition root (taydo.app) and the typed
+# runtime kept its parts as loose ``app.state`` attributes.
+T = TypeVar("T")
+
+try:
+    from taydo.app import create_app
+except ImportError:  # a baseline tree from before taydo.app
+    from taydo.core.app import create_app  # type: ignore[no-redef]  # noqa: F401 - re-exported
+
+
+def running(app: Any, kind: type[T], legacy_name: str) -> T:
+    """A part of a running app: from its typed runtime, or ``app.state.<legacy_name>``."""
+    runtime = getattr(app.state, "runtime", None)
+    if runtime is not None:
+        return runtime.get(kind)  # type: ignore[no-any-return]
+    return getattr(app.state, legacy_name)  # type: ignore[no-any-return]
+
+
+def running_bus(app: Any) -> Any:
+    runtime = getattr(app.state, "runtime", None)
+    return runtime.bus if runtime is not None else app.state.bus
+
 
 METRICS = ("height", "salinity", "pm25")
 
@@ -36,6 +62,37 @@ def machine() -> str:
         f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}, "
         f"load average at start {os.getloadavg()[0]:.1f}"
     )
+
+
+JSON_HELP = (
+    "also write the headline figures to this JSON file, for benchmarks/compare.py "
+    "(default: $TAYDO_BENCH_JSON if set)"
+)
+
+
+def write_figures(
+    path: str | Path | None, benchmark: str, figures: dict[str, tuple[float, str, str]]
+) -> None:
+    """The headline figures as JSON, for ``benchmarks/compare.py``: ``{"figures": {name:
+    {"value", "unit", "better"}}}``, ``better`` being ``higher`` or ``lower``. Written to
+    ``path`` (``--json``), else to ``$TAYDO_BENCH_JSON``, else nowhere. Also records which
+    ``taydo`` package the benchmark imported, so a comparison can check it ran the tree it
+    meant to."""
+    path = path or os.environ.get("TAYDO_BENCH_JSON")
+    if not path:
+        return
+    import taydo
+
+    document = {
+        "benchmark": benchmark,
+        "taydo": taydo.__file__,
+        "python": sys.executable,
+        "figures": {
+            name: {"value": value, "unit": unit, "better": better}
+            for name, (value, unit, better) in figures.items()
+        },
+    }
+    Path(path).write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
 
 
 def fresh_database(url: str) -> Database:

@@ -137,7 +137,7 @@ def main() -> None:
 
     from fastapi.testclient import TestClient
 
-    from taydo.app import create_app
+    from benchmarks.common import create_app
     from taydo.catalog.models import Entity
     from taydo.core.settings import Settings
 

@@ -28,12 +28,14 @@ from pathlib import Path
 import orjson
 
 from benchmarks.common import (
+    JSON_HELP,
     Server,
     cpu_seconds,
     fresh_database,
     machine,
     make_catalog,
     operator_token,
+    write_figures,
 )
 from taydo.observations.store import WAL_CHECKPOINT_PAGES
 
@@ -264,6 +266,7 @@ def main() -> dict[str, float]:
         "either varies by ±15 %% on the reference machine)",
     )
     parser.add_argument("--profile", type=Path, help="write a py-spy profile of the server here")
+    parser.add_argument("--json", type=Path, help=JSON_HELP)
     args = parser.parse_args()
     probe = fresh_database(f"sqlite:///{Path(tempfile.mkdtemp(prefix='taydo-bench-')) / 'p.db'}")
     names = make_catalog(probe)
@@ -319,6 +322,16 @@ def main() -> dict[str, float]:
         f"{len(rows) / server_cpu / per_batch_cpu:.2f}"
     )
     print("target: ≥ 50,000 obs/s; peer: ThingsBoard ≈ 5,000 msg/s on 2 vCPU")
+    write_figures(
+        args.json,
+        f"ingest-{args.shape}",
+        {
+            "HTTP ingest": (rate, "obs/s", "higher"),
+            "server obs per CPU-second": (len(rows) / server_cpu, "obs/CPU-s", "higher"),
+            "floor, per-batch commit": (per_batch, "obs/s", "higher"),
+            "ratio to floor": (rate / per_batch, "", "higher"),
+        },
+    )
     return {
         "rate": rate,
         "server_cpu": server_cpu,

@@ -9,7 +9,7 @@ Starts a private Mosquitto, then, in the same run:
    messages per second, from the first message published to the last one committed; the
    stored rows are counted afterwards.
 
-Usage: python -m benchmarks.mqtt [--count 200000] [--entities 100] [--database URL]
+Usage: python -m benchmarks.mqtt [--count 200000] [--entities 100] [--database URL] [--json PATH]
 """
 
 from __future__ import annotations
@@ -29,9 +29,15 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from benchmarks.common import fresh_database, machine, make_catalog
-from taydo.app import create_app
-from taydo.core.runtime import runtime_of
+from benchmarks.common import (
+    JSON_HELP,
+    create_app,
+    fresh_database,
+    machine,
+    make_catalog,
+    running,
+    write_figures,
+)
 from taydo.core.settings import Settings
 from taydo.ingest.mqtt.gateway import MqttGateway
 
@@ -129,7 +135,7 @@ async def through_ioc(port: int, count: int, entities: int, url: str) -> tuple[f
     )
     app = create_app(settings, database=database)
     async with app.router.lifespan_context(app):
-        gateway = runtime_of(app).get(MqttGateway)
+        gateway = running(app, MqttGateway, "mqtt")
         await asyncio.wait_for(gateway.connected.wait(), 30)
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
@@ -155,6 +161,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200_000)
     parser.add_argument("--entities", type=int, default=100)
     parser.add_argument("--database", default="", help="SQLAlchemy URL (default: SQLite file)")
+    parser.add_argument("--json", type=Path, help=JSON_HELP)
     args = parser.parse_args()
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as folder:
@@ -180,6 +187,16 @@ def main() -> None:
         f"({ioc / alone:.2f} of Mosquitto alone; floor {FLOOR:,} msg/s: "
         f"{'PASS' if ioc >= FLOOR else 'BELOW'}); {rows:,} rows stored; "
         f"gateway process CPU {cpu_us:.1f} µs/message"
+    )
+    write_figures(
+        args.json,
+        "mqtt",
+        {
+            "MQTT ingest": (ioc, "msg/s", "higher"),
+            "gateway CPU per message": (cpu_us, "µs", "lower"),
+            "Mosquitto alone": (alone, "msg/s", "higher"),
+            "ratio to Mosquitto alone": (ioc / alone, "", "higher"),
+        },
     )
 
 
