@@ -23,8 +23,8 @@ import pluggy
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
+from taydo.auth import journal
 from taydo.catalog.models import Agency
-from taydo.catalog.service.common import record
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
@@ -136,14 +136,14 @@ def create_connector(
         session.add(row)
         session.flush()
         out = connector_dict(row)
-        record(
+        journal.record(
             session,
-            principal,
-            "connector.create",
-            "connector",
-            data.name,
-            {k: v for k, v in out.items() if k != "config"},
-            address,
+            actor=journal.actor_of(principal),
+            action="connector.create",
+            object_type="connector",
+            object_id=data.name,
+            summary={k: v for k, v in out.items() if k != "config"},
+            address=address,
         )
         return out
 
@@ -187,8 +187,14 @@ def update_connector(
         if data.enabled is not None:
             row.enabled = data.enabled
         out = connector_dict(row)
-        record(
-            session, principal, "connector.update", "connector", name, {"changed": changed}, address
+        journal.record(
+            session,
+            actor=journal.actor_of(principal),
+            action="connector.update",
+            object_type="connector",
+            object_id=name,
+            summary={"changed": changed},
+            address=address,
         )
         return out
 
@@ -208,7 +214,15 @@ def delete_connector(
 ) -> None:
     with database.session() as session:
         session.delete(_row(session, name))
-        record(session, principal, "connector.delete", "connector", name, {}, address)
+        journal.record(
+            session,
+            actor=journal.actor_of(principal),
+            action="connector.delete",
+            object_type="connector",
+            object_id=name,
+            summary={},
+            address=address,
+        )
 
 
 def _safe(error: Exception, secret: str | None) -> str:

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from taydo.auth import journal
 from taydo.catalog.models import Agency, Dataset, Entity, Metric
-from taydo.catalog.service.common import record
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
@@ -108,7 +108,15 @@ def set_mapping(
             session.add(row)
         else:
             row.mapping, row.updated_at, row.updated_by = data, clock.now(), who
-        record(session, principal, "dataset.column_mapping", "dataset", code, data, address)
+        journal.record(
+            session,
+            actor=journal.actor_of(principal),
+            action="dataset.column_mapping",
+            object_type="dataset",
+            object_id=code,
+            summary=data,
+            address=address,
+        )
     return data
 
 
@@ -260,14 +268,14 @@ def record_upload(
         session.add(upload)
         session.flush()
         summary = _summary(upload, plan.dataset)
-        record(
+        journal.record(
             session,
-            principal,
-            "dataset.upload",
-            "dataset",
-            plan.dataset,
-            {k: v for k, v in summary.items() if k != "problems"},
-            address,
+            actor=journal.actor_of(principal),
+            action="dataset.upload",
+            object_type="dataset",
+            object_id=plan.dataset,
+            summary={k: v for k, v in summary.items() if k != "problems"},
+            address=address,
         )
         return summary
 

@@ -10,7 +10,6 @@ send plain tuples over the DBAPI (``bulk.py``). Attribute documents are encoded 
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from sqlalchemy import (
     select,
 )
 
+from taydo.auth import journal
 from taydo.catalog.models import Agency, Entity, Metric
 from taydo.catalog.series import SeriesInfo
 from taydo.core.access import Principal
@@ -310,11 +310,6 @@ def journal_entry(
     connection: Connection, principal: Principal, mode: str, outcome: Outcome
 ) -> None:
     if not outcome.success:
-        return
-    try:
-        journal = importlib.import_module("taydo.auth.journal")
-    except ImportError:  # the journal lands with the identity domain
-        log.debug("audit journal not available")
         return
     journal.record(
         connection,
