@@ -1,4 +1,4 @@
-"""Multi-row INSERT … RETURNING and executemany UPDATE straight through the DBAPI.
+"""Multi-row INSERT … RETURNING and executemany UPDATE straight through the DBAPI (``bulk``).
 
 SQLAlchemy's executemany builds and processes a parameter dictionary for every row (about
 half the CPU of an NGSI-LD batch write went there); these helpers take plain tuples of values
