@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Protocol
 
 from taydo.catalog.series import SeriesInfo
+from taydo.observations.timestamps import REASON_TS_TYPE, parse_timestamp
 
 __all__ = [
     "FUTURE_TOLERANCE_MS",
@@ -39,13 +39,6 @@ REASON_NOT_NUMBER = "value phải là số / value must be a number"
 REASON_NOT_FINITE = (
     "value không hữu hạn (NaN, Infinity) / value must be finite (not NaN or Infinity)"
 )
-REASON_TS_TYPE = (
-    "ts phải là chuỗi ISO 8601 có múi giờ hoặc số mili giây epoch / "
-    "ts must be ISO 8601 text with an offset or epoch milliseconds"
-)
-REASON_TS_NAIVE = (
-    "ts thiếu múi giờ (ví dụ +07:00 hoặc Z) / ts has no time zone offset (e.g. +07:00 or Z)"
-)
 REASON_TS_FUTURE = "ts ở tương lai quá một ngày / ts is more than a day in the future"
 REASON_TS_PAST = "ts trước năm 1970 / ts is before 1970"
 REASON_QUALITY = (
@@ -69,29 +62,6 @@ class _Reject(Exception):
     def __init__(self, reason: str, agency_code: str | None = None) -> None:
         self.reason = reason
         self.agency_code = agency_code
-
-
-def parse_timestamp(raw: Any, *, coerce_strings: bool = False) -> int:
-    """Epoch milliseconds from ``raw`` (int ms, integral float ms, or ISO 8601 with offset);
-    raises ValueError with a user-facing reason."""
-    kind = type(raw)
-    if kind is int:
-        return int(raw)
-    if kind is float:
-        if raw.is_integer():
-            return int(raw)
-        raise ValueError(REASON_TS_TYPE)
-    if kind is str:
-        if coerce_strings and raw.strip().lstrip("-").isdigit():
-            return int(raw)
-        try:
-            moment = datetime.fromisoformat(raw)
-        except ValueError:
-            raise ValueError(REASON_TS_TYPE) from None
-        if moment.tzinfo is None:
-            raise ValueError(REASON_TS_NAIVE)
-        return int(moment.timestamp() * 1000)
-    raise ValueError(REASON_TS_TYPE)
 
 
 def _range_reason(value: float, info: SeriesInfo) -> str | None:

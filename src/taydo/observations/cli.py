@@ -13,9 +13,9 @@ from rich.console import Console
 from taydo.core import clock
 from taydo.core.db import Database
 from taydo.core.settings import Settings
-from taydo.ingest.validate import parse_timestamp
 from taydo.observations.compaction import compact_database
 from taydo.observations.packed import HOUR_MS
+from taydo.observations.timestamps import parse_timestamp
 
 __all__ = ["compact_command"]
 
