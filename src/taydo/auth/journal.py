@@ -30,12 +30,14 @@ from sqlalchemy.orm import Session
 
 from taydo.auth.models import AuditEntry, AuditHead
 from taydo.core import clock
+from taydo.core.access import Principal
 from taydo.core.db import Database
 
 __all__ = [
     "GENESIS_HASH",
     "AuditPage",
     "Break",
+    "actor_of",
     "entry_hash",
     "head",
     "query",
@@ -112,6 +114,12 @@ def _advance_head(connection: Session | Connection) -> tuple[int, str]:
             raise RuntimeError("audit_head is missing: run `taydo audit verify`")
         row = connection.execute(statement).one()
     return int(row[0]), str(row[1])
+
+
+def actor_of(principal: Principal | None) -> str:
+    """The ``actor`` of an entry: the caller's username, or ``system`` for the server itself
+    (packs, engines, command-line work without a user)."""
+    return principal.username if principal is not None else "system"
 
 
 def record(

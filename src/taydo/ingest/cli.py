@@ -2,10 +2,10 @@
 
 (The command joins the ``taydo import`` group of the file gateway, ``taydo.ingest.files``.)
 
-Rows are checked by the same validation as ``POST /api/v1/observations`` (one function for
-every gateway); accepted rows are stored, rejected rows go to ``<FILE>.rejected.csv`` with
-their reasons (the CSV report keeps the original columns, so it can be fixed and imported
-again) and into the quarantine, and the counts are printed.
+Rows go through the import pipeline (``taydo.ingest.pipeline``: the same validation as
+``POST /api/v1/observations`` and as uploads); accepted rows are stored, rejected rows go to
+``<FILE>.rejected.csv`` with their reasons (the CSV report keeps the original columns, so it
+can be fixed and imported again) and into the quarantine, and the counts are printed.
 """
 
 from __future__ import annotations
@@ -113,10 +113,7 @@ def import_observations_file(
 ) -> ImportReport:
     """Validate, store and report one file; see the module docstring."""
     from taydo.catalog.series import SeriesIndex
-    from taydo.core.clock import now_ms
-    from taydo.ingest import quarantine
-    from taydo.ingest.validate import validate_items
-    from taydo.observations.service import Point, write_points
+    from taydo.ingest import pipeline
 
     suffix = path.suffix.lower()
     header: list[str] = []
@@ -133,6 +130,7 @@ def import_observations_file(
     index = SeriesIndex(database)
     index.load()
     source = f"file:{path.name}"
+    store = pipeline.direct_store(database)
     report = ImportReport()
     report_path = path.with_name(path.name + ".rejected.csv")
     writer: Any = None
@@ -152,28 +150,25 @@ def import_observations_file(
             else:
                 writer.writerow([row.line, reason, row.raw])
             report.reasons[reason] = report.reasons.get(reason, 0) + 1
-        quarantine.put_many(
+        pipeline.quarantine_rejected(
             database,
-            [
-                quarantine.Entry(source, reason, _raw_for_quarantine(row, header), agency)
-                for row, reason, agency in batch
-            ],
+            source,
+            [(_raw_for_quarantine(row, header), reason, agency) for row, reason, agency in batch],
         )
         report.rejected += len(batch)
 
     def flush(pending: list[_Row]) -> None:
         readable = [row for row in pending if row.error is None]
-        checked = validate_items(
-            [row.item for row in readable], index, now_ms=now_ms(), coerce_strings=True
+        checked = pipeline.validate(
+            [row.item for row in readable], readable, index, coerce_strings=True
         )
-        if checked.rows:
-            result = write_points(database, [Point(*r) for r in checked.rows])
-            report.accepted += result.accepted
-            report.duplicates += result.duplicates
+        accepted = pipeline.commit(checked.rows, store)
+        report.accepted += accepted
+        report.duplicates += len(checked.rows) - accepted
         failures: list[tuple[_Row, str, str | None]] = [
             (row, row.error, None) for row in pending if row.error is not None
         ]
-        failures += [(readable[i], reason, agency) for i, reason, agency in checked.rejected]
+        failures += checked.rejected
         failures.sort(key=lambda entry: entry[0].line)
         reject(failures)
         report.rows += len(pending)

@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from taydo.auth import journal
 from taydo.catalog.series import SeriesIndex
-from taydo.catalog.service.common import record
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
@@ -189,14 +189,19 @@ def mark_replayed(
         entry.status = "replayed"
         if edited:
             entry.raw = raw_text(plan.raw)
-        record(
+        journal.record(
             session,
-            principal,
-            "quarantine.replay",
-            "quarantine",
-            str(entry.id),
-            {"source": entry.source, "edited": edited, "rows": len(plan.rows), "stored": stored},
-            address,
+            actor=journal.actor_of(principal),
+            action="quarantine.replay",
+            object_type="quarantine",
+            object_id=str(entry.id),
+            summary={
+                "source": entry.source,
+                "edited": edited,
+                "rows": len(plan.rows),
+                "stored": stored,
+            },
+            address=address,
         )
         session.flush()
         return entry_dict(entry, full=True)
@@ -256,14 +261,14 @@ def discard(
         if entry.status != "pending":
             raise Conflict(f"mục đã xử lý / entry {entry_id} is already {entry.status}")
         entry.status = "discarded"
-        record(
+        journal.record(
             session,
-            principal,
-            "quarantine.discard",
-            "quarantine",
-            str(entry.id),
-            {"source": entry.source, "reason": entry.reason[:500], "note": note[:500]},
-            address,
+            actor=journal.actor_of(principal),
+            action="quarantine.discard",
+            object_type="quarantine",
+            object_id=str(entry.id),
+            summary={"source": entry.source, "reason": entry.reason[:500], "note": note[:500]},
+            address=address,
         )
         session.flush()
         return entry_dict(entry, full=True)

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from taydo.alerts.models import Alert, AlertEvent
 from taydo.alerts.service.common import (
     alert_dict,
-    audit,
     iso,
 )
 from taydo.alerts.service.deliveries import alert_deliveries
+from taydo.auth import journal
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
@@ -124,7 +124,7 @@ def _act(
                 note=note,
             )
         )
-        audit(
+        journal.record(
             session,
             actor=principal.username,
             action=f"alert.{action}",

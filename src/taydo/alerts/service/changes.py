@@ -8,9 +8,7 @@ from taydo.alerts.routing import (
     ChannelIn,
 )
 from taydo.alerts.routing import save_channel as routing_save_channel
-from taydo.alerts.service.common import (
-    audit,
-)
+from taydo.auth import journal
 from taydo.core.access import Principal
 from taydo.core.db import Database
 
@@ -23,7 +21,7 @@ def save_channel(
     """Save a notification channel and journal it (whether the secret changed, never it)."""
     view = routing_save_channel(database, body)
     with database.session() as session:
-        audit(
+        journal.record(
             session,
             actor=principal.username,
             action="notify.channel.save",

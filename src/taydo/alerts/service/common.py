@@ -1,4 +1,5 @@
-"""What the alert services share: journal calls, and an alert as the API carries it."""
+"""What the alert services share: the engine's journal entries, an alert as the API
+carries it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ __all__ = [
     "SEVERITY_BY_CODE",
     "STATE_BY_CODE",
     "alert_dict",
-    "audit",
     "aware",
     "iso",
     "system_audit",
@@ -27,31 +27,9 @@ STATE_BY_CODE = {c.code: c for c in ALERT_STATES}
 RISK_BY_LEVEL = {int(c.code): c for c in RISK_LEVELS}
 
 
-def audit(
-    session: Session,
-    *,
-    actor: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    summary: dict[str, Any],
-    address: str | None = None,
-) -> None:
-    """Journal a state change in the caller's transaction (identity's hash-chained journal)."""
-    journal.record(
-        session,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        summary=summary,
-        address=address,
-    )
-
-
 def system_audit(session: Session, alert: Alert, action: str, summary: dict[str, Any]) -> None:
     """Journal what the engine itself did to an alert (fired it, resolved it on clearing)."""
-    audit(
+    journal.record(
         session,
         actor="system",
         action=action,

@@ -14,7 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from taydo.alerts.models import Outbox
-from taydo.alerts.service.common import audit, iso
+from taydo.alerts.service.common import iso
+from taydo.auth import journal
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
@@ -101,7 +102,7 @@ def retry_deliveries(
         statement = statement.where(Outbox.channel_code == channel)
     with database.session() as session:
         queued = sorted(session.scalars(statement).all())
-        audit(
+        journal.record(
             session,
             actor=principal.username,
             action="notify.retry",

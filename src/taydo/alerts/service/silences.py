@@ -13,9 +13,9 @@ from taydo.alerts.routing import (
 )
 from taydo.alerts.service.actions import get_alert
 from taydo.alerts.service.common import (
-    audit,
     iso,
 )
+from taydo.auth import journal
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
@@ -49,7 +49,7 @@ def create_silence(
         )
         session.add(row)
         session.flush()
-        audit(
+        journal.record(
             session,
             actor=principal.username,
             action=f"alert.{data.kind}",
@@ -106,7 +106,7 @@ def remove_silence(
         if row is None or (not principal.sees_everything and not agencies <= principal.agencies):
             raise NotFound(f"không có lệnh tắt cảnh báo / no silence {silence_id}")
         delete_silence(session, silence_id)
-        audit(
+        journal.record(
             session,
             actor=principal.username,
             action="alert.unsilence",

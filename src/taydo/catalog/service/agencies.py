@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from taydo.auth import journal
 from taydo.catalog.models import Agency, Dataset, Entity
 from taydo.catalog.schemas import (
     AgencyIn,
@@ -23,7 +24,6 @@ from taydo.catalog.service.common import (
     flush_new,
     may_write,
     not_found,
-    record,
 )
 from taydo.core.access import Principal
 from taydo.core.db import Database
@@ -107,7 +107,15 @@ def create_agency(
         session.add(agency)
         flush_new(session, "agency", data.code)
         out = agency_dict(agency)
-        record(session, principal, "agency.create", "agency", data.code, out, address)
+        journal.record(
+            session,
+            actor=journal.actor_of(principal),
+            action="agency.create",
+            object_type="agency",
+            object_id=data.code,
+            summary=out,
+            address=address,
+        )
         return out
 
 
@@ -130,7 +138,15 @@ def update_agency(
                 continue
             setattr(agency, key, value)
         out = agency_dict(agency)
-        record(session, principal, "agency.update", "agency", code, changes, address)
+        journal.record(
+            session,
+            actor=journal.actor_of(principal),
+            action="agency.update",
+            object_type="agency",
+            object_id=code,
+            summary=changes,
+            address=address,
+        )
         return out
 
 
@@ -152,7 +168,15 @@ def delete_agency(
                 "or entities: move or delete them first"
             )
         session.delete(agency)
-        record(session, principal, "agency.delete", "agency", code, {}, address)
+        journal.record(
+            session,
+            actor=journal.actor_of(principal),
+            action="agency.delete",
+            object_type="agency",
+            object_id=code,
+            summary={},
+            address=address,
+        )
 
 
 # -- datasets ---------------------------------------------------------------------------
@@ -218,7 +242,15 @@ def create_dataset(
         session.add(dataset)
         flush_new(session, "dataset", data.code)
         out = dataset_dict(dataset, agency.code)
-        record(session, principal, "dataset.create", "dataset", data.code, out, address)
+        journal.record(
+            session,
+            actor=journal.actor_of(principal),
+            action="dataset.create",
+            object_type="dataset",
+            object_id=data.code,
+            summary=out,
+            address=address,
+        )
         return out
 
 
@@ -244,14 +276,14 @@ def update_dataset(
         for key, value in changes.items():
             setattr(dataset, key, value)
         out = dataset_dict(dataset, agency_code)
-        record(
+        journal.record(
             session,
-            principal,
-            "dataset.update",
-            "dataset",
-            code,
-            data.model_dump(exclude_unset=True),
-            address,
+            actor=journal.actor_of(principal),
+            action="dataset.update",
+            object_type="dataset",
+            object_id=code,
+            summary=data.model_dump(exclude_unset=True),
+            address=address,
         )
         return out
 
@@ -276,4 +308,12 @@ def delete_dataset(
             session.flush()
         except IntegrityError as exc:
             raise Conflict(f"dataset {code!r} is still referenced") from exc
-        record(session, principal, "dataset.delete", "dataset", code, {}, address)
+        journal.record(
+            session,
+            actor=journal.actor_of(principal),
+            action="dataset.delete",
+            object_type="dataset",
+            object_id=code,
+            summary={},
+            address=address,
+        )

@@ -1,9 +1,8 @@
-"""Shared pieces of the catalog services: scope checks, lookups, the audit trail."""
+"""Shared pieces of the catalog services: scope checks and lookups."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +21,6 @@ __all__ = [
     "check_write",
     "dataset_by_code",
     "flush_new",
-    "record",
     "utc",
 ]
 
@@ -101,32 +99,3 @@ def flush_new(session: Session, kind: str, key: str) -> None:
 def not_found(kind: str, key: str) -> NotFound:
     labels = {"agency": "cơ quan", "dataset": "bộ dữ liệu", "entity": "thực thể"}
     return NotFound(f"không tìm thấy {labels.get(kind, kind)} / no {kind} {key!r}")
-
-
-def record(
-    session: Session,
-    principal: Principal | None,
-    action: str,
-    object_type: str,
-    object_id: str,
-    summary: dict[str, Any],
-    address: str | None = None,
-) -> None:
-    """Append to the audit journal in the caller's transaction.
-
-    The journal belongs to the auth domain; until it is present (it is built in parallel)
-    changes are not journalled rather than failing.
-    """
-    try:
-        from taydo.auth import journal
-    except ImportError:
-        return
-    journal.record(
-        session,
-        actor=principal.username if principal is not None else "system",
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        summary=summary,
-        address=address,
-    )

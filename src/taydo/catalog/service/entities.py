@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from taydo.auth import journal
 from taydo.catalog.models import Agency, Dataset, Entity, Metric
 from taydo.catalog.schemas import EntityIn, EntityPatch, MetricIn
 from taydo.catalog.service.common import (
@@ -22,7 +23,6 @@ from taydo.catalog.service.common import (
     flush_new,
     may_write,
     not_found,
-    record,
     utc,
 )
 from taydo.core import clock
@@ -216,14 +216,14 @@ def create_entity(
         )
         session.flush()
         out = _one(session, data.entity_id)
-        record(
+        journal.record(
             session,
-            principal,
-            "entity.create",
-            "entity",
-            data.entity_id,
-            data.model_dump(mode="json"),
-            address,
+            actor=journal.actor_of(principal),
+            action="entity.create",
+            object_type="entity",
+            object_id=data.entity_id,
+            summary=data.model_dump(mode="json"),
+            address=address,
         )
         return out
 
@@ -276,14 +276,14 @@ def update_entity(
         entity.updated_at = clock.now()
         session.flush()
         out = _one(session, entity_id)
-        record(
+        journal.record(
             session,
-            principal,
-            "entity.update",
-            "entity",
-            entity_id,
-            data.model_dump(mode="json", exclude_unset=True),
-            address,
+            actor=journal.actor_of(principal),
+            action="entity.update",
+            object_type="entity",
+            object_id=entity_id,
+            summary=data.model_dump(mode="json", exclude_unset=True),
+            address=address,
         )
         return out
 
@@ -301,7 +301,15 @@ def delete_entity(
                 f"thực thể còn được tham chiếu / entity {entity_id!r} is still referenced "
                 "(observations or alerts)"
             ) from exc
-        record(session, principal, "entity.delete", "entity", entity_id, {}, address)
+        journal.record(
+            session,
+            actor=journal.actor_of(principal),
+            action="entity.delete",
+            object_type="entity",
+            object_id=entity_id,
+            summary={},
+            address=address,
+        )
 
 
 def put_metric(
@@ -329,14 +337,14 @@ def put_metric(
             )
         entity.updated_at = clock.now()
         flush_new(session, "metric", f"{entity_id} {data.name}")
-        record(
+        journal.record(
             session,
-            principal,
-            "metric.put",
-            "entity",
-            entity_id,
-            data.model_dump(mode="json"),
-            address,
+            actor=journal.actor_of(principal),
+            action="metric.put",
+            object_type="entity",
+            object_id=entity_id,
+            summary=data.model_dump(mode="json"),
+            address=address,
         )
         return _metric_dict(metric), created
 
@@ -362,7 +370,15 @@ def delete_metric(
             raise Conflict(
                 f"chỉ số còn dữ liệu quan trắc / metric {name!r} still has observations"
             ) from exc
-        record(session, principal, "metric.delete", "entity", entity_id, {"metric": name}, address)
+        journal.record(
+            session,
+            actor=journal.actor_of(principal),
+            action="metric.delete",
+            object_type="entity",
+            object_id=entity_id,
+            summary={"metric": name},
+            address=address,
+        )
 
 
 def assign_areas(database: Database, entity_ids: Iterable[str] | None = None) -> list[str]:

@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from taydo.auth import journal
 from taydo.catalog.models import Agency, Dataset, Entity, Metric
 from taydo.catalog.schemas import METRIC_NAME, AgencyIn, DatasetIn, EntityIn, parse_interval
-from taydo.catalog.service.common import agency_by_code, area_by_code, dataset_by_code, record
+from taydo.catalog.service.common import agency_by_code, area_by_code, dataset_by_code
 from taydo.catalog.service.entities import assign_areas, place_entity
 from taydo.core import clock
 from taydo.core.db import Database
@@ -126,7 +127,14 @@ def load_pack(database: Database, pack: Pack | Path) -> dict[str, int]:
         counts.update(_agencies(session, data_dir / "agencies.yaml"))
         counts.update(_datasets(session, data_dir / "datasets.yaml"))
         counts.update(_stations(session, data_dir / "stations.yaml", types))
-        record(session, None, "pack.load", "pack", name, dict(counts))
+        journal.record(
+            session,
+            actor="system",
+            action="pack.load",
+            object_type="pack",
+            object_id=name,
+            summary=dict(counts),
+        )
     assign_areas(database)
     return counts
 

@@ -13,6 +13,7 @@ from taydo.core.errors import TaydoError
 from taydo.core.plugins import make_plugin_manager
 from taydo.core.secrets import SecretBox
 from taydo.core.settings import Settings
+from taydo.ingest import pipeline
 from taydo.ingest.connectors import service
 from taydo.ingest.resolve import EntityResolver
 
@@ -40,8 +41,6 @@ def list_command() -> None:
 @connector_app.command("run")
 def run_command(name: Annotated[str, typer.Argument(help="Connector name.")]) -> None:
     """Chạy một lần / Run one connector once."""
-    from taydo.observations.service import write_rows
-
     settings = Settings()
     database = Database(settings.database_url)
     try:
@@ -52,9 +51,7 @@ def run_command(name: Annotated[str, typer.Argument(help="Connector name.")]) ->
             name,
             series=SeriesIndex(database),
             resolver=EntityResolver(database),
-            store=lambda rows: (
-                write_rows(database, rows, timezone=settings.display_timezone)[0].accepted
-            ),
+            store=pipeline.direct_store(database, settings.display_timezone),
         )
     except TaydoError as exc:
         console.print(f"[red]{exc.message}[/red]")

@@ -2,7 +2,8 @@
 
 A run: fetch records newer than the watermark → find each record's entity within the
 connector's agency → validate (the one ingest validator) → commit the good values, quarantine
-the rest (source ``connector:<name>``) → only then save the new watermark and the status. A
+the rest (source ``connector:<name>``): the import pipeline's steps
+(``taydo.ingest.pipeline``) → only then save the new watermark and the status. A
 crash between commit and status leaves the old watermark: the next run fetches those records
 again and the store drops the exact duplicates — no gaps, no duplicates.
 
@@ -23,20 +24,20 @@ import pluggy
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
+from taydo.auth import journal
 from taydo.catalog.models import Agency
 from taydo.catalog.series import SeriesIndex
-from taydo.catalog.service.common import record
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import Conflict, Invalid, NotFound
 from taydo.core.runtime import Runtime
 from taydo.core.secrets import SecretBox
-from taydo.ingest import quarantine
+from taydo.ingest import pipeline
 from taydo.ingest.connectors.base import ConnectorKind, kinds
 from taydo.ingest.files.models import Connector
-from taydo.ingest.resolve import Ambiguous, EntityResolver
-from taydo.ingest.validate import SeriesLookup, validate_items
+from taydo.ingest.resolve import EntityResolver
+from taydo.ingest.validate import SeriesLookup
 from taydo.observations.service import ObservationWriter
 
 __all__ = [
@@ -139,14 +140,14 @@ def create_connector(
         session.add(row)
         session.flush()
         out = connector_dict(row)
-        record(
+        journal.record(
             session,
-            principal,
-            "connector.create",
-            "connector",
-            data.name,
-            {k: v for k, v in out.items() if k != "config"},
-            address,
+            actor=journal.actor_of(principal),
+            action="connector.create",
+            object_type="connector",
+            object_id=data.name,
+            summary={k: v for k, v in out.items() if k != "config"},
+            address=address,
         )
         return out
 
@@ -190,8 +191,14 @@ def update_connector(
         if data.enabled is not None:
             row.enabled = data.enabled
         out = connector_dict(row)
-        record(
-            session, principal, "connector.update", "connector", name, {"changed": changed}, address
+        journal.record(
+            session,
+            actor=journal.actor_of(principal),
+            action="connector.update",
+            object_type="connector",
+            object_id=name,
+            summary={"changed": changed},
+            address=address,
         )
         return out
 
@@ -211,7 +218,15 @@ def delete_connector(
 ) -> None:
     with database.session() as session:
         session.delete(_row(session, name))
-        record(session, principal, "connector.delete", "connector", name, {}, address)
+        journal.record(
+            session,
+            actor=journal.actor_of(principal),
+            action="connector.delete",
+            object_type="connector",
+            object_id=name,
+            summary={},
+            address=address,
+        )
 
 
 def _safe(error: Exception, secret: str | None) -> str:
@@ -244,43 +259,35 @@ def run_connector(
         fetched = kind.fetch(kind.config_model.model_validate(config), secret, watermark)
         items: list[dict[str, Any]] = []
         raws: list[Any] = []
-        entries: list[quarantine.Entry] = []
-        source = f"connector:{name}"[:40]
+        refused: list[tuple[Any, str, str | None]] = []  # (raw, reason, agency) to quarantine
         for rec in fetched.records:
             if "error" in rec:
-                entries.append(quarantine.Entry(source, rec["error"], rec.get("raw"), agency))
+                refused.append((rec.get("raw"), rec["error"], agency))
                 continue
-            try:
-                entity_id = resolver.resolve(agency, str(rec["entity"]))
-            except Ambiguous as exc:
-                entries.append(quarantine.Entry(source, str(exc), rec.get("raw"), agency))
+            key = str(rec["entity"])
+            entity_id, ambiguous = pipeline.resolve_station(resolver, agency, key)
+            if ambiguous is not None:
+                refused.append((rec.get("raw"), ambiguous, agency))
                 continue
             item = {
-                "entity_id": entity_id or str(rec["entity"]),
+                "entity_id": entity_id or key,  # an unknown station: the validator says so
                 "metric": rec["metric"],
                 "ts": rec["ts"],
                 "value": rec["value"],
             }
             items.append(item)
             raws.append(rec.get("raw"))
-        checked = validate_items(
+        checked = pipeline.validate(
             items,
+            [{"item": item, "record": raw} for item, raw in zip(items, raws, strict=True)],
             series,
-            now_ms=clock.now_ms(),
             may_write=lambda owner: owner == agency,
             coerce_strings=True,
         )
-        for index, reason, _owner in checked.rejected:
-            entries.append(
-                quarantine.Entry(
-                    source, reason, {"item": items[index], "record": raws[index]}, agency
-                )
-            )
-        if checked.rows:
-            stored = store(checked.rows)
-        if entries:
-            quarantine.put_many(database, entries)
-        rejected = len(entries)
+        refused += [(origin, reason, agency) for origin, reason, _owner in checked.rejected]
+        stored = pipeline.commit(checked.rows, store)
+        pipeline.quarantine_rejected(database, f"connector:{name}"[:40], refused)
+        rejected = len(refused)
         if fetched.watermark is not None:
             new_mark = fetched.watermark
     except Exception as exc:  # the status shows it; the next run tries again
@@ -331,10 +338,7 @@ class Scheduler:
         writer = runtime.get(ObservationWriter)
         loop = asyncio.get_running_loop()
 
-        def store(rows: list[tuple[int, int, float, int]]) -> int:
-            future = asyncio.run_coroutine_threadsafe(writer.write_rows(rows), loop)
-            return future.result().accepted
-
+        store = pipeline.writer_store(writer, loop)
         return await asyncio.to_thread(
             run_connector,
             runtime.db,

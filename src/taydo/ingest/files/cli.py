@@ -1,4 +1,5 @@
-"""``taydo import file DATASET FILE``: the file gateway from the command line."""
+"""``taydo import file DATASET FILE``: the file gateway from the command line (the same
+pipeline as an upload: ``files.service.run_import``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import TaydoError
 from taydo.core.settings import Settings
+from taydo.ingest import pipeline
 from taydo.ingest.files import service
 from taydo.ingest.resolve import EntityResolver
 
@@ -31,14 +33,12 @@ def import_file(
     report: Annotated[Path | None, typer.Option(help="Write the row report (.xlsx) here.")] = None,
 ) -> None:
     """Nạp tệp .xlsx/.csv vào bộ dữ liệu / Import a file with the dataset's column mapping."""
-    from taydo.observations.service import write_rows
-
     settings = Settings()
     database = Database(settings.database_url)
     try:
-        plan = service.prepare_import(
+        summary = service.run_import(
             database,
-            None,
+            SYSTEM,
             dataset,
             file.name,
             file.read_bytes(),
@@ -46,11 +46,8 @@ def import_file(
             series=SeriesIndex(database),
             resolver=EntityResolver(database),
             zone=settings.tz,
+            store=pipeline.direct_store(database, settings.display_timezone),
         )
-        stored = 0
-        if plan.rows:
-            stored = write_rows(database, plan.rows, timezone=settings.display_timezone)[0].accepted
-        summary = service.record_upload(database, SYSTEM, plan, stored)
         if report is not None:
             report.write_bytes(service.report_xlsx(database, SYSTEM, dataset, summary["id"]))
     except TaydoError as exc:

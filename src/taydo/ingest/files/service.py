@@ -1,5 +1,9 @@
 """Importing agency files into a dataset: column mappings, per-row checks, reports.
 
+The steps are the import pipeline's (``taydo.ingest.pipeline``): ``load_target`` (the
+dataset and its mapping) → ``parse_file`` → ``map_columns`` → validate → commit →
+``record_upload``; ``prepare_import`` chains those before the commit, ``run_import`` all.
+
 Two modes: ``all_or_nothing`` stores nothing when any row has a problem; ``accept_valid``
 stores the good values and reports the rest. Either way the per-row report is kept with the
 upload and can be downloaded as .xlsx. Values go through the one ingest validator (numbers
@@ -17,31 +21,38 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from taydo.auth import journal
 from taydo.catalog.models import Agency, Dataset, Entity, Metric
 from taydo.catalog.series import SeriesIndex
-from taydo.catalog.service.common import record
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import Forbidden, Invalid, NotFound
 from taydo.core.runtime import Runtime
+from taydo.ingest import pipeline
 from taydo.ingest.files.models import ColumnMapping, Upload
-from taydo.ingest.files.parse import Mapping, parse_number, parse_time, read_table
-from taydo.ingest.resolve import Ambiguous, EntityResolver
-from taydo.ingest.validate import SeriesLookup, validate_items
+from taydo.ingest.files.parse import Mapping, ParsedFile, parse_number, parse_time, read_table
+from taydo.ingest.resolve import EntityResolver
+from taydo.ingest.validate import SeriesLookup
 from taydo.observations.service import ObservationWriter
 
 __all__ = [
     "MODES",
     "ImportPlan",
+    "ImportTarget",
+    "Mapped",
     "dataset_metrics",
     "get_mapping",
     "get_upload",
     "import_file",
     "list_uploads",
+    "load_target",
+    "map_columns",
+    "parse_file",
     "prepare_import",
     "record_upload",
     "report_xlsx",
+    "run_import",
     "set_mapping",
     "template_xlsx",
 ]
@@ -111,7 +122,15 @@ def set_mapping(
             session.add(row)
         else:
             row.mapping, row.updated_at, row.updated_by = data, clock.now(), who
-        record(session, principal, "dataset.column_mapping", "dataset", code, data, address)
+        journal.record(
+            session,
+            actor=journal.actor_of(principal),
+            action="dataset.column_mapping",
+            object_type="dataset",
+            object_id=code,
+            summary=data,
+            address=address,
+        )
     return data
 
 
@@ -141,6 +160,11 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)[:200]
 
 
+def _problem(number: int, column: str, value: Any, reason: str) -> dict[str, Any]:
+    """One line of an upload's per-row report."""
+    return {"row": number, "column": column, "value": value, "reason": reason}
+
+
 def prepare_import(
     database: Database,
     principal: Principal | None,
@@ -153,9 +177,45 @@ def prepare_import(
     resolver: EntityResolver,
     zone: ZoneInfo,
 ) -> ImportPlan:
-    """Read and check a file; the plan holds the rows to store and every row's problems."""
+    """Read and check a file; the plan holds the rows to store and every row's problems.
+
+    The pipeline's steps up to the commit (``taydo.ingest.pipeline``): the dataset's mapping,
+    parse, map columns, validate, then the mode decides what is kept."""
     if mode not in MODES:
         raise Invalid(f"chế độ không hợp lệ / mode must be one of {MODES}")
+    target = load_target(database, principal, code)
+    table = parse_file(filename, data, target.mapping)
+    plan = ImportPlan(target.dataset_id, code, filename, mode, table.encoding, len(table.rows))
+    mapped = map_columns(table, target, resolver, zone)
+    plan.problems.extend(mapped.problems)
+    checked = pipeline.validate(
+        mapped.items,
+        mapped.where,
+        series,
+        may_write=principal.may_write_agency if principal is not None else None,
+    )
+    for (number, header, cell), reason, _agency in checked.rejected:
+        plan.problems.append(_problem(number, header, _text(cell), reason))
+    plan.problems.sort(key=lambda p: (p["row"], p["column"]))
+    if plan.problems and mode == "all_or_nothing":
+        plan.rows = []
+    else:
+        # accept_valid keeps a row's good values even when another of its cells is bad
+        plan.rows = checked.rows
+    return plan
+
+
+@dataclass(frozen=True)
+class ImportTarget:
+    """The dataset a file goes into: its agency and its column mapping."""
+
+    dataset_id: int
+    agency: str
+    mapping: Mapping
+
+
+def load_target(database: Database, principal: Principal | None, code: str) -> ImportTarget:
+    """The dataset, when the principal may write its agency's data and it has a mapping."""
     with database.session() as session:
         dataset, agency = _dataset(session, code)
         _check_write(principal, agency)
@@ -165,8 +225,11 @@ def prepare_import(
                 f"bộ dữ liệu chưa có ánh xạ cột / dataset {code!r} has no column mapping: "
                 f"PUT /api/v1/datasets/{code}/column-mapping first"
             )
-        mapping = Mapping.model_validate(saved.mapping)
-        dataset_id = dataset.id
+        return ImportTarget(dataset.id, agency, Mapping.model_validate(saved.mapping))
+
+
+def parse_file(filename: str, data: bytes, mapping: Mapping) -> ParsedFile:
+    """Parse: the file's table, which must hold every column the mapping names."""
     try:
         table = read_table(filename, data, mapping.sheet)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -178,33 +241,37 @@ def prepare_import(
             "thiếu cột / missing columns: " + ", ".join(repr(m) for m in missing),
             found=table.headers[:50],
         )
-    plan = ImportPlan(dataset_id, code, filename, mode, table.encoding, len(table.rows))
-    items: list[dict[str, Any]] = []
-    where: list[tuple[int, str, Any]] = []  # (row number, header, cell) per item
+    return table
+
+
+@dataclass
+class Mapped:
+    """Map columns: the items to validate, where each came from (row number, header, cell),
+    and the problems found on the way (a bad time, an unknown station, a cell not a number)."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    where: list[tuple[int, str, Any]] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+
+def map_columns(
+    table: ParsedFile, target: ImportTarget, resolver: EntityResolver, zone: ZoneInfo
+) -> Mapped:
+    """Each row's time, station and metric cells as items ``{entity_id, metric, ts, value}``."""
+    mapping, agency = target.mapping, target.agency
+    out = Mapped()
     for row in table.rows:
         try:
             ts = parse_time(row.cells.get(mapping.ts), zone)
         except ValueError as exc:
-            plan.problems.append(
-                {
-                    "row": row.number,
-                    "column": mapping.ts,
-                    "value": _text(row.cells.get(mapping.ts)),
-                    "reason": str(exc),
-                }
-            )
+            shown = _text(row.cells.get(mapping.ts))
+            out.problems.append(_problem(row.number, mapping.ts, shown, str(exc)))
             continue
         station = _text(row.cells.get(mapping.entity)).strip()
-        try:
-            entity_id = resolver.resolve(agency, station) if station else None
-        except Ambiguous as exc:
-            entity_id, reason = None, str(exc)
-        else:
-            reason = f"không có trạm / no station {station!r} in agency {agency}"
+        entity_id, reason = pipeline.resolve_station(resolver, agency, station)
         if entity_id is None:
-            plan.problems.append(
-                {"row": row.number, "column": mapping.entity, "value": station, "reason": reason}
-            )
+            reason = reason or f"không có trạm / no station {station!r} in agency {agency}"
+            out.problems.append(_problem(row.number, mapping.entity, station, reason))
             continue
         for header, metric in mapping.metrics.items():
             cell = row.cells.get(header)
@@ -213,30 +280,43 @@ def prepare_import(
             try:
                 value = parse_number(cell)
             except ValueError as exc:
-                plan.problems.append(
-                    {"row": row.number, "column": header, "value": _text(cell), "reason": str(exc)}
-                )
+                out.problems.append(_problem(row.number, header, _text(cell), str(exc)))
                 continue
-            items.append({"entity_id": entity_id, "metric": metric, "ts": ts, "value": value})
-            where.append((row.number, header, cell))
-    checked = validate_items(
-        items,
-        series,
-        now_ms=clock.now_ms(),
-        may_write=principal.may_write_agency if principal is not None else None,
+            out.items.append({"entity_id": entity_id, "metric": metric, "ts": ts, "value": value})
+            out.where.append((row.number, header, cell))
+    return out
+
+
+def run_import(
+    database: Database,
+    principal: Principal | None,
+    code: str,
+    filename: str,
+    data: bytes,
+    *,
+    mode: str,
+    series: SeriesLookup,
+    resolver: EntityResolver,
+    zone: ZoneInfo,
+    store: pipeline.Store,
+    address: str | None = None,
+) -> dict[str, Any]:
+    """The whole file import, for an upload and ``taydo import file`` alike: check the file,
+    commit its good values through ``store``, record the upload with its per-row report.
+    Synchronous (the server runs it in a worker thread)."""
+    plan = prepare_import(
+        database,
+        principal,
+        code,
+        filename,
+        data,
+        mode=mode,
+        series=series,
+        resolver=resolver,
+        zone=zone,
     )
-    for index, reason, _agency in checked.rejected:
-        number, header, cell = where[index]
-        plan.problems.append(
-            {"row": number, "column": header, "value": _text(cell), "reason": reason}
-        )
-    plan.problems.sort(key=lambda p: (p["row"], p["column"]))
-    if plan.problems and mode == "all_or_nothing":
-        plan.rows = []
-    else:
-        # accept_valid keeps a row's good values even when another of its cells is bad
-        plan.rows = checked.rows
-    return plan
+    stored = pipeline.commit(plan.rows, store)
+    return record_upload(database, principal, plan, stored, address)
 
 
 def record_upload(
@@ -263,14 +343,14 @@ def record_upload(
         session.add(upload)
         session.flush()
         summary = _summary(upload, plan.dataset)
-        record(
+        journal.record(
             session,
-            principal,
-            "dataset.upload",
-            "dataset",
-            plan.dataset,
-            {k: v for k, v in summary.items() if k != "problems"},
-            address,
+            actor=journal.actor_of(principal),
+            action="dataset.upload",
+            object_type="dataset",
+            object_id=plan.dataset,
+            summary={k: v for k, v in summary.items() if k != "problems"},
+            address=address,
         )
         return summary
 
@@ -285,11 +365,10 @@ async def import_file(
     mode: str,
     address: str | None = None,
 ) -> dict[str, Any]:
-    """The whole upload, for the API and the console alike: check the file, store its good
-    values through the app's observation writer (answered once committed), record the upload
-    with its report."""
-    plan = await asyncio.to_thread(
-        prepare_import,
+    """``run_import`` for the API and the console: the good values go through the app's
+    observation writer (answered once committed)."""
+    return await asyncio.to_thread(
+        run_import,
         runtime.db,
         principal,
         code,
@@ -299,10 +378,9 @@ async def import_file(
         series=runtime.get(SeriesIndex),
         resolver=runtime.get(EntityResolver),
         zone=runtime.settings.tz,
+        store=pipeline.writer_store(runtime.get(ObservationWriter), asyncio.get_running_loop()),
+        address=address,
     )
-    writer = runtime.get(ObservationWriter)
-    stored = (await writer.write_rows(plan.rows)).accepted if plan.rows else 0
-    return await asyncio.to_thread(record_upload, runtime.db, principal, plan, stored, address)
 
 
 def list_uploads(

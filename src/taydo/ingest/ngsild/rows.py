@@ -1,45 +1,27 @@
-"""Row-level work of NGSI-LD writes: loading the touched entities, writing them back with
-one statement per kind of change, resolving (and creating) the metrics of observed values,
-and the audit journal entry.
-
-SQLAlchemy Core on purpose: a batch of 1,000 entities is one SELECT, one multi-row INSERT or
-one UPDATE executemany and one metrics lookup, not 1,000 ORM objects; the inserts and updates
-send plain tuples over the DBAPI (``bulk.py``). Attribute documents are encoded with orjson
-(several times faster than the stdlib encoder SQLAlchemy's JSON type uses).
+"""Row-level work of NGSI-LD writes: the touched entities as states to change in memory,
+the changes handed to the catalog's batch writes (``taydo.catalog.service.bulk``: one
+statement per kind of change), the metrics of observed values resolved (and created), and
+the audit journal entry.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import (
-    Connection,
-    Table,
-    Text,
-    cast,
-    delete,
-    select,
-)
+from sqlalchemy import Connection
 
-from taydo.catalog.models import Agency, Entity, Metric
+from taydo.auth import journal
+from taydo.catalog import service as catalog
 from taydo.catalog.series import SeriesInfo
 from taydo.core.access import Principal
-from taydo.ingest.ngsild.bulk import bind_value, insert_returning, update_many
 from taydo.ingest.ngsild.context import Context, ContextResolver
 from taydo.ingest.ngsild.entity import entity_context_value
 from taydo.ingest.ngsild.errors import NgsiError
 
 __all__ = [
-    "AGENCIES",
-    "CHUNK",
-    "ENTITIES",
-    "METRICS",
     "EntityState",
     "Outcome",
     "PendingPoint",
@@ -51,11 +33,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-ENTITIES: Table = Entity.__table__  # type: ignore[assignment]
-METRICS: Table = Metric.__table__  # type: ignore[assignment]
-AGENCIES: Table = Agency.__table__  # type: ignore[assignment]
-CHUNK = 900  # ids per IN (…) list
 
 
 @dataclass(slots=True)
@@ -105,71 +82,19 @@ class EntityState:
     changed_attrs: set[str] | None = None
 
 
-def _json_text(value: Any) -> str:
-    # orjson is several times faster than the stdlib encoder SQLAlchemy's JSON type uses;
-    # the stdlib takes the rare value orjson refuses (an integer wider than 64 bits).
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value)
-
-
-_TEXTS = (str, bytes)  # built once: ``str | bytes`` builds a union object at every call
-
-
-def _json_out(text: Any) -> dict[str, Any]:
-    if text is None:
-        return {}
-    value = orjson.loads(text) if isinstance(text, _TEXTS) else text
-    return dict(value) if isinstance(value, dict) else {}
-
-
 def load(
     connection: Connection, resolver: ContextResolver, ids: list[str]
 ) -> dict[str, EntityState]:
+    """The states of the entities that exist, locked to the commit (see service._write)."""
     found: dict[str, EntityState] = {}
-    columns = (
-        ENTITIES.c.id,
-        ENTITIES.c.entity_id,
-        ENTITIES.c.type,
-        ENTITIES.c.agency_id,
-        AGENCIES.c.code,
-        cast(ENTITIES.c.attributes, Text),
-        ENTITIES.c.lon,
-        ENTITIES.c.lat,
-        ENTITIES.c.area_code,
-        ENTITIES.c.name,
-        ENTITIES.c.area_explicit,
-    )
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        statement = (
-            select(*columns)
-            .select_from(ENTITIES.outerjoin(AGENCIES, AGENCIES.c.id == ENTITIES.c.agency_id))
-            .where(ENTITIES.c.entity_id.in_(chunk))
-        )
-        if connection.dialect.name == "postgresql":  # held to the commit: see service._write
-            statement = statement.with_for_update(of=ENTITIES)
-        for row in connection.execute(statement).fetchall():  # one fetch, not one a row
-            attributes = _json_out(row[5])
-            has_ngsi, value = entity_context_value(attributes)
-            context = resolver.resolve(value) if has_ngsi else None
-            found[row[1]] = EntityState(
-                row[0], row[1], row[2], row[3], row[4], attributes, row[6], row[7], row[8],
-                row[9], context, area_explicit=bool(row[10]),
-            )  # fmt: skip
+    for row in catalog.lock_entities(connection, ids):
+        has_ngsi, value = entity_context_value(row.attributes)
+        context = resolver.resolve(value) if has_ngsi else None
+        found[row.entity_id] = EntityState(
+            row.pk, row.entity_id, row.type, row.agency_id, row.agency_code, row.attributes,
+            row.lon, row.lat, row.area_code, row.name, context, area_explicit=row.area_explicit,
+        )  # fmt: skip
     return found
-
-
-ENTITY_JSON = frozenset({"attributes", "tags"})
-# Most updates leave type and place alone: not naming the indexed columns spares the
-# database rewriting their index entries.
-_PLAIN_UPDATE = ("name", "attributes", "updated_at")
-_FULL_UPDATE = ("type", "name", "lon", "lat", "area_code", "attributes", "updated_at")
-_INSERT = (
-    "entity_id", "type", "name", "agency_id", "lon", "lat", "area_code", "attributes", "tags",
-    "created_at", "updated_at",
-)  # fmt: skip
 
 
 def flush(
@@ -179,15 +104,15 @@ def flush(
     now: datetime,
     outcome: Outcome,
 ) -> None:
-    """Write the states back: one DELETE, UPDATE executemany and multi-row INSERT each."""
-    inserts: list[tuple[Any, ...]] = []
-    updates: list[tuple[Any, ...]] = []
-    plain_updates: list[tuple[Any, ...]] = []
-    deletes: list[int | None] = []
-    stamp = bind_value(connection, ENTITIES.c.updated_at, now)  # once, not once a row
+    """Write the states back through the catalog: one DELETE, UPDATE executemany and
+    multi-row INSERT each."""
+    inserts: list[catalog.EntityInsert] = []
+    updates: list[catalog.EntityUpdate] = []
+    plain_updates: list[catalog.AttributesUpdate] = []
+    deletes: list[int] = []
     for key, state in states.items():
         if state.deleted:
-            if originally.get(key) is not None:
+            if originally.get(key) is not None and state.pk is not None:
                 deletes.append(state.pk)
                 outcome.changed_catalog.append(key)
             continue
@@ -195,41 +120,29 @@ def flush(
             inserts.append(
                 (
                     state.entity_id, state.type, state.name, state.agency_id, state.lon,
-                    state.lat, state.area_code, _json_text(state.attributes), "[]", stamp,
-                    stamp,
+                    state.lat, state.area_code, state.attributes,
                 )
             )  # fmt: skip
         elif state.dirty:
-            attributes = _json_text(state.attributes)
             if state.catalog_changed:
                 updates.append(
                     (
                         state.type, state.name, state.lon, state.lat, state.area_code,
-                        attributes, stamp, state.pk,
+                        state.attributes, state.pk,
                     )
                 )  # fmt: skip
             else:
-                plain_updates.append((state.name, attributes, stamp, state.pk))
+                plain_updates.append((state.name, state.attributes, state.pk))
         if state.catalog_changed:
             outcome.changed_catalog.append(key)
         elif state.changed_attrs:
             outcome.changed_attributes[key] = state.changed_attrs
-    if deletes:
-        for start in range(0, len(deletes), CHUNK):
-            connection.execute(
-                delete(ENTITIES).where(ENTITIES.c.id.in_(deletes[start : start + CHUNK]))
-            )
-    if updates:
-        update_many(connection, ENTITIES, _FULL_UPDATE, updates, json_columns=ENTITY_JSON)
-    if plain_updates:
-        update_many(connection, ENTITIES, _PLAIN_UPDATE, plain_updates, json_columns=ENTITY_JSON)
-    if inserts:
-        returned = insert_returning(
-            connection, ENTITIES, _INSERT, inserts, ("id", "entity_id"), json_columns=ENTITY_JSON
-        )
-        for pk, entity_id in returned:
-            state = states[entity_id]
-            state.pk, state.inserted = pk, True
+    catalog.delete_entities(connection, deletes)
+    catalog.update_entities(connection, updates, now)
+    catalog.update_attributes(connection, plain_updates, now)
+    for pk, entity_id in catalog.insert_entities(connection, inserts, now):
+        state = states[entity_id]
+        state.pk, state.inserted = pk, True
 
 
 def series_points(
@@ -245,18 +158,10 @@ def series_points(
     pks = sorted({pk for key, pk in pk_of.items() if pk is not None and not states[key].inserted})
     series: dict[tuple[int, str], int] = {}
     limits: dict[int, tuple[float | None, float | None]] = {}
-    for start in range(0, len(pks), CHUNK):
-        statement = select(
-            METRICS.c.id,
-            METRICS.c.entity_pk,
-            METRICS.c.name,
-            METRICS.c.min_valid,
-            METRICS.c.max_valid,
-        ).where(METRICS.c.entity_pk.in_(pks[start : start + CHUNK]))
-        for series_id, entity_pk, name, low, high in connection.execute(statement).fetchall():
-            series[(entity_pk, name)] = series_id
-            if low is not None or high is not None:
-                limits[series_id] = (low, high)
+    for series_id, entity_pk, name, low, high in catalog.metrics_of(connection, pks):
+        series[(entity_pk, name)] = series_id
+        if low is not None or high is not None:
+            limits[series_id] = (low, high)
     missing: dict[tuple[int, str], str] = {}
     for point in pending:
         pk = pk_of[point.entity_id]
@@ -264,10 +169,7 @@ def series_points(
             missing.setdefault((pk, point.metric), point.unit)
     if missing:
         rows = [(pk, name, unit) for (pk, name), unit in missing.items()]
-        returned = insert_returning(
-            connection, METRICS, ("entity_pk", "name", "unit"), rows, ("id", "entity_pk", "name")
-        )
-        for series_id, entity_pk, name in returned:
+        for series_id, entity_pk, name in catalog.insert_metrics(connection, rows):
             series[(entity_pk, name)] = series_id
             outcome.new_series.append((series_id, entity_pk, name, missing[(entity_pk, name)]))
         by_pk = {state.pk: key for key, state in states.items()}
@@ -310,11 +212,6 @@ def journal_entry(
     connection: Connection, principal: Principal, mode: str, outcome: Outcome
 ) -> None:
     if not outcome.success:
-        return
-    try:
-        journal = importlib.import_module("taydo.auth.journal")
-    except ImportError:  # the journal lands with the identity domain
-        log.debug("audit journal not available")
         return
     journal.record(
         connection,

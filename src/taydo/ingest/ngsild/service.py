@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
+from taydo.catalog import service as catalog
 from taydo.catalog.series import SeriesIndex
 from taydo.core.access import Principal
 from taydo.core.db import Database
@@ -33,7 +34,6 @@ from taydo.ingest.ngsild.entity import (
 from taydo.ingest.ngsild.errors import NgsiError
 from taydo.ingest.ngsild.query import geometry_of, point_of
 from taydo.ingest.ngsild.rows import (
-    AGENCIES,
     EntityState,
     Outcome,
     PendingPoint,
@@ -64,10 +64,10 @@ def _agency_for_new(
         code = sorted(principal.agencies)[0] if principal.agencies else None
     if code is None:
         return None, None
-    agency_id = connection.scalar(select(AGENCIES.c.id).where(AGENCIES.c.code == code))
+    agency_id = catalog.agency_id_of(connection, code)
     if agency_id is None:
         raise NgsiError("BadRequestData", f"không có cơ quan / no agency {code[:40]!r}")
-    return int(agency_id), code
+    return agency_id, code
 
 
 Locate = Callable[[float, float], "str | None"]
@@ -237,8 +237,9 @@ def _write(
     agency: str | None,
     locate: Locate | None,
 ) -> Outcome:
+    """One transaction: load the touched entities, apply each operation to them in memory,
+    write them back, resolve the points' series, journal the batch."""
     outcome = Outcome()
-    pending: list[PendingPoint] = []
     now = now_utc()
     with database.engine.begin() as connection:
         if database.dialect == "sqlite":
@@ -246,100 +247,187 @@ def _write(
             # request for the same entity) would otherwise be overwritten or collide.
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         states = load(connection, resolver, list({op.entity_id for op in operations}))
-        originally = {key: state.pk for key, state in states.items()}
-        new_agency: tuple[int | None, str | None] | None = None
+        batch = _Batch(connection, principal, agency, states)
         for op in operations:
-            state = states.get(op.entity_id)
-            if state is not None and state.deleted:
-                state = None
-            visible = state is not None and principal.may_see_agency(state.agency_code)
             try:
-                if state is not None and not principal.may_write_agency(state.agency_code):
-                    if mode in ("create", "upsert", "upsert_update"):
-                        raise NgsiError("AlreadyExists", f"entity {op.entity_id} exists")
-                    raise NgsiError("ResourceNotFound", f"no entity {op.entity_id}")
-                if mode == "delete":
-                    if state is None or not visible:
-                        raise NgsiError("ResourceNotFound", f"no entity {op.entity_id}")
-                    state.deleted = True
-                    outcome.success.append(op.entity_id)
-                    continue
-                if mode == "delete_attr":
-                    if state is None or op.attr_name is None:
-                        raise NgsiError("ResourceNotFound", f"no entity {op.entity_id}")
-                    name = translate(op.attr_name, op.request, state.context)
-                    if name not in state.attributes or name == NGSI:
-                        raise NgsiError("ResourceNotFound", f"no attribute {op.attr_name[:80]}")
-                    del state.attributes[name]
-                    _note_changed(state, (name,))
-                    details = state.attributes.get(NGSI)
-                    if isinstance(details, dict):
-                        details.get("meta", {}).pop(name, None)
-                    state.dirty = True
-                    outcome.success.append(op.entity_id)
-                    continue
-                parsed = op.entity
-                assert parsed is not None
-                if state is None:
-                    if mode in ("update", "patch"):
-                        raise NgsiError("ResourceNotFound", f"no entity {op.entity_id}")
-                    if not parsed.type:
-                        raise NgsiError("BadRequestData", "a new entity needs a type")
-                    if new_agency is None:
-                        new_agency = _agency_for_new(connection, principal, agency)
-                    context: Context | None = op.request
-                elif mode == "create":
-                    raise NgsiError("AlreadyExists", f"entity {op.entity_id} exists")
-                else:
-                    context = state.context
-                attrs = parsed.attrs
-                if context is not op.request:
-                    attrs = {translate(n, op.request, context): a for n, a in attrs.items()}
-                reference = attrs["dateObserved"].get("value") if "dateObserved" in attrs else None
-                if reference is None and "dateObserved" in attrs:
-                    reference = attrs["dateObserved"].get("object")
-                if reference is None and state is not None:
-                    reference = state.attributes.get("dateObserved")
-                candidates = _points_of(op.entity_id, attrs, reference)
-                # Nothing below raises: the entity's changes and its points go together.
-                replace_all = False
-                if state is None:
-                    assert new_agency is not None
-                    state = EntityState(
-                        None, op.entity_id, parsed.type, new_agency[0], new_agency[1],
-                        {NGSI: {"@context": op.request.value, "meta": {}}}, None, None, None,
-                        "", op.request, dirty=True, catalog_changed=True,
-                    )  # fmt: skip
-                    states[op.entity_id] = state
-                    outcome.created.append(op.entity_id)
-                else:
-                    replace_all = mode == "upsert"
-                    if parsed.type:
-                        kind = translate(parsed.type, op.request, state.context)
-                        if mode == "upsert" and kind != state.type:
-                            state.type, state.catalog_changed = kind, True
-                written, skipped = _apply_attrs(
-                    state,
-                    attrs,
-                    replace_all=replace_all,
-                    only_existing=mode == "patch",
-                    no_overwrite=no_overwrite,
-                )
-                _place(state, locate)
-                state.name = _display_name(state)
-                done = set(written)
-                pending.extend(p for p in candidates if p.metric in done)
-                if state.changed_attrs and candidates:
-                    # Observed values are series: their change is an observation, not a
-                    # change of what the entity is.
-                    state.changed_attrs.difference_update(p.metric for p in candidates)
-                if skipped:
-                    outcome.not_updated[op.entity_id] = skipped
-                outcome.success.append(op.entity_id)
+                _apply(batch, op, mode, no_overwrite, locate, outcome)
             except NgsiError as error:
                 outcome.errors.append((op.entity_id, error))
-        flush(connection, states, originally, now, outcome)
-        outcome.points = series_points(connection, states, pending, outcome)
+        flush(connection, states, batch.originally, now, outcome)
+        outcome.points = series_points(connection, states, batch.pending, outcome)
         journal_entry(connection, principal, mode, outcome)
     outcome.fresh = inserted_series(states, outcome)  # after the commit: the lock is free
     return outcome
+
+
+@dataclass
+class _Batch:
+    """What the operations of one write share: the states they change in order."""
+
+    connection: Connection
+    principal: Principal
+    agency: str | None  # the agency a new entity is for, when the caller names one
+    states: dict[str, EntityState]
+    originally: dict[str, int | None] = field(init=False)  # the pk each loaded id had
+    pending: list[PendingPoint] = field(default_factory=list)
+    new_agency: tuple[int | None, str | None] | None = None  # looked up once, when needed
+
+    def __post_init__(self) -> None:
+        self.originally = {key: state.pk for key, state in self.states.items()}
+
+    def current(self, entity_id: str) -> EntityState | None:
+        """The entity as the operations before left it (None: absent or deleted)."""
+        state = self.states.get(entity_id)
+        return None if state is None or state.deleted else state
+
+    def agency_for_new(self) -> tuple[int | None, str | None]:
+        if self.new_agency is None:
+            self.new_agency = _agency_for_new(self.connection, self.principal, self.agency)
+        return self.new_agency
+
+
+def _apply(
+    batch: _Batch,
+    op: Operation,
+    mode: str,
+    no_overwrite: bool,
+    locate: Locate | None,
+    outcome: Outcome,
+) -> None:
+    """Apply one operation to the batch's states, or raise NgsiError leaving them as they
+    were."""
+    state = batch.current(op.entity_id)
+    _check_writable(batch.principal, state, op, mode)
+    if mode == "delete":
+        _delete(batch.principal, state, op)
+    elif mode == "delete_attr":
+        _delete_attr(state, op)
+    else:
+        _put(batch, state, op, mode, no_overwrite, locate, outcome)
+    outcome.success.append(op.entity_id)
+
+
+def _check_writable(
+    principal: Principal, state: EntityState | None, op: Operation, mode: str
+) -> None:
+    """An entity of another agency: it exists for creating, and does not for changing."""
+    if state is not None and not principal.may_write_agency(state.agency_code):
+        if mode in ("create", "upsert", "upsert_update"):
+            raise NgsiError("AlreadyExists", f"entity {op.entity_id} exists")
+        raise NgsiError("ResourceNotFound", f"no entity {op.entity_id}")
+
+
+def _delete(principal: Principal, state: EntityState | None, op: Operation) -> None:
+    if state is None or not principal.may_see_agency(state.agency_code):
+        raise NgsiError("ResourceNotFound", f"no entity {op.entity_id}")
+    state.deleted = True
+
+
+def _delete_attr(state: EntityState | None, op: Operation) -> None:
+    if state is None or op.attr_name is None:
+        raise NgsiError("ResourceNotFound", f"no entity {op.entity_id}")
+    name = translate(op.attr_name, op.request, state.context)
+    if name not in state.attributes or name == NGSI:
+        raise NgsiError("ResourceNotFound", f"no attribute {op.attr_name[:80]}")
+    del state.attributes[name]
+    _note_changed(state, (name,))
+    details = state.attributes.get(NGSI)
+    if isinstance(details, dict):
+        details.get("meta", {}).pop(name, None)
+    state.dirty = True
+
+
+def _put(
+    batch: _Batch,
+    state: EntityState | None,
+    op: Operation,
+    mode: str,
+    no_overwrite: bool,
+    locate: Locate | None,
+    outcome: Outcome,
+) -> None:
+    """Create, upsert, update or patch one entity: every check first, then the changes."""
+    parsed = op.entity
+    assert parsed is not None
+    context = _target_context(batch, state, op, parsed, mode)
+    attrs = parsed.attrs
+    if context is not op.request:
+        attrs = {translate(n, op.request, context): a for n, a in attrs.items()}
+    candidates = _points_of(op.entity_id, attrs, _reference_time(attrs, state))
+    # Nothing below raises: the entity's changes and its points go together.
+    replace_all = False
+    if state is None:
+        state = _new_state(batch, op, parsed)
+        outcome.created.append(op.entity_id)
+    else:
+        replace_all = mode == "upsert"
+        _retype(state, op, parsed, mode)
+    written, skipped = _apply_attrs(
+        state,
+        attrs,
+        replace_all=replace_all,
+        only_existing=mode == "patch",
+        no_overwrite=no_overwrite,
+    )
+    _place(state, locate)
+    state.name = _display_name(state)
+    _keep_points(batch, state, candidates, set(written))
+    if skipped:
+        outcome.not_updated[op.entity_id] = skipped
+
+
+def _target_context(
+    batch: _Batch, state: EntityState | None, op: Operation, parsed: ParsedEntity, mode: str
+) -> Context | None:
+    """The context the entity's attributes are stored in: the request's for a new entity,
+    the stored one otherwise; raises when the mode needs (or refuses) an existing entity."""
+    if state is None:
+        if mode in ("update", "patch"):
+            raise NgsiError("ResourceNotFound", f"no entity {op.entity_id}")
+        if not parsed.type:
+            raise NgsiError("BadRequestData", "a new entity needs a type")
+        batch.agency_for_new()
+        return op.request
+    if mode == "create":
+        raise NgsiError("AlreadyExists", f"entity {op.entity_id} exists")
+    return state.context
+
+
+def _reference_time(attrs: dict[str, dict[str, Any]], state: EntityState | None) -> Any:
+    """When values without their own observedAt were observed: the request's dateObserved,
+    else the stored one."""
+    reference = attrs["dateObserved"].get("value") if "dateObserved" in attrs else None
+    if reference is None and "dateObserved" in attrs:
+        reference = attrs["dateObserved"].get("object")
+    if reference is None and state is not None:
+        reference = state.attributes.get("dateObserved")
+    return reference
+
+
+def _new_state(batch: _Batch, op: Operation, parsed: ParsedEntity) -> EntityState:
+    agency_id, agency_code = batch.agency_for_new()
+    state = EntityState(
+        None, op.entity_id, parsed.type, agency_id, agency_code,
+        {NGSI: {"@context": op.request.value, "meta": {}}}, None, None, None, "", op.request,
+        dirty=True, catalog_changed=True,
+    )  # fmt: skip
+    batch.states[op.entity_id] = state
+    return state
+
+
+def _retype(state: EntityState, op: Operation, parsed: ParsedEntity, mode: str) -> None:
+    """An upsert naming another type changes the entity's type."""
+    if parsed.type:
+        kind = translate(parsed.type, op.request, state.context)
+        if mode == "upsert" and kind != state.type:
+            state.type, state.catalog_changed = kind, True
+
+
+def _keep_points(
+    batch: _Batch, state: EntityState, candidates: list[PendingPoint], written: set[str]
+) -> None:
+    """The points of the attributes written become pending; their change is an observation,
+    not a change of what the entity is."""
+    batch.pending.extend(p for p in candidates if p.metric in written)
+    if state.changed_attrs and candidates:
+        state.changed_attrs.difference_update(p.metric for p in candidates)

@@ -1,4 +1,4 @@
-"""Multi-row INSERT … RETURNING and executemany UPDATE straight through the DBAPI.
+"""Multi-row INSERT … RETURNING and executemany UPDATE straight through the DBAPI (``bulk``).
 
 SQLAlchemy's executemany builds and processes a parameter dictionary for every row (about
 half the CPU of an NGSI-LD batch write went there); these helpers take plain tuples of values
@@ -48,7 +48,8 @@ def insert_returning(
     row, in no particular order (callers match them by a key they returned)."""
     wanted = set(json_columns)
     markers = ", ".join(_marker(connection, table.c[name], wanted) for name in columns)
-    head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+    # Identifiers from our own Table (``table.c[name]`` above refuses any other); values bound.
+    head = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "  # noqa: S608
     tail = f" RETURNING {', '.join(returning)}"
     per = max(1, min(MAX_ROWS, MAX_PARAMETERS // max(1, len(columns))))
     out: list[Any] = []
@@ -75,6 +76,6 @@ def update_many(
         f"{name} = {_marker(connection, table.c[name], wanted)}" for name in columns
     )
     key = _marker(connection, table.c.id, wanted)
-    connection.exec_driver_sql(
-        f"UPDATE {table.name} SET {assignments} WHERE id = {key}", list(rows)
-    )
+    # Identifiers from our own Table (``table.c[name]`` above refuses any other); values bound.
+    sql = f"UPDATE {table.name} SET {assignments} WHERE id = {key}"  # noqa: S608
+    connection.exec_driver_sql(sql, list(rows))
