@@ -104,7 +104,7 @@ class Batch:
 
 
 class MqttGateway:
-    """Runs as a background task inside the server (see ``taydo.ingest.gateways``)."""
+    """Runs as a background task inside the server (opened by ``taydo.ingest.runtime``)."""
 
     def __init__(
         self,
