@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from fastapi.testclient import TestClient
+
+from taydo.app import create_app
 from taydo.core.db import Database
 from taydo.core.runtime import runtime_of
 
@@ -153,39 +156,43 @@ def test_data_page_lists_agencies_and_datasets(
 
 
 def test_data_page_shows_pull_connectors_without_their_configuration(
-    client, database: Database, headers_for, stations
+    settings, database: Database, headers_for, stations
 ) -> None:  # type: ignore[no-untyped-def]
     from taydo.core import clock
     from taydo.ingest.files.models import Connector
 
-    with database.session() as session:
-        for name, agency, error, ran in (
-            ("kttv-mucnuoc", "DKTTV", "HTTP 503 từ máy chủ nguồn / from the source", True),
-            ("snnmt-doman", "SNNMT", None, True),
-            ("snnmt-moi", "SNNMT", None, False),
-        ):
-            session.add(
-                Connector(
-                    name=name,
-                    kind="http_json",
-                    agency_code=agency,
-                    config={"url": f"http://10.0.0.5/{name}?token=bi-mat-trong-url"},
-                    secret="fernet1:không-bao-giờ-hiện",
-                    interval_s=300,
-                    enabled=True,
-                    last_run_at=clock.now() if ran else None,
-                    last_error=error,
-                    rows_ingested=1234 if ran else 0,
-                    created_at=clock.now(),
+    # The scheduler would run the never-run connector within a second and change what the
+    # page shows: this test reads the page, so no scheduler.
+    quiet = settings.model_copy(update={"connectors_enabled": False})
+    with TestClient(create_app(quiet, database=database)) as client:
+        with database.session() as session:
+            for name, agency, error, ran in (
+                ("kttv-mucnuoc", "DKTTV", "HTTP 503 từ máy chủ nguồn / from the source", True),
+                ("snnmt-doman", "SNNMT", None, True),
+                ("snnmt-moi", "SNNMT", None, False),
+            ):
+                session.add(
+                    Connector(
+                        name=name,
+                        kind="http_json",
+                        agency_code=agency,
+                        config={"url": f"http://10.0.0.5/{name}?token=bi-mat-trong-url"},
+                        secret="fernet1:không-bao-giờ-hiện",
+                        interval_s=300,
+                        enabled=True,
+                        last_run_at=clock.now() if ran else None,
+                        last_error=error,
+                        rows_ingested=1234 if ran else 0,
+                        created_at=clock.now(),
+                    )
                 )
-            )
-    page = client.get("/data", headers=_as(headers_for("operator"))).text
-    connectors = page.split('id="connectors"')[1].split("</section>")[0]
-    assert "kttv-mucnuoc" in connectors and "HTTP 503" in connectors and "Lỗi" in connectors
-    assert "Hoạt động" in connectors and "Chưa chạy" in connectors and "1234" in connectors
-    assert "bi-mat" not in page and "không-bao-giờ-hiện" not in page and "10.0.0.5" not in page
-    officer = client.get("/data", headers=_as(headers_for("agency_officer", ["SNNMT"]))).text
-    assert "snnmt-doman" in officer and "kttv-mucnuoc" not in officer
+        page = client.get("/data", headers=_as(headers_for("operator"))).text
+        connectors = page.split('id="connectors"')[1].split("</section>")[0]
+        assert "kttv-mucnuoc" in connectors and "HTTP 503" in connectors and "Lỗi" in connectors
+        assert "Hoạt động" in connectors and "Chưa chạy" in connectors and "1234" in connectors
+        assert "bi-mat" not in page and "không-bao-giờ-hiện" not in page and "10.0.0.5" not in page
+        officer = client.get("/data", headers=_as(headers_for("agency_officer", ["SNNMT"]))).text
+        assert "snnmt-doman" in officer and "kttv-mucnuoc" not in officer
 
 
 def test_console_forms_need_the_session_csrf_token(
