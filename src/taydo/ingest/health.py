@@ -20,14 +20,14 @@ import contextlib
 import logging
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import func, select
 
-from taydo.catalog.models import Agency, Dataset, Entity, Metric
+from taydo.catalog.service import DatasetRef, dataset_ref, dataset_refs, dataset_series_ids
 from taydo.core import clock
 from taydo.core.bus import Bus
 from taydo.core.db import Database
-from taydo.core.errors import NotFound
 from taydo.ingest.models import QuarantineEntry
+from taydo.observations.freshness import newest_ts
 from taydo.observations.query import count_points
 
 __all__ = [
@@ -43,10 +43,6 @@ LATE_FACTOR = 2  # older than 2 intervals: late
 STALE_FACTOR = 5  # older than 5 intervals: stale
 DAY_MS = 86_400_000
 
-_latest = text("SELECT max(ts) FROM observations_latest WHERE series_id IN :ids").bindparams(
-    bindparam("ids", expanding=True)
-)
-
 
 def freshness(age_ms: int | None, interval_s: int) -> str:
     if age_ms is None:
@@ -59,19 +55,13 @@ def freshness(age_ms: int | None, interval_s: int) -> str:
     return "stale"
 
 
-def _health(connection: Any, dataset: Any, agency: str, now: int) -> dict[str, Any]:
-    series = [
-        row[0]
-        for row in connection.execute(
-            select(Metric.id)
-            .join(Entity, Entity.id == Metric.entity_pk)
-            .where(Entity.dataset_id == dataset.id)
-        )
-    ]
+def _health(connection: Any, dataset: DatasetRef, now: int) -> dict[str, Any]:
+    agency = dataset.agency
+    series = dataset_series_ids(connection, dataset.id)
     since = now - DAY_MS
     last = received = 0
     if series:
-        last = connection.execute(_latest, {"ids": series}).scalar() or 0
+        last = newest_ts(connection, series) or 0
         received = count_points(connection, series, since)  # raw and packed
     rejected = (
         connection.execute(
@@ -113,27 +103,16 @@ def _health(connection: Any, dataset: Any, agency: str, now: int) -> dict[str, A
     }
 
 
-def _datasets(connection: Any, code: str | None = None) -> list[tuple[Any, str]]:
-    statement = select(Dataset, Agency.code).join(Agency, Agency.id == Dataset.agency_id)
-    if code is not None:
-        statement = statement.where(Dataset.code == code)
-    return [(row[0], row[1]) for row in connection.execute(statement.order_by(Dataset.code))]
-
-
 def dataset_health(database: Database, code: str, *, now_ms: int | None = None) -> dict[str, Any]:
     now = now_ms if now_ms is not None else clock.now_ms()
     with database.session() as session:
-        found = _datasets(session, code)
-        if not found:
-            raise NotFound(f"không tìm thấy bộ dữ liệu / no dataset {code!r}")
-        dataset, agency = found[0]
-        return _health(session, dataset, agency, now)
+        return _health(session, dataset_ref(session, code), now)
 
 
 def health_of_all(database: Database, *, now_ms: int | None = None) -> list[dict[str, Any]]:
     now = now_ms if now_ms is not None else clock.now_ms()
     with database.session() as session:
-        return [_health(session, ds, agency, now) for ds, agency in _datasets(session)]
+        return [_health(session, dataset, now) for dataset in dataset_refs(session)]
 
 
 class HealthWatcher:

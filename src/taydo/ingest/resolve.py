@@ -13,9 +13,7 @@ import threading
 import time
 import unicodedata
 
-from sqlalchemy import select
-
-from taydo.catalog.models import Agency, Entity
+from taydo.catalog.service import entity_names
 from taydo.core.bus import Bus, Event, Subscription
 from taydo.core.db import Database
 
@@ -43,20 +41,18 @@ class EntityResolver:
         self.generation = 0  # grows at every reload: callers drop what they cached
 
     def _load(self) -> None:
-        statement = select(Entity.entity_id, Entity.name, Agency.code).outerjoin(
-            Agency, Agency.id == Entity.agency_id
-        )
         keys: dict[tuple[str, str], set[str]] = {}
         agency_of: dict[str, str | None] = {}
         with self._database.engine.connect() as connection:
-            for entity_id, name, agency in connection.execute(statement):
-                agency_of[entity_id] = agency
-                scope = agency or ""
-                local = entity_id.rsplit(":", 1)[-1]
-                keys.setdefault((scope, local), set()).add(entity_id)
-                keys.setdefault((scope, normalise_name(local)), set()).add(entity_id)
-                if name:
-                    keys.setdefault((scope, normalise_name(name)), set()).add(entity_id)
+            rows = entity_names(connection)
+        for entity_id, name, agency in rows:
+            agency_of[entity_id] = agency
+            scope = agency or ""
+            local = entity_id.rsplit(":", 1)[-1]
+            keys.setdefault((scope, local), set()).add(entity_id)
+            keys.setdefault((scope, normalise_name(local)), set()).add(entity_id)
+            if name:
+                keys.setdefault((scope, normalise_name(name)), set()).add(entity_id)
         with self._lock:
             self._keys, self._agency_of = keys, agency_of
             self._loaded_at = time.monotonic()

@@ -35,6 +35,15 @@ from taydo.catalog.service.bulk import (
     update_entities,
 )
 from taydo.catalog.service.common import UNIT_SYMBOLS
+from taydo.catalog.service.dataset_reads import (
+    DatasetRef,
+    Station,
+    dataset_metric_names,
+    dataset_ref,
+    dataset_refs,
+    dataset_series_ids,
+    dataset_stations,
+)
 from taydo.catalog.service.entities import (
     assign_areas,
     create_entity,
@@ -45,27 +54,37 @@ from taydo.catalog.service.entities import (
     put_metric,
     update_entity,
 )
+from taydo.catalog.service.names import EntityName, entity_names
 from taydo.catalog.service.packs import EntityType, MetricSpec, load_entity_types, load_pack
 
 __all__ = [
     "UNIT_SYMBOLS",
     "AttributesUpdate",
+    "DatasetRef",
     "EntityInsert",
+    "EntityName",
     "EntityType",
     "EntityUpdate",
     "LockedEntity",
     "MetricRow",
     "MetricSpec",
+    "Station",
     "agency_id_of",
     "assign_areas",
     "create_agency",
     "create_dataset",
     "create_entity",
+    "dataset_metric_names",
+    "dataset_ref",
+    "dataset_refs",
+    "dataset_series_ids",
+    "dataset_stations",
     "delete_agency",
     "delete_dataset",
     "delete_entities",
     "delete_entity",
     "delete_metric",
+    "entity_names",
     "get_agency",
     "get_dataset",
     "get_entity",

@@ -25,8 +25,8 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
 from taydo.auth import journal
-from taydo.catalog.models import Agency
 from taydo.catalog.series import SeriesIndex
+from taydo.catalog.service import get_agency
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
@@ -121,9 +121,11 @@ def create_connector(
     address: str | None = None,
 ) -> dict[str, Any]:
     config = _config(_kind(manager, data.kind), data.config)
+    try:
+        get_agency(database, data.agency)
+    except NotFound:
+        raise Invalid(f"không có cơ quan / no agency {data.agency!r}") from None
     with database.session() as session:
-        if session.scalar(select(Agency.id).where(Agency.code == data.agency)) is None:
-            raise Invalid(f"không có cơ quan / no agency {data.agency!r}")
         if session.scalar(select(Connector.id).where(Connector.name == data.name)) is not None:
             raise Conflict(f"đã có kết nối / connector {data.name!r} exists")
         row = Connector(

@@ -22,8 +22,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from taydo.auth import journal
-from taydo.catalog.models import Agency, Dataset, Entity, Metric
 from taydo.catalog.series import SeriesIndex
+from taydo.catalog.service import (
+    DatasetRef,
+    dataset_metric_names,
+    dataset_ref,
+    dataset_stations,
+)
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
@@ -60,21 +65,10 @@ __all__ = [
 MODES = ("accept_valid", "all_or_nothing")
 
 
-def _dataset(session: Any, code: str) -> tuple[Dataset, str]:
-    row = session.execute(
-        select(Dataset, Agency.code)
-        .join(Agency, Agency.id == Dataset.agency_id)
-        .where(Dataset.code == code)
-    ).first()
-    if row is None:
-        raise NotFound(f"không tìm thấy bộ dữ liệu / no dataset {code!r}")
-    return row[0], row[1]
-
-
-def _visible_dataset(session: Any, principal: Principal, code: str) -> Dataset:
+def _visible_dataset(session: Any, principal: Principal, code: str) -> DatasetRef:
     """The dataset, as NotFound when the principal may not see its agency's data."""
-    dataset, agency = _dataset(session, code)
-    if not principal.may_see_agency(agency):
+    dataset = dataset_ref(session, code)
+    if not principal.may_see_agency(dataset.agency):
         raise NotFound(f"không tìm thấy bộ dữ liệu / no dataset {code!r}")
     return dataset
 
@@ -88,7 +82,7 @@ def _check_write(principal: Principal | None, agency: str) -> None:
 
 def get_mapping(database: Database, code: str) -> dict[str, Any]:
     with database.session() as session:
-        dataset, _agency = _dataset(session, code)
+        dataset = dataset_ref(session, code)
         row = session.get(ColumnMapping, dataset.id)
         if row is None:
             raise NotFound(f"bộ dữ liệu chưa có ánh xạ cột / dataset {code!r} has no mapping")
@@ -111,8 +105,8 @@ def set_mapping(
         ) from None
     data = valid.model_dump(exclude_none=True)
     with database.session() as session:
-        dataset, agency = _dataset(session, code)
-        _check_write(principal, agency)
+        dataset = dataset_ref(session, code)
+        _check_write(principal, dataset.agency)
         row = session.get(ColumnMapping, dataset.id)
         who = principal.username if principal else "system"
         if row is None:
@@ -217,15 +211,15 @@ class ImportTarget:
 def load_target(database: Database, principal: Principal | None, code: str) -> ImportTarget:
     """The dataset, when the principal may write its agency's data and it has a mapping."""
     with database.session() as session:
-        dataset, agency = _dataset(session, code)
-        _check_write(principal, agency)
+        dataset = dataset_ref(session, code)
+        _check_write(principal, dataset.agency)
         saved = session.get(ColumnMapping, dataset.id)
         if saved is None:
             raise Invalid(
                 f"bộ dữ liệu chưa có ánh xạ cột / dataset {code!r} has no column mapping: "
                 f"PUT /api/v1/datasets/{code}/column-mapping first"
             )
-        return ImportTarget(dataset.id, agency, Mapping.model_validate(saved.mapping))
+        return ImportTarget(dataset.id, dataset.agency, Mapping.model_validate(saved.mapping))
 
 
 def parse_file(filename: str, data: bytes, mapping: Mapping) -> ParsedFile:
@@ -408,16 +402,7 @@ def list_uploads(
 def dataset_metrics(database: Database, code: str) -> list[str]:
     """The metric names of the dataset's entities: what a mapping's columns may name."""
     with database.session() as session:
-        dataset, _agency = _dataset(session, code)
-        return list(
-            session.scalars(
-                select(Metric.name)
-                .join(Entity, Entity.id == Metric.entity_pk)
-                .where(Entity.dataset_id == dataset.id)
-                .distinct()
-                .order_by(Metric.name)
-            )
-        )
+        return dataset_metric_names(session, dataset_ref(session, code).id)
 
 
 def _summary(upload: Upload, code: str) -> dict[str, Any]:
@@ -437,9 +422,13 @@ def _summary(upload: Upload, code: str) -> dict[str, Any]:
 
 
 def _upload(session: Any, principal: Principal, code: str, upload_id: int) -> Upload:
-    dataset, agency = _dataset(session, code)
+    dataset = dataset_ref(session, code)
     upload: Upload | None = session.get(Upload, upload_id)
-    if upload is None or upload.dataset_id != dataset.id or not principal.may_see_agency(agency):
+    if (
+        upload is None
+        or upload.dataset_id != dataset.id
+        or not principal.may_see_agency(dataset.agency)
+    ):
         raise NotFound(f"không có lần tải lên / no upload {upload_id} of dataset {code!r}")
     return upload
 
@@ -511,11 +500,7 @@ def template_xlsx(database: Database, principal: Principal, code: str) -> bytes:
         if saved is None:
             raise NotFound(f"bộ dữ liệu chưa có ánh xạ cột / dataset {code!r} has no mapping")
         mapping = Mapping.model_validate(saved.mapping)
-        stations = session.execute(
-            select(Entity.name, Entity.entity_id)
-            .where(Entity.dataset_id == dataset.id)
-            .order_by(Entity.name, Entity.entity_id)
-        ).all()
+        stations = dataset_stations(session, dataset.id)
     book = openpyxl.Workbook()
     data = book.active
     try:
