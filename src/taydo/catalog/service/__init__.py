@@ -35,6 +35,7 @@ from taydo.catalog.service.bulk import (
     update_entities,
 )
 from taydo.catalog.service.common import UNIT_SYMBOLS
+from taydo.catalog.service.derived import ensure_metrics
 from taydo.catalog.service.entities import (
     assign_areas,
     create_entity,
@@ -45,11 +46,20 @@ from taydo.catalog.service.entities import (
     put_metric,
     update_entity,
 )
+from taydo.catalog.service.lookups import (
+    EntityContext,
+    dataset_intervals,
+    entity_attributes,
+    entity_context_in,
+    entity_location_in,
+    metric_ids,
+)
 from taydo.catalog.service.packs import EntityType, MetricSpec, load_entity_types, load_pack
 
 __all__ = [
     "UNIT_SYMBOLS",
     "AttributesUpdate",
+    "EntityContext",
     "EntityInsert",
     "EntityType",
     "EntityUpdate",
@@ -61,11 +71,16 @@ __all__ = [
     "create_agency",
     "create_dataset",
     "create_entity",
+    "dataset_intervals",
     "delete_agency",
     "delete_dataset",
     "delete_entities",
     "delete_entity",
     "delete_metric",
+    "ensure_metrics",
+    "entity_attributes",
+    "entity_context_in",
+    "entity_location_in",
     "get_agency",
     "get_dataset",
     "get_entity",
@@ -77,6 +92,7 @@ __all__ = [
     "load_entity_types",
     "load_pack",
     "lock_entities",
+    "metric_ids",
     "metrics_of",
     "put_metric",
     "update_agency",
