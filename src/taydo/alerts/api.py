@@ -16,12 +16,12 @@ from taydo.alerts.models import Alert
 from taydo.alerts.runtime import Alerting
 from taydo.alerts.schemas import AckIn, AssignIn, ResolveIn, RetryIn
 from taydo.alerts.stream import filter_for
-from taydo.catalog.models import Entity
+from taydo.catalog.service import entity_location_in
 from taydo.core.access import Principal, client_address, public, requires
 from taydo.core.deps import AppSettings, Db
 from taydo.core.errors import NotFound
 from taydo.core.runtime import runtime_of
-from taydo.geo.models import Area
+from taydo.geo.service import area_name_in
 from taydo.rules import service as rules_service
 from taydo.rules.choices import choice_sets
 
@@ -270,14 +270,8 @@ def _cap_for(database: Any, settings: Any, alert_id: int) -> bytes:
         if row is None or not row.public:
             raise NotFound(f"không có cảnh báo công khai / no public alert {alert_id}")
         alert = service.alert_dict(row)
-        area = session.get(Area, row.area_code) if row.area_code else None
-        coords = None
-        if row.entity_id:
-            found = session.execute(
-                select(Entity.lon, Entity.lat).where(Entity.entity_id == row.entity_id)
-            ).first()
-            if found and found[0] is not None and found[1] is not None:
-                coords = (float(found[0]), float(found[1]))
+        area_name = area_name_in(session, row.area_code) if row.area_code else None
+        coords = entity_location_in(session, row.entity_id) if row.entity_id else None
     try:
         rule = rules_service.get_rule(database, alert["rule"])
         instruction = (rule.instruction, rule.instruction_en)
@@ -289,7 +283,7 @@ def _cap_for(database: Any, settings: Any, alert_id: int) -> bytes:
         sender=settings.cap_sender,
         sender_name=settings.cap_sender_name,
         tz=settings.tz,
-        area_name=area.name if area else None,
+        area_name=area_name,
         instruction=instruction,
         category=category,
         web=f"{settings.public_base_url}/api/v1/cap/alerts/{alert_id}.xml",

@@ -17,14 +17,12 @@ from contextvars import ContextVar
 from functools import partial
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Depends, Request
-from sqlalchemy import Connection, Text, cast, select
 
 from taydo.alerts.notify import Notifier
 from taydo.alerts.service import apply_transitions, open_alerts
 from taydo.alerts.stream import StreamHub
-from taydo.catalog.models import Dataset, Entity, Metric
+from taydo.catalog import service as catalog
 from taydo.catalog.series import SeriesIndex, SeriesInfo
 from taydo.core import clock
 from taydo.core.bus import Bus, Event, settle
@@ -39,20 +37,6 @@ from taydo.rules.service import list_rules
 __all__ = ["Alerting", "AlertingRuntime", "CatalogCache", "start", "stop"]
 
 log = logging.getLogger(__name__)
-
-
-def _attributes(connection: Connection, entity_pks: list[int] | None) -> dict[int, Any]:
-    """Entities' attribute documents by primary key (all when ``entity_pks`` is None).
-
-    Read as text and decoded with orjson: several times faster than the stdlib decoder of
-    SQLAlchemy's JSON type, and a batch of new entities brings a thousand documents at once."""
-    statement = select(Entity.id, cast(Entity.attributes, Text))
-    if entity_pks is not None:
-        statement = statement.where(Entity.id.in_(entity_pks))
-    return {
-        pk: (orjson.loads(text) if text else None) or {}
-        for pk, text in connection.execute(statement)
-    }
 
 
 class CatalogCache:
@@ -77,14 +61,9 @@ class CatalogCache:
 
     def load(self) -> None:
         with self.database.engine.connect() as connection:
-            ids = list(connection.execute(select(Metric.id)).scalars())
-            attributes = _attributes(connection, None)
-            datasets = {
-                row[0]: (row[1], row[2])
-                for row in connection.execute(
-                    select(Dataset.id, Dataset.code, Dataset.update_interval_s)
-                )
-            }
+            ids = catalog.metric_ids(connection)
+            attributes = catalog.entity_attributes(connection, None)
+            datasets = catalog.dataset_intervals(connection, None)
         found = self.index.by_ids(ids)
         series_of: dict[str, set[int]] = {}
         for info in found.values():
@@ -130,11 +109,9 @@ class CatalogCache:
         attributes: dict[int, Any] = {}
         with self.database.engine.connect() as connection:
             if entity_pks:
-                attributes = _attributes(connection, entity_pks)
+                attributes = catalog.entity_attributes(connection, entity_pks)
             if dataset_ids:
-                statement = select(Dataset.id, Dataset.code, Dataset.update_interval_s)
-                for row in connection.execute(statement.where(Dataset.id.in_(dataset_ids))):
-                    datasets[row[0]] = (row[1], row[2])
+                datasets = catalog.dataset_intervals(connection, dataset_ids)
         with self._lock:
             for series_id, info in infos.items():
                 self._series[series_id] = info
@@ -165,7 +142,7 @@ class CatalogCache:
         if not entity_pks:
             return
         with self.database.engine.connect() as connection:
-            attributes = _attributes(connection, entity_pks)
+            attributes = catalog.entity_attributes(connection, entity_pks)
         with self._lock:
             for pk, document in attributes.items():
                 self._attributes.setdefault(pk, document)
@@ -351,19 +328,15 @@ class AlertingRuntime:
                 missing.append((entity_pk, entity_id, metric))
         if not missing:
             return found
-        with self.database.session() as session:
-            for entity_pk, entity_id, metric in missing:
-                existing = session.scalar(
-                    select(Metric.id).where(Metric.entity_pk == entity_pk, Metric.name == metric)
-                )
-                if existing is None:
-                    row = Metric(
-                        entity_pk=entity_pk, name=metric, unit="", min_valid=0, max_valid=500
-                    )
-                    session.add(row)
-                    session.flush()
-                    existing = row.id
-                found[(entity_id, metric)] = int(existing)
+        ids = catalog.ensure_metrics(
+            self.database,
+            [(entity_pk, metric) for entity_pk, _entity_id, metric in missing],
+            unit="",
+            min_valid=0,
+            max_valid=500,
+        )
+        for (_pk, entity_id, metric), series_id in zip(missing, ids, strict=True):
+            found[(entity_id, metric)] = series_id
         # Only these series are new: read them into the index, leaving the stations' others
         # cached (dropping them all made every ingest request of the station miss).
         for _pk, entity_id, metric in missing:

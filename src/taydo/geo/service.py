@@ -12,7 +12,16 @@ from typing import Any
 from shapely import STRtree
 from shapely.geometry import Point, shape
 from shapely.prepared import prep
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    SQLColumnExpression,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from taydo.core.db import Database
@@ -25,13 +34,17 @@ __all__ = [
     "AREA_KINDS",
     "AreaLocator",
     "apply_geometry",
+    "area_code_in",
     "area_for_point",
     "area_for_point_in",
+    "area_name_in",
+    "area_name_of",
     "get_area",
     "list_areas",
     "load_areas",
     "normalize_code",
     "set_area_geometry",
+    "within_area",
 ]
 
 # Kind codes as written in Vietnamese law; the package's 'thành phố trung ương' is shortened
@@ -272,3 +285,32 @@ class AreaLocator:
             if self._prepared[index].covers(point):
                 return self._codes[index]
         return None
+
+
+def area_code_in(session: Session, code: object) -> str | None:
+    """The official code of the area ``code`` names (normalised), in the caller's session;
+    None if there is no such area. (``Session.get``: a unit the session has already read
+    costs no query, e.g. when a pack files many entities under one ward.)"""
+    area = session.get(Area, normalize_code(code))
+    return None if area is None else area.code
+
+
+def area_name_in(session: Session, code: str) -> str | None:
+    """The name of the area with this code, in the caller's session; None if there is none."""
+    area = session.get(Area, code)
+    return None if area is None else area.name
+
+
+def area_name_of(code: SQLColumnExpression[str | None]) -> ScalarSelect[str]:
+    """The name of the area whose code is in ``code`` (a column of the caller's table), as a
+    correlated subquery for the caller's SELECT: one query still, without a join on the
+    areas table outside this domain. NULL when there is no such area."""
+    return select(Area.name).where(Area.code == code).scalar_subquery()
+
+
+def within_area(code: SQLColumnExpression[str | None], area: object) -> ColumnElement[bool]:
+    """A condition on ``code`` (a column of the caller's table): it is the area ``area`` or
+    one of the areas directly inside it (a province's wards)."""
+    wanted = normalize_code(area)
+    inside = select(Area.code).where(Area.parent_code == wanted)
+    return or_(code == wanted, code.in_(inside))

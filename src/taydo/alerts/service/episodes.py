@@ -26,7 +26,7 @@ from taydo.alerts.service.common import (
     alert_dict,
     system_audit,
 )
-from taydo.catalog.models import Dataset, Entity
+from taydo.catalog.service import entity_context_in
 from taydo.core import clock
 from taydo.core.db import Database
 from taydo.rules.choices import severity_rank
@@ -56,12 +56,8 @@ def _context(session: Session, entity_id: str | None) -> tuple[str | None, str |
     """The entity's display name and its dataset's sector (for titles and routing)."""
     if not entity_id:
         return None, None
-    row = session.execute(
-        select(Entity.name, Dataset.sector)
-        .outerjoin(Dataset, Dataset.id == Entity.dataset_id)
-        .where(Entity.entity_id == entity_id)
-    ).first()
-    return (row[0], row[1]) if row else (None, None)
+    found = entity_context_in(session, entity_id)
+    return (found.name, found.sector) if found else (None, None)
 
 
 def _notify(session: Session, alert: Alert, event: str, silences: list[Silence]) -> None:

@@ -44,6 +44,7 @@ from taydo.catalog.service.dataset_reads import (
     dataset_series_ids,
     dataset_stations,
 )
+from taydo.catalog.service.derived import ensure_metrics
 from taydo.catalog.service.entities import (
     assign_areas,
     create_entity,
@@ -54,6 +55,14 @@ from taydo.catalog.service.entities import (
     put_metric,
     update_entity,
 )
+from taydo.catalog.service.lookups import (
+    EntityContext,
+    dataset_intervals,
+    entity_attributes,
+    entity_context_in,
+    entity_location_in,
+    metric_ids,
+)
 from taydo.catalog.service.names import EntityName, entity_names
 from taydo.catalog.service.packs import EntityType, MetricSpec, load_entity_types, load_pack
 
@@ -61,6 +70,7 @@ __all__ = [
     "UNIT_SYMBOLS",
     "AttributesUpdate",
     "DatasetRef",
+    "EntityContext",
     "EntityInsert",
     "EntityName",
     "EntityType",
@@ -74,6 +84,7 @@ __all__ = [
     "create_agency",
     "create_dataset",
     "create_entity",
+    "dataset_intervals",
     "dataset_metric_names",
     "dataset_ref",
     "dataset_refs",
@@ -84,6 +95,10 @@ __all__ = [
     "delete_entities",
     "delete_entity",
     "delete_metric",
+    "ensure_metrics",
+    "entity_attributes",
+    "entity_context_in",
+    "entity_location_in",
     "entity_names",
     "get_agency",
     "get_dataset",
@@ -96,6 +111,7 @@ __all__ = [
     "load_entity_types",
     "load_pack",
     "lock_entities",
+    "metric_ids",
     "metrics_of",
     "put_metric",
     "update_agency",

@@ -19,8 +19,8 @@ from taydo.catalog.schemas import (
 )
 from taydo.catalog.service.common import (
     agency_by_code,
-    area_by_code,
     check_write,
+    checked_area_code,
     flush_new,
     may_write,
     not_found,
@@ -96,7 +96,7 @@ def create_agency(
     with database.session() as session:
         if session.scalar(select(Agency.id).where(Agency.code == data.code)) is not None:
             raise Conflict(f"cơ quan đã có / agency {data.code!r} exists")
-        area = area_by_code(session, data.area_code).code if data.area_code else None
+        area = checked_area_code(session, data.area_code) if data.area_code else None
         agency = Agency(
             code=data.code,
             name=data.name,
@@ -132,7 +132,7 @@ def update_agency(
             raise not_found("agency", code)
         changes = data.model_dump(exclude_unset=True)
         if "area_code" in changes and changes["area_code"] is not None:
-            changes["area_code"] = area_by_code(session, changes["area_code"]).code
+            changes["area_code"] = checked_area_code(session, changes["area_code"])
         for key, value in changes.items():
             if value is None and key != "area_code":
                 continue

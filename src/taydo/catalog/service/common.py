@@ -11,14 +11,13 @@ from sqlalchemy.orm import Session
 from taydo.catalog.models import Agency, Dataset
 from taydo.core.access import Principal
 from taydo.core.errors import Conflict, Forbidden, Invalid, NotFound
-from taydo.geo.models import Area
-from taydo.geo.service import normalize_code
+from taydo.geo.service import area_code_in
 
 __all__ = [
     "UNIT_SYMBOLS",
     "agency_by_code",
-    "area_by_code",
     "check_write",
+    "checked_area_code",
     "dataset_by_code",
     "flush_new",
     "utc",
@@ -78,14 +77,15 @@ def dataset_by_code(session: Session, code: str) -> Dataset:
     return dataset
 
 
-def area_by_code(session: Session, code: str) -> Area:
-    area = session.get(Area, normalize_code(code))
-    if area is None:
+def checked_area_code(session: Session, code: str) -> str:
+    """The official code of an existing area (normalised), or a clear Invalid."""
+    found = area_code_in(session, code)
+    if found is None:
         raise Invalid(
             f"không có đơn vị hành chính / no area with code {code!r} "
             "(load them with `taydo geo load`)"
         )
-    return area
+    return found
 
 
 def flush_new(session: Session, kind: str, key: str) -> None:

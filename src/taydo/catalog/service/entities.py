@@ -17,8 +17,8 @@ from taydo.catalog.schemas import EntityIn, EntityPatch, MetricIn
 from taydo.catalog.service.common import (
     UNIT_SYMBOLS,
     agency_by_code,
-    area_by_code,
     check_write,
+    checked_area_code,
     dataset_by_code,
     flush_new,
     may_write,
@@ -29,8 +29,7 @@ from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import Conflict, Invalid
-from taydo.geo.models import Area
-from taydo.geo.service import AreaLocator, area_for_point_in, normalize_code
+from taydo.geo.service import AreaLocator, area_for_point_in, area_name_of, within_area
 
 __all__ = [
     "assign_areas",
@@ -88,10 +87,9 @@ def _entity_dicts(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
 
 def _select() -> Any:
     return (
-        select(Entity, Agency.code, Dataset.code, Area.name)
+        select(Entity, Agency.code, Dataset.code, area_name_of(Entity.area_code))
         .outerjoin(Agency, Agency.id == Entity.agency_id)
         .outerjoin(Dataset, Dataset.id == Entity.dataset_id)
-        .outerjoin(Area, Area.code == Entity.area_code)
     )
 
 
@@ -126,9 +124,7 @@ def list_entities(
     if dataset is not None:
         statement = statement.where(Dataset.code == dataset)
     if area is not None:
-        code = normalize_code(area)
-        inside = select(Area.code).where(Area.parent_code == code)
-        statement = statement.where((Entity.area_code == code) | Entity.area_code.in_(inside))
+        statement = statement.where(within_area(Entity.area_code, area))
     with database.session() as session:
         if tag is not None:
             statement = statement.where(_has_tag(session, tag))
@@ -201,7 +197,7 @@ def create_entity(
             dataset_id=dataset.id if dataset else None,
             lon=data.lon,
             lat=data.lat,
-            area_code=area_by_code(session, data.area_code).code if data.area_code else None,
+            area_code=checked_area_code(session, data.area_code) if data.area_code else None,
             area_explicit=data.area_code is not None,
             attributes=data.attributes or {},
             tags=list(data.tags or []),
@@ -268,7 +264,7 @@ def update_entity(
             entity.lon, entity.lat = lon, lat
         if "area_code" in changes:
             code = changes["area_code"]
-            entity.area_code = area_by_code(session, code).code if code else None
+            entity.area_code = checked_area_code(session, code) if code else None
             entity.area_explicit = code is not None
         if (moved or "area_code" in changes) and not entity.area_explicit:
             entity.area_code = None

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from taydo.auth import journal
 from taydo.catalog.models import Agency, Dataset, Entity, Metric
 from taydo.catalog.schemas import METRIC_NAME, AgencyIn, DatasetIn, EntityIn, parse_interval
-from taydo.catalog.service.common import agency_by_code, area_by_code, dataset_by_code
+from taydo.catalog.service.common import agency_by_code, checked_area_code, dataset_by_code
 from taydo.catalog.service.entities import assign_areas, place_entity
 from taydo.core import clock
 from taydo.core.db import Database
@@ -147,7 +147,7 @@ def _agencies(session: Session, path: Path) -> dict[str, int]:
             item = dict(item)
             item["area_code"] = item.pop("area")
         data: AgencyIn = _valid(AgencyIn, item, path, index)
-        area = area_by_code(session, str(data.area_code)).code if data.area_code else None
+        area = checked_area_code(session, str(data.area_code)) if data.area_code else None
         agency = session.scalar(select(Agency).where(Agency.code == data.code))
         if agency is None:
             agency = Agency(code=data.code)
@@ -210,7 +210,7 @@ def _stations(session: Session, path: Path, types: dict[str, EntityType]) -> dic
             )
             agency = agency_by_code(session, station.agency)
             dataset = dataset_by_code(session, station.dataset) if station.dataset else None
-            area = area_by_code(session, checked.area_code).code if checked.area_code else None
+            area = checked_area_code(session, checked.area_code) if checked.area_code else None
         except (ValidationError, ValueError) as exc:
             raise Invalid(f"{where}: {exc}") from exc
         except Invalid as exc:
