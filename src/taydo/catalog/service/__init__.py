@@ -45,12 +45,24 @@ from taydo.catalog.service.entities import (
     put_metric,
     update_entity,
 )
+from taydo.catalog.service.entity_query import (
+    EntityRecord,
+    EntitySelection,
+    EntitySeries,
+    entity_record,
+    entity_records,
+    entity_type_names,
+    series_of_entity,
+)
 from taydo.catalog.service.packs import EntityType, MetricSpec, load_entity_types, load_pack
 
 __all__ = [
     "UNIT_SYMBOLS",
     "AttributesUpdate",
     "EntityInsert",
+    "EntityRecord",
+    "EntitySelection",
+    "EntitySeries",
     "EntityType",
     "EntityUpdate",
     "LockedEntity",
@@ -66,6 +78,9 @@ __all__ = [
     "delete_entities",
     "delete_entity",
     "delete_metric",
+    "entity_record",
+    "entity_records",
+    "entity_type_names",
     "get_agency",
     "get_dataset",
     "get_entity",
@@ -79,6 +94,7 @@ __all__ = [
     "lock_entities",
     "metrics_of",
     "put_metric",
+    "series_of_entity",
     "update_agency",
     "update_attributes",
     "update_dataset",
