@@ -55,6 +55,15 @@ from taydo.catalog.service.entities import (
     put_metric,
     update_entity,
 )
+from taydo.catalog.service.entity_query import (
+    EntityRecord,
+    EntitySelection,
+    EntitySeries,
+    entity_record,
+    entity_records,
+    entity_type_names,
+    series_of_entity,
+)
 from taydo.catalog.service.lookups import (
     EntityContext,
     dataset_intervals,
@@ -73,6 +82,9 @@ __all__ = [
     "EntityContext",
     "EntityInsert",
     "EntityName",
+    "EntityRecord",
+    "EntitySelection",
+    "EntitySeries",
     "EntityType",
     "EntityUpdate",
     "LockedEntity",
@@ -100,6 +112,9 @@ __all__ = [
     "entity_context_in",
     "entity_location_in",
     "entity_names",
+    "entity_record",
+    "entity_records",
+    "entity_type_names",
     "get_agency",
     "get_dataset",
     "get_entity",
@@ -114,6 +129,7 @@ __all__ = [
     "metric_ids",
     "metrics_of",
     "put_metric",
+    "series_of_entity",
     "update_agency",
     "update_attributes",
     "update_dataset",

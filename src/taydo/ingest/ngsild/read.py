@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
-
-from taydo.catalog.models import Agency, Entity
+from taydo.catalog import service as catalog
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.ingest.ngsild.context import Context, ContextResolver
@@ -25,8 +24,6 @@ from taydo.ingest.ngsild.query import MISSING, GeoQuery, Query, geometry_of
 
 __all__ = ["Stored", "entity_types", "query_entities", "render", "retrieve"]
 
-ENTITIES: Table = Entity.__table__  # type: ignore[assignment]
-AGENCIES: Table = Agency.__table__  # type: ignore[assignment]
 MAX_LIMIT = 1000
 
 
@@ -47,24 +44,7 @@ class Stored:
     context: Context | None
 
 
-def _columns() -> tuple[Any, ...]:
-    return (
-        ENTITIES.c.entity_id,
-        ENTITIES.c.type,
-        AGENCIES.c.code,
-        ENTITIES.c.attributes,
-        ENTITIES.c.lon,
-        ENTITIES.c.lat,
-        ENTITIES.c.created_at,
-        ENTITIES.c.updated_at,
-    )
-
-
-def _from() -> Any:
-    return ENTITIES.outerjoin(AGENCIES, AGENCIES.c.id == ENTITIES.c.agency_id)
-
-
-def _stored(row: Any, resolver: ContextResolver) -> Stored:
+def _stored(row: catalog.EntityRecord, resolver: ContextResolver) -> Stored:
     attributes = dict(row[3] or {})
     has_ngsi, value = entity_context_value(attributes)
     context = resolver.resolve(value) if has_ngsi else None
@@ -124,21 +104,10 @@ def render(
     return out
 
 
-def _visible(principal: Principal) -> Any:
-    if principal.sees_everything:
-        return None
-    return AGENCIES.c.code.in_(sorted(principal.agencies))
-
-
 def retrieve(
     database: Database, resolver: ContextResolver, principal: Principal, entity_id: str
 ) -> Stored:
-    statement = select(*_columns()).select_from(_from()).where(ENTITIES.c.entity_id == entity_id)
-    scope = _visible(principal)
-    if scope is not None:
-        statement = statement.where(scope)
-    with database.engine.connect() as connection:
-        row = connection.execute(statement).first()
+    row = catalog.entity_record(database, principal, entity_id)
     if row is None:
         raise NgsiError("ResourceNotFound", f"không có thực thể / no entity {entity_id[:255]}")
     return _stored(row, resolver)
@@ -171,27 +140,22 @@ def query_entities(
     offset: int = 0,
 ) -> tuple[list[Stored], int]:
     """Matching entities (a page of them) and how many match in all."""
-    statement = select(*_columns()).select_from(_from()).order_by(ENTITIES.c.id)
     check_type: Callable[[Stored], bool] | None = None
+    candidates: set[str] | None = None
     if types:
         candidates, check_type = _type_filter(request, types)
-        statement = statement.where(ENTITIES.c.type.in_(sorted(candidates)))
-    if ids:
-        statement = statement.where(ENTITIES.c.entity_id.in_(ids[:1000]))
-    scope = _visible(principal)
-    if scope is not None:
-        statement = statement.where(scope)
-    box = geo.bbox() if geo is not None else None
-    if box is not None:
-        statement = statement.where(
-            ENTITIES.c.lon.between(box[0], box[2]), ENTITIES.c.lat.between(box[1], box[3])
-        )
-    elif geo is not None:
-        statement = statement.where(ENTITIES.c.lon.is_not(None))
+    # The catalog narrows by stored type, id, scope and a lon/lat box; what needs the
+    # entities' contexts (types, q), the exact geometry and the paging is decided here.
+    selection = catalog.EntitySelection(
+        ids=ids or None,
+        types=candidates,
+        bbox=geo.bbox() if geo is not None else None,
+        located=geo is not None,
+    )
     matched: list[Stored] = []
     total = 0
-    with database.engine.connect() as connection:
-        for row in _rows(connection, statement):
+    with closing(catalog.entity_records(database, principal, selection)) as rows:
+        for row in rows:
             entity = _stored(row, resolver)
             if check_type is not None and not check_type(entity):
                 continue
@@ -203,10 +167,6 @@ def query_entities(
                 matched.append(entity)
             total += 1
     return matched, total
-
-
-def _rows(connection: Connection, statement: Any) -> Any:
-    return connection.execute(statement.execution_options(yield_per=2000))
 
 
 def _getter(entity: Stored, request: Context) -> Callable[[str], Any]:
@@ -235,16 +195,7 @@ def _geo_matches(entity: Stored, geo: GeoQuery) -> bool:
 def entity_types(
     database: Database, resolver: ContextResolver, principal: Principal, target: Context
 ) -> list[str]:
-    statement = (
-        select(ENTITIES.c.type, AGENCIES.c.code)
-        .select_from(_from())
-        .group_by(ENTITIES.c.type, AGENCIES.c.code)
-    )
-    scope = _visible(principal)
-    if scope is not None:
-        statement = statement.where(scope)
-    with database.engine.connect() as connection:
-        kinds = {row[0] for row in connection.execute(statement)}
+    kinds = catalog.entity_type_names(database, principal)
     # Types are stored compacted with each entity's context; shown compacted with the caller's
     # when the caller's context defines a term of the same local name, plain otherwise.
     out = set()

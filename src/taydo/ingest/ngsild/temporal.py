@@ -11,9 +11,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import select
-
-from taydo.catalog.models import Entity, Metric
+from taydo.catalog import service as catalog
 from taydo.core.runtime import Runtime
 from taydo.ingest.ngsild.context import Context
 from taydo.ingest.ngsild.entity import parse_time, translate
@@ -80,16 +78,10 @@ def temporal_entity(
         "id": entity.entity_id,
         "type": translate(entity.type, entity.context, target),
     }
-    series_query = (
-        select(Metric.id, Metric.name, Metric.unit)
-        .join(Entity, Entity.id == Metric.entity_pk)
-        .where(Entity.entity_id == entity.entity_id)
-        .order_by(Metric.name)
-    )
     start, end = span
     limit = min(last_n or MAX_INSTANCES, MAX_INSTANCES)
     with database.engine.connect() as connection:
-        for series_id, name, unit in connection.execute(series_query).all():
+        for series_id, name, unit in catalog.series_of_entity(connection, entity.entity_id):
             if attrs is not None and not attrs(name, entity.context):
                 continue
             # The newest ``limit`` points of the range, raw or packed, then in time order.
