@@ -34,7 +34,7 @@ from taydo.core.errors import Invalid
 from taydo.geo.schemas import GeometryIn, GeometryOut
 from taydo.geo.service import set_area_geometry
 
-__all__ = ["router"]
+__all__ = ["areas_router", "router"]
 
 # Route permission declarations (one dependency object each, shared by the routes).
 READ = requires("catalog:read")
@@ -42,6 +42,8 @@ WRITE = requires("catalog:write")
 ADMIN = requires("catalog:admin")
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
+# A boundary change is documented with the areas (geo) it changes.
+areas_router = APIRouter(prefix="/api/v1", tags=["geo"])
 
 T = TypeVar("T")
 Limit = Query(100, ge=1, le=1000, description="page size")
@@ -252,7 +254,7 @@ async def delete_metric(
 # -- areas' boundaries: a geo change that re-places the catalog's entities ------------------
 
 
-@router.put("/areas/{code}/geometry", response_model=GeometryOut, tags=["geo"])
+@areas_router.put("/areas/{code}/geometry", response_model=GeometryOut)
 async def put_geometry(
     runtime: AppRuntime, code: str, body: GeometryIn, _who: Principal = ADMIN
 ) -> dict[str, Any]:

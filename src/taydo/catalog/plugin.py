@@ -16,7 +16,7 @@ def taydo_domains() -> list[Domain]:
         Domain(
             name="catalog",
             requires=("auth", "geo"),
-            routers=(api.router,),
+            routers=(api.router, api.areas_router),
             cli=cli.register,  # ``taydo geo import``: boundaries re-place entities
             migrations=HERE / "migrations",
         )

@@ -22,7 +22,8 @@ from taydo.rules.service import AuditHook
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/v1", tags=["rules"])
+# Listed with the alerts in the API docs, where integrators have always found them.
+router = APIRouter(prefix="/api/v1", tags=["alerts"])
 READ = requires("alerts:read")
 WRITE_RULES = requires("rules:write")
 
