@@ -46,18 +46,32 @@ from taydo.catalog.service.entities import (
     update_entity,
 )
 from taydo.catalog.service.packs import EntityType, MetricSpec, load_entity_types, load_pack
+from taydo.catalog.service.placement import (
+    CatalogVersion,
+    PlacedEntity,
+    SeriesOwner,
+    catalog_version,
+    entities_per_area,
+    placed_entities,
+    series_owners,
+)
+from taydo.catalog.service.series_names import series_by_name
 
 __all__ = [
     "UNIT_SYMBOLS",
     "AttributesUpdate",
+    "CatalogVersion",
     "EntityInsert",
     "EntityType",
     "EntityUpdate",
     "LockedEntity",
     "MetricRow",
     "MetricSpec",
+    "PlacedEntity",
+    "SeriesOwner",
     "agency_id_of",
     "assign_areas",
+    "catalog_version",
     "create_agency",
     "create_dataset",
     "create_entity",
@@ -66,6 +80,7 @@ __all__ = [
     "delete_entities",
     "delete_entity",
     "delete_metric",
+    "entities_per_area",
     "get_agency",
     "get_dataset",
     "get_entity",
@@ -78,7 +93,10 @@ __all__ = [
     "load_pack",
     "lock_entities",
     "metrics_of",
+    "placed_entities",
     "put_metric",
+    "series_by_name",
+    "series_owners",
     "update_agency",
     "update_attributes",
     "update_dataset",
