@@ -12,13 +12,16 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-
 from taydo.alerts.service import open_alerts
-from taydo.catalog.models import Agency, Entity, Metric
+from taydo.catalog.service import (
+    CatalogVersion,
+    catalog_version,
+    placed_entities,
+    series_owners,
+)
 from taydo.core.access import Principal
 from taydo.core.db import Database
-from taydo.observations.models import Latest
+from taydo.observations.latest import latest_value_by_series
 from taydo.rules.choices import SEVERITIES, severity_rank
 from taydo.web.i18n import N_
 
@@ -104,19 +107,18 @@ def _latest_by_entity(
 ) -> tuple[set[int], dict[int, float]]:
     """Entities with any latest value, and the latest alarm-metric value of each entity.
 
-    Scans the observations store's ``observations_latest`` table (one row per series, no
-    join): ``series`` maps each series id to (entity pk, is an alarm metric).
+    Reads every series' latest value (one row per series, no join): ``series`` maps each
+    series id to (entity pk, is an alarm metric).
     """
     having: set[int] = set()
     levels: dict[int, float] = {}
-    with database.engine.connect() as connection:
-        for series_id, value in connection.execute(select(Latest.series_id, Latest.value)):
-            found = series.get(series_id)
-            if found is None:
-                continue
-            having.add(found[0])
-            if found[1]:
-                levels[found[0]] = value
+    for series_id, value in latest_value_by_series(database).items():
+        found = series.get(series_id)
+        if found is None:
+            continue
+        having.add(found[0])
+        if found[1]:
+            levels[found[0]] = value
     return having, levels
 
 
@@ -155,18 +157,11 @@ class EntityCache:
         self._database = database
         self._rows: list[Placed] = []
         self._series: dict[int, tuple[int, bool]] = {}
-        self._version: tuple[Any, ...] | None = None
+        self._version: CatalogVersion | None = None
         self._lock = threading.Lock()
 
-    def _current_version(self) -> tuple[Any, ...]:
-        statement = select(
-            select(func.count()).select_from(Entity).scalar_subquery(),
-            select(func.max(Entity.updated_at)).scalar_subquery(),
-            select(func.count()).select_from(Metric).scalar_subquery(),
-            select(func.max(Metric.id)).scalar_subquery(),
-        )
-        with self._database.engine.connect() as connection:
-            return tuple(connection.execute(statement).one())
+    def _current_version(self) -> CatalogVersion:
+        return catalog_version(self._database)
 
     def rows(self) -> tuple[list[Placed], dict[int, tuple[int, bool]]]:
         """The placed entities, and series id → (entity pk, is an alarm metric)."""
@@ -181,41 +176,25 @@ class EntityCache:
         self._version = None
 
     def _load(self) -> tuple[list[Placed], dict[int, tuple[int, bool]]]:
-        statement = (
-            select(
-                Entity.id,
-                Entity.entity_id,
-                Entity.name,
-                Entity.lat,
-                Entity.lon,
-                Entity.type,
-                Entity.area_code,
-                Agency.code,
-                Entity.attributes,
+        placed = [
+            Placed(
+                pk,
+                entity_id,
+                name,
+                round(lat, 6),
+                round(lon, 6),
+                kind,
+                area_code,
+                agency_code,
+                _thresholds((attributes or {}).get("alarm_levels")),
             )
-            .outerjoin(Agency, Agency.id == Entity.agency_id)
-            .where(Entity.lat.is_not(None), Entity.lon.is_not(None))
-            .order_by(Entity.id)
-        )
-        metrics = select(Metric.id, Metric.entity_pk, Metric.name)
-        with self._database.engine.connect() as connection:
-            placed = [
-                Placed(
-                    row[0],
-                    row[1],
-                    row[2],
-                    round(row[3], 6),
-                    round(row[4], 6),
-                    row[5],
-                    row[6],
-                    row[7],
-                    _thresholds((row[8] or {}).get("alarm_levels")),
-                )
-                for row in connection.execute(statement)
-            ]
-            series = {
-                sid: (pk, name in ALARM_METRICS) for sid, pk, name in connection.execute(metrics)
-            }
+            for pk, entity_id, name, lat, lon, kind, area_code, agency_code, attributes in (
+                placed_entities(self._database)
+            )
+        ]
+        series = {
+            sid: (pk, name in ALARM_METRICS) for sid, pk, name in series_owners(self._database)
+        }
         return placed, series
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
-
-from taydo.catalog.models import Agency, Entity
+from taydo.catalog.service import entities_per_area
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import NotFound
@@ -23,22 +21,12 @@ def area_summary(database: Database, code: str) -> dict[str, Any] | None:
         return None
 
 
-def _entity_counts(database: Database, principal: Principal) -> dict[str, int]:
-    statement = select(Entity.area_code, func.count()).group_by(Entity.area_code)
-    if not principal.sees_everything:
-        statement = statement.join(Agency, Agency.id == Entity.agency_id).where(
-            Agency.code.in_(sorted(principal.agencies))
-        )
-    with database.engine.connect() as connection:
-        return {code: n for code, n in connection.execute(statement) if code}
-
-
 def areas_table(
     database: Database, principal: Principal, province: str, alerts: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Every ward/commune of ``province`` with its entity count and active alert count."""
     areas, _total = list_areas(database, parent=province, limit=10_000)
-    entities = _entity_counts(database, principal)
+    entities = entities_per_area(database, principal)
     alerting: dict[str, int] = {}
     for alert in alerts:
         code = alert.get("area_code")

@@ -74,10 +74,21 @@ from taydo.catalog.service.lookups import (
 )
 from taydo.catalog.service.names import EntityName, entity_names
 from taydo.catalog.service.packs import EntityType, MetricSpec, load_entity_types, load_pack
+from taydo.catalog.service.placement import (
+    CatalogVersion,
+    PlacedEntity,
+    SeriesOwner,
+    catalog_version,
+    entities_per_area,
+    placed_entities,
+    series_owners,
+)
+from taydo.catalog.service.series_names import series_by_name
 
 __all__ = [
     "UNIT_SYMBOLS",
     "AttributesUpdate",
+    "CatalogVersion",
     "DatasetRef",
     "EntityContext",
     "EntityInsert",
@@ -90,9 +101,12 @@ __all__ = [
     "LockedEntity",
     "MetricRow",
     "MetricSpec",
+    "PlacedEntity",
+    "SeriesOwner",
     "Station",
     "agency_id_of",
     "assign_areas",
+    "catalog_version",
     "create_agency",
     "create_dataset",
     "create_entity",
@@ -108,6 +122,7 @@ __all__ = [
     "delete_entity",
     "delete_metric",
     "ensure_metrics",
+    "entities_per_area",
     "entity_attributes",
     "entity_context_in",
     "entity_location_in",
@@ -128,8 +143,11 @@ __all__ = [
     "lock_entities",
     "metric_ids",
     "metrics_of",
+    "placed_entities",
     "put_metric",
+    "series_by_name",
     "series_of_entity",
+    "series_owners",
     "update_agency",
     "update_attributes",
     "update_dataset",

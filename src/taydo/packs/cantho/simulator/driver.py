@@ -21,12 +21,11 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
-
-from taydo.catalog.models import Entity, Metric
 from taydo.catalog.series import SeriesIndex
+from taydo.catalog.service import series_by_name
 from taydo.core.db import Database
 from taydo.core.runtime import Runtime
+from taydo.observations.latest import newest_timestamp
 from taydo.observations.service import ObservationWriter
 from taydo.packs.cantho.simulator import Reading, Simulator
 
@@ -71,28 +70,12 @@ def align(ms: int, step_ms: int) -> int:
 
 def series_map(database: Database) -> dict[tuple[str, str], int]:
     """(entity_id, metric) → series id of every series in the catalog."""
-    statement = select(Entity.entity_id, Metric.name, Metric.id).join(
-        Entity, Entity.id == Metric.entity_pk
-    )
-    with database.engine.connect() as connection:
-        return {(row[0], row[1]): row[2] for row in connection.execute(statement)}
+    return series_by_name(database)
 
 
 def last_timestamp(database: Database, series_ids: Iterable[int]) -> int | None:
     """Newest stored timestamp (epoch ms) over these series, None when none has data."""
-    from taydo.observations.models import Latest
-
-    ids = list(series_ids)
-    newest: int | None = None
-    with database.engine.connect() as connection:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            found = connection.execute(
-                select(func.max(Latest.ts)).where(Latest.series_id.in_(chunk))
-            ).scalar()
-            if found is not None and (newest is None or found > newest):
-                newest = int(found)
-    return newest
+    return newest_timestamp(database, series_ids)
 
 
 def backfill(
