@@ -123,7 +123,7 @@ class _Request:
 
 
 class ObservationWriter:
-    """One per app (``app.state.writer``): group commit on a dedicated thread."""
+    """One per app (``runtime.get(ObservationWriter)``): group commit on a dedicated thread."""
 
     def __init__(
         self,

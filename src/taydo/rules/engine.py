@@ -609,12 +609,26 @@ def _level_transition(
     rule: ThresholdRule, info: SeriesInfo, action: Action, index: int, value: float, ts: int
 ) -> Transition:
     level = rule.levels[index] if index >= 0 else None
+    code, severity = (level.code, level.severity) if level else (None, rule.severity)
+    return _series_transition(rule.code, info, action, code, severity, value, ts)
+
+
+def _series_transition(
+    rule: str,
+    info: SeriesInfo,
+    action: Action,
+    level: str | None,
+    severity: str,
+    value: float,
+    ts: int,
+) -> Transition:
+    """A transition of one series' episode, carrying where the series belongs."""
     return Transition(
-        rule=rule.code,
+        rule=rule,
         target=info.entity_id,
         action=action,
-        level=level.code if level else None,
-        severity=level.severity if level else rule.severity,
+        level=level,
+        severity=severity,
         value=value,
         ts=ts,
         series_id=info.series_id,
@@ -671,22 +685,9 @@ def _rate(
     if holds != state.active:
         state.active = holds
         info = plan.info
-        out.append(
-            Transition(
-                rule=rule.code,
-                target=info.entity_id,
-                action="fire" if holds else "clear",
-                level="rate" if holds else None,
-                severity=rule.severity,
-                value=value,
-                ts=ts,
-                series_id=info.series_id,
-                entity_id=info.entity_id,
-                metric=info.metric,
-                area_code=info.area_code,
-                agency_code=info.agency_code,
-            )
-        )
+        action: Action = "fire" if holds else "clear"
+        level = "rate" if holds else None
+        out.append(_series_transition(rule.code, info, action, level, rule.severity, value, ts))
 
 
 def _rate_resume(entry: _RateEntry, points: list[tuple[int, float]]) -> None:
