@@ -4,7 +4,6 @@ silence). Forms carry the session's CSRF token; the auth layer checks it."""
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Annotated, Any
 
 import orjson
@@ -12,12 +11,25 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from taydo.alerts.feed import feed_item
+from taydo.alerts.service import (
+    acknowledge,
+    assign,
+    get_alert,
+    list_alerts,
+    resolve,
+    silence_alert,
+)
+from taydo.catalog.service import list_datasets
 from taydo.core import clock
 from taydo.core.access import Principal, client_address
 from taydo.core.db import Database
 from taydo.core.deps import AppSettings, Db
 from taydo.core.errors import NotFound, TaydoError
 from taydo.core.runtime import runtime_of
+from taydo.geo.service import list_areas
+from taydo.rules.choices import ALERT_STATES, SEVERITIES
+from taydo.rules.service import get_rule
 from taydo.web.i18n import N_
 from taydo.web.shell import page, render
 
@@ -29,30 +41,16 @@ SILENCE_HOURS: tuple[int, ...] = (1, 4, 12, 24)
 HOUR_MS = 3_600_000
 
 
-def _installed() -> None:
-    """These screens need the early-warning domain (rules, alerts); without it they are
-    absent (404), never broken."""
-    if importlib.util.find_spec("taydo.alerts.service") is None:
-        raise NotFound("cảnh báo chưa được cài đặt / alerts are not installed")
-
-
 def _choices() -> dict[str, Any]:
-    from taydo.rules.choices import ALERT_STATES, SEVERITIES
-
     return {"severities": SEVERITIES, "states": ALERT_STATES}
 
 
 def _sectors(database: Database) -> list[str]:
-    from taydo.catalog.service import list_datasets
-
-    found = list_datasets(database, limit=10_000)
-    rows = found[0] if isinstance(found, tuple) else found
+    rows, _total = list_datasets(database, limit=10_000)
     return sorted({d["sector"] for d in rows if d.get("sector")})
 
 
 def _area_names(database: Database, province: str) -> dict[str, str]:
-    from taydo.geo.service import list_areas
-
     found, _total = list_areas(database, parent=province, limit=10_000)
     return {a["code"]: a["name"] for a in found}
 
@@ -60,9 +58,6 @@ def _area_names(database: Database, province: str) -> dict[str, str]:
 def list_view(
     database: Database, principal: Principal, filters: dict[str, str], province: str
 ) -> dict[str, Any]:
-    from taydo.alerts.feed import feed_item
-    from taydo.alerts.service import list_alerts
-
     active = {"active": True, "closed": False}.get(filters.get("open", ""))
     alerts = list_alerts(
         database,
@@ -97,7 +92,6 @@ async def alerts_list(
     agency: str = "",
     open: str = "active",
 ) -> Response:
-    _installed()
     filters = {
         "severity": severity,
         "state": state,
@@ -114,10 +108,6 @@ async def alerts_list(
 def detail_view(
     database: Database, principal: Principal, alert_id: int, province: str
 ) -> dict[str, Any]:
-    from taydo.alerts.feed import feed_item
-    from taydo.alerts.service import get_alert
-    from taydo.rules.service import get_rule
-
     alert = feed_item(get_alert(database, principal, alert_id))
     try:
         rule = get_rule(database, alert["rule"])
@@ -153,7 +143,6 @@ def detail_view(
 async def _detail(
     request: Request, principal: Principal, alert_id: int, error: str | None = None
 ) -> Response:
-    _installed()
     province = runtime_of(request.app).settings.console_area
     view = await run_in_threadpool(
         detail_view, runtime_of(request.app).db, principal, alert_id, province
@@ -166,7 +155,6 @@ async def _detail(
 async def alert_detail(
     request: Request, alert_id: int, principal: Annotated[Principal, page("alerts:read")]
 ) -> Response:
-    _installed()
     return await _detail(request, principal, alert_id)
 
 
@@ -193,9 +181,6 @@ async def alert_acknowledge(
     principal: Annotated[Principal, page("alerts:act")],
     note: Annotated[str, Form()] = "",
 ) -> Response:
-    _installed()
-    from taydo.alerts.service import acknowledge
-
     return await _act(request, principal, alert_id, acknowledge, note=note.strip())
 
 
@@ -206,9 +191,6 @@ async def alert_resolve(
     principal: Annotated[Principal, page("alerts:act")],
     note: Annotated[str, Form()] = "",
 ) -> Response:
-    _installed()
-    from taydo.alerts.service import resolve
-
     return await _act(request, principal, alert_id, resolve, note=note.strip())
 
 
@@ -219,9 +201,6 @@ async def alert_assign(
     principal: Annotated[Principal, page("alerts:act")],
     assignee: Annotated[str, Form()] = "",
 ) -> Response:
-    _installed()
-    from taydo.alerts.service import assign
-
     return await _act(request, principal, alert_id, assign, assignee=assignee.strip() or None)
 
 
@@ -234,9 +213,6 @@ async def alert_silence(
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     """Silence this alert's rule on this entity for some hours (notifications stop)."""
-    _installed()
-    from taydo.alerts.service import silence_alert
-
     if hours not in SILENCE_HOURS:
         return await _detail(request, principal, alert_id, error=N_("Thời hạn không hợp lệ"))
     return await _act(request, principal, alert_id, silence_alert, hours=hours, reason=reason)

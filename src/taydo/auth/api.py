@@ -134,12 +134,11 @@ def change_own_password(
     body: PasswordChangeIn, request: Request, db: Db, caller: Principal = SELF
 ) -> Response:
     """Đổi mật khẩu / Change one's own password (ends one's other sessions)."""
-    database = db
-    user = service.get_user(database, caller.username)
+    user = service.get_user(db, caller.username)
     if not passwords.verify(user.password_hash, body.current_password):
         raise Unauthenticated("Mật khẩu hiện tại không đúng / the current password is wrong")
     service.set_password(
-        database,
+        db,
         caller.username,
         body.new_password,
         actor=caller.username,
@@ -176,15 +175,12 @@ def update_user(
     username: Printable, body: UserPatch, request: Request, db: Db, caller: Principal = ADMIN
 ) -> UserOut:
     """Đổi vai trò, cơ quan, khóa/mở / Change role, agencies, or disable/enable an account."""
-    database = db
     who = {"actor": caller.username, "address": _address(request)}
-    user = service.get_user(database, username)
+    user = service.get_user(db, username)
     if body.role is not None or body.agencies is not None:
-        user = service.set_role(
-            database, username, body.role or user.role, agencies=body.agencies, **who
-        )
+        user = service.set_role(db, username, body.role or user.role, agencies=body.agencies, **who)
     if body.disabled is not None:
-        user = service.set_disabled(database, username, body.disabled, **who)
+        user = service.set_disabled(db, username, body.disabled, **who)
     return UserOut.model_validate(user)
 
 
@@ -219,10 +215,9 @@ def create_token(
     body: TokenIn, request: Request, db: Db, caller: Principal = ADMIN
 ) -> TokenCreated:
     """Tạo mã truy cập / Create a token. The answer is the only time the token is shown."""
-    database = db
-    user = service.get_user(database, body.username)
+    user = service.get_user(db, body.username)
     row, token = service.issue_token(
-        database,
+        db,
         user.id,
         body.name,
         role=body.role,
@@ -237,9 +232,8 @@ def create_token(
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
 def revoke_token(token_id: int, request: Request, db: Db, caller: Principal = ADMIN) -> TokenOut:
     """Thu hồi mã truy cập / Revoke a token (takes effect on its next request)."""
-    database = db
     row, owner = service.revoke_token(
-        database, token_id, actor=caller.username, address=_address(request)
+        db, token_id, actor=caller.username, address=_address(request)
     )
     return _token_out(row, owner)
 

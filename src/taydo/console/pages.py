@@ -57,13 +57,12 @@ async def overview(
     cycle: int = 15,
 ) -> Response:
     """The map, counters and live feed; ``?wall=1`` cycles the panels every ``cycle`` s."""
-    database = db
     chosen = await run_in_threadpool(_area, request, area)
     context = {
         "area": chosen,
         "legend": overview_data.legend_groups(),
-        "counters": await run_in_threadpool(live.counters, database, principal),
-        "feed": await run_in_threadpool(live.feed, database, principal, area),
+        "counters": await run_in_threadpool(live.counters, db, principal),
+        "feed": await run_in_threadpool(live.feed, db, principal, area),
         "stream_url": live.STREAM_URL,
         "cycle": min(max(cycle, 2), 600),
     }

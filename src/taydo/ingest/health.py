@@ -27,7 +27,7 @@ from taydo.core import clock
 from taydo.core.bus import Bus
 from taydo.core.db import Database
 from taydo.ingest.models import QuarantineEntry
-from taydo.observations.freshness import newest_ts
+from taydo.observations.latest import newest_ts
 from taydo.observations.query import count_points
 
 __all__ = [

@@ -28,6 +28,7 @@ from taydo.core.db import Database
 from taydo.ingest import quarantine
 from taydo.ingest.resolve import Ambiguous, EntityResolver
 from taydo.ingest.validate import SeriesLookup, validate_items
+from taydo.observations.service import ObservationWriter, write_rows
 
 __all__ = [
     "Checked",
@@ -98,12 +99,10 @@ def commit(rows: list[Row], store: Store) -> int:
 
 def direct_store(database: Database, timezone: str | None = None) -> Store:
     """Commit straight to the database (command-line imports and runs: no server around)."""
-    from taydo.observations.service import write_rows
-
     return lambda rows: write_rows(database, rows, timezone=timezone)[0].accepted
 
 
-def writer_store(writer: Any, loop: asyncio.AbstractEventLoop) -> Store:
+def writer_store(writer: ObservationWriter, loop: asyncio.AbstractEventLoop) -> Store:
     """Commit through the server's observation writer (``write_rows`` on ``loop``), from a
     worker thread; answers once the rows are committed."""
 

@@ -72,7 +72,7 @@ from taydo.catalog.service.lookups import (
     entity_location_in,
     metric_ids,
 )
-from taydo.catalog.service.names import EntityName, entity_names
+from taydo.catalog.service.names import EntityName, entity_names, series_by_name
 from taydo.catalog.service.packs import EntityType, MetricSpec, load_entity_types, load_pack
 from taydo.catalog.service.placement import (
     CatalogVersion,
@@ -83,7 +83,6 @@ from taydo.catalog.service.placement import (
     placed_entities,
     series_owners,
 )
-from taydo.catalog.service.series_names import series_by_name
 
 __all__ = [
     "UNIT_SYMBOLS",
