@@ -16,3 +16,27 @@ def test_every_api_route_declares_a_permission(app) -> None:  # type: ignore[no-
         f"{sorted(route.methods)} {route.path}" for route in routes if route.permission is None
     ]
     assert undeclared == []
+
+
+def test_an_app_started_again_hears_catalog_changes_through_its_newest_series_index(
+    app,
+) -> None:  # type: ignore[no-untyped-def]
+    """A stopped series index must not keep answering ``catalog.changed`` for its successor
+    (it would name the hand-over mark with its own origin, and the new index would drop
+    what the writer handed it)."""
+    from fastapi.testclient import TestClient
+
+    from taydo.catalog.series import SeriesIndex
+    from taydo.core.runtime import runtime_of
+
+    runtime = runtime_of(app)
+    for _ in range(3):
+        with TestClient(app):
+            pass
+    with TestClient(app):
+        data = {"entity_ids": ["x"], "refreshed_mark": 7}
+        for listener in runtime._listeners["catalog.changed"]:
+            listener(data)
+        newest = runtime.get(SeriesIndex)
+        assert data["refreshed"] == {"origin": newest.origin, "mark": 7}
+        assert len(runtime._listeners["catalog.changed"]) == 1

@@ -103,6 +103,12 @@ class Runtime:
         """Hear ``announce(subject, …)`` synchronously, in this process."""
         self._listeners.setdefault(subject, []).append(listener)
 
+    def unlisten(self, subject: str, listener: LocalListener) -> None:
+        """Stop hearing ``subject`` (a stopped part must not answer for its successor)."""
+        heard = self._listeners.get(subject, [])
+        if listener in heard:
+            heard.remove(listener)
+
     async def announce(self, subject: str, data: dict[str, Any]) -> None:
         """Tell this process's listeners at once (they may add to ``data``), then publish
         ``data`` on the bus for every other subscriber and process."""

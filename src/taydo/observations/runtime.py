@@ -54,6 +54,7 @@ async def stop(runtime: Runtime) -> None:
     runtime.drop_subscriptions("observations")
     if not runtime.last_stop("observations"):
         return  # still serving on another loop
+    runtime.unlisten("catalog.changed", runtime.get(SeriesIndex).hear_local_change)
     compactor = runtime.find(Compactor)
     if compactor is not None:
         await compactor.stop()
