@@ -20,7 +20,8 @@ from taydo.core.db import Database
 from taydo.core.runtime import runtime_of
 from taydo.observations import compaction
 from taydo.observations.buckets import Buckets
-from taydo.observations.compaction import Compactor, compact_database
+from taydo.observations.compaction import compact_database
+from taydo.observations.maintenance import StorageMaintainer
 from taydo.observations.packed import HOUR_MS
 from taydo.observations.query import (
     AGGREGATES,
@@ -337,14 +338,14 @@ def test_the_server_compacts_periodically(database: Database, headers_for) -> No
         database_url=database.url, dev=True, observations_pack_after_hours=0, _env_file=None
     )
     with TestClient(create_app(off, database=database)) as client:
-        assert runtime_of(client.app).find(Compactor) is None
+        assert runtime_of(client.app).find(StorageMaintainer) is None
     assert scalar(database, "SELECT count(*) FROM observations_packed") == 0
     on = off.model_copy(
         update={"observations_pack_after_hours": 24.0, "observations_pack_interval_s": 0.1}
     )
     headers = headers_for("operator")
     with TestClient(create_app(on, database=database)) as client:
-        compactor = runtime_of(client.app).find(Compactor)
+        compactor = runtime_of(client.app).find(StorageMaintainer)
         deadline = time.monotonic() + 20
         while compactor.runs < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
