@@ -96,13 +96,19 @@ class Buckets:
                 prefix = (_EPOCH + timedelta(days=day_key)).strftime("%Y-%m-%dT")
             within = local % DAY_MS
             out.append(
-                f"{prefix}{within // HOUR_MS:02d}:{within % HOUR_MS // MINUTE_MS:02d}:"
-                f"{within % MINUTE_MS // 1000:02d}{suffix}"
+                prefix
+                + _CLOCK[within // MINUTE_MS]
+                + _SECONDS[within % MINUTE_MS // 1000]
+                + suffix
             )
         return out
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# "HH:MM" of every minute of a day and ":SS" of every second: a concatenation of four
+# strings per instant is about twice as fast as formatting three numbers.
+_CLOCK = [f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(1440)]
+_SECONDS = [f":{second:02d}" for second in range(60)]
 
 
 def _offset_text(offset_ms: int) -> str:
