@@ -18,7 +18,9 @@ minute data. Recent points stay raw, where writes and late corrections are cheap
    only: every point is then still raw or already packed, never both, never neither;
 3. on PostgreSQL, TRUNCATEs monthly partitions that lie wholly below the watermark and were
    emptied, so their space returns to the operating system (rows deleted from a closed month
-   would never be reused).
+   would never be reused). The IOC's database account owns these tables and so holds
+   ``TRUNCATE``; docs/security.md ("The database account") keeps the audit journal out of
+   its reach instead.
 
 """
 
