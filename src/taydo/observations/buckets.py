@@ -96,10 +96,7 @@ class Buckets:
                 prefix = (_EPOCH + timedelta(days=day_key)).strftime("%Y-%m-%dT")
             within = local % DAY_MS
             out.append(
-                prefix
-                + _CLOCK[within // MINUTE_MS]
-                + _SECONDS[within % MINUTE_MS // 1000]
-                + suffix
+                prefix + _CLOCK[within // MINUTE_MS] + _SECONDS[within % MINUTE_MS // 1000] + suffix
             )
         return out
 
