@@ -314,3 +314,60 @@ def test_a_pack_and_the_cli_set_them(database: Database, tmp_path: Path) -> None
         "system",
         "system",
     ]
+
+
+@pytest.mark.postgres
+def test_a_flush_into_a_dropped_rollup_partition_recreates_it(database: Database) -> None:
+    if database.dialect != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no partitions")
+    from taydo.observations.service import store_for
+
+    sid = series_in(database, "F1", None)
+    store = store_for(database)
+    march = ms("2024-03-05T00:00:00")
+    raw = database.engine.raw_connection()
+    try:
+        connection = raw.driver_connection
+        rows = [(sid, march + m * MINUTE, float(m), 0) for m in range(90)]
+        assert len(store.write_deferred(connection, rows)) == 90  # rollups journaled only
+        # Between the write and the flush, the month's hourly partition goes (retention in
+        # another process, say); the flush finds it missing, creates it and applies.
+        connection.execute("DROP TABLE observations_hourly_p202403")
+        connection.commit()
+        assert store.flush(connection) == 1
+    finally:
+        raw.close()
+    assert counts(database, sid)["hourly"] == 2
+    assert scalar(database, "SELECT count(*) FROM observations_unfolded") == 0
+    assert (
+        scalar(database, f"SELECT sum(count) FROM observations_hourly WHERE series_id = {sid}")
+        == 90
+    )
+
+
+def test_the_server_applies_retention_after_compacting(database: Database) -> None:
+    import time
+
+    from taydo.app import create_app
+    from taydo.core.runtime import runtime_of
+    from taydo.core.settings import Settings
+    from taydo.observations.maintenance import StorageMaintainer
+
+    sid = series_in(database, "S1", None)
+    old = NOW - 3000 * DAY_MS  # years before the real clock too
+    write_points(database, hours_of(sid, old - old % HOUR_MS, 2))
+    set_policy(database, None, {"raw": "1y", "hourly": "1y", "daily": "1y"}, None)
+    settings = Settings(  # type: ignore[call-arg]
+        database_url=database.url,
+        dev=True,
+        observations_pack_after_hours=24.0,
+        observations_pack_interval_s=0.1,
+        _env_file=None,
+    )
+    with TestClient(create_app(settings, database=database)) as client:
+        maintainer = runtime_of(client.app).find(StorageMaintainer)
+        deadline = time.monotonic() + 20
+        while maintainer.runs < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert maintainer.runs >= 1
+    assert counts(database, sid) == {"raw": 0, "packed": 0, "hourly": 0, "daily": 0}
