@@ -267,7 +267,15 @@ def test_a_writer_waiting_for_a_raise_reads_the_raised_watermark(database: Datab
             target=lambda: seen.append(read_watermark(writing.driver_connection, "postgresql"))
         )
         writer.start()
-        time.sleep(0.3)  # the writer is now waiting for the lock
+        # until PostgreSQL shows the writer's session waiting for a lock: then it is blocked
+        # (not merely slow to start) and cannot have read the watermark
+        pid = writing.driver_connection.info.backend_pid
+        deadline = time.monotonic() + 20
+        while not scalar(
+            database, f"SELECT count(*) FROM pg_locks WHERE pid = {pid} AND NOT granted"
+        ):
+            assert time.monotonic() < deadline, "the writer never waited for the lock"
+            time.sleep(0.01)
         assert seen == []
         raw.commit()
         writer.join(10)
