@@ -106,6 +106,13 @@ def _truncate_postgres(database: Database) -> None:
                 connection.execute(table.delete())
 
 
+# A test of something only PostgreSQL has gets the ``database`` fixture on PostgreSQL alone
+# (no SQLite instance skipped at run time: a skip is only for a server that is missing).
+POSTGRES_ONLY = pytest.mark.parametrize(
+    "database", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A migrated, empty database on each backend."""

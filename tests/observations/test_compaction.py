@@ -30,6 +30,7 @@ from taydo.observations.query import (
     series_buckets,
 )
 from taydo.observations.service import Point, store_for, write_points
+from tests.conftest import POSTGRES_ONLY
 from tests.observations.conftest import make_series
 
 BUCKETS = Buckets("Asia/Ho_Chi_Minh")
@@ -245,13 +246,11 @@ def test_a_failed_compaction_loses_and_duplicates_nothing(
     assert {sid: points_of(database, sid) for sid in series} == expected
 
 
-@pytest.mark.postgres
+@POSTGRES_ONLY  # SQLite writers and compactions take one write lock
 def test_a_writer_waiting_for_a_raise_reads_the_raised_watermark(database: Database) -> None:
     """A write transaction that waited for a compaction raising the watermark must route its
     points by the new one (a stale read sent points being packed through the fast path, so a
     re-sent point could be stored raw and packed at once: found once in CI)."""
-    if database.dialect != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite writers and compactions take one write lock")
     import threading
 
     from taydo.observations.packed import WATERMARK, lock_key, read_watermark
@@ -286,11 +285,9 @@ def test_a_writer_waiting_for_a_raise_reads_the_raised_watermark(database: Datab
         writing.close()
 
 
-@pytest.mark.postgres
+@POSTGRES_ONLY  # SQLite has no partitions
 @pytest.mark.parametrize("days", [31, 29])  # up to the month's end, or ending days before it
 def test_an_emptied_closed_month_gives_its_space_back(database: Database, days: int) -> None:
-    if database.dialect != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite has no partitions")
     sid = make_series(database, "M1")["height"]
     january = int(datetime.fromisoformat("2025-01-01T00:00:00+00:00").timestamp() * 1000)
     points = [Point(sid, january + m * MINUTE, float(m % 97)) for m in range(0, days * 1440, 10)]
