@@ -160,6 +160,32 @@ def _stop(spy: subprocess.Popen[bytes] | None) -> None:
         spy.wait()
 
 
+def check_stored(path: Path, total: int) -> None:
+    """Fail loudly unless the file holds every entity sent and, per pass, its three observed
+    values (salinity, temperature, pH at 01:00 and at 02:00), with the salinity values sent."""
+    import sqlite3
+
+    connection = sqlite3.connect(path)
+    try:
+        entities = connection.execute(
+            "SELECT count(*) FROM entities "
+            "WHERE entity_id LIKE 'urn:ngsi-ld:WaterQualityObserved:CT%'"
+        ).fetchone()[0]
+        points = connection.execute("SELECT count(*) FROM observations").fetchone()[0]
+        salinity = connection.execute(
+            "SELECT coalesce(sum(value), 0) FROM observations WHERE series_id IN "
+            "(SELECT id FROM metrics WHERE name = 'salinity')"
+        ).fetchone()[0]
+    finally:
+        connection.close()
+    sent = sum(round(0.1 * (n % 60) + hour, 2) for hour in (1, 2) for n in range(total))
+    if entities != total or points != total * 3 * 2 or abs(salinity - sent) > 1e-6 * total:
+        raise SystemExit(
+            f"FAILED: stored {entities:,} entities and {points:,} values (salinity sum "
+            f"{salinity:.2f}); sent {total:,} entities, {total * 6:,} values (sum {sent:.2f})"
+        )
+
+
 def run(
     total: int = 20_000, batch: int = 1_000, connections: int = 1, profile: Path | None = None
 ) -> dict[str, float]:
@@ -186,6 +212,7 @@ def run(
             _stop(spy)
         finally:
             server.stop()
+        check_stored(root / "bench.db", total)
     return {
         "create_per_s": total / created_s,
         "upsert_per_s": total / updated_s,
