@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 
 from taydo.core.db import Database
 from taydo.core.settings import Settings
+from taydo.ingest.files.output import csv_cell
 
 __all__ = ["ImportReport", "UnreadableFile", "import_observations", "import_observations_file"]
 
@@ -143,12 +144,12 @@ def import_observations_file(
         if writer is None:
             report_file = report_path.open("w", encoding="utf-8", newline="")
             writer = csv.writer(report_file)
-            writer.writerow(["line", "reason", *header] if header else ["line", "reason", "raw"])
+            names = ["line", "reason", *header] if header else ["line", "reason", "raw"]
+            writer.writerow([csv_cell(name) for name in names])
         for row, reason, _agency in batch:
-            if header:
-                writer.writerow([row.line, reason, *row.raw])
-            else:
-                writer.writerow([row.line, reason, row.raw])
+            # The file's text is written so that a spreadsheet shows it, never evaluates it.
+            cells = [*row.raw] if header else [row.raw]
+            writer.writerow([row.line, csv_cell(reason), *(csv_cell(c) for c in cells)])
             report.reasons[reason] = report.reasons.get(reason, 0) + 1
         pipeline.quarantine_rejected(
             database,
