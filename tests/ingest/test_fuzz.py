@@ -1,4 +1,6 @@
-"""Fuzzing the POST body: never a 5xx, never a lost valid item."""
+"""Fuzzing the POST body: never a 5xx, never a lost valid item, and a body refused as a
+whole (hostile JSON: runaway nesting, bad UTF-8, lone surrogates) stores nothing and
+takes nothing away."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from tests.ingest.conftest import MakeSeries
+from tests.ingest.conftest import REQUEST_DEADLINE, MakeSeries
 
 URL = "/api/v1/observations"
 E1 = "urn:ngsi-ld:WaterObserved:CT-1"
@@ -46,7 +48,7 @@ def test_random_items_never_5xx_and_valid_items_are_kept(
     headers = headers_for("operator")
     counter = iter(range(10**9))
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=60, deadline=REQUEST_DEADLINE, suppress_health_check=list(HealthCheck))
     @given(junk=st.lists(fields | json_values, max_size=6))
     def check(junk: list) -> None:  # type: ignore[type-arg]
         # One valid item with a fresh timestamp rides along with the junk.
@@ -65,7 +67,7 @@ def test_random_items_never_5xx_and_valid_items_are_kept(
     check()
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=80, deadline=REQUEST_DEADLINE, suppress_health_check=list(HealthCheck))
 @given(body=st.binary(max_size=300))
 def _bytes_case(client, headers, body: bytes) -> None:  # type: ignore[no-untyped-def]
     answer = client.post(URL, content=body, headers=headers)
@@ -75,3 +77,51 @@ def _bytes_case(client, headers, body: bytes) -> None:  # type: ignore[no-untype
 
 def test_random_bytes_never_5xx(client, headers_for) -> None:  # type: ignore[no-untyped-def]
     _bytes_case(client, headers_for("operator"))
+
+
+def _item(ts: int, metric: str = "height") -> bytes:
+    return f'{{"entity_id": "{E1}", "metric": "{metric}", "ts": {ts}, "value": 1.0}}'.encode()
+
+
+# Hostile bodies, each built around a valid item so that a body read in part would show.
+hostile_bodies = st.one_of(
+    st.integers(1, 100_000).map(lambda n: b"[" * n),
+    st.integers(2_000, 50_000).map(
+        lambda n: b"[" + _item(1) + b', {"value": ' + b"[" * n + b"]" * n + b"}]"
+    ),
+    st.binary(min_size=1, max_size=4)
+    .filter(lambda b: not _utf8(b))
+    .map(lambda junk: b"[" + _item(1) + b', "' + junk + b'"]'),
+    st.integers(0xD800, 0xDFFF).map(lambda code: b"[" + _item(1, f"h\\u{code:04x}") + b"]"),
+    st.integers(0xD800, 0xDBFF).map(
+        lambda code: b"[" + _item(1) + f', "\\u{code:04x}\\u0041"]'.encode()
+    ),
+)
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def test_hostile_bodies_are_refused_whole_and_cost_nothing_accepted(
+    client, database, headers_for, series_of: MakeSeries
+) -> None:  # type: ignore[no-untyped-def]
+    series_of("CT-1", {"height": (None, None)})
+    headers = headers_for("operator")
+    kept = client.post(URL, content=b"[" + _item(1_790_000_000_000) + b"]", headers=headers)
+    assert kept.json()["accepted"] == 1
+
+    @settings(max_examples=40, deadline=REQUEST_DEADLINE, suppress_health_check=list(HealthCheck))
+    @given(body=hostile_bodies)
+    def check(body: bytes) -> None:
+        answer = client.post(URL, content=body, headers=headers)
+        assert answer.status_code == 400, answer.text[:300]
+        assert answer.json()["error"].startswith("JSON không hợp lệ / malformed JSON")
+        assert len(answer.content) < 1_000
+        assert _count(database) == 1  # nothing of the body, nothing taken away
+
+    check()

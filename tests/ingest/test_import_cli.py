@@ -17,6 +17,7 @@ from taydo.core.db import Database
 from taydo.ingest.cli import UnreadableFile, import_observations_file
 from taydo.ingest.models import QuarantineEntry
 from taydo.observations.models import Observation
+from tests.ingest.conftest import REQUEST_DEADLINE
 
 ENTITY = "urn:ngsi-ld:WaterObserved:can-tho"
 
@@ -154,7 +155,9 @@ _cell = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)
     tail=_cell,
 )
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40,
+    deadline=REQUEST_DEADLINE,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 def test_fuzzed_csv_never_crashes_and_accounts_for_every_row(
     database: Database, height: int, tmp_path: Path, rows: list[tuple[str, ...]], tail: str
