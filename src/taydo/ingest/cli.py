@@ -56,8 +56,20 @@ class _Row:
     error: str | None = None  # a reason found while reading (malformed JSON)
 
 
+def _encoding(path: Path) -> str:
+    """The file's encoding by its byte order mark (Excel's "Unicode text" is UTF-16 LE with
+    one); without a mark, UTF-8."""
+    with path.open("rb") as handle:
+        start = handle.read(4)
+    if start.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "utf-32"  # the codec reads the mark and the byte order from it
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    return "utf-8-sig"
+
+
 def _csv_rows(path: Path) -> tuple[list[str], Iterator[_Row]]:
-    handle = path.open(encoding="utf-8-sig", errors="replace", newline="")
+    handle = path.open(encoding=_encoding(path), errors="replace", newline="")
     reader = csv.reader(handle)
     try:
         header = [cell.strip() for cell in next(reader)]
@@ -88,7 +100,7 @@ def _csv_rows(path: Path) -> tuple[list[str], Iterator[_Row]]:
 
 
 def _jsonl_rows(path: Path) -> Iterator[_Row]:
-    with path.open(encoding="utf-8-sig", errors="replace") as handle:
+    with path.open(encoding=_encoding(path), errors="replace") as handle:
         for number, text in enumerate(handle, start=1):
             if not text.strip():
                 continue
