@@ -66,8 +66,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for domain in installed:
         for router in domain.routers:
             app.include_router(router)
-    # Every JSON body is checked before a route decodes it; the ingest gateway and NGSI-LD
-    # decode theirs with the same decoder (taydo.core.jsonbody.loads), so are left out.
+    # Every JSON body is checked before a route decodes it; the ingest gateway (with the same
+    # decoder, taydo.core.jsonbody.loads) and NGSI-LD (strict orjson) decode their own.
     app.add_middleware(
         JsonBodyMiddleware,
         exempt_prefixes=("/ngsi-ld/",),

@@ -1,4 +1,4 @@
-"""Decoding JSON request bodies: one strict decoder for every door.
+"""Decoding JSON request bodies strictly, so that hostile JSON is a 400 at the door.
 
 Hostile JSON used to reach the app in forms that failed far from the door, as 500s: a body of
 100,000 ``[`` (the decoders recurse and raise ``RecursionError``), bytes that are not UTF-8
@@ -11,8 +11,11 @@ short reason that never echoes the input. It keeps the one leniency the ingest g
 on: non-standard number tokens (``NaN``, ``Infinity``, ``1e999``) decode, so the items that
 hold them are refused one by one instead of the whole body.
 
-The HTTP ingest gateway, NGSI-LD and the MQTT gateway call ``loads`` themselves; every other
-route gets the same check from ``JsonBodyMiddleware`` before FastAPI decodes the body.
+The HTTP ingest gateway and the pull connectors call ``loads`` themselves; every other route
+gets the same check from ``JsonBodyMiddleware`` before FastAPI decodes it. NGSI-LD and MQTT
+keep orjson, which already refuses bad UTF-8, lone surrogates and more than 1,024 levels, and
+bound what they keep further on (NGSI-LD attribute values at 32 levels; MQTT keeps the
+payload as text): a depth walk over every NGSI-LD batch would cost more than decoding it.
 """
 
 from __future__ import annotations
@@ -176,8 +179,8 @@ class JsonBodyMiddleware:
     FastAPI decodes bodies with ``json.loads``, which lets a lone surrogate or a deeply nested
     value through and turns bad UTF-8 into a bare "There was an error parsing the body". This
     reads a JSON body once, answers 400 in the API's error shape when it is malformed, and
-    otherwise replays it unchanged. Routes that decode their own body with ``loads`` (the HTTP
-    ingest gateway, NGSI-LD with its ProblemDetails) are left out by path, so their
+    otherwise replays it unchanged. Routes that decode their own body (the HTTP ingest gateway
+    with ``loads``, NGSI-LD with orjson and its ProblemDetails) are left out by path, so their
     bodies are decoded once.
     """
 

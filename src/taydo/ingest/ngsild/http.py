@@ -14,7 +14,6 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from taydo.core.errors import TaydoError
-from taydo.core.jsonbody import MAX_DEPTH, MalformedJSON, check_value
 from taydo.ingest.ngsild.context import CORE_CONTEXT_URL, Context, ContextResolver
 from taydo.ingest.ngsild.errors import NgsiError
 
@@ -134,17 +133,10 @@ async def body_of(request: Request, max_bytes: int) -> tuple[Any, bool]:
 
 
 def _decode(data: bytes) -> Any:
-    """Strict JSON as orjson reads it (UTF-8, no lone surrogate, no NaN; integers past 64
-    bits become floats, which orjson can write back), nested at most ``MAX_DEPTH`` levels:
-    an attribute value is stored and served back as JSON, which must be able to write it."""
     try:
-        value = orjson.loads(data)
-        check_value(value, max_depth=MAX_DEPTH, surrogates=False)
+        return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise NgsiError("InvalidRequest", f"JSON không hợp lệ / invalid JSON: {exc}") from None
-    except MalformedJSON as exc:
-        raise NgsiError("InvalidRequest", exc.message) from None
-    return value
+        raise NgsiError("InvalidRequest", f"JSON không hợp lệ / invalid JSON: {exc}") from exc
 
 
 def request_context(
