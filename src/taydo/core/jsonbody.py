@@ -6,8 +6,9 @@ Hostile JSON used to reach the app in forms that failed far from the door, as 50
 (the ``json`` module accepts it, then no database can store the string) and a value nested
 so deep that writing it back (``json.dumps`` into a JSON column) recurses past Python's limit.
 
-``loads`` refuses all of these with ``MalformedJSON`` (400, the API's error shape), with a
-short reason that never echoes the input. It keeps the one leniency the ingest gateway relies
+``loads`` refuses all of these with ``MalformedJSON`` (400 from the ingest gateway, 422 from
+the middleware below, in the API's error shape), with a short reason that never echoes the
+input. It keeps the one leniency the ingest gateway relies
 on: non-standard number tokens (``NaN``, ``Infinity``, ``1e999``) decode, so the items that
 hold them are refused one by one instead of the whole body.
 
@@ -178,7 +179,7 @@ class JsonBodyMiddleware:
 
     FastAPI decodes bodies with ``json.loads``, which lets a lone surrogate or a deeply nested
     value through and turns bad UTF-8 into a bare "There was an error parsing the body". This
-    reads a JSON body once, answers 400 in the API's error shape when it is malformed, and
+    reads a JSON body once, answers 422 in the API's error shape when it is malformed, and
     otherwise replays it unchanged. Routes that decode their own body (the HTTP ingest gateway
     with ``loads``, NGSI-LD with orjson and its ProblemDetails) are left out by path, so their
     bodies are decoded once.
@@ -219,7 +220,9 @@ class JsonBodyMiddleware:
                 answer: dict[str, object] = {"error": error.message}
                 if error.details:
                     answer["details"] = error.details
-                await FastJSONResponse(answer, status_code=400)(scope, receive, send)
+                # 422, as FastAPI answers (and documents on every body route) a body that
+                # does not decode; the ingest gateway keeps its documented 400.
+                await FastJSONResponse(answer, status_code=422)(scope, receive, send)
                 return
         await self.app(scope, _replay_then(body, None, receive), send)
 
