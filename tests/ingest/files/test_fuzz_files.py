@@ -119,6 +119,8 @@ def test_any_part_of_an_xlsx_replaced_gives_rows_or_a_reason(part: str, content:
 @example(data=b"\xff\xfe" + "Thời gian;Trạm\n".encode("utf-16-le"))
 @example(data=b"\xfe\xff\x00")
 @example(data=b"\x00\x00\xfe\xff\x00\x00\x00")
+@example(data=b',"' * 10_000)  # csv.Sniffer's quadratic regex took 14 s on this
+@example(data=b';"a' * 7_000)
 def test_fuzzed_csv_bytes_give_rows_or_a_reason(data: bytes) -> None:
     _read("so-lieu.csv", data)
 

@@ -160,6 +160,16 @@ def test_a_csv_whose_encoding_cannot_be_decided_says_how_to_save_it() -> None:
     assert "guessed" in read_table("a.csv", "Thơ;x\nCà Mau;1\n".encode("cp1258")).encoding
 
 
+def test_the_delimiter_comes_from_the_header_outside_quotes() -> None:
+    quoted = '"Mực nước (m), trung bình";Trạm;"a,b,c"\n"1,5";NK-01;x\n'
+    table = read_table("a.csv", quoted.encode())
+    assert table.headers == ["Mực nước (m), trung bình", "Trạm", "a,b,c"]
+    assert table.rows[0].cells["Trạm"] == "NK-01"
+    assert read_table("a.csv", b"a\tb\n1\t2\n").headers == ["a", "b"]
+    assert read_table("a.csv", b"a,b\n1,2\n").headers == ["a", "b"]
+    assert read_table("a.csv", b"one column\n1\n").headers == ["one column"]
+
+
 def test_a_utf16_upload_is_stored(client, database, headers_for) -> None:  # type: ignore[no-untyped-def]
     _dataset(database)
     operator = headers_for("operator")
