@@ -269,3 +269,29 @@ def test_the_rejected_rows_csv_of_taydo_import_writes_user_text_as_text(
             assert not cell.startswith(("=", "+", "@", "\t", "\r")), row
             assert not cell.startswith("-") or cell in ("-1", "-1.5"), row  # plain numbers
     assert rows[1][2] == "'" + INJECTIONS[0]
+
+
+def test_the_console_upload_page_says_why_a_hostile_workbook_is_refused(
+    client, database, bomb: bytes
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.ingest.files.test_upload_page import _login
+
+    _dataset(database)
+    token = _login(client, database, "agency_officer", ["SNNMT"])
+    mapping = {
+        "csrf_token": token,
+        "dataset": "muc-nuoc-tay",
+        "ts": "Thời gian",
+        "entity": "Trạm",
+        "metrics": "Mực nước (m) = height\nNhiệt độ (°C) = temperature\n",
+    }
+    assert client.post("/data/upload/mapping", data=mapping).status_code == 200
+    for name, data in hostile_workbooks(bomb).items():
+        answer = client.post(
+            "/data/upload",
+            data={"csrf_token": token, "dataset": "muc-nuoc-tay"},
+            files={"file": ("so-lieu.xlsx", data)},
+        )
+        assert answer.status_code == 422, (name, answer.status_code)
+        assert 'role="alert"' in answer.text and "xlsx" in answer.text, name
+    assert _stored(database) == []
