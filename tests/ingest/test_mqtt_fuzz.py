@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from taydo.catalog.series import SeriesIndex
@@ -81,6 +81,13 @@ def gateway(database):  # type: ignore[no-untyped-def]
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(topic=topics, payload=payloads)
+# The inputs (18, #3), always among the examples.
+@example(topic="taydo/SNNMT/F-1/attrs", payload=b"[" * 100_000)
+@example(
+    topic="taydo/SNNMT/F-1/attrs", payload=b'{"height": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
+)
+@example(topic="taydo/SNNMT/F-1/attrs", payload=b'{"height": 1, "note": "\xff\xfe"}')
+@example(topic="taydo/SNNMT/F-1/attrs", payload=b'{"h\\ud800": 1}')
 def test_any_message_is_stored_or_quarantined(
     database, gateway, topic: str, payload: bytes
 ) -> None:  # type: ignore[no-untyped-def]

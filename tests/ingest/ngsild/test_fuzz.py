@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.ingest.conftest import REQUEST_DEADLINE
@@ -180,6 +180,23 @@ KEPT = {
     ],
 )
 @given(target=TARGETS, body=BODY, content_type=CONTENT_TYPES)
+# The inputs (18, #3), always among the examples.
+@example(("POST", "/ngsi-ld/v1/entities"), ("raw", b"[" * 100_000), "application/json")
+@example(
+    ("POST", "/ngsi-ld/v1/entityOperations/upsert"),
+    ("raw", b'[{"id": "urn:a:b", "type": "T", "x": ' + b"[" * 50_000 + b"]" * 50_000 + b"}]"),
+    "application/json",
+)
+@example(
+    ("POST", "/ngsi-ld/v1/entities"),
+    ("raw", b'{"id": "urn:a:b", "type": "T", "x": {"type": "Property", "value": "\xff"}}'),
+    "application/json",
+)
+@example(
+    ("POST", "/ngsi-ld/v1/entities"),
+    ("raw", b'{"id": "urn:a:b", "type": "T", "h\\ud800": {"type": "Property", "value": 1}}'),
+    "application/json",
+)
 def test_write_endpoints_never_fail_with_a_server_error(
     client, headers_for, target, body, content_type
 ) -> None:  # type: ignore[no-untyped-def]
