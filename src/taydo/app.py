@@ -19,6 +19,7 @@ from taydo import __version__
 from taydo.core.buses import create_bus
 from taydo.core.db import Database
 from taydo.core.errors import TaydoError
+from taydo.core.jsonbody import JsonBodyMiddleware
 from taydo.core.plugins import Domain, domains, make_plugin_manager
 from taydo.core.responses import FastJSONResponse
 from taydo.core.runtime import Runtime
@@ -65,6 +66,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for domain in installed:
         for router in domain.routers:
             app.include_router(router)
+    # Every JSON body is checked before a route decodes it; the ingest gateway (with the same
+    # decoder, taydo.core.jsonbody.loads) and NGSI-LD (strict orjson) decode their own.
+    app.add_middleware(
+        JsonBodyMiddleware,
+        exempt_prefixes=("/ngsi-ld/",),
+        exempt_paths=frozenset({"/api/v1/observations"}),
+    )
     # NGSI-LD answers its clients in ProblemDetails and checks NUL itself.
     app.add_middleware(RejectNulMiddleware, exempt_prefixes=("/ngsi-ld/",))
     # Added last, so outermost: its headers are on every answer, the NUL refusal's included.

@@ -17,6 +17,7 @@ from taydo.core.db import Database
 from taydo.ingest.cli import UnreadableFile, import_observations_file
 from taydo.ingest.models import QuarantineEntry
 from taydo.observations.models import Observation
+from tests.ingest.conftest import REQUEST_DEADLINE
 
 ENTITY = "urn:ngsi-ld:WaterObserved:can-tho"
 
@@ -154,7 +155,9 @@ _cell = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)
     tail=_cell,
 )
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40,
+    deadline=REQUEST_DEADLINE,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 def test_fuzzed_csv_never_crashes_and_accounts_for_every_row(
     database: Database, height: int, tmp_path: Path, rows: list[tuple[str, ...]], tail: str
@@ -170,3 +173,23 @@ def test_fuzzed_csv_never_crashes_and_accounts_for_every_row(
     except UnreadableFile:
         pytest.fail("a file with the right header is always readable")
     assert report.rows == report.accepted + report.duplicates + report.rejected
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_unicode_files_with_a_byte_order_mark_are_read(
+    database: Database, height: int, tmp_path: Path, encoding: str
+) -> None:
+    # Excel's "Unicode text" is UTF-16 with a byte order mark; it used to fail every row.
+    text = f"entity_id,metric,ts,value\n{ENTITY},height,1792000000000,1.5\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    path = tmp_path / "unicode.csv"
+    path.write_bytes(data)
+    result = _run(database, path)
+    assert result.exit_code == 0, result.output
+    lines = tmp_path / "unicode.jsonl"
+    item = f'{{"entity_id": "{ENTITY}", "metric": "height", "ts": 1792000060000, "value": 2.5}}\n'
+    lines.write_bytes(b"\xff\xfe" + item.encode("utf-16-le"))
+    assert _run(database, lines).exit_code == 0
+    assert _stored(database) == [(1792000000000, 1.5, 0), (1792000060000, 2.5, 0)]

@@ -119,3 +119,26 @@ def test_fix_and_replay_an_mqtt_message_and_discard(client, database, headers_fo
         client.post(f"/api/v1/quarantine/{http_entry['id']}/discard", headers=viewer).status_code
         == 403
     )
+
+
+def test_hostile_raw_inputs_are_kept_and_shown(client, database, headers_for) -> None:  # type: ignore[no-untyped-def]
+    """What a gateway kept is shown back without a 500 (issue 18, #3): a raw line of runaway
+    nesting, a lone surrogate, NUL, a value nested deeper than JSON can be written back."""
+    deep: object = 1
+    for _ in range(5_000):
+        deep = [deep]
+    raws = ["[" * 100_000, '"h\\ud800"', "h\ud800", "x\x00y", {"value": deep}]
+    assert quarantine.put_many(database, [("file:x.jsonl", "r", raw) for raw in raws]) == 5
+    admin = headers_for("admin")
+    listed = client.get("/api/v1/quarantine", headers=admin)
+    assert listed.status_code == 200 and listed.json()["total"] == 5
+    shown = []
+    for item in listed.json()["items"]:
+        answer = client.get(f"/api/v1/quarantine/{item['id']}", headers=admin)
+        assert answer.status_code == 200, answer.text[:300]
+        shown.append(answer.json()["raw"])
+    assert "[" * 100_000 in shown and '"h\\ud800"' in shown and "h\\ud800" in shown
+    assert "x\\u0000y" in shown
+    assert any(
+        isinstance(raw, dict) and "nested deeper than 64 levels" in str(raw) for raw in shown
+    )

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 
 from taydo.core.db import Database
 from taydo.core.settings import Settings
+from taydo.ingest.files.output import csv_cell
 
 __all__ = ["ImportReport", "UnreadableFile", "import_observations", "import_observations_file"]
 
@@ -55,8 +56,20 @@ class _Row:
     error: str | None = None  # a reason found while reading (malformed JSON)
 
 
+def _encoding(path: Path) -> str:
+    """The file's encoding by its byte order mark (Excel's "Unicode text" is UTF-16 LE with
+    one); without a mark, UTF-8."""
+    with path.open("rb") as handle:
+        start = handle.read(4)
+    if start.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "utf-32"  # the codec reads the mark and the byte order from it
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    return "utf-8-sig"
+
+
 def _csv_rows(path: Path) -> tuple[list[str], Iterator[_Row]]:
-    handle = path.open(encoding="utf-8-sig", errors="replace", newline="")
+    handle = path.open(encoding=_encoding(path), errors="replace", newline="")
     reader = csv.reader(handle)
     try:
         header = [cell.strip() for cell in next(reader)]
@@ -87,7 +100,7 @@ def _csv_rows(path: Path) -> tuple[list[str], Iterator[_Row]]:
 
 
 def _jsonl_rows(path: Path) -> Iterator[_Row]:
-    with path.open(encoding="utf-8-sig", errors="replace") as handle:
+    with path.open(encoding=_encoding(path), errors="replace") as handle:
         for number, text in enumerate(handle, start=1):
             if not text.strip():
                 continue
@@ -143,12 +156,12 @@ def import_observations_file(
         if writer is None:
             report_file = report_path.open("w", encoding="utf-8", newline="")
             writer = csv.writer(report_file)
-            writer.writerow(["line", "reason", *header] if header else ["line", "reason", "raw"])
+            names = ["line", "reason", *header] if header else ["line", "reason", "raw"]
+            writer.writerow([csv_cell(name) for name in names])
         for row, reason, _agency in batch:
-            if header:
-                writer.writerow([row.line, reason, *row.raw])
-            else:
-                writer.writerow([row.line, reason, row.raw])
+            # The file's text is written so that a spreadsheet shows it, never evaluates it.
+            cells = [*row.raw] if header else [row.raw]
+            writer.writerow([row.line, csv_cell(reason), *(csv_cell(c) for c in cells)])
             report.reasons[reason] = report.reasons.get(reason, 0) + 1
         pipeline.quarantine_rejected(
             database,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +25,7 @@ from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import Conflict, Invalid, NotFound
+from taydo.core.jsonbody import MalformedJSON, loads
 from taydo.core.runtime import Runtime
 from taydo.ingest.models import QuarantineEntry
 from taydo.ingest.mqtt.gateway import MqttGateway, iota_services, parse_broker_url
@@ -48,9 +48,11 @@ __all__ = [
 
 
 def _raw_value(text: str) -> Any:
+    """The stored raw input as JSON when it is JSON the app can answer with (no runaway
+    nesting, no lone surrogate: either would fail as a 500), else as the text it is."""
     try:
-        return json.loads(text)
-    except ValueError:
+        return loads(text.encode("utf-8", "backslashreplace"))
+    except MalformedJSON:
         return text
 
 

@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taydo.ingest.files.parse import parse_number, parse_time, read_table
+from tests.ingest.conftest import PARSER_DEADLINE
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -112,6 +113,7 @@ cells = st.one_of(
 )
 
 
+@settings(deadline=PARSER_DEADLINE)
 @given(cells)
 def test_fuzzed_cells_give_a_value_or_a_reason(cell: object) -> None:
     for parse in (parse_number, lambda c: parse_time(c, VN)):
@@ -121,6 +123,7 @@ def test_fuzzed_cells_give_a_value_or_a_reason(cell: object) -> None:
             assert str(exc)
 
 
+@settings(deadline=PARSER_DEADLINE)
 @given(st.binary(max_size=2000))
 def test_fuzzed_csv_bytes_never_crash(data: bytes) -> None:
     try:

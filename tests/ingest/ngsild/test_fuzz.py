@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+
+from tests.ingest.conftest import REQUEST_DEADLINE
 
 from .conftest import LD
 
@@ -94,6 +96,25 @@ RAW = st.one_of(
         + b"]" * 900
         + b"}}"
     ),
+    # Hostile JSON (issue 18, #3): runaway nesting, bad UTF-8, lone UTF-16 surrogates.
+    st.just(b"[" * 100_000),
+    st.integers(60, 50_000).map(
+        lambda n: (
+            b'{"id": "urn:a:b", "type": "T", "x": {"type": "Property", "value": '
+            + b"[" * n
+            + b"]" * n
+            + b"}}"
+        )
+    ),
+    st.integers(0xD800, 0xDFFF).map(
+        lambda code: f'{{"id": "urn:a:b", "type": "T", "h\\u{code:04x}": 1}}'.encode()
+    ),
+    st.integers(0xD800, 0xDBFF).map(
+        lambda code: (
+            '{"id": "urn:a:b", "type": "T", "x": {"type": "Property", '
+            f'"value": "h\\u{code:04x}"}}}}'
+        ).encode()
+    ),
 )
 CONTENT_TYPES = st.sampled_from(
     [
@@ -142,9 +163,16 @@ def _check(response: Any) -> None:
         ), body
 
 
+KEPT = {
+    "id": "urn:ngsi-ld:Sentinel:giữ-nguyên",
+    "type": "Sentinel",
+    "mucNuoc": {"type": "Property", "value": 1.25},
+}
+
+
 @settings(
     max_examples=250,
-    deadline=None,
+    deadline=REQUEST_DEADLINE,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
         HealthCheck.too_slow,
@@ -152,16 +180,39 @@ def _check(response: Any) -> None:
     ],
 )
 @given(target=TARGETS, body=BODY, content_type=CONTENT_TYPES)
+# The issue's inputs (18, #3), always among the examples.
+@example(("POST", "/ngsi-ld/v1/entities"), ("raw", b"[" * 100_000), "application/json")
+@example(
+    ("POST", "/ngsi-ld/v1/entityOperations/upsert"),
+    ("raw", b'[{"id": "urn:a:b", "type": "T", "x": ' + b"[" * 50_000 + b"]" * 50_000 + b"}]"),
+    "application/json",
+)
+@example(
+    ("POST", "/ngsi-ld/v1/entities"),
+    ("raw", b'{"id": "urn:a:b", "type": "T", "x": {"type": "Property", "value": "\xff"}}'),
+    "application/json",
+)
+@example(
+    ("POST", "/ngsi-ld/v1/entities"),
+    ("raw", b'{"id": "urn:a:b", "type": "T", "h\\ud800": {"type": "Property", "value": 1}}'),
+    "application/json",
+)
 def test_write_endpoints_never_fail_with_a_server_error(
     client, headers_for, target, body, content_type
 ) -> None:  # type: ignore[no-untyped-def]
     auth = _auth(client, headers_for)
+    kept_url = "/ngsi-ld/v1/entities/" + KEPT["id"]
+    if client.get(kept_url, headers=auth).status_code == 404:
+        created = client.post("/ngsi-ld/v1/entities", json=KEPT, headers=auth)
+        assert created.status_code == 201, created.text
     method, url = target
     kind, payload = body
     content = json.dumps(payload).encode() if kind == "json" else payload
     headers = {**auth, "Content-Type": content_type} if content_type else dict(auth)
     response = client.request(method, url, content=content, headers=headers)
     _check(response)
+    # Whatever the fuzzed request did, an entity it did not name is still there, unchanged.
+    assert client.get(kept_url, headers=auth).json()["mucNuoc"]["value"] == 1.25
 
 
 _AUTH: dict[int, dict[str, str]] = {}
@@ -197,7 +248,7 @@ QUERY_TEXT = st.one_of(
 
 @settings(
     max_examples=200,
-    deadline=None,
+    deadline=REQUEST_DEADLINE,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(

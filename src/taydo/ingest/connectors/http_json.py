@@ -14,6 +14,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from taydo.core.clock import parse_timestamp
+from taydo.core.jsonbody import loads
 from taydo.ingest.connectors.base import ConnectorKind, Fetched, dotted
 
 __all__ = ["HTTP_JSON", "HttpJsonConfig"]
@@ -51,7 +52,9 @@ def fetch(config: HttpJsonConfig, secret: str | None, watermark: str | None) -> 
     params = {config.since_param: watermark} if config.since_param and watermark else None
     response = httpx.get(config.url, headers=headers, params=params, timeout=config.timeout_s)
     response.raise_for_status()
-    rows = dotted(response.json(), config.records)
+    # The app's strict decoder: bad UTF-8, a lone surrogate or runaway nesting is a clear
+    # reason in the connector's status, not a database error further on.
+    rows = dotted(loads(response.content, max_depth=None), config.records)
     if not isinstance(rows, list):
         raise ValueError(f"'{config.records}' is not a list in the response")
     floor = _stamp(watermark) if watermark else None

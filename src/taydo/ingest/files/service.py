@@ -36,7 +36,9 @@ from taydo.core.errors import Forbidden, Invalid, NotFound
 from taydo.core.runtime import Runtime
 from taydo.ingest import pipeline
 from taydo.ingest.files.models import ColumnMapping, Upload
+from taydo.ingest.files.output import append_row
 from taydo.ingest.files.parse import Mapping, ParsedFile, parse_number, parse_time, read_table
+from taydo.ingest.quarantine import storable
 from taydo.ingest.resolve import EntityResolver
 from taydo.ingest.validate import SeriesLookup
 from taydo.observations.service import ObservationWriter
@@ -150,8 +152,12 @@ class ImportPlan:
         return "rejected" if self.mode == "all_or_nothing" or not self.rows else "partial"
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)[:200]
+FOUND_CHARS = 80  # characters shown of each header in a "missing columns" answer
+
+
+def _text(value: Any, limit: int = 200) -> str:
+    """A cell as report text: bounded, and storable on every backend (no NUL)."""
+    return "" if value is None else storable(str(value)[:limit])
 
 
 def _problem(number: int, column: str, value: Any, reason: str) -> dict[str, Any]:
@@ -233,7 +239,8 @@ def parse_file(filename: str, data: bytes, mapping: Mapping) -> ParsedFile:
     if missing:
         raise Invalid(
             "thiếu cột / missing columns: " + ", ".join(repr(m) for m in missing),
-            found=table.headers[:50],
+            # The file's headers, bounded: an answer never echoes unbounded input.
+            found=[_text(header, FOUND_CHARS) for header in table.headers[:50]],
         )
     return table
 
@@ -323,7 +330,7 @@ def record_upload(
     with database.session() as session:
         upload = Upload(
             dataset_id=plan.dataset_id,
-            filename=plan.filename[:255],
+            filename=storable(plan.filename[:255]),
             mode=plan.mode,
             status=plan.status,
             encoding=plan.encoding,
@@ -459,12 +466,12 @@ def report_xlsx(database: Database, principal: Principal, code: str, upload_id: 
             ("Dòng lỗi / Rows with problems", upload.rows_rejected),
             ("Giá trị đã lưu / Values stored", upload.values_stored),
         ):
-            sheet.append([label, value])
+            append_row(sheet, [label, value])  # the file name is user text: never a formula
         problems = book.create_sheet("Lỗi theo dòng")
-        problems.append(["Dòng / Row", "Cột / Column", "Giá trị / Value", "Lý do / Reason"])
+        append_row(problems, ["Dòng / Row", "Cột / Column", "Giá trị / Value", "Lý do / Reason"])
         for problem in upload.report:
-            problems.append(
-                [problem["row"], problem["column"], problem["value"], problem["reason"]]
+            append_row(
+                problems, [problem["row"], problem["column"], problem["value"], problem["reason"]]
             )
     out = io.BytesIO()
     book.save(out)
@@ -508,18 +515,18 @@ def template_xlsx(database: Database, principal: Principal, code: str) -> bytes:
     except ValueError as exc:  # a name Excel itself would refuse
         raise Invalid(f"tên trang tính không hợp lệ / invalid worksheet name: {exc}") from None
     headers = [mapping.ts, mapping.entity, *mapping.metrics]
-    data.append(headers)
+    append_row(data, headers)
     for index, header in enumerate(headers, start=1):
         data.column_dimensions[openpyxl.utils.get_column_letter(index)].width = max(
             16, len(header) + 4
         )
     listed = book.create_sheet("Trạm")
-    listed.append(["Tên trạm / Station name", "Mã / Code", "Mã định danh / Entity id"])
+    append_row(listed, ["Tên trạm / Station name", "Mã / Code", "Mã định danh / Entity id"])
     for name, entity_id in stations:
-        listed.append([name, entity_id.rsplit(":", 1)[-1], entity_id])
+        append_row(listed, [name, entity_id.rsplit(":", 1)[-1], entity_id])
     guide = book.create_sheet("Hướng dẫn")
     for line in GUIDE:
-        guide.append(list(line))
+        append_row(guide, list(line))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
