@@ -18,6 +18,7 @@ from taydo.alerts.schemas import AckIn, AssignIn, ResolveIn, RetryIn
 from taydo.alerts.stream import filter_for
 from taydo.catalog.service import entity_location_in
 from taydo.core.access import Principal, client_address, public, requires
+from taydo.core.bounds import MAX_INT64, Offset, RowId
 from taydo.core.deps import AppSettings, Db
 from taydo.core.errors import NotFound
 from taydo.core.runtime import runtime_of
@@ -54,7 +55,7 @@ async def list_alerts(
     sector: str | None = None,
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     return await _run(
         service.list_alerts,
@@ -79,7 +80,7 @@ async def alert_choices(_p: Principal = READ) -> dict[str, Any]:
 
 @router.get("/alerts/{alert_id}")
 async def get_alert(
-    alert_id: int, request: Request, db: Db, principal: Principal = READ
+    alert_id: RowId, request: Request, db: Db, principal: Principal = READ
 ) -> dict[str, Any]:
     return await _run(service.get_alert, db, principal, alert_id)
 
@@ -106,21 +107,21 @@ async def _transition(
 
 @router.post("/alerts/{alert_id}/ack")
 async def acknowledge(
-    alert_id: int, body: AckIn, request: Request, principal: Principal = ACT
+    alert_id: RowId, body: AckIn, request: Request, principal: Principal = ACT
 ) -> dict[str, Any]:
     return await _transition(request, service.acknowledge, principal, alert_id, note=body.note)
 
 
 @router.post("/alerts/{alert_id}/resolve")
 async def resolve(
-    alert_id: int, body: ResolveIn, request: Request, principal: Principal = ACT
+    alert_id: RowId, body: ResolveIn, request: Request, principal: Principal = ACT
 ) -> dict[str, Any]:
     return await _transition(request, service.resolve, principal, alert_id, note=body.note)
 
 
 @router.post("/alerts/{alert_id}/assign")
 async def assign(
-    alert_id: int, body: AssignIn, request: Request, principal: Principal = ACT
+    alert_id: RowId, body: AssignIn, request: Request, principal: Principal = ACT
 ) -> dict[str, Any]:
     return await _transition(request, service.assign, principal, alert_id, assignee=body.assignee)
 
@@ -142,7 +143,7 @@ async def create_silence(
 
 @router.delete("/silences/{silence_id}", status_code=204)
 async def delete_silence(
-    silence_id: int, request: Request, db: Db, principal: Principal = ACT
+    silence_id: RowId, request: Request, db: Db, principal: Principal = ACT
 ) -> Response:
     await _run(service.remove_silence, db, principal, silence_id, address=client_address(request))
     return Response(status_code=204)
@@ -189,9 +190,9 @@ async def list_deliveries(
     _p: Principal = WRITE_RULES,
     status: str | None = None,
     channel: str | None = None,
-    alert_id: int | None = None,
+    alert_id: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Any:
     """Notification deliveries, newest first (``status=dead``: the failed ones)."""
     return await _run(
@@ -308,7 +309,7 @@ async def cap_alerts_feed(
 
 @router.get("/cap/alerts/{alert_id}.xml")
 async def cap_alert(
-    alert_id: int, request: Request, db: Db, settings: AppSettings, _p: Principal | None = PUBLIC
+    alert_id: RowId, request: Request, db: Db, settings: AppSettings, _p: Principal | None = PUBLIC
 ) -> Response:
     body = await _run(_cap_for, db, settings, alert_id)
     return Response(body, media_type="application/cap+xml; charset=utf-8")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from taydo.alerts.models import Alert, Channel, Outbox, Route, Silence
 from taydo.core import clock
+from taydo.core.bounds import Seconds
 from taydo.core.db import Database
 from taydo.core.errors import Invalid, NotFound
 from taydo.rules.choices import severity_rank
@@ -74,7 +75,7 @@ class Matchers(_Strict):
 
 
 class EscalationStep(_Strict):
-    after_s: float = Field(alias="after", gt=0)  # unacknowledged this long after firing
+    after_s: Seconds = Field(alias="after", gt=0)  # unacknowledged this long after firing
     channels: list[str] = Field(min_length=1)
 
     _d = field_validator("after_s", mode="before")(classmethod(lambda c, v: parse_duration(v)))
@@ -85,7 +86,7 @@ class RouteIn(_Strict):
     name: str = ""
     match: Matchers = Matchers()
     channels: list[str] = []
-    renotify_s: float | None = Field(None, alias="renotify", gt=0)
+    renotify_s: Seconds | None = Field(None, alias="renotify", gt=0)
     escalation: list[EscalationStep] = []
 
     _d = field_validator("renotify_s", mode="before")(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from taydo.core.bounds import BodyId
+
 __all__ = ["AckIn", "AssignIn", "ResolveIn", "RetryIn"]
 
 
@@ -26,5 +28,5 @@ class AssignIn(_Strict):
 class RetryIn(_Strict):
     """Dead letters to send again: these ids, or every dead one of a channel."""
 
-    ids: list[int] | None = Field(None, max_length=10_000)
+    ids: list[BodyId] | None = Field(None, max_length=10_000)
     channel: str | None = Field(None, max_length=80)

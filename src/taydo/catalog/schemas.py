@@ -53,6 +53,9 @@ def parse_entity_id(entity_id: str) -> tuple[str, str]:
     return found.group(1), found.group(2)
 
 
+IntervalSeconds = Annotated[int, Field(ge=1, le=366 * 86400)]
+
+
 def parse_interval(value: str | int) -> int:
     """'60s', '5m', '1h', '1d' (or a number of seconds) → seconds."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -112,7 +115,7 @@ class DatasetPatch(_Strict):
     pillar: Pillar | None = None
     sector: str | None = Field(None, min_length=1, max_length=40)
     description: str | None = None
-    update_interval: str | int | None = Field(
+    update_interval: str | IntervalSeconds | None = Field(
         None, description="expected interval between values: 60s, 5m, 1h, 1d or seconds"
     )
     licence: str | None = Field(None, max_length=80)
@@ -131,7 +134,7 @@ class DatasetIn(DatasetPatch):
     agency: str = Field(min_length=1, max_length=40)
     pillar: Pillar
     sector: str = Field(min_length=1, max_length=40)
-    update_interval: str | int
+    update_interval: str | IntervalSeconds
 
 
 class DatasetOut(BaseModel):

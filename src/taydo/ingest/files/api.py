@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from taydo.core.access import Principal, client_address, requires
+from taydo.core.bounds import RowId
 from taydo.core.deps import AppRuntime, Db
 from taydo.core.errors import TaydoError
 from taydo.ingest.files import service
@@ -90,14 +91,14 @@ async def upload_template(
 
 @router.get("/{code}/uploads/{upload_id}", summary="Một lần nạp tệp / One upload")
 async def get_upload(
-    request: Request, db: Db, code: str, upload_id: int, principal: Principal = READ
+    request: Request, db: Db, code: str, upload_id: RowId, principal: Principal = READ
 ) -> dict[str, Any]:
     return await asyncio.to_thread(service.get_upload, db, principal, code, upload_id)
 
 
 @router.get("/{code}/uploads/{upload_id}/report.xlsx", summary="Báo cáo kiểm tra / Row report")
 async def upload_report(
-    request: Request, db: Db, code: str, upload_id: int, principal: Principal = READ
+    request: Request, db: Db, code: str, upload_id: RowId, principal: Principal = READ
 ) -> Response:
     data = await asyncio.to_thread(service.report_xlsx, db, principal, code, upload_id)
     return Response(
