@@ -108,3 +108,15 @@ def test_an_operator_ends_a_city_wide_silence(
     listed = {s["id"]: s for s in client.get("/api/v1/silences", headers=operator).json()}
     ends_at = listed[silence_id]["ends_at"]
     assert ends_at.endswith("+00:00"), ends_at  # read back aware, on SQLite too
+
+
+def test_an_officer_lists_the_silences_that_reach_their_alerts(
+    client: TestClient, headers_for: Headers
+) -> None:
+    operator = headers_for("operator")
+    city_wide = _silence(client, operator, [])
+    theirs = _silence(client, operator, ["SNNMT"])
+    others = _silence(client, operator, ["KTTV"])
+    officer = headers_for("agency_officer", ["SNNMT"])
+    assert _active_ids(client, officer) == {city_wide, theirs}
+    assert _active_ids(client, operator) == {city_wide, theirs, others}

@@ -21,6 +21,7 @@ from taydo.core.access import Principal, client_address, public, requires
 from taydo.core.bounds import MAX_INT64, Offset, RowId
 from taydo.core.deps import AppSettings, Db
 from taydo.core.errors import NotFound
+from taydo.core.responses import answers_as
 from taydo.core.runtime import runtime_of
 from taydo.geo.service import area_name_in
 from taydo.rules import service as rules_service
@@ -129,9 +130,10 @@ async def assign(
 # -- silences -------------------------------------------------------------------------------
 @router.get("/silences")
 async def list_silences(
-    request: Request, db: Db, _p: Principal = READ, active: bool = False
+    request: Request, db: Db, principal: Principal = READ, active: bool = False
 ) -> list[dict[str, Any]]:
-    return await _run(routing.list_silences, db, active_only=active)
+    scope = None if principal.sees_everything else frozenset(principal.agencies)
+    return await _run(routing.list_silences, db, active_only=active, agencies=scope)
 
 
 @router.post("/silences", status_code=201)
@@ -224,7 +226,7 @@ async def retry_deliveries(
 
 
 # -- live stream ----------------------------------------------------------------------------
-@router.get("/stream")
+@router.get("/stream", **answers_as("text/event-stream", "Server-Sent Events"))
 async def stream(
     request: Request,
     alerting: Alerting,
@@ -292,7 +294,9 @@ def _cap_for(database: Any, settings: Any, alert_id: int) -> bytes:
     )
 
 
-@router.get("/cap/alerts.xml")
+@router.get(
+    "/cap/alerts.xml", **answers_as("application/atom+xml", "Atom feed of CAP 1.2 warnings")
+)
 async def cap_alerts_feed(
     request: Request, db: Db, settings: AppSettings, _p: Principal | None = PUBLIC
 ) -> Response:
@@ -307,7 +311,7 @@ async def cap_alerts_feed(
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
-@router.get("/cap/alerts/{alert_id}.xml")
+@router.get("/cap/alerts/{alert_id}.xml", **answers_as("application/cap+xml", "a CAP 1.2 alert"))
 async def cap_alert(
     alert_id: RowId, request: Request, db: Db, settings: AppSettings, _p: Principal | None = PUBLIC
 ) -> Response:
