@@ -5,12 +5,13 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from taydo.core.bounds import BodyId
+from taydo.core.inputs import INPUT_CONFIG
 
 __all__ = ["AckIn", "AssignIn", "ResolveIn", "RetryIn"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(**INPUT_CONFIG, extra="forbid")
 
 
 class AckIn(_Strict):

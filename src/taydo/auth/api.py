@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -31,6 +30,7 @@ from taydo.core.access import GRANTS, Principal, client_address, public, require
 from taydo.core.bounds import Offset, RowId
 from taydo.core.deps import AppSettings, Db
 from taydo.core.errors import Unauthenticated
+from taydo.core.inputs import Moment
 
 __all__ = ["router"]
 
@@ -249,8 +249,8 @@ def audit(
     ] = None,
     object_type: Printable | None = None,
     object_id: Printable | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Offset = 0,
     _caller: Principal = AUDIT,

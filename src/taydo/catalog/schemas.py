@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from taydo.core.inputs import INPUT_CONFIG
 from taydo.core.paging import Page
 
 __all__ = [
@@ -79,7 +80,7 @@ def format_interval(seconds: int) -> str:
 
 class _Strict(BaseModel):
     # NaN and Infinity are refused everywhere: they would poison ranges and comparisons.
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+    model_config = ConfigDict(**INPUT_CONFIG, extra="forbid", str_strip_whitespace=True)
 
 
 # -- agencies ---------------------------------------------------------------------------

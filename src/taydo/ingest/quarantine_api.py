@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from taydo.core.access import Principal, client_address, requires
 from taydo.core.bounds import Offset, RowId
 from taydo.core.deps import AppRuntime, Db
+from taydo.core.inputs import INPUT_CONFIG
 from taydo.ingest import replay
 
 __all__ = ["router"]
@@ -21,10 +22,14 @@ ACT = requires("quarantine:act")
 
 
 class ReplayBody(BaseModel):
+    model_config = INPUT_CONFIG
+
     raw: Any = Field(None, description="The fixed raw input; omit to replay it unchanged.")
 
 
 class DiscardBody(BaseModel):
+    model_config = INPUT_CONFIG
+
     note: str = Field("", max_length=500, description="Why it is discarded.")
 
 

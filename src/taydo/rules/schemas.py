@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from taydo.core.bounds import MAX_DURATION_S, Seconds
+from taydo.core.inputs import INPUT_CONFIG
 from taydo.rules.choices import SEVERITIES
 
 __all__ = [
@@ -58,7 +59,7 @@ Duration = Seconds
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(**INPUT_CONFIG, extra="forbid", populate_by_name=True)
 
 
 class Target(_Strict):
