@@ -122,10 +122,9 @@ def _codes(method: str, permission: str | None, has_body: bool) -> list[int]:
     codes = [400, 404, 422, 500]
     if permission not in (None, "public"):
         codes += [401, 403]
-    if method in _WRITES:
-        codes.append(409)
-    if has_body:
-        codes += [413, 415]
+    if method in _WRITES or has_body:
+        # a conflict with stored state; a body too large, or of a type the route does not read
+        codes += [409, 413, 415]
     return sorted(codes)
 
 

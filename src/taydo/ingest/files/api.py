@@ -12,6 +12,7 @@ from taydo.core.access import Principal, client_address, requires
 from taydo.core.bounds import RowId
 from taydo.core.deps import AppRuntime, Db
 from taydo.core.errors import TaydoError
+from taydo.core.responses import answers_as
 from taydo.ingest.files import service
 
 __all__ = ["TooLarge", "read_upload", "router"]
@@ -75,7 +76,11 @@ async def upload_file(
     )
 
 
-@router.get("/{code}/upload-template.xlsx", summary="Tệp mẫu để điền / A workbook to fill in")
+@router.get(
+    "/{code}/upload-template.xlsx",
+    summary="Tệp mẫu để điền / A workbook to fill in",
+    **answers_as(XLSX, "the workbook"),
+)
 async def upload_template(
     request: Request, db: Db, code: str, principal: Principal = READ
 ) -> Response:
@@ -96,7 +101,11 @@ async def get_upload(
     return await asyncio.to_thread(service.get_upload, db, principal, code, upload_id)
 
 
-@router.get("/{code}/uploads/{upload_id}/report.xlsx", summary="Báo cáo kiểm tra / Row report")
+@router.get(
+    "/{code}/uploads/{upload_id}/report.xlsx",
+    summary="Báo cáo kiểm tra / Row report",
+    **answers_as(XLSX, "the per-row report"),
+)
 async def upload_report(
     request: Request, db: Db, code: str, upload_id: RowId, principal: Principal = READ
 ) -> Response:
