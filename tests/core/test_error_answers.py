@@ -54,6 +54,12 @@ def test_an_unknown_path_and_a_wrong_method_answer_in_the_error_shape(
     assert wrong.status_code == 405
     assert wrong.json()["error"].endswith("method not allowed")
     assert wrong.headers["allow"] == "GET"
+    # a path served by several routes (GET and POST /agencies) names all their methods
+    both = client.put("/api/v1/agencies")
+    assert both.status_code == 405
+    assert both.headers["allow"] == "GET, POST"
+    item = client.options("/api/v1/agencies/SNNMT")
+    assert item.status_code == 405 and item.headers["allow"] == "DELETE, GET, PATCH"
 
 
 def test_the_console_login_redirect_is_still_a_redirect(client: TestClient) -> None:

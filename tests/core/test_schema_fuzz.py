@@ -30,6 +30,7 @@ import uvicorn
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
     content_type_conformance,
     ignored_auth,
     negative_data_rejection,
@@ -54,6 +55,7 @@ CHECKS = [
     response_schema_conformance,
     negative_data_rejection,
     unsupported_method,
+    allow_header_conformance,
     ignored_auth,
 ]
 

@@ -14,6 +14,7 @@ the schema fuzzing test) knows which status codes a route may give and what thei
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -22,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import compile_path
 
 from taydo.core.access import api_routes
 from taydo.core.errors import TaydoError
@@ -66,9 +68,35 @@ async def _taydo_error(_request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, exc.message, exc.details or None, headers)
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+def _allowed_methods(request: Request) -> str | None:
+    """Every method some route takes on this path. Starlette's ``Allow`` names only the
+    methods of the first route whose path matched, while a path's GET and POST are often
+    two routes (``GET /agencies`` beside ``POST /agencies``)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: app.routes is already flat
+        contexts: Any = request.app.routes
+    else:
+        contexts = iter_route_contexts(request.app.routes)
+    path = request.url.path
+    methods: set[str] = set()
+    for context in contexts:
+        pattern = _patterns.get(context.path)
+        if pattern is None:
+            pattern = _patterns.setdefault(context.path, compile_path(context.path)[0])
+        if context.methods and pattern.match(path):
+            methods |= set(context.methods)
+    return ", ".join(sorted(methods)) or None
+
+
+_patterns: dict[str, re.Pattern[str]] = {}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
     if exc.status_code < 400:  # a redirect the console raises (login required): no body
         return Response(status_code=exc.status_code, headers=headers)
     detail = exc.detail if isinstance(exc.detail, str) else ""
