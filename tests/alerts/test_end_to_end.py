@@ -218,6 +218,11 @@ def test_a_rule_that_starts_reading_alarm_levels_applies_to_known_series(
         wait_for(lambda: runtime_of(client.app).get(AlertingRuntime).catalog.known(catalog[WATER]))
         put = client.put(f"/api/v1/rules/{ALARM_RULE['code']}", json=ALARM_RULE, headers=admin)
         assert put.status_code == 200, put.text
+        # The engine reloads its rules from the bus, beside (not before) the judging of
+        # committed values: wait until it holds the changed rule, or the next value may be
+        # judged by the old one (seen once under load on PostgreSQL).
+        engine = runtime_of(client.app).get(AlertingRuntime).engine
+        wait_for(lambda: engine.rules[ALARM_RULE["code"]].levels[0].attribute is not None)
         post(60_000, 2.25)  # above the station's own Báo động 3 (2.1)
         alert = wait_for(lambda: client.get("/api/v1/alerts", headers=op).json())[0]
         assert alert["level"] == "bd3"
