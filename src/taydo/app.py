@@ -12,13 +12,12 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 
 from taydo import __version__
+from taydo.core.answers import add_error_handlers, document_errors
 from taydo.core.buses import create_bus
 from taydo.core.db import Database
-from taydo.core.errors import TaydoError
 from taydo.core.jsonbody import JsonBodyMiddleware
 from taydo.core.plugins import Domain, domains, make_plugin_manager
 from taydo.core.responses import FastJSONResponse
@@ -26,7 +25,7 @@ from taydo.core.runtime import Runtime
 from taydo.core.secrets import SecretBox
 from taydo.core.security import MAX_FORM_BYTES, SecurityMiddleware
 from taydo.core.settings import Settings
-from taydo.core.validation import RejectNulMiddleware, validation_error_handler
+from taydo.core.validation import RejectNulMiddleware
 from taydo.web import pages as kit_pages
 from taydo.web.shell import Shell
 
@@ -61,7 +60,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         lifespan=_lifespan(runtime, installed),
     )
     app.state.runtime = runtime  # read only through taydo.core.runtime.runtime_of
-    _add_error_handlers(app)
+    add_error_handlers(app)
     app.include_router(kit_pages.router)
     for domain in installed:
         for router in domain.routers:
@@ -73,6 +72,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         exempt_prefixes=("/ngsi-ld/",),
         exempt_paths=frozenset({"/api/v1/observations"}),
     )
+    document_errors(app)
     # NGSI-LD answers its clients in ProblemDetails and checks NUL itself.
     app.add_middleware(RejectNulMiddleware, exempt_prefixes=("/ngsi-ld/",))
     # Added last, so outermost: its headers are on every answer, the NUL refusal's included.
@@ -116,15 +116,3 @@ def _lifespan(
             await runtime.bus.close()
 
     return lifespan
-
-
-def _add_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, validation_error_handler)
-
-    @app.exception_handler(TaydoError)
-    async def _taydo_error(_request: Request, exc: TaydoError) -> FastJSONResponse:
-        body: dict[str, object] = {"error": exc.message}
-        if exc.details:
-            body["details"] = exc.details
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return FastJSONResponse(body, status_code=exc.status_code, headers=headers)

@@ -252,3 +252,38 @@ def test_serve_refuses_demo_passwords_without_dev(database: Database, cli, monke
     refused = cli("serve")
     assert refused.exit_code == 2
     assert "demo" in refused.output and "set-password" in refused.output
+
+
+def test_agencies_are_refused_for_roles_they_would_not_scope(
+    client: TestClient,
+    database: Database,
+    cli,
+    headers_for,  # type: ignore[no-untyped-def]
+) -> None:
+    """Only an agency officer is limited by agencies: an operator token's ``--agency`` was
+    stored and silently ignored (issue 18, item 12); it is now refused with the reason."""
+    assert cli("user", "add", "van-hanh", "-r", "operator", "--no-password").exit_code == 0
+    scoped = cli("token", "create", "--user", "van-hanh", "--name", "x", "--agency", "SNNMT")
+    assert scoped.exit_code == 1
+    assert "only an agency officer is scoped to agencies" in scoped.output
+    assert service.list_tokens(database, username="van-hanh") == []
+    refused = cli("user", "add", "lanh-dao-2", "-r", "leader", "-a", "SNNMT", "--no-password")
+    assert refused.exit_code == 1 and "only an agency officer" in refused.output
+
+    admin = headers_for("admin")
+    body = {"username": "van-hanh-2", "role": "operator", "agencies": ["SNNMT"]}
+    answer = client.post("/api/v1/users", json=body, headers=admin)
+    assert answer.status_code == 422, answer.text
+    assert "only an agency officer" in answer.json()["error"]
+
+    # An officer's token keeps the account's agencies; a demoted officer loses them.
+    assert (
+        cli(
+            "user", "add", "can-bo", "-r", "agency_officer", "-a", "SNNMT", "--no-password"
+        ).exit_code
+        == 0
+    )
+    assert cli("token", "create", "--user", "can-bo", "--name", "y").exit_code == 0
+    assert service.list_tokens(database, username="can-bo")[0][0].agencies == ["SNNMT"]
+    assert cli("user", "set-role", "can-bo", "operator").exit_code == 0
+    assert service.get_user(database, "can-bo").agencies == []

@@ -30,3 +30,19 @@ def test_every_auth_command_is_documented() -> None:
     for group, typer_app in (("user", user_app), ("token", token_app), ("audit", audit_app)):
         for name in get_command(typer_app).commands:  # type: ignore[attr-defined]
             assert f"taydo {group} {name}" in text, f"`taydo {group} {name}` is not documented"
+
+
+def test_the_tests_the_authorization_matrix_names_exist() -> None:
+    """Each ``tests/…py::name`` of docs/security.md is a file holding that test function."""
+    import re
+
+    text = DOC.read_text(encoding="utf-8")
+    root = DOC.parents[1]
+    cited = re.findall(r"`(tests/[\w/]+\.py)(?:::(\w+))?`", text)
+    assert len(cited) >= 20
+    missing = []
+    for path, name in cited:
+        source = root / path
+        if not source.is_file() or (name and f"def {name}(" not in source.read_text("utf-8")):
+            missing.append(f"{path}::{name}" if name else path)
+    assert missing == [], f"docs/security.md names tests that do not exist: {missing}"

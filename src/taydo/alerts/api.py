@@ -18,8 +18,10 @@ from taydo.alerts.schemas import AckIn, AssignIn, ResolveIn, RetryIn
 from taydo.alerts.stream import filter_for
 from taydo.catalog.service import entity_location_in
 from taydo.core.access import Principal, client_address, public, requires
+from taydo.core.bounds import MAX_INT64, Offset, RowId
 from taydo.core.deps import AppSettings, Db
 from taydo.core.errors import NotFound
+from taydo.core.responses import answers_as
 from taydo.core.runtime import runtime_of
 from taydo.geo.service import area_name_in
 from taydo.rules import service as rules_service
@@ -54,7 +56,7 @@ async def list_alerts(
     sector: str | None = None,
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     return await _run(
         service.list_alerts,
@@ -79,7 +81,7 @@ async def alert_choices(_p: Principal = READ) -> dict[str, Any]:
 
 @router.get("/alerts/{alert_id}")
 async def get_alert(
-    alert_id: int, request: Request, db: Db, principal: Principal = READ
+    alert_id: RowId, request: Request, db: Db, principal: Principal = READ
 ) -> dict[str, Any]:
     return await _run(service.get_alert, db, principal, alert_id)
 
@@ -106,21 +108,21 @@ async def _transition(
 
 @router.post("/alerts/{alert_id}/ack")
 async def acknowledge(
-    alert_id: int, body: AckIn, request: Request, principal: Principal = ACT
+    alert_id: RowId, body: AckIn, request: Request, principal: Principal = ACT
 ) -> dict[str, Any]:
     return await _transition(request, service.acknowledge, principal, alert_id, note=body.note)
 
 
 @router.post("/alerts/{alert_id}/resolve")
 async def resolve(
-    alert_id: int, body: ResolveIn, request: Request, principal: Principal = ACT
+    alert_id: RowId, body: ResolveIn, request: Request, principal: Principal = ACT
 ) -> dict[str, Any]:
     return await _transition(request, service.resolve, principal, alert_id, note=body.note)
 
 
 @router.post("/alerts/{alert_id}/assign")
 async def assign(
-    alert_id: int, body: AssignIn, request: Request, principal: Principal = ACT
+    alert_id: RowId, body: AssignIn, request: Request, principal: Principal = ACT
 ) -> dict[str, Any]:
     return await _transition(request, service.assign, principal, alert_id, assignee=body.assignee)
 
@@ -128,9 +130,10 @@ async def assign(
 # -- silences -------------------------------------------------------------------------------
 @router.get("/silences")
 async def list_silences(
-    request: Request, db: Db, _p: Principal = READ, active: bool = False
+    request: Request, db: Db, principal: Principal = READ, active: bool = False
 ) -> list[dict[str, Any]]:
-    return await _run(routing.list_silences, db, active_only=active)
+    scope = None if principal.sees_everything else frozenset(principal.agencies)
+    return await _run(routing.list_silences, db, active_only=active, agencies=scope)
 
 
 @router.post("/silences", status_code=201)
@@ -142,7 +145,7 @@ async def create_silence(
 
 @router.delete("/silences/{silence_id}", status_code=204)
 async def delete_silence(
-    silence_id: int, request: Request, db: Db, principal: Principal = ACT
+    silence_id: RowId, request: Request, db: Db, principal: Principal = ACT
 ) -> Response:
     await _run(service.remove_silence, db, principal, silence_id, address=client_address(request))
     return Response(status_code=204)
@@ -189,9 +192,9 @@ async def list_deliveries(
     _p: Principal = WRITE_RULES,
     status: str | None = None,
     channel: str | None = None,
-    alert_id: int | None = None,
+    alert_id: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Any:
     """Notification deliveries, newest first (``status=dead``: the failed ones)."""
     return await _run(
@@ -223,7 +226,7 @@ async def retry_deliveries(
 
 
 # -- live stream ----------------------------------------------------------------------------
-@router.get("/stream")
+@router.get("/stream", **answers_as("text/event-stream", "Server-Sent Events"))
 async def stream(
     request: Request,
     alerting: Alerting,
@@ -291,7 +294,9 @@ def _cap_for(database: Any, settings: Any, alert_id: int) -> bytes:
     )
 
 
-@router.get("/cap/alerts.xml")
+@router.get(
+    "/cap/alerts.xml", **answers_as("application/atom+xml", "Atom feed of CAP 1.2 warnings")
+)
 async def cap_alerts_feed(
     request: Request, db: Db, settings: AppSettings, _p: Principal | None = PUBLIC
 ) -> Response:
@@ -306,9 +311,9 @@ async def cap_alerts_feed(
     return Response(body, media_type="application/atom+xml; charset=utf-8")
 
 
-@router.get("/cap/alerts/{alert_id}.xml")
+@router.get("/cap/alerts/{alert_id}.xml", **answers_as("application/cap+xml", "a CAP 1.2 alert"))
 async def cap_alert(
-    alert_id: int, request: Request, db: Db, settings: AppSettings, _p: Principal | None = PUBLIC
+    alert_id: RowId, request: Request, db: Db, settings: AppSettings, _p: Principal | None = PUBLIC
 ) -> Response:
     body = await _run(_cap_for, db, settings, alert_id)
     return Response(body, media_type="application/cap+xml; charset=utf-8")

@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session
 
 from taydo.alerts.models import Alert, Channel, Outbox, Route, Silence
 from taydo.core import clock
+from taydo.core.bounds import Seconds
 from taydo.core.db import Database
 from taydo.core.errors import Invalid, NotFound
+from taydo.core.inputs import INPUT_CONFIG, Moment
 from taydo.rules.choices import severity_rank
 from taydo.rules.schemas import parse_duration
 
@@ -44,7 +46,7 @@ __all__ = [
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(**INPUT_CONFIG, extra="forbid", populate_by_name=True)
 
 
 class Matchers(_Strict):
@@ -74,7 +76,7 @@ class Matchers(_Strict):
 
 
 class EscalationStep(_Strict):
-    after_s: float = Field(alias="after", gt=0)  # unacknowledged this long after firing
+    after_s: Seconds = Field(alias="after", gt=0)  # unacknowledged this long after firing
     channels: list[str] = Field(min_length=1)
 
     _d = field_validator("after_s", mode="before")(classmethod(lambda c, v: parse_duration(v)))
@@ -85,7 +87,7 @@ class RouteIn(_Strict):
     name: str = ""
     match: Matchers = Matchers()
     channels: list[str] = []
-    renotify_s: float | None = Field(None, alias="renotify", gt=0)
+    renotify_s: Seconds | None = Field(None, alias="renotify", gt=0)
     escalation: list[EscalationStep] = []
 
     _d = field_validator("renotify_s", mode="before")(
@@ -117,8 +119,8 @@ class ChannelIn(_Strict):
 class SilenceIn(_Strict):
     kind: Literal["silence", "maintenance"] = "silence"
     match: Matchers
-    starts_at: datetime | None = None
-    ends_at: datetime
+    starts_at: Moment | None = None
+    ends_at: Moment
     reason: str = Field(min_length=3)
 
 
@@ -256,7 +258,11 @@ def enqueue(
     return count
 
 
-def list_silences(database: Database, *, active_only: bool = False) -> list[dict[str, Any]]:
+def list_silences(
+    database: Database, *, active_only: bool = False, agencies: frozenset[str] | None = None
+) -> list[dict[str, Any]]:
+    """Newest first. ``agencies`` (an officer's): only the silences that reach their alerts,
+    those naming one of their agencies and those naming none (city-wide); None: all."""
     with database.session() as session:
         statement = select(Silence).order_by(Silence.id.desc())
         if active_only:
@@ -272,6 +278,9 @@ def list_silences(database: Database, *, active_only: bool = False) -> list[dict
                 "created_by": s.created_by,
             }
             for s in session.scalars(statement)
+            if agencies is None
+            or not s.matchers.get("agencies")
+            or set(s.matchers["agencies"]) & agencies
         ]
 
 

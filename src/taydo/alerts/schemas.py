@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from taydo.core.bounds import BodyId
+from taydo.core.inputs import INPUT_CONFIG
+
 __all__ = ["AckIn", "AssignIn", "ResolveIn", "RetryIn"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(**INPUT_CONFIG, extra="forbid")
 
 
 class AckIn(_Strict):
@@ -26,5 +29,5 @@ class AssignIn(_Strict):
 class RetryIn(_Strict):
     """Dead letters to send again: these ids, or every dead one of a channel."""
 
-    ids: list[int] | None = Field(None, max_length=10_000)
+    ids: list[BodyId] | None = Field(None, max_length=10_000)
     channel: str | None = Field(None, max_length=80)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -28,8 +27,10 @@ from taydo.auth.schemas import (
 )
 from taydo.auth.tokens import token_active, token_expiry
 from taydo.core.access import GRANTS, Principal, client_address, public, requires
+from taydo.core.bounds import Offset, RowId
 from taydo.core.deps import AppSettings, Db
 from taydo.core.errors import Unauthenticated
+from taydo.core.inputs import Moment
 
 __all__ = ["router"]
 
@@ -230,7 +231,7 @@ def create_token(
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: int, request: Request, db: Db, caller: Principal = ADMIN) -> TokenOut:
+def revoke_token(token_id: RowId, request: Request, db: Db, caller: Principal = ADMIN) -> TokenOut:
     """Thu hồi mã truy cập / Revoke a token (takes effect on its next request)."""
     row, owner = service.revoke_token(
         db, token_id, actor=caller.username, address=_address(request)
@@ -248,10 +249,10 @@ def audit(
     ] = None,
     object_type: Printable | None = None,
     object_id: Printable | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     _caller: Principal = AUDIT,
 ) -> AuditPageOut:
     """Nhật ký kiểm toán / The audit journal, newest first, filtered and paginated."""

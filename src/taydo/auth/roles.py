@@ -23,5 +23,13 @@ def check_role(role: str, agencies: list[str] | None) -> list[str]:
             "Cán bộ sở, ngành phải thuộc ít nhất một cơ quan / "
             "an agency officer must belong to at least one agency"
         )
+    if role != "agency_officer" and cleaned:
+        # Only an officer's reach is limited by agencies; an operator's or a leader's would be
+        # stored and silently ignored, so the one who asked for it is told instead.
+        raise Invalid(
+            f"Chỉ cán bộ sở, ngành mới gắn với cơ quan / only an agency officer is scoped to "
+            f"agencies (the {role} role sees and acts on every agency)",
+            agencies=cleaned,
+        )
     # Agency codes are not checked against the catalog: accounts may come before the pack.
     return cleaned

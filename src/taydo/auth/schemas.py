@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from taydo.core.inputs import INPUT_CONFIG
+
 __all__ = [
     "AuditEntryOut",
     "AuditPageOut",
@@ -38,6 +40,7 @@ Printable = Annotated[str, AfterValidator(_printable)]
 
 
 class LoginIn(BaseModel):
+    model_config = INPUT_CONFIG
     username: Printable = Field(min_length=1, max_length=80)
     password: str = Field(min_length=1, max_length=1024)
 
@@ -56,15 +59,18 @@ class LoginOut(MeOut):
 
 
 class PasswordChangeIn(BaseModel):
+    model_config = INPUT_CONFIG
     current_password: str = Field(min_length=1, max_length=1024)
     new_password: str = Field(min_length=1, max_length=1024)
 
 
 class PasswordSetIn(BaseModel):
+    model_config = INPUT_CONFIG
     password: str = Field(min_length=1, max_length=1024)
 
 
 class UserIn(BaseModel):
+    model_config = INPUT_CONFIG
     username: Printable = Field(min_length=1, max_length=80)
     role: Printable
     agencies: list[Printable] = Field(default_factory=list)
@@ -75,6 +81,7 @@ class UserIn(BaseModel):
 
 
 class UserPatch(BaseModel):
+    model_config = INPUT_CONFIG
     role: Printable | None = None
     agencies: list[Printable] | None = None
     disabled: bool | None = None
@@ -94,6 +101,7 @@ class UserOut(BaseModel):
 
 
 class TokenIn(BaseModel):
+    model_config = INPUT_CONFIG
     username: Printable = Field(description="The account the token acts for.")
     name: Printable = Field(
         min_length=1, max_length=120, description="What uses it, e.g. a gateway."

@@ -183,7 +183,9 @@ def set_role(
     role it was issued with and must not outlive a demotion."""
     with database.session() as session:
         user = _user(session, username)
-        new_agencies = check_role(role, agencies if agencies is not None else user.agencies)
+        if agencies is None:  # keep the scope, unless the new role has none
+            agencies = list(user.agencies or []) if role == "agency_officer" else []
+        new_agencies = check_role(role, agencies)
         before = _user_view(user)
         _keep_an_admin(session, user, role=role, disabled=user.disabled)
         user.role = role

@@ -40,6 +40,12 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+def _account_scope(user: User, role: str) -> list[str]:
+    """The agencies a token takes from its account when none are named: the account's, if
+    the token's role is scoped at all (only an agency officer's is)."""
+    return list(user.agencies or []) if role == "agency_officer" else []
+
+
 def token_expiry(days: float | None) -> datetime | None:
     return None if days is None else clock.now() + timedelta(days=days)
 
@@ -64,9 +70,9 @@ def issue_token(
         if user is None:
             raise NotFound(f"Không có người dùng / no user {user_id}")
         token_role = role or user.role
-        token_agencies = check_role(
-            token_role, agencies if agencies is not None else list(user.agencies or [])
-        )
+        if agencies is None:
+            agencies = _account_scope(user, token_role)
+        token_agencies = check_role(token_role, agencies)
         row = ApiToken(
             name=name[:120],
             token_hash=_hash_token(token),

@@ -29,6 +29,7 @@ from taydo.catalog.schemas import (
     Page,
 )
 from taydo.core.access import Principal, client_address, requires
+from taydo.core.bounds import Offset
 from taydo.core.deps import AppRuntime, Db
 from taydo.core.errors import Invalid
 from taydo.geo.schemas import GeometryIn, GeometryOut
@@ -47,7 +48,6 @@ areas_router = APIRouter(prefix="/api/v1", tags=["geo"])
 
 T = TypeVar("T")
 Limit = Query(100, ge=1, le=1000, description="page size")
-Offset = Query(0, ge=0, description="rows to skip")
 
 
 async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -68,7 +68,7 @@ async def list_agencies(
     db: Db,
     kind: str | None = None,
     limit: int = Limit,
-    offset: int = Offset,
+    offset: Offset = 0,
     _who: Principal = READ,
 ) -> dict[str, Any]:
     found = await _run(service.list_agencies, db, kind=kind, limit=limit, offset=offset)
@@ -111,7 +111,7 @@ async def list_datasets(
     pillar: str | None = None,
     sector: str | None = None,
     limit: int = Limit,
-    offset: int = Offset,
+    offset: Offset = 0,
     _who: Principal = READ,
 ) -> dict[str, Any]:
     found = await _run(
@@ -166,7 +166,7 @@ async def list_entities(
     dataset: str | None = Query(None, description="dataset code"),
     tag: str | None = Query(None, description="entities carrying this tag"),
     limit: int = Limit,
-    offset: int = Offset,
+    offset: Offset = 0,
     _who: Principal = READ,
 ) -> dict[str, Any]:
     found = await _run(

@@ -5,21 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    DateTime,
-    Float,
-    ForeignKey,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import false
 
-from taydo.core.db import Base, BigIntPK
+from taydo.core.db import Base, BigIntPK, UTCDateTime
 from taydo.geo import models as _geo_models  # noqa: F401 - areas table for the foreign keys
 
 
@@ -71,8 +61,8 @@ class Entity(Base):
     area_explicit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Metric(Base):

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from taydo.core.inputs import INPUT_CONFIG
 from taydo.core.paging import Page
 
 __all__ = [
@@ -53,6 +54,9 @@ def parse_entity_id(entity_id: str) -> tuple[str, str]:
     return found.group(1), found.group(2)
 
 
+IntervalSeconds = Annotated[int, Field(ge=1, le=366 * 86400)]
+
+
 def parse_interval(value: str | int) -> int:
     """'60s', '5m', '1h', '1d' (or a number of seconds) → seconds."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -76,7 +80,7 @@ def format_interval(seconds: int) -> str:
 
 class _Strict(BaseModel):
     # NaN and Infinity are refused everywhere: they would poison ranges and comparisons.
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
+    model_config = ConfigDict(**INPUT_CONFIG, extra="forbid", str_strip_whitespace=True)
 
 
 # -- agencies ---------------------------------------------------------------------------
@@ -112,7 +116,7 @@ class DatasetPatch(_Strict):
     pillar: Pillar | None = None
     sector: str | None = Field(None, min_length=1, max_length=40)
     description: str | None = None
-    update_interval: str | int | None = Field(
+    update_interval: str | IntervalSeconds | None = Field(
         None, description="expected interval between values: 60s, 5m, 1h, 1d or seconds"
     )
     licence: str | None = Field(None, max_length=80)
@@ -131,7 +135,7 @@ class DatasetIn(DatasetPatch):
     agency: str = Field(min_length=1, max_length=40)
     pillar: Pillar
     sector: str = Field(min_length=1, max_length=40)
-    update_interval: str | int
+    update_interval: str | IntervalSeconds
 
 
 class DatasetOut(BaseModel):

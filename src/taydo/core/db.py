@@ -8,12 +8,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Integer, MetaData, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Dialect,
+    Engine,
+    Integer,
+    MetaData,
+    create_engine,
+    event,
+)
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "BigIntPK", "Database", "is_sqlite", "sqlite_pragmas"]
+__all__ = ["Base", "BigIntPK", "Database", "UTCDateTime", "is_sqlite", "sqlite_pragmas"]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -25,6 +36,35 @@ NAMING = {
 
 # SQLite only auto-increments INTEGER PRIMARY KEY, PostgreSQL wants BIGINT: one type for both.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp column that always hands back an aware UTC ``datetime``.
+
+    SQLite has no time zone type: SQLAlchemy writes the wall-clock digits of the value it is
+    given (dropping any offset) and reads them back naive, so a value read from SQLite could
+    not be compared with ``clock.now()`` (a ``TypeError``, a 500) and one written in +07:00
+    would be stored seven hours off. Every value is converted to UTC on the way in (a naive
+    one is taken as UTC, as the code has always written UTC) and marked UTC on the way out,
+    on both databases; comparisons in queries go through the same conversion.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            return value  # let the driver refuse it with its own message
+        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return moment.replace(tzinfo=None) if dialect.name == "sqlite" else moment
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class Base(DeclarativeBase):

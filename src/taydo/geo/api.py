@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from taydo.core.access import Principal, requires
+from taydo.core.bounds import Offset
 from taydo.core.deps import Db
 from taydo.core.errors import NotFound
 from taydo.core.paging import Page
@@ -36,7 +37,7 @@ async def list_areas(
     ),
     has_geometry: bool | None = None,
     limit: int = Query(100, ge=1, le=5000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     _who: Principal = READ,
 ) -> dict[str, Any]:
     items, total = await run_in_threadpool(

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from taydo.core.inputs import INPUT_CONFIG
+
 __all__ = ["AreaDetail", "AreaOut", "GeometryIn", "GeometryOut"]
 
 
@@ -28,7 +30,7 @@ class AreaDetail(AreaOut):
 class GeometryIn(BaseModel):
     """A GeoJSON Polygon or MultiPolygon in WGS 84 (checked by the service)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(**INPUT_CONFIG, extra="allow")
 
     type: str
     coordinates: Any

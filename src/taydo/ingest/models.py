@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, Text
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from taydo.core.db import Base, BigIntPK
+from taydo.core.db import Base, BigIntPK, UTCDateTime
 
 __all__ = ["QUARANTINE_STATUSES", "QuarantineEntry"]
-
 QUARANTINE_STATUSES = ("pending", "replayed", "discarded")
 
 
@@ -21,7 +20,7 @@ class QuarantineEntry(Base):
     source: Mapped[str] = mapped_column(String(40), index=True)  # http, mqtt, ngsi-ld, file, …
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[str] = mapped_column(Text)  # the rejected item as received (JSON text if any)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     # The agency the input belongs to when known, so its officers can review it.
     agency_code: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)

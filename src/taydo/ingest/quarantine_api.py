@@ -9,7 +9,9 @@ from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, Field
 
 from taydo.core.access import Principal, client_address, requires
+from taydo.core.bounds import Offset, RowId
 from taydo.core.deps import AppRuntime, Db
+from taydo.core.inputs import INPUT_CONFIG
 from taydo.ingest import replay
 
 __all__ = ["router"]
@@ -20,10 +22,14 @@ ACT = requires("quarantine:act")
 
 
 class ReplayBody(BaseModel):
+    model_config = INPUT_CONFIG
+
     raw: Any = Field(None, description="The fixed raw input; omit to replay it unchanged.")
 
 
 class DiscardBody(BaseModel):
+    model_config = INPUT_CONFIG
+
     note: str = Field("", max_length=500, description="Why it is discarded.")
 
 
@@ -36,7 +42,7 @@ async def list_quarantine(
     agency: str | None = None,
     status: str | None = Query(None, pattern="^(pending|replayed|discarded)$"),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     principal: Principal = READ,
 ) -> dict[str, Any]:
     return await asyncio.to_thread(
@@ -54,7 +60,7 @@ async def list_quarantine(
 
 @router.get("/{entry_id}", summary="Một mục cách ly / One quarantined input")
 async def get_quarantine(
-    request: Request, db: Db, entry_id: int, principal: Principal = READ
+    request: Request, db: Db, entry_id: RowId, principal: Principal = READ
 ) -> dict[str, Any]:
     return await asyncio.to_thread(replay.get_entry, db, principal, entry_id)
 
@@ -63,7 +69,7 @@ async def get_quarantine(
 async def replay_quarantine(
     request: Request,
     runtime: AppRuntime,
-    entry_id: int,
+    entry_id: RowId,
     body: ReplayBody = Body(default_factory=ReplayBody),  # noqa: B008
     principal: Principal = ACT,
 ) -> dict[str, Any]:
@@ -78,7 +84,7 @@ async def replay_quarantine(
 async def discard_quarantine(
     request: Request,
     db: Db,
-    entry_id: int,
+    entry_id: RowId,
     body: DiscardBody = Body(default_factory=DiscardBody),  # noqa: B008
     principal: Principal = ACT,
 ) -> dict[str, Any]:

@@ -7,9 +7,9 @@ alert engine follows.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -63,11 +63,18 @@ async def get_rule(code: str, request: Request, db: Db, _p: Principal = READ) ->
 
 @router.put("/rules/{code}")
 async def put_rule(
-    code: str, request: Request, db: Db, bus: EventBus, principal: Principal = WRITE_RULES
+    code: str,
+    data: Annotated[
+        dict[str, Any],
+        Body(description="the rule (one of the kinds of docs/rules.md); its code may be left out"),
+    ],
+    request: Request,
+    db: Db,
+    bus: EventBus,
+    principal: Principal = WRITE_RULES,
 ) -> Any:
-    data = await request.json()
-    if isinstance(data, dict):
-        data.setdefault("code", code)
+    # FastAPI reads the body: an empty or non-JSON one is a 422, as on every other route.
+    data.setdefault("code", code)
     rule = service.parse_rule(data)
     if rule.code != code:
         raise Invalid("mã quy tắc trong thân khác đường dẫn / body code differs from the path")

@@ -6,11 +6,14 @@ Four kinds share one envelope (code, names, target, severity) and differ in thei
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from taydo.core.bounds import MAX_DURATION_S, Seconds
+from taydo.core.inputs import INPUT_CONFIG
 from taydo.rules.choices import SEVERITIES
 
 __all__ = [
@@ -36,7 +39,10 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("a duration is a number of seconds or text like 5m / 1h")
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int past float's range: as refused as any too-long one
+            seconds = math.inf
     else:
         match = _DURATION.match(str(value))
         if match is None:
@@ -44,14 +50,16 @@ def parse_duration(value: Any) -> float:
         seconds = float(match.group(1)) * _UNIT_S[match.group(2)]
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
+    if not seconds <= MAX_DURATION_S:  # NaN fails this too
+        raise ValueError(f"a duration is at most ten years ({MAX_DURATION_S} s)")
     return seconds
 
 
-Duration = Annotated[float, Field(ge=0)]
+Duration = Seconds
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(**INPUT_CONFIG, extra="forbid", populate_by_name=True)
 
 
 class Target(_Strict):

@@ -97,13 +97,22 @@ def silence_alert(
     return create_silence(database, principal, data, address=address)
 
 
+def _may_end(principal: Principal, row: Silence) -> bool:
+    """An officer ends only a silence scoped to their own agencies. A silence that names no
+    agency covers every agency (city-wide): it is not an officer's to end, as it was not an
+    officer's to create (``create_silence`` refuses an empty ``match.agencies``)."""
+    if principal.sees_everything:
+        return True
+    agencies = set((row.matchers or {}).get("agencies") or [])
+    return bool(agencies) and agencies <= principal.agencies
+
+
 def remove_silence(
     database: Database, principal: Principal, silence_id: int, *, address: str | None = None
 ) -> None:
     with database.session() as session:
         row = session.get(Silence, silence_id)
-        agencies = set((row.matchers or {}).get("agencies") or []) if row else set()
-        if row is None or (not principal.sees_everything and not agencies <= principal.agencies):
+        if row is None or not _may_end(principal, row):
             raise NotFound(f"không có lệnh tắt cảnh báo / no silence {silence_id}")
         delete_silence(session, silence_id)
         journal.record(

@@ -31,6 +31,7 @@ from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import Conflict, Invalid, NotFound
+from taydo.core.inputs import INPUT_CONFIG
 from taydo.core.runtime import Runtime
 from taydo.core.secrets import SecretBox
 from taydo.ingest import pipeline
@@ -58,6 +59,8 @@ log = logging.getLogger(__name__)
 
 
 class ConnectorIn(BaseModel):
+    model_config = INPUT_CONFIG
+
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,79}$")
     kind: str
     agency: str
@@ -70,6 +73,8 @@ class ConnectorIn(BaseModel):
 class ConnectorPatch(BaseModel):
     """What an administrator may change on a connector; absent fields stay as they are. An
     empty ``secret`` removes it."""
+
+    model_config = INPUT_CONFIG
 
     config: dict[str, Any] | None = None
     secret: str | None = Field(None, description="Never returned once stored.")

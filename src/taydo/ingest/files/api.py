@@ -9,8 +9,10 @@ from fastapi import APIRouter, Body, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from taydo.core.access import Principal, client_address, requires
+from taydo.core.bounds import RowId
 from taydo.core.deps import AppRuntime, Db
 from taydo.core.errors import TaydoError
+from taydo.core.responses import answers_as
 from taydo.ingest.files import service
 
 __all__ = ["TooLarge", "read_upload", "router"]
@@ -74,7 +76,11 @@ async def upload_file(
     )
 
 
-@router.get("/{code}/upload-template.xlsx", summary="Tệp mẫu để điền / A workbook to fill in")
+@router.get(
+    "/{code}/upload-template.xlsx",
+    summary="Tệp mẫu để điền / A workbook to fill in",
+    **answers_as(XLSX, "the workbook"),
+)
 async def upload_template(
     request: Request, db: Db, code: str, principal: Principal = READ
 ) -> Response:
@@ -90,14 +96,18 @@ async def upload_template(
 
 @router.get("/{code}/uploads/{upload_id}", summary="Một lần nạp tệp / One upload")
 async def get_upload(
-    request: Request, db: Db, code: str, upload_id: int, principal: Principal = READ
+    request: Request, db: Db, code: str, upload_id: RowId, principal: Principal = READ
 ) -> dict[str, Any]:
     return await asyncio.to_thread(service.get_upload, db, principal, code, upload_id)
 
 
-@router.get("/{code}/uploads/{upload_id}/report.xlsx", summary="Báo cáo kiểm tra / Row report")
+@router.get(
+    "/{code}/uploads/{upload_id}/report.xlsx",
+    summary="Báo cáo kiểm tra / Row report",
+    **answers_as(XLSX, "the per-row report"),
+)
 async def upload_report(
-    request: Request, db: Db, code: str, upload_id: int, principal: Principal = READ
+    request: Request, db: Db, code: str, upload_id: RowId, principal: Principal = READ
 ) -> Response:
     data = await asyncio.to_thread(service.report_xlsx, db, principal, code, upload_id)
     return Response(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taydo.catalog import models as _catalog_models  # noqa: F401 - datasets for the keys
-from taydo.core.db import Base, BigIntPK
+from taydo.core.db import Base, BigIntPK, UTCDateTime
 
 __all__ = ["ColumnMapping", "Connector", "Upload"]
 
@@ -23,7 +23,7 @@ class ColumnMapping(Base):
         ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
     )
     mapping: Mapped[dict[str, Any]] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_by: Mapped[str] = mapped_column(String(80))
 
 
@@ -42,7 +42,7 @@ class Upload(Base):
     rows_rejected: Mapped[int] = mapped_column(Integer)
     values_stored: Mapped[int] = mapped_column(Integer)
     report: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # only rows with problems
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(80))
 
 
@@ -62,7 +62,7 @@ class Connector(Base):
     interval_s: Mapped[int] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     watermark: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    last_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     rows_ingested: Mapped[int] = mapped_column(BigInteger, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field, field_validator
 
 from taydo.core import clock
+from taydo.core.inputs import INPUT_CONFIG
 
 __all__ = [
     "FileProblem",
@@ -56,6 +57,8 @@ _VN_TIME = re.compile(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4})(?:[ T](\d{1,2}):(\d{2
 
 class Mapping(BaseModel):
     """A dataset's column mapping: which header holds the time, the station, each metric."""
+
+    model_config = INPUT_CONFIG
 
     ts: str = Field(description="Header of the time column, e.g. 'Thời gian'.")
     entity: str = Field(description="Header of the station column (name, code or full id).")

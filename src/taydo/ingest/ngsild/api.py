@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from taydo.core.access import Principal, requires
+from taydo.core.bounds import MAX_OFFSET
 from taydo.core.deps import AppRuntime, Db
 from taydo.core.runtime import runtime_of
 from taydo.ingest.ngsild import read, temporal
@@ -72,8 +73,8 @@ class EntityQuery:
         georel: str | None = None,
         geometry: str | None = None,
         coordinates: str | None = None,
-        limit: int = Query(20, ge=0),
-        offset: int = Query(0, ge=0),
+        limit: int = Query(20, ge=0, le=MAX_OFFSET),
+        offset: int = Query(0, ge=0, le=MAX_OFFSET),
         count: bool = False,
     ) -> None:
         self.types, self.ids, self.names = names_of(type), names_of(id), names_of(attrs)
@@ -313,7 +314,7 @@ async def query_temporal_entities(
     timerel: str | None = None,
     timeAt: str | None = None,
     endTimeAt: str | None = None,
-    lastN: int | None = Query(None, ge=1),
+    lastN: int | None = Query(None, ge=1, le=MAX_OFFSET),
     options: str | None = None,
 ) -> Response:
     """The temporal evolution of every entity a query selects (the same parameters as
@@ -347,7 +348,7 @@ async def temporal_entity(
     timerel: str | None = None,
     timeAt: str | None = None,
     endTimeAt: str | None = None,
-    lastN: int | None = Query(None, ge=1),
+    lastN: int | None = Query(None, ge=1, le=MAX_OFFSET),
     options: str | None = None,
 ) -> Response:
     check_entity_id(entity_id)

@@ -61,7 +61,9 @@ def _agency_for_new(
             raise NgsiError("BadRequestData", f"you do not belong to agency {wanted[:40]!r}")
         code = wanted
     elif principal.role == "agency_officer":
-        code = sorted(principal.agencies)[0] if principal.agencies else None
+        if not principal.agencies:  # an officer of no agency owns nothing, creates nothing
+            raise NgsiError("BadRequestData", "you belong to no agency", status=403)
+        code = sorted(principal.agencies)[0]
     if code is None:
         return None, None
     agency_id = catalog.agency_id_of(connection, code)
