@@ -10,7 +10,7 @@ BENCH_ARGS ?=
 .PHONY: help setup upgrade-deps assets i18n demo test lint format bench bench-compare serve clean
 
 help:
-	@echo "make demo   - set up, load the Cần Thơ demo data, simulate live feeds and serve http://127.0.0.1:8000"
+	@echo "make demo   - set up, load the Cần Thơ demo data, simulate live feeds and serve http://127.0.0.1:8000 (PORT=8080: another port)"
 	@echo "make test   - set up, then run the whole test suite"
 	@echo "make lint   - import-linter (layers), ruff (lint + format check) and mypy"
 	@echo "make bench  - run the benchmarks (figures go into docs/performance.md)"
@@ -49,8 +49,9 @@ i18n: setup
 	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) -l en --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d $(I18N) -l en --statistics
 
+# make demo PORT=8080 serves on another port (the default: 8000)
 demo: setup assets
-	$(BIN)/taydo demo
+	$(BIN)/taydo demo $(if $(PORT),--port $(PORT))
 
 test: setup assets
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
