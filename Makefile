@@ -15,7 +15,7 @@ help:
 	@echo "make lint   - import-linter (layers), ruff (lint + format check) and mypy"
 	@echo "make bench  - run the benchmarks (figures go into docs/performance.md)"
 	@echo "make bench-compare BASE=<rev> - HTTP/MQTT ingest and alert latency, BASE and this tree alternately"
-	@echo "make serve  - run the server on the configured database"
+	@echo "make serve  - run the server on the configured database (PORT=8080: another port)"
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tây Đô needs Python 3.11 or newer")'
@@ -74,7 +74,7 @@ bench-compare: setup
 	$(BIN)/python benchmarks/compare.py --base $(BASE) $(BENCH_ARGS)
 
 serve: setup
-	$(BIN)/taydo serve
+	$(BIN)/taydo serve $(if $(PORT),--port $(PORT))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info

@@ -98,7 +98,7 @@ def port_in_use(host: str, port: int) -> str | None:
             return (
                 f"Cổng {host}:{port} đang bận hoặc không dùng được — dừng máy chủ kia hoặc dùng "
                 f"--port.\nPort {host}:{port} is in use or not available ({error.strerror}): "
-                "stop the other server or choose another with --port."
+                "stop the other server or choose another with --port (make demo PORT=…)."
             )
     return None
 
