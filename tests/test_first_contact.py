@@ -152,3 +152,13 @@ def test_a_long_enough_key_or_dev_mode_passes_the_key_check(
     )
     assert status == 2 and "is in use" in output, output
     assert "TAYDO_SECRET_KEY" not in output
+
+
+def test_the_demo_says_when_the_folder_of_its_database_is_missing(tmp_path: Path) -> None:
+    from taydo.cli import app
+
+    missing = tmp_path / "no-such-folder" / "demo.db"
+    result = CliRunner().invoke(app, ["demo", "--db", str(missing), "--port", str(free_port())])
+    assert result.exit_code == 2, result.output
+    assert "no-such-folder" in result.output and "Traceback" not in result.output
+    assert not missing.parent.exists()

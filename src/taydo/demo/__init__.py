@@ -299,6 +299,11 @@ def run_demo(options: DemoOptions, console: Console) -> None:
     from taydo.demo.inbox import DemoInbox
 
     _check_port(options.host, options.port)
+    if not options.path.parent.is_dir():  # the key file and the database go there
+        raise DemoError(
+            f"Không có thư mục / no folder {options.path.parent} for --db {options.path}: "
+            "create it or choose another path."
+        )
     settings = demo_settings(options)
     database = Database(settings.database_url)
     inbox_secret = _new_secret()  # per run: the demo's channels are saved with it each start
