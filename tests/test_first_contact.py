@@ -162,3 +162,16 @@ def test_the_demo_says_when_the_folder_of_its_database_is_missing(tmp_path: Path
     assert result.exit_code == 2, result.output
     assert "no-such-folder" in result.output and "Traceback" not in result.output
     assert not missing.parent.exists()
+
+
+@pytest.mark.parametrize(
+    "command", [["rules", "validate"], ["rules", "load"], ["import", "observations"]], ids=" ".join
+)
+def test_a_missing_input_file_is_named_not_a_traceback(tmp_path: Path, command: list[str]) -> None:
+    from taydo.cli import app
+
+    missing = str(tmp_path / "nope.yaml")
+    result = CliRunner().invoke(app, [*command, missing], env={"COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    assert "nope.yaml" in result.output
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not a FileNotFoundError

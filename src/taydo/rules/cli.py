@@ -42,7 +42,9 @@ def list_rules() -> None:
 
 
 @app.command("validate")
-def validate(path: Annotated[Path, typer.Argument(help="Rules YAML file.")]) -> None:
+def validate(
+    path: Annotated[Path, typer.Argument(help="Rules YAML file.", exists=True, dir_okay=False)],
+) -> None:
     """Kiểm tra tệp quy tắc / Validate a rules YAML file without saving it."""
     try:
         rules = service.parse_rules_yaml(path.read_text(encoding="utf-8"))
@@ -53,7 +55,7 @@ def validate(path: Annotated[Path, typer.Argument(help="Rules YAML file.")]) -> 
 
 @app.command("load")
 def load(
-    path: Annotated[Path, typer.Argument(help="Rules YAML file.")],
+    path: Annotated[Path, typer.Argument(help="Rules YAML file.", exists=True, dir_okay=False)],
     source: str = typer.Option("file", help="Source label"),
 ) -> None:
     """Nạp quy tắc từ tệp / Load (insert or update) rules from a YAML file."""
