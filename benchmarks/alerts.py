@@ -1,9 +1,13 @@
 """Alert latency and rule cost (needs the observation writer of the obs domain).
 
 1. committed observation → alert transition received on the SSE stream, p50/p95/p99, while
-   10,000 observations/s are written in the background (budget: p99 ≤ 50 ms);
-2. ingest throughput of the group-commit writer with 0 and with 1,000 rules loaded, the engine
-   keeping up (budget: at most 20 % slower).
+   10,000 observations/s are written in the background (budget: p99 ≤ 50 ms). Each probe
+   writes one value that fires or clears the probe rule; the value is unique to the probe, so
+   every transition received is paired with the probe whose value it carries. The run fails
+   when a probe's transition is missing, arrives twice or out of place, or the stream resyncs;
+2. ingest throughput of the group-commit writer with 1 rule (the probe rule alone) and with
+   1,000 rules loaded, the engine keeping up (budget: at most 20 % slower). The run fails
+   unless the database holds every point written.
 
 Run: ``.venv/bin/python benchmarks/alerts.py [--latency-only] [--probes 300] [--json PATH]``
 (SQLite files in a temp dir); with
@@ -24,6 +28,7 @@ import threading
 import time
 
 import httpx
+import orjson
 import uvicorn
 from sqlalchemy import create_engine, text
 
@@ -126,8 +131,37 @@ def run_server(database: Database, settings: Settings):
     return app, server, thread, loop
 
 
-def latency(url: str, probes: int = PROBES) -> dict[str, float] | None:
-    """Prints and returns the p50/p95/p99 committed → SSE latency in ms (None: none seen)."""
+def probe_value(n: int) -> float:
+    """Probe n's value: above the probe rule's level (100) for even n, below it for odd n, and
+    unique, so the transition it causes can be told from every other one."""
+    return 200.0 + n if n % 2 == 0 else -float(n)
+
+
+def pair_probes(
+    sent: list[float], received: list[tuple[float, dict[str, object]]], resyncs: list[str]
+) -> list[float]:
+    """Latency in ms of every probe, each paired with the transition that carries its value;
+    fails (SystemExit) unless every probe caused exactly one transition, in order."""
+    if resyncs:
+        raise SystemExit(f"FAILED: the stream resynced {len(resyncs)} times (events dropped)")
+    by_value = {probe_value(n): n for n in range(len(sent))}
+    seen: list[int] = []
+    for _arrival, alert in received:
+        n = by_value.get(alert.get("value"))  # type: ignore[arg-type]
+        if n is None:
+            raise SystemExit(f"FAILED: a probe transition with an unknown value: {alert}")
+        seen.append(n)
+    if seen != list(range(len(sent))):
+        missing = sorted(set(range(len(sent))) - set(seen))
+        raise SystemExit(
+            f"FAILED: {len(sent)} probes sent, {len(received)} transitions received; "
+            f"missing {missing[:10]}, order {seen[:10]}…"
+        )
+    return [(arrival - sent[n]) * 1000 for n, (arrival, _alert) in zip(seen, received, strict=True)]
+
+
+def latency(url: str, probes: int = PROBES) -> dict[str, float]:
+    """Prints and returns the p50/p95/p99 committed → SSE latency in ms."""
     database = Database(url)
     upgrade(database)
     probe, load = setup(database, 1)
@@ -137,7 +171,8 @@ def latency(url: str, probes: int = PROBES) -> dict[str, float] | None:
     app, server, thread, loop = run_server(database, settings)
     from taydo.observations.service import Point
 
-    received: list[float] = []
+    received: list[tuple[float, dict[str, object]]] = []  # (arrival, alert) of the probe rule
+    resyncs: list[str] = []
     ready = threading.Event()
 
     def listen() -> None:
@@ -150,7 +185,9 @@ def latency(url: str, probes: int = PROBES) -> dict[str, float] | None:
             ready.set()
             for line in r.iter_lines():
                 if line.startswith("data:") and '"rule":"probe"' in line:
-                    received.append(time.perf_counter())
+                    received.append((time.perf_counter(), orjson.loads(line[5:])))
+                elif line.startswith("event: resync"):
+                    resyncs.append(line)
 
     threading.Thread(target=listen, daemon=True).start()
     ready.wait(10)
@@ -174,24 +211,20 @@ def latency(url: str, probes: int = PROBES) -> dict[str, float] | None:
     sent: list[float] = []
     base = clock.now_ms()
     for n in range(probes):  # alternate fire / clear: each write is one transition
-        value = 200.0 if n % 2 == 0 else 0.0
+        value = probe_value(n)
         done = asyncio.run_coroutine_threadsafe(writer.write([Point(probe, base + n, value)]), loop)
         done.result(10)
         sent.append(time.perf_counter())  # committed: the writer returned
         time.sleep(0.05)
-    time.sleep(1)
+    deadline = time.perf_counter() + 10  # the last transitions are still on their way
+    while len(received) < probes and time.perf_counter() < deadline:
+        time.sleep(0.01)
     stop = True
     bg.result(30)
-    # each probe write is exactly one transition (fire, clear, fire, …): pair them in order
-    if len(received) != len(sent):
-        print(f"warning: {len(sent)} probes sent, {len(received)} transitions received")
-    latencies = sorted((a - s) * 1000 for s, a in zip(sent, received, strict=False))
     server.should_exit = True
     thread.join(10)
     database.dispose()
-    if not latencies:
-        print("no transitions received")
-        return None
+    latencies = sorted(pair_probes(sent, received, resyncs))
     q = statistics.quantiles(latencies, n=100)
     print(
         f"committed → SSE alert, {len(latencies)} probes at {BACKGROUND_RATE} obs/s background: "
@@ -257,7 +290,12 @@ def throughput(
     rate, share = asyncio.run_coroutine_threadsafe(run(), loop).result(600)
     server.should_exit = True
     thread.join(10)
+    with database.engine.connect() as connection:
+        stored = connection.execute(text("SELECT count(*) FROM observations")).scalar_one()
     database.dispose()
+    written = len(load) + points // BATCH * BATCH  # the warm-up point of every series, then the run
+    if stored != written:
+        raise SystemExit(f"FAILED: {stored:,} observations stored, {written:,} written")
     return rate, share
 
 
@@ -374,7 +412,7 @@ def run(fresh, args: argparse.Namespace) -> Figures:
     engine = engine_only()
     quantiles = latency(fresh(), args.probes)
     figures: Figures = {
-        f"obs→alert {name}": (value, "ms", "lower") for name, value in (quantiles or {}).items()
+        f"obs→alert {name}": (value, "ms", "lower") for name, value in quantiles.items()
     }
     for spread, per_point in engine.items():
         figures[f"engine, 1,000 rules by {spread}"] = (per_point, "µs/obs", "lower")

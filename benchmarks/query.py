@@ -4,8 +4,20 @@ Fills a fresh SQLite file with 30 days of 1-minute data for 200 entities (one me
 8.64 million points, written through the real write path so the rollups exist too), then
 times ``series_buckets`` (the service) and ``GET /api/v1/entities/{id}/series/{metric}``
 (through ``taydo serve``) over random series and random days; prints p50/p95. Budget: ≤ 50 ms.
+
+Warm and cold: the file has just been written, so the operating system's page cache holds it
+and the service's connections keep their SQLite page cache: those runs are *warm*. The
+*cold* service runs evict the file from the page cache (``posix_fadvise(DONTNEED)``) and open
+a new ``Database`` (empty SQLite cache) before every query.
+
+Peer, same run: the same points loaded into DuckDB (from PyPI; a file of its own, rows in
+(series, ts) order) and the same 24-hour 1-minute ``avg`` query in SQL, fetched into Python.
+
+Every answer is checked: 1,440 buckets, and the first bucket's average equal to the value
+stored for that minute (each minute holds one point); the run fails otherwise.
+
 With ``--postgres URL`` it also loads the data into PostgreSQL and reports bytes per stored
-point (budget ≤ 60 B; ThingsBoard ≈ 163 B/point) as raw rows, then compacts all of it into
+point (budget ≤ 60 B) as raw rows, then compacts all of it into
 packed hours and reports bytes per point again (raw partitions + packed table, TOAST and
 indexes included) and the same query on PostgreSQL before and after compaction.
 """
@@ -13,6 +25,7 @@ indexes included) and the same query on PostgreSQL before and after compaction.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -34,14 +47,33 @@ END = datetime(2026, 11, 1, tzinfo=ICT)
 MINUTE = 60_000
 
 
+BUCKETS = 1440  # a 24-hour window of 1-minute buckets, one point in each
+
+
+def start_of(days: int) -> int:
+    return int((END - timedelta(days=days)).timestamp() * 1000)
+
+
+def stored_value(n: int, minute: int) -> float:
+    """The value ``fill`` stores for the n-th series at the given minute from the start."""
+    return 1.0 + ((minute * 7 + n) % 500) / 100
+
+
+def check(found: list[float], n: int, start_ms: int, days: int, path: str) -> None:
+    """Fail loudly unless an answer holds 1,440 buckets, the first one the stored value."""
+    if len(found) != BUCKETS:
+        raise SystemExit(f"FAILED ({path}): {len(found)} buckets for 24 h, expected {BUCKETS}")
+    expected = stored_value(n, (start_ms - start_of(days)) // MINUTE)
+    if abs(found[0] - expected) > 1e-9:
+        raise SystemExit(f"FAILED ({path}): first bucket {found[0]}, stored {expected}")
+
+
 def fill(database: Database, series_ids: list[int], days: int) -> float:
-    start_ms = int((END - timedelta(days=days)).timestamp() * 1000)
+    start_ms = start_of(days)
     minutes = days * 1440
     began = time.perf_counter()
     for n, sid in enumerate(series_ids):
-        rows = [
-            (sid, start_ms + m * MINUTE, 1.0 + ((m * 7 + n) % 500) / 100, 0) for m in range(minutes)
-        ]
+        rows = [(sid, start_ms + m * MINUTE, stored_value(n, m), 0) for m in range(minutes)]
         for offset in range(0, len(rows), 20_000):
             write_rows(database, rows[offset : offset + 20_000])
     return time.perf_counter() - began
@@ -95,8 +127,8 @@ def _pg_queries(
             database, sid, start_ms=start, end_ms=end, bucket="1m", agg="avg", buckets=buckets
         )
         samples.append(time.perf_counter() - began)
-        if len(found) < 1440:
-            raise RuntimeError(f"only {len(found)} buckets")
+        n = next(i for i, entry in enumerate(catalog) if entry[2] == sid)
+        check([value for _ts, value in found], n, start, days, "PostgreSQL")
     return percentiles(samples)
 
 
@@ -149,6 +181,73 @@ def postgres_bytes_per_point(url: str, days: int, entities: int, runs: int) -> N
     database.dispose()
 
 
+def evict(folder: Path) -> None:
+    """Drop the SQLite files from the operating system's page cache (no root needed)."""
+    for path in folder.glob("query.db*"):
+        with path.open("rb") as handle:
+            os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def cold_service(
+    url: str, folder: Path, catalog: list[tuple[str, str, int]], days: int, runs: int
+) -> str:
+    rng = random.Random(6)
+    buckets = Buckets("Asia/Ho_Chi_Minh")
+    samples = []
+    for start, end in ranges(days, runs, seed=7):
+        n = rng.randrange(len(catalog))
+        evict(folder)
+        database = Database(url)
+        began = time.perf_counter()
+        found = series_buckets(
+            database,
+            catalog[n][2],
+            start_ms=start,
+            end_ms=end,
+            bucket="1m",
+            agg="avg",
+            buckets=buckets,
+        )
+        samples.append(time.perf_counter() - began)
+        database.dispose()
+        check([value for _ts, value in found], n, start, days, "service, cold")
+    return f"{percentiles(samples)}, checked"
+
+
+def duckdb_peer(folder: Path, args: argparse.Namespace) -> str:
+    """The same points in DuckDB, the same query in SQL: p50/p95 (warm, like the service's)."""
+    import duckdb
+
+    connection = duckdb.connect(str(folder / "peer.duckdb"))
+    start_ms = start_of(args.days)
+    minutes = args.days * 1440
+    began = time.perf_counter()
+    connection.execute(
+        "CREATE TABLE observations AS SELECT n AS series, ? + m * ? AS ts, "
+        "1.0 + ((m * 7 + n) % 500) / 100 AS value "
+        "FROM range(?) s(n), range(?) t(m) ORDER BY series, ts",
+        [start_ms, MINUTE, args.entities, minutes],
+    )
+    loaded = time.perf_counter() - began
+    query = (
+        "SELECT ts // 60000 * 60000 AS bucket, avg(value) FROM observations "
+        "WHERE series = ? AND ts >= ? AND ts < ? GROUP BY bucket ORDER BY bucket"
+    )
+    rng = random.Random(8)
+    samples = []
+    for start, end in ranges(args.days, args.runs, seed=9):
+        n = rng.randrange(args.entities)
+        began = time.perf_counter()
+        found = connection.execute(query, [n, start, end]).fetchall()
+        samples.append(time.perf_counter() - began)
+        check([value for _bucket, value in found], n, start, args.days, "DuckDB")
+    connection.close()
+    return (
+        f"{percentiles(samples)}, checked (DuckDB {duckdb.__version__}, "
+        f"{args.entities * minutes:,} points loaded in {loaded:.0f} s)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=30)
@@ -172,20 +271,27 @@ def main() -> None:
     rng = random.Random(2)
     buckets = Buckets("Asia/Ho_Chi_Minh")
     samples = []
-    answered = 0
     for start, end in ranges(args.days, args.runs):
-        sid = catalog[rng.randrange(len(catalog))][2]
+        n = rng.randrange(len(catalog))
         began = time.perf_counter()
         found = series_buckets(
-            database, sid, start_ms=start, end_ms=end, bucket="1m", agg="avg", buckets=buckets
+            database,
+            catalog[n][2],
+            start_ms=start,
+            end_ms=end,
+            bucket="1m",
+            agg="avg",
+            buckets=buckets,
         )
         samples.append(time.perf_counter() - began)
-        answered += len(found)
+        check([value for _ts, value in found], n, start, args.days, "service")
     print(
-        f"service, 24 h of 1-minute buckets: {percentiles(samples)}, "
-        f"{answered // args.runs} buckets each"
+        f"service, 24 h of 1-minute buckets, warm cache (file just written): "
+        f"{percentiles(samples)}, {BUCKETS} buckets each, checked"
     )
     database.dispose()
+    cold = cold_service(url, work, catalog, args.days, max(args.runs // 4, 20))
+    print(f"service, same query, cold (page cache evicted, new connection each): {cold}")
     server = Server(url, work / "server.log")
     samples = []
     try:
@@ -193,19 +299,23 @@ def main() -> None:
             base_url=server.url, headers={"Authorization": f"Bearer {token}"}
         ) as client:
             for start, end in ranges(args.days, args.runs, seed=3):
-                entity_id, metric, _sid = catalog[rng.randrange(len(catalog))]
+                n = rng.randrange(len(catalog))
+                entity_id, metric, _sid = catalog[n]
                 began = time.perf_counter()
                 answer = client.get(
                     f"/api/v1/entities/{entity_id}/series/{metric}",
                     params={"from": start, "to": end, "bucket": "1m", "agg": "avg"},
                 )
                 samples.append(time.perf_counter() - began)
-                if answer.status_code != 200 or len(answer.json()["points"]) < 1440:
-                    raise RuntimeError(f"bad answer {answer.status_code} {answer.text[:200]}")
+                if answer.status_code != 200:
+                    raise SystemExit(f"FAILED: HTTP {answer.status_code} {answer.text[:200]}")
+                values = [point["v"] for point in answer.json()["points"]]
+                check(values, n, start, args.days, "HTTP")
     finally:
         server.stop()
-    print(f"HTTP, 24 h of 1-minute buckets: {percentiles(samples)}")
-    print("budget: ≤ 50 ms; peer: DuckDB / ClickHouse filtered bucket queries ≈ 18 ms")
+    print(f"HTTP, 24 h of 1-minute buckets, warm cache: {percentiles(samples)}, checked")
+    print(f"DuckDB, same points and query, same run: {duckdb_peer(work, args)}")
+    print("budget: ≤ 50 ms; peer: DuckDB above (measured in this run)")
     if args.postgres:
         postgres_bytes_per_point(args.postgres, args.days, args.entities, args.runs)
 

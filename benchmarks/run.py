@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "ingest-backfill": ["benchmarks.ingest", "--shape", "backfill"],
     "writer": ["benchmarks.writer"],
     "query": ["benchmarks.query"],
+    "storage": ["benchmarks.storage"],
     "alerts": ["benchmarks.alerts"],
     "mqtt": ["benchmarks.mqtt"],
     "ngsild": ["benchmarks.ngsild"],

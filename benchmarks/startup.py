@@ -53,6 +53,7 @@ def main() -> None:
     )
     timings = []
     transitions = 0
+    rising = len(series[::10])  # the stations that rose 15 cm: each must be raised once
     for _run in range(3):
         runtime = AlertingRuntime(
             database, MemoryBus(), SeriesIndex(database), tz=clock.now().tzinfo
@@ -60,6 +61,10 @@ def main() -> None:
         began = time.perf_counter()
         transitions = len(runtime._load())
         timings.append(time.perf_counter() - began)
+        if transitions != rising:
+            raise SystemExit(
+                f"FAILED: the catch-up raised {transitions:,} alerts, expected {rising:,}"
+            )
     connection = sqlite3.connect(path)
     began = time.perf_counter()
     rows = connection.execute(
@@ -67,6 +72,8 @@ def main() -> None:
     ).fetchall()
     floor = time.perf_counter() - began
     connection.close()
+    if len(rows) != len(points):
+        raise SystemExit(f"FAILED: {len(rows):,} points read back, {len(points):,} written")
     print(
         f"rules ready (load, resume, catch-up): best {min(timings):.2f} s, "
         f"worst {max(timings):.2f} s over {len(timings)} starts; {transitions:,} alert "

@@ -51,7 +51,17 @@ def run(
         store.flush(connection)
     wall, cpu = time.perf_counter() - began, time.process_time() - cpu
     raw.close()
+    with database.engine.connect() as check:
+        stored = check.exec_driver_sql("SELECT count(*) FROM observations").scalar_one()
+        hourly = check.exec_driver_sql(
+            "SELECT coalesce(sum(count), 0) FROM observations_hourly"
+        ).scalar_one()
     database.dispose()
+    if stored != len(rows) or hourly != len(rows):
+        raise SystemExit(
+            f"FAILED ({mode}): {stored:,} rows stored and {hourly:,} counted in the hourly "
+            f"rollups for {len(rows):,} written"
+        )
     return len(rows) / wall, len(rows) / cpu
 
 

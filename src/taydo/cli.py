@@ -18,7 +18,7 @@ from taydo.core.migrate import upgrade
 from taydo.core.plugins import domains, make_plugin_manager
 from taydo.core.settings import Settings
 from taydo.demo import demo_command, port_in_use
-from taydo.observations.cli import compact_command
+from taydo.observations.cli import compact_command, retention_app
 from taydo.packs import cli as pack_cli
 from taydo.packs.cantho.simulator.cli import simulate
 
@@ -33,6 +33,7 @@ db_app = typer.Typer(help="Cơ sở dữ liệu / Database schema.", no_args_is_
 app.add_typer(db_app, name="db")
 app.add_typer(pack_cli.app, name="pack")
 db_app.command("compact")(compact_command)
+db_app.add_typer(retention_app, name="retention")
 app.command("demo")(demo_command)
 app.command("simulate")(simulate)
 for _domain in domains(make_plugin_manager()):

@@ -160,6 +160,32 @@ def catalog(database: Database) -> dict[str, int]:
     return make_catalog(database)
 
 
+class Judged:
+    """What the alerting runtime of a running app has finished judging: wraps the handler of
+    its ``observations.committed`` subscription, so a test that asserts "nothing happened"
+    first waits until the batch in question was judged (and its transitions applied) instead
+    of sleeping and hoping the runtime was quick enough."""
+
+    def __init__(self, client: Any) -> None:
+        from taydo.alerts.runtime import AlertingRuntime
+
+        runtime = runtime_of(client.app).get(AlertingRuntime)
+        subscription = next(
+            s for s in runtime._subscriptions if s.pattern == "observations.committed"
+        )
+        inner = subscription.handler
+        self.points: set[tuple[int, int]] = set()  # (series id, ts) judged
+
+        async def handler(event: Any) -> None:
+            await inner(event)
+            self.points.update((point[0], point[1]) for point in event.data)
+
+        subscription.handler = handler
+
+    def wait(self, series: int, ts: int) -> None:
+        wait_for(lambda: (series, ts) in self.points)
+
+
 def publish(client: Any, points: list[tuple[int, int, float]]) -> None:
     """What the observation writer does after a commit (until the obs branch is merged)."""
     client.portal.call(runtime_of(client.app).bus.publish, "observations.committed", points)

@@ -218,6 +218,12 @@ def test_a_rule_that_starts_reading_alarm_levels_applies_to_known_series(
         wait_for(lambda: runtime_of(client.app).get(AlertingRuntime).catalog.known(catalog[WATER]))
         put = client.put(f"/api/v1/rules/{ALARM_RULE['code']}", json=ALARM_RULE, headers=admin)
         assert put.status_code == 200, put.text
+        # The change reaches the engine over the bus (rules.changed), beside the committed
+        # values, not before the answer: a value posted at once could be judged by the old
+        # levels. Wait until the engine holds the new ones (found as a flaky failure).
+        engine = runtime_of(client.app).get(AlertingRuntime).engine
+        wanted = parse_rule(ALARM_RULE).levels
+        wait_for(lambda: engine.rules[ALARM_RULE["code"]].levels == wanted)
         post(60_000, 2.25)  # above the station's own Báo động 3 (2.1)
         alert = wait_for(lambda: client.get("/api/v1/alerts", headers=op).json())[0]
         assert alert["level"] == "bd3"

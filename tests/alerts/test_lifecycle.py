@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 from fastapi.testclient import TestClient
 
 from taydo.alerts.runtime import AlertingRuntime
 from taydo.app import create_app
 from taydo.core import clock
 from taydo.core.runtime import runtime_of
-from tests.alerts.conftest import SALT, WATER, publish, wait_for
+from tests.alerts.conftest import SALT, WATER, Judged, publish, wait_for
 
 MIN = 60_000
 
@@ -152,8 +150,9 @@ def test_values_committed_but_never_judged_raise_their_alert_at_the_next_start(
         wait_for(lambda: alerts(second, op, rule="salinity-rice")[0]["state"] == "resolved")
         assert alerts(second, op, rule="salinity-rice")[0]["id"] == salt[0]["id"]
         revisions = {a["id"]: a["revision"] for a in alerts(second, op)}
-    with TestClient(create_app(settings, database=database)) as third:  # nothing new: no change
-        time.sleep(0.3)
+    # Nothing new: no change. The start judges the stored values before the app serves
+    # (the lifespan awaits it), so there is nothing to wait for.
+    with TestClient(create_app(settings, database=database)) as third:
         assert {a["id"]: a["revision"] for a in alerts(third, op)} == revisions
         assert len(alerts(third, op, active="true")) == 1
 
@@ -209,13 +208,16 @@ def test_a_restart_does_not_restart_the_wait_of_a_for_threshold(
         answer = client.post("/api/v1/observations", json=body, headers=op)
         assert answer.status_code == 200 and answer.json()["accepted"] == len(body), answer.text
 
+    series = catalog[SALT]
     with TestClient(create_app(settings, database=database)) as first:
+        judged = Judged(first)
         store(first, [(start + m * MIN, 5.0) for m in range(9)])  # 8 minutes held
-        time.sleep(0.3)
+        judged.wait(series, start + 8 * MIN)
         assert alerts(first, op, rule="salt-held") == []
     with TestClient(create_app(settings, database=database)) as second:
+        judged = Judged(second)
         store(second, [(start + 9 * MIN, 5.0)])  # 9 minutes: still waiting
-        time.sleep(0.3)
+        judged.wait(series, start + 9 * MIN)
         assert alerts(second, op, rule="salt-held") == []
         store(second, [(start + 10 * MIN, 5.0)])  # 10 minutes since the first
         fired = wait_for(lambda: alerts(second, op, rule="salt-held"))

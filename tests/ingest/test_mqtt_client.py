@@ -29,15 +29,23 @@ def test_a_broker_that_never_answers_times_out_and_a_stop_is_not_lost(monkeypatc
     monkeypatch.setattr(mqtt_client, "CONNECT_TIMEOUT_S", 0.3)
 
     async def scenario() -> None:
-        silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        connects: asyncio.Queue[bytes] = asyncio.Queue()
+
+        async def silent_broker(reader: asyncio.StreamReader, _writer: object) -> None:
+            await connects.put(await reader.read(1))  # a CONNECT came in; never answered
+
+        silent = await asyncio.start_server(silent_broker, "127.0.0.1", 0)
         port = silent.sockets[0].getsockname()[1]
         try:
             with pytest.raises(MqttError, match="did not answer CONNECT"):
                 await Subscriber("127.0.0.1", port, client_id="taydo-test").connect()
+            await connects.get()
+            # long enough that only the cancel below can end the second connect
+            monkeypatch.setattr(mqtt_client, "CONNECT_TIMEOUT_S", 60)
             waiting = asyncio.create_task(
                 Subscriber("127.0.0.1", port, client_id="taydo-test-2").connect()
             )
-            await asyncio.sleep(0.05)
+            assert await asyncio.wait_for(connects.get(), 10) == b"\x10"  # it is waiting
             waiting.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await asyncio.wait_for(waiting, 2)

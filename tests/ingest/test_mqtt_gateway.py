@@ -228,9 +228,11 @@ def test_puback_only_after_commit(database, broker_url) -> None:  # type: ignore
 
     make_series(database, "CT-NK-05")
     release = threading.Event()
+    storing = threading.Event()
     written: list[Any] = []
 
     async def write(rows: list[Any]) -> None:
+        storing.set()
         await asyncio.to_thread(release.wait)  # storage is slow: no commit yet
         written.extend(rows)
 
@@ -259,7 +261,9 @@ def test_puback_only_after_commit(database, broker_url) -> None:  # type: ignore
         # matters, so watch the gateway's count of acknowledged messages instead
         assert sock.recv(4) == b"\x40\x02\x00\x07"
         wait_for(lambda: gateway.stats.received == 1, "the message to arrive")
-        time.sleep(0.5)
+        # the batch is being stored (and held there): whatever acknowledges it has had its
+        # chance to run before the commit
+        assert storing.wait(20), "the batch never reached storage"
         assert gateway.stats.acked == 0 and written == []
         release.set()
         wait_for(lambda: gateway.stats.acked == 1, "the acknowledgement after commit")

@@ -20,7 +20,8 @@ from taydo.core.db import Database
 from taydo.core.runtime import runtime_of
 from taydo.observations import compaction
 from taydo.observations.buckets import Buckets
-from taydo.observations.compaction import Compactor, compact_database
+from taydo.observations.compaction import compact_database
+from taydo.observations.maintenance import StorageMaintainer
 from taydo.observations.packed import HOUR_MS
 from taydo.observations.query import (
     AGGREGATES,
@@ -30,6 +31,7 @@ from taydo.observations.query import (
     series_buckets,
 )
 from taydo.observations.service import Point, store_for, write_points
+from tests.conftest import POSTGRES_ONLY
 from tests.observations.conftest import make_series
 
 BUCKETS = Buckets("Asia/Ho_Chi_Minh")
@@ -245,13 +247,11 @@ def test_a_failed_compaction_loses_and_duplicates_nothing(
     assert {sid: points_of(database, sid) for sid in series} == expected
 
 
-@pytest.mark.postgres
+@POSTGRES_ONLY  # SQLite writers and compactions take one write lock
 def test_a_writer_waiting_for_a_raise_reads_the_raised_watermark(database: Database) -> None:
     """A write transaction that waited for a compaction raising the watermark must route its
     points by the new one (a stale read sent points being packed through the fast path, so a
     re-sent point could be stored raw and packed at once: found once in CI)."""
-    if database.dialect != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite writers and compactions take one write lock")
     import threading
 
     from taydo.observations.packed import WATERMARK, lock_key, read_watermark
@@ -267,7 +267,15 @@ def test_a_writer_waiting_for_a_raise_reads_the_raised_watermark(database: Datab
             target=lambda: seen.append(read_watermark(writing.driver_connection, "postgresql"))
         )
         writer.start()
-        time.sleep(0.3)  # the writer is now waiting for the lock
+        # until PostgreSQL shows the writer's session waiting for a lock: then it is blocked
+        # (not merely slow to start) and cannot have read the watermark
+        pid = writing.driver_connection.info.backend_pid
+        deadline = time.monotonic() + 20
+        while not scalar(
+            database, f"SELECT count(*) FROM pg_locks WHERE pid = {pid} AND NOT granted"
+        ):
+            assert time.monotonic() < deadline, "the writer never waited for the lock"
+            time.sleep(0.01)
         assert seen == []
         raw.commit()
         writer.join(10)
@@ -278,11 +286,9 @@ def test_a_writer_waiting_for_a_raise_reads_the_raised_watermark(database: Datab
         writing.close()
 
 
-@pytest.mark.postgres
+@POSTGRES_ONLY  # SQLite has no partitions
 @pytest.mark.parametrize("days", [31, 29])  # up to the month's end, or ending days before it
 def test_an_emptied_closed_month_gives_its_space_back(database: Database, days: int) -> None:
-    if database.dialect != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite has no partitions")
     sid = make_series(database, "M1")["height"]
     january = int(datetime.fromisoformat("2025-01-01T00:00:00+00:00").timestamp() * 1000)
     points = [Point(sid, january + m * MINUTE, float(m % 97)) for m in range(0, days * 1440, 10)]
@@ -337,14 +343,14 @@ def test_the_server_compacts_periodically(database: Database, headers_for) -> No
         database_url=database.url, dev=True, observations_pack_after_hours=0, _env_file=None
     )
     with TestClient(create_app(off, database=database)) as client:
-        assert runtime_of(client.app).find(Compactor) is None
+        assert runtime_of(client.app).find(StorageMaintainer) is None
     assert scalar(database, "SELECT count(*) FROM observations_packed") == 0
     on = off.model_copy(
         update={"observations_pack_after_hours": 24.0, "observations_pack_interval_s": 0.1}
     )
     headers = headers_for("operator")
     with TestClient(create_app(on, database=database)) as client:
-        compactor = runtime_of(client.app).find(Compactor)
+        compactor = runtime_of(client.app).find(StorageMaintainer)
         deadline = time.monotonic() + 20
         while compactor.runs < 2 and time.monotonic() < deadline:
             time.sleep(0.05)

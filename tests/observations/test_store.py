@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from taydo.core.db import Database
 from taydo.observations.service import Point, store_for, write_points
+from tests.conftest import POSTGRES_ONLY
 from tests.observations.conftest import MakeSeries
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -128,11 +129,10 @@ def test_points_far_apart_in_time_are_stored(database: Database, series_of: Make
     assert sorted(r[0] for r in rows(database, "SELECT ts FROM observations")) == moments
 
 
+@POSTGRES_ONLY  # SQLite keeps one table
 def test_postgres_months_get_their_own_partitions(
     database: Database, series_of: MakeSeries
 ) -> None:
-    if database.dialect != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite keeps one table")
     sid = series_of("CT-5")["height"]
     write_points(database, [Point(sid, ms("2031-03-15T00:00:00Z"), 1.0)])
     names = {

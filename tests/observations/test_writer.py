@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import text
 
-from taydo.core.bus import Event, MemoryBus
+from taydo.core.bus import Event, MemoryBus, settle
 from taydo.core.db import Database
 from taydo.observations.service import COMMITTED_SUBJECT, ObservationWriter, Point
 from tests.observations.conftest import MakeSeries
@@ -31,7 +32,7 @@ def test_concurrent_requests_share_commits_and_lose_nothing(
         async def collect(event: Event) -> None:
             seen.append(event)
 
-        bus.subscribe(COMMITTED_SUBJECT, collect)
+        heard = bus.subscribe(COMMITTED_SUBJECT, collect)
         await bus.start()
         writer = ObservationWriter(database, bus=bus, max_rows=500)
         await writer.start()
@@ -41,8 +42,8 @@ def test_concurrent_requests_share_commits_and_lose_nothing(
             for k in range(40)
         ]
         results = await asyncio.gather(*(writer.write(r) for r in requests))
-        await writer.stop()
-        await asyncio.sleep(0.05)
+        await writer.stop()  # every announcement is published by then
+        assert await settle(heard, 10)  # and heard by the subscriber
         await bus.close()
         return results, seen, writer.batches
 
@@ -76,7 +77,7 @@ def test_bus_event_carries_exactly_the_new_points(
         async def collect(event: Event) -> None:
             seen.append(event)
 
-        bus.subscribe(COMMITTED_SUBJECT, collect)
+        heard = bus.subscribe(COMMITTED_SUBJECT, collect)
         await bus.start()
         writer = ObservationWriter(database, bus=bus)
         await writer.start()
@@ -86,8 +87,8 @@ def test_bus_event_carries_exactly_the_new_points(
         assert (second.accepted, second.duplicates) == (1, 1)
         only_dups = await writer.write([Point(sid, BASE, 8.0)])
         assert (only_dups.accepted, only_dups.duplicates) == (0, 1)
-        await writer.stop()
-        await asyncio.sleep(0.05)
+        await writer.stop()  # every announcement is published by then
+        assert await settle(heard, 10)  # and heard by the subscriber
         await bus.close()
         return seen
 
@@ -153,17 +154,39 @@ def _hourly(database: Database) -> list[tuple]:
         ]
 
 
+class WriterClock:
+    """The writer's monotonic clock, moved by the test: the flush interval passes when the
+    test says so, however slow the machine (``taydo.observations.service`` reads
+    ``time.monotonic`` only for that interval)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
 def test_rollups_follow_within_the_interval_and_at_once_on_sync(
-    database: Database, series_of: MakeSeries
+    database: Database, series_of: MakeSeries, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from taydo.observations import service
+
     sid = series_of("CT-7")["height"]
+    clock = WriterClock()
+    monkeypatch.setattr(service, "time", clock)
+    interval = 0.05  # also how long (real time) the idle writer waits before it looks again
 
     async def scenario() -> tuple[list, list, list, list]:
-        writer = ObservationWriter(database, flush_interval=0.3)
+        writer = ObservationWriter(database, flush_interval=interval)
         await writer.start()
         await writer.write([Point(sid, BASE + i * 60_000, 1.0) for i in range(10)])
-        before = _hourly(database)  # answered, but the rollups wait for the flush
-        await asyncio.sleep(0.6)
+        before = _hourly(database)  # answered; on the writer's clock no time has passed
+        flushes = writer.flushes
+        clock.now += interval  # the interval passes while the writer is idle
+        deadline = asyncio.get_running_loop().time() + 10
+        while writer.flushes == flushes:
+            assert asyncio.get_running_loop().time() < deadline, "no flush after the interval"
+            await asyncio.sleep(0.01)
         after_interval = _hourly(database)
         await writer.write([Point(sid, BASE + 600_000, 2.0)])
         await writer.sync()  # a reader's call: everything answered is now in the rollups

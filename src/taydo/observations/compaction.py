@@ -18,16 +18,15 @@ minute data. Recent points stay raw, where writes and late corrections are cheap
    only: every point is then still raw or already packed, never both, never neither;
 3. on PostgreSQL, TRUNCATEs monthly partitions that lie wholly below the watermark and were
    emptied, so their space returns to the operating system (rows deleted from a closed month
-   would never be reused).
+   would never be reused). The IOC's database account owns these tables and so holds
+   ``TRUNCATE``; docs/security.md ("The database account") keeps the audit journal out of
+   its reach instead.
 
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,8 +36,9 @@ from typing import Any
 from taydo.core import clock
 from taydo.core.db import Database
 from taydo.observations.packed import HOUR_MS, PACKING, WATERMARK, lock_key, pack, unpack
+from taydo.observations.partitions import PACKED, Partitions
 
-__all__ = ["Compaction", "Compactor", "compact", "compact_database"]
+__all__ = ["Compaction", "compact", "compact_database"]
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,8 @@ def compact(
     target = 0 if last is None else min(before, last - last % HOUR_MS + HOUR_MS)
     result = Compaction(packed_before=_raise_watermark(connection, dialect, target))
     horizon, before = before, target
+    # Known partitions of this run only: a retention run may drop old ones between runs.
+    partitions = Partitions()
     for offset in range(0, len(series), SERIES_PER_BATCH):
         chunk = series[offset : offset + SERIES_PER_BATCH]
         window = 1  # hours; grown from what the first hour held (a series may be dense)
@@ -145,6 +147,8 @@ def compact(
         while start is not None and not stopping():
             start -= start % HOUR_MS
             end = min(start + window * HOUR_MS, before)
+            if dialect == "postgresql":  # the packed rows' partitions, before the batch
+                partitions.ensure(connection, PACKED, (start, end - HOUR_MS))
             moved, hours = _batch(connection, dialect, sql, chunk, start, end)
             result.points += moved
             result.hours += hours
@@ -319,66 +323,3 @@ def compact_database(
         return compact(raw.driver_connection, database.dialect, before_ms, stopping=stopping)
     finally:
         raw.close()
-
-
-class Compactor:
-    """The server's periodic compaction: every ``interval_s``, packs the hours that ended
-    more than ``after_hours`` ago (late data usually arrives within that)."""
-
-    def __init__(self, database: Database, *, after_hours: float, interval_s: float) -> None:
-        self._database = database
-        self._after_ms = int(after_hours * HOUR_MS)
-        self._interval = interval_s
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = threading.Event()
-        self._current: asyncio.Future[Compaction] | None = None
-        self.runs = 0  # completed runs
-        self.last: Compaction | None = None
-
-    async def run_once(self) -> Compaction:
-        result = await asyncio.to_thread(
-            compact_database,
-            self._database,
-            clock.now_ms() - self._after_ms,
-            stopping=self._stopping.is_set,
-        )
-        self.runs += 1
-        self.last = result
-        if result.points or result.truncated:
-            log.info(
-                "compaction: %d points into %d packed hours in %d transactions%s",
-                result.points,
-                result.hours,
-                result.batches,
-                f"; truncated {', '.join(result.truncated)}" if result.truncated else "",
-            )
-        return result
-
-    async def start(self) -> None:
-        self._stopping.clear()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="compaction")
-
-    async def stop(self) -> None:
-        """Stop after the current transaction: a thread cannot be interrupted, and waiting
-        for it keeps its connection from outliving the server's database."""
-        self._stopping.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._current is not None:
-            with contextlib.suppress(Exception):
-                await self._current  # a run in progress ends at its next transaction
-            self._current = None
-
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._current = asyncio.ensure_future(self.run_once())
-            try:
-                await asyncio.shield(self._current)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # each batch rolled back on its own; the next run goes on
-                log.exception("compaction failed")
-            await asyncio.sleep(self._interval)

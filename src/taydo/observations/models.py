@@ -10,7 +10,7 @@ Asia/Ho_Chi_Minh starts at 17:00 UTC of the previous day.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Float, Integer, LargeBinary, SmallInteger
+from sqlalchemy import BigInteger, Float, Integer, LargeBinary, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taydo.core.db import Base, BigIntPK
@@ -21,6 +21,7 @@ __all__ = [
     "Latest",
     "Observation",
     "PackedHour",
+    "RetentionPolicy",
     "Unfolded",
     "Watermark",
 ]
@@ -105,3 +106,16 @@ class Watermark(Base):
 
     id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     packed_before: Mapped[int] = mapped_column(BigInteger)
+
+
+class RetentionPolicy(Base):
+    """How long the points of one dataset are kept, per tier, in days (None: forever).
+    ``scope`` is a dataset code, or ``*`` for every series without a policy of its own
+    (see ``taydo.observations.retention``)."""
+
+    __tablename__ = "observations_retention"
+
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
+    raw_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    hourly_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    daily_days: Mapped[int | None] = mapped_column(Integer, nullable=True)

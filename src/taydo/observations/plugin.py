@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from taydo.core.plugins import Domain, hookimpl
-from taydo.observations import api, runtime
+from taydo.observations import api, retention_api, runtime
 
 HERE = Path(__file__).parent
 
@@ -19,7 +19,7 @@ def taydo_domains() -> list[Domain]:
         Domain(
             name="observations",
             requires=("catalog",),
-            routers=(api.router,),
+            routers=(api.router, retention_api.router),
             migrations=HERE / "migrations",
             start=runtime.start,
             stop=runtime.stop,

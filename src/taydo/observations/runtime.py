@@ -1,5 +1,6 @@
 """The observations domain at run time: the series index, the group-commit writer and the
-periodic compaction of closed hours; and the typed request dependencies for them."""
+periodic storage maintenance (compaction of closed hours, then retention); and the typed
+request dependencies for them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi import Depends, Request
 from taydo.catalog.series import SeriesIndex
 from taydo.core.runtime import Runtime, runtime_of
 from taydo.observations.buckets import Buckets
-from taydo.observations.compaction import Compactor
+from taydo.observations.maintenance import StorageMaintainer
 from taydo.observations.service import ObservationWriter
 
 __all__ = ["Series", "TimeBuckets", "Writer", "settled", "start", "stop"]
@@ -41,7 +42,7 @@ async def start(runtime: Runtime) -> None:
     await writer.start()
     runtime.provide(writer)
     if settings.observations_pack_after_hours > 0:
-        compactor = Compactor(
+        compactor = StorageMaintainer(
             runtime.db,
             after_hours=settings.observations_pack_after_hours,
             interval_s=settings.observations_pack_interval_s,
@@ -55,10 +56,10 @@ async def stop(runtime: Runtime) -> None:
     if not runtime.last_stop("observations"):
         return  # still serving on another loop
     runtime.unlisten("catalog.changed", runtime.get(SeriesIndex).hear_local_change)
-    compactor = runtime.find(Compactor)
+    compactor = runtime.find(StorageMaintainer)
     if compactor is not None:
         await compactor.stop()
-        runtime.discard(Compactor)
+        runtime.discard(StorageMaintainer)
     writer = runtime.find(ObservationWriter)
     if writer is not None:
         await writer.stop()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["LatestItem", "SeriesAnswer", "SeriesPoint"]
+__all__ = ["LatestItem", "RetentionIn", "RetentionOut", "SeriesAnswer", "SeriesPoint"]
 
 
 class SeriesPoint(BaseModel):
@@ -34,3 +34,20 @@ class LatestItem(BaseModel):
     ts: str = Field(description="ISO 8601 in the display time zone")
     value: float
     quality: int
+
+
+_PERIOD = "days (730), days or years as text (90d, 2y) or forever; missing: forever"
+
+
+class RetentionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    raw: str | int | None = Field(None, description=f"raw points: {_PERIOD}")
+    hourly: str | int | None = Field(None, description=f"hourly rollups: {_PERIOD}")
+    daily: str | int | None = Field(None, description=f"daily rollups: {_PERIOD}")
+
+
+class RetentionOut(BaseModel):
+    raw: str
+    hourly: str
+    daily: str

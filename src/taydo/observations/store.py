@@ -31,16 +31,15 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-import threading
 import weakref
 from array import array
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from itertools import chain
 from typing import Any
 
-from taydo.observations.buckets import Buckets
+from taydo.observations.buckets import QUARTER_MS, Buckets
 from taydo.observations.packed import drop_packed, read_watermark
+from taydo.observations.partitions import DAILY, HOURLY, RAW, Partitions, missing_partition
 
 __all__ = ["Row", "Store"]
 
@@ -138,6 +137,7 @@ _JOURNAL_INSERT = {
     "postgresql": "INSERT INTO observations_unfolded (deltas) VALUES (%s)",
 }
 _JOURNAL_CLAIM = "DELETE FROM observations_unfolded RETURNING deltas"
+_JOURNAL_READ = "SELECT deltas FROM observations_unfolded"
 # One journal entry per (series, hour) of a transaction, as doubles (ids and epoch ms are
 # exact in a double): series, hour, day, count, sum, min, max, last_ts, last_value, quality.
 _DELTA_FIELDS = 10
@@ -148,26 +148,13 @@ _PG_LATEST = (
 )
 
 
-def _month_bounds(day: int) -> tuple[str, int, int]:
-    moment = datetime.fromtimestamp(day * 86_400, UTC)
-    first = moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    following = (
-        first.replace(year=first.year + 1, month=1)
-        if first.month == 12
-        else first.replace(month=first.month + 1)
-    )
-    name = f"observations_p{first.year:04d}{first.month:02d}"
-    return name, int(first.timestamp() * 1000), int(following.timestamp() * 1000)
-
-
 class Store:
     """Writes batches for one database. ``dialect`` is ``sqlite`` or ``postgresql``."""
 
     def __init__(self, dialect: str, buckets: Buckets) -> None:
         self.dialect = dialect
         self.buckets = buckets
-        self._partitions: set[str] = set()
-        self._partition_lock = threading.Lock()
+        self.partitions = Partitions()
         # PostgreSQL connections that already have their temporary staging table.
         self._staged: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -213,9 +200,27 @@ class Store:
         if not rows:
             return []
         try:
+            return self._write_once(connection, rows, deferred=deferred, folded=folded)
+        except Exception as error:
+            if not missing_partition(error):
+                raise
+        # A partition this process had created was dropped since (a retention run, maybe in
+        # another process): forget what we knew and write again.
+        self.partitions.forget()
+        return self._write_once(connection, rows, deferred=deferred, folded=folded)
+
+    def _write_once(
+        self,
+        connection: Any,
+        rows: Sequence[Row],
+        *,
+        deferred: bool,
+        folded: bytes | None,
+    ) -> list[Row]:
+        try:
             if self.dialect == "postgresql":
                 unique = _first_of_each_key(rows)
-                self._ensure_partitions(connection, unique)
+                self._ensure_partitions(connection, [r[1] for r in unique])
                 unique = self._unpacked(connection, unique)
                 new = self._insert_pg(connection, unique) if unique else []
             else:
@@ -236,6 +241,24 @@ class Store:
     def flush(self, connection: Any) -> int:
         """Apply every journaled rollup delta (from any writer) in one transaction; return
         how many journal rows it applied."""
+        try:
+            return self._flush_once(connection)
+        except Exception as error:
+            if not missing_partition(error):
+                raise
+        # A rollup partition was dropped since (see ``_write``): the deltas went back to the
+        # journal with the rollback; create what they need and apply them again.
+        self.partitions.forget()
+        blobs = connection.execute(_JOURNAL_READ).fetchall()
+        connection.rollback()
+        values = array("d")
+        for (blob,) in blobs:
+            values.frombytes(blob)
+        hours = values[1::_DELTA_FIELDS]
+        self._ensure_partitions(connection, [int(h) for h in hours])
+        return self._flush_once(connection)
+
+    def _flush_once(self, connection: Any) -> int:
         try:
             if self.dialect == "sqlite":
                 connection.execute("BEGIN IMMEDIATE")
@@ -316,29 +339,18 @@ class Store:
         keys = set(inserted)
         return [r for r in rows if (r[0], r[1]) in keys]
 
-    def _ensure_partitions(self, connection: Any, rows: list[Row]) -> None:
-        days = {r[1] // 86_400_000 for r in rows}
-        wanted = {_month_bounds(day) for day in days}
-        missing = [bounds for bounds in wanted if bounds[0] not in self._partitions]
-        if not missing:
-            return
-        with self._partition_lock:
-            for name, start, end in sorted(missing):
-                # Its own short transaction, so the parent's lock is not held during the
-                # batch; a concurrent creator makes IF NOT EXISTS a no-op or an error we retry.
-                for attempt in range(3):
-                    try:
-                        connection.execute(
-                            f'CREATE TABLE IF NOT EXISTS "{name}" PARTITION OF observations '
-                            f"FOR VALUES FROM ({start}) TO ({end})"
-                        )
-                        connection.commit()
-                        break
-                    except Exception:
-                        connection.rollback()
-                        if attempt == 2:
-                            raise
-                self._partitions.add(name)
+    def _ensure_partitions(self, connection: Any, stamps: list[int]) -> None:
+        """PostgreSQL: the raw, hourly and daily partitions that points at ``stamps`` go
+        into, created before the write transaction (each creation commits on its own).
+        Rollup buckets start in the display zone, so a point's daily bucket may lie in the
+        UTC month (or year) before its own."""
+        partitions = self.partitions
+        starts = [quarter * QUARTER_MS for quarter in {ts // QUARTER_MS for ts in stamps}]
+        partitions.ensure(connection, RAW, starts)
+        slot = self.buckets.slot
+        slots = [slot(start) for start in starts]
+        partitions.ensure(connection, HOURLY, [s[1] for s in slots])
+        partitions.ensure(connection, DAILY, [s[2] for s in slots])
 
     # -- rollups and latest values ---------------------------------------------------------
 

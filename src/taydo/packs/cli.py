@@ -59,6 +59,7 @@ ROWS = (
     ("entity_types", "Loại đối tượng / entity types", None),
     ("entities", "Đối tượng / entities", "entities_new"),
     ("metrics", "Chỉ số đo / metrics", None),
+    ("retention", "Chính sách lưu trữ / retention policies", None),
     ("rules", "Quy tắc cảnh báo / alert rules", None),
     ("routes", "Tuyến thông báo / notification routes", None),
 )
