@@ -10,12 +10,12 @@ BENCH_ARGS ?=
 .PHONY: help setup upgrade-deps assets i18n demo test lint format bench bench-compare serve clean
 
 help:
-	@echo "make demo   - set up, load the Cần Thơ demo data, simulate live feeds and serve http://127.0.0.1:8000"
+	@echo "make demo   - set up, load the Cần Thơ demo data, simulate live feeds and serve http://127.0.0.1:8000 (PORT=8080: another port)"
 	@echo "make test   - set up, then run the whole test suite"
 	@echo "make lint   - import-linter (layers), ruff (lint + format check) and mypy"
 	@echo "make bench  - run the benchmarks (figures go into docs/performance.md)"
 	@echo "make bench-compare BASE=<rev> - HTTP/MQTT ingest and alert latency, BASE and this tree alternately"
-	@echo "make serve  - run the server on the configured database"
+	@echo "make serve  - run the server on the configured database (PORT=8080: another port)"
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tây Đô needs Python 3.11 or newer")'
@@ -49,8 +49,9 @@ i18n: setup
 	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) -l en --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d $(I18N) -l en --statistics
 
+# make demo PORT=8080 serves on another port (the default: 8000)
 demo: setup assets
-	$(BIN)/taydo demo
+	$(BIN)/taydo demo $(if $(PORT),--port $(PORT))
 
 test: setup assets
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -73,7 +74,7 @@ bench-compare: setup
 	$(BIN)/python benchmarks/compare.py --base $(BASE) $(BENCH_ARGS)
 
 serve: setup
-	$(BIN)/taydo serve
+	$(BIN)/taydo serve $(if $(PORT),--port $(PORT))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist src/*.egg-info

@@ -21,6 +21,8 @@ from taydo.core.db import Database
 from tests.packs.conftest import free_port
 
 HISTORY = "Ghi dữ liệu lịch sử / writing history"
+WATER_QUALITY = "https://raw.githubusercontent.com/smart-data-models/dataModel.WaterQuality/master/context.jsonld"
+JSONLD_CONTEXT = "http://www.w3.org/ns/json-ld#context"
 
 
 def _start(folder: Path, port: int) -> subprocess.Popen[str]:
@@ -92,6 +94,23 @@ def _ms(text: str) -> int:
     return int(datetime.fromisoformat(text).timestamp() * 1000)
 
 
+def _nothing_looks_broken(base: str, headers: dict[str, str]) -> None:
+    """What made a fresh demo look broken: routes to channels nobody created (every
+    notification dead-lettered), datasets the simulator never feeds counted as stale, and the
+    NGSI-LD examples answering 503 for want of the Smart Data Models contexts."""
+    routes = httpx.get(base + "/api/v1/notify/routes", headers=headers, timeout=10)
+    assert routes.status_code == 200 and routes.json(), routes.text
+    assert all(route["missing_channels"] == [] for route in routes.json())
+    health = httpx.get(base + "/api/v1/health/datasets", headers=headers, timeout=10).json()
+    assert [h["dataset"] for h in health["items"] if h["freshness"]["status"] == "stale"] == []
+    entity = httpx.get(
+        base + "/ngsi-ld/v1/entities/urn:ngsi-ld:none:x",
+        headers={**headers, "Link": f'<{WATER_QUALITY}>; rel="{JSONLD_CONTEXT}"'},
+        timeout=10,
+    )
+    assert entity.status_code == 404, entity.text  # the context resolved: 503 if it had not
+
+
 def test_demo_serves_live_data_stops_cleanly_and_reuses_its_data(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -102,9 +121,12 @@ def test_demo_serves_live_data_stops_cleanly_and_reuses_its_data(tmp_path: Path)
         try:
             user = create_user(database, "test-reader", "viewer")
             _row, token = issue_token(database, user.id, "test")
+            admin = create_user(database, "test-admin", "admin")
+            _row, admin_token = issue_token(database, admin.id, "test")
         finally:
             database.dispose()
         headers = {"Authorization": f"Bearer {token}"}
+        _nothing_looks_broken(base, {"Authorization": f"Bearer {admin_token}"})
         before = _latest_stamp(base, headers)
         deadline = time.monotonic() + 30
         while _latest_stamp(base, headers) <= before:
@@ -114,6 +136,7 @@ def test_demo_serves_live_data_stops_cleanly_and_reuses_its_data(tmp_path: Path)
         output = _stop(first)
     assert first.returncode == 0, output
     assert "Traceback" not in output
+    assert "dead-lettered" not in output and "no such channel" not in output
     assert HISTORY in output
     assert "admin" in output and "operator" in output  # accounts printed on creation
     assert "Đã dừng" in output

@@ -5,22 +5,27 @@ through its ``Domain.cli``)."""
 from __future__ import annotations
 
 import logging
+import sys
+from typing import Any
 
 import typer
+import typer.core
 from rich.console import Console
 
 from taydo import __version__
-from taydo.core.db import Database
+from taydo.core.db import Database, explain_database_error
 from taydo.core.migrate import upgrade
 from taydo.core.plugins import domains, make_plugin_manager
-from taydo.core.settings import DEFAULT_SECRET_KEY, Settings
-from taydo.demo import demo_command
+from taydo.core.settings import Settings
+from taydo.demo import demo_command, port_in_use
 from taydo.observations.cli import compact_command, retention_app
 from taydo.packs import cli as pack_cli
 from taydo.packs.cantho.simulator.cli import simulate
 
 app = typer.Typer(
-    help="Tây Đô IOC — Trung tâm Giám sát, điều hành đô thị thông minh.",
+    help="Tây Đô IOC — Trung tâm Giám sát, điều hành đô thị thông minh. Settings come from "
+    "TAYDO_* variables and ./taydo.toml; the database from TAYDO_DATABASE_URL (default "
+    "sqlite:///./taydo.db, created by `taydo db upgrade`). See docs/cli.md.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold secrets
 )
@@ -35,6 +40,45 @@ for _domain in domains(make_plugin_manager()):
     if _domain.cli is not None:
         _domain.cli(app)
 console = Console()
+
+# Commands that never open the IOC's database (the demo opens its own file); every other
+# command's help ends by naming where its database comes from.
+WITHOUT_DATABASE = {
+    "version",
+    "demo",
+    "pack list",
+    "contexts add",
+    "contexts list",
+    "contexts remove",
+    "rules validate",
+}
+DATABASE_EPILOG = (
+    "Cơ sở dữ liệu / database: TAYDO_DATABASE_URL (default sqlite:///./taydo.db in the current "
+    "folder); `taydo db upgrade` creates or updates its schema."
+)
+
+
+def _name_the_database(group: typer.Typer, path: list[str]) -> None:
+    for info in group.registered_commands:
+        name = info.name or (info.callback.__name__.replace("_", "-") if info.callback else "")
+        if " ".join([*path, name]) not in WITHOUT_DATABASE and not info.epilog:
+            info.epilog = DATABASE_EPILOG
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _name_the_database(sub.typer_instance, [*path, sub.name or ""])
+
+
+def _flags_take_no_value() -> None:
+    """Show no type after an on/off flag in the help (``--dev``, ``--help``).
+
+    Typer's rich help writes the value type of every option, so a flag read ``--dev <bool>``,
+    as if it wanted a value after it; options that take a value keep theirs (``<int>``)."""
+    shown = typer.core.TyperOption.display_type_rich
+
+    def display_type_rich(self: typer.core.TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    typer.core.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
 
 
 def settings() -> Settings:
@@ -73,12 +117,20 @@ def serve(
     current = settings()
     if dev:
         current = current.model_copy(update={"dev": True})
-    if current.secret_key.get_secret_value() == DEFAULT_SECRET_KEY and not current.dev:
+    weak_key = current.secret_key_problem()
+    if weak_key is not None:
         console.print(
-            "[red]Từ chối chạy với khóa bí mật mặc định. Đặt TAYDO_SECRET_KEY, hoặc dùng --dev.\n"
-            "Refusing to start with the default secret key: set TAYDO_SECRET_KEY or use --dev."
-            "[/red]"
+            f"[red]Từ chối chạy / refusing to start: {weak_key}. Đặt TAYDO_SECRET_KEY (ít nhất "
+            "32 byte ngẫu nhiên) hoặc dùng --dev / set TAYDO_SECRET_KEY to 32 or more random "
+            "bytes (e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`), "
+            "or use --dev.[/red]",
+            soft_wrap=True,
         )
+        raise typer.Exit(2)
+    host, port = host or current.host, port or current.port
+    busy = port_in_use(host, port)  # before the schema and the app: nothing to undo
+    if busy is not None:
+        console.print(f"[red]{busy}[/red]", soft_wrap=True)
         raise typer.Exit(2)
     database = Database(current.database_url)
     upgrade(database)
@@ -103,8 +155,8 @@ def serve(
     tune_thread_switching()
     uvicorn.run(
         app_,
-        host=host or current.host,
-        port=port or current.port,
+        host=host,
+        port=port,
         log_level="info",
         access_log=False,
     )
@@ -138,8 +190,21 @@ def tune_thread_switching() -> None:
     sys.setswitchinterval(0.0005)
 
 
+_name_the_database(app, [])
+_flags_take_no_value()
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as error:
+        # A wrong TAYDO_DATABASE_URL, a server that is down or a schema not yet created is
+        # the user's to fix: one line saying so, not a driver's traceback.
+        line = explain_database_error(error, settings().database_url)
+        if line is None:
+            raise
+        print(line, file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from taydo.auth import journal, service
 from taydo.auth.models import ApiToken, User
 from taydo.core.db import Database
 from tests.auth.conftest import PASSWORD, login
+from tests.packs.conftest import free_port
 
 
 def test_admin_manages_users_over_the_api(
@@ -248,8 +249,8 @@ def test_demo_accounts_one_per_role(client: TestClient, database: Database) -> N
 
 def test_serve_refuses_demo_passwords_without_dev(database: Database, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     service.ensure_demo_users(database)
-    monkeypatch.setenv("TAYDO_SECRET_KEY", "a-real-secret-key-for-this-test")
-    refused = cli("serve")
+    monkeypatch.setenv("TAYDO_SECRET_KEY", "a-real-secret-key-for-this-test-0123456789")
+    refused = cli("serve", "--port", str(free_port()))  # the port is checked first
     assert refused.exit_code == 2
     assert "demo" in refused.output and "set-password" in refused.output
 

@@ -46,3 +46,24 @@ def test_the_secret_key_is_never_shown_in_repr(monkeypatch) -> None:  # type: ig
     settings = Settings()
     assert "very-secret-value-123" not in repr(settings)
     assert "very-secret-value-123" not in settings.model_dump_json()
+
+
+@pytest.mark.parametrize(
+    ("key", "dev", "refused"),
+    [
+        ("abc", False, True),
+        ("é" * 15 + "x", False, True),  # 31 bytes: counted in bytes, not characters
+        ("é" * 16, False, False),
+        ("k" * 32, False, False),
+        ("change-me-taydo-default-secret", False, True),
+        ("abc", True, False),  # development mode accepts any key
+    ],
+)
+def test_a_secret_key_shorter_than_32_bytes_is_refused_outside_dev(
+    key: str, dev: bool, refused: bool
+) -> None:
+    settings = Settings(secret_key=key, dev=dev)  # type: ignore[arg-type]
+    problem = settings.secret_key_problem()
+    assert (problem is not None) == refused
+    if problem is not None:
+        assert "TAYDO_SECRET_KEY" in problem and key not in problem

@@ -107,3 +107,29 @@ def test_health_api(client, database, headers_for) -> None:  # type: ignore[no-u
     listing = client.get("/api/v1/health/datasets", headers=viewer).json()
     assert [item["dataset"] for item in listing["items"]] == ["muc-nuoc"]
     assert client.get("/api/v1/health/datasets").status_code == 401
+
+
+def test_a_dataset_no_series_belongs_to_is_not_stale(database) -> None:  # type: ignore[no-untyped-def]
+    from taydo.core.access import Principal
+    from taydo.ingest.datahealth import stale_count
+
+    _dataset(database)  # one series, never fed: stale
+    with database.session() as session:
+        agency = session.query(Agency).filter_by(code="SNNMT").one()
+        session.add(
+            Dataset(
+                code="thoi-tiet",
+                name="Khí tượng",
+                agency_id=agency.id,
+                pillar="society",
+                sector="environment",
+                description="",
+                update_interval_s=3600,
+                licence="",
+            )
+        )
+    report = dataset_health(database, "thoi-tiet", now_ms=NOW)
+    assert report["freshness"]["status"] == "no-source" and report["series"] == 0
+    assert report["completeness"]["ratio"] is None
+    everyone = Principal(user_id=None, username="t", role="admin", agencies=frozenset())
+    assert stale_count(database, everyone) == 1  # the fed-but-silent one only

@@ -37,11 +37,13 @@ def _fail(exc: TaydoError) -> None:
 @alerts_app.command("list")
 def list_alerts(
     state: str | None = typer.Option(None, help="firing | acknowledged | resolved"),
-    severity: str | None = typer.Option(None),
-    area: str | None = typer.Option(None),
-    agency: str | None = typer.Option(None),
+    severity: str | None = typer.Option(
+        None, help="Only this severity: info | watch | warning | danger | emergency"
+    ),
+    area: str | None = typer.Option(None, help="Only this area (ward or commune code)."),
+    agency: str | None = typer.Option(None, help="Only this agency (code, e.g. DKTTV)."),
     active: bool = typer.Option(False, "--active", help="Only open episodes."),
-    limit: int = typer.Option(50),
+    limit: int = typer.Option(50, help="At most this many, newest first."),
 ) -> None:
     """Liệt kê cảnh báo / List alerts."""
     rows = service.list_alerts(
@@ -63,7 +65,10 @@ def list_alerts(
 
 
 @alerts_app.command("ack")
-def ack(alert_id: int, note: str = typer.Option("", help="Ghi chú / note")) -> None:
+def ack(
+    alert_id: int = typer.Argument(..., help="Alert id."),
+    note: str = typer.Option("", help="Ghi chú / note"),
+) -> None:
     """Tiếp nhận cảnh báo / Acknowledge an alert."""
     try:
         service.acknowledge(_database(), CLI_PRINCIPAL, alert_id, note=note)
@@ -73,7 +78,10 @@ def ack(alert_id: int, note: str = typer.Option("", help="Ghi chú / note")) -> 
 
 
 @alerts_app.command("resolve")
-def resolve(alert_id: int, note: str = typer.Option(..., help="Ghi chú / note (required)")) -> None:
+def resolve(
+    alert_id: int = typer.Argument(..., help="Alert id."),
+    note: str = typer.Option(..., help="Ghi chú / note (required)"),
+) -> None:
     """Kết thúc cảnh báo / Resolve an alert by hand."""
     try:
         service.resolve(_database(), CLI_PRINCIPAL, alert_id, note=note)
@@ -83,7 +91,10 @@ def resolve(alert_id: int, note: str = typer.Option(..., help="Ghi chú / note (
 
 
 @alerts_app.command("assign")
-def assign(alert_id: int, assignee: str) -> None:
+def assign(
+    alert_id: int = typer.Argument(..., help="Alert id."),
+    assignee: str = typer.Argument(..., help="Username of the account to handle it."),
+) -> None:
     """Giao xử lý / Assign an alert."""
     try:
         service.assign(_database(), CLI_PRINCIPAL, alert_id, assignee=assignee)
@@ -122,7 +133,7 @@ def silence(
 def deliveries(
     status: str | None = typer.Option(None, help="pending | sent | dead"),
     channel: str | None = typer.Option(None, help="Channel code"),
-    limit: int = typer.Option(50),
+    limit: int = typer.Option(50, help="At most this many, newest first."),
 ) -> None:
     """Thông báo đã gửi và lỗi / Notification deliveries, newest first (--status dead: failed)."""
     try:

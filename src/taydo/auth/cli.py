@@ -70,7 +70,7 @@ def _read_password(from_stdin: bool) -> str:
 
 @user_app.command("add")
 def user_add(
-    username: str,
+    username: str = typer.Argument(..., help="Login name of the new account."),
     role: str = typer.Option(..., "--role", "-r", help=ROLE_HELP),
     agency: list[str] | None = AGENCY_OPTION,
     full_name: str = typer.Option("", "--full-name", help="Họ tên / Full name."),
@@ -109,7 +109,7 @@ def user_list() -> None:
 
 
 @user_app.command("disable")
-def user_disable(username: str) -> None:
+def user_disable(username: str = typer.Argument(..., help="Login name.")) -> None:
     """Khóa tài khoản / Disable an account (ends its sessions; its tokens stop working)."""
     with _database() as database:
         service.set_disabled(database, username, True, actor=_actor())
@@ -117,7 +117,7 @@ def user_disable(username: str) -> None:
 
 
 @user_app.command("enable")
-def user_enable(username: str) -> None:
+def user_enable(username: str = typer.Argument(..., help="Login name.")) -> None:
     """Mở khóa tài khoản / Enable an account again."""
     with _database() as database:
         service.set_disabled(database, username, False, actor=_actor())
@@ -126,7 +126,7 @@ def user_enable(username: str) -> None:
 
 @user_app.command("set-role")
 def user_set_role(
-    username: str,
+    username: str = typer.Argument(..., help="Login name."),
     role: str = typer.Argument(..., help=ROLE_HELP),
     agency: list[str] | None = AGENCY_KEEP_OPTION,
 ) -> None:
@@ -138,7 +138,7 @@ def user_set_role(
 
 @user_app.command("set-password")
 def user_set_password(
-    username: str,
+    username: str = typer.Argument(..., help="Login name."),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password."),
 ) -> None:
     """Đặt mật khẩu / Set an account's password (ends its sessions)."""
@@ -154,7 +154,9 @@ def token_create(
     name: str = typer.Option(..., "--name", "-n", help="What uses it (e.g. mqtt-gateway)."),
     role: str | None = typer.Option(None, "--role", "-r", help="Default: the account's role."),
     agency: list[str] | None = AGENCY_TOKEN_OPTION,
-    expires_days: float | None = typer.Option(None, "--expires-days", min=0.001),
+    expires_days: float | None = typer.Option(
+        None, "--expires-days", min=0.001, help="Days until it stops working (default: never)."
+    ),
 ) -> None:
     """Tạo mã truy cập / Create a token; it is printed once and never again."""
     with _database() as database:
@@ -177,7 +179,9 @@ def token_create(
 
 
 @token_app.command("list")
-def token_list(user: str | None = typer.Option(None, "--user", "-u")) -> None:
+def token_list(
+    user: str | None = typer.Option(None, "--user", "-u", help="Only this account's tokens."),
+) -> None:
     """Danh sách mã truy cập / List tokens (prefix only, never the token)."""
     with _database() as database:
         rows = service.list_tokens(database, username=user)
@@ -199,7 +203,9 @@ def token_list(user: str | None = typer.Option(None, "--user", "-u")) -> None:
 
 
 @token_app.command("revoke")
-def token_revoke(token_id: int) -> None:
+def token_revoke(
+    token_id: int = typer.Argument(..., help="Token id (the # that `taydo token list` shows)."),
+) -> None:
     """Thu hồi mã truy cập / Revoke a token."""
     with _database() as database:
         service.revoke_token(database, token_id, actor=_actor())

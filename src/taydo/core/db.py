@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -21,10 +22,24 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "BigIntPK", "Database", "UTCDateTime", "is_sqlite", "sqlite_pragmas"]
+__all__ = [
+    "Base",
+    "BigIntPK",
+    "Database",
+    "DatabaseUnavailable",
+    "UTCDateTime",
+    "explain_database_error",
+    "is_sqlite",
+    "sqlite_pragmas",
+]
+
+# What every database message ends with: where the URL comes from and how a schema is made.
+WHAT_TO_DO = "Check TAYDO_DATABASE_URL; `taydo db upgrade` creates or updates the schema."
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -88,8 +103,85 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class DatabaseUnavailable(Exception):
+    """The configured database cannot be used; the message (one line) says why and what to do,
+    and never shows the URL's password."""
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may be printed: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a URL)"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a file-backed SQLite URL, or None (another database, or in memory)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.database.startswith("file:"):  # a URI filename: SQLite's own rules apply
+        return None
+    return Path(parsed.database)
+
+
+def explain_database_error(error: BaseException, url: str) -> str | None:
+    """One line for a database error a user can fix (unreachable server, missing database or
+    schema), or None for any other error, which keeps its traceback."""
+    if isinstance(error, DatabaseUnavailable):
+        return str(error)
+    if not isinstance(error, DBAPIError):
+        return None
+    where = shown_url(url)
+    detail = " ".join(str(error.orig).split()) if error.orig is not None else str(error)
+    detail = detail.rstrip(".")
+    if "no such table" in detail or getattr(error.orig, "sqlstate", None) == "42P01":
+        return (
+            f"Cơ sở dữ liệu chưa có lược đồ / the database {where} has no Tây Đô tables yet "
+            f"({detail}). Run `taydo db upgrade` (on the database TAYDO_DATABASE_URL names)."
+        )
+    if error.statement is None:  # raised while connecting: the server, file or database
+        end = "" if detail.endswith("?") else "."
+        return f"Không kết nối được / cannot open the database {where}: {detail}{end} {WHAT_TO_DO}"
+    return None
+
+
+def _engine(url: str, kwargs: dict[str, Any]) -> Engine:
+    try:
+        return create_engine(url, **kwargs)
+    except (ArgumentError, NoSuchModuleError, ImportError) as error:
+        scheme = url.split(":", 1)[0] if ":" in url else url
+        raise DatabaseUnavailable(
+            f"TAYDO_DATABASE_URL không hợp lệ / is not a database URL Tây Đô can use "
+            f"({shown_url(url)}: {type(error).__name__} for {scheme!r}). Use "
+            "postgresql+psycopg://USER@HOST:5432/NAME or sqlite:///./taydo.db, then "
+            "`taydo db upgrade`."
+        ) from None
+
+
+def _refuse_missing_file(path: Path, url: str) -> Any:
+    def check(*_args: Any) -> None:
+        if not path.exists():
+            raise DatabaseUnavailable(
+                f"Không có tệp cơ sở dữ liệu / the SQLite file {path} does not exist "
+                f"({shown_url(url)}, from the folder {Path.cwd()}). Set TAYDO_DATABASE_URL to "
+                "your database, or create one here with `taydo db upgrade`."
+            )
+
+    return check
+
+
 class Database:
-    """The engine and a session factory for one database URL."""
+    """The engine and a session factory for one database URL.
+
+    A missing SQLite file is never created here: reading a database that does not exist is
+    a mistake to report (a wrong TAYDO_DATABASE_URL or working folder), not a reason to leave
+    an empty file behind. ``taydo db upgrade`` (``taydo.core.migrate.upgrade``) creates it.
+    """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
@@ -100,9 +192,12 @@ class Database:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 20
             kwargs["pool_pre_ping"] = True
-        self.engine: Engine = create_engine(url, **kwargs)
+        self.engine: Engine = _engine(url, kwargs)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", sqlite_pragmas)
+            path = sqlite_file(url)
+            if path is not None:
+                event.listen(self.engine, "do_connect", _refuse_missing_file(path, url))
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -18,6 +18,9 @@ from pydantic_settings import (
 )
 
 DEFAULT_SECRET_KEY = "change-me-taydo-default-secret"  # noqa: S105 - refused by `taydo serve`
+# HMAC-SHA256 signs sessions and CSRF tokens: a key shorter than its 32-byte output can be
+# guessed far sooner than the hash can be broken (and "abc" by hand).
+MIN_SECRET_KEY_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -130,6 +133,23 @@ class Settings(BaseSettings):
         except (KeyError, ValueError) as exc:  # a typo must fail at start-up, clearly
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    def secret_key_problem(self) -> str | None:
+        """Why the secret key may not sign a real deployment's sessions, or None when it may.
+
+        Only development mode (``--dev``, ``TAYDO_DEV``) accepts a weak key, so a demo or a
+        test needs none; checked by ``taydo serve`` before anything starts."""
+        if self.dev:
+            return None
+        key = self.secret_key.get_secret_value()
+        if key == DEFAULT_SECRET_KEY:
+            return "TAYDO_SECRET_KEY chưa đặt: khóa mặc định / is not set: this is the default key"
+        if len(key.encode()) < MIN_SECRET_KEY_BYTES:
+            return (
+                f"TAYDO_SECRET_KEY quá ngắn / is too short: {len(key.encode())} bytes, "
+                f"at least {MIN_SECRET_KEY_BYTES} needed"
+            )
+        return None
 
     @property
     def tz(self) -> ZoneInfo:

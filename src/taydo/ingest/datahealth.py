@@ -30,7 +30,12 @@ __all__ = [
     "stale_count",
 ]
 
-HEALTH_LABELS = {"fresh": N_("Kịp thời"), "late": N_("Chậm"), "stale": N_("Quá hạn")}
+HEALTH_LABELS = {
+    "fresh": N_("Kịp thời"),
+    "late": N_("Chậm"),
+    "stale": N_("Quá hạn"),
+    "no-source": N_("Chưa có nguồn"),
+}
 
 
 def _health_of_all(database: Database) -> list[dict[str, Any]]:

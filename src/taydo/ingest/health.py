@@ -2,7 +2,9 @@
 
 * **sống / current** (freshness): age of the newest value of any series of the dataset against
   the dataset's expected interval: ``fresh`` up to 2 intervals, ``late`` up to 5, ``stale``
-  beyond (or when nothing ever arrived).
+  beyond (or when nothing ever arrived). A dataset no series belongs to is ``no-source``: no
+  station or feed is registered for it, so there is nothing that could be late — counting it
+  as stale would be a permanent false alarm that teaches operators to ignore the count.
 * **đủ / complete** (completeness): values received over the last 24 hours against the values
   expected (series × 24 h ÷ interval), capped at 1.
 * **sạch, đúng / clean, correct** (validity): the share of input rejected over 24 hours, i.e.
@@ -32,6 +34,7 @@ from taydo.observations.query import count_points
 
 __all__ = [
     "LATE_FACTOR",
+    "NO_SOURCE",
     "STALE_FACTOR",
     "HealthWatcher",
     "dataset_health",
@@ -40,6 +43,7 @@ __all__ = [
 ]
 
 LATE_FACTOR = 2  # older than 2 intervals: late
+NO_SOURCE = "no-source"  # no series belongs to the dataset: nothing is expected yet
 STALE_FACTOR = 5  # older than 5 intervals: stale
 DAY_MS = 86_400_000
 
@@ -84,7 +88,7 @@ def _health(connection: Any, dataset: DatasetRef, now: int) -> dict[str, Any]:
         "series": len(series),
         "update_interval_s": interval,
         "freshness": {
-            "status": freshness(age, interval),
+            "status": freshness(age, interval) if series else NO_SOURCE,
             "last_ts": clock.ms_to_datetime(int(last)).isoformat() if last else None,
             "age_s": round(age / 1000) if age is not None else None,
         },

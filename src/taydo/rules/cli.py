@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -41,7 +42,9 @@ def list_rules() -> None:
 
 
 @app.command("validate")
-def validate(path: Path) -> None:
+def validate(
+    path: Annotated[Path, typer.Argument(help="Rules YAML file.", exists=True, dir_okay=False)],
+) -> None:
     """Kiểm tra tệp quy tắc / Validate a rules YAML file without saving it."""
     try:
         rules = service.parse_rules_yaml(path.read_text(encoding="utf-8"))
@@ -51,7 +54,10 @@ def validate(path: Path) -> None:
 
 
 @app.command("load")
-def load(path: Path, source: str = typer.Option("file", help="Source label")) -> None:
+def load(
+    path: Annotated[Path, typer.Argument(help="Rules YAML file.", exists=True, dir_okay=False)],
+    source: str = typer.Option("file", help="Source label"),
+) -> None:
     """Nạp quy tắc từ tệp / Load (insert or update) rules from a YAML file."""
     try:
         rules = service.parse_rules_yaml(path.read_text(encoding="utf-8"))

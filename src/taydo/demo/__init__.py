@@ -1,10 +1,12 @@
 """``taydo demo``: a living Cần Thơ IOC on this machine in one command.
 
 It uses ``./taydo-demo.db`` (SQLite) and the in-process bus, brings the schema up to date,
-loads the Cần Thơ pack, creates the demo accounts, writes recent history the first time (and
-the gap since the last run afterwards), then serves http://127.0.0.1:8000 with the simulator
-feeding live values through the server's own writer, so alerts fire as they would with real
-sensors. Ctrl-C stops it cleanly; the next run reuses the data. See docs/demo.md.
+loads the Cần Thơ pack, creates the demo accounts, the notification channels the pack's routes
+name (delivering to the demo's own inbox, ``inbox.py``) and the Smart Data Models contexts
+(``contexts/``), writes recent history the first time (and the gap since the last run
+afterwards), then serves http://127.0.0.1:8000 with the simulator feeding live values through
+the server's own writer, so alerts fire as they would with real sensors. Ctrl-C stops it
+cleanly; the next run reuses the data. See docs/demo.md.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from rich.table import Table
 from taydo.core.db import Database
 from taydo.core.settings import Settings
 
-__all__ = ["DemoError", "DemoOptions", "demo_command", "prepare", "run_demo"]
+__all__ = ["DemoError", "DemoOptions", "demo_command", "port_in_use", "prepare", "run_demo"]
 
 DAY_S = 86_400
 
@@ -48,6 +50,11 @@ class DemoOptions:
 
 class DemoError(Exception):
     """A problem the user can fix (port in use, …); shown without a traceback."""
+
+
+def contexts_dir(options: DemoOptions) -> Path:
+    """The demo's own context store, beside its database (``taydo-demo.db.contexts``)."""
+    return options.path.with_name(options.path.name + ".contexts")
 
 
 def _secret_key(db_path: Path) -> str:
@@ -72,21 +79,34 @@ def demo_settings(options: DemoOptions) -> Settings:
             "port": options.port,
             "dev": True,
             "secret_key": SecretStr(_secret_key(options.path)),
+            "contexts_dir": contexts_dir(options),
         }
     )
 
 
-def _check_port(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+def port_in_use(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port (what to do included), or None.
+
+    Checked before anything starts, so a taken port costs a second, not a whole start-up
+    ending in the web server's own bind error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
         try:
             probe.bind((host, port))
         except OSError as error:
-            raise DemoError(
-                f"Cổng {host}:{port} đang bận — dừng máy chủ kia hoặc dùng --port.\n"
-                f"Port {host}:{port} is in use ({error.strerror}): stop the other server "
-                "or choose another with --port."
-            ) from None
+            return (
+                f"Cổng {host}:{port} đang bận hoặc không dùng được — dừng máy chủ kia hoặc dùng "
+                f"--port.\nPort {host}:{port} is in use or not available ({error.strerror}): "
+                "stop the other server or choose another with --port (make demo PORT=…)."
+            )
+    return None
+
+
+def _check_port(host: str, port: int) -> None:
+    busy = port_in_use(host, port)
+    if busy is not None:
+        raise DemoError(busy)
 
 
 @contextlib.contextmanager
@@ -108,11 +128,16 @@ def _uninterrupted() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-def prepare(database: Database, options: DemoOptions, console: Console) -> dict[str, Any]:
-    """Schema, pack, accounts and history; returns what was done (for the banner and tests)."""
+def prepare(
+    database: Database, options: DemoOptions, console: Console, *, inbox_secret: str = ""
+) -> dict[str, Any]:
+    """Schema, pack, accounts, channels, contexts and history; returns what was done (for the
+    banner and tests). ``inbox_secret`` signs the deliveries to the demo's inbox."""
     from taydo.auth.service import ensure_demo_users
     from taydo.core.migrate import upgrade
     from taydo.core.plugins import make_plugin_manager, packs
+    from taydo.demo import contexts
+    from taydo.demo.inbox import demo_channels
     from taydo.packs.cantho.simulator import Simulator
     from taydo.packs.cantho.simulator.driver import backfill, last_timestamp, series_map
     from taydo.packs.loading import load_pack
@@ -123,6 +148,8 @@ def prepare(database: Database, options: DemoOptions, console: Console) -> dict[
         with console.status("Nạp dữ liệu Cần Thơ / loading the Cần Thơ pack…"):
             counts = load_pack(database, packs(make_plugin_manager())["cantho"])
         accounts = ensure_demo_users(database)
+        channels = demo_channels(database, _base_url(options), inbox_secret or _new_secret())
+        contexts.fill(contexts_dir(options))
 
     series = series_map(database)
     simulator = Simulator(seed=options.seed).only(set(series))
@@ -161,7 +188,18 @@ def prepare(database: Database, options: DemoOptions, console: Console) -> dict[
         "series": len(simulator.pairs),
         "first_run": last is None,
         "backfilled": written,
+        "channels": channels,
     }
+
+
+def _base_url(options: DemoOptions) -> str:
+    """Where the server reaches itself (a wildcard bind address is not one to connect to)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(options.host, options.host)  # noqa: S104
+    return f"http://[{host}]:{options.port}" if ":" in host else f"http://{host}:{options.port}"
+
+
+def _new_secret() -> str:
+    return secrets.token_urlsafe(32)
 
 
 def _banner(options: DemoOptions, info: dict[str, Any], console: Console) -> None:
@@ -258,13 +296,23 @@ async def _serve(app: Any, options: DemoOptions) -> None:
 def run_demo(options: DemoOptions, console: Console) -> None:
     """Prepare and serve until Ctrl-C. Raises DemoError for problems the user can fix."""
     from taydo.app import create_app
+    from taydo.demo.inbox import DemoInbox
 
     _check_port(options.host, options.port)
+    if not options.path.parent.is_dir():  # the key file and the database go there
+        raise DemoError(
+            f"Không có thư mục / no folder {options.path.parent} for --db {options.path}: "
+            "create it or choose another path."
+        )
     settings = demo_settings(options)
     database = Database(settings.database_url)
+    inbox_secret = _new_secret()  # per run: the demo's channels are saved with it each start
     try:
-        info = prepare(database, options, console)
+        info = prepare(database, options, console, inbox_secret=inbox_secret)
         app = create_app(settings, database=database)
+        DemoInbox(
+            inbox_secret, lambda line: console.print(line, markup=False, soft_wrap=True)
+        ).mount(app)
         _with_live_simulator(app, options, info, console)
         try:
             asyncio.run(_serve(app, options))
