@@ -81,7 +81,9 @@ def test_the_real_form_logs_in_from_its_own_origin(
 def test_the_json_login_refuses_another_origin(client: TestClient, make_user) -> None:  # type: ignore[no-untyped-def]
     name = make_user("operator")
     body = {"username": name, "password": PASSWORD}
-    forged = client.post("/api/v1/auth/login", json=body, headers={"Origin": "https://evil.example"})
+    forged = client.post(
+        "/api/v1/auth/login", json=body, headers={"Origin": "https://evil.example"}
+    )
     assert forged.status_code == 403 and forged.json()["error"]
     assert COOKIE_NAME not in client.cookies
     # Scripts send no Origin; a browser on the console's own origin sends its own.
