@@ -20,6 +20,7 @@ Pure ASGI, so streamed answers (Server-Sent Events) pass through untouched.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -29,6 +30,7 @@ from typing import Any
 
 import orjson
 
+from taydo.core.memory import TRIM_EVERY_S, give_back
 from taydo.core.settings import Settings
 
 __all__ = [
@@ -54,6 +56,7 @@ CLASSES = ("ingest", "query", "console", "login", "health", "stream")
 HEALTH_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 LOGIN_PATHS = frozenset({"/login", "/logout"})
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+INGEST_SHARE_DURING_LOGIN = 8  # ingest keeps 1/8 of its slots while a login is in flight
 
 
 def route_class(method: str, path: str, accept: str = "") -> str:
@@ -115,7 +118,12 @@ class Gate:
         larger than the whole byte budget is still let in alone (a legal upload must pass)."""
         limit = self.limits[kind]
         busy = self.in_flight[kind]
-        if busy >= limit.requests or (busy and self.in_bytes[kind] + size > limit.bytes):
+        requests = limit.requests
+        if kind == "ingest" and self.in_flight["login"]:
+            # A person is logging in: ingest yields. On SQLite a login's write waits for the
+            # writer's lock, which a full ingest queue would hold back to back.
+            requests = max(1, requests // INGEST_SHARE_DURING_LOGIN)
+        if busy >= requests or (busy and self.in_bytes[kind] + size > limit.bytes):
             self.shed[kind] += 1
             return False
         self.in_flight[kind] += 1
@@ -126,6 +134,10 @@ class Gate:
     def leave(self, kind: str, size: int) -> None:
         self.in_flight[kind] -= 1
         self.in_bytes[kind] -= size
+
+    def quiet(self) -> bool:
+        """No request in flight (live streams aside: they last as long as their viewer)."""
+        return all(n == 0 for kind, n in self.in_flight.items() if kind != "stream")
 
 
 @dataclass(frozen=True)
@@ -180,6 +192,8 @@ class AdmissionMiddleware:
         self.observers = observers
         self.extra_headers = extra_headers  # the security headers: this answer is outermost
         self.chunked_size = chunked_size  # counted for a body of unknown length
+        self._trimmed_at = time.monotonic()
+        self._trim_later: asyncio.TimerHandle | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -203,6 +217,7 @@ class AdmissionMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             self.gate.leave(kind, size)
+            self._maybe_give_back()
             outcome = RequestOutcome(
                 scope["method"],
                 route_template(scope),
@@ -216,6 +231,24 @@ class AdmissionMiddleware:
                     observer(outcome)
                 except Exception:  # an observer's fault must not fail the answer
                     log.exception("request observer %r failed", observer)
+
+    def _maybe_give_back(self) -> None:
+        """Once quiet after work, hand the allocator's free pages back (``core.memory``),
+        at most every ``TRIM_EVERY_S``; too soon, it looks again when that time is up."""
+        if not self.gate.quiet():
+            return
+        loop = asyncio.get_running_loop()
+        wait = self._trimmed_at + TRIM_EVERY_S - time.monotonic()
+        if wait > 0:
+            if self._trim_later is None:
+                self._trim_later = loop.call_later(wait, self._look_again)
+            return
+        self._trimmed_at = time.monotonic()
+        loop.run_in_executor(None, give_back)
+
+    def _look_again(self) -> None:
+        self._trim_later = None
+        self._maybe_give_back()
 
     async def _shed(self, kind: str, send: Send) -> None:
         retry = self.gate.retry_after_s
