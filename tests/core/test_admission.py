@@ -124,3 +124,37 @@ def test_an_ingest_flood_is_shed_while_login_and_console_answer(
         again = client.post("/api/v1/observations", content=body, headers={"Authorization": token})
         assert again.status_code == 200, again.text
     assert gate.shed["ingest"] == 1 and gate.admitted["ingest"] == 2
+
+
+def test_ingest_yields_while_a_login_is_in_flight() -> None:
+    settings = Settings(admission_ingest_requests=16, _env_file=None)  # type: ignore[call-arg]
+    gate = Gate.from_settings(settings)
+    for _ in range(2):
+        assert gate.try_enter("ingest", 0)
+    assert gate.try_enter("login", 0)
+    # 16 // 8 = 2 ingest slots while someone logs in: the third is shed …
+    assert not gate.try_enter("ingest", 0)
+    gate.leave("login", 0)
+    # … and the whole budget is back once the login is done.
+    assert gate.try_enter("ingest", 0)
+
+
+def test_memory_goes_back_once_the_server_is_quiet(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from taydo.core import admission, memory
+
+    assert memory.give_back() is True  # glibc here: malloc_trim is there and runs
+    trimmed = threading.Event()
+
+    def give_back() -> bool:
+        trimmed.set()
+        return True
+
+    monkeypatch.setattr(admission, "give_back", give_back)
+    monkeypatch.setattr(admission, "TRIM_EVERY_S", 0.0)
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+        assert trimmed.wait(10), "no trim after the server went quiet"
