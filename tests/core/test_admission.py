@@ -127,12 +127,12 @@ def test_an_ingest_flood_is_shed_while_login_and_console_answer(
 
 
 def test_ingest_yields_while_a_login_is_in_flight() -> None:
-    settings = Settings(admission_ingest_requests=16, _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(admission_ingest_requests=32, _env_file=None)  # type: ignore[call-arg]
     gate = Gate.from_settings(settings)
     for _ in range(2):
         assert gate.try_enter("ingest", 0)
     assert gate.try_enter("login", 0)
-    # 16 // 8 = 2 ingest slots while someone logs in: the third is shed …
+    # 32 // 16 = 2 ingest slots while someone logs in: the third is shed …
     assert not gate.try_enter("ingest", 0)
     gate.leave("login", 0)
     # … and the whole budget is back once the login is done.

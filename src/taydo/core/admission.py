@@ -56,7 +56,7 @@ CLASSES = ("ingest", "query", "console", "login", "health", "stream")
 HEALTH_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 LOGIN_PATHS = frozenset({"/login", "/logout"})
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-INGEST_SHARE_DURING_LOGIN = 8  # ingest keeps 1/8 of its slots while a login is in flight
+INGEST_SHARE_DURING_LOGIN = 16  # ingest keeps 1/16 of its slots while a login is in flight
 
 
 def route_class(method: str, path: str, accept: str = "") -> str:

@@ -1,6 +1,7 @@
 """Giving memory back to the system once a burst is over.
 
-A burst of requests leaves the freed request bodies and parsed objects in the C allocator's
+A burst of requests leaves its cyclic garbage waiting for the collector's next full pass,
+and the freed request bodies and parsed objects in the C allocator's
 heaps (glibc keeps one per thread that allocated, up to eight per core) instead of returning
 them: after an overload the process stayed at its peak. ``malloc_trim(0)`` hands the free
 pages back. The admission gate calls ``give_back`` on a worker thread when the server goes
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
 from collections.abc import Callable
 
@@ -39,7 +41,11 @@ _TRIM = _malloc_trim()
 
 
 def give_back() -> bool:
-    """Return the allocator's free pages to the system; False where it cannot."""
+    """Collect cyclic garbage, then return the allocator's free pages to the system;
+    False where the allocator cannot."""
+    # A quiet server allocates little, so the collector's oldest generation would wait long
+    # for its next pass, keeping the burst's cycles (exceptions, futures) until then.
+    gc.collect()
     if _TRIM is None:
         return False
     try:

@@ -124,7 +124,7 @@ class Settings(BaseSettings):
 
     # -- admission control (per process; see docs/operations.md) ---------------------------
     admission_ingest_requests: int = Field(
-        32,
+        16,
         ge=1,
         description="Ingest requests (observations, NGSI-LD writes, uploads) served "
         "at once; more are answered 503 with Retry-After before any work starts.",
