@@ -155,6 +155,8 @@ def test_memory_goes_back_once_the_server_is_quiet(
 
     monkeypatch.setattr(admission, "give_back", give_back)
     monkeypatch.setattr(admission, "TRIM_EVERY_S", 0.0)
+    monkeypatch.setattr(admission, "TRIM_AFTER_BYTES", 1)
     with TestClient(app) as client:
-        assert client.get("/healthz").status_code == 200
+        assert client.get("/healthz").status_code == 200  # no body: no burst yet
+        assert client.post("/api/v1/observations", content=b"[]").status_code == 401
         assert trimmed.wait(10), "no trim after the server went quiet"

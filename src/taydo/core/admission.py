@@ -30,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from taydo.core.memory import TRIM_EVERY_S, give_back
+from taydo.core.memory import TRIM_AFTER_BYTES, TRIM_EVERY_S, give_back
 from taydo.core.settings import Settings
 
 __all__ = [
@@ -194,6 +194,7 @@ class AdmissionMiddleware:
         self.chunked_size = chunked_size  # counted for a body of unknown length
         self._trimmed_at = time.monotonic()
         self._trim_later: asyncio.TimerHandle | None = None
+        self._bytes_since_trim = 0  # request bytes admitted since (a burst's worth)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -204,6 +205,7 @@ class AdmissionMiddleware:
         if not self.gate.try_enter(kind, size):
             await self._shed(kind, send)
             return
+        self._bytes_since_trim += size
         began = time.perf_counter()
         status = 500
 
@@ -233,9 +235,10 @@ class AdmissionMiddleware:
                     log.exception("request observer %r failed", observer)
 
     def _maybe_give_back(self) -> None:
-        """Once quiet after work, hand the allocator's free pages back (``core.memory``),
-        at most every ``TRIM_EVERY_S``; too soon, it looks again when that time is up."""
-        if not self.gate.quiet():
+        """Once quiet after a burst (``TRIM_AFTER_BYTES`` of requests), hand the allocator's
+        free pages back (``core.memory``), at most every ``TRIM_EVERY_S``; too soon, it looks
+        again when that time is up."""
+        if self._bytes_since_trim < TRIM_AFTER_BYTES or not self.gate.quiet():
             return
         loop = asyncio.get_running_loop()
         wait = self._trimmed_at + TRIM_EVERY_S - time.monotonic()
@@ -244,6 +247,7 @@ class AdmissionMiddleware:
                 self._trim_later = loop.call_later(wait, self._look_again)
             return
         self._trimmed_at = time.monotonic()
+        self._bytes_since_trim = 0
         loop.run_in_executor(None, give_back)
 
     def _look_again(self) -> None:

@@ -4,9 +4,9 @@ A burst of requests leaves its cyclic garbage waiting for the collector's next f
 and the freed request bodies and parsed objects in the C allocator's
 heaps (glibc keeps one per thread that allocated, up to eight per core) instead of returning
 them: after an overload the process stayed at its peak. ``malloc_trim(0)`` hands the free
-pages back. The admission gate calls ``give_back`` on a worker thread when the server goes
-quiet after work (no request in flight), at most every ``TRIM_EVERY_S``: a trim costs a few
-milliseconds, a quiet server has them.
+pages back. The admission middleware calls ``give_back`` on a worker thread when the server
+goes quiet (no request in flight) after a burst (``TRIM_AFTER_BYTES`` of request bodies
+admitted since the last time), at most every ``TRIM_EVERY_S``.
 
 Elsewhere than glibc (musl, macOS) it does nothing.
 """
@@ -19,11 +19,14 @@ import gc
 import logging
 from collections.abc import Callable
 
-__all__ = ["TRIM_EVERY_S", "give_back"]
+__all__ = ["TRIM_AFTER_BYTES", "TRIM_EVERY_S", "give_back"]
 
 log = logging.getLogger(__name__)
 
 TRIM_EVERY_S = 5.0
+# Only after a burst: a full collection costs tens of milliseconds on a large heap, not worth
+# paying after every quiet moment of a lightly used server.
+TRIM_AFTER_BYTES = 64 * 1024 * 1024
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
