@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -121,3 +122,20 @@ def test_metrics_count_ingest_commits_and_routes_by_template(
     assert samples[("taydo_admission_shed_total", (("class", "ingest"),))] == 0
     assert samples[("taydo_admission_admitted_total", (("class", "ingest"),))] == 1
     assert ("process_resident_memory_bytes", ()) in samples
+
+
+def test_ngsi_ld_writes_are_counted_by_their_gateway(
+    database: Database, tmp_path: Path, headers_for: Callable[..., dict[str, str]]
+) -> None:
+    from tests.ingest.ngsild.conftest import LD, fill_store
+    from tests.ingest.ngsild.test_api import station
+
+    fill_store(tmp_path / "contexts")
+    settings = _settings(database, contexts_dir=tmp_path / "contexts")
+    admin = headers_for("admin")
+    with TestClient(create_app(settings, database=database)) as client:
+        created = client.post("/ngsi-ld/v1/entities", json=station("CT01"), headers={**admin, **LD})
+        assert created.status_code == 201, created.text
+        samples = _samples(client.get("/metrics", headers=admin).text)
+    accepted = (("gateway", "ngsi-ld"), ("outcome", "accepted"))
+    assert samples[("taydo_ingest_points_total", accepted)] == 2  # salinity, temperature
