@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "ngsild": ["benchmarks.ngsild"],
     "console": ["benchmarks.console"],
     "startup": ["benchmarks.startup"],
+    "overload": ["benchmarks.overload"],
 }
 
 

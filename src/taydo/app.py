@@ -15,6 +15,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI
 
 from taydo import __version__
+from taydo.core.admission import AdmissionMiddleware, Gate
 from taydo.core.answers import add_error_handlers, document_errors
 from taydo.core.buses import create_bus
 from taydo.core.db import Database
@@ -23,7 +24,7 @@ from taydo.core.plugins import Domain, domains, make_plugin_manager
 from taydo.core.responses import FastJSONResponse
 from taydo.core.runtime import Runtime
 from taydo.core.secrets import SecretBox
-from taydo.core.security import MAX_FORM_BYTES, SecurityMiddleware
+from taydo.core.security import MAX_FORM_BYTES, SecurityMiddleware, security_headers
 from taydo.core.settings import Settings
 from taydo.core.validation import RejectNulMiddleware
 from taydo.web import pages as kit_pages
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         secrets=SecretBox(settings.secret_key.get_secret_value()),
     )
     runtime.provide(Shell.of(installed))
+    gate = runtime.provide(Gate.from_settings(settings))
     for domain in installed:
         if domain.setup is not None:
             domain.setup(runtime)
@@ -82,6 +84,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         SecurityMiddleware,
         https=settings.cookie_secure,
         max_form_bytes=max(MAX_FORM_BYTES, settings.max_upload_bytes + (1 << 20)),
+    )
+    # Outermost of all: a request over its class's budget is shed before anything reads it.
+    app.add_middleware(
+        AdmissionMiddleware,
+        gate=gate,
+        observers=runtime.request_observers,
+        extra_headers=security_headers(https=settings.cookie_secure),
+        chunked_size=settings.max_request_bytes,
     )
     return app
 

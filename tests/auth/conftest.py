@@ -66,3 +66,23 @@ def cli(database: Database) -> Callable[..., object]:
 
 def login(client, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
     return client.post("/api/v1/auth/login", json={"username": username, "password": password})
+
+
+def login_form_token(client) -> str:  # type: ignore[no-untyped-def]
+    """The pre-session CSRF token of a fresh login form (its cookie stays in ``client``)."""
+    import re
+
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert found is not None, "the login form carries no CSRF token"
+    return found.group(1)
+
+
+def form_login(client, username: str, password: str = PASSWORD, next: str = "/", **kwargs):  # type: ignore[no-untyped-def]
+    """Log in through the console's form, as a browser does (form first, then POST)."""
+    data = {
+        "username": username,
+        "password": password,
+        "next": next,
+        "csrf_token": login_form_token(client),
+    }
+    return client.post("/login", data=data, **kwargs)

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from taydo.app import create_app
 from taydo.core.db import Database
 from taydo.core.runtime import runtime_of
+from tests.auth.conftest import form_login
 
 CAN_THO = "urn:ngsi-ld:WaterObserved:can-tho"
 HTML = {"Accept": "text/html"}
@@ -202,11 +203,7 @@ def test_console_forms_need_the_session_csrf_token(
 
     accounts = {role: (user, password) for user, password, role in ensure_demo_users(database)}
     user, password = accounts["operator"]
-    login = client.post(
-        "/login",
-        data={"username": user, "password": password, "next": "/alerts"},
-        follow_redirects=False,
-    )
+    login = form_login(client, user, password, next="/alerts", follow_redirects=False)
     assert login.status_code == 303 and login.headers["location"] == "/alerts"
     alert = open_alert(CAN_THO)
     page = client.get(f"/alerts/{alert}").text
@@ -220,7 +217,7 @@ def test_console_forms_need_the_session_csrf_token(
     out = client.post("/logout", data={"csrf_token": token.group(1)}, follow_redirects=False)
     assert out.status_code == 303
     assert client.get("/", headers=HTML, follow_redirects=False).status_code == 303
-    wrong = client.post("/login", data={"username": user, "password": "nope", "next": "/"})
+    wrong = form_login(client, user, "nope")
     assert wrong.status_code == 400 and "Sai tên đăng nhập hoặc mật khẩu" in wrong.text
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from contextvars import ContextVar
 from functools import partial
@@ -27,6 +28,7 @@ from taydo.catalog.series import SeriesIndex, SeriesInfo
 from taydo.core import clock
 from taydo.core.bus import Bus, Event, settle
 from taydo.core.db import Database
+from taydo.core.metering import Timings
 from taydo.core.runtime import Runtime, runtime_of
 from taydo.observations.query import latest_points, recent_points
 from taydo.observations.service import ObservationWriter
@@ -188,6 +190,7 @@ class AlertingRuntime:
         self._lock = asyncio.Lock()  # engine state is touched by the handler and the timer
         self._attribute_roots: frozenset[str] = frozenset()
         self._ready = asyncio.Event()  # set once start() has judged the stored values
+        self.evaluation_seconds = Timings()  # the rules judging one committed batch
 
     async def start(self) -> None:
         # Committed batches queue up from here on while the stored values are read and
@@ -286,7 +289,9 @@ class AlertingRuntime:
         if missing:
             await asyncio.to_thread(self.catalog.fetch, missing)
         async with self._lock:
+            began = time.perf_counter()
             transitions = self.engine.observe(points, clock.now_ms())
+            self.evaluation_seconds.observe(time.perf_counter() - began)
         self.hub.publish_values(points, self.catalog.series)
         await self._emit(transitions)
         await self._derive_aqi(points)

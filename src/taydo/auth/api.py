@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from taydo.auth import journal, passwords, service, sessions
+from taydo.auth import journal, login_csrf, passwords, service, sessions
+from taydo.auth.denied import DeniedJournal
 from taydo.auth.models import ApiToken
 from taydo.auth.schemas import (
     AuditPageOut,
@@ -28,8 +29,8 @@ from taydo.auth.schemas import (
 from taydo.auth.tokens import token_active, token_expiry
 from taydo.core.access import GRANTS, Principal, client_address, public, requires
 from taydo.core.bounds import Offset, RowId
-from taydo.core.deps import AppSettings, Db
-from taydo.core.errors import Unauthenticated
+from taydo.core.deps import AppRuntime, AppSettings, Db
+from taydo.core.errors import Forbidden, Unauthenticated
 from taydo.core.inputs import Moment
 
 __all__ = ["router"]
@@ -76,10 +77,14 @@ def login(
     request: Request,
     db: Db,
     settings: AppSettings,
+    runtime: AppRuntime,
     response: Response,
     _caller: Principal | None = PUBLIC,
 ) -> LoginOut | JSONResponse:
     """Đăng nhập / Log in: starts a console session (cookie) and returns its CSRF token."""
+    if not login_csrf.same_origin(request):
+        # A browser on another site (login CSRF); scripts send no Origin and pass.
+        raise Forbidden("yêu cầu từ trang khác / cross-origin login refused")
     try:
         result = service.login(
             db,
@@ -90,6 +95,12 @@ def login(
             secret_key=settings.secret_key.get_secret_value(),
         )
     except sessions.Throttled as exc:
+        runtime.get(DeniedJournal).note(
+            "auth.login_throttled",
+            actor=body.username.strip()[:80] or "anonymous",
+            address=_address(request),
+            detail={"status": 429, "method": "POST", "route": "/api/v1/auth/login"},
+        )
         return JSONResponse(
             {"error": exc.message, "details": {"retry_after": exc.retry_after}},
             status_code=429,

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from taydo.auth import sessions
+from taydo.auth import login_csrf, sessions
+from taydo.auth.denied import DeniedJournal
 from taydo.core.access import Principal, client_address
-from taydo.core.deps import AppSettings, Db
+from taydo.core.deps import AppRuntime, AppSettings, Db
 from taydo.core.errors import TaydoError
 from taydo.web.i18n import N_
 from taydo.web.pages import safe_next
@@ -27,9 +28,15 @@ async def login_form(
 ) -> Response:
     if principal is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return render(
-        request, "auth/login.html", {"next": safe_next(next), "username": "", "error": None}
-    )
+    return _form(request, {"next": safe_next(next), "username": "", "error": None})
+
+
+def _form(request: Request, context: dict[str, object], status: int = 200) -> Response:
+    """The login form with its pre-session CSRF token (``login_csrf``) and cookie."""
+    issued = login_csrf.form_token(request)
+    response = render(request, "auth/login.html", {**context, "login_token": issued.token}, status)
+    issued.set_cookie(request, response)
+    return response
 
 
 @router.post("/login", dependencies=[page(None)])
@@ -37,11 +44,32 @@ async def login_submit(
     request: Request,
     db: Db,
     settings: AppSettings,
+    runtime: AppRuntime,
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
+    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     address = client_address(request) or "unknown"
+    context = {"next": safe_next(next), "username": username[:80]}
+    cross_site = not login_csrf.same_origin(request)
+    if cross_site or not login_csrf.token_matches(request, csrf_token):
+        # A form posted from another site (login CSRF), or one older than its cookie: the
+        # password is not even checked. 400 like a wrong password (this public page refuses
+        # the form, not the caller); a fresh form lets a real user simply try again.
+        runtime.get(DeniedJournal).note(
+            "auth.login_refused",
+            actor=username.strip()[:80] or "anonymous",
+            address=address,
+            detail={
+                "status": 400,
+                "method": "POST",
+                "route": "/login",
+                "reason": "cross_origin" if cross_site else "csrf_token",
+            },
+        )
+        refused = N_("Biểu mẫu đăng nhập đã hết hạn, vui lòng đăng nhập lại")
+        return _form(request, {**context, "error": refused}, status=400)
     try:
         result = await run_in_threadpool(
             sessions.login,
@@ -56,13 +84,19 @@ async def login_submit(
         # The form again with the reason; 400 (not 401: this page is public, it asks for
         # credentials in its body, not with an authentication challenge).
         throttled = exc.status_code == 429
+        if throttled:
+            runtime.get(DeniedJournal).note(
+                "auth.login_throttled",
+                actor=username.strip()[:80] or "anonymous",
+                address=address,
+                detail={"status": 429, "method": "POST", "route": "/login"},
+            )
         error = (
             N_("Quá nhiều lần đăng nhập sai, vui lòng thử lại sau")
             if throttled
             else N_("Sai tên đăng nhập hoặc mật khẩu")
         )
-        context = {"next": safe_next(next), "username": username[:80], "error": error}
-        return render(request, "auth/login.html", context, status=429 if throttled else 400)
+        return _form(request, {**context, "error": error}, status=429 if throttled else 400)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         sessions.COOKIE_NAME,
@@ -73,6 +107,7 @@ async def login_submit(
         samesite="lax",
         path="/",
     )
+    response.delete_cookie(login_csrf.LOGIN_COOKIE, path="/login")  # used: a new one per form
     return response
 
 

@@ -117,6 +117,10 @@ class Bus(ABC):
     @abstractmethod
     def unsubscribe(self, subscription: Subscription) -> None: ...
 
+    def healthy(self) -> bool:
+        """Whether events go out and come in now (for /readyz)."""
+        return True
+
 
 class MemoryBus(Bus):
     """In-process delivery, one asyncio task per subscription."""
@@ -129,6 +133,9 @@ class MemoryBus(Bus):
         self._running = True
         for subscription in self._subscriptions:
             self._spawn(subscription)
+
+    def healthy(self) -> bool:
+        return self._running
 
     async def close(self) -> None:
         self._running = False

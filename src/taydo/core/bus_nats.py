@@ -53,6 +53,9 @@ class NatsBus(Bus):
         for subscription in self._subscriptions:
             await self._attach(subscription)
 
+    def healthy(self) -> bool:
+        return self._running and self._nc is not None and bool(self._nc.is_connected)
+
     async def delete_stream(self) -> None:
         """Remove the stream and its stored events (tests, decommissioning)."""
         await self._js.delete_stream(self.stream)

@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, str] = {
     "users:admin": "manage users and tokens",
     "audit:read": "read the audit journal",
     "account:self": "see one's own account and change one's own password",
+    "ops:metrics": "read the server's Prometheus metrics (/metrics)",
 }
 
 _READ = {"catalog:read", "observations:read", "alerts:read", "quarantine:read", "account:self"}

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from fastapi import FastAPI, Request
 from pluggy import PluginManager
 
+from taydo.core.admission import RequestObserver
 from taydo.core.bus import Bus, Subscription
 from taydo.core.db import Database
 from taydo.core.principal import Authenticator
@@ -45,6 +46,9 @@ class Runtime:
     # Set by the identity domain when the app is built (``taydo.auth``); None: nobody logs in.
     authenticate: Authenticator | None = None
     csrf_token: Callable[[Request], str] | None = None
+    # Told how every admitted HTTP request ended (``taydo.core.admission``): the metrics'
+    # latency by route, the journal of refusals. Called on the event loop: keep them cheap.
+    request_observers: list[RequestObserver] = field(default_factory=list)
     _parts: dict[type, Any] = field(default_factory=dict, repr=False)
     _subscriptions: dict[str, list[Subscription]] = field(default_factory=dict, repr=False)
     _starts: Counter[str] = field(default_factory=Counter, repr=False)

@@ -125,6 +125,56 @@ class Settings(BaseSettings):
         60.0, description="Seconds between data-health checks (dataset.stale events)."
     )
 
+    # -- admission control (per process; see docs/operations.md) ---------------------------
+    admission_ingest_requests: int = Field(
+        16,
+        ge=1,
+        description="Ingest requests (observations, NGSI-LD writes, uploads) served "
+        "at once; more are answered 503 with Retry-After before any work starts.",
+    )
+    admission_ingest_bytes: int = Field(
+        64 * 1024 * 1024, ge=1, description="Request bytes of the ingest requests in flight."
+    )
+    admission_query_requests: int = Field(
+        16, ge=1, description="API reads and other API writes served at once."
+    )
+    admission_query_bytes: int = Field(
+        16 * 1024 * 1024, ge=1, description="Request bytes of the API requests in flight."
+    )
+    admission_console_requests: int = Field(
+        32, ge=1, description="Console pages, forms and static files served at once."
+    )
+    admission_console_bytes: int = Field(
+        16 * 1024 * 1024, ge=1, description="Request bytes of the console requests in flight."
+    )
+    admission_login_requests: int = Field(
+        4,
+        ge=1,
+        description="Logins and logouts served at once (each password check is slow "
+        "and takes memory on purpose).",
+    )
+    admission_login_bytes: int = Field(
+        1024 * 1024, ge=1, description="Request bytes of the logins in flight."
+    )
+    admission_health_requests: int = Field(
+        8, ge=1, description="/healthz, /readyz and /metrics requests served at once."
+    )
+    admission_stream_clients: int = Field(
+        500, ge=1, description="Live-stream (Server-Sent Events) clients connected at once."
+    )
+    admission_retry_after_s: int = Field(
+        2, ge=1, description="Seconds a shed request is told to wait (Retry-After)."
+    )
+    # -- operations: health and metrics -----------------------------------------------------
+    metrics_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token Prometheus sends to /metrics; empty: only "
+        "callers holding the ops:metrics permission (admin) may read it.",
+    )
+    metrics_public: bool = Field(
+        False, description="Serve /metrics to anyone (a closed network behind a proxy)."
+    )
+
     @field_validator("display_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -22,6 +22,7 @@ from taydo.core.jsonbody import loads
 from taydo.core.responses import FastJSONResponse
 from taydo.core.settings import Settings
 from taydo.ingest import quarantine
+from taydo.ingest.counts import GatewayCounts
 from taydo.ingest.schemas import IngestResult
 from taydo.ingest.validate import Validated, validate_items
 from taydo.observations.runtime import Series, Writer
@@ -154,6 +155,14 @@ async def post_observations(
         )
     else:
         stored = await writer.write_rows(checked.rows, folded)
+    counts = runtime.find(GatewayCounts)
+    if counts is not None:
+        counts.add(
+            "http",
+            accepted=stored.accepted,
+            duplicates=stored.duplicates,
+            rejected=len(checked.rejected),
+        )
     return FastJSONResponse(
         {
             "accepted": stored.accepted,

@@ -15,6 +15,7 @@ from taydo.catalog.series import SeriesIndex
 from taydo.core.runtime import Runtime
 from taydo.ingest import quarantine
 from taydo.ingest.connectors.service import Scheduler, seal_plain_secrets
+from taydo.ingest.counts import GatewayCounts
 from taydo.ingest.health import HealthWatcher
 from taydo.ingest.mqtt.gateway import MqttGateway, iota_services, parse_broker_url
 from taydo.ingest.ngsild.handlers import resolver
@@ -34,6 +35,7 @@ async def start(runtime: Runtime) -> None:
         runtime.keep_subscriptions("ingest", runtime.get(EntityResolver).subscribe(runtime.bus))
         return
     entities = runtime.provide(EntityResolver(runtime.db))
+    runtime.provide(GatewayCounts())
     runtime.keep_subscriptions("ingest", entities.subscribe(runtime.bus))
     resolver(runtime)  # the NGSI-LD contexts, loaded before the first request needs them
 

@@ -28,6 +28,7 @@ from typing import Any
 from taydo.core.bus import Bus
 from taydo.core.db import Database
 from taydo.core.errors import TaydoError
+from taydo.core.metering import Timings
 from taydo.observations.buckets import Buckets
 from taydo.observations.store import Row, Store
 
@@ -150,6 +151,8 @@ class ObservationWriter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._announcements: asyncio.Queue[list[tuple[int, int, float]] | None] | None = None
         self._publisher: asyncio.Task[None] | None = None
+        self.pending_rows = 0  # rows waiting for a transaction (the queue depth, for /readyz)
+        self.commit_seconds = Timings()  # each group's transaction (for /metrics)
         self.batches = 0  # transactions committed (for the metrics page and benchmarks)
         self.rows = 0  # rows offered to those transactions
         self.flushes = 0  # rollup flushes
@@ -160,6 +163,11 @@ class ObservationWriter:
         self._publisher = self._loop.create_task(self._publish_loop(), name="writer:publish")
         self._thread = threading.Thread(target=self._run, name="observation-writer", daemon=True)
         self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        """Whether the writer thread runs (for /readyz)."""
+        return self._thread is not None and self._thread.is_alive() and not self._closing
 
     async def write(self, points: Sequence[Point]) -> WriteResult:
         """Store points; returns after the transaction holding them has committed."""
@@ -194,6 +202,7 @@ class ObservationWriter:
             if self._closing:
                 raise Unavailable("máy chủ đang dừng / the server is shutting down")
             self._pending.append(_Request(rows, future, loop, sync, folded))
+            self.pending_rows += len(rows)
             self._condition.notify()
         return await future
 
@@ -241,6 +250,7 @@ class ObservationWriter:
                 request = self._pending.popleft()
                 size += len(request.rows)
                 taken.append(request)
+            self.pending_rows -= size
             return taken
 
     def _run(self) -> None:
@@ -263,9 +273,11 @@ class ObservationWriter:
         rows = taken[0].rows if len(taken) == 1 else [r for t in taken for r in t.rows]
         folds = [t.folded for t in taken]
         folded = b"".join(folds) if None not in folds else None  # type: ignore[arg-type]
+        began = time.perf_counter()
         new = self._attempt(
             f"writing {len(rows)} observations", self._store.write_deferred, rows, folded
         )
+        self.commit_seconds.observe(time.perf_counter() - began)
         if new is None:
             error = Unavailable(
                 "không ghi được dữ liệu, hãy gửi lại / storage failed, please retry"

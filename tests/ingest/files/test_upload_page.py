@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from taydo.auth.service import create_user
 from taydo.core.db import Database
+from tests.auth.conftest import form_login
 from tests.ingest.files.test_upload import CSV, T0, _dataset, _stored
 
 PASSWORD = "mật-khẩu-đủ-dài-123"
@@ -21,11 +22,7 @@ HTML = {"Accept": "text/html"}
 def _login(client: TestClient, database: Database, role: str, agencies: list[str]) -> str:
     """Log in through the form; returns the session's form token."""
     create_user(database, f"{role}-page", role, agencies=agencies, password=PASSWORD)
-    login = client.post(
-        "/login",
-        data={"username": f"{role}-page", "password": PASSWORD, "next": "/data/upload"},
-        follow_redirects=False,
-    )
+    login = form_login(client, f"{role}-page", PASSWORD, "/data/upload", follow_redirects=False)
     assert login.status_code == 303, login.text
     page = client.get("/data/upload")
     assert page.status_code == 200, page.text
@@ -143,6 +140,6 @@ def test_only_writers_of_the_agency_see_and_use_the_screen(client, database) -> 
     client.cookies.clear()
     viewer = create_user(database, "viewer-page", "viewer", password=PASSWORD)
     assert viewer is not None
-    client.post("/login", data={"username": "viewer-page", "password": PASSWORD, "next": "/"})
+    form_login(client, "viewer-page", PASSWORD)
     assert client.get("/data/upload", headers=HTML).status_code == 403
     assert "/data/upload" not in client.get("/data").text  # no button for those who may not

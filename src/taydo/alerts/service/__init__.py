@@ -9,6 +9,7 @@ from taydo.alerts.service.changes import save_channel
 from taydo.alerts.service.common import alert_dict
 from taydo.alerts.service.deliveries import list_deliveries, retry_deliveries
 from taydo.alerts.service.episodes import apply_transitions, open_alerts
+from taydo.alerts.service.gauges import open_by_severity, outbox_by_channel
 from taydo.alerts.service.silences import create_silence, remove_silence, silence_alert
 
 __all__ = [
@@ -21,6 +22,8 @@ __all__ = [
     "list_alerts",
     "list_deliveries",
     "open_alerts",
+    "open_by_severity",
+    "outbox_by_channel",
     "remove_silence",
     "resolve",
     "retry_deliveries",

@@ -13,6 +13,7 @@ from typing import Any
 
 from taydo.catalog import service as catalog
 from taydo.core.runtime import Runtime
+from taydo.ingest.counts import GatewayCounts
 from taydo.ingest.ngsild.context import Context
 from taydo.ingest.ngsild.entity import parse_time, translate
 from taydo.ingest.ngsild.errors import NgsiError
@@ -30,7 +31,10 @@ async def store_points(runtime: Runtime, points: list[tuple[int, int, float]]) -
     building a frozen ``Point`` per value only for the writer to turn it back into a tuple
     cost more than the rest of this function."""
     rows = [(series_id, ts, value, 0) for series_id, ts, value in points]
-    await runtime.get(ObservationWriter).write_rows(rows)
+    stored = await runtime.get(ObservationWriter).write_rows(rows)
+    counts = runtime.find(GatewayCounts)
+    if counts is not None:  # refused NGSI-LD input is answered with an error, not quarantined
+        counts.add("ngsi-ld", accepted=stored.accepted, duplicates=stored.duplicates, rejected=0)
 
 
 def window(
