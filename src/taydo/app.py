@@ -88,6 +88,9 @@ def _lifespan(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         started: list[Domain] = []
         try:
+            # Connected first: a domain's start may publish (the alert engine's catch-up);
+            # delivery to subscribers starts with bus.start() below, once every door is open.
+            await runtime.bus.connect()
             for domain in installed:
                 if domain.start is not None:
                     await domain.start(runtime)
