@@ -17,6 +17,7 @@ from taydo.ingest import quarantine
 from taydo.ingest.connectors.service import Scheduler, seal_plain_secrets
 from taydo.ingest.health import HealthWatcher
 from taydo.ingest.mqtt.gateway import MqttGateway, iota_services, parse_broker_url
+from taydo.ingest.mqtt.payload import shared_topics, split_share
 from taydo.ingest.ngsild.handlers import resolver
 from taydo.ingest.resolve import EntityResolver
 from taydo.observations.service import ObservationWriter
@@ -68,6 +69,8 @@ async def _open_mqtt(runtime: Runtime) -> None:
     async def keep(entries: list[quarantine.Entry]) -> None:
         await asyncio.to_thread(quarantine.put_many, database, entries)
 
+    group, prefix = split_share(settings.mqtt_topic_prefix)
+    topics = (f"{prefix}/+/+/attrs", "/+/+/attrs", "/json/+/+/attrs")
     gateway = MqttGateway(
         parse_broker_url(settings.mqtt_url or ""),
         series=runtime.get(SeriesIndex),
@@ -75,8 +78,8 @@ async def _open_mqtt(runtime: Runtime) -> None:
         write=write,
         quarantine=keep,
         client_id=settings.mqtt_client_id,
-        topics=(f"{settings.mqtt_topic_prefix}/+/+/attrs", "/+/+/attrs", "/json/+/+/attrs"),
-        prefix=settings.mqtt_topic_prefix,
+        topics=shared_topics(group, topics),
+        prefix=prefix,
         iota=iota_services(settings.mqtt_iota_services),
         batch_max=settings.mqtt_batch_max,
     )
