@@ -22,6 +22,7 @@ from pluggy import PluginManager
 
 from taydo.core.bus import Bus, Subscription
 from taydo.core.db import Database
+from taydo.core.lease import Leases, LocalLeases
 from taydo.core.principal import Authenticator
 from taydo.core.secrets import SecretBox
 from taydo.core.settings import Settings
@@ -42,6 +43,9 @@ class Runtime:
     bus: Bus
     plugins: PluginManager
     secrets: SecretBox
+    # Who does what when several processes share the database and bus (taydo.core.lease);
+    # one process holds everything by default.
+    leases: Leases = field(default_factory=LocalLeases)
     # Set by the identity domain when the app is built (``taydo.auth``); None: nobody logs in.
     authenticate: Authenticator | None = None
     csrf_token: Callable[[Request], str] | None = None
