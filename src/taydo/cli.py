@@ -63,15 +63,45 @@ def serve(
     host: str | None = typer.Option(None, help="Bind address (default: TAYDO_HOST)."),
     port: int | None = typer.Option(None, help="Port (default: TAYDO_PORT)."),
     dev: bool = typer.Option(False, "--dev", help="Development mode (allows demo secrets)."),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        max=64,
+        help="Worker processes on this machine (needs PostgreSQL and a nats:// bus when > 1).",
+    ),
+    proxy_headers: bool = typer.Option(
+        False,
+        "--proxy-headers/--no-proxy-headers",
+        help="Trust X-Forwarded-For/-Proto from --forwarded-allow-ips (behind a reverse proxy).",
+    ),
+    forwarded_allow_ips: str = typer.Option(
+        "127.0.0.1",
+        help="Comma-separated addresses of the trusted reverse proxies ('*': any).",
+    ),
+    worker_fd: int | None = typer.Option(None, hidden=True),  # set by --workers
+    worker: int | None = typer.Option(None, hidden=True),
 ) -> None:
     """Chạy máy chủ / Run the IOC server (upgrades the schema first)."""
-    import uvicorn
-
     from taydo.app import create_app
+    from taydo.core.runtime import runtime_of
+    from taydo.core.serving import ServeOptions, run
 
     current = settings()
     if dev:
         current = current.model_copy(update={"dev": True})
+    if worker is not None:  # each worker is its own MQTT client in the shared subscription
+        current = current.model_copy(
+            update={"mqtt_client_id": f"{current.mqtt_client_id}-w{worker}"}
+        )
+    if workers > 1 and not (
+        current.database_url.startswith("postgresql") and current.bus_url.startswith("nats://")
+    ):
+        console.print(
+            "[red]--workers > 1 cần PostgreSQL và bus NATS (TAYDO_DATABASE_URL, TAYDO_BUS_URL).\n"
+            "--workers > 1 needs PostgreSQL and a nats:// bus: processes share work through "
+            "them.[/red]"
+        )
+        raise typer.Exit(2)
     if current.secret_key.get_secret_value() == DEFAULT_SECRET_KEY and not current.dev:
         console.print(
             "[red]Từ chối chạy với khóa bí mật mặc định. Đặt TAYDO_SECRET_KEY, hoặc dùng --dev.\n"
@@ -97,16 +127,56 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if workers > 1:
+        database.dispose()
+        raise typer.Exit(
+            _supervise(
+                workers,
+                host or current.host,
+                port or current.port,
+                dev,
+                proxy_headers,
+                forwarded_allow_ips,
+            )
+        )
     app_ = create_app(current, database=database)
     tune_garbage_collector()
     tune_thread_switching()
-    uvicorn.run(
+    run(
         app_,
-        host=host or current.host,
-        port=port or current.port,
-        log_level="info",
-        access_log=False,
+        ServeOptions(
+            host=host or current.host,
+            port=port or current.port,
+            proxy_headers=proxy_headers,
+            forwarded_allow_ips=forwarded_allow_ips,
+            shutdown_timeout_s=current.shutdown_timeout_s,
+            fd=worker_fd,
+            on_exit=[runtime_of(app_).stopping],
+        ),
     )
+
+
+def _supervise(
+    workers: int, host: str, port: int, dev: bool, proxy_headers: bool, allow_ips: str
+) -> int:
+    """``serve --workers N``: N children of ``taydo serve`` on one socket bound here."""
+    from taydo.core.serving import child_command, supervise
+
+    def child(fd: int, number: int) -> list[str]:
+        return [
+            *child_command(),
+            "serve",
+            "--worker-fd",
+            str(fd),
+            "--worker",
+            str(number),
+            "--forwarded-allow-ips",
+            allow_ips,
+            "--proxy-headers" if proxy_headers else "--no-proxy-headers",
+            *(["--dev"] if dev else []),
+        ]
+
+    return supervise(workers, host, port, child)
 
 
 def tune_garbage_collector() -> None:

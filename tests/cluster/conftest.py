@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import skip_server
 from tests.alerts.conftest import catalog  # noqa: F401 - a fixture, used by name
+from tests.conftest import skip_server
 from tests.ingest.mqtt_broker import broker_url  # noqa: F401 - a fixture, used by name
 
 NATS_URL = os.environ.get("TAYDO_TEST_NATS_URL", "")

@@ -457,8 +457,14 @@ class AlertingRuntime:
             return
         members = [
             Transition(
-                rule=rule, target=target, action=action, level=None, severity="", value=None,
-                ts=0, area_code=area,
+                rule=rule,
+                target=target,
+                action=action,
+                level=None,
+                severity="",
+                value=None,
+                ts=0,
+                area_code=area,
             )
             for rule, target, action, area in event.data
         ]
@@ -539,6 +545,7 @@ async def start(runtime: Runtime) -> None:
     )
     runtime.provide(alerting)
     _STARTED.set(alerting)  # this lifespan's engine, even if the app is started twice
+    runtime.when_stopping(alerting.hub.close_streams)
     await alerting.start()
 
 

@@ -103,6 +103,7 @@ class Bus(ABC):
         """Be ready to publish (the app calls it before any domain starts: a domain's start
         may publish, e.g. alerts judged again from the stored values). Delivery to
         subscribers begins with ``start``. Nothing to do in-process."""
+        return None
 
     @abstractmethod
     async def start(self) -> None: ...

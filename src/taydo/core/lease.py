@@ -151,7 +151,9 @@ class LocalLeases(Leases):
 
 def _key(text_: str) -> int:
     """A stable signed 32-bit key (advisory locks take two int4)."""
-    return int.from_bytes(hashlib.blake2b(text_.encode(), digest_size=4).digest(), "big", signed=True)
+    return int.from_bytes(
+        hashlib.blake2b(text_.encode(), digest_size=4).digest(), "big", signed=True
+    )
 
 
 class PgLeases(Leases):
@@ -185,7 +187,9 @@ class PgLeases(Leases):
         self._namespace = _key("taydo-lease:" + scope)
         # The members of this cluster: the sessions with this name (at most 63 bytes).
         self._tag = f"taydo-cluster:{_key(scope) & 0xFFFFFFFF:08x}"
-        connection.execute(text("SELECT set_config('application_name', :tag, false)"), {"tag": self._tag})
+        connection.execute(
+            text("SELECT set_config('application_name', :tag, false)"), {"tag": self._tag}
+        )
         self._connection = connection
 
     def _disconnect(self) -> None:
@@ -221,6 +225,10 @@ class PgLeases(Leases):
             text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": self._namespace, "key": key}
         )
 
+    def _unlock_shards(self, shards: frozenset[int]) -> None:
+        for shard in shards:
+            self._unlock(self._shard_key(shard))
+
     def _shard_key(self, shard: int) -> int:
         return _key(f"shard:{shard}")
 
@@ -245,6 +253,8 @@ class PgLeases(Leases):
 
     # -- the check -------------------------------------------------------------------------
     async def start(self) -> None:
+        if self._task is not None:
+            return  # the same app started again on another loop: one check loop
         await self._check()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="leases")
 
@@ -284,9 +294,7 @@ class PgLeases(Leases):
                 if extra:
                     log.info("lease: %s hands over shards %s", self.member, sorted(extra))
                     with contextlib.suppress(Exception):
-                        await asyncio.to_thread(
-                            lambda: [self._unlock(self._shard_key(s)) for s in extra]
-                        )
+                        await asyncio.to_thread(self._unlock_shards, extra)
             for duty in list(self._duties.values()):
                 if not duty.held:
                     await self._try_unlocked(duty)

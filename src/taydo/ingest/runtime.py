@@ -26,6 +26,9 @@ __all__ = ["open_gateways", "start", "stop"]
 
 log = logging.getLogger(__name__)
 
+CONNECTORS_DUTY = "ingest.connectors"
+HEALTH_DUTY = "ingest.health"
+
 
 async def start(runtime: Runtime) -> None:
     # As in the observations domain: the same app may be started again on another event
@@ -47,13 +50,14 @@ async def open_gateways(runtime: Runtime) -> None:
     sealed = await asyncio.to_thread(seal_plain_secrets, runtime.db, runtime.secrets)
     if sealed:
         log.info("sealed %d connector secret(s) stored in clear by an earlier version", sealed)
+    # Schedules and checks are duties: in a cluster one process runs each (taydo.core.lease).
     if settings.connectors_enabled:
-        await scheduler.start()
+        await runtime.leases.duty(CONNECTORS_DUTY, scheduler.start, scheduler.stop)
     watcher = runtime.provide(
         HealthWatcher(runtime.db, runtime.bus, settings.health_check_interval_s)
     )
     if settings.health_check_interval_s > 0:
-        await watcher.start()
+        await runtime.leases.duty(HEALTH_DUTY, watcher.start, watcher.stop)
     if settings.mqtt_url:
         await _open_mqtt(runtime)
 
@@ -96,6 +100,8 @@ async def stop(runtime: Runtime) -> None:
         runtime.find(Scheduler),
         runtime.find(HealthWatcher),
     )
+    for duty in (CONNECTORS_DUTY, HEALTH_DUTY):
+        await runtime.leases.drop_duty(duty)
     for part in (gateway, scheduler, watcher):
         if part is not None:
             await part.stop()

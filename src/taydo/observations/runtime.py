@@ -17,6 +17,9 @@ from taydo.observations.service import ObservationWriter
 __all__ = ["Series", "TimeBuckets", "Writer", "settled", "start", "stop"]
 
 
+COMPACTION_DUTY = "observations.compaction"
+
+
 async def start(runtime: Runtime) -> None:
     settings = runtime.settings
     # The bus subscription's queue belongs to the running event loop: when the same app is
@@ -46,7 +49,8 @@ async def start(runtime: Runtime) -> None:
             after_hours=settings.observations_pack_after_hours,
             interval_s=settings.observations_pack_interval_s,
         )
-        await compactor.start()
+        # A duty: in a cluster one process compacts (taydo.core.lease).
+        await runtime.leases.duty(COMPACTION_DUTY, compactor.start, compactor.stop)
         runtime.provide(compactor)
 
 
@@ -57,6 +61,7 @@ async def stop(runtime: Runtime) -> None:
     runtime.unlisten("catalog.changed", runtime.get(SeriesIndex).hear_local_change)
     compactor = runtime.find(Compactor)
     if compactor is not None:
+        await runtime.leases.drop_duty(COMPACTION_DUTY)
         await compactor.stop()
         runtime.discard(Compactor)
     writer = runtime.find(ObservationWriter)
