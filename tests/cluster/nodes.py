@@ -40,8 +40,17 @@ class Node:
 
     def start(self, *args: str) -> Node:
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(  # noqa: S603 - our own command line
-                [sys.executable, "-m", "taydo.cli", "serve", "--port", str(self.port), "--dev", *args],
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "taydo.cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--dev",
+                    *args,
+                ],
                 env=self.env,
                 cwd=self.folder,
                 stdout=out,
@@ -57,7 +66,10 @@ class Node:
             if self.process.poll() is not None:
                 raise AssertionError(f"{self.name} exited: {self.log.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.url}/api/v1/alerts", headers=headers, timeout=2).status_code == 200:
+                if (
+                    httpx.get(f"{self.url}/api/v1/alerts", headers=headers, timeout=2).status_code
+                    == 200
+                ):
                     return self
             except httpx.HTTPError:
                 pass

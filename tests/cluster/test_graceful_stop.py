@@ -33,7 +33,9 @@ def test_sigterm_ends_live_streams_with_a_reconnect_hint_and_exits(
     _row, token = issue_token(database, user.id, "test")
     database.dispose()
     headers = {"Authorization": f"Bearer {token}"}
-    node = Node("single", free_port(), node_env(tmp_path, database_url=f"sqlite:///{path}"), tmp_path)
+    node = Node(
+        "single", free_port(), node_env(tmp_path, database_url=f"sqlite:///{path}"), tmp_path
+    )
     try:
         node.start().wait_ready(headers)
         with socket.create_connection(("127.0.0.1", node.port), timeout=20) as sock:

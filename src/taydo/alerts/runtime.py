@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
+from collections import deque
 from collections.abc import Iterable
 from contextvars import ContextVar
 from functools import partial
@@ -43,6 +45,10 @@ log = logging.getLogger(__name__)
 TIMER_DUTY = "rules.timer"  # absence rules and composite windows: one process of a cluster
 JUDGED_SUBJECT = "alerts.judged"  # composite members' transitions, for the timer's holder
 SERIES_KINDS = frozenset({"threshold", "rate"})  # judged point by point, by a series' shard
+# How long a cluster process keeps the committed batches it heard, judged or not: a shard
+# taken over is judged on the newest of them (the latest-values table may lag a second behind
+# another process's commits).
+HEARD_S = 10.0
 
 
 class CatalogCache:
@@ -189,6 +195,7 @@ class AlertingRuntime:
         self.cluster = self.leases.clustered
         self._owned: frozenset[int] = self.leases.owned
         self._ownership: dict[int, bool] = {}  # series id → judged here (cluster only)
+        self._heard: deque[tuple[float, list[Any]]] = deque()  # (monotonic s, batch)
         self._timer_held = False
         self.catalog = CatalogCache(database, series)
         self.engine = Engine(self.catalog)
@@ -264,8 +271,18 @@ class AlertingRuntime:
         """(Under the lock.) The engine again for this process's scope; emits what the
         stored values say now."""
         self._ownership = {}
-        caught_up = await asyncio.to_thread(self._load)
+        caught_up = await asyncio.to_thread(self._load, self._newest_heard())
         await self._emit(caught_up)
+
+    def _newest_heard(self) -> dict[int, tuple[int, float]]:
+        """The newest point of each series in the batches heard lately."""
+        newest: dict[int, tuple[int, float]] = {}
+        for _at, points in self._heard:
+            for series_id, ts, value in points:
+                seen = newest.get(series_id)
+                if seen is None or ts > seen[0]:
+                    newest[series_id] = (ts, value)
+        return newest
 
     def _judged_here(self, series_id: int) -> bool:
         """Whether this process judges the series (its entity's shard is held here)."""
@@ -299,9 +316,10 @@ class AlertingRuntime:
         await self._timer_lost()
         await self.notifier.close()
 
-    def _load(self) -> list[Transition]:
+    def _load(self, heard: dict[int, tuple[int, float]] | None = None) -> list[Transition]:
         """Rules, catalog and open alerts; then the stored values judged again (the
-        transitions returned are emitted once the notifier runs)."""
+        transitions returned are emitted once the notifier runs); ``heard``: newer points
+        than the stored latest values may hold (a cluster's hand-over)."""
         rules = list_rules(self.database, include_disabled=False)
         self.catalog.load()  # every entity's attributes, so any set of metrics is covered
         self.catalog.attribute_metrics = attribute_metrics(rules)
@@ -317,7 +335,10 @@ class AlertingRuntime:
         engine.restore(opened)
         now = clock.now_ms()
         engine.resume_pending(partial(recent_points, self.database), now, only)
-        caught_up = engine.catch_up(partial(latest_points, self.database), now, only)
+        latest = partial(latest_points, self.database)
+        if heard:
+            latest = partial(_newest_of, latest, heard)
+        caught_up = engine.catch_up(latest, now, only)
         engine.started_ms = now
         self.engine = engine
         if caught_up:
@@ -380,6 +401,8 @@ class AlertingRuntime:
         if missing:
             await asyncio.to_thread(self.catalog.fetch, missing)
         self.hub.publish_values(points, self.catalog.series)
+        if self.cluster:
+            self._hear(points)
         async with self._lock:
             mine = points
             now = clock.now_ms()
@@ -394,6 +417,13 @@ class AlertingRuntime:
                 transitions = self.engine.observe(points, now)
             await self._emit(transitions)
         await self._derive_aqi(mine)
+
+    def _hear(self, points: list[Any]) -> None:
+        at = time.monotonic()
+        heard = self._heard
+        heard.append((at, points))
+        while heard and heard[0][0] < at - HEARD_S:
+            heard.popleft()
 
     async def _derive_aqi(self, points: list[tuple[int, int, float]]) -> None:
         pollutants = self.catalog.pollutants
@@ -512,6 +542,18 @@ class AlertingRuntime:
                 await self.check_now()
             except Exception:
                 log.exception("rules timer failed")
+
+
+def _newest_of(
+    stored: Any, heard: dict[int, tuple[int, float]], series_ids: list[int]
+) -> list[tuple[int, int, float]]:
+    """The stored latest values, each replaced by a newer point heard on the bus."""
+    found = {series_id: (ts, value) for series_id, ts, value in stored(series_ids)}
+    for series_id in series_ids:
+        seen = heard.get(series_id)
+        if seen is not None and (series_id not in found or seen[0] > found[series_id][0]):
+            found[series_id] = seen
+    return [(series_id, ts, value) for series_id, (ts, value) in found.items()]
 
 
 # ---------------------------------------------------------------- the domain's start and stop

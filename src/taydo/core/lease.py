@@ -291,6 +291,7 @@ class PgLeases(Leases):
                 return
             if extra or taken:
                 await self._tell((self.owned - extra) | taken)  # hand over, then unlock
+                log.info("lease: %s holds shards %s", self.member, sorted(self.owned))
                 if extra:
                     log.info("lease: %s hands over shards %s", self.member, sorted(extra))
                     with contextlib.suppress(Exception):
