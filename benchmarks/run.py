@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "ngsild": ["benchmarks.ngsild"],
     "console": ["benchmarks.console"],
     "startup": ["benchmarks.startup"],
+    "cluster": ["benchmarks.cluster"],
 }
 
 
