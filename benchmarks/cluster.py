@@ -174,6 +174,14 @@ def alert_latency(nodes: list[Node], token: str, crossings: int) -> list[float]:
     latencies = []
     ts = int(time.time() * 1000) - crossings * 2 * 1000 - 60_000
     with httpx.Client(headers=headers, timeout=30) as client:
+        # Below the level first: the ingest may have left the probe's alert firing.
+        ts += 1000
+        event.clear()
+        client.post(
+            f"{sender.url}/api/v1/observations",
+            json=[{"entity_id": PROBE, "metric": "height", "ts": ts, "value": 1.0}],
+        )
+        event.wait(5)
         for n in range(crossings):
             value = 6.0 if n % 2 == 0 else 1.0  # above, then below the level: fire, clear
             ts += 1000
