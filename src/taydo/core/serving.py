@@ -29,6 +29,8 @@ __all__ = ["GracefulServer", "ServeOptions", "run", "supervise"]
 
 log = logging.getLogger(__name__)
 
+RESTART_PAUSE_S = 5.0
+
 
 @dataclass
 class ServeOptions:
@@ -103,6 +105,7 @@ def supervise(
         return subprocess.Popen(child_args(fd, number), pass_fds=(fd,))  # noqa: S603
 
     children = {number: start(number) for number in range(1, workers + 1)}
+    started = dict.fromkeys(children, time.monotonic())
     log.info(
         "taydo serve: %d workers on %s:%d (pids %s)",
         workers,
@@ -122,7 +125,11 @@ def supervise(
     try:
         while True:
             for number, child in list(children.items()):
+                # A worker that died is started again, at most every 5 s (one that cannot
+                # start — database unreachable — must not spin).
                 if child.poll() is not None and not stopping:
+                    if time.monotonic() - started[number] < RESTART_PAUSE_S:
+                        continue
                     log.warning(
                         "worker %d (pid %d) exited with %s; starting it again",
                         number,
@@ -130,6 +137,7 @@ def supervise(
                         child.returncode,
                     )
                     children[number] = start(number)
+                    started[number] = time.monotonic()
             if stopping and all(child.poll() is not None for child in children.values()):
                 break
             time.sleep(0.2)
