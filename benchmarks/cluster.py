@@ -254,7 +254,8 @@ def run_cluster(
             else []
         )
         before = sum(node.cpu() for node in nodes)
-        elapsed = post_spread(nodes, token, bodies, args.connections)
+        connections = args.connections or args.connections_per_process * processes
+        elapsed = post_spread(nodes, token, bodies, connections)
         after = idle_cpu(nodes)
         for spy in spies:
             spy.send_signal(signal.SIGINT)
@@ -282,7 +283,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--observations", type=int, default=300_000)
     parser.add_argument("--batch", type=int, default=1_000)
-    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument(
+        "--connections-per-process",
+        type=int,
+        default=4,
+        help="client connections per process: the load grows with the processes, as it does "
+        "when a city adds machines for more sensors (the default)",
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=0,
+        help="a fixed number of connections whatever the processes (each process then "
+        "group-commits smaller batches: see docs/performance.md)",
+    )
     parser.add_argument("--processes", default="1,2,4")
     parser.add_argument("--alerts", type=int, default=200, help="level crossings timed")
     parser.add_argument("--json", type=Path, help=JSON_HELP)
@@ -305,8 +319,13 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(
         f"data: {len(rows):,} observations of {len(names)} series, {len(bodies)} requests of "
-        f"{args.batch}, {args.connections} connections spread over the processes; "
-        "PostgreSQL + NATS JetStream on this machine"
+        f"{args.batch}; "
+        + (
+            f"{args.connections} connections spread over the processes"
+            if args.connections
+            else f"{args.connections_per_process} connections per process"
+        )
+        + "; PostgreSQL + NATS JetStream on this machine"
     )
     results: dict[int, dict[str, float]] = {}
     for processes in [int(p) for p in args.processes.split(",")]:
