@@ -121,7 +121,8 @@ class Leases:
             await self._gain(duty)
 
     async def _gain(self, duty: _Duty) -> None:
-        log.info("lease %s: held by %s", duty.name, self.member)
+        if self.clustered:  # one process holds everything: nothing worth a log line
+            log.info("lease %s: held by %s", duty.name, self.member)
         try:
             await duty.gain()
         except Exception:
