@@ -197,6 +197,10 @@ class AlertingRuntime:
         self._ownership: dict[int, bool] = {}  # series id → judged here (cluster only)
         self._heard: deque[tuple[float, list[Any]]] = deque()  # (monotonic s, batch)
         self._timer_held = False
+        # Rule changes announced in this process, and how many of them the engine has read:
+        # the next batch waits for the new rules (the bus event comes a moment later).
+        self._rules_wanted = 0
+        self._rules_read = 0
         self.catalog = CatalogCache(database, series)
         self.engine = Engine(self.catalog)
         self.hub = StreamHub(stream_queue)
@@ -359,13 +363,20 @@ class AlertingRuntime:
         info = self.catalog.series(series_id)
         return info is not None and self._owns(info)
 
+    def rules_changed_here(self, _data: dict[str, Any]) -> None:
+        """A rule was saved in this process (``Runtime.announce``): its next batch is judged
+        on the new rules, not on those the bus event would bring a moment later."""
+        self._rules_wanted += 1
+
     async def reload_rules(self) -> None:
+        wanted = self._rules_wanted  # what this read covers: it starts after those changes
         rules = await asyncio.to_thread(list_rules, self.database, include_disabled=False)
         # Attributes the new rules read are in the cache before the rules take effect.
         await asyncio.to_thread(self.catalog.widen, attribute_metrics(rules))
         async with self._lock:
             self.engine.set_rules(rules)
             self._attribute_roots = attribute_roots(rules)
+            self._rules_read = max(self._rules_read, wanted)
 
     async def _emit(self, transitions: list[Transition]) -> None:
         """(Under the lock.) Persist transitions, then publish what changed."""
@@ -395,6 +406,8 @@ class AlertingRuntime:
 
     async def _on_committed(self, event: Event) -> None:
         await self._ready.wait()
+        if self._rules_read < self._rules_wanted:
+            await self.reload_rules()
         points = event.data
         known = self.catalog.by_id
         missing = {p[0] for p in points if p[0] not in known}
@@ -588,12 +601,14 @@ async def start(runtime: Runtime) -> None:
     runtime.provide(alerting)
     _STARTED.set(alerting)  # this lifespan's engine, even if the app is started twice
     runtime.when_stopping(alerting.hub.close_streams)
+    runtime.listen("rules.changed", alerting.rules_changed_here)
     await alerting.start()
 
 
 async def stop(runtime: Runtime) -> None:
     alerting = _STARTED.get(None) or runtime.find(AlertingRuntime)
     if alerting is not None:
+        runtime.unlisten("rules.changed", alerting.rules_changed_here)
         await alerting.close()
 
 

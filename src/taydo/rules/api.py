@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from taydo.auth import journal
 from taydo.core.access import Principal, client_address, requires
-from taydo.core.deps import Db, EventBus
+from taydo.core.deps import AppRuntime, Db
 from taydo.core.errors import Invalid
 from taydo.rules import service
 from taydo.rules.service import AuditHook
@@ -63,7 +63,7 @@ async def get_rule(code: str, request: Request, db: Db, _p: Principal = READ) ->
 
 @router.put("/rules/{code}")
 async def put_rule(
-    code: str, request: Request, db: Db, bus: EventBus, principal: Principal = WRITE_RULES
+    code: str, request: Request, db: Db, runtime: AppRuntime, principal: Principal = WRITE_RULES
 ) -> Any:
     data = await request.json()
     if isinstance(data, dict):
@@ -78,13 +78,15 @@ async def put_rule(
         actor=principal.username,
         audit=_audit(principal, client_address(request)),
     )
-    await bus.publish("rules.changed", {"codes": [code]})
+    # Announced: this process's engine knows before the answer that its rules are stale, so
+    # the next value it judges meets the new rule (other processes hear it on the bus).
+    await runtime.announce("rules.changed", {"codes": [code]})
     return rule.model_dump(mode="json", by_alias=True)
 
 
 @router.delete("/rules/{code}", status_code=204)
 async def delete_rule(
-    code: str, request: Request, db: Db, bus: EventBus, principal: Principal = WRITE_RULES
+    code: str, request: Request, db: Db, runtime: AppRuntime, principal: Principal = WRITE_RULES
 ) -> Response:
     await _run(
         service.delete_rule,
@@ -92,5 +94,7 @@ async def delete_rule(
         code,
         audit=_audit(principal, client_address(request)),
     )
-    await bus.publish("rules.changed", {"codes": [code]})
+    # Announced: this process's engine knows before the answer that its rules are stale, so
+    # the next value it judges meets the new rule (other processes hear it on the bus).
+    await runtime.announce("rules.changed", {"codes": [code]})
     return Response(status_code=204)
