@@ -22,6 +22,7 @@ TAYDO_BENCH_NATS_URL=nats://127.0.0.1:4222 python -m benchmarks.cluster``
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import os
 import signal
@@ -217,9 +218,10 @@ def run_cluster(
         database.dispose()
         unique = uuid.uuid4().hex[:8]
         env = {k: v for k, v in os.environ.items() if not k.startswith("TAYDO_")}
+        bus_url = f"{nats}?stream=TAYDO_BENCH_{unique}&prefix=taydobench{unique}"
         env.update(
             TAYDO_DATABASE_URL=url,
-            TAYDO_BUS_URL=f"{nats}?stream=TAYDO_BENCH_{unique}&prefix=taydobench{unique}",
+            TAYDO_BUS_URL=bus_url,
             TAYDO_CONFIG_FILE=str(folder / "none.toml"),
             TAYDO_OBSERVATIONS_PACK_AFTER_HOURS="0",
             TAYDO_CONNECTORS_ENABLED="false",
@@ -274,9 +276,22 @@ def run_cluster(
     finally:
         for node in nodes:
             node.stop()
+        if nodes:  # the stream reserves storage on the shared NATS server: give it back
+            asyncio.run(_delete_stream(bus_url))
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+async def _delete_stream(url: str) -> None:
+    from taydo.core.bus_nats import NatsBus
+
+    bus = NatsBus(url)
+    await bus.connect()
+    try:
+        await bus.delete_stream()
+    finally:
+        await bus.close()
 
 
 def main() -> None:

@@ -4,6 +4,8 @@ its tests with the reason; CI (``.ci/run``) sets all three."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -23,12 +25,27 @@ NATS_URL = os.environ.get("TAYDO_TEST_NATS_URL", "")
 
 
 @pytest.fixture
-def nats_bus_url() -> str:
-    """A bus URL on its own JetStream stream and subject prefix (tests never share one)."""
+def nats_bus_url() -> Iterator[str]:
+    """A bus URL on its own JetStream stream and subject prefix (tests never share one); the
+    stream is deleted afterwards (each one reserves storage on the shared server)."""
     if not NATS_URL:
         skip_server("NATS", "TAYDO_TEST_NATS_URL is not set")
     unique = uuid.uuid4().hex[:10]
-    return f"{NATS_URL}?stream=TAYDO_CLUSTER_{unique}&prefix=taydocluster{unique}"
+    url = f"{NATS_URL}?stream=TAYDO_CLUSTER_{unique}&prefix=taydocluster{unique}"
+    yield url
+    asyncio.run(delete_stream(url))
+
+
+async def delete_stream(url: str) -> None:
+    from taydo.core.bus_nats import NatsBus
+
+    bus = NatsBus(url)
+    await bus.connect()
+    try:
+        with contextlib.suppress(Exception):  # never created: nothing to give back
+            await bus.delete_stream()
+    finally:
+        await bus.close()
 
 
 @pytest.fixture
