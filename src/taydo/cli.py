@@ -70,9 +70,10 @@ def serve(
         help="Worker processes on this machine (needs PostgreSQL and a nats:// bus when > 1).",
     ),
     proxy_headers: bool = typer.Option(
-        False,
+        True,
         "--proxy-headers/--no-proxy-headers",
-        help="Trust X-Forwarded-For/-Proto from --forwarded-allow-ips (behind a reverse proxy).",
+        help="Take the client address and scheme from X-Forwarded-For/-Proto, only when they "
+        "come from --forwarded-allow-ips (uvicorn's default, kept).",
     ),
     forwarded_allow_ips: str = typer.Option(
         "127.0.0.1",

@@ -36,7 +36,7 @@ RESTART_PAUSE_S = 5.0
 class ServeOptions:
     host: str
     port: int
-    proxy_headers: bool = False
+    proxy_headers: bool = True
     forwarded_allow_ips: str = "127.0.0.1"
     shutdown_timeout_s: float = 8.0
     fd: int | None = None  # a worker: the supervisor's listening socket
