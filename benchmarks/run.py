@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "console": ["benchmarks.console"],
     "startup": ["benchmarks.startup"],
     "overload": ["benchmarks.overload"],
+    "cluster": ["benchmarks.cluster"],
 }
 
 

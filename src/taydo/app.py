@@ -20,6 +20,7 @@ from taydo.core.answers import add_error_handlers, document_errors
 from taydo.core.buses import create_bus
 from taydo.core.db import Database
 from taydo.core.jsonbody import JsonBodyMiddleware
+from taydo.core.lease import create_leases
 from taydo.core.plugins import Domain, domains, make_plugin_manager
 from taydo.core.responses import FastJSONResponse
 from taydo.core.runtime import Runtime
@@ -45,6 +46,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         bus=create_bus(settings.bus_url),
         plugins=plugins,
         secrets=SecretBox(settings.secret_key.get_secret_value()),
+        leases=create_leases(
+            (database.url if database is not None else settings.database_url),
+            settings.bus_url,
+            shards=settings.cluster_shards,
+            check_s=settings.lease_check_s,
+        ),
     )
     runtime.provide(Shell.of(installed))
     gate = runtime.provide(Gate.from_settings(settings))
@@ -106,6 +113,12 @@ def _lifespan(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         started: list[Domain] = []
         try:
+            # Connected first: a domain's start may publish (the alert engine's catch-up);
+            # delivery to subscribers starts with bus.start() below, once every door is open.
+            await runtime.bus.connect()
+            # Then this process's share of the leases (every one in a single process), so
+            # the domains start knowing which duties and shards are theirs.
+            await runtime.leases.start()
             for domain in installed:
                 if domain.start is not None:
                     await domain.start(runtime)
@@ -123,6 +136,12 @@ def _lifespan(
                     await domain.stop(runtime)
                 except Exception:
                     log.exception("shutdown of the %s domain failed", domain.name)
+            # Handed over once every domain has finished its work (the peers take over at
+            # their next check), then the bus.
+            try:
+                await runtime.leases.close()
+            except Exception:
+                log.exception("handing the leases over failed")
             await runtime.bus.close()
 
     return lifespan

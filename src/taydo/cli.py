@@ -108,15 +108,46 @@ def serve(
     host: str | None = typer.Option(None, help="Bind address (default: TAYDO_HOST)."),
     port: int | None = typer.Option(None, help="Port (default: TAYDO_PORT)."),
     dev: bool = typer.Option(False, "--dev", help="Development mode (allows demo secrets)."),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        max=64,
+        help="Worker processes on this machine (needs PostgreSQL and a nats:// bus when > 1).",
+    ),
+    proxy_headers: bool = typer.Option(
+        True,
+        "--proxy-headers/--no-proxy-headers",
+        help="Take the client address and scheme from X-Forwarded-For/-Proto, only when they "
+        "come from --forwarded-allow-ips (uvicorn's default, kept).",
+    ),
+    forwarded_allow_ips: str = typer.Option(
+        "127.0.0.1",
+        help="Comma-separated addresses of the trusted reverse proxies ('*': any).",
+    ),
+    worker_fd: int | None = typer.Option(None, hidden=True),  # set by --workers
+    worker: int | None = typer.Option(None, hidden=True),
 ) -> None:
     """Chạy máy chủ / Run the IOC server (upgrades the schema first)."""
-    import uvicorn
-
     from taydo.app import create_app
+    from taydo.core.runtime import runtime_of
+    from taydo.core.serving import ServeOptions, run
 
     current = settings()
     if dev:
         current = current.model_copy(update={"dev": True})
+    if worker is not None:  # each worker is its own MQTT client in the shared subscription
+        current = current.model_copy(
+            update={"mqtt_client_id": f"{current.mqtt_client_id}-w{worker}"}
+        )
+    if workers > 1 and not (
+        current.database_url.startswith("postgresql") and current.bus_url.startswith("nats://")
+    ):
+        console.print(
+            "[red]--workers > 1 cần PostgreSQL và bus NATS (TAYDO_DATABASE_URL, TAYDO_BUS_URL).\n"
+            "--workers > 1 needs PostgreSQL and a nats:// bus: processes share work through "
+            "them.[/red]"
+        )
+        raise typer.Exit(2)
     weak_key = current.secret_key_problem()
     if weak_key is not None:
         console.print(
@@ -128,7 +159,9 @@ def serve(
         )
         raise typer.Exit(2)
     host, port = host or current.host, port or current.port
-    busy = port_in_use(host, port)  # before the schema and the app: nothing to undo
+    # Before the schema and the app: nothing to undo. A worker of --workers is handed the
+    # supervisor's bound socket, so only the supervisor (or a single process) checks.
+    busy = port_in_use(host, port) if worker_fd is None else None
     if busy is not None:
         console.print(f"[red]{busy}[/red]", soft_wrap=True)
         raise typer.Exit(2)
@@ -150,16 +183,56 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if workers > 1:
+        database.dispose()
+        raise typer.Exit(
+            _supervise(
+                workers,
+                host,
+                port,
+                dev,
+                proxy_headers,
+                forwarded_allow_ips,
+            )
+        )
     app_ = create_app(current, database=database)
     tune_garbage_collector()
     tune_thread_switching()
-    uvicorn.run(
+    run(
         app_,
-        host=host,
-        port=port,
-        log_level="info",
-        access_log=False,
+        ServeOptions(
+            host=host,
+            port=port,
+            proxy_headers=proxy_headers,
+            forwarded_allow_ips=forwarded_allow_ips,
+            shutdown_timeout_s=current.shutdown_timeout_s,
+            fd=worker_fd,
+            on_exit=[runtime_of(app_).stopping],
+        ),
     )
+
+
+def _supervise(
+    workers: int, host: str, port: int, dev: bool, proxy_headers: bool, allow_ips: str
+) -> int:
+    """``serve --workers N``: N children of ``taydo serve`` on one socket bound here."""
+    from taydo.core.serving import child_command, supervise
+
+    def child(fd: int, number: int) -> list[str]:
+        return [
+            *child_command(),
+            "serve",
+            "--worker-fd",
+            str(fd),
+            "--worker",
+            str(number),
+            "--forwarded-allow-ips",
+            allow_ips,
+            "--proxy-headers" if proxy_headers else "--no-proxy-headers",
+            *(["--dev"] if dev else []),
+        ]
+
+    return supervise(workers, host, port, child)
 
 
 def tune_garbage_collector() -> None:

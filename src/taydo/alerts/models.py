@@ -131,3 +131,7 @@ class Outbox(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The process sending it, until when: another process may take it once that has passed
+    # (the sender died mid-send), never before (each delivery is sent by one process).
+    claimed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -5,6 +5,12 @@ only delays its own queue: never ingest (the engine only writes outbox rows) and
 channels. Failures retry with exponential backoff; after ``max_attempts`` a row is dead-lettered
 (status ``dead``, kept with its last error). A timer re-notifies unacknowledged alerts and walks
 each route's escalation chain.
+
+In a cluster every process sends, but a row is *claimed* before it is sent (``claimed_by``,
+``claimed_until``; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so each delivery goes out from one
+process; a claim is renewed while the row waits in its channel's queue, and a sender that dies
+mid-send leaves a claim that expires, after which another process sends it again, once. The
+re-notification clock is a lease (``notify.clock``): one process runs it.
 """
 
 from __future__ import annotations
@@ -21,15 +27,18 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from taydo.alerts.models import Alert, Channel, Outbox
 from taydo.alerts.routing import enqueue, matching_routes
 from taydo.alerts.service.common import alert_dict, aware
 from taydo.core import clock
 from taydo.core.db import Database
+from taydo.core.lease import Leases, LocalLeases
 
-__all__ = ["Notifier", "sign"]
+__all__ = ["CLOCK_DUTY", "Notifier", "sign"]
+
+CLOCK_DUTY = "notify.clock"
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Taydo-Signature"
@@ -65,8 +74,13 @@ class Notifier:
         backoff_s: float = 5.0,
         poll_s: float = 1.0,
         check_s: float = 30.0,
+        leases: Leases | None = None,
     ) -> None:
         self.database = database
+        self.leases = leases or LocalLeases()
+        self.member = self.leases.member
+        # Long enough for a delivery's wait in its queue between two renewals and its send.
+        self.claim_s = 2 * timeout_s + 5
         self.timeout_s = timeout_s
         self.backoff_s = backoff_s
         self.poll_s = poll_s
@@ -81,12 +95,24 @@ class Notifier:
     async def start(self) -> None:
         self._client = httpx.AsyncClient(timeout=self.timeout_s)
         loop = asyncio.get_running_loop()
-        self._tasks = [
-            loop.create_task(self._dispatch(), name="notify:dispatch"),
-            loop.create_task(self._renotify_loop(), name="notify:renotify"),
-        ]
+        self._tasks = [loop.create_task(self._dispatch(), name="notify:dispatch")]
+        self._clock: asyncio.Task[None] | None = None
+        await self.leases.duty(CLOCK_DUTY, self._clock_gained, self._clock_lost)
+
+    async def _clock_gained(self) -> None:
+        self._clock = asyncio.get_running_loop().create_task(
+            self._renotify_loop(), name="notify:renotify"
+        )
+
+    async def _clock_lost(self) -> None:
+        if self._clock is not None:
+            self._clock.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._clock
+            self._clock = None
 
     async def close(self) -> None:
+        await self.leases.drop_duty(CLOCK_DUTY)
         tasks = self._tasks + list(self._workers.values())
         for task in tasks:
             task.cancel()
@@ -101,14 +127,34 @@ class Notifier:
 
     # -- dispatching ------------------------------------------------------------------------
     def _due(self) -> list[tuple[int, str]]:
+        """Claim the deliveries that are due and free (or already this process's: their
+        claims are renewed), at most 500; returns them."""
+        now = clock.now()
+        due = (
+            Outbox.status == "pending",
+            Outbox.next_at <= now,
+            or_(
+                Outbox.claimed_until.is_(None),
+                Outbox.claimed_until < now,
+                Outbox.claimed_by == self.member,
+            ),
+        )
+        free = select(Outbox.id).where(*due).order_by(Outbox.id).limit(500)
+        if self.database.dialect == "postgresql":
+            free = free.with_for_update(skip_locked=True)  # rows a peer is claiming: skipped
+        claim = (
+            update(Outbox)
+            .where(Outbox.id.in_(free.scalar_subquery()))
+            .values(claimed_by=self.member, claimed_until=now + timedelta(seconds=self.claim_s))
+            .returning(Outbox.id, Outbox.channel_code)
+            .execution_options(synchronize_session=False)
+        )
         with self.database.session() as session:
-            rows = session.execute(
-                select(Outbox.id, Outbox.channel_code)
-                .where(Outbox.status == "pending", Outbox.next_at <= clock.now())
-                .order_by(Outbox.id)
-                .limit(500)
-            ).all()
-        return [(row[0], row[1]) for row in rows]
+            # Read first: an idle outbox costs no write (on SQLite, no write lock every poll).
+            if session.scalar(select(Outbox.id).where(*due).limit(1)) is None:
+                return []
+            rows = session.execute(claim).all()
+        return sorted((row[0], row[1]) for row in rows)
 
     async def _dispatch(self) -> None:
         while True:
@@ -150,8 +196,8 @@ class Notifier:
     def _load(self, outbox_id: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
         with self.database.session() as session:
             row = session.get(Outbox, outbox_id)
-            if row is None or row.status != "pending":
-                return None
+            if row is None or row.status != "pending" or row.claimed_by != self.member:
+                return None  # sent, or taken over by another process after a lapsed claim
             channel = session.scalar(select(Channel).where(Channel.code == row.channel_code))
             job = {
                 "id": row.id,
@@ -174,6 +220,7 @@ class Notifier:
             row = session.get(Outbox, outbox_id)
             if row is None:
                 return
+            row.claimed_by, row.claimed_until = None, None
             row.attempts += 1
             if error is None:
                 row.status, row.sent_at, row.last_error = "sent", now, ""

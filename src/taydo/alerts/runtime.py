@@ -13,6 +13,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from contextvars import ContextVar
 from functools import partial
@@ -28,17 +29,27 @@ from taydo.catalog.series import SeriesIndex, SeriesInfo
 from taydo.core import clock
 from taydo.core.bus import Bus, Event, settle
 from taydo.core.db import Database
+from taydo.core.lease import Leases, LocalLeases
 from taydo.core.metering import Timings
 from taydo.core.runtime import Runtime, runtime_of
 from taydo.observations.query import latest_points, recent_points
 from taydo.observations.service import ObservationWriter
 from taydo.rules.aqi import POLLUTANTS, AqiTracker, Derived
 from taydo.rules.engine import Engine, Transition, attribute_metrics, attribute_roots
+from taydo.rules.schemas import RuleDef
 from taydo.rules.service import list_rules
 
 __all__ = ["Alerting", "AlertingRuntime", "CatalogCache", "start", "stop"]
 
 log = logging.getLogger(__name__)
+
+TIMER_DUTY = "rules.timer"  # absence rules and composite windows: one process of a cluster
+JUDGED_SUBJECT = "alerts.judged"  # composite members' transitions, for the timer's holder
+SERIES_KINDS = frozenset({"threshold", "rate"})  # judged point by point, by a series' shard
+# How long a cluster process keeps the committed batches it heard, judged or not: a shard
+# taken over is judged on the newest of them (the latest-values table may lag a second behind
+# another process's commits).
+HEARD_S = 10.0
 
 
 class CatalogCache:
@@ -175,9 +186,22 @@ class AlertingRuntime:
         check_s: float = 5.0,
         stream_queue: int = 1000,
         notifier: Notifier | None = None,
+        leases: Leases | None = None,
     ) -> None:
         self.database = database
         self.bus = bus
+        # Which series this process judges and whether it runs the timer: all of them in a
+        # single process; its shards and maybe the timer in a cluster (taydo.core.lease).
+        self.leases = leases or LocalLeases()
+        self.cluster = self.leases.clustered
+        self._owned: frozenset[int] = self.leases.owned
+        self._ownership: dict[int, bool] = {}  # series id → judged here (cluster only)
+        self._heard: deque[tuple[float, list[Any]]] = deque()  # (monotonic s, batch)
+        self._timer_held = False
+        # Rule changes announced in this process, and how many of them the engine has read:
+        # the next batch waits for the new rules (the bus event comes a moment later).
+        self._rules_wanted = 0
+        self._rules_read = 0
         self.catalog = CatalogCache(database, series)
         self.engine = Engine(self.catalog)
         self.hub = StreamHub(stream_queue)
@@ -200,11 +224,11 @@ class AlertingRuntime:
         try:
             if self.writer is not None:
                 await self.writer.sync()  # the latest values hold every committed point
+            self._owned = self.leases.owned
             caught_up = await asyncio.to_thread(self._load)
         except BaseException:
             self.bus.unsubscribe(committed)
             raise
-        self.engine.started_ms = clock.now_ms()
         # kept so close() can unsubscribe: an app may start again (tests, reloads) on a new
         # event loop, and a subscription's queue belongs to the loop it was used on
         self._subscriptions = [
@@ -214,14 +238,76 @@ class AlertingRuntime:
             self.bus.subscribe("catalog.attributes_changed", self._on_attributes_changed),
             self.bus.subscribe("rules.changed", self._on_rules_changed),
         ]
+        if self.cluster:
+            self._subscriptions.append(self.bus.subscribe(JUDGED_SUBJECT, self._on_judged))
         await self.notifier.start()
-        await self._emit(caught_up)
+        async with self._lock:
+            await self._emit(caught_up)
         self._ready.set()
+        self.leases.on_shards(self._on_shards)
+        await self.leases.duty(TIMER_DUTY, self._timer_gained, self._timer_lost)
+
+    async def _timer_gained(self) -> None:
+        if self.cluster:  # the absence and composite state of every series, from the database
+            async with self._lock:
+                self._timer_held = True
+                await self._rebuild()
+        self._timer_held = True
         self._timer = asyncio.get_running_loop().create_task(self._tick(), name="rules:timer")
+
+    async def _timer_lost(self) -> None:
+        self._timer_held = False
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+            self._timer = None
+
+    async def _on_shards(self, owned: frozenset[int]) -> None:
+        """A hand-over: judge the shards now held, from the database (open episodes, the
+        recent past, the newest values). Taken under the engine's lock, so a shard given up
+        is released only after what this process judged of it is persisted."""
+        async with self._lock:
+            if owned == self._owned:
+                return
+            self._owned = owned
+            await self._rebuild()
+
+    async def _rebuild(self) -> None:
+        """(Under the lock.) The engine again for this process's scope; emits what the
+        stored values say now."""
+        self._ownership = {}
+        caught_up = await asyncio.to_thread(self._load, self._newest_heard())
+        await self._emit(caught_up)
+
+    def _newest_heard(self) -> dict[int, tuple[int, float]]:
+        """The newest point of each series in the batches heard lately."""
+        newest: dict[int, tuple[int, float]] = {}
+        for _at, points in self._heard:
+            for series_id, ts, value in points:
+                seen = newest.get(series_id)
+                if seen is None or ts > seen[0]:
+                    newest[series_id] = (ts, value)
+        return newest
+
+    def _judged_here(self, series_id: int) -> bool:
+        """Whether this process judges the series (its entity's shard is held here)."""
+        known = self._ownership.get(series_id)
+        if known is None:
+            info = self.catalog.series(series_id)
+            if info is None:
+                return False
+            known = self._ownership[series_id] = self._owns(info)
+        return known
+
+    def _owns(self, info: SeriesInfo) -> bool:
+        return self.leases.shard_of(info.entity_pk) in self._owned
 
     async def close(self, settle_s: float = 10.0) -> None:
         """Stop; first judge what was committed and is still queued (the inputs stopped
         before this, the writer after it), for at most ``settle_s`` seconds."""
+        self.leases.off_shards(self._on_shards)
+        await self.leases.drop_duty(TIMER_DUTY)
         for subscription in self._subscriptions:
             if subscription.pattern == "observations.committed" and not await settle(
                 subscription, settle_s
@@ -233,37 +319,69 @@ class AlertingRuntime:
         for subscription in self._subscriptions:
             self.bus.unsubscribe(subscription)
         self._subscriptions = []
-        if self._timer is not None:
-            self._timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timer
+        await self._timer_lost()
         await self.notifier.close()
 
-    def _load(self) -> list[Transition]:
+    def _load(self, heard: dict[int, tuple[int, float]] | None = None) -> list[Transition]:
         """Rules, catalog and open alerts; then the stored values judged again (the
-        transitions returned are emitted once the notifier runs)."""
+        transitions returned are emitted once the notifier runs); ``heard``: newer points
+        than the stored latest values may hold (a cluster's hand-over)."""
         rules = list_rules(self.database, include_disabled=False)
         self.catalog.load()  # every entity's attributes, so any set of metrics is covered
         self.catalog.attribute_metrics = attribute_metrics(rules)
         self._attribute_roots = attribute_roots(rules)
-        self.engine.set_rules(rules)
-        self.engine.restore(open_alerts(self.database))
+        engine = Engine(self.catalog) if self.cluster else self.engine
+        engine.composites_here = not self.cluster
+        engine.set_rules(rules)
+        opened = open_alerts(self.database)
+        only = None
+        if self.cluster:
+            opened = [a for a in opened if self._restores(engine.rules.get(a["rule_code"]), a)]
+            only = self._owns
+        engine.restore(opened)
         now = clock.now_ms()
-        self.engine.resume_pending(partial(recent_points, self.database), now)
-        caught_up = self.engine.catch_up(partial(latest_points, self.database), now)
+        engine.resume_pending(partial(recent_points, self.database), now, only)
+        latest = partial(latest_points, self.database)
+        if heard:
+            latest = partial(_newest_of, latest, heard)
+        caught_up = engine.catch_up(latest, now, only)
+        engine.started_ms = now
+        self.engine = engine
         if caught_up:
             log.info("start: %d alert transitions from the stored values", len(caught_up))
         return caught_up
 
+    def _restores(self, rule: RuleDef | None, alert: dict[str, Any]) -> bool:
+        """Whether an open episode is this process's to continue: a series rule's on a shard
+        held here; every other one (absence, composite: the timer's) where the timer runs,
+        which also needs the member episodes of composite rules."""
+        if rule is None:
+            return False
+        if self._timer_held:
+            return True
+        series_id = alert.get("series_id")
+        if rule.kind not in SERIES_KINDS or series_id is None:
+            return False
+        info = self.catalog.series(series_id)
+        return info is not None and self._owns(info)
+
+    def rules_changed_here(self, _data: dict[str, Any]) -> None:
+        """A rule was saved in this process (``Runtime.announce``): its next batch is judged
+        on the new rules, not on those the bus event would bring a moment later."""
+        self._rules_wanted += 1
+
     async def reload_rules(self) -> None:
+        wanted = self._rules_wanted  # what this read covers: it starts after those changes
         rules = await asyncio.to_thread(list_rules, self.database, include_disabled=False)
         # Attributes the new rules read are in the cache before the rules take effect.
         await asyncio.to_thread(self.catalog.widen, attribute_metrics(rules))
         async with self._lock:
             self.engine.set_rules(rules)
             self._attribute_roots = attribute_roots(rules)
+            self._rules_read = max(self._rules_read, wanted)
 
     async def _emit(self, transitions: list[Transition]) -> None:
+        """(Under the lock.) Persist transitions, then publish what changed."""
         if not transitions:
             return
         try:
@@ -274,27 +392,55 @@ class AlertingRuntime:
             # Never a silent drop: the engine forgets these states and raises them again
             # from the next observation once the database answers.
             log.exception("persisting %d alert transitions failed", len(transitions))
-            async with self._lock:
-                self.engine.revert(transitions)
+            self.engine.revert(transitions)
             return
         for alert in changed:
             await self.bus.publish("alerts.transition", alert)
+        if self.cluster:
+            members = [
+                [t.rule, t.target, t.action, t.area_code]
+                for t in transitions
+                if t.area_code and self.engine.is_member(t.rule)
+            ]
+            if members:
+                await self.bus.publish(JUDGED_SUBJECT, members)
         self.notifier.wake()
 
     async def _on_committed(self, event: Event) -> None:
         await self._ready.wait()
+        if self._rules_read < self._rules_wanted:
+            await self.reload_rules()
         points = event.data
         known = self.catalog.by_id
         missing = {p[0] for p in points if p[0] not in known}
         if missing:
             await asyncio.to_thread(self.catalog.fetch, missing)
-        async with self._lock:
-            began = time.perf_counter()
-            transitions = self.engine.observe(points, clock.now_ms())
-            self.evaluation_seconds.observe(time.perf_counter() - began)
         self.hub.publish_values(points, self.catalog.series)
-        await self._emit(transitions)
-        await self._derive_aqi(points)
+        if self.cluster:
+            self._hear(points)
+        async with self._lock:
+            mine = points
+            now = clock.now_ms()
+            began = time.perf_counter()
+            if self.cluster:  # only the series of this process's shards
+                judged = self._judged_here
+                mine = [p for p in points if judged(p[0])]
+                transitions = self.engine.observe(mine, now)
+                if self._timer_held and len(mine) < len(points):
+                    others = [p for p in points if not judged(p[0])]
+                    transitions += self.engine.seen(others, now)
+            else:
+                transitions = self.engine.observe(points, now)
+            self.evaluation_seconds.observe(time.perf_counter() - began)
+            await self._emit(transitions)
+        await self._derive_aqi(mine)
+
+    def _hear(self, points: list[Any]) -> None:
+        at = time.monotonic()
+        heard = self._heard
+        heard.append((at, points))
+        while heard and heard[0][0] < at - HEARD_S:
+            heard.popleft()
 
     async def _derive_aqi(self, points: list[tuple[int, int, float]]) -> None:
         pollutants = self.catalog.pollutants
@@ -351,6 +497,27 @@ class AlertingRuntime:
     async def _on_transition(self, event: Event) -> None:
         self.hub.publish_alert(event.data)
 
+    async def _on_judged(self, event: Event) -> None:
+        """Member transitions of composite rules, from every shard: the timer's holder
+        judges the composites (their windows span the shards)."""
+        if not self._timer_held or not isinstance(event.data, list):
+            return
+        members = [
+            Transition(
+                rule=rule,
+                target=target,
+                action=action,
+                level=None,
+                severity="",
+                value=None,
+                ts=0,
+                area_code=area,
+            )
+            for rule, target, action, area in event.data
+        ]
+        async with self._lock:
+            await self._emit(self.engine.composites_of(members, clock.now_ms()))
+
     async def _on_catalog_changed(self, event: Event) -> None:
         data = event.data if isinstance(event.data, dict) else {}
         ids = data.get("entity_ids")
@@ -383,8 +550,7 @@ class AlertingRuntime:
 
     async def check_now(self) -> None:
         async with self._lock:
-            transitions = self.engine.check(clock.now_ms())
-        await self._emit(transitions)
+            await self._emit(self.engine.check(clock.now_ms()))
 
     async def _tick(self) -> None:
         while True:
@@ -393,6 +559,18 @@ class AlertingRuntime:
                 await self.check_now()
             except Exception:
                 log.exception("rules timer failed")
+
+
+def _newest_of(
+    stored: Any, heard: dict[int, tuple[int, float]], series_ids: list[int]
+) -> list[tuple[int, int, float]]:
+    """The stored latest values, each replaced by a newer point heard on the bus."""
+    found = {series_id: (ts, value) for series_id, ts, value in stored(series_ids)}
+    for series_id in series_ids:
+        seen = heard.get(series_id)
+        if seen is not None and (series_id not in found or seen[0] > found[series_id][0]):
+            found[series_id] = seen
+    return [(series_id, ts, value) for series_id, (ts, value) in found.items()]
 
 
 # ---------------------------------------------------------------- the domain's start and stop
@@ -411,6 +589,7 @@ async def start(runtime: Runtime) -> None:
         timeout_s=settings.webhook_timeout_s,
         backoff_s=settings.notify_backoff_s,
         check_s=settings.alert_renotify_check_s,
+        leases=runtime.leases,
     )
     alerting = AlertingRuntime(
         runtime.db,
@@ -421,15 +600,19 @@ async def start(runtime: Runtime) -> None:
         check_s=settings.alert_check_interval_s,
         stream_queue=settings.stream_queue_size,
         notifier=notifier,
+        leases=runtime.leases,
     )
     runtime.provide(alerting)
     _STARTED.set(alerting)  # this lifespan's engine, even if the app is started twice
+    runtime.when_stopping(alerting.hub.close_streams)
+    runtime.listen("rules.changed", alerting.rules_changed_here)
     await alerting.start()
 
 
 async def stop(runtime: Runtime) -> None:
     alerting = _STARTED.get(None) or runtime.find(AlertingRuntime)
     if alerting is not None:
+        runtime.unlisten("rules.changed", alerting.rules_changed_here)
         await alerting.close()
 
 

@@ -4,6 +4,10 @@ Every client has its own filter and a bounded queue. Publishing only appends to 
 never waits: when a client's queue is full its oldest event is dropped and the client receives
 a ``resync`` event (its cue to reload the current state), so a slow client never slows ingest
 or other clients.
+
+When the server stops (SIGTERM), every stream ends at once with a ``retry:`` hint and a
+``shutdown`` event: the browser reconnects within a second, through the proxy, to a process
+that is still running (an open stream used to hold the stop for more than a minute).
 """
 
 from __future__ import annotations
@@ -75,10 +79,22 @@ class StreamClient:
         self.event.set()
 
 
+RECONNECT_MS = 1000
+SHUTDOWN = b"retry: %d\nevent: shutdown\ndata: {}\n\n" % RECONNECT_MS
+
+
 class StreamHub:
     def __init__(self, queue_size: int = 1000) -> None:
         self.queue_size = queue_size
         self.clients: set[StreamClient] = set()
+        self.closing = False
+
+    def close_streams(self) -> None:
+        """The server is stopping: end every stream (and refuse new ones) with a hint to
+        reconnect soon. Runs on the hub's event loop."""
+        self.closing = True
+        for client in self.clients:
+            client.event.set()
 
     def connect(self, stream_filter: StreamFilter) -> StreamClient:
         client = StreamClient(stream_filter, self.queue_size)
@@ -138,13 +154,24 @@ class StreamHub:
     ) -> AsyncIterator[bytes]:
         """The SSE byte stream of one client, until it disconnects."""
         try:
+            if self.closing:
+                yield SHUTDOWN
+                return
             yield b"retry: 3000\n\n"
             while True:
+                if self.closing:
+                    while client.queue:  # what was queued still goes out
+                        kind, data = client.queue.popleft()
+                        yield b"event: " + kind.encode() + b"\ndata: " + data + b"\n\n"
+                    yield SHUTDOWN
+                    return
                 if not client.queue:
                     client.event.clear()
                     try:  # asyncio.timeout: see Notifier._dispatch on 3.11's wait_for
                         async with asyncio.timeout(heartbeat_s):
                             await client.event.wait()
+                        if self.closing:
+                            continue
                     except TimeoutError:
                         if await is_disconnected():
                             return

@@ -99,6 +99,12 @@ async def settle(subscription: Subscription, within_s: float) -> bool:
 class Bus(ABC):
     """What every bus backend offers. Handlers are coroutines; they run one event at a time."""
 
+    async def connect(self) -> None:
+        """Be ready to publish (the app calls it before any domain starts: a domain's start
+        may publish, e.g. alerts judged again from the stored values). Delivery to
+        subscribers begins with ``start``. Nothing to do in-process."""
+        return None
+
     @abstractmethod
     async def start(self) -> None: ...
 

@@ -35,7 +35,12 @@ class NatsBus(Bus):
         self._consumers: dict[int, Any] = {}
         self._running = False
 
-    async def start(self) -> None:
+    async def connect(self) -> None:
+        """Connect and make sure the stream exists, so ``publish`` works before ``start``
+        (a process restarted while an alert was open publishes its catch-up transitions from
+        its domains' start, before the bus delivers anything)."""
+        if self._nc is not None:
+            return
         import nats
 
         self._nc = await nats.connect(self.url, name="taydo", max_reconnect_attempts=-1)
@@ -49,6 +54,9 @@ class NatsBus(Bus):
                 max_age=24 * 3600,
                 max_bytes=1024**3,
             )
+
+    async def start(self) -> None:
+        await self.connect()
         self._running = True
         for subscription in self._subscriptions:
             await self._attach(subscription)
@@ -68,10 +76,11 @@ class NatsBus(Bus):
             with contextlib.suppress(Exception):
                 await self._nc.drain()
             self._nc = None
+            self._js = None
 
     async def publish(self, subject: str, data: Any) -> None:
         if self._js is None:
-            raise RuntimeError("bus not started")
+            raise RuntimeError("bus not connected (Bus.connect is called before domains start)")
         await self._js.publish(self.prefix + subject, orjson.dumps(data))
 
     def subscribe(

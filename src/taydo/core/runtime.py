@@ -12,6 +12,7 @@ Handlers never read the runtime themselves: they take typed ``Annotated`` depend
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from pluggy import PluginManager
 from taydo.core.admission import RequestObserver
 from taydo.core.bus import Bus, Subscription
 from taydo.core.db import Database
+from taydo.core.lease import Leases, LocalLeases
 from taydo.core.principal import Authenticator
 from taydo.core.secrets import SecretBox
 from taydo.core.settings import Settings
@@ -43,6 +45,9 @@ class Runtime:
     bus: Bus
     plugins: PluginManager
     secrets: SecretBox
+    # Who does what when several processes share the database and bus (taydo.core.lease);
+    # one process holds everything by default.
+    leases: Leases = field(default_factory=LocalLeases)
     # Set by the identity domain when the app is built (``taydo.auth``); None: nobody logs in.
     authenticate: Authenticator | None = None
     csrf_token: Callable[[Request], str] | None = None
@@ -53,6 +58,7 @@ class Runtime:
     _subscriptions: dict[str, list[Subscription]] = field(default_factory=dict, repr=False)
     _starts: Counter[str] = field(default_factory=Counter, repr=False)
     _listeners: dict[str, list[LocalListener]] = field(default_factory=dict, repr=False)
+    _on_stopping: list[tuple[Any, Callable[[], None]]] = field(default_factory=list, repr=False)
 
     # ------------------------------------------------------------------ parts, by type
 
@@ -100,6 +106,19 @@ class Runtime:
     def drop_subscriptions(self, key: str) -> None:
         for subscription in self._subscriptions.pop(key, []):
             self.bus.unsubscribe(subscription)
+
+    # ------------------------------------------------------------------ stopping
+
+    def when_stopping(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` on the running event loop as soon as a stop is asked for
+        (SIGTERM), before the server waits for open responses (live streams end there)."""
+        self._on_stopping.append((asyncio.get_running_loop(), callback))
+
+    def stopping(self) -> None:
+        """A stop was asked for; safe from a signal handler and from any thread."""
+        for loop, callback in self._on_stopping:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(callback)
 
     # ------------------------------------------------------------------ local announcements
 

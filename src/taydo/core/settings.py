@@ -121,6 +121,25 @@ class Settings(BaseSettings):
     connectors_enabled: bool = Field(
         True, description="Run the pull connectors on their schedule inside the server."
     )
+    cluster_shards: int = Field(
+        32,
+        ge=1,
+        le=4096,
+        description="Parts the rule evaluation is split into between the processes of a "
+        "cluster (PostgreSQL + NATS); the same on every process.",
+    )
+    lease_check_s: float = Field(
+        1.0,
+        gt=0,
+        description="Seconds between a cluster process's checks of its leases (how soon a "
+        "survivor takes over a dead process's duties and shards).",
+    )
+    shutdown_timeout_s: float = Field(
+        8.0,
+        gt=0,
+        description="Seconds `taydo serve` waits on SIGTERM for requests in flight before it "
+        "closes them and stops.",
+    )
     health_check_interval_s: float = Field(
         60.0, description="Seconds between data-health checks (dataset.stale events)."
     )

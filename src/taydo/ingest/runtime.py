@@ -18,6 +18,7 @@ from taydo.ingest.connectors.service import Scheduler, seal_plain_secrets
 from taydo.ingest.counts import GatewayCounts
 from taydo.ingest.health import HealthWatcher
 from taydo.ingest.mqtt.gateway import MqttGateway, iota_services, parse_broker_url
+from taydo.ingest.mqtt.payload import shared_topics, split_share
 from taydo.ingest.ngsild.handlers import resolver
 from taydo.ingest.resolve import EntityResolver
 from taydo.observations.service import ObservationWriter
@@ -25,6 +26,9 @@ from taydo.observations.service import ObservationWriter
 __all__ = ["open_gateways", "start", "stop"]
 
 log = logging.getLogger(__name__)
+
+CONNECTORS_DUTY = "ingest.connectors"
+HEALTH_DUTY = "ingest.health"
 
 
 async def start(runtime: Runtime) -> None:
@@ -48,13 +52,14 @@ async def open_gateways(runtime: Runtime) -> None:
     sealed = await asyncio.to_thread(seal_plain_secrets, runtime.db, runtime.secrets)
     if sealed:
         log.info("sealed %d connector secret(s) stored in clear by an earlier version", sealed)
+    # Schedules and checks are duties: in a cluster one process runs each (taydo.core.lease).
     if settings.connectors_enabled:
-        await scheduler.start()
+        await runtime.leases.duty(CONNECTORS_DUTY, scheduler.start, scheduler.stop)
     watcher = runtime.provide(
         HealthWatcher(runtime.db, runtime.bus, settings.health_check_interval_s)
     )
     if settings.health_check_interval_s > 0:
-        await watcher.start()
+        await runtime.leases.duty(HEALTH_DUTY, watcher.start, watcher.stop)
     if settings.mqtt_url:
         await _open_mqtt(runtime)
 
@@ -70,6 +75,8 @@ async def _open_mqtt(runtime: Runtime) -> None:
     async def keep(entries: list[quarantine.Entry]) -> None:
         await asyncio.to_thread(quarantine.put_many, database, entries)
 
+    group, prefix = split_share(settings.mqtt_topic_prefix)
+    topics = (f"{prefix}/+/+/attrs", "/+/+/attrs", "/json/+/+/attrs")
     gateway = MqttGateway(
         parse_broker_url(settings.mqtt_url or ""),
         series=runtime.get(SeriesIndex),
@@ -77,8 +84,8 @@ async def _open_mqtt(runtime: Runtime) -> None:
         write=write,
         quarantine=keep,
         client_id=settings.mqtt_client_id,
-        topics=(f"{settings.mqtt_topic_prefix}/+/+/attrs", "/+/+/attrs", "/json/+/+/attrs"),
-        prefix=settings.mqtt_topic_prefix,
+        topics=shared_topics(group, topics),
+        prefix=prefix,
         iota=iota_services(settings.mqtt_iota_services),
         batch_max=settings.mqtt_batch_max,
     )
@@ -95,6 +102,8 @@ async def stop(runtime: Runtime) -> None:
         runtime.find(Scheduler),
         runtime.find(HealthWatcher),
     )
+    for duty in (CONNECTORS_DUTY, HEALTH_DUTY):
+        await runtime.leases.drop_duty(duty)
     for part in (gateway, scheduler, watcher):
         if part is not None:
             await part.stop()

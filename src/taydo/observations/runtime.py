@@ -18,6 +18,9 @@ from taydo.observations.service import ObservationWriter
 __all__ = ["Series", "TimeBuckets", "Writer", "settled", "start", "stop"]
 
 
+COMPACTION_DUTY = "observations.compaction"
+
+
 async def start(runtime: Runtime) -> None:
     settings = runtime.settings
     # The bus subscription's queue belongs to the running event loop: when the same app is
@@ -47,7 +50,8 @@ async def start(runtime: Runtime) -> None:
             after_hours=settings.observations_pack_after_hours,
             interval_s=settings.observations_pack_interval_s,
         )
-        await compactor.start()
+        # A duty: in a cluster one process compacts (taydo.core.lease).
+        await runtime.leases.duty(COMPACTION_DUTY, compactor.start, compactor.stop)
         runtime.provide(compactor)
 
 
@@ -58,6 +62,7 @@ async def stop(runtime: Runtime) -> None:
     runtime.unlisten("catalog.changed", runtime.get(SeriesIndex).hear_local_change)
     compactor = runtime.find(StorageMaintainer)
     if compactor is not None:
+        await runtime.leases.drop_duty(COMPACTION_DUTY)
         await compactor.stop()
         runtime.discard(StorageMaintainer)
     writer = runtime.find(ObservationWriter)

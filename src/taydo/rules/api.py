@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from taydo.auth import journal
 from taydo.core.access import Principal, client_address, requires
-from taydo.core.deps import Db, EventBus
+from taydo.core.deps import AppRuntime, Db
 from taydo.core.errors import Invalid
 from taydo.rules import service
 from taydo.rules.service import AuditHook
@@ -70,7 +70,7 @@ async def put_rule(
     ],
     request: Request,
     db: Db,
-    bus: EventBus,
+    runtime: AppRuntime,
     principal: Principal = WRITE_RULES,
 ) -> Any:
     # FastAPI reads the body: an empty or non-JSON one is a 422, as on every other route.
@@ -85,13 +85,15 @@ async def put_rule(
         actor=principal.username,
         audit=_audit(principal, client_address(request)),
     )
-    await bus.publish("rules.changed", {"codes": [code]})
+    # Announced: this process's engine knows before the answer that its rules are stale, so
+    # the next value it judges meets the new rule (other processes hear it on the bus).
+    await runtime.announce("rules.changed", {"codes": [code]})
     return rule.model_dump(mode="json", by_alias=True)
 
 
 @router.delete("/rules/{code}", status_code=204)
 async def delete_rule(
-    code: str, request: Request, db: Db, bus: EventBus, principal: Principal = WRITE_RULES
+    code: str, request: Request, db: Db, runtime: AppRuntime, principal: Principal = WRITE_RULES
 ) -> Response:
     await _run(
         service.delete_rule,
@@ -99,5 +101,7 @@ async def delete_rule(
         code,
         audit=_audit(principal, client_address(request)),
     )
-    await bus.publish("rules.changed", {"codes": [code]})
+    # Announced: this process's engine knows before the answer that its rules are stale, so
+    # the next value it judges meets the new rule (other processes hear it on the bus).
+    await runtime.announce("rules.changed", {"codes": [code]})
     return Response(status_code=204)

@@ -176,6 +176,9 @@ class Engine:
         self._member_last: dict[tuple[str, str], int] = {}
         self._composite_active: dict[tuple[str, str], bool] = {}
         self.started_ms = 0
+        # False in a cluster: composite rules are judged by the process holding the rules
+        # timer, from every shard's member transitions (taydo.alerts.runtime), not here.
+        self.composites_here = True
         self.set_rules(rules)
 
     # -- rules -------------------------------------------------------------------------
@@ -287,7 +290,9 @@ class Engine:
                 key = (rule.code, alert["area_code"])
                 self._member_active.setdefault(key, set()).add(alert["target"])
 
-    def resume_pending(self, recent: RecentPoints, now_ms: int) -> int:
+    def resume_pending(
+        self, recent: RecentPoints, now_ms: int, only: Callable[[SeriesInfo], bool] | None = None
+    ) -> int:
         """After ``restore``: rebuild what the rules remember of a series' past from its
         recent points (``recent(series_ids, since_ms)``: points by series, in time order) —
         how long each ``for`` threshold has been pending, and the window of each rate rule —
@@ -296,6 +301,8 @@ class Engine:
         Emits nothing; returns the points read."""
         memory: dict[int, float] = {}  # series id -> seconds of past its rules need
         for info in self.catalog.all_series():
+            if only is not None and not only(info):
+                continue  # another process judges it (a cluster's shard)
             longest = max((KINDS[r.kind].memory_s(r) for r in self.rules_for(info)), default=0.0)
             if longest:
                 memory[info.series_id] = longest
@@ -316,14 +323,20 @@ class Engine:
             read += len(points)
         return read
 
-    def catch_up(self, latest: LatestPoints, now_ms: int) -> list[Transition]:
+    def catch_up(
+        self, latest: LatestPoints, now_ms: int, only: Callable[[SeriesInfo], bool] | None = None
+    ) -> list[Transition]:
         """At start, after ``restore`` and ``resume_pending``: judge the newest stored value
         of every series a threshold or rate rule watches (``latest(series_ids)``: (series,
         ts, value) each), so the alerts match the data at once. Values committed but never
         judged (a crash between the commit and the rules) raise or clear their alerts now
         instead of with the next reading, and so do levels or rules changed while the server
         was down. An old value is no sign of life: it never ends a silent-sensor alert."""
-        watched = [info.series_id for info in self.catalog.all_series() if self.rules_for(info)]
+        watched = [
+            info.series_id
+            for info in self.catalog.all_series()
+            if (only is None or only(info)) and self.rules_for(info)
+        ]
         if not watched:
             return []
         return self._judge(sorted(latest(watched)), now_ms, arrived=False)
@@ -343,6 +356,28 @@ class Engine:
     def observe(self, points: Iterable[tuple[int, int, float]], now_ms: int) -> list[Transition]:
         """Judge values that have just arrived (each one a sign of life of its series)."""
         return self._judge(points, now_ms, arrived=True)
+
+    def seen(self, points: Iterable[tuple[int, int, float]], now_ms: int) -> list[Transition]:
+        """Signs of life of series judged elsewhere (a cluster's other shards), for the
+        absence rules this process's timer watches: arrival times, and silent-sensor alerts
+        that end."""
+        out: list[Transition] = []
+        last_seen = self._last_seen
+        for series_id, ts, _value in points:
+            last_seen[series_id] = now_ms
+            if self._absent:
+                info = self.catalog.series(series_id)
+                if info is not None:
+                    self._absence_seen(info, ts, out)
+        return out
+
+    def composites_of(self, members: Iterable[Transition], now_ms: int) -> list[Transition]:
+        """Composite transitions caused by member transitions judged elsewhere."""
+        return self._composites(list(members), now_ms) if self._composites_by_member else []
+
+    def is_member(self, rule_code: str) -> bool:
+        """Whether a composite rule reads this rule's alerts."""
+        return rule_code in self._composites_by_member
 
     def _judge(
         self, points: Iterable[tuple[int, int, float]], now_ms: int, *, arrived: bool
@@ -370,7 +405,7 @@ class Engine:
                     evaluate(self, plan, entry, ts, value, out)
             for evaluate, entry in plan.always:
                 evaluate(self, plan, entry, ts, value, out)
-        if out and self._composites_by_member:
+        if out and self._composites_by_member and self.composites_here:
             out.extend(self._composites(out, now_ms))
         return out
 

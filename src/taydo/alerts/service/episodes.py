@@ -6,12 +6,15 @@ restart or a replayed transition continues the open episode rather than opening 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from taydo.alerts.models import Alert, AlertEvent, Silence
@@ -34,6 +37,8 @@ from taydo.rules.engine import Transition
 from taydo.rules.schemas import RuleDef, ThresholdRule
 
 __all__ = ["apply_transitions", "open_alerts"]
+
+log = logging.getLogger(__name__)
 
 
 def _titles(rule: RuleDef | None, t: Transition, entity_name: str | None) -> tuple[str, str]:
@@ -102,7 +107,13 @@ def _apply(batch: _Batch, t: Transition, rule: RuleDef | None) -> Alert | None:
     if t.action == "clear":
         return _resolve(batch, alert, t) if alert is not None else None
     if alert is None:
-        return _open(batch, key, t, rule)
+        opened = _open(batch, key, t, rule)
+        if opened is not None:
+            return opened
+        # Opened by another process meanwhile (a cluster's hand-over): continue that one.
+        alert = batch.session.scalar(select(Alert).where(Alert.open_key == key))
+        if alert is None:
+            return None
     if alert.level == t.level and alert.severity == t.severity:
         alert.value = t.value  # the same episode goes on (e.g. after a restart)
         return None
@@ -127,8 +138,10 @@ def _resolve(batch: _Batch, alert: Alert, t: Transition) -> Alert:
     return alert
 
 
-def _open(batch: _Batch, key: str, t: Transition, rule: RuleDef | None) -> Alert:
-    """No open episode for (rule, target): a new one starts firing."""
+def _open(batch: _Batch, key: str, t: Transition, rule: RuleDef | None) -> Alert | None:
+    """No open episode for (rule, target): a new one starts firing. None when another
+    process opened it first (PostgreSQL: the insert runs in a savepoint, so the rest of the
+    batch stands; one SQLite database has one process judging it)."""
     session, now = batch.session, batch.now
     name, sector = _context(session, t.entity_id)
     title, title_en = _titles(rule, t, name)
@@ -157,8 +170,14 @@ def _open(batch: _Batch, key: str, t: Transition, rule: RuleDef | None) -> Alert
         escalation_step=0,
         revision=1,
     )
-    session.add(alert)
-    session.flush()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    try:
+        with session.begin_nested() if postgres else nullcontext():
+            session.add(alert)
+            session.flush()
+    except IntegrityError:
+        log.info("alert %s was opened by another process first; continuing it", key)
+        return None
     session.add(
         AlertEvent(
             alert_id=alert.id,

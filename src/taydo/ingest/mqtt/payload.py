@@ -16,7 +16,7 @@ Two wire formats are understood:
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,8 @@ __all__ = [
     "parse_payload",
     "parse_topic",
     "raw_message",
+    "shared_topics",
+    "split_share",
 ]
 
 MAX_ITEMS_PER_MESSAGE = 1000
@@ -65,6 +67,31 @@ class Target:
         if self.entity_type:
             return f"urn:ngsi-ld:{self.entity_type}:{self.entity}"
         return None
+
+
+SHARE = "$share/"
+
+
+def split_share(prefix: str) -> tuple[str | None, str]:
+    """``$share/<group>/<prefix>`` → (group, prefix); a plain prefix → (None, prefix).
+
+    A shared subscription is a subscription option: the broker delivers each message on
+    the plain topic (``taydo/…``), to one member of the group. The group belongs in the
+    SUBSCRIBE, never in the topic parser (which quarantined every message when it did)."""
+    if not prefix.startswith(SHARE):
+        return None, prefix
+    group, _slash, rest = prefix[len(SHARE) :].partition("/")
+    if not group or not rest or any(c in group for c in "+#"):
+        raise ValueError(
+            f"mqtt_topic_prefix {prefix!r}: a shared subscription is $share/<group>/<prefix>"
+        )
+    return group, rest
+
+
+def shared_topics(group: str | None, topics: Sequence[str]) -> tuple[str, ...]:
+    """The topic filters as subscribed: each one in the share group when there is one (the
+    IoT Agent topics too, or every process would store every IoT Agent message)."""
+    return tuple(topics if group is None else (f"{SHARE}{group}/{t}" for t in topics))
 
 
 def _segment(value: str, what: str) -> str:
