@@ -35,6 +35,7 @@ from taydo.observations.partitions import DAILY, HOURLY, PACKED, RAW, Scheme, ex
 
 __all__ = [
     "DEFAULT_SCOPE",
+    "MAX_DAYS",
     "TIERS",
     "Policy",
     "RetentionRun",
@@ -52,6 +53,8 @@ TIERS: dict[str, tuple[Scheme, ...]] = {
     "daily": (DAILY,),
 }
 _YEAR_DAYS = 365
+MAX_DAYS = 100 * _YEAR_DAYS
+"""The longest period a tier may keep, short of forever: a century."""
 _SERIES_PER_DELETE = 1000
 _FOREVER = ("forever", "vĩnh viễn")
 
@@ -75,7 +78,7 @@ def parse_days(value: str | int | None) -> int | None:
                 "give days (90, 90d), years (2y) or forever"
             )
         days = int(found.group(1)) * (_YEAR_DAYS if found.group(2) == "y" else 1)
-    if not 1 <= days <= 100 * _YEAR_DAYS:
+    if not 1 <= days <= MAX_DAYS:
         raise Invalid(
             f"thời hạn lưu phải từ 1 ngày đến 100 năm / a retention period must be "
             f"1 day to 100 years, not {days} days"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from taydo.observations.retention import MAX_DAYS
 
 __all__ = ["LatestItem", "RetentionIn", "RetentionOut", "SeriesAnswer", "SeriesPoint"]
 
@@ -36,15 +40,18 @@ class LatestItem(BaseModel):
     quality: int
 
 
+# Days as a number are bounded in the schema (a client's 10**30 is a 422 before any work); the
+# text forms are checked by retention.parse_days, with the same bounds.
+Days = Annotated[int, Field(ge=1, le=MAX_DAYS)]
 _PERIOD = "days (730), days or years as text (90d, 2y) or forever; missing: forever"
 
 
 class RetentionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    raw: str | int | None = Field(None, description=f"raw points: {_PERIOD}")
-    hourly: str | int | None = Field(None, description=f"hourly rollups: {_PERIOD}")
-    daily: str | int | None = Field(None, description=f"daily rollups: {_PERIOD}")
+    raw: str | Days | None = Field(None, description=f"raw points: {_PERIOD}")
+    hourly: str | Days | None = Field(None, description=f"hourly rollups: {_PERIOD}")
+    daily: str | Days | None = Field(None, description=f"daily rollups: {_PERIOD}")
 
 
 class RetentionOut(BaseModel):
