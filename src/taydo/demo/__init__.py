@@ -2,11 +2,11 @@
 
 It uses ``./taydo-demo.db`` (SQLite) and the in-process bus, brings the schema up to date,
 loads the Cần Thơ pack, creates the demo accounts, the notification channels the pack's routes
-name (delivering to the demo's own inbox, ``inbox.py``) and the Smart Data Models contexts
-(``contexts/``), writes recent history the first time (and the gap since the last run
-afterwards), then serves http://127.0.0.1:8000 with the simulator feeding live values through
-the server's own writer, so alerts fire as they would with real sensors. Ctrl-C stops it
-cleanly; the next run reuses the data. See docs/demo.md.
+name (delivering to the demo's own inbox, ``inbox.py``) and the Smart Data Models contexts of
+the pack's types (generated, ``contexts.py``), writes recent history the first time (and the gap
+since the last run afterwards), then serves http://127.0.0.1:8000 with the simulator feeding
+live values through the server's own writer, so alerts fire as they would with real sensors.
+Ctrl-C stops it cleanly; the next run reuses the data. See docs/demo.md.
 """
 
 from __future__ import annotations
@@ -146,10 +146,11 @@ def prepare(
         with console.status("Cập nhật cơ sở dữ liệu / upgrading the schema…"):
             upgrade(database)
         with console.status("Nạp dữ liệu Cần Thơ / loading the Cần Thơ pack…"):
-            counts = load_pack(database, packs(make_plugin_manager())["cantho"])
+            pack = packs(make_plugin_manager())["cantho"]
+            counts = load_pack(database, pack)
         accounts = ensure_demo_users(database)
         channels = demo_channels(database, _base_url(options), inbox_secret or _new_secret())
-        contexts.fill(contexts_dir(options))
+        contexts.fill(contexts_dir(options), pack.data_dir)
 
     series = series_map(database)
     simulator = Simulator(seed=options.seed).only(set(series))

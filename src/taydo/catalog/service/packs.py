@@ -44,6 +44,9 @@ class EntityType(BaseModel):
 
     label: str
     label_en: str = ""
+    # The Smart Data Models repository that defines the type (``dataModel.Environment``), when
+    # one does: the type's and its metrics' IRIs live under smartdatamodels.org/<data_model>/.
+    data_model: str | None = Field(default=None, pattern=r"^dataModel\.[A-Za-z]+$")
     metrics: dict[str, MetricSpec]
 
 
