@@ -41,7 +41,7 @@ def _leaves(command: Any, path: list[str]) -> Iterator[tuple[str, Any]]:
 
 def test_every_option_and_argument_says_what_it_is_for() -> None:
     undescribed = [
-        f"{name} {param.human_readable_name}"
+        f"{name} {param.name}"
         for name, command in _leaves(get_command(app), ["taydo"])
         for param in command.params
         if not (getattr(param, "help", None) or "").strip()

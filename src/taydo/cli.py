@@ -124,8 +124,12 @@ def serve(
         "127.0.0.1",
         help="Comma-separated addresses of the trusted reverse proxies ('*': any).",
     ),
-    worker_fd: int | None = typer.Option(None, hidden=True),  # set by --workers
-    worker: int | None = typer.Option(None, hidden=True),
+    worker_fd: int | None = typer.Option(
+        None, hidden=True, help="Internal: the listening socket a --workers supervisor hands over."
+    ),
+    worker: int | None = typer.Option(
+        None, hidden=True, help="Internal: this worker's number under --workers."
+    ),
 ) -> None:
     """Chạy máy chủ / Run the IOC server (upgrades the schema first)."""
     from taydo.app import create_app
