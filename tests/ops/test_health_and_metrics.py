@@ -56,20 +56,26 @@ def test_readyz_says_which_check_fails(database: Database) -> None:
         assert checks["database"]["ok"] and checks["writer"]["ok"]
         # A schema behind the code (one domain's revision missing) is not ready either.
         # (Put back after: the PostgreSQL schema is shared by the tests that follow.)
-        revision = {"revision": "al1_alerts_initial"}
+        # The revision removed is whichever head the schema holds now (read, not named: a
+        # named one goes stale when its domain gains a migration, and putting it back would
+        # then leave two heads of one branch for the tests that follow).
         with database.engine.begin() as connection:
+            head = connection.execute(
+                text("SELECT version_num FROM alembic_version ORDER BY version_num LIMIT 1")
+            ).scalar_one()
             connection.execute(
-                text("DELETE FROM alembic_version WHERE version_num = :revision"), revision
+                text("DELETE FROM alembic_version WHERE version_num = :head"), {"head": head}
             )
         try:
             checks = client.get("/readyz").json()["checks"]
         finally:
             with database.engine.begin() as connection:
                 connection.execute(
-                    text("INSERT INTO alembic_version (version_num) VALUES (:revision)"), revision
+                    text("INSERT INTO alembic_version (version_num) VALUES (:head)"),
+                    {"head": head},
                 )
         assert checks["migrations"]["ok"] is False
-        assert "al1_alerts_initial" in checks["migrations"]["pending"]
+        assert head in checks["migrations"]["pending"]
         assert client.get("/readyz").json()["checks"]["migrations"]["ok"] is True
 
 
