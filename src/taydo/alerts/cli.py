@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Annotated
 
@@ -16,6 +15,7 @@ from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import TaydoError
 from taydo.core.settings import Settings
+from taydo.core.terminal import fail
 from taydo.rules.schemas import parse_duration
 
 alerts_app = typer.Typer(help="Cảnh báo / Alerts.", no_args_is_help=True)
@@ -25,13 +25,6 @@ CLI_PRINCIPAL = Principal(username="cli", role="operator")
 
 def _database() -> Database:
     return Database(Settings().database_url)
-
-
-def _fail(exc: TaydoError) -> None:
-    console.print(f"[red]{exc.message}[/red]")
-    if exc.details:
-        console.print(json.dumps(exc.details, ensure_ascii=False, indent=2))
-    raise typer.Exit(1)
 
 
 @alerts_app.command("list")
@@ -73,7 +66,7 @@ def ack(
     try:
         service.acknowledge(_database(), CLI_PRINCIPAL, alert_id, note=note)
     except TaydoError as exc:
-        _fail(exc)
+        fail(console, exc)
     console.print(f"[green]Đã tiếp nhận / acknowledged {alert_id}[/green]")
 
 
@@ -86,7 +79,7 @@ def resolve(
     try:
         service.resolve(_database(), CLI_PRINCIPAL, alert_id, note=note)
     except TaydoError as exc:
-        _fail(exc)
+        fail(console, exc)
     console.print(f"[green]Đã kết thúc / resolved {alert_id}[/green]")
 
 
@@ -99,7 +92,7 @@ def assign(
     try:
         service.assign(_database(), CLI_PRINCIPAL, alert_id, assignee=assignee)
     except TaydoError as exc:
-        _fail(exc)
+        fail(console, exc)
     console.print(f"[green]Đã giao / assigned {alert_id} → {assignee}[/green]")
 
 
@@ -125,7 +118,7 @@ def silence(
         )
         created = service.create_silence(_database(), CLI_PRINCIPAL, data)
     except TaydoError as exc:
-        _fail(exc)
+        fail(console, exc)
     console.print(f"[green]Silence {created['id']} until {created['ends_at']}[/green]")
 
 
@@ -139,7 +132,7 @@ def deliveries(
     try:
         rows = service.list_deliveries(_database(), status=status, channel=channel, limit=limit)
     except TaydoError as exc:
-        _fail(exc)
+        fail(console, exc)
     table = Table("id", "alert", "channel", "event", "status", "tries", "last error")
     for row in rows:
         table.add_row(
@@ -164,5 +157,5 @@ def retry(
     try:
         queued = service.retry_deliveries(_database(), CLI_PRINCIPAL, ids=ids, channel=channel)
     except TaydoError as exc:
-        _fail(exc)
+        fail(console, exc)
     console.print(f"[green]{len(queued)} thông báo chờ gửi lại / deliveries queued again[/green]")

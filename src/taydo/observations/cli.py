@@ -6,7 +6,7 @@ retention policies (see ``taydo.observations.retention``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +16,7 @@ from taydo.core.clock import parse_timestamp
 from taydo.core.db import Database
 from taydo.core.errors import TaydoError
 from taydo.core.settings import Settings
+from taydo.core.terminal import fail
 from taydo.observations.compaction import compact_database
 from taydo.observations.maintenance import apply_retention_database
 from taydo.observations.packed import HOUR_MS
@@ -78,11 +79,6 @@ def _database() -> Database:
     return Database(Settings().database_url)
 
 
-def _fail(error: TaydoError) -> NoReturn:
-    console.print(f"[red]{error.message}[/red]")
-    raise typer.Exit(2)
-
-
 @retention_app.command("show")
 def retention_show() -> None:
     """Các chính sách / The policies (periods as 2y, 90d or forever)."""
@@ -118,7 +114,7 @@ def retention_set(
     try:
         shown = set_policy(database, dataset, {"raw": raw, "hourly": hourly, "daily": daily}, None)
     except TaydoError as error:
-        _fail(error)
+        fail(console, error, exit_code=2)
     finally:
         database.dispose()
     console.print(f"{dataset or 'mặc định / default'}: {_line(shown)}")
@@ -131,7 +127,7 @@ def retention_unset(dataset: Annotated[str | None, _DATASET] = None) -> None:
     try:
         unset_policy(database, dataset, None)
     except TaydoError as error:
-        _fail(error)
+        fail(console, error, exit_code=2)
     finally:
         database.dispose()
     console.print(f"{dataset or 'mặc định / default'}: đã bỏ / removed")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from rich.table import Table
 from taydo.core.db import Database
 from taydo.core.errors import TaydoError
 from taydo.core.settings import Settings
+from taydo.core.terminal import fail
 from taydo.rules import service
 
 __all__ = ["app"]
@@ -23,13 +23,6 @@ console = Console()
 
 def _database() -> Database:
     return Database(Settings().database_url)
-
-
-def _fail(exc: TaydoError) -> None:
-    console.print(f"[red]{exc.message}[/red]")
-    if exc.details:
-        console.print(json.dumps(exc.details, ensure_ascii=False, indent=2))
-    raise typer.Exit(1)
 
 
 @app.command("list")
@@ -49,7 +42,7 @@ def validate(
     try:
         rules = service.parse_rules_yaml(path.read_text(encoding="utf-8"))
     except TaydoError as exc:
-        _fail(exc)
+        fail(console, exc)
     console.print(f"[green]{len(rules)} quy tắc hợp lệ / valid rules[/green]")
 
 
@@ -63,5 +56,5 @@ def load(
         rules = service.parse_rules_yaml(path.read_text(encoding="utf-8"))
         changed = service.save_rules(_database(), rules, source=source, actor="cli")
     except TaydoError as exc:
-        _fail(exc)
+        fail(console, exc)
     console.print(f"[green]{changed} quy tắc đã lưu / rules saved[/green]")
