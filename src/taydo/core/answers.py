@@ -75,7 +75,7 @@ def error_response(
 
 
 # Addresses answered to programs, never as an HTML page, whatever their Accept header says.
-MACHINE_PREFIXES = ("/api/", "/ngsi-ld/", "/open311/", "/cap/", "/metrics", "/healthz", "/readyz")
+MACHINE_PREFIXES = ("/api/", "/ngsi-ld/", "/open311/", "/metrics", "/healthz", "/readyz")
 
 # Renders a refusal as a console page: (request, status, message) → the page.
 HtmlError = Callable[[Request, int, str], Awaitable[Response]]
