@@ -14,7 +14,7 @@ from taydo.core.access import Principal, public, requires
 from taydo.core.bounds import MAX_OFFSET
 from taydo.core.deps import AppRuntime, Db
 from taydo.core.runtime import runtime_of
-from taydo.ingest.ngsild import read, temporal
+from taydo.ingest.ngsild import discovery, read, temporal
 from taydo.ingest.ngsild.entity import check_entity_id, parse_attributes
 from taydo.ingest.ngsild.errors import NgsiError
 from taydo.ingest.ngsild.handlers import (
@@ -299,12 +299,50 @@ async def batch(
 
 @router.get("/types")
 async def list_types(
-    request: Request, db: Db, runtime: AppRuntime, principal: Principal = READ
+    request: Request,
+    db: Db,
+    runtime: AppRuntime,
+    principal: Principal = READ,
+    details: bool = False,
 ) -> Response:
+    """``EntityTypeList``, or with ``details=true`` an ``EntityType`` per type."""
     context = await get_context(request)
-    names = await run_in_threadpool(read.entity_types, db, resolver(runtime), principal, context)
-    body = {"id": "urn:ngsi-ld:EntityTypeList:taydo", "type": "EntityTypeList", "typeList": names}
-    return respond(request, body, context)
+    found = await run_in_threadpool(discovery.survey, db, resolver(runtime), principal)
+    return respond(request, discovery.type_list(found, context, details=details), context)
+
+
+@router.get("/types/{name:path}")
+async def type_details(
+    request: Request, db: Db, runtime: AppRuntime, name: str, principal: Principal = READ
+) -> Response:
+    """``EntityTypeInfo``: how many entities of the type, their attributes and kinds."""
+    context = await get_context(request)
+    found = await run_in_threadpool(discovery.survey, db, resolver(runtime), principal)
+    return respond(request, discovery.type_info(found, context, name), context)
+
+
+@router.get("/attributes")
+async def list_attributes(
+    request: Request,
+    db: Db,
+    runtime: AppRuntime,
+    principal: Principal = READ,
+    details: bool = False,
+) -> Response:
+    """``AttributeList``, or with ``details=true`` an ``Attribute`` per attribute."""
+    context = await get_context(request)
+    found = await run_in_threadpool(discovery.survey, db, resolver(runtime), principal)
+    return respond(request, discovery.attribute_list(found, context, details=details), context)
+
+
+@router.get("/attributes/{name:path}")
+async def attribute_details(
+    request: Request, db: Db, runtime: AppRuntime, name: str, principal: Principal = READ
+) -> Response:
+    """``Attribute``: how many entities have it, its kinds and the types holding it."""
+    context = await get_context(request)
+    found = await run_in_threadpool(discovery.survey, db, resolver(runtime), principal)
+    return respond(request, discovery.attribute_info(found, context, name), context)
 
 
 @router.get("/temporal/entities")
@@ -391,7 +429,7 @@ async def unknown(
             if isinstance(route, APIRoute)
             and route.endpoint is not unknown
             and route.path_regex.match(path)
-            for method in route.methods
+            for method in route.methods or ()
         }
     )
     if allowed:
