@@ -164,6 +164,42 @@ async def retrieve_entity(
     return respond(request, body, context)
 
 
+async def _whole_entity(
+    request: Request, entity_id: str, principal: Principal, mode: str, *, merge_patch: bool
+) -> Response:
+    """Replace (PUT) or merge (PATCH) an existing entity with the entity in the body."""
+    check_entity_id(entity_id)
+    body, is_jsonld = await read_body(request, merge_patch=merge_patch)
+    if not isinstance(body, dict):
+        raise NgsiError("BadRequestData", "expected the entity as a JSON object")
+    if body.get("id", entity_id) != entity_id:
+        raise NgsiError("BadRequestData", "the body's id differs from the URL's")
+    ops, errors = await run_in_threadpool(
+        parse_ops, request, [{**body, "id": entity_id}], is_jsonld, require_type=False
+    )
+    if errors:
+        raise errors[0][1]
+    outcome = await write(request, principal, ops, mode)
+    if outcome.errors:
+        raise outcome.errors[0][1]
+    return Response(status_code=204)
+
+
+@router.put("/entities/{entity_id}", status_code=204)
+async def replace_entity(
+    request: Request, entity_id: str, principal: Principal = WRITE
+) -> Response:
+    """Replace Entity (§5.6.18): every attribute replaced by the body's; the type may change."""
+    return await _whole_entity(request, entity_id, principal, "replace", merge_patch=False)
+
+
+@router.patch("/entities/{entity_id}", status_code=204)
+async def merge_entity(request: Request, entity_id: str, principal: Principal = WRITE) -> Response:
+    """Merge Entity (§5.6.17): the body's attributes added or overwritten, the others kept;
+    an attribute whose value is ``"urn:ngsi-ld:null"`` is deleted."""
+    return await _whole_entity(request, entity_id, principal, "merge", merge_patch=True)
+
+
 @router.delete("/entities/{entity_id}", status_code=204)
 async def delete_entity(request: Request, entity_id: str, principal: Principal = WRITE) -> Response:
     check_entity_id(entity_id)

@@ -136,8 +136,9 @@ def quarantine(database: Database, outcome: Outcome) -> None:
     put_many(database, entries)
 
 
-async def read_body(request: Request) -> tuple[Any, bool]:
-    return await body_of(request, runtime_of(request.app).settings.max_request_bytes)
+async def read_body(request: Request, *, merge_patch: bool = False) -> tuple[Any, bool]:
+    limit = runtime_of(request.app).settings.max_request_bytes
+    return await body_of(request, limit, merge_patch=merge_patch)
 
 
 def parse_ops(

@@ -108,9 +108,18 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-async def body_of(request: Request, max_bytes: int) -> tuple[Any, bool]:
-    """The parsed JSON body and whether it is JSON-LD (so carries its own @context)."""
+MERGE_PATCH = "application/merge-patch+json"
+
+
+async def body_of(
+    request: Request, max_bytes: int, *, merge_patch: bool = False
+) -> tuple[Any, bool]:
+    """The parsed JSON body and whether it is JSON-LD (so carries its own @context).
+    ``merge_patch``: the route also takes ``application/merge-patch+json`` (RFC 7396), read as
+    JSON with its context in the Link header."""
     media = _media_type(request)
+    if merge_patch and media == MERGE_PATCH:
+        media = "application/json"
     if media not in ("application/json", "application/ld+json"):
         raise NgsiError(
             "InvalidRequest",
