@@ -39,6 +39,7 @@ __all__ = [
     "ERROR_SCHEMA",
     "HtmlError",
     "add_error_handlers",
+    "allowed_methods",
     "document_errors",
     "error_response",
     "wants_html",
@@ -96,10 +97,11 @@ def _taydo_error(exc: Exception) -> Response:
     return error_response(exc.status_code, exc.message, exc.details or None, headers)
 
 
-def _allowed_methods(request: Request) -> str | None:
-    """Every method some route takes on this path. Starlette's ``Allow`` names only the
-    methods of the first route whose path matched, while a path's GET and POST are often
-    two routes (``GET /agencies`` beside ``POST /agencies``)."""
+def allowed_methods(request: Request, *, besides: Any = None) -> list[str]:
+    """Every method some route takes on this path (``besides``: an endpoint left out, such as
+    a catch-all). Starlette's ``Allow`` names only the methods of the first route whose path
+    matched, while a path's GET and POST are often two routes (``GET /agencies`` beside
+    ``POST /agencies``)."""
     try:
         from fastapi.routing import iter_route_contexts
     except ImportError:  # older FastAPI: app.routes is already flat
@@ -109,12 +111,15 @@ def _allowed_methods(request: Request) -> str | None:
     path = request.url.path
     methods: set[str] = set()
     for context in contexts:
+        route = getattr(context, "original_route", context)
+        if besides is not None and getattr(route, "endpoint", None) is besides:
+            continue
         pattern = _patterns.get(context.path)
         if pattern is None:
             pattern = _patterns.setdefault(context.path, compile_path(context.path)[0])
         if context.methods and pattern.match(path):
             methods |= set(context.methods)
-    return ", ".join(sorted(methods)) or None
+    return sorted(methods)
 
 
 _patterns: dict[str, re.Pattern[str]] = {}
@@ -124,7 +129,7 @@ def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
-        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+        headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
     if exc.status_code < 400:  # a redirect the console raises (login required): no body
         return Response(status_code=exc.status_code, headers=headers)
     detail = exc.detail if isinstance(exc.detail, str) else ""

@@ -239,7 +239,9 @@ def test_query_by_type_q_and_geometry(client, headers_for) -> None:  # type: ign
         station("Q2", salinity=4.0, lon=105.79, lat=10.04),
         station("Q3", salinity=8.0, lon=106.30, lat=9.60),
     ]
-    client.post("/ngsi-ld/v1/entityOperations/create", json=stations, headers={**admin(headers_for), **LD})
+    client.post(
+        "/ngsi-ld/v1/entityOperations/create", json=stations, headers={**admin(headers_for), **LD}
+    )
     url = "/ngsi-ld/v1/entities"
 
     def ids(**params: Any) -> list[str]:

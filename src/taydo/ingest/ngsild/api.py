@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from taydo.core.access import Principal, public, requires
+from taydo.core.access import Principal, requires
 from taydo.core.bounds import MAX_OFFSET
 from taydo.core.deps import AppRuntime, Db
 from taydo.core.runtime import runtime_of
@@ -30,7 +29,6 @@ from taydo.ingest.ngsild.handlers import (
 )
 from taydo.ingest.ngsild.http import (
     NgsiRoute,
-    problem_response,
     request_context,
     respond,
 )
@@ -443,41 +441,3 @@ async def temporal_entity(
         "temporalValues" in options_of(options),
     )
     return respond(request, body, context)
-
-
-# -- everything else under /ngsi-ld/v1 ----------------------------------------------------
-
-ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-
-
-@router.api_route("/{rest:path}", methods=ANY_METHOD, include_in_schema=False)
-async def unknown(
-    request: Request, rest: str, _principal: Annotated[Principal | None, public()]
-) -> Response:
-    """An address or a method this broker does not serve, answered as ProblemDetails (a
-    FIWARE client reads ``type``), never in the console's error shape. Declared last: every
-    real operation matches first."""
-    path = request.url.path
-    allowed = sorted(
-        {
-            method
-            for route in router.routes
-            if isinstance(route, APIRoute)
-            and route.endpoint is not unknown
-            and route.path_regex.match(path)
-            for method in route.methods or ()
-        }
-    )
-    if allowed:
-        return problem_response(
-            NgsiError(
-                "OperationNotSupported",
-                f"{request.method} không áp dụng cho / is not supported on {path[:200]}; "
-                f"allowed: {', '.join(allowed)}",
-                status=405,
-            ),
-            headers={"Allow": ", ".join(allowed)},
-        )
-    return problem_response(
-        NgsiError("ResourceNotFound", f"không có / no such resource: {path[:200]}")
-    )
