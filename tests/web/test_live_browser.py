@@ -202,3 +202,43 @@ def test_the_station_page_follows_new_values(browser: Any, live: Live, errors: l
     expect(page.locator("#entity-alerts li.feed-item").first).to_be_visible(timeout=LIVE_MS)
     assert page.evaluate("window.__noReload") is True
     page.context.close()
+
+
+def test_a_lost_connection_turns_the_mark_red_and_the_wall_catches_up_by_itself(
+    browser: Any, live: Live
+) -> None:
+    """The network drops and no error ever reaches the page (Chromium offline keeps the open
+    stream, as a dead NAT entry would): once the stream has been silent past the heartbeat
+    (the page's clock is moved on instead of waiting 40 s) the mark turns red and says why; a
+    new alarm raised meanwhile shows once the network is back, without a reload or a login."""
+    from playwright.sync_api import expect
+
+    _quiet(live)
+    wall = _page(browser, live)
+    wall.clock.install()
+    _login(wall, live, "leader")
+    wall.goto(live.base + "/?wall=1")
+    expect(wall.locator("#live.on")).to_be_attached()
+    wall.evaluate("window.__noReload = true")
+    wall.context.set_offline(True)
+    wall.clock.fast_forward(45_000)  # past the 40 s watchdog: silent means lost
+    mark = wall.locator("#live")
+    expect(mark).to_have_attribute("data-state", "lost")
+    expect(mark).to_have_class(re.compile(r"\boff\b"))
+    expect(mark).to_contain_text("Mất kết nối")
+    _post_level(live, 2.5)
+    wall.context.set_offline(False)
+
+    def reconnected() -> bool:
+        wall.clock.fast_forward(5_000)  # let the retry timers run
+        return wall.locator("#live").get_attribute("data-state") == "on"
+
+    for _ in range(30):
+        if reconnected():
+            break
+        wall.wait_for_timeout(200)
+    expect(mark).to_have_attribute("data-state", "on")
+    # (attached, not visible: the wall's panels took turns while the clock moved on)
+    expect(wall.locator("#feed li.feed-item").filter(has_text="Cần Thơ").first).to_be_attached()
+    assert wall.evaluate("window.__noReload") is True
+    wall.context.close()

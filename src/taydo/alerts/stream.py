@@ -19,6 +19,9 @@ hold (too old, or the process restarted) gets a ``resync`` event instead: the cl
 its counters and feed. A fresh connection gets a ``hello`` event whose id marks the present,
 so even a client that saw no transition before losing its connection resumes from there.
 
+**Heartbeat.** A quiet stream sends a ``ping`` event every 15 s: the console treats a stream
+silent for 40 s as lost and reconnects (a dropped connection may never raise an error).
+
 **Ends.** A stream opened with a console session ends with an ``expired`` event when that
 session expires, and at once when the session or its account is ended (logout, a display
 screen revoked, an account disabled: ``auth.ended`` on the bus reaches every process), so
@@ -172,6 +175,7 @@ class ReplayBuffer:
 
 RECONNECT_MS = 1000
 RECHECK_S = 60.0
+PING = b"event: ping\ndata: {}\n\n"
 SHUTDOWN = b"retry: %d\nevent: shutdown\ndata: {}\n\n" % RECONNECT_MS
 
 
@@ -331,7 +335,10 @@ class StreamHub:
                                 client.ended = "session ended"
                                 continue
                         if wait_s == heartbeat_s:
-                            yield b": ping\n\n"
+                            # An event, not a comment: a browser's script never sees
+                            # comments, and needs the beat to tell a dead connection (a
+                            # cable, a NAT timeout: no error ever fires) from a quiet one.
+                            yield PING
                         continue
                 if client.lost:
                     client.lost = False

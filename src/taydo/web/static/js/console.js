@@ -42,8 +42,13 @@
     return "/login?next=" + encodeURIComponent(location.pathname + location.search);
   }
 
+  // The server sends at least a `ping` every 15 s; a stream silent for longer than this is
+  // dead even if no error fired (a cable pulled, a NAT or proxy timeout).
+  const SILENT_MS = 40000;
+
   function connect(base, since) {
     let delay = 1000;
+    let heard = Date.now();
     let source = null;
     let ended = false;
     let lastId = since || "";
@@ -62,7 +67,10 @@
       document.body.dataset.live = state;
     }
 
-    function track(event) { if (event.lastEventId) lastId = event.lastEventId; }
+    function track(event) {
+      heard = Date.now();
+      if (event.lastEventId) lastId = event.lastEventId;
+    }
 
     // A connection that the browser will not retry (a refused answer such as 401): ask
     // the server why, then either say the session ended or try again later.
@@ -87,6 +95,7 @@
       timer = null;
       source = new EventSource(url(), { withCredentials: true });
       source.onopen = () => {
+        heard = Date.now();
         delay = 1000;
         mark.set("on");
         document.body.dataset.live = "on";
@@ -98,12 +107,14 @@
         document.body.dataset.live = "lost";
       };
       source.addEventListener("hello", track);
+      source.addEventListener("ping", track);
       source.addEventListener("alert", (event) => {
         track(event);
         const alert = parse(event.data);
         if (alert) fire("taydo:alert", alert);
       });
       source.addEventListener("value", (event) => {
+        heard = Date.now();
         const value = parse(event.data);
         if (value) fire("taydo:value", value);
       });
@@ -126,6 +137,12 @@
       if (xhr && xhr.status === 401) end("expired");
     });
     open();
+    setInterval(() => {
+      if (ended || timer !== null || !source || source.readyState !== EventSource.OPEN) return;
+      if (Date.now() - heard < SILENT_MS) return;
+      source.close(); // dead but never told: start again, resuming from the last id
+      retry();
+    }, 5000);
   }
 
   document.addEventListener("DOMContentLoaded", () => {
