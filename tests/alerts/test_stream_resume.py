@@ -212,3 +212,36 @@ def test_revoking_a_display_ends_its_open_stream_at_once(server: str, headers_fo
         ((kind, _id, data),) = _events(lines, 1)
     assert (kind, data) == ("expired", {"reason": "revoked"})
     assert screen.get("/api/v1/stream").status_code == 401  # and it cannot come back
+
+
+def test_logging_out_or_disabling_the_account_ends_its_streams(
+    server: str, database, headers_for
+) -> None:  # type: ignore[no-untyped-def]
+    from taydo.auth.service import create_user
+
+    admin = httpx.Client(base_url=server, headers=headers_for("admin"), timeout=15)
+    for name in ("trực-ban-1", "trực-ban-2"):
+        create_user(database, name, "operator", password="Mật-khẩu-đủ-dài-42")
+    streams = []
+    for name in ("trực-ban-1", "trực-ban-2"):
+        browser = httpx.Client(base_url=server, timeout=15)
+        login = browser.post(
+            "/api/v1/auth/login", json={"username": name, "password": "Mật-khẩu-đủ-dài-42"}
+        )
+        assert login.status_code == 200, login.text
+        streams.append((browser, login.json()["csrf_token"]))
+
+    (first, csrf), (second, _csrf) = streams
+    with first.stream("GET", "/api/v1/stream") as response:
+        lines = response.iter_lines()
+        assert _events(lines, 1)[0][0] == "hello"
+        assert first.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
+        assert _events(lines, 1)[0][::2] == ("expired", {"reason": "logged out"})
+
+    with second.stream("GET", "/api/v1/stream") as response:
+        lines = response.iter_lines()
+        assert _events(lines, 1)[0][0] == "hello"
+        patched = admin.patch("/api/v1/users/trực-ban-2", json={"disabled": True})
+        assert patched.status_code == 200, patched.text
+        assert _events(lines, 1)[0][::2] == ("expired", {"reason": "account changed"})
+    assert second.get("/api/v1/stream").status_code == 401

@@ -129,11 +129,16 @@ def login(
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(request: Request, db: Db, _caller: Principal | None = PUBLIC) -> Response:
+async def logout(
+    request: Request, db: Db, runtime: AppRuntime, _caller: Principal | None = PUBLIC
+) -> Response:
     """Đăng xuất / Log out: ends the session of the cookie (nothing to do for tokens)."""
     session_id = request.cookies.get(sessions.COOKIE_NAME)
     if session_id:
-        service.logout(db, session_id, address=_address(request))
+        await run_in_threadpool(service.logout, db, session_id, address=_address(request))
+        # Its live streams end too, on every process.
+        key = f"session:{sessions.session_hash(session_id)}"
+        await runtime.bus.publish(displays.ENDED_SUBJECT, displays.ended_event([key], "logged out"))
     response = Response(status_code=204)
     response.delete_cookie(sessions.COOKIE_NAME, path="/", httponly=True, samesite="lax")
     return response
@@ -187,17 +192,33 @@ def create_user(body: UserIn, request: Request, db: Db, caller: Principal = ADMI
 
 
 @router.patch("/users/{username}", response_model=UserOut)
-def update_user(
-    username: Printable, body: UserPatch, request: Request, db: Db, caller: Principal = ADMIN
+async def update_user(
+    username: Printable,
+    body: UserPatch,
+    request: Request,
+    db: Db,
+    runtime: AppRuntime,
+    caller: Principal = ADMIN,
 ) -> UserOut:
     """Đổi vai trò, cơ quan, khóa/mở / Change role, agencies, or disable/enable an account."""
     who = {"actor": caller.username, "address": _address(request)}
-    user = service.get_user(db, username)
-    if body.role is not None or body.agencies is not None:
-        user = service.set_role(db, username, body.role or user.role, agencies=body.agencies, **who)
-    if body.disabled is not None:
-        user = service.set_disabled(db, username, body.disabled, **who)
-    return UserOut.model_validate(user)
+
+    def change() -> UserOut:
+        user = service.get_user(db, username)
+        if body.role is not None or body.agencies is not None:
+            role = body.role or user.role
+            user = service.set_role(db, username, role, agencies=body.agencies, **who)
+        if body.disabled is not None:
+            user = service.set_disabled(db, username, body.disabled, **who)
+        return UserOut.model_validate(user)
+
+    changed = await run_in_threadpool(change)
+    if body.disabled or body.role is not None:
+        # A disabled account's (or a changed role's) open live streams end now, everywhere.
+        user_id = (await run_in_threadpool(service.get_user, db, username)).id
+        ended = displays.ended_event([f"user:{user_id}"], "account changed")
+        await runtime.bus.publish(displays.ENDED_SUBJECT, ended)
+    return changed
 
 
 @router.put("/users/{username}/password", status_code=204)

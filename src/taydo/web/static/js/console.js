@@ -127,6 +127,12 @@
       });
       source.addEventListener("expired", (event) => {
         const why = (parse(event.data) || {}).reason || "";
+        if (why === "account changed") {
+          // A new role or scope: connect again (a disabled account then gets 401).
+          source.close();
+          retry();
+          return;
+        }
         end(why === "revoked" ? "revoked" : "expired");
       });
     }
