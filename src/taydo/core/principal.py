@@ -21,6 +21,8 @@ ROLES: dict[str, tuple[str, str]] = {
     "operator": ("Cán bộ vận hành IOC", "IOC operator"),
     "agency_officer": ("Cán bộ sở, ngành, UBND phường/xã", "Agency officer"),
     "viewer": ("Người xem", "Viewer"),
+    # A wall screen (taydo.auth.displays): paired once, read-only, revocable.
+    "display": ("Màn hình hiển thị", "Display screen"),
 }
 
 PERMISSIONS: dict[str, str] = {
@@ -50,6 +52,8 @@ GRANTS: dict[str, frozenset[str]] = {
         _READ | {"catalog:write", "observations:write", "quarantine:act", "alerts:act"}
     ),
     "viewer": frozenset(_READ),
+    # What the wall shows and nothing more: the map (catalog), the alerts, the live stream.
+    "display": frozenset({"catalog:read", "alerts:read"}),
 }
 
 
