@@ -19,7 +19,7 @@ WARD = "31135"  # Phường Ninh Kiều
 STATION = "urn:ngsi-ld:WaterObserved:can-tho"
 OPERATOR = Principal(username="demo-operator", role="operator")
 # What the first three steps record (the half of the SOP already done)
-DONE = (
+DONE: tuple[dict[str, str | float | bool], ...] = (
     {"water_level_m": 2.08, "flooded_streets": "Hai Bà Trưng, Phan Đình Phùng, Tân Trào"},
     {"peak_time": "18:30", "peak_level_m": 2.15},
     {},

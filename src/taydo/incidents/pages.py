@@ -33,6 +33,9 @@ __all__ = ["BOARD_COLUMNS", "router"]
 
 router = APIRouter(include_in_schema=False)
 BOARD_COLUMNS = ("new", "dispatched", "in_progress", "resolved")
+# Open work is shown in full up to 200 per column; of the resolved, the newest 50 (the board
+# is for work in hand; the list API pages through the rest).
+COLUMN_LIMITS = {"new": 200, "dispatched": 200, "in_progress": 200, "resolved": 50}
 READ = page("incidents:read")
 ACT = page("incidents:act")
 STREAM = "/api/v1/incidents/stream"
@@ -75,7 +78,7 @@ def board_view(
             status=status,
             incident_type=filters.get("type") or None,
             area=filters.get("area") or None,
-            limit=200,
+            limit=COLUMN_LIMITS[status],
         )
     return {"columns": columns, "filters": filters, **_common(database, province)}
 

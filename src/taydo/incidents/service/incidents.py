@@ -266,7 +266,9 @@ def list_incidents(
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Newest first, as far as the caller may see."""
-    statement = select(Incident).order_by(Incident.id.desc())
+    # Plain rows, not ORM objects: a board reads hundreds of them per request, and a row
+    # answers the same attribute names that ``incident_dict`` and ``visible`` read.
+    statement = select(*Incident.__table__.columns).order_by(Incident.id.desc())
     if principal is not None and not principal.sees_everything:
         # The same reach as ``visible``: responsible, or named among the assignees (a JSON
         # list, searched as its text: each entry is a quoted string in it on both databases).
@@ -301,8 +303,8 @@ def list_incidents(
             )
         )
     with database.session() as session:
-        rows = session.scalars(statement.limit(limit).offset(offset)).all()
-        return [incident_dict(r) for r in rows if visible(principal, r)]
+        rows = session.execute(statement.limit(limit).offset(offset)).all()
+        return [incident_dict(r) for r in rows if visible(principal, r)]  # type: ignore[arg-type]
 
 
 def _timeline(
