@@ -200,3 +200,38 @@ def test_bad_input_gets_a_clear_4xx(pack, client, headers_for) -> None:
         {"type": "fire", "severity": "*", "hours": 2},
     ]
     assert client.put("/api/v1/incident-sla", json=bad_sla, headers=admin).status_code == 422
+
+
+def test_citizen_reports_become_an_incident_with_their_snapshot(pack, client, headers_for) -> None:
+    from taydo.incidents.service import remember_report
+    from tests.incidents.conftest import report_event
+
+    remember_report(pack, report_event(11))
+    remember_report(pack, report_event(12))
+    operator = headers_for("operator")
+    created = _create(client, operator, type="citizen-report", report_ids=[11, 12])
+    assert created["title"] == "Ngập đường 11" and created["area_code"] == WARD
+    assert created["lat"] == 10.034 and created["agency_code"] == "UBND-NINHKIEU"
+    links = client.get(f"/api/v1/incidents/{created['id']}", headers=operator).json()["links"]
+    assert [(link["kind"], link["ref"]) for link in links] == [("report", "11"), ("report", "12")]
+    assert links[0]["snapshot"]["url"] == "/citizen/reports/11"
+
+
+def test_the_live_stream_reaches_only_the_agencies_concerned() -> None:
+    from taydo.core.access import Principal
+    from taydo.incidents.stream import IncidentHub
+
+    hub = IncidentHub()
+    operator = hub.connect(Principal("op", "operator"))
+    responsible = hub.connect(Principal("sxd", "agency_officer", frozenset({"SXD"})))
+    assigned = hub.connect(Principal("catp", "agency_officer", frozenset({"CATP"})))
+    stranger = hub.connect(Principal("syt", "agency_officer", frozenset({"SYT"})))
+    one = hub.connect(Principal("op2", "operator"), incident_id=8)
+    hub.publish({"id": 7, "agency_code": "SXD", "assigned_agencies": ["SXD", "CATP"]})
+    assert [len(c.queue) for c in (operator, responsible, assigned, stranger, one)] == [
+        1,
+        1,
+        1,
+        0,
+        0,
+    ]
