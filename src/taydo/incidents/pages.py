@@ -122,6 +122,11 @@ def _map_points(database: Database, incident: dict[str, Any]) -> list[dict[str, 
                 "href": incident["url"],
             }
         )
+    alert_entities = {
+        (link["snapshot"] or {}).get("entity_id")
+        for link in incident["links"]
+        if link["kind"] == "alert"
+    }
     with database.session() as session:
         for link in incident["links"]:
             snap = link["snapshot"] or {}
@@ -135,6 +140,18 @@ def _map_points(database: Database, incident: dict[str, Any]) -> list[dict[str, 
                             "lat": found[1],
                             "label": snap.get("title") or snap["entity_id"],
                             "href": f"/alerts/{link['ref']}",
+                        }
+                    )
+            elif link["kind"] == "entity":
+                found = entity_location_in(session, link["ref"])
+                if found and link["ref"] not in alert_entities:
+                    points.append(
+                        {
+                            "kind": "alert",  # drawn as a station, like an alert's
+                            "lon": found[0],
+                            "lat": found[1],
+                            "label": link["ref"],
+                            "href": f"/entities/{link['ref']}",
                         }
                     )
             elif link["kind"] == "report" and snap.get("lat") is not None:
