@@ -148,3 +148,23 @@ def test_two_processes_hearing_the_same_signals_make_one_incident(pack) -> None:
     ids = {event["id"] for found in results for event in found}
     assert len(ids) == 1
     assert len(get_incident(database, None, ids.pop())["links"]) == 3
+
+
+def test_an_incident_opened_by_hand_receives_later_signals_of_its_ward(pack) -> None:
+    from taydo.incidents.schemas import IncidentIn
+    from taydo.incidents.service import create
+
+    database = pack
+    incident, _event = create(
+        database, None, IncidentIn(type="tidal-flooding", title="Ngập", area_code=WARD)
+    )
+    assert incident["correlation"] == "king-tide-flood"
+    report = remember_report(database, report_event(801))
+    joined = correlate(database, "report", report)
+    assert [e["id"] for e in joined] == [incident["id"]] and joined[0]["report_ids"] == [801]
+    # a second one by hand in the same ward holds no key: signals keep joining the first
+    second, _event = create(
+        database, None, IncidentIn(type="tidal-flooding", title="Ngập 2", area_code=WARD)
+    )
+    assert second["correlation"] is None
+    assert _count(database) == 2

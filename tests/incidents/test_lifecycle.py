@@ -235,3 +235,31 @@ def test_the_live_stream_reaches_only_the_agencies_concerned() -> None:
         0,
         0,
     ]
+
+
+def test_an_agency_officer_completes_only_their_agencys_steps(pack, client, headers_for) -> None:
+    operator = headers_for("operator")
+    created = _create(client, operator, type="tidal-flooding", title="Ngập", agency_code="SXD")
+    client.post(
+        f"/api/v1/incidents/{created['id']}/assign",
+        json={"agency_code": "SXD", "assignees": ["agency:CATP"]},
+        headers=operator,
+    )
+    steps = {
+        s["code"]: s["id"]
+        for s in client.get(f"/api/v1/incidents/{created['id']}", headers=operator).json()["steps"]
+    }
+    police = headers_for("agency_officer", ["CATP"])
+
+    def complete(code: str, who: dict[str, str]) -> Any:
+        return client.post(
+            f"/api/v1/incidents/{created['id']}/steps/{steps[code]}/complete",
+            json={"data": {}},
+            headers=who,
+        )
+
+    assert complete("traffic", police).status_code == 200  # CATP's own step
+    refused = complete("pumps", police)  # SXD's step
+    assert refused.status_code == 422 and "SXD" in refused.json()["error"]
+    assert complete("warn-ward", police).status_code == 200  # an officers' step
+    assert complete("pumps", operator).status_code == 200  # operators stand in for anyone

@@ -22,6 +22,7 @@ from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import Invalid, NotFound
 from taydo.incidents.models import (
+    CorrelationRule,
     Incident,
     IncidentLink,
     IncidentNote,
@@ -121,6 +122,19 @@ def _reports(session: Session, report_ids: list[int]) -> list[dict[str, Any]]:
     return [r.data for r in rows]
 
 
+def _free_key(session: Session, incident_type: str, area: str) -> tuple[str | None, str | None]:
+    """An incident opened by hand takes the open key of its type's correlation rule in its
+    ward when no open incident holds it, so later signals of the ward join it too."""
+    for rule in session.scalars(select(CorrelationRule).order_by(CorrelationRule.code)):
+        definition = rule.definition
+        if definition.get("type") != incident_type or not definition.get("enabled", True):
+            continue
+        key = f"{rule.code}|{area}"
+        if session.scalar(select(Incident.id).where(Incident.open_key == key)) is None:
+            return key, rule.code
+    return None, None
+
+
 def create_in(
     session: Session,
     *,
@@ -147,6 +161,8 @@ def create_in(
     now = clock.now()
     started = started_at or now
     hours = sla_hours(session, incident_type, severity)
+    if open_key is None and area_code:
+        open_key, correlation = _free_key(session, incident_type, area_code)
     incident = Incident(
         code=f"tmp-{uuid.uuid4().hex}",  # replaced by the readable code once the id is known
         type=incident_type,
@@ -520,6 +536,16 @@ def _check_data(step: IncidentStep, data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _may_do(principal: Principal | None, step: IncidentStep) -> bool:
+    """An agency officer completes the steps of their agency and the officers' steps;
+    operators, leaders and admins any step (they stand in for whoever is missing)."""
+    if principal is None or principal.role != "agency_officer":
+        return True
+    if step.agency_code is not None:
+        return step.agency_code in principal.agencies
+    return step.role == "agency_officer"
+
+
 def complete_step(
     database: Database,
     principal: Principal | None,
@@ -537,6 +563,11 @@ def complete_step(
             raise NotFound(f"không có bước / no step {step_id}")
         if step.status == "done":
             raise Invalid("bước đã hoàn thành / the step is already done")
+        if not _may_do(principal, step):
+            raise Invalid(
+                f"bước này do {step.agency_code or step.role} thực hiện / "
+                f"this step is for {step.agency_code or step.role}"
+            )
         if incident.status not in OPEN_STATUSES:
             raise Invalid(f"sự cố đang ở trạng thái / the incident is {incident.status}")
         step.data = _check_data(step, body.data)
