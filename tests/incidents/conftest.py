@@ -64,7 +64,7 @@ def make_alert(
 
 
 def report_event(
-    report_id: int, *, area: str = WARD, service: str = "flooding", **extra: Any
+    report_id: int, *, area: str = WARD, service: str = "ngap-nuoc", **extra: Any
 ) -> dict[str, Any]:
     """A ``citizen.report.created`` payload (the shared contract)."""
     return {
