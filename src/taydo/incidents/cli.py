@@ -152,12 +152,7 @@ def sop_load(
     database = _database()
     try:
         sops, sla, rules = service.parse_pack(path.read_text(encoding="utf-8"))
-        changed = sum(service.save_sop(database, s, actor="cli", source="cli") for s in sops)
-        if sla:
-            changed += service.save_sla(database, sla, actor="cli")
-        changed += sum(
-            service.save_correlation(database, r, actor="cli", source="cli") for r in rules
-        )
+        changed = service.save_all(database, sops, sla, rules, actor="cli", source="cli")
     except TaydoError as exc:
         fail(console, exc)
     console.print(f"[green]{changed} thay đổi / changed[/green]")

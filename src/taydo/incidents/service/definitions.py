@@ -31,6 +31,7 @@ __all__ = [
     "list_sops",
     "load_incidents_pack",
     "parse_pack",
+    "save_all",
     "save_correlation",
     "save_sla",
     "save_sop",
@@ -246,10 +247,23 @@ def load_incidents_pack(database: Database, pack: Any) -> int:
     if not path.exists():
         return 0
     sops, sla, rules = parse_pack(path.read_text(encoding="utf-8"))
-    actor = f"pack:{pack.name}"
-    changed = sum(save_sop(database, s, actor=actor, source=pack.name) for s in sops)
+    return save_all(database, sops, sla, rules, actor=f"pack:{pack.name}", source=pack.name)
+
+
+def save_all(
+    database: Database,
+    sops: list[SopDef],
+    sla: list[SlaRow],
+    rules: list[CorrelationDef],
+    *,
+    actor: str,
+    source: str,
+) -> int:
+    """Save what an ``incidents.yaml`` holds; returns how many definitions changed (0 when
+    loaded again unchanged). An empty ``sla`` leaves the table as it is."""
+    changed = sum(save_sop(database, s, actor=actor, source=source) for s in sops)
     wanted = sorted((r.type, r.severity, r.hours) for r in sla)
     if sla and sorted(tuple(r.values()) for r in list_sla(database)) != wanted:
         changed += save_sla(database, sla, actor=actor)
-    changed += sum(save_correlation(database, r, actor=actor, source=pack.name) for r in rules)
+    changed += sum(save_correlation(database, r, actor=actor, source=source) for r in rules)
     return changed
