@@ -263,3 +263,26 @@ def test_an_agency_officer_completes_only_their_agencys_steps(pack, client, head
     assert refused.status_code == 422 and "SXD" in refused.json()["error"]
     assert complete("warn-ward", police).status_code == 200  # an officers' step
     assert complete("pumps", operator).status_code == 200  # operators stand in for anyone
+
+
+def test_the_console_form_opens_an_incident_from_citizen_reports(pack, client, headers_for) -> None:
+    from taydo.incidents.service import remember_report
+    from tests.incidents.conftest import report_event
+
+    remember_report(pack, report_event(21))
+    operator = headers_for("operator")
+    form = client.get("/incidents/new?report_id=21", headers=operator)
+    assert form.status_code == 200 and 'name="report_ids" value="21"' in form.text
+    sent = client.post(
+        "/incidents/new",
+        data={"type": "citizen-report", "report_ids": "21"},
+        headers=operator,
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    page = client.get(sent.headers["location"], headers=operator)
+    assert "Ngập đường 21" in page.text and "/citizen/reports/21" in page.text
+    refused = client.post(
+        "/incidents/new", data={"type": "volcano", "title": "x"}, headers=operator
+    )
+    assert refused.status_code == 422 and "volcano" in refused.text

@@ -218,9 +218,16 @@ async def new_form(
     settings: AppSettings,
     principal: Annotated[Principal, ACT],
     alert_id: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None,
+    report_id: Annotated[list[int] | None, Query(max_length=200)] = None,
 ) -> Response:
+    """``alert_id``: from an alert; ``report_id`` (repeated): from citizen reports."""
     view = await run_in_threadpool(_common, db, settings.console_area)
-    return render(request, "incidents/new.html", {**view, "alert_id": alert_id, "error": None})
+    reports = sorted({r for r in report_id or [] if 1 <= r <= MAX_INT64})
+    return render(
+        request,
+        "incidents/new.html",
+        {**view, "alert_id": alert_id, "report_ids": reports, "error": None},
+    )
 
 
 @router.post("/incidents/new")
@@ -234,7 +241,9 @@ async def new_submit(
     area_code: Annotated[str, Form()] = "",
     description: Annotated[str, Form()] = "",
     alert_id: Annotated[str, Form()] = "",
+    report_ids: Annotated[str, Form()] = "",
 ) -> Response:
+    reports = [int(r) for r in report_ids.split(",") if r.strip().isdigit()]
     raw = {
         "type": type.strip(),
         "title": title.strip() or None,
@@ -242,6 +251,7 @@ async def new_submit(
         "area_code": area_code.strip() or None,
         "description": description.strip(),
         "alert_id": int(alert_id) if alert_id.strip().isdigit() else None,
+        "report_ids": reports,
     }
     try:
         body = IncidentIn.model_validate(raw)
@@ -254,7 +264,13 @@ async def new_submit(
         return render(
             request,
             "incidents/new.html",
-            {**view, "alert_id": raw["alert_id"], "error": message, "form": raw},
+            {
+                **view,
+                "alert_id": raw["alert_id"],
+                "report_ids": reports,
+                "error": message,
+                "form": raw,
+            },
             status=422,
         )
     await publish(runtime, [event])
