@@ -41,15 +41,28 @@ PERMISSIONS: dict[str, str] = {
     "audit:read": "read the audit journal",
     "account:self": "see one's own account and change one's own password",
     "ops:metrics": "read the server's Prometheus metrics (/metrics)",
+    "incidents:read": "see incidents (agency officers: those of their agencies)",
+    "incidents:act": "create incidents, change status, assign, comment, complete SOP steps",
+    "incidents:configure": "change SOPs, the SLA table and correlation rules of incidents",
 }
 
-_READ = {"catalog:read", "observations:read", "alerts:read", "quarantine:read", "account:self"}
+_READ = {
+    "catalog:read",
+    "observations:read",
+    "alerts:read",
+    "quarantine:read",
+    "account:self",
+    "incidents:read",
+}
 GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
-    "leader": frozenset(_READ | {"alerts:act"}),
-    "operator": frozenset(_READ | {"alerts:act", "quarantine:act", "observations:write"}),
+    "leader": frozenset(_READ | {"alerts:act", "incidents:act"}),
+    "operator": frozenset(
+        _READ | {"alerts:act", "quarantine:act", "observations:write", "incidents:act"}
+    ),
     "agency_officer": frozenset(
-        _READ | {"catalog:write", "observations:write", "quarantine:act", "alerts:act"}
+        _READ
+        | {"catalog:write", "observations:write", "quarantine:act", "alerts:act", "incidents:act"}
     ),
     "viewer": frozenset(_READ),
     # What the wall shows and nothing more: the map (catalog), the alerts, the live stream.

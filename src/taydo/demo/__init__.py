@@ -183,6 +183,9 @@ def prepare(
             written = backfill(
                 database, simulator, series, start, now_ms, step_ms, on_progress=report
             )
+    from taydo.demo.incidents import seed_incidents
+
+    seed_incidents(database)
     return {
         "pack": counts,
         "accounts": accounts,
