@@ -39,15 +39,27 @@ PERMISSIONS: dict[str, str] = {
     "audit:read": "read the audit journal",
     "account:self": "see one's own account and change one's own password",
     "ops:metrics": "read the server's Prometheus metrics (/metrics)",
+    "directives:read": "see directives and their evidence (agency officers: their agencies')",
+    "directives:issue": "issue directives to agencies, accept or return their completion",
+    "directives:act": "acknowledge, reject, report progress on and complete directives "
+    "(scoped to own agencies)",
 }
 
-_READ = {"catalog:read", "observations:read", "alerts:read", "quarantine:read", "account:self"}
+_READ = {
+    "catalog:read",
+    "observations:read",
+    "alerts:read",
+    "quarantine:read",
+    "account:self",
+    "directives:read",
+}
 GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
-    "leader": frozenset(_READ | {"alerts:act"}),
+    "leader": frozenset(_READ | {"alerts:act", "directives:issue"}),
     "operator": frozenset(_READ | {"alerts:act", "quarantine:act", "observations:write"}),
     "agency_officer": frozenset(
-        _READ | {"catalog:write", "observations:write", "quarantine:act", "alerts:act"}
+        _READ
+        | {"catalog:write", "observations:write", "quarantine:act", "alerts:act", "directives:act"}
     ),
     "viewer": frozenset(_READ),
 }
