@@ -31,6 +31,20 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 STREAM_URL = "/api/v1/directives/stream"
+# The journal's actions on a directive, as its timeline shows them.
+ACTIONS = {
+    "issued": N_("Ban hành chỉ đạo"),
+    "acknowledged": N_("Tiếp nhận"),
+    "rejected": N_("Từ chối"),
+    "progress": N_("Báo cáo tiến độ"),
+    "completed": N_("Báo cáo hoàn thành"),
+    "accepted": N_("Nghiệm thu"),
+    "returned": N_("Trả lại"),
+    "cancelled": N_("Hủy chỉ đạo"),
+    "file": N_("Nộp tệp"),
+    "reminded": N_("Nhắc hạn"),
+    "overdue": N_("Quá hạn"),
+}
 
 
 def _agencies(database: Database) -> list[dict[str, Any]]:
@@ -154,6 +168,7 @@ def detail_view(database: Database, principal: Principal, directive_id: int) -> 
         "directive": directive,
         "agency_names": {a["code"]: a for a in agencies},
         "stream_url": STREAM_URL,
+        "actions": ACTIONS,
         "may_act": {
             item["agency_code"]: principal.has("directives:act")
             and principal.may_write_agency(item["agency_code"])

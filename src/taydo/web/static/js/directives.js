@@ -1,6 +1,7 @@
 // Directive pages (taydo.directives): the live region follows the directive stream.
-// On a `directive` event (or a `resync`) the page fetches itself again and swaps the element
-// marked data-live-region, unless someone is typing in it: then a notice offers the reload.
+// On a `directive` event (or a `resync`) the page fetches itself again and swaps the elements
+// marked data-live-region (by id), unless someone is typing in one: then a notice offers the
+// reload.
 (function () {
   "use strict";
 
@@ -33,14 +34,16 @@
 
   let pending = null;
   async function refresh() {
-    const region = document.querySelector("[data-live-region]");
-    if (!region) return;
-    if (dirty(region)) { notice(); return; }
+    const regions = Array.from(document.querySelectorAll("[data-live-region][id]"));
+    if (!regions.length) return;
+    if (regions.some(dirty)) { notice(); return; }
     const answer = await fetch(window.location.href, { credentials: "same-origin" });
     if (!answer.ok) return;
     const html = new DOMParser().parseFromString(await answer.text(), "text/html");
-    const fresh = html.querySelector("[data-live-region]");
-    if (fresh && !dirty(region)) region.replaceWith(document.importNode(fresh, true));
+    regions.forEach((region) => {
+      const fresh = html.getElementById(region.id);
+      if (fresh && !dirty(region)) region.replaceWith(document.importNode(fresh, true));
+    });
   }
   function soon() {  // a burst of events costs one fetch
     if (pending) return;
