@@ -167,3 +167,35 @@ def _wait(condition: Any, timeout: float = 5.0) -> None:
 
 
 __all__ = ["asyncio"]
+
+
+def test_two_officers_completing_at_once_complete_it_once(
+    client: TestClient, database: Database, issue: Any
+) -> None:
+    import threading
+
+    from taydo.core.access import Principal
+    from taydo.core.errors import Conflict
+    from taydo.directives import service
+
+    did = issue(["SXD"])["id"]
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def complete(number: int) -> None:
+        officer = Principal(f"sxd-{number}", "agency_officer", frozenset({"SXD"}))
+        barrier.wait()
+        try:
+            service.complete(database, officer, did, "SXD", note=f"Xong ({number})")
+            outcomes.append("done")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=complete, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["conflict", "conflict", "conflict", "done"]
+    shown = service.get_directive(database, None, did)
+    assert [r["kind"] for r in part(shown, "SXD")["reports"]] == ["completion"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from taydo.core import clock
@@ -88,9 +88,22 @@ def may_see(principal: Principal | None, assignments: list[Assignment]) -> bool:
 
 
 def load_directive(
-    session: Session, principal: Principal | None, directive_id: int
+    session: Session, principal: Principal | None, directive_id: int, *, lock: bool = False
 ) -> tuple[Directive, list[Assignment]]:
-    directive = session.get(Directive, directive_id)
+    """The directive and its parts, or NotFound when absent or out of the caller's scope.
+
+    ``lock``: for a change — the directive's row is locked until commit, so two people
+    acting on it at once act one after the other and the second sees the first's change (no
+    double completion, no accept of a part just returned)."""
+    if lock and session.get_bind().dialect.name == "sqlite":
+        # pysqlite reads outside a transaction until the first write: a write first takes
+        # the database's write lock (other writers wait), so what is read next is current.
+        session.execute(
+            update(Directive)
+            .where(Directive.id == directive_id)
+            .values(revision=Directive.revision)
+        )
+    directive = session.get(Directive, directive_id, with_for_update=lock)
     assignments: list[Assignment] = []
     if directive is not None:
         assignments = list(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from taydo.auth import journal
@@ -34,10 +34,17 @@ def check_deadlines(
     moment = now or clock.now()
     changed: dict[int, Directive] = {}
     with database.session() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            # Take the write lock before reading (see common.load_directive): SQLite has no
+            # FOR UPDATE, and a part completed meanwhile must not be flagged.
+            session.execute(update(Directive).where(false()).values(revision=Directive.revision))
         open_parts = (
             select(Assignment, Directive)
             .join(Directive, Directive.id == Assignment.directive_id)
             .where(Directive.status == "open", Assignment.status.in_(WORKING))
+            # Parts being changed by people wait for them; PostgreSQL then re-checks the
+            # conditions, so a part completed meanwhile is neither reminded nor flagged.
+            .with_for_update(of=Assignment)
         )
         due_soon = session.execute(
             open_parts.where(

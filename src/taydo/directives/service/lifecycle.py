@@ -191,7 +191,7 @@ def _agency_action(
     address: str | None,
 ) -> dict[str, Any]:
     with database.session() as session:
-        directive, assignments = load_directive(session, principal, directive_id)
+        directive, assignments = load_directive(session, principal, directive_id, lock=True)
         assignment = _own_assignment(principal, assignments, agency_code)
         if directive.status != "open":
             raise Conflict(f"chỉ đạo đã {directive.status} / the directive is {directive.status}")
@@ -370,7 +370,7 @@ def _leader_action(
     address: str | None,
 ) -> dict[str, Any]:
     with database.session() as session:
-        directive, assignments = load_directive(session, principal, directive_id)
+        directive, assignments = load_directive(session, principal, directive_id, lock=True)
         if directive.status != "open":
             raise Conflict(f"chỉ đạo đã {directive.status} / the directive is {directive.status}")
         now = clock.now()

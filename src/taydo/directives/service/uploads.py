@@ -40,7 +40,7 @@ def add_file(
     stored = store.put(directive_id, data)
     try:
         with database.session() as session:
-            directive, assignments = load_directive(session, principal, directive_id)
+            directive, assignments = load_directive(session, principal, directive_id, lock=True)
             assignment = _check(principal, directive, assignments, agency_code)
             row = DirectiveFile(
                 directive_id=directive.id,
