@@ -110,3 +110,28 @@ def test_the_pages_in_english_and_for_officers(
     assert client.post("/directives", data={}, headers=viewer).status_code == 403
     anonymous = client.get("/directives", headers={"Accept": "text/html"}, follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+
+
+def test_the_tracker_pages_through_many_directives(
+    client: TestClient, database: Any, headers_for: Any
+) -> None:
+    from taydo.core.access import Principal
+    from taydo.directives import service
+    from taydo.directives.pages import PAGE_SIZE
+
+    leader = Principal("leader", "leader")
+    for number in range(PAGE_SIZE + 3):
+        service.issue(
+            database,
+            leader,
+            title=f"Chỉ đạo thử số {number:03d}",
+            agencies=["SXD"],
+            due_at=clock.now() + timedelta(days=1, minutes=number),
+        )
+    headers = _html(headers_for("viewer"))
+    first = client.get("/directives", headers=headers).text
+    assert first.count("data-directive=") == PAGE_SIZE and "số 000" in first
+    assert f"offset={PAGE_SIZE}" in first
+    second = client.get(f"/directives?offset={PAGE_SIZE}", headers=headers).text
+    assert second.count("data-directive=") == 3 and f"số {PAGE_SIZE + 2:03d}" in second
+    assert client.get("/directives?offset=-1", headers=headers).status_code == 422

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from taydo.catalog.service import list_agencies
 from taydo.core.access import Principal, client_address
-from taydo.core.bounds import RowId
+from taydo.core.bounds import Offset, RowId
 from taydo.core.db import Database
 from taydo.core.deps import AppSettings, Db
 from taydo.core.errors import Invalid, NotFound, TaydoError
@@ -30,6 +30,7 @@ from taydo.web.shell import page, render
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 100  # rows of the tracker per page (soonest deadline first)
 STREAM_URL = "/api/v1/directives/stream"
 # The journal's actions on a directive, as its timeline shows them.
 ACTIONS = {
@@ -62,11 +63,14 @@ def tracker_view(
         status=filters.get("status") or None,
         agency=filters.get("agency") or None,
         overdue=overdue,
-        limit=500,
+        limit=PAGE_SIZE + 1,  # one more: is there a next page?
+        offset=int(filters.get("offset") or 0),
     )
     agencies = _agencies(database)
     return {
-        "directives": directives,
+        "directives": directives[:PAGE_SIZE],
+        "more": len(directives) > PAGE_SIZE,
+        "page_size": PAGE_SIZE,
         "rates": service.agency_rates(database, principal),
         "agencies": agencies,
         "agency_names": {a["code"]: a for a in agencies},
@@ -85,8 +89,10 @@ async def tracker(
     status: str = "open",
     agency: str = "",
     overdue: str = "",
+    offset: Offset = 0,
 ) -> Response:
     filters = {
+        "offset": str(offset),
         "status": status if status != "all" else "",
         "agency": agency.strip(),
         "overdue": overdue,
@@ -155,7 +161,13 @@ async def issue_form(
 async def _tracker_error(
     request: Request, db: Database, principal: Principal, error: str
 ) -> Response:
-    filters = {"status": "open", "agency": "", "overdue": "", "status_choice": "open"}
+    filters = {
+        "status": "open",
+        "agency": "",
+        "overdue": "",
+        "status_choice": "open",
+        "offset": "0",
+    }
     view = await run_in_threadpool(tracker_view, db, principal, filters)
     view["error"] = error
     return render(request, "directives/tracker.html", view, status=422)
