@@ -24,6 +24,7 @@ BUILT_IN = {
     "rules",
     "alerts",
     "incidents",
+    "directives",
     "console",
     "ops",
 }

@@ -44,6 +44,10 @@ PERMISSIONS: dict[str, str] = {
     "incidents:read": "see incidents (agency officers: those of their agencies)",
     "incidents:act": "create incidents, change status, assign, comment, complete SOP steps",
     "incidents:configure": "change SOPs, the SLA table and correlation rules of incidents",
+    "directives:read": "see directives and their evidence (agency officers: their agencies')",
+    "directives:issue": "issue directives to agencies, accept or return their completion",
+    "directives:act": "acknowledge, reject, report progress on and complete directives "
+    "(scoped to own agencies)",
 }
 
 _READ = {
@@ -53,16 +57,18 @@ _READ = {
     "quarantine:read",
     "account:self",
     "incidents:read",
+    "directives:read",
 }
 GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
-    "leader": frozenset(_READ | {"alerts:act", "incidents:act"}),
+    "leader": frozenset(_READ | {"alerts:act", "incidents:act", "directives:issue"}),
     "operator": frozenset(
         _READ | {"alerts:act", "quarantine:act", "observations:write", "incidents:act"}
     ),
     "agency_officer": frozenset(
         _READ
-        | {"catalog:write", "observations:write", "quarantine:act", "alerts:act", "incidents:act"}
+        | {"catalog:write", "observations:write", "quarantine:act", "alerts:act"}
+        | {"incidents:act", "directives:act"}
     ),
     "viewer": frozenset(_READ),
     # What the wall shows and nothing more: the map (catalog), the alerts, the live stream.

@@ -137,6 +137,7 @@ def prepare(
     from taydo.core.migrate import upgrade
     from taydo.core.plugins import make_plugin_manager, packs
     from taydo.demo import contexts
+    from taydo.demo.directives import seed_directives
     from taydo.demo.inbox import demo_channels
     from taydo.packs.cantho.simulator import Simulator
     from taydo.packs.cantho.simulator.driver import backfill, last_timestamp, series_map
@@ -150,6 +151,7 @@ def prepare(
             counts = load_pack(database, pack)
         accounts = ensure_demo_users(database)
         channels = demo_channels(database, _base_url(options), inbox_secret or _new_secret())
+        directives = seed_directives(database)
         contexts.fill(contexts_dir(options), pack.data_dir)
 
     series = series_map(database)
@@ -193,6 +195,7 @@ def prepare(
         "first_run": last is None,
         "backfilled": written,
         "channels": channels,
+        "directives": directives,
     }
 
 
