@@ -39,15 +39,25 @@ PERMISSIONS: dict[str, str] = {
     "audit:read": "read the audit journal",
     "account:self": "see one's own account and change one's own password",
     "ops:metrics": "read the server's Prometheus metrics (/metrics)",
+    "workforce:read": "read the digital workforce (officers: their agencies' rows)",
+    "workforce:write": "import digital workforce data (scoped to own agencies)",
 }
 
-_READ = {"catalog:read", "observations:read", "alerts:read", "quarantine:read", "account:self"}
+_READ = {
+    "catalog:read",
+    "observations:read",
+    "alerts:read",
+    "quarantine:read",
+    "account:self",
+    "workforce:read",
+}
 GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
     "leader": frozenset(_READ | {"alerts:act"}),
     "operator": frozenset(_READ | {"alerts:act", "quarantine:act", "observations:write"}),
     "agency_officer": frozenset(
-        _READ | {"catalog:write", "observations:write", "quarantine:act", "alerts:act"}
+        _READ
+        | {"catalog:write", "observations:write", "quarantine:act", "alerts:act", "workforce:write"}
     ),
     "viewer": frozenset(_READ),
 }
