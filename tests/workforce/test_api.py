@@ -22,10 +22,10 @@ PASSWORD = "mật-khẩu-đủ-dài-123"
 
 def _upload(client: TestClient, headers: dict[str, str], kind: str, data: bytes, **form: str):  # type: ignore[no-untyped-def]
     return client.post(
-        f"/api/v1/workforce/imports/{kind}",
+        "/api/v1/workforce/imports",
         headers=headers,
         files={"file": (f"{kind}.csv", data, "text/csv")},
-        data=form,
+        data={"kind": kind, **form},
     )
 
 

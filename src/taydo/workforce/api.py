@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
+from pydantic import BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
 from taydo.core import clock
@@ -29,6 +30,16 @@ router = APIRouter(prefix="/api/v1/workforce", tags=["workforce"])
 READ = requires("workforce:read")
 WRITE = requires("workforce:write")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _iso_day(value: Any) -> date:
+    """A day as ISO text (2026-12-31), nothing else: lax parsing took 0 for 1970-01-01."""
+    if isinstance(value, str) and len(value) == 10:
+        return date.fromisoformat(value)
+    raise ValueError("a day is ISO 8601 text, e.g. 2026-12-31")
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
 Year = Annotated[
     int | None, Query(ge=2000, le=2100, description="calendar year (default: this one)")
 ]
@@ -75,12 +86,12 @@ async def template(request: Request, kind: str, _who: Principal = READ) -> Respo
     )
 
 
-@router.post("/imports/{kind}", status_code=201, summary="Nhập tệp / Import an .xlsx or .csv")
+@router.post("/imports", status_code=201, summary="Nhập tệp / Import an .xlsx or .csv")
 async def import_file(
     request: Request,
     db: Db,
     settings: AppSettings,
-    kind: str,
+    kind: str = Form(..., max_length=40, description=" | ".join(service.KINDS)),
     file: UploadFile = File(..., description=".xlsx or .csv"),  # noqa: B008
     mode: str = Form(
         "all_or_nothing",
@@ -160,7 +171,7 @@ async def coverage(
     request: Request,
     db: Db,
     settings: AppSettings,
-    at: date | None = Query(None, description="the day (default: today)"),  # noqa: B008
+    at: Annotated[Day | None, Query(description="the day (default: today)")] = None,
     area: str | None = Query(None, max_length=16, description="a ward or province code"),
     who: Principal = READ,
 ) -> dict[str, Any]:
@@ -182,8 +193,8 @@ async def trained_share(
     request: Request,
     db: Db,
     group: str,
-    start: date,
-    end: date,
+    start: Annotated[Day, Query(description="first day")],
+    end: Annotated[Day, Query(description="the day after the last")],
     agency: str | None = Query(None, max_length=40),
     area: str | None = Query(None, max_length=16),
     who: Principal = READ,
