@@ -138,6 +138,7 @@ def prepare(
     from taydo.core.plugins import make_plugin_manager, packs
     from taydo.demo import contexts
     from taydo.demo.inbox import demo_channels
+    from taydo.demo.workforce import seed_workforce
     from taydo.packs.cantho.simulator import Simulator
     from taydo.packs.cantho.simulator.driver import backfill, last_timestamp, series_map
     from taydo.packs.loading import load_pack
@@ -151,6 +152,7 @@ def prepare(
         accounts = ensure_demo_users(database)
         channels = demo_channels(database, _base_url(options), inbox_secret or _new_secret())
         contexts.fill(contexts_dir(options), pack.data_dir)
+        workforce = seed_workforce(database)
 
     series = series_map(database)
     simulator = Simulator(seed=options.seed).only(set(series))
@@ -190,6 +192,7 @@ def prepare(
         "first_run": last is None,
         "backfilled": written,
         "channels": channels,
+        "workforce": workforce,
     }
 
 
