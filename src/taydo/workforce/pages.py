@@ -73,6 +73,7 @@ async def _import_page(
     recent = await run_in_threadpool(service.list_imports, db, principal, limit=10)
     context: dict[str, Any] = {
         "kinds": list(service.KINDS.values()),
+        "kind_names": service.KINDS,
         "kind": chosen,
         "result": result,
         "imports": recent,
