@@ -12,11 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from taydo.auth import journal
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import Invalid, NotFound
 from taydo.workforce import service
 from taydo.workforce.models import Course, Training
+from tests.ingest.files import hostile
 from tests.workforce.conftest import csv_file
 
 COURSE_HEADERS = (
@@ -46,6 +48,10 @@ def test_a_good_file_is_stored_and_importing_it_again_updates(loaded: Database) 
     assert first["problems"] == []
     again = service.import_file(loaded, ADMIN, "courses", "khoa-hoc.csv", GOOD_COURSES)
     assert again["status"] == "stored"
+    entries = journal.timeline(loaded, "workforce_import", first["id"])
+    assert [(e["action"], e["actor"]) for e in entries] == [("workforce.import", "tester")]
+    assert entries[0]["summary"]["rows_stored"] == 2
+    assert journal.verify(loaded).ok
     assert _count(loaded, Course) == 2  # updated by code, not duplicated
     with loaded.session() as session:
         course = session.scalar(select(Course).where(Course.code == "CCVC-01"))
@@ -164,6 +170,9 @@ def test_an_officer_enters_only_their_agencys_rows(loaded: Database) -> None:
         service.get_import(loaded, other, summary["id"])
 
 
+HEADERS_ONLY = hostile.workbook([list(COURSE_HEADERS)])
+
+
 def _xlsx_bomb() -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -179,6 +188,18 @@ def _xlsx_bomb() -> bytes:
         ("cut.xlsx", service.template_xlsx("courses")[:300]),
         ("utf16.csv", "Mã tổ;Số\n".encode("utf-16-le")),
         ("long.csv", csv_file(COURSE_HEADERS, ("x" * 40_000, "", "", "", "", "", "", ""))),
+        # the agency-upload gateway's hostile workbooks (issue 18): the same reader refuses them
+        (
+            "laughs.xlsx",
+            hostile.rebuild_member(HEADERS_ONLY, hostile.SHEET, hostile.billion_laughs()),
+        ),
+        ("truncated.xlsx", hostile.truncated_sheet(HEADERS_ONLY)),
+        ("deflate.xlsx", hostile.corrupt_deflate(HEADERS_ONLY)),
+        ("zip.xlsx", hostile.zip_bomb(HEADERS_ONLY, 300)),
+        (
+            "cell.xlsx",
+            hostile.rebuild_member(HEADERS_ONLY, hostile.SHEET, hostile.long_cell(40_000)),
+        ),
     ],
 )
 def test_hostile_files_get_a_clear_refusal(loaded: Database, name: str, data: bytes) -> None:
