@@ -92,14 +92,10 @@ def summary_command(
         console.print_json(json.dumps(found, ensure_ascii=False, default=str))
         return
     table = Table(title=f"Nhân lực số / digital workforce {chosen}")
-    for title in (
-        "nhóm / group",
-        "khóa / courses",
-        "đăng ký / enrolled",
-        "hoàn thành / completed",
-        "quy mô / headcount",
-    ):
-        table.add_column(title, justify="right" if "/" in title and title[0] != "n" else "left")
+    table.add_column("nhóm / group")
+    for title in ("khóa / courses", "đăng ký / enrolled", "hoàn thành / completed"):
+        table.add_column(title, justify="right")
+    table.add_column("quy mô / headcount", justify="right")
     for group in service.GROUPS:
         row = found["groups"][group.code]
         share = found["shares"].get(group.code, {})
@@ -113,9 +109,10 @@ def summary_command(
     console.print(table)
     coverage = found["coverage"]
     if coverage:
+        per_100 = "—" if coverage["members_per_100"] is None else coverage["members_per_100"]
         console.print(
             f"Tổ công nghệ số cộng đồng / community teams: {coverage['teams']} tổ, "
             f"{coverage['members']} thành viên / members, {coverage['wards_with_teams']}/"
-            f"{coverage['wards']} phường/xã / wards, {coverage['members_per_100']} thành viên "
-            "trên 100 dân / members per 100 residents"
+            f"{coverage['wards']} phường/xã / wards, {per_100} thành viên trên 100 dân / members "
+            "per 100 residents"
         )
