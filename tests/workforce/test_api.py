@@ -57,6 +57,19 @@ def test_officers_import_their_agency_and_read_only_its_rows(
     ).json()
     assert (coverage["teams"], coverage["members"]) == (2, 11)
     assert client.get("/api/v1/workforce/coverage", headers=ninh_kieu).status_code == 403
+    share = client.get(
+        "/api/v1/workforce/trained-share",
+        params={"group": "people", "start": "2026-01-01", "end": "2027-01-01", "area": "31135"},
+        headers=leader,
+    )
+    assert share.json() == {
+        "group": "people",
+        "start": "2026-01-01",
+        "end": "2027-01-01",
+        "completed": 0,
+        "headcount": 0,
+        "share": None,  # no population entered: the KPI is grey, not 0 %
+    }
     # An officer sees their imports and those naming their agency (the refused one names
     # UBND-CAIRANG), never another agency's own imports.
     listed = client.get("/api/v1/workforce/imports", headers=cai_rang).json()

@@ -232,3 +232,34 @@ def test_any_csv_is_answered_with_a_report_never_a_crash(
     assert summary["rows_stored"] + summary["rows_rejected"] <= summary["rows"]
     if mode == "all_or_nothing" and summary["problems"]:
         assert summary["rows_stored"] == 0
+
+
+def test_team_activities_follow_their_team_and_its_agency(loaded: Database) -> None:
+    teams = csv_file(
+        ("Mã tổ", "Mã phường/xã", "Ấp/khu vực", "Mã cơ quan", "Số thành viên", "Ngày thành lập"),
+        ("NK-1", "31135", "Khu vực 1", "UBND-NINHKIEU", "6", "01/02/2026"),
+    )
+    assert service.import_file(loaded, ADMIN, "teams", "t.csv", teams)["status"] == "stored"
+    activity = csv_file(
+        ("Mã tổ", "Tháng", "Số buổi hỗ trợ", "Số hộ được hỗ trợ"),
+        ("NK-1", "03/2026", "4", "35"),
+        ("NK-1", "13/2026", "1", "1"),  # no such month
+    )
+    cai_rang = Principal(username="cr", role="agency_officer", agencies=frozenset({"UBND-CAIRANG"}))
+    refused = service.import_file(loaded, cai_rang, "team_activities", "a.csv", activity)
+    assert [(p["row"], p["column"]) for p in refused["problems"]] == [
+        (2, "Mã tổ"),
+        (3, "Mã tổ"),
+        (3, "Tháng"),
+    ]
+    ninh_kieu = Principal(
+        username="nk", role="agency_officer", agencies=frozenset({"UBND-NINHKIEU"})
+    )
+    kept = service.import_file(
+        loaded, ninh_kieu, "team_activities", "a.csv", activity, mode="accept_valid"
+    )
+    assert (kept["status"], kept["rows_stored"]) == ("partial", 1)
+    this_year = service.summary(loaded, ninh_kieu, year=2026)
+    assert [(t["code"], t["sessions"], t["households"]) for t in this_year["teams"]] == [
+        ("NK-1", 4, 35)
+    ]
