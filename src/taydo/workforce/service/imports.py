@@ -277,22 +277,22 @@ def _plan(ctx: _Context, kind: Kind, table: ParsedFile, filename: str, mode: str
 
 
 def _store(session: Session, kind: Kind, rows: list[dict[str, Any]], who: str) -> None:
-    """Upsert ``rows`` by the kind's key (a NULL key part matches NULL)."""
+    """Upsert ``rows`` by the kind's key. The kind's rows are read once (workforce tables
+    hold thousands of rows, not millions): one query, not one per row of the file."""
     model: Any = kind.model
     now = clock.now()
+    existing = {
+        tuple(getattr(row, name) for name in kind.key): row
+        for row in session.scalars(select(model))
+    }
     for values in rows:
-        statement = select(model)
-        for name in kind.key:
-            column = getattr(model, name)
-            value = values[name]
-            statement = statement.where(column.is_(None) if value is None else column == value)
-        existing = session.scalars(statement.limit(1)).first()
-        if existing is None:
+        row = existing.get(tuple(values[name] for name in kind.key))
+        if row is None:
             session.add(model(**values, updated_at=now, updated_by=who))
         else:
             for name, value in values.items():
-                setattr(existing, name, value)
-            existing.updated_at, existing.updated_by = now, who
+                setattr(row, name, value)
+            row.updated_at, row.updated_by = now, who
     session.flush()
 
 
