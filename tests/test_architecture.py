@@ -28,6 +28,9 @@ BUILT_IN = {
     "console",
     "ops",
 }
+    "auth", "geo", "catalog", "observations", "ingest", "rules", "alerts", "workforce", "console",
+    "ops",
+}  # fmt: skip
 
 
 def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:

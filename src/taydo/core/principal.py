@@ -48,6 +48,8 @@ PERMISSIONS: dict[str, str] = {
     "directives:issue": "issue directives to agencies, accept or return their completion",
     "directives:act": "acknowledge, reject, report progress on and complete directives "
     "(scoped to own agencies)",
+    "workforce:read": "read the digital workforce (officers: their agencies' rows)",
+    "workforce:write": "import digital workforce data (scoped to own agencies)",
 }
 
 _READ = {
@@ -58,6 +60,7 @@ _READ = {
     "account:self",
     "incidents:read",
     "directives:read",
+    "workforce:read",
 }
 GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
@@ -68,7 +71,7 @@ GRANTS: dict[str, frozenset[str]] = {
     "agency_officer": frozenset(
         _READ
         | {"catalog:write", "observations:write", "quarantine:act", "alerts:act"}
-        | {"incidents:act", "directives:act"}
+        | {"incidents:act", "directives:act", "workforce:write"}
     ),
     "viewer": frozenset(_READ),
     # What the wall shows and nothing more: the map (catalog), the alerts, the live stream.

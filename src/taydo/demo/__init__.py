@@ -139,6 +139,7 @@ def prepare(
     from taydo.demo import contexts
     from taydo.demo.directives import seed_directives
     from taydo.demo.inbox import demo_channels
+    from taydo.demo.workforce import seed_workforce
     from taydo.packs.cantho.simulator import Simulator
     from taydo.packs.cantho.simulator.driver import backfill, last_timestamp, series_map
     from taydo.packs.loading import load_pack
@@ -153,6 +154,7 @@ def prepare(
         channels = demo_channels(database, _base_url(options), inbox_secret or _new_secret())
         directives = seed_directives(database)
         contexts.fill(contexts_dir(options), pack.data_dir)
+        workforce = seed_workforce(database)
 
     series = series_map(database)
     simulator = Simulator(seed=options.seed).only(set(series))
@@ -196,6 +198,7 @@ def prepare(
         "backfilled": written,
         "channels": channels,
         "directives": directives,
+        "workforce": workforce,
     }
 
 
