@@ -16,20 +16,8 @@ from taydo.core.plugins import domains, make_plugin_manager
 SRC = Path(__file__).resolve().parents[1] / "src" / "taydo"
 TESTS = Path(__file__).resolve().parent
 BUILT_IN = {
-    "auth",
-    "geo",
-    "catalog",
-    "observations",
-    "ingest",
-    "rules",
-    "alerts",
-    "incidents",
-    "directives",
-    "console",
-    "ops",
-}
-    "auth", "geo", "catalog", "observations", "ingest", "rules", "alerts", "workforce", "console",
-    "ops",
+    "auth", "geo", "catalog", "observations", "ingest", "rules", "alerts", "incidents",
+    "directives", "workforce", "console", "ops",
 }  # fmt: skip
 
 
