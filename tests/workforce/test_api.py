@@ -56,7 +56,14 @@ def test_officers_import_their_agency_and_read_only_its_rows(
         "/api/v1/workforce/coverage", params={"at": "2026-12-31"}, headers=leader
     ).json()
     assert (coverage["teams"], coverage["members"]) == (2, 11)
-    assert client.get("/api/v1/workforce/coverage", headers=ninh_kieu).status_code == 403
+    # teams and residents per ward hold no agency's figures: an officer reads them too
+    assert client.get("/api/v1/workforce/coverage", headers=ninh_kieu).status_code == 200
+    city_wide = client.get(
+        "/api/v1/workforce/trained-share",
+        params={"group": "civil_servants", "start": "2026-01-01", "end": "2027-01-01"},
+        headers=ninh_kieu,
+    )
+    assert city_wide.status_code == 403  # an officer reads their own agency's figures only
     share = client.get(
         "/api/v1/workforce/trained-share",
         params={"group": "people", "start": "2026-01-01", "end": "2027-01-01", "area": "31135"},

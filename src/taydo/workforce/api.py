@@ -153,11 +153,13 @@ async def workforce_summary(
     return await run_in_threadpool(service.summary, db, who, year=_year(settings, year))
 
 
-def _city_wide(who: Principal) -> None:
-    if not who.sees_everything:
+def _own_agency(who: Principal, agency: str | None) -> None:
+    """An agency officer reads the figures of their own agencies only (named in ``agency``);
+    leaders, operators and viewers read any, city-wide included."""
+    if not who.sees_everything and (agency is None or agency not in who.agencies):
         raise Forbidden(
-            "chỉ số toàn thành phố dành cho lãnh đạo, vận hành / city-wide figures are for "
-            "leaders and operators; your summary is at /api/v1/workforce/summary"
+            "cán bộ sở, ngành xem số liệu của cơ quan mình: ghi agency / an agency officer "
+            "reads their own agency's figures: give agency"
         )
 
 
@@ -175,7 +177,7 @@ async def coverage(
     area: str | None = Query(None, max_length=16, description="a ward or province code"),
     who: Principal = READ,
 ) -> dict[str, Any]:
-    _city_wide(who)
+    # Teams and residents per ward: no agency's figures, readable by everyone who may read.
     day = at or clock.now().astimezone(settings.tz).date()
     return await run_in_threadpool(_coverage, db, day, area)
 
@@ -199,7 +201,7 @@ async def trained_share(
     area: str | None = Query(None, max_length=16),
     who: Principal = READ,
 ) -> dict[str, Any]:
-    _city_wide(who)
+    _own_agency(who, agency)
     if end <= start:
         raise Invalid("end phải sau start / end must be after start")
     done, headcount = await run_in_threadpool(
