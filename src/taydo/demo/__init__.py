@@ -139,6 +139,7 @@ def prepare(
     from taydo.demo import contexts
     from taydo.demo.directives import seed_directives
     from taydo.demo.inbox import demo_channels
+    from taydo.demo.incidents import seed_incidents
     from taydo.demo.workforce import seed_workforce
     from taydo.packs.cantho.simulator import Simulator
     from taydo.packs.cantho.simulator.driver import backfill, last_timestamp, series_map
@@ -152,7 +153,6 @@ def prepare(
             counts = load_pack(database, pack)
         accounts = ensure_demo_users(database)
         channels = demo_channels(database, _base_url(options), inbox_secret or _new_secret())
-        directives = seed_directives(database)
         contexts.fill(contexts_dir(options), pack.data_dir)
         workforce = seed_workforce(database)
 
@@ -187,9 +187,10 @@ def prepare(
             written = backfill(
                 database, simulator, series, start, now_ms, step_ms, on_progress=report
             )
-    from taydo.demo.incidents import seed_incidents
-
-    seed_incidents(database)
+    # After the history, so the king-tide incident links the alarm it raised; the urgent
+    # directive then names that incident.
+    incident = seed_incidents(database)
+    directives = seed_directives(database, king_tide_incident=incident)
     return {
         "pack": counts,
         "accounts": accounts,
