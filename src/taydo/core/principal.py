@@ -39,15 +39,29 @@ PERMISSIONS: dict[str, str] = {
     "audit:read": "read the audit journal",
     "account:self": "see one's own account and change one's own password",
     "ops:metrics": "read the server's Prometheus metrics (/metrics)",
+    "citizen:read": "see citizen reports with their contacts (scoped to own agencies)",
+    "citizen:act": "acknowledge, close, route and merge citizen reports (scoped to own agencies)",
+    "citizen:admin": "manage the API keys of apps posting citizen reports",
 }
 
 _READ = {"catalog:read", "observations:read", "alerts:read", "quarantine:read", "account:self"}
 GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
-    "leader": frozenset(_READ | {"alerts:act"}),
-    "operator": frozenset(_READ | {"alerts:act", "quarantine:act", "observations:write"}),
+    "leader": frozenset(_READ | {"alerts:act", "citizen:read"}),
+    "operator": frozenset(
+        _READ
+        | {"alerts:act", "quarantine:act", "observations:write", "citizen:read", "citizen:act"}
+    ),
     "agency_officer": frozenset(
-        _READ | {"catalog:write", "observations:write", "quarantine:act", "alerts:act"}
+        _READ
+        | {
+            "catalog:write",
+            "observations:write",
+            "quarantine:act",
+            "alerts:act",
+            "citizen:read",
+            "citizen:act",
+        }
     ),
     "viewer": frozenset(_READ),
 }

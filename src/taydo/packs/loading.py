@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from taydo.alerts.routing import load_routing
 from taydo.catalog.service import load_pack as load_catalog
+from taydo.citizen.service import load_catalogue
 from taydo.core.db import Database
 from taydo.core.plugins import Pack
 from taydo.observations.policies import load_retention
@@ -23,4 +24,5 @@ def load_pack(database: Database, pack: Pack) -> dict[str, int]:
     counts["retention"] = load_retention(database, pack)
     counts["rules"] = load_rules(database, pack)
     counts["routes"] = load_routing(database, pack)
+    counts["citizen_services"] = load_catalogue(database, pack)
     return counts
