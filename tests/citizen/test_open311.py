@@ -47,7 +47,7 @@ def test_services_and_definitions_match_the_official_schemas(citizen_client: Tes
     jsonschema.validate(definition, _schema("service-definition.json"))
     depth = definition["attributes"][0]
     assert depth["code"] == "do-sau" and depth["required"] is True
-    assert [v["key"] for v in depth["values"]][0] == "mat-ca-chan"
+    assert depth["values"][0]["key"] == "mat-ca-chan"
 
 
 def test_xml_answers_follow_the_spec(citizen_client: TestClient) -> None:
