@@ -264,3 +264,47 @@ def test_operator_api_acts_and_scopes(
         params={"service_code": "ngap-nuoc", "lat": IN_CAI_RANG[0], "lon": IN_CAI_RANG[1]},
     ).json()
     assert [str(d["id"]) for d in near] == [theirs["service_request_id"]]
+
+
+def test_nul_characters_are_refused_not_sent_to_the_database(
+    citizen_client: TestClient, headers_for: Any
+) -> None:
+    """PostgreSQL refuses NUL in text: it must never reach a query (a 500 there)."""
+    for path in (
+        "/open311/v2/services/a%00b.json",
+        "/open311/v2/requests.json?service_code=a%00b",
+        "/open311/v2/tokens/a%00b.json",
+        "/citizen/r/a%00b",
+    ):
+        answer = citizen_client.get(path)
+        assert answer.status_code in (400, 404), (path, answer.status_code)
+    answer = citizen_client.post(
+        "/open311/v2/requests.json",
+        data={"service_code": "kh\x00ac", "lat": 10.03, "long": 105.78, "api_key": "k\x00"},
+    )
+    assert answer.status_code in (400, 403, 404)
+    for field in ("service_code", "description", "address_string", "attribute[x]", "email"):
+        fields = {
+            "service_code": "khac",
+            "lat": 10.03,
+            "long": 105.78,
+            "api_key": _key(citizen_client),
+            field: "a\x00b",
+        }
+        answer = citizen_client.post("/open311/v2/requests.json", data=fields)
+        assert answer.status_code in (400, 404), (field, answer.text)
+    near = citizen_client.get(
+        "/api/v1/citizen/duplicates", params={"service_code": "a\x00", "lat": 10, "lon": 105}
+    )
+    assert near.status_code == 400
+    queue = citizen_client.get(
+        "/api/v1/citizen/reports", params={"agency": "a\x00"}, headers=headers_for("operator")
+    )
+    assert queue.status_code == 400
+
+
+def test_an_api_key_name_must_be_printable(citizen_client: TestClient, headers_for: Any) -> None:
+    admin = headers_for("admin")
+    for name in ("a\x00b", "tab\there", ""):
+        answer = citizen_client.post("/api/v1/citizen/keys", json={"name": name}, headers=admin)
+        assert answer.status_code == 422, name

@@ -82,8 +82,10 @@ def test_bad_reports_are_refused_with_a_reason(citizen_db: Database) -> None:
         _file(citizen_db, "khac", (91.0, 105.0))
     with pytest.raises(Invalid):
         _file(citizen_db, "khac", IN_NINH_KIEU, description="x" * 4001)
-    with pytest.raises(Invalid):
-        _file(citizen_db, "khac", IN_NINH_KIEU, description="a\x00b")
+    for bad in ("a\x00b", "bell\x07", "esc\x1b[31m"):  # PostgreSQL and XML refuse these
+        with pytest.raises(Invalid):
+            _file(citizen_db, "khac", IN_NINH_KIEU, description=bad)
+    assert _file(citizen_db, "khac", IN_NINH_KIEU, description="hai\ndòng\ttab")["id"]
 
 
 def test_duplicate_suggestions_same_category_near_and_recent(citizen_db: Database) -> None:

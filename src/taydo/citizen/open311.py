@@ -394,6 +394,10 @@ def _number(params: dict[str, Any], name: str) -> float | None:
 
 def new_report_from(params: dict[str, Any], attribute_pairs: list[tuple[str, Any]]) -> NewReport:
     """The report a POST describes (Open311 parameter names)."""
+    for key, value in attribute_pairs:
+        # PostgreSQL refuses NUL in text: refused here, with a reason, before any query.
+        if "\x00" in key or (isinstance(value, str) and "\x00" in value):
+            raise Invalid(f"{key[:40]}: ký tự không hợp lệ / invalid character (NUL)")
     name = " ".join(p for p in (params.get("first_name", ""), params.get("last_name", "")) if p)
     return NewReport(
         service_code=str(params.get("service_code") or ""),

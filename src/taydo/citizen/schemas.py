@@ -116,4 +116,5 @@ class MergeIn(BaseModel):
 class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid", **INPUT_CONFIG)
 
-    name: str = Field(min_length=1, max_length=120)
+    # printable: PostgreSQL refuses NUL, and the name is shown in lists and the journal
+    name: str = Field(min_length=1, max_length=120, pattern=r"^[^\x00-\x1f\x7f]+$")

@@ -7,6 +7,7 @@ agencies' reports."""
 from __future__ import annotations
 
 import math
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ __all__ = [
 ]
 
 EARTH_M = 6_371_000.0
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_TEXT = 4000
 
 
@@ -149,7 +151,9 @@ def _clean_text(value: str, name: str, limit: int) -> str:
     value = (value or "").strip()
     if len(value) > limit:
         raise Invalid(f"{name}: quá dài / too long (at most {limit} characters)")
-    if "\x00" in value:
+    # Control characters (but tab and line breaks): NUL is refused by PostgreSQL, the others
+    # by every XML reader of the Open311 answers.
+    if _CONTROL.search(value):
         raise Invalid(f"{name}: ký tự không hợp lệ / invalid character")
     return value
 
