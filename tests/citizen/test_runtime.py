@@ -159,6 +159,9 @@ def test_operator_and_agency_pages(
     assert queue.status_code == 200
     assert f'data-report="{ours["service_request_id"]}"' in queue.text
     assert f'data-report="{theirs["service_request_id"]}"' not in queue.text
+    # the twin is flagged in the queue, both ways
+    assert f"Có thể trùng: #{twin['service_request_id']}" in queue.text
+    assert f"Có thể trùng: #{ours['service_request_id']}" in queue.text
     rows = citizen_client.get("/citizen/reports", headers={**officer, "HX-Request": "true"})
     assert rows.text.lstrip().startswith("<tr")  # the live reload's fragment
     detail = citizen_client.get(f"/citizen/reports/{ours['service_request_id']}", headers=officer)

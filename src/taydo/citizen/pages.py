@@ -11,6 +11,7 @@ duplicate). Forms carry the session's CSRF token when one is logged in; the auth
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -23,6 +24,7 @@ from taydo.citizen.models import CitizenReport
 from taydo.citizen.open311 import new_report_from, read_photo
 from taydo.citizen.runtime import CitizenParts, publish
 from taydo.citizen.schemas import STATUSES
+from taydo.citizen.service.reports import distance_m
 from taydo.core.access import Principal, client_address
 from taydo.core.bounds import RowId
 from taydo.core.db import Database
@@ -244,9 +246,34 @@ async def report_photo(
 # -- operators and agencies -----------------------------------------------------------------
 
 
+def _twins(reports: list[dict[str, Any]], settings: Any) -> dict[int, list[int]]:
+    """For each unfinished report of the list, the others of the list that are possible
+    duplicates (same category, within the configured distance and hours): the queue's hint;
+    the report's page asks the database for all of them."""
+    radius, window = settings.citizen_duplicate_radius_m, settings.citizen_duplicate_hours * 3600
+    live = [r for r in reports if r["status"] != "closed" and not r["duplicate_of"]]
+    found: dict[int, list[int]] = {}
+    for index, one in enumerate(live):
+        for other in live[index + 1 :]:
+            if one["service_code"] != other["service_code"]:
+                continue
+            apart = abs(
+                datetime.fromisoformat(one["requested_at"])
+                - datetime.fromisoformat(other["requested_at"])
+            ).total_seconds()
+            if (
+                apart <= window
+                and distance_m(one["lat"], one["lon"], other["lat"], other["lon"]) <= radius
+            ):
+                found.setdefault(one["id"], []).append(other["id"])
+                found.setdefault(other["id"], []).append(one["id"])
+    return found
+
+
 def _queue_view(
-    database: Database, principal: Principal, filters: dict[str, str], province: str
+    database: Database, principal: Principal, filters: dict[str, str], settings: Any
 ) -> dict[str, Any]:
+    province = settings.console_area
     reports = service.list_reports(
         database,
         principal,
@@ -259,6 +286,7 @@ def _queue_view(
     )
     return {
         "reports": reports,
+        "twins": _twins(reports, settings),
         "filters": filters,
         "services": service.list_services(database),
         "wards": {a["code"]: a["name"] for a in _wards(database, province)},
@@ -286,7 +314,7 @@ async def report_queue(
         "agency": agency.strip()[:40],
         "open": "1" if open == "1" else "0",
     }
-    view = await asyncio.to_thread(_queue_view, db, principal, filters, settings.console_area)
+    view = await asyncio.to_thread(_queue_view, db, principal, filters, settings)
     template = "citizen/_rows.html" if request.headers.get("hx-request") else "citizen/queue.html"
     return render(request, template, view)
 

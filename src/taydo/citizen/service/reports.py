@@ -31,6 +31,7 @@ __all__ = [
     "NewReport",
     "act",
     "create_report",
+    "distance_m",
     "due_for_reminder",
     "duplicates",
     "event_dict",
@@ -409,7 +410,7 @@ def open311_requests(
         return out
 
 
-def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
@@ -454,7 +455,7 @@ def duplicates(
         service = session.get(CitizenService, service_code)
         found = []
         for row in session.scalars(statement):
-            distance = _distance_m(lat, lon, row.lat, row.lon)
+            distance = distance_m(lat, lon, row.lat, row.lon)
             if distance <= radius_m:
                 item = public_dict(report_dict(row, service))
                 item["distance_m"] = round(distance)
