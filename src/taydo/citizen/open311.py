@@ -464,6 +464,10 @@ async def post_request(
         if stored is not None:
             photos.remove(settings.citizen_photos_dir, stored)
         return _failing(fmt, exc)
+    except Exception:  # the report was not filed: its photo must not stay behind
+        if stored is not None:
+            photos.remove(settings.citizen_photos_dir, stored)
+        raise
     await publish(request, event, "created")
     body = [
         {

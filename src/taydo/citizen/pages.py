@@ -118,6 +118,10 @@ async def submit_report(
             photos.remove(settings.citizen_photos_dir, stored)
         status = exc.status_code if exc.status_code >= 400 else 422
         return await _form(request, settings, db, error=exc.message, values=values, status=status)
+    except Exception:  # the report was not filed: its photo must not stay behind
+        if stored is not None:
+            photos.remove(settings.citizen_photos_dir, stored)
+        raise
     await publish(request, event, "created")
     return RedirectResponse(f"/citizen/r/{report['token']}", status_code=303)
 
