@@ -61,6 +61,8 @@ class CitizenReport(Base):
     __table_args__ = (
         # Duplicate suggestions and the Open311 list read by (service, time).
         Index("ix_citizen_reports_service_requested", "service_code", "requested_at"),
+        # The queue and Open311's ``status=`` filter, newest first, without sorting them all.
+        Index("ix_citizen_reports_status_requested", "status", "requested_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -73,7 +75,7 @@ class CitizenReport(Base):
     area_code: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
     agency_code: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
     # open → acknowledged → in_progress → closed (reopen: back to open)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))
     status_notes: Mapped[str] = mapped_column(Text, default="")
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Private: never shown publicly, never on the bus.

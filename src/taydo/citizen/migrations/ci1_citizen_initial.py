@@ -97,7 +97,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_citizen_reports")),
         sa.UniqueConstraint("token", name=op.f("uq_citizen_reports_token")),
     )
-    for column in ("agency_code", "area_code", "status", "requested_at", "due_at"):
+    for column in ("agency_code", "area_code", "requested_at", "due_at"):
         op.create_index(
             op.f(f"ix_citizen_reports_{column}"), "citizen_reports", [column], unique=False
         )
@@ -105,6 +105,12 @@ def upgrade() -> None:
         "ix_citizen_reports_service_requested",
         "citizen_reports",
         ["service_code", "requested_at"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_citizen_reports_status_requested",
+        "citizen_reports",
+        ["status", "requested_at"],
         unique=False,
     )
 
