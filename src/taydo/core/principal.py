@@ -21,6 +21,8 @@ ROLES: dict[str, tuple[str, str]] = {
     "operator": ("Cán bộ vận hành IOC", "IOC operator"),
     "agency_officer": ("Cán bộ sở, ngành, UBND phường/xã", "Agency officer"),
     "viewer": ("Người xem", "Viewer"),
+    # A wall screen (taydo.auth.displays): paired once, read-only, revocable.
+    "display": ("Màn hình hiển thị", "Display screen"),
 }
 
 PERMISSIONS: dict[str, str] = {
@@ -39,31 +41,50 @@ PERMISSIONS: dict[str, str] = {
     "audit:read": "read the audit journal",
     "account:self": "see one's own account and change one's own password",
     "ops:metrics": "read the server's Prometheus metrics (/metrics)",
+    "incidents:read": "see incidents (agency officers: those of their agencies)",
+    "incidents:act": "create incidents, change status, assign, comment, complete SOP steps",
+    "incidents:configure": "change SOPs, the SLA table and correlation rules of incidents",
+    "directives:read": "see directives and their evidence (agency officers: their agencies')",
+    "directives:issue": "issue directives to agencies, accept or return their completion",
+    "directives:act": "acknowledge, reject, report progress on and complete directives "
+    "(scoped to own agencies)",
+    "workforce:read": "read the digital workforce (officers: their agencies' rows)",
+    "workforce:write": "import digital workforce data (scoped to own agencies)",
     "citizen:read": "see citizen reports with their contacts (scoped to own agencies)",
     "citizen:act": "acknowledge, close, route and merge citizen reports (scoped to own agencies)",
     "citizen:admin": "manage the API keys of apps posting citizen reports",
 }
 
-_READ = {"catalog:read", "observations:read", "alerts:read", "quarantine:read", "account:self"}
+_READ = {
+    "catalog:read",
+    "observations:read",
+    "alerts:read",
+    "quarantine:read",
+    "account:self",
+    "incidents:read",
+    "directives:read",
+    "workforce:read",
+}
 GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
-    "leader": frozenset(_READ | {"alerts:act", "citizen:read"}),
+    # Citizen reports carry the reporter's contact: not in _READ (viewers and the wall).
+    "leader": frozenset(
+        _READ | {"alerts:act", "incidents:act", "directives:issue", "citizen:read"}
+    ),
     "operator": frozenset(
         _READ
-        | {"alerts:act", "quarantine:act", "observations:write", "citizen:read", "citizen:act"}
+        | {"alerts:act", "quarantine:act", "observations:write", "incidents:act"}
+        | {"citizen:read", "citizen:act"}
     ),
     "agency_officer": frozenset(
         _READ
-        | {
-            "catalog:write",
-            "observations:write",
-            "quarantine:act",
-            "alerts:act",
-            "citizen:read",
-            "citizen:act",
-        }
+        | {"catalog:write", "observations:write", "quarantine:act", "alerts:act"}
+        | {"incidents:act", "directives:act", "workforce:write"}
+        | {"citizen:read", "citizen:act"}
     ),
     "viewer": frozenset(_READ),
+    # What the wall shows and nothing more: the map (catalog), the alerts, the live stream.
+    "display": frozenset({"catalog:read", "alerts:read"}),
 }
 
 

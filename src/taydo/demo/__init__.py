@@ -138,7 +138,9 @@ def prepare(
     from taydo.core.plugins import make_plugin_manager, packs
     from taydo.demo import contexts
     from taydo.demo.citizen import seed_reports
+    from taydo.demo.directives import seed_directives
     from taydo.demo.inbox import demo_channels
+    from taydo.demo.workforce import seed_workforce
     from taydo.packs.cantho.simulator import Simulator
     from taydo.packs.cantho.simulator.driver import backfill, last_timestamp, series_map
     from taydo.packs.loading import load_pack
@@ -152,7 +154,9 @@ def prepare(
         accounts = ensure_demo_users(database)
         counts["citizen_reports"] = seed_reports(database)
         channels = demo_channels(database, _base_url(options), inbox_secret or _new_secret())
+        directives = seed_directives(database)
         contexts.fill(contexts_dir(options), pack.data_dir)
+        workforce = seed_workforce(database)
 
     series = series_map(database)
     simulator = Simulator(seed=options.seed).only(set(series))
@@ -185,6 +189,9 @@ def prepare(
             written = backfill(
                 database, simulator, series, start, now_ms, step_ms, on_progress=report
             )
+    from taydo.demo.incidents import seed_incidents
+
+    seed_incidents(database)
     return {
         "pack": counts,
         "accounts": accounts,
@@ -192,6 +199,8 @@ def prepare(
         "first_run": last is None,
         "backfilled": written,
         "channels": channels,
+        "directives": directives,
+        "workforce": workforce,
     }
 
 

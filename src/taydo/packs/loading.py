@@ -12,6 +12,7 @@ from taydo.catalog.service import load_pack as load_catalog
 from taydo.citizen.service import load_catalogue
 from taydo.core.db import Database
 from taydo.core.plugins import Pack
+from taydo.incidents.service import load_incidents_pack
 from taydo.observations.policies import load_retention
 from taydo.rules.service import load_rules
 
@@ -25,4 +26,5 @@ def load_pack(database: Database, pack: Pack) -> dict[str, int]:
     counts["rules"] = load_rules(database, pack)
     counts["routes"] = load_routing(database, pack)
     counts["citizen_services"] = load_catalogue(database, pack)
+    counts["incidents"] = load_incidents_pack(database, pack)
     return counts
