@@ -29,7 +29,7 @@ def taydo_domains() -> list[Domain]:
             migrations=HERE / "migrations",
             templates=HERE / "templates",
             navigation=(
-                NavItem("citizen", "/citizen/reports", N_("Phản ánh"), "citizen:read", order=25),
+                NavItem("citizen", "/citizen/reports", N_("Phản ánh"), "citizen:read", order=27),
             ),
             setup=runtime.setup,
             start=runtime.start,
