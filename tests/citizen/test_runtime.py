@@ -204,3 +204,12 @@ def test_operator_and_agency_pages(
         "/citizen/reports", headers={"Accept": "text/html"}, follow_redirects=False
     )
     assert anonymous.status_code == 303 and "/login" in anonymous.headers["location"]
+
+
+def test_the_forms_map_gets_the_ward_outlines(citizen_client: TestClient) -> None:
+    answer = citizen_client.get("/citizen/areas.geojson")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/geo+json")
+    wards = {f["properties"]["code"]: f for f in answer.json()["features"]}
+    assert set(wards) == {"31135", "31186"}  # only wards with an outline
+    assert wards["31135"]["geometry"]["type"] == "Polygon"
