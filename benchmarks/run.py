@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "startup": ["benchmarks.startup"],
     "overload": ["benchmarks.overload"],
     "cluster": ["benchmarks.cluster"],
+    "open311": ["benchmarks.open311"],
 }
 
 

@@ -16,7 +16,7 @@ from taydo.core.plugins import domains, make_plugin_manager
 SRC = Path(__file__).resolve().parents[1] / "src" / "taydo"
 TESTS = Path(__file__).resolve().parent
 BUILT_IN = {
-    "auth", "geo", "catalog", "observations", "ingest", "rules", "alerts", "incidents",
+    "auth", "geo", "catalog", "observations", "ingest", "rules", "alerts", "citizen", "incidents",
     "directives", "workforce", "console", "ops",
 }  # fmt: skip
 

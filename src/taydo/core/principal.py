@@ -50,6 +50,9 @@ PERMISSIONS: dict[str, str] = {
     "(scoped to own agencies)",
     "workforce:read": "read the digital workforce (officers: their agencies' rows)",
     "workforce:write": "import digital workforce data (scoped to own agencies)",
+    "citizen:read": "see citizen reports with their contacts (scoped to own agencies)",
+    "citizen:act": "acknowledge, close, route and merge citizen reports (scoped to own agencies)",
+    "citizen:admin": "manage the API keys of apps posting citizen reports",
 }
 
 _READ = {
@@ -64,14 +67,20 @@ _READ = {
 }
 GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
-    "leader": frozenset(_READ | {"alerts:act", "incidents:act", "directives:issue"}),
+    # Citizen reports carry the reporter's contact: not in _READ (viewers and the wall).
+    "leader": frozenset(
+        _READ | {"alerts:act", "incidents:act", "directives:issue", "citizen:read"}
+    ),
     "operator": frozenset(
-        _READ | {"alerts:act", "quarantine:act", "observations:write", "incidents:act"}
+        _READ
+        | {"alerts:act", "quarantine:act", "observations:write", "incidents:act"}
+        | {"citizen:read", "citizen:act"}
     ),
     "agency_officer": frozenset(
         _READ
         | {"catalog:write", "observations:write", "quarantine:act", "alerts:act"}
         | {"incidents:act", "directives:act", "workforce:write"}
+        | {"citizen:read", "citizen:act"}
     ),
     "viewer": frozenset(_READ),
     # What the wall shows and nothing more: the map (catalog), the alerts, the live stream.

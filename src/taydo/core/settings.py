@@ -197,6 +197,37 @@ class Settings(BaseSettings):
     admission_retry_after_s: int = Field(
         2, ge=1, description="Seconds a shed request is told to wait (Retry-After)."
     )
+    # -- citizen field reports (Open311; see docs/citizen.md) ------------------------------
+    citizen_photos_dir: Path = Field(
+        Path("./citizen-photos"),
+        description="Folder where citizen report photos are kept (stripped of metadata, "
+        "never in the database).",
+    )
+    citizen_photo_max_bytes: int = Field(
+        8 * 1024 * 1024, ge=1, description="Largest photo accepted with a citizen report."
+    )
+    citizen_public_posts_per_minute: int = Field(
+        6,
+        ge=1,
+        description="Reports one client address may post per minute without an API key "
+        "(per process).",
+    )
+    citizen_duplicate_radius_m: float = Field(
+        150.0,
+        gt=0,
+        description="Reports of the same category within this distance are "
+        "suggested as duplicates.",
+    )
+    citizen_duplicate_hours: float = Field(24.0, gt=0, description="… and within this many hours.")
+    citizen_reopen_days: float = Field(
+        7.0, ge=0, description="Days after closing during which the reporter may reopen."
+    )
+    citizen_remind_before_h: float = Field(
+        2.0, ge=0, description="Hours before a report's due time its agency is reminded."
+    )
+    citizen_jurisdiction_id: str = Field(
+        "cantho.gov.vn", description="The Open311 jurisdiction_id this server answers for."
+    )
     # -- operations: health and metrics -----------------------------------------------------
     metrics_token: SecretStr = Field(
         SecretStr(""),

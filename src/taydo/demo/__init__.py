@@ -137,6 +137,7 @@ def prepare(
     from taydo.core.migrate import upgrade
     from taydo.core.plugins import make_plugin_manager, packs
     from taydo.demo import contexts
+    from taydo.demo.citizen import seed_reports
     from taydo.demo.directives import seed_directives
     from taydo.demo.inbox import demo_channels
     from taydo.demo.incidents import seed_incidents
@@ -152,6 +153,7 @@ def prepare(
             pack = packs(make_plugin_manager())["cantho"]
             counts = load_pack(database, pack)
         accounts = ensure_demo_users(database)
+        counts["citizen_reports"] = seed_reports(database)
         channels = demo_channels(database, _base_url(options), inbox_secret or _new_secret())
         contexts.fill(contexts_dir(options), pack.data_dir)
         workforce = seed_workforce(database)

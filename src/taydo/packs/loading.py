@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from taydo.alerts.routing import load_routing
 from taydo.catalog.service import load_pack as load_catalog
+from taydo.citizen.service import load_catalogue
 from taydo.core.db import Database
 from taydo.core.plugins import Pack
 from taydo.incidents.service import load_incidents_pack
@@ -24,5 +25,6 @@ def load_pack(database: Database, pack: Pack) -> dict[str, int]:
     counts["retention"] = load_retention(database, pack)
     counts["rules"] = load_rules(database, pack)
     counts["routes"] = load_routing(database, pack)
+    counts["citizen_services"] = load_catalogue(database, pack)
     counts["incidents"] = load_incidents_pack(database, pack)
     return counts

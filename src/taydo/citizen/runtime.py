@@ -1,0 +1,194 @@
+"""What the citizen domain runs inside the server: the public posting limit (per client
+address, per process), the live feed of report changes for the operators' queue (SSE), the
+reminder duty (one process of a cluster reminds agencies before due times), and the listener
+that records the incident a report was linked to."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Request
+
+from taydo.citizen.service import due_for_reminder, link_incident
+from taydo.core.access import Principal
+from taydo.core.bus import Event, Subscription
+from taydo.core.runtime import Runtime, runtime_of
+
+__all__ = [
+    "CitizenParts",
+    "Citizenry",
+    "PostLimiter",
+    "ReportFeed",
+    "publish",
+    "setup",
+    "start",
+    "stop",
+]
+
+log = logging.getLogger(__name__)
+
+REMINDER_DUTY = "citizen.reminders"
+SUBJECT = "citizen.report"
+REMINDER_CHECK_S = 60.0
+
+
+class PostLimiter:
+    """At most ``per_minute`` public posts per client address in any 60 s (sliding window).
+    Per process: behind a load balancer of N processes a client gets up to N times the rate."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._seen: dict[str, deque[float]] = {}
+
+    def allow(self, address: str, now: float | None = None) -> bool:
+        moment = time.monotonic() if now is None else now
+        window = self._seen.setdefault(address, deque())
+        while window and moment - window[0] >= 60.0:
+            window.popleft()
+        if len(window) >= self.per_minute:
+            return False
+        window.append(moment)
+        if len(self._seen) > 100_000:  # forget idle addresses: memory stays bounded
+            for key in [k for k, v in self._seen.items() if not v or moment - v[-1] >= 60.0]:
+                del self._seen[key]
+        return True
+
+
+@dataclass(eq=False)
+class _Listener:
+    agencies: frozenset[str] | None
+    queue: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(maxsize=100))
+
+
+class ReportFeed:
+    """Fans ``citizen.report.*`` events out to the queue pages' streams, each scoped to the
+    viewer's agencies; a slow viewer loses events (its page reloads the queue anyway)."""
+
+    def __init__(self) -> None:
+        self._listeners: set[_Listener] = set()
+        self.closing = asyncio.Event()
+
+    async def on_event(self, event: Event) -> None:
+        data = event.data if isinstance(event.data, dict) else {}
+        payload = orjson.dumps({"subject": event.subject, "data": data})
+        for listener in list(self._listeners):
+            if listener.agencies is None or data.get("agency_code") in listener.agencies:
+                with contextlib.suppress(asyncio.QueueFull):
+                    listener.queue.put_nowait(payload)
+
+    async def events(
+        self, principal: Principal, disconnected: Callable[[], Awaitable[bool]]
+    ) -> AsyncIterator[bytes]:
+        listener = _Listener(None if principal.sees_everything else frozenset(principal.agencies))
+        self._listeners.add(listener)
+        try:
+            yield b"retry: 2000\n\n"
+            while not self.closing.is_set():
+                try:
+                    data = await asyncio.wait_for(listener.queue.get(), timeout=15.0)
+                except TimeoutError:
+                    if await disconnected():
+                        return
+                    yield b": keep-alive\n\n"
+                    continue
+                yield b"event: citizen\ndata: " + data + b"\n\n"
+        finally:
+            self._listeners.discard(listener)
+
+    def close(self) -> None:
+        self.closing.set()
+
+
+@dataclass(eq=False)
+class Citizenry:
+    """The citizen domain's parts in one app."""
+
+    limiter: PostLimiter
+    feed: ReportFeed = field(default_factory=ReportFeed)
+    subscriptions: list[Subscription] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+
+def setup(runtime: Runtime) -> None:
+    runtime.provide(Citizenry(PostLimiter(runtime.settings.citizen_public_posts_per_minute)))
+
+
+async def _on_incident(runtime: Runtime, event: Event) -> None:
+    data = event.data if isinstance(event.data, dict) else {}
+    incident, reports = data.get("id"), data.get("report_ids") or []
+    if not isinstance(incident, int) or not isinstance(reports, list):
+        return
+    ids = [r for r in reports if isinstance(r, int)]
+    if ids:
+        await asyncio.to_thread(link_incident, runtime.db, incident, ids)
+
+
+async def _remind(runtime: Runtime) -> None:
+    while True:
+        if runtime.leases.holding(REMINDER_DUTY):
+            try:
+                sent = await asyncio.to_thread(
+                    due_for_reminder,
+                    runtime.db,
+                    before_h=runtime.settings.citizen_remind_before_h,
+                )
+                if sent:
+                    log.info("citizen: reminded agencies of %d reports", len(sent))
+            except Exception:
+                log.exception("citizen reminders failed")
+        await asyncio.sleep(REMINDER_CHECK_S)
+
+
+async def start(runtime: Runtime) -> None:
+    parts = runtime.get(Citizenry)
+    if not runtime.first_start("citizen"):
+        return
+    parts.feed = ReportFeed()
+    runtime.when_stopping(parts.feed.close)
+
+    async def incident(event: Event) -> None:
+        await _on_incident(runtime, event)
+
+    runtime.keep_subscriptions(
+        "citizen",
+        [
+            runtime.bus.subscribe(f"{SUBJECT}.*", parts.feed.on_event),
+            runtime.bus.subscribe("incidents.changed", incident),
+        ],
+    )
+    await runtime.leases.duty(REMINDER_DUTY)
+    parts.task = asyncio.create_task(_remind(runtime), name="citizen-reminders")
+
+
+async def stop(runtime: Runtime) -> None:
+    parts = runtime.find(Citizenry)
+    if parts is None or not runtime.last_stop("citizen"):
+        return
+    parts.feed.close()
+    runtime.drop_subscriptions("citizen")
+    await runtime.leases.drop_duty(REMINDER_DUTY)
+    if parts.task is not None:
+        parts.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await parts.task
+        parts.task = None
+
+
+async def _citizenry(request: Request) -> Citizenry:
+    return runtime_of(request.app).get(Citizenry)
+
+
+CitizenParts = Annotated[Citizenry, Depends(_citizenry)]
+
+
+async def publish(request: Request, event: dict[str, Any], kind: str) -> None:
+    """Tell the bus after the commit: ``citizen.report.created|updated|resolved``."""
+    await runtime_of(request.app).bus.publish(f"{SUBJECT}.{kind}", event)
