@@ -39,13 +39,24 @@ PERMISSIONS: dict[str, str] = {
     "audit:read": "read the audit journal",
     "account:self": "see one's own account and change one's own password",
     "ops:metrics": "read the server's Prometheus metrics (/metrics)",
+    "reports:read": "generate reports and see agency scorecards (scoped to own agencies)",
+    "reports:schedule": "create and remove scheduled report jobs, see their runs",
 }
 
-_READ = {"catalog:read", "observations:read", "alerts:read", "quarantine:read", "account:self"}
+_READ = {
+    "catalog:read",
+    "observations:read",
+    "alerts:read",
+    "quarantine:read",
+    "account:self",
+    "reports:read",
+}
 GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
     "leader": frozenset(_READ | {"alerts:act"}),
-    "operator": frozenset(_READ | {"alerts:act", "quarantine:act", "observations:write"}),
+    "operator": frozenset(
+        _READ | {"alerts:act", "quarantine:act", "observations:write", "reports:schedule"}
+    ),
     "agency_officer": frozenset(
         _READ | {"catalog:write", "observations:write", "quarantine:act", "alerts:act"}
     ),
