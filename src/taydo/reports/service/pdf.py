@@ -16,6 +16,7 @@ from fpdf.fonts import FontFace
 from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure as PlotFigure
+from matplotlib.ticker import MaxNLocator
 
 from taydo.reports.service.base import Chart, Column, Report, SectionResult
 
@@ -92,6 +93,9 @@ def _chart_png(chart: Chart) -> bytes:
     if count > 1 or chart.reference is not None or not chart.colours:
         axes.legend(fontsize=8)
     axes.grid(axis="y", alpha=0.3)
+    counted = [v for _legend, values in chart.series for v in values if v is not None]
+    if counted and all(float(v).is_integer() for v in counted):
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.5 alert
     figure.tight_layout()
     out = io.BytesIO()
     figure.savefig(out, format="png")
@@ -99,6 +103,9 @@ def _chart_png(chart: Chart) -> bytes:
 
 
 def _section(pdf: _Document, result: SectionResult) -> None:
+    # A heading is never left alone at the foot of a page: with a chart, keep room for it.
+    if pdf.will_page_break(95 if result.chart is not None else 30):
+        pdf.add_page()
     pdf.set_font(FAMILY, "B", 13)
     pdf.multi_cell(0, 7, result.title_vi, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, size=9)
