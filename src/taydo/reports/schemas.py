@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Literal
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from taydo.core.inputs import INPUT_CONFIG
@@ -15,11 +16,22 @@ __all__ = ["JobIn", "check_cron"]
 _EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
 
 
+def _occurs(cron: str) -> bool:
+    """Whether the schedule names any time at all (``0 7 31 2 *`` — 31 February — never)."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    try:
+        croniter(cron, start).get_next(datetime)
+        croniter(cron, start).get_prev(datetime)
+    except CroniterError:
+        return False
+    return True
+
+
 def check_cron(value: str) -> str:
     """Five cron fields (minute hour day-of-month month day-of-week), read in the display
     time zone; seconds and the non-standard sixth field are refused."""
     cleaned = " ".join(value.split())
-    if len(cleaned.split(" ")) != 5 or not croniter.is_valid(cleaned):
+    if len(cleaned.split(" ")) != 5 or not croniter.is_valid(cleaned) or not _occurs(cleaned):
         raise ValueError(
             "lịch không hợp lệ: cần 5 trường cron, ví dụ '0 7 * * *' (7 giờ mỗi ngày) / "
             "a schedule is 5 cron fields, e.g. '0 7 * * *' (07:00 every day)"

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -179,7 +179,11 @@ def claim_due(database: Database, *, tz: ZoneInfo, now: datetime, runner: str) -
         ]
     claimed: list[int] = []
     for job_id, cron, last in jobs:
-        slot = slot_at(cron, tz, now)
+        try:
+            slot = slot_at(cron, tz, now)
+        except CroniterError:  # a schedule naming no time: skip it, run the others
+            log.warning("report job %s: its schedule %r names no time", job_id, cron)
+            continue
         if last is not None and slot <= last:
             continue
         try:
