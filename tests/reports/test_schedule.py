@@ -154,6 +154,13 @@ def test_a_failed_delivery_is_recorded(database: Database, monkeypatch: pytest.M
     assert run["filename"] == "taydo-daily-2026-11-19.xlsx"  # generated, not delivered
 
 
+def _tick(
+    scheduler: ReportScheduler, barrier: threading.Barrier, results: list[list[int]], i: int
+) -> None:
+    barrier.wait()  # both processes check the same slot at the same moment
+    results[i] = scheduler.tick()
+
+
 @POSTGRES_ONLY
 def test_two_schedulers_on_one_database_run_each_slot_once(
     database: Database, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
@@ -176,12 +183,10 @@ def test_two_schedulers_on_one_database_run_each_slot_once(
             now.at = at
             barrier = threading.Barrier(2)
             results: list[list[int]] = [[], []]
-
-            def run(index: int) -> None:
-                barrier.wait()
-                results[index] = schedulers[index].tick()
-
-            threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+            threads = [
+                threading.Thread(target=_tick, args=(schedulers[i], barrier, results, i))
+                for i in range(2)
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:

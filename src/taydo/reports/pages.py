@@ -23,6 +23,7 @@ from taydo.web.shell import page, render
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+FORMAT_LABELS = {"pdf": "PDF", "xlsx": "Excel (.xlsx)"}  # names, not words to translate
 
 
 def _day(text: str, *, month: bool = False) -> date | None:
@@ -49,6 +50,7 @@ async def reports_page(
         now = clock.now()
         return {
             "kinds": service.KINDS,
+            "formats": FORMAT_LABELS,
             "sections": service.SECTIONS,
             "defaults": {k: service.default_day(k, now, settings.tz) for k in service.KINDS},
             "jobs": service.list_jobs(db) if schedules else [],
