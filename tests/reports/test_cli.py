@@ -43,6 +43,12 @@ def test_report_commands_write_to_a_folder(database: Database, tmp_path: Path) -
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.read_bytes())).pages)
     assert "Phạm vi / Scope: DKTTV" in " ".join(text.split())
 
+    answer = runner.invoke(
+        cli_app, ["report", "daily", "--agency", "../../etc/x\u0110", "--output", str(out)], env=env
+    )
+    assert answer.exit_code == 0, answer.output
+    # the agency is text from outside: in a file name, never a path nor a header break
+    assert any(p.name.endswith("-______etc_x_.pdf") for p in out.iterdir())
     bad = runner.invoke(cli_app, ["report", "daily", "--date", "20/11/2026"], env=env)
     assert bad.exit_code == 1 and "YYYY-MM-DD" in bad.output
     bad = runner.invoke(cli_app, ["report", "daily", "--format", "docx"], env=env)

@@ -65,7 +65,19 @@ async def list_sections(_p: Principal = READ) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/reports/{kind}", response_class=Response)
+@router.get(
+    "/reports/{kind}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the report file",
+            "content": {
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in service.FORMATS.values()
+            },
+        }
+    },
+)
 async def get_report(
     kind: Literal["daily", "monthly"],
     db: Db,

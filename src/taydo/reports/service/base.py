@@ -6,6 +6,7 @@ with ``build=None`` and shows as "not installed" in every output."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -132,5 +133,8 @@ class Report:
         period = (
             f"{self.scope.day:%Y-%m}" if self.kind == "monthly" else f"{self.scope.day:%Y-%m-%d}"
         )
-        suffix = f"-{self.agency}" if self.agency else ""
+        # The agency code comes from the caller: only safe ASCII goes into a file name (and
+        # into the Content-Disposition header, which carries Latin-1 at most).
+        safe = re.sub(r"[^A-Za-z0-9_-]", "_", self.agency or "")[:40]
+        suffix = f"-{safe}" if safe else ""
         return f"taydo-{self.kind}-{period}{suffix}"
