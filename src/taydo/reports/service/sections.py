@@ -77,7 +77,9 @@ def alerts_summary(scope: Scope) -> SectionResult:
             Column("count", "Số cảnh báo", "Alerts", "int"),
         ],
         rows=rows,
-        chart=Chart(
+        chart=None
+        if not found["opened"]
+        else Chart(
             "Cảnh báo theo mức độ",
             "Alerts by severity",
             labels=[r[0] for r in rows],
@@ -258,12 +260,16 @@ def _buckets(scope: Scope, series_id: int, bucket: str, agg: str) -> list[tuple[
     )
 
 
-def _alarm(levels: dict[str, Any], value: float) -> tuple[str, str]:
-    for key, vi, en in _ALARMS:
-        threshold = levels.get(key)
-        if isinstance(threshold, int | float) and value >= threshold:
-            return vi, en
-    return "Dưới Báo động 1", "Below Alarm 1"
+def _alarm(levels: dict[str, Any], value: float) -> str | None:
+    """The highest alarm level reached (Vietnamese), or None for a station without levels
+    (a street flood sensor has none: "below Alarm 1" would claim what nobody set)."""
+    known = [(key, vi) for key, vi, _en in _ALARMS if isinstance(levels.get(key), int | float)]
+    if not known:
+        return None
+    for key, vi in known:
+        if value >= levels[key]:
+            return vi
+    return "Dưới Báo động 1"
 
 
 def water_levels(scope: Scope) -> SectionResult:
@@ -283,10 +289,11 @@ def water_levels(scope: Scope) -> SectionResult:
                 round(peak, 2),
                 bd3,
                 round(peak - bd3, 2) if bd3 is not None else None,
-                _alarm(levels if isinstance(levels, dict) else {}, peak)[0],
+                _alarm(levels if isinstance(levels, dict) else {}, peak),
             ]
         )
-    rows.sort(key=lambda r: -(r[4] if r[4] is not None else -1e9))
+    rows.sort(key=lambda r: (r[4] is None, -(r[4] or 0.0), r[0]))
+    charted = [r for r in rows if r[3] is not None][:12]  # stations with a Báo động 3
     return SectionResult(
         code="water-levels",
         title_vi="Mực nước cao nhất so với Báo động 3",
@@ -303,11 +310,11 @@ def water_levels(scope: Scope) -> SectionResult:
         chart=Chart(
             "Mực nước cao nhất và Báo động 3 (m)",
             "Highest water level and Alarm 3 (m)",
-            labels=[r[0].replace("Trạm thủy văn ", "") for r in rows[:12]],
-            series=[("Mực nước cao nhất", [r[2] for r in rows[:12]])],
-            reference=("Báo động 3", [r[3] for r in rows[:12]]),
+            labels=[r[0].replace("Trạm thủy văn ", "") for r in charted],
+            series=[("Mực nước cao nhất", [r[2] for r in charted])],
+            reference=("Báo động 3", [r[3] for r in charted]),
         )
-        if rows
+        if charted
         else None,
         note_vi="" if rows else "Không có số liệu mực nước trong kỳ.",
         note_en="" if rows else "No water-level data in the period.",
