@@ -8,6 +8,7 @@ import email
 import io
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from email.message import Message
@@ -212,3 +213,25 @@ def test_job_input_is_checked() -> None:
     with pytest.raises(ValidationError):
         _job(kind="weekly")
     assert _job(cron="  0   7 *  * 1-5 ").cron == "0 7 * * 1-5"
+
+
+def test_the_server_catches_up_a_missed_run_when_it_starts(
+    database: Database,
+    mailbox: Mailbox,
+    app,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    now = Clock(monkeypatch, local(DAY, 6))  # created long ago, at 06:00 on 20 November
+    create_job(database, OPERATOR, _job(), tz=TZ)
+    monkeypatch.undo()  # the server runs on the real clock: every slot since then was missed
+    with TestClient(app):
+        deadline = time.monotonic() + 60
+        while not (runs := list_runs(database)) or runs[0]["status"] == "running":
+            assert time.monotonic() < deadline, "the missed run was not made"
+            time.sleep(0.1)
+    del now
+    assert len(runs) == 1 and runs[0]["status"] == "sent"  # the newest slot, once
+    assert runs[0]["runner"]  # this process's lease member name
+    assert len(mailbox.messages) == 1

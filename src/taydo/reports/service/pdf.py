@@ -128,14 +128,31 @@ def _section(pdf: _Document, result: SectionResult) -> None:
     if result.columns and result.rows:
         pdf.ln(2)
         pdf.set_font(FAMILY, size=8)
-        with pdf.table(headings_style=_HEADER, line_height=5, first_row_as_headings=True) as table:
+        texts = [[cell_text(c, v) for c, v in zip(result.columns, values, strict=False)]
+                 for values in result.rows]  # fmt: skip
+        # Columns as wide as what they hold (within bounds), not all alike.
+        widths = [
+            min(
+                max([len(c.vi) * 0.6, len(c.en) * 0.6] + [len(t[i]) for t in texts if i < len(t)]),
+                45,
+            )
+            + 4
+            for i, c in enumerate(result.columns)
+        ]
+        with pdf.table(
+            headings_style=_HEADER,
+            line_height=5,
+            first_row_as_headings=True,
+            col_widths=tuple(widths),
+            text_align="LEFT",
+        ) as table:
             header = table.row()
             for column in result.columns:
                 header.cell(f"{column.vi}\n{column.en}")
-            for values in result.rows:
+            for shown in texts:
                 row = table.row()
-                for column, value in zip(result.columns, values, strict=False):
-                    row.cell(cell_text(column, value))
+                for text in shown:
+                    row.cell(text)
     pdf.ln(6)
 
 
