@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "startup": ["benchmarks.startup"],
     "overload": ["benchmarks.overload"],
     "cluster": ["benchmarks.cluster"],
+    "reports": ["benchmarks.reports"],
 }
 
 
