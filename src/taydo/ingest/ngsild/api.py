@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from taydo.core.access import Principal, requires
+from taydo.core.access import Principal, public, requires
 from taydo.core.bounds import MAX_OFFSET
 from taydo.core.deps import AppRuntime, Db
 from taydo.core.runtime import runtime_of
-from taydo.ingest.ngsild import read, temporal
+from taydo.ingest.ngsild import discovery, read, temporal
 from taydo.ingest.ngsild.entity import check_entity_id, parse_attributes
 from taydo.ingest.ngsild.errors import NgsiError
 from taydo.ingest.ngsild.handlers import (
@@ -29,6 +30,7 @@ from taydo.ingest.ngsild.handlers import (
 )
 from taydo.ingest.ngsild.http import (
     NgsiRoute,
+    problem_response,
     request_context,
     respond,
 )
@@ -297,12 +299,50 @@ async def batch(
 
 @router.get("/types")
 async def list_types(
-    request: Request, db: Db, runtime: AppRuntime, principal: Principal = READ
+    request: Request,
+    db: Db,
+    runtime: AppRuntime,
+    principal: Principal = READ,
+    details: bool = False,
 ) -> Response:
+    """``EntityTypeList``, or with ``details=true`` an ``EntityType`` per type."""
     context = await get_context(request)
-    names = await run_in_threadpool(read.entity_types, db, resolver(runtime), principal, context)
-    body = {"id": "urn:ngsi-ld:EntityTypeList:taydo", "type": "EntityTypeList", "typeList": names}
-    return respond(request, body, context)
+    found = await run_in_threadpool(discovery.survey, db, resolver(runtime), principal)
+    return respond(request, discovery.type_list(found, context, details=details), context)
+
+
+@router.get("/types/{name:path}")
+async def type_details(
+    request: Request, db: Db, runtime: AppRuntime, name: str, principal: Principal = READ
+) -> Response:
+    """``EntityTypeInfo``: how many entities of the type, their attributes and kinds."""
+    context = await get_context(request)
+    found = await run_in_threadpool(discovery.survey, db, resolver(runtime), principal)
+    return respond(request, discovery.type_info(found, context, name), context)
+
+
+@router.get("/attributes")
+async def list_attributes(
+    request: Request,
+    db: Db,
+    runtime: AppRuntime,
+    principal: Principal = READ,
+    details: bool = False,
+) -> Response:
+    """``AttributeList``, or with ``details=true`` an ``Attribute`` per attribute."""
+    context = await get_context(request)
+    found = await run_in_threadpool(discovery.survey, db, resolver(runtime), principal)
+    return respond(request, discovery.attribute_list(found, context, details=details), context)
+
+
+@router.get("/attributes/{name:path}")
+async def attribute_details(
+    request: Request, db: Db, runtime: AppRuntime, name: str, principal: Principal = READ
+) -> Response:
+    """``Attribute``: how many entities have it, its kinds and the types holding it."""
+    context = await get_context(request)
+    found = await run_in_threadpool(discovery.survey, db, resolver(runtime), principal)
+    return respond(request, discovery.attribute_info(found, context, name), context)
 
 
 @router.get("/temporal/entities")
@@ -367,3 +407,41 @@ async def temporal_entity(
         "temporalValues" in options_of(options),
     )
     return respond(request, body, context)
+
+
+# -- everything else under /ngsi-ld/v1 ----------------------------------------------------
+
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+@router.api_route("/{rest:path}", methods=ANY_METHOD, include_in_schema=False)
+async def unknown(
+    request: Request, rest: str, _principal: Annotated[Principal | None, public()]
+) -> Response:
+    """An address or a method this broker does not serve, answered as ProblemDetails (a
+    FIWARE client reads ``type``), never in the console's error shape. Declared last: every
+    real operation matches first."""
+    path = request.url.path
+    allowed = sorted(
+        {
+            method
+            for route in router.routes
+            if isinstance(route, APIRoute)
+            and route.endpoint is not unknown
+            and route.path_regex.match(path)
+            for method in route.methods or ()
+        }
+    )
+    if allowed:
+        return problem_response(
+            NgsiError(
+                "OperationNotSupported",
+                f"{request.method} không áp dụng cho / is not supported on {path[:200]}; "
+                f"allowed: {', '.join(allowed)}",
+                status=405,
+            ),
+            headers={"Allow": ", ".join(allowed)},
+        )
+    return problem_response(
+        NgsiError("ResourceNotFound", f"không có / no such resource: {path[:200]}")
+    )

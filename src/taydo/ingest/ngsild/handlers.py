@@ -181,6 +181,8 @@ async def batch_items(request: Request) -> tuple[list[Any], bool]:
     body, is_jsonld = await read_body(request)
     if not isinstance(body, list):
         raise NgsiError("BadRequestData", "a batch operation takes a JSON array")
+    if not body:
+        raise NgsiError("BadRequestData", "a batch operation needs at least one item")
     limit = runtime_of(request.app).settings.max_batch_items
     if len(body) > limit:
         raise NgsiError("BadRequestData", f"more than {limit} items in one batch", status=413)
