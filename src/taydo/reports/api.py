@@ -44,7 +44,14 @@ def generate(
 ) -> service.Rendered:
     now = clock.now()
     report = service.build_report(
-        db, kind=kind, tz=settings.tz, day=day, agency=agency, principal=principal, now=now
+        db,
+        kind=kind,
+        tz=settings.tz,
+        day=day,
+        agency=agency,
+        principal=principal,
+        now=now,
+        province=settings.console_area,
     )
     return service.render(report, fmt, settings.tz, now)
 

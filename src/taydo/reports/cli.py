@@ -33,7 +33,13 @@ def _write(kind: str, day: str | None, agency: str | None, fmt: str, output: Pat
             raise Invalid(f"ngày không hợp lệ / not a date (YYYY-MM-DD): {day!r}") from None
         now = clock.now()
         report = build_report(
-            database, kind=kind, tz=settings.tz, day=parsed, agency=agency, now=now
+            database,
+            kind=kind,
+            tz=settings.tz,
+            day=parsed,
+            agency=agency,
+            now=now,
+            province=settings.console_area,
         )
         rendered = render(report, fmt, settings.tz, now)
     except TaydoError as exc:
@@ -85,7 +91,7 @@ def run_due() -> None:
     try:
         claimed = claim_due(database, tz=settings.tz, now=clock.now(), runner=member_name())
         for run_id in claimed:
-            run = run_claimed(database, run_id, tz=settings.tz)
+            run = run_claimed(database, run_id, tz=settings.tz, province=settings.console_area)
             print(f"{run['job']}\t{run['status']}\t{run['filename']}\t{run['error']}")
     finally:
         database.dispose()

@@ -25,12 +25,19 @@ CHECK_S = 30.0
 
 class ReportScheduler:
     def __init__(
-        self, database: Database, tz: ZoneInfo, *, runner: str, timeout_s: float = 10.0
+        self,
+        database: Database,
+        tz: ZoneInfo,
+        *,
+        runner: str,
+        timeout_s: float = 10.0,
+        province: str | None = None,
     ) -> None:
         self.database = database
         self.tz = tz
         self.runner = runner
         self.timeout_s = timeout_s
+        self.province = province
         self._task: asyncio.Task[None] | None = None
 
     def tick(self) -> list[int]:
@@ -38,7 +45,13 @@ class ReportScheduler:
         the ids of the runs made here."""
         claimed = claim_due(self.database, tz=self.tz, now=clock.now(), runner=self.runner)
         for run_id in claimed:
-            run_claimed(self.database, run_id, tz=self.tz, timeout_s=self.timeout_s)
+            run_claimed(
+                self.database,
+                run_id,
+                tz=self.tz,
+                timeout_s=self.timeout_s,
+                province=self.province,
+            )
         return claimed
 
     async def gained(self) -> None:
@@ -69,6 +82,7 @@ async def start(runtime: Runtime) -> None:
         runtime.settings.tz,
         runner=runtime.leases.member,
         timeout_s=runtime.settings.webhook_timeout_s,
+        province=runtime.settings.console_area,
     )
     runtime.provide(scheduler)
     _STARTED.set(scheduler)

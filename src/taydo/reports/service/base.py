@@ -49,6 +49,7 @@ class Scope:
     tz: ZoneInfo
     agencies: frozenset[str] | None
     now: datetime
+    province: str | None = None  # the province/city the IOC serves (its DTI results)
 
     def covers(self, agency: str | None) -> bool:
         return self.agencies is None or agency in self.agencies

@@ -95,6 +95,7 @@ def make_scope(
     agency: str | None = None,
     principal: Principal | None = None,
     now: datetime | None = None,
+    province: str | None = None,
 ) -> Scope:
     """The period holding ``day`` (default: the last complete one) and the agencies covered:
     ``agency`` or, for an agency officer, their own."""
@@ -109,6 +110,7 @@ def make_scope(
         tz=tz,
         agencies=scope_agencies(principal, agency),
         now=now,
+        province=province,
     )
 
 
@@ -121,12 +123,20 @@ def build_report(
     agency: str | None = None,
     principal: Principal | None = None,
     now: datetime | None = None,
+    province: str | None = None,
 ) -> Report:
     """The report of ``kind`` for the period holding ``day`` (default: the last complete
     one), over ``agency`` or, for an agency officer, their agencies."""
     agency = (agency or "").strip() or None
     scope = make_scope(
-        database, kind=kind, tz=tz, day=day, agency=agency, principal=principal, now=now
+        database,
+        kind=kind,
+        tz=tz,
+        day=day,
+        agency=agency,
+        principal=principal,
+        now=now,
+        province=province,
     )
     sections = [_fill(s, scope) for s in SECTIONS if kind in s.kinds]
     return Report(kind=kind, scope=scope, agency=agency, sections=sections)

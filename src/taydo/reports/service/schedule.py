@@ -212,7 +212,12 @@ def claim_due(database: Database, *, tz: ZoneInfo, now: datetime, runner: str) -
 
 
 def run_claimed(
-    database: Database, run_id: int, *, tz: ZoneInfo, timeout_s: float = 10.0
+    database: Database,
+    run_id: int,
+    *,
+    tz: ZoneInfo,
+    timeout_s: float = 10.0,
+    province: str | None = None,
 ) -> dict[str, Any]:
     """Generate the report of a claimed run and email it; the run records the outcome."""
     with database.session() as session:
@@ -233,6 +238,7 @@ def run_claimed(
             tz=tz,
             day=default_day(job_view["kind"], slot, tz),
             agency=job_view["agency"],
+            province=province,
         )
         rendered = render(report, job_view["format"], tz, clock.now())
         filename, size = rendered.filename, len(rendered.content)
