@@ -144,15 +144,39 @@ def test_a_new_job_does_not_run_for_a_time_before_it_existed(
     assert len(ReportScheduler(database, TZ, runner="a").tick()) == 1
 
 
-def test_a_failed_delivery_is_recorded(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_delivery_is_recorded_and_tried_again(
+    database: Database, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     now = Clock(monkeypatch, local(DAY, 6))
-    create_job(database, OPERATOR, _job(channel="no-such-channel", format="xlsx"), tz=TZ)
+    create_job(database, OPERATOR, _job(channel="later", format="xlsx"), tz=TZ)
+    create_job(database, OPERATOR, _job(code="never", channel="no-such-channel"), tz=TZ)
+    scheduler = ReportScheduler(database, TZ, runner="a")
     now.at = local(DAY, 7)
-    assert len(ReportScheduler(database, TZ, runner="a").tick()) == 1
-    (run,) = list_runs(database)
-    assert run["status"] == "failed"
-    assert "no-such-channel" in run["error"]
-    assert run["filename"] == "taydo-daily-2026-11-19.xlsx"  # generated, not delivered
+    assert len(scheduler.tick()) == 2
+    runs = {r["job"]: r for r in list_runs(database)}
+    assert runs["giao-ban"]["status"] == "failed" and "later" in runs["giao-ban"]["error"]
+    assert runs["giao-ban"]["filename"] == "taydo-daily-2026-11-19.xlsx"  # made, not delivered
+    now.at = local(DAY, 7, 4)
+    assert scheduler.tick() == []  # the first retry waits 5 minutes
+    with database.session() as session:  # the channel is set up meanwhile
+        mail = session.scalar(select(Channel).where(Channel.code == "mail"))
+        assert mail is not None
+        session.add(Channel(code="later", kind="email", name="", config=dict(mail.config)))
+    now.at = local(DAY, 7, 6)
+    assert sorted(ReportScheduler(database, TZ, runner="b").tick()) == sorted(
+        r["id"] for r in runs.values()
+    )
+    runs = {r["job"]: r for r in list_runs(database)}
+    assert (runs["giao-ban"]["status"], runs["giao-ban"]["attempts"]) == ("sent", 2)
+    assert len(mailbox.messages) == 1
+    assert (runs["never"]["status"], runs["never"]["attempts"]) == ("failed", 2)
+    now.at = local(DAY, 7, 17)  # 10 minutes after the second attempt: the third and last
+    assert scheduler.tick() == [runs["never"]["id"]]
+    now.at = local(DAY, 9)
+    assert scheduler.tick() == []
+    runs = {r["job"]: r for r in list_runs(database)}
+    assert (runs["never"]["status"], runs["never"]["attempts"]) == ("failed", 3)
+    assert len(mailbox.messages) == 1
 
 
 def _tick(

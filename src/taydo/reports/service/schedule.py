@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from croniter import CroniterError, croniter
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from taydo.alerts.notify import Attachment, send_email
@@ -44,6 +44,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3  # a run whose delivery failed is tried again twice
+RETRY_AFTER_S = 300  # after 5 minutes, then 10
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -92,6 +95,7 @@ def _run_dict(run: ReportRun, code: str) -> dict[str, Any]:
         "filename": run.filename,
         "size": run.size,
         "error": run.error,
+        "attempts": run.attempts,
     }
 
 
@@ -197,6 +201,7 @@ def claim_due(database: Database, *, tz: ZoneInfo, now: datetime, runner: str) -
                     filename="",
                     size=0,
                     error="",
+                    attempts=1,
                 )
                 session.add(run)
                 job = session.get(ReportJob, job_id)
@@ -208,6 +213,40 @@ def claim_due(database: Database, *, tz: ZoneInfo, now: datetime, runner: str) -
                 claimed.append(run.id)
         except IntegrityError:
             continue  # another process claimed this slot first
+    return claimed + _claim_retries(database, now=now, runner=runner)
+
+
+def _claim_retries(database: Database, *, now: datetime, runner: str) -> list[int]:
+    """Failed runs of enabled jobs whose wait is over (``RETRY_AFTER_S`` × attempts made),
+    at most ``MAX_ATTEMPTS`` in all; each claimed by a conditional update, so one process
+    retries it."""
+    with database.session() as session:
+        failed = session.execute(
+            select(ReportRun.id, ReportRun.attempts, ReportRun.finished_at)
+            .join(ReportJob, ReportJob.id == ReportRun.job_id)
+            .where(
+                ReportRun.status == "failed",
+                ReportRun.attempts < MAX_ATTEMPTS,
+                ReportJob.enabled.is_(True),
+            )
+        ).all()
+    claimed: list[int] = []
+    for run_id, attempts, finished in failed:
+        finished = _utc(finished)
+        if finished is None or now - finished < timedelta(seconds=RETRY_AFTER_S * attempts):
+            continue
+        with database.session() as session:
+            taken = (
+                session.connection()
+                .execute(  # a CursorResult: its rowcount
+                    update(ReportRun)
+                    .where(ReportRun.id == run_id, ReportRun.status == "failed")
+                    .values(status="running", runner=runner, started_at=now, attempts=attempts + 1)
+                )
+                .rowcount
+            )
+        if taken == 1:
+            claimed.append(run_id)
     return claimed
 
 
