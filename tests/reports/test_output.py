@@ -123,3 +123,12 @@ def test_empty_city_still_makes_both_files(database: Database) -> None:
     assert "Không có cảnh báo nào trong kỳ." in text
     book = openpyxl.load_workbook(io.BytesIO(render(report, "xlsx", TZ, clock.now()).content))
     assert len(book.sheetnames) == 1 + len(report.sections)
+
+
+def test_an_officers_report_names_its_agencies(database: Database, city: dict[str, int]) -> None:
+    officer = Principal(username="o", role="agency_officer", agencies=frozenset({"SNNMT"}))
+    report = build_report(database, kind="daily", tz=TZ, day=DAY, principal=officer)
+    rendered = render(report, "pdf", TZ, clock.now())
+    assert rendered.filename == "taydo-daily-2026-11-20-SNNMT.pdf"
+    text, _reader = _pdf_text(rendered.content)
+    assert "Phạm vi / Scope: SNNMT" in text

@@ -129,6 +129,17 @@ class Report:
         return self.scope.day.strftime("%d/%m/%Y")
 
     @property
+    def agencies(self) -> list[str]:
+        """The agencies covered: the one asked for, an officer's own, or none (whole city)."""
+        if self.agency:
+            return [self.agency]
+        return sorted(self.scope.agencies) if self.scope.agencies is not None else []
+
+    @property
+    def scope_label(self) -> str:
+        return ", ".join(self.agencies) or "Toàn thành phố / Whole city"
+
+    @property
     def stem(self) -> str:
         """The file name without extension, e.g. ``bao-cao-daily-2026-12-02-SXD``."""
         period = (
@@ -136,6 +147,6 @@ class Report:
         )
         # The agency code comes from the caller: only safe ASCII goes into a file name (and
         # into the Content-Disposition header, which carries Latin-1 at most).
-        safe = re.sub(r"[^A-Za-z0-9_-]", "_", self.agency or "")[:40]
+        safe = re.sub(r"[^A-Za-z0-9_-]", "_", "-".join(self.agencies))[:60]
         suffix = f"-{safe}" if safe else ""
         return f"taydo-{self.kind}-{period}{suffix}"

@@ -171,10 +171,9 @@ def render_pdf(report: Report, generated_at: str) -> bytes:
     pdf.multi_cell(0, 10, report.title_vi, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FAMILY, size=11)
     pdf.multi_cell(0, 6, report.title_en, new_x="LMARGIN", new_y="NEXT")
-    scope = report.agency or "Toàn thành phố / Whole city"
     for line in (
         f"Kỳ báo cáo / Period: {report.period_label}",
-        f"Phạm vi / Scope: {scope}",
+        f"Phạm vi / Scope: {report.scope_label}",
         f"Lập lúc / Generated: {generated_at}",
     ):
         pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")

@@ -78,7 +78,7 @@ def render_xlsx(report: Report, generated_at: str) -> bytes:
         [report.title_vi],
         [report.title_en],
         ["Kỳ báo cáo / Period", report.period_label],
-        ["Phạm vi / Scope", report.agency or "Toàn thành phố / Whole city"],
+        ["Phạm vi / Scope", report.scope_label],
         ["Lập lúc / Generated", generated_at],
         [],
     ]
