@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "overload": ["benchmarks.overload"],
     "cluster": ["benchmarks.cluster"],
     "open311": ["benchmarks.open311"],
+    "reports": ["benchmarks.reports"],
 }
 
 

@@ -53,6 +53,8 @@ PERMISSIONS: dict[str, str] = {
     "citizen:read": "see citizen reports with their contacts (scoped to own agencies)",
     "citizen:act": "acknowledge, close, route and merge citizen reports (scoped to own agencies)",
     "citizen:admin": "manage the API keys of apps posting citizen reports",
+    "reports:read": "generate reports and see agency scorecards (scoped to own agencies)",
+    "reports:schedule": "create and remove scheduled report jobs, see their runs",
 }
 
 _READ = {
@@ -64,6 +66,7 @@ _READ = {
     "incidents:read",
     "directives:read",
     "workforce:read",
+    "reports:read",
 }
 GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
@@ -74,7 +77,7 @@ GRANTS: dict[str, frozenset[str]] = {
     "operator": frozenset(
         _READ
         | {"alerts:act", "quarantine:act", "observations:write", "incidents:act"}
-        | {"citizen:read", "citizen:act"}
+        | {"citizen:read", "citizen:act", "reports:schedule"}
     ),
     "agency_officer": frozenset(
         _READ

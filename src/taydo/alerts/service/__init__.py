@@ -10,6 +10,7 @@ from taydo.alerts.service.common import alert_dict
 from taydo.alerts.service.deliveries import list_deliveries, retry_deliveries
 from taydo.alerts.service.episodes import apply_transitions, open_alerts
 from taydo.alerts.service.gauges import open_by_severity, outbox_by_channel
+from taydo.alerts.service.periods import period_summary
 from taydo.alerts.service.silences import create_silence, remove_silence, silence_alert
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "open_alerts",
     "open_by_severity",
     "outbox_by_channel",
+    "period_summary",
     "remove_silence",
     "resolve",
     "retry_deliveries",
