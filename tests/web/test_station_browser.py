@@ -9,6 +9,7 @@ drew is read from ECharts itself (its options and the texts it painted on the ca
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -219,4 +220,19 @@ def test_vn_aqi_shows_its_band_and_the_page_speaks_words(
         assert code not in text, code
     assert "Bụi PM2.5" in text and "Trạm quan trắc không khí" in text
     _shot(page, "station-aqi")
+
+    # Live: a new PM2.5 value gives a new VN_AQI; the open card follows without a reload.
+    page.evaluate("window.__noReload = true")
+    _post(live, AIR, "pm25", [(int(time.time() * 1000), 400.0)])
+    deadline = time.monotonic() + 10
+    newer: list[dict[str, Any]] = []
+    while not newer and time.monotonic() < deadline:
+        latest = api.get("/api/v1/latest", params={"entity_id": AIR}).json()
+        newer = [v for v in latest if v["metric"] == "aqi" and v["value"] != aqi[0]["value"]]
+    assert newer, "no new VN_AQI was derived"
+    moved = aqi_band(newer[0]["value"])
+    assert moved.code != band.code
+    expect(card.locator(".aqi-band")).to_have_text(moved.vi, timeout=2_000)
+    expect(card).to_have_class(re.compile(rf"\baqi-{moved.code}\b"))
+    assert page.evaluate("window.__noReload") is True
     page.context.close()
