@@ -17,8 +17,9 @@
   const english = root.dataset.locale === "en";
   const zone = root.dataset.tz || "UTC";
   const LEVEL_COLOURS = { "1": "#fdd835", "2": "#fb8c00", "3": "#e53935" };
-  // Labels spread along the line (start, middle, end) so close levels never overlap.
-  const LEVEL_POSITIONS = ["insideStartTop", "insideMiddleTop", "insideEndTop"];
+  // Labels sit right of the plot, each at its line, pushed apart when levels are close (BĐ1–3
+  // are often 0.1 m apart): the plot itself stays clear for the data.
+  const LABEL_GAP = 15; // px between label centres (12 px text)
   const WORDS = english
     ? { high: "Highest", low: "Lowest", level: "Alarm level ", none: "No data" }
     : { high: "Cao nhất", low: "Thấp nhất", level: "Báo động ", none: "Chưa có số liệu" };
@@ -66,17 +67,32 @@
     return bands.find((b) => b.to === null || value <= b.to) || bands[bands.length - 1];
   }
 
-  function levelLines(levels, unit) {
-    return Object.keys(levels || {}).sort().map((key, index) => ({
+  function levelKeys(levels) {
+    return Object.keys(levels || {}).sort((a, b) => levels[a] - levels[b]);
+  }
+
+  function levelLines(levels, unit, shifts) {
+    return levelKeys(levels).map((key, index) => ({
       yAxis: levels[key],
       name: "BĐ" + key,
       lineStyle: { color: LEVEL_COLOURS[key] || "#e53935", type: "dashed", width: 2 },
       label: {
         formatter: "BĐ" + key + " " + numberFormat.format(levels[key]) + " " + unit,
-        position: LEVEL_POSITIONS[index % LEVEL_POSITIONS.length],
-        color: "#1b2a3a", backgroundColor: "rgba(255,255,255,0.85)", padding: [1, 3],
+        position: "end", distance: 6, offset: [0, shifts ? shifts[index] : 0],
+        color: "#1b2a3a",
       },
     }));
+  }
+
+  // Vertical shifts (px) that keep the labels LABEL_GAP apart, the lowest level's at its line.
+  function labelShifts(chart, levels) {
+    let previous = Infinity;
+    return levelKeys(levels).map((key) => {
+      const y = chart.convertToPixel({ yAxisIndex: 0 }, levels[key]);
+      const placed = Math.min(y, previous - LABEL_GAP);
+      previous = placed;
+      return placed - y;
+    });
   }
 
   function aqiOptions() {
@@ -113,7 +129,7 @@
     const option = {
       animation: false,
       useUTC: true, // the points are already shifted to the display zone's wall-clock time
-      grid: { left: 50, right: 20, top: isAqi ? 34 : 20, bottom: 30 },
+      grid: { left: 50, right: Object.keys(levels).length ? 96 : 20, top: isAqi ? 34 : 24, bottom: 30 },
       tooltip: {
         trigger: "axis", renderMode: "richText", confine: true,
         formatter: (params) => {
@@ -160,6 +176,15 @@
     };
     if (isAqi) Object.assign(option, aqiOptions());
     chart.setOption(option, { replaceMerge: ["series"] });
+    item.option = option;
+    placeLabels(item); // the axis is laid out now
+  }
+
+  function placeLabels(item) {
+    const { chart, levels, option, el } = item;
+    if (!option || !Object.keys(levels).length) return;
+    option.series[2].markLine.data = levelLines(levels, el.dataset.unit || "", labelShifts(chart, levels));
+    chart.setOption(option, { replaceMerge: ["series"] });
   }
 
   function load(range) {
@@ -205,7 +230,7 @@
         const chart = echarts.init(el, null, { renderer: "canvas" });
         charts.push({ el, chart, levels: JSON.parse(el.dataset.levels || "{}"), drawn: false, points: [] });
       });
-      window.addEventListener("resize", () => charts.forEach((c) => c.chart.resize()));
+      window.addEventListener("resize", () => charts.forEach((c) => { c.chart.resize(); placeLabels(c); }));
     }
     root.querySelectorAll("button.range").forEach((button) => button.addEventListener("click", () => choose(button.dataset.range, true)));
     const asked = new URL(window.location.href).searchParams.get("range");
