@@ -96,6 +96,7 @@ def test_station_page_in_words_with_zone_and_range(client, headers_for, stations
     for code in ("height", "WaterObserved", "DKTTV"):
         assert code not in text, code
     assert "giờ Việt Nam (UTC+7)" in text
+    assert "Báo động 1: 1,8 m" in text  # a Vietnamese decimal comma
     assert 'data-range="7d"' in page.text
     assert re.search(r'data-range="7d" aria-pressed="true"', page.text)
     client.cookies.set("taydo_lang", "en")
@@ -103,6 +104,7 @@ def test_station_page_in_words_with_zone_and_range(client, headers_for, stations
     client.cookies.delete("taydo_lang")
     english_text = _visible(english.text)
     assert "Water level" in english_text and "Vietnam time (UTC+7)" in english_text
+    assert "Alarm level 1: 1.8 m" in english_text
     # An unknown range shows the default; a silly one is refused with a reason, not a 500.
     assert re.search(
         r'data-range="24h" aria-pressed="true"',
