@@ -1,6 +1,6 @@
 """The reports and scorecards pages in real headless Chromium (Playwright): a leader downloads
 a report from the form and sorts the scorecards; the colours are the statuses'. Screenshots go
-to ``docs/screenshots/``."""
+to a temporary folder, or to ``docs/screenshots/`` under ``make screenshots``."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ import openpyxl
 import pytest
 
 from taydo.observations.service import write_rows
+from tests.web.test_browser import SHOTS
 
 from .conftest import AIR, DAY, local, make_city, ms
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]  # fmt: skip
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 pytestmark = [
     pytest.mark.browser,
