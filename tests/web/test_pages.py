@@ -53,8 +53,11 @@ def test_operator_acts_on_an_alert_and_a_viewer_may_not(
 
     refused = client.post(f"/alerts/{alert}/resolve", data={"note": ""}, headers=operator)
     assert refused.status_code == 422 and 'role="alert"' in refused.text
-    client.post(f"/alerts/{alert}/assign", data={"assignee": "trucban"}, headers=operator)
-    assert "trucban" in client.get(f"/alerts/{alert}", headers=operator).text
+    # "Giao cho" is a choice among the agencies and people, not free text.
+    unknown = client.post(f"/alerts/{alert}/assign", data={"assignee": "trucban"}, headers=operator)
+    assert unknown.status_code == 422 and "không có trong danh sách" in unknown.text
+    client.post(f"/alerts/{alert}/assign", data={"assignee": "SXD"}, headers=operator)
+    assert '<option value="SXD" selected>' in client.get(f"/alerts/{alert}", headers=operator).text
     silenced = client.post(
         f"/alerts/{alert}/silence",
         data={"hours": "4", "reason": "đang bảo trì trạm"},
@@ -62,7 +65,11 @@ def test_operator_acts_on_an_alert_and_a_viewer_may_not(
         follow_redirects=False,
     )
     assert silenced.status_code == 303
-    client.post(f"/alerts/{alert}/resolve", data={"note": "nước đã rút"}, headers=operator)
+    client.post(
+        f"/alerts/{alert}/resolve",
+        data={"note": "nước đã rút", "confirmed": "true"},
+        headers=operator,
+    )
     resolved = client.get(f"/alerts/{alert}", headers=operator).text
     assert "Đã kết thúc" in resolved and "nước đã rút" in resolved
 
