@@ -245,3 +245,18 @@ def test_export_csv_and_xlsx_of_the_filtered_list(  # type: ignore[no-untyped-de
     assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://evil.example","bấm")'
     assert client.get("/alerts/export.pdf", headers=viewer).status_code == 404
     assert client.get("/alerts/export.csv").status_code in (401, 303)
+
+
+def test_an_officer_acks_and_exports_only_their_agencies_alerts(  # type: ignore[no-untyped-def]
+    client, database: Database, headers_for, stations, open_alert
+) -> None:
+    theirs = open_alert(CAI_RANG, agency="SXD")
+    other = open_alert(CAN_THO, agency="DKTTV")
+    officer = _as(headers_for("agency_officer", ["SXD"]))
+    assert _ids(client.get("/alerts", headers=officer).text) == [theirs]
+    client.post("/alerts/acknowledge", data={"ids": [str(theirs), str(other)]}, headers=officer)
+    with database.session() as session:
+        states = {a.id: a.state for a in session.scalars(select(Alert))}
+    assert states == {theirs: "acknowledged", other: "firing"}
+    exported = client.get("/alerts/export.csv", headers=officer).content.decode("utf-8-sig")
+    assert [row[0] for row in csv.reader(io.StringIO(exported))][1:] == [str(theirs)]
