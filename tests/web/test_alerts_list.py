@@ -12,6 +12,8 @@ import time
 from typing import Any
 
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from taydo.alerts.models import Alert
@@ -148,6 +150,8 @@ def test_an_alarm_that_cleared_unacknowledged_stays_until_someone_sees_it(  # ty
     assert _ids(page) == [blip]
     assert "Đã tự hết — chưa ai xem" in page and 'data-unseen="1"' in page
     assert f'action="/alerts/{blip}/acknowledge"' in page
+    detail = client.get(f"/alerts/{blip}", headers=operator).text
+    assert 'id="acknowledge"' in detail and "Đã xem" in detail
     done = client.post(f"/alerts/{blip}/acknowledge", headers=operator, follow_redirects=False)
     assert done.status_code == 303
     assert _ids(client.get("/alerts", headers=operator).text) == []
@@ -260,3 +264,15 @@ def test_an_officer_acks_and_exports_only_their_agencies_alerts(  # type: ignore
     assert states == {theirs: "acknowledged", other: "firing"}
     exported = client.get("/alerts/export.csv", headers=officer).content.decode("utf-8-sig")
     assert [row[0] for row in csv.reader(io.StringIO(exported))][1:] == [str(theirs)]
+
+
+@given(st.text(max_size=60))
+def test_the_way_back_after_an_action_is_always_the_list(back: str) -> None:
+    from urllib.parse import urlsplit
+
+    from taydo.alerts.pages import _back
+
+    to = _back(back)
+    assert to == "/alerts" or to.startswith("/alerts?")
+    parts = urlsplit(to)
+    assert not parts.scheme and not parts.netloc and parts.path == "/alerts"
