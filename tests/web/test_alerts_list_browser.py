@@ -73,6 +73,27 @@ def test_an_operator_works_the_alerts_list(browser: Any, live: Live) -> None:
             unseen.first.locator("button[data-ack]").click()
     expect(unseen).to_have_count(0)
 
+    # On an alert still above its threshold: "Giao cho" is a choice; resolving asks first.
+    _post_level(live, 2.4)
+    expect(firing.first).to_be_visible(timeout=LIVE_MS)
+    alert_id = firing.first.get_attribute("data-alert")
+    page.goto(f"{live.base}/alerts/{alert_id}")
+    page.select_option("#assignee", index=1)
+    chosen = page.locator("#assignee").input_value()
+    with page.expect_navigation():
+        page.click("form[action$='/assign'] button[type=submit]")
+    expect(page.locator("#assignee")).to_have_value(chosen)
+    page.fill("form[action$='/resolve'] input[name=note]", "Kiểm thử: đã kiểm tra tại chỗ")
+    with page.expect_navigation():
+        page.click("#resolve")
+    expect(page.locator("#resolve-confirm")).to_contain_text("Điều kiện cảnh báo vẫn còn")
+    expect(page.locator("#resolve-confirm")).to_contain_text("2.4")
+    expect(page.locator("#alert-state")).not_to_contain_text("Đã kết thúc")
+    with page.expect_navigation():
+        page.click("#resolve-anyway")
+    expect(page.locator("#alert-state")).to_contain_text("Đã kết thúc")
+    page.goto(live.base + "/alerts")
+
     # Sorting keeps to the URL; the export is the same filtered list, in Vietnamese.
     page.select_option("select[name=open]", "all")
     page.select_option("select[name=sort]", "severity")

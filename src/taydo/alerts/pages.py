@@ -362,8 +362,9 @@ async def _detail(
     view["error"] = error
     view["confirm"] = confirm
     view.update(live_context(runtime_of(request.app)))
-    status = 422 if error else 409 if confirm else 200
-    return render(request, "alerts/detail.html", view, status=status)
+    # A confirmation asked is a page like any other (200): nothing failed, and a browser
+    # logs every 4xx page as a console error on the operator's screen.
+    return render(request, "alerts/detail.html", view, status=422 if error else 200)
 
 
 @router.get("/alerts/{alert_id}")
