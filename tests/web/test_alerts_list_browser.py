@@ -114,4 +114,12 @@ def test_an_operator_works_the_alerts_list(browser: Any, live: Live) -> None:
     assert table[0][:3] == ["Mã", "Mức độ", "Cảnh báo"]
     assert len(table) - 1 == len(shown)
     page.context.close()
+
+    # On a phone the list's tools wrap; only the table scrolls sideways, inside its frame.
+    phone = _watch(_page(browser, live, 390, 844), errors)
+    _login(phone, live, "operator")
+    phone.goto(live.base + "/alerts?open=all")
+    expect(phone.locator("#bulk-ack-button")).to_be_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.context.close()
     assert errors == [], f"JavaScript errors: {errors}"
