@@ -4,7 +4,16 @@ scoped to the caller's agencies; journal entries of rule and channel changes (``
 the notification outbox as people see it, and dead letters sent again (``deliveries``).
 """
 
-from taydo.alerts.service.actions import acknowledge, assign, get_alert, list_alerts, resolve
+from taydo.alerts.service.actions import (
+    LIST_SORTS,
+    acknowledge,
+    acknowledge_many,
+    assign,
+    condition_holds,
+    get_alert,
+    list_alerts,
+    resolve,
+)
 from taydo.alerts.service.changes import save_channel
 from taydo.alerts.service.common import alert_dict
 from taydo.alerts.service.deliveries import list_deliveries, retry_deliveries
@@ -14,10 +23,13 @@ from taydo.alerts.service.periods import period_summary
 from taydo.alerts.service.silences import create_silence, remove_silence, silence_alert
 
 __all__ = [
+    "LIST_SORTS",
     "acknowledge",
+    "acknowledge_many",
     "alert_dict",
     "apply_transitions",
     "assign",
+    "condition_holds",
     "create_silence",
     "get_alert",
     "list_alerts",
