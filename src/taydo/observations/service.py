@@ -15,6 +15,7 @@ whatever is pending, so they always see every point that has been answered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import threading
@@ -64,6 +65,9 @@ class WriteResult:
 
 class Unavailable(TaydoError):
     status_code = 503
+
+
+_DEAD = "bộ ghi dữ liệu đã dừng do lỗi / the observation writer failed, please retry"
 
 
 _stores: weakref.WeakKeyDictionary[Database, dict[str, Store]] = weakref.WeakKeyDictionary()
@@ -147,6 +151,9 @@ class ObservationWriter:
         self._pending: deque[_Request] = deque()
         self._condition = threading.Condition()
         self._closing = False
+        # Why the writer thread died, if it did: every waiter is failed with it at once and
+        # every later request is refused (a 503), never left waiting for a thread that is gone.
+        self._failure: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._announcements: asyncio.Queue[list[tuple[int, int, float]] | None] | None = None
@@ -167,7 +174,18 @@ class ObservationWriter:
     @property
     def alive(self) -> bool:
         """Whether the writer thread runs (for /readyz)."""
-        return self._thread is not None and self._thread.is_alive() and not self._closing
+        return (
+            self._thread is not None
+            and self._thread.is_alive()
+            and not self._closing
+            and self._failure is None
+        )
+
+    @property
+    def failure(self) -> str | None:
+        """Why the writer thread died (for /readyz and the log), None while it runs."""
+        failure = self._failure
+        return None if failure is None else f"{type(failure).__name__}: {failure}"
 
     async def write(self, points: Sequence[Point]) -> WriteResult:
         """Store points; returns after the transaction holding them has committed."""
@@ -199,6 +217,8 @@ class ObservationWriter:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[WriteResult] = loop.create_future()
         with self._condition:
+            if self._failure is not None:
+                raise Unavailable(_DEAD)
             if self._closing:
                 raise Unavailable("máy chủ đang dừng / the server is shutting down")
             self._pending.append(_Request(rows, future, loop, sync, folded))
@@ -254,18 +274,37 @@ class ObservationWriter:
             return taken
 
     def _run(self) -> None:
-        while (taken := self._take()) is not None:
-            writes = [t for t in taken if not t.sync]
-            if writes:
-                self._write(writes)
-            if self._flush_due(taken):
-                self._flush()
-            syncs = [t for t in taken if t.sync]
-            if syncs:
-                self._answer(syncs, [WriteResult(0, 0)] * len(syncs), None)
-        self._flush()
-        if self._raw is not None:
-            self._raw.close()
+        taken: list[_Request] | None = []
+        try:
+            while (taken := self._take()) is not None:
+                writes = [t for t in taken if not t.sync]
+                if writes:
+                    self._write(writes)
+                if self._flush_due(taken):
+                    self._flush()
+                syncs = [t for t in taken if t.sync]
+                if syncs:
+                    self._answer(syncs, [WriteResult(0, 0)] * len(syncs), None)
+            self._flush()
+            if self._raw is not None:
+                self._raw.close()
+        except BaseException as exc:  # whatever ended it, nobody may be left waiting
+            self._die(exc, taken or [])
+
+    def _die(self, exc: BaseException, taken: list[_Request]) -> None:
+        """The thread is ending on an error: fail the requests it held and every pending
+        one now (their callers answer 503 and may retry: a point stored before the error is
+        then a duplicate, never a loss), and refuse the next ones."""
+        log.critical("the observation writer thread died", exc_info=exc)
+        with self._condition:
+            self._failure = exc
+            failed = [*taken, *self._pending]
+            self._pending.clear()
+            self.pending_rows = 0
+        error = Unavailable(_DEAD)
+        # (an answered request of the group ignores this: ``_settle`` skips done futures)
+        with contextlib.suppress(Exception):  # dying already: answer whom it still can
+            self._answer(failed, [error] * len(failed), None)
 
     def _write(self, taken: list[_Request]) -> None:
         """Store one group in one transaction, then answer and announce it; its rollups
