@@ -13,7 +13,6 @@ import contextlib
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable
 from contextvars import ContextVar
 from functools import partial
@@ -22,7 +21,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from taydo.alerts.notify import Notifier
-from taydo.alerts.service import apply_transitions, open_alerts
+from taydo.alerts.service import apply_transitions, judged_marks, open_alerts
 from taydo.alerts.stream import StreamHub
 from taydo.catalog import service as catalog
 from taydo.catalog.series import SeriesIndex, SeriesInfo
@@ -32,7 +31,7 @@ from taydo.core.db import Database
 from taydo.core.lease import Leases, LocalLeases
 from taydo.core.metering import Timings
 from taydo.core.runtime import Runtime, runtime_of
-from taydo.observations.query import latest_points, recent_points
+from taydo.observations.query import latest_points, points_since, recent_points
 from taydo.observations.service import ObservationWriter
 from taydo.rules.aqi import POLLUTANTS, AqiTracker, Derived
 from taydo.rules.engine import Engine, Transition, attribute_metrics, attribute_roots
@@ -46,10 +45,10 @@ log = logging.getLogger(__name__)
 TIMER_DUTY = "rules.timer"  # absence rules and composite windows: one process of a cluster
 JUDGED_SUBJECT = "alerts.judged"  # composite members' transitions, for the timer's holder
 SERIES_KINDS = frozenset({"threshold", "rate"})  # judged point by point, by a series' shard
-# How long a cluster process keeps the committed batches it heard, judged or not: a shard
-# taken over is judged on the newest of them (the latest-values table may lag a second behind
-# another process's commits).
-HEARD_S = 10.0
+# A cluster process taking over a shard judges every stored point of its series after their
+# judged marks, stamped at most this long before the take-over (``Engine.replay``): a point
+# stamped earlier that nobody judged is late data, judged neither by the previous holder.
+HANDOVER_REPLAY_S = 900.0
 
 
 class CatalogCache:
@@ -196,7 +195,6 @@ class AlertingRuntime:
         self.cluster = self.leases.clustered
         self._owned: frozenset[int] = self.leases.owned
         self._ownership: dict[int, bool] = {}  # series id → judged here (cluster only)
-        self._heard: deque[tuple[float, list[Any]]] = deque()  # (monotonic s, batch)
         self._timer_held = False
         # Rule changes announced in this process, and how many of them the engine has read:
         # the next batch waits for the new rules (the bus event comes a moment later).
@@ -265,8 +263,10 @@ class AlertingRuntime:
 
     async def _on_shards(self, owned: frozenset[int]) -> None:
         """A hand-over: judge the shards now held, from the database (open episodes, the
-        recent past, the newest values). Taken under the engine's lock, so a shard given up
-        is released only after what this process judged of it is persisted."""
+        recent past, every point after the judged marks). Taken under the engine's lock, so
+        a shard given up is released only after what this process judged of it is
+        persisted, and a batch committed meanwhile is either stored before the shard's
+        points are read or heard after they are (and then judged here)."""
         async with self._lock:
             if owned == self._owned:
                 return
@@ -277,18 +277,8 @@ class AlertingRuntime:
         """(Under the lock.) The engine again for this process's scope; emits what the
         stored values say now."""
         self._ownership = {}
-        caught_up = await asyncio.to_thread(self._load, self._newest_heard())
+        caught_up = await asyncio.to_thread(self._load)
         await self._emit(caught_up)
-
-    def _newest_heard(self) -> dict[int, tuple[int, float]]:
-        """The newest point of each series in the batches heard lately."""
-        newest: dict[int, tuple[int, float]] = {}
-        for _at, points in self._heard:
-            for series_id, ts, value in points:
-                seen = newest.get(series_id)
-                if seen is None or ts > seen[0]:
-                    newest[series_id] = (ts, value)
-        return newest
 
     def _judged_here(self, series_id: int) -> bool:
         """Whether this process judges the series (its entity's shard is held here)."""
@@ -322,10 +312,11 @@ class AlertingRuntime:
         await self._timer_lost()
         await self.notifier.close()
 
-    def _load(self, heard: dict[int, tuple[int, float]] | None = None) -> list[Transition]:
+    def _load(self) -> list[Transition]:
         """Rules, catalog and open alerts; then the stored values judged again (the
-        transitions returned are emitted once the notifier runs); ``heard``: newer points
-        than the stored latest values may hold (a cluster's hand-over)."""
+        transitions returned are emitted once the notifier runs): in a cluster, every point
+        after each series' judged mark (another process may have judged it until now); in
+        one process, the newest value of each series."""
         rules = list_rules(self.database, include_disabled=False)
         self.catalog.load()  # every entity's attributes, so any set of metrics is covered
         self.catalog.attribute_metrics = attribute_metrics(rules)
@@ -340,11 +331,19 @@ class AlertingRuntime:
             only = self._owns
         engine.restore(opened)
         now = clock.now_ms()
-        engine.resume_pending(partial(recent_points, self.database), now, only)
         latest = partial(latest_points, self.database)
-        if heard:
-            latest = partial(_newest_of, latest, heard)
-        caught_up = engine.catch_up(latest, now, only)
+        if self.cluster:
+            caught_up = engine.replay(
+                partial(points_since, self.database),
+                partial(judged_marks, self.database),
+                latest,
+                now,
+                int(HANDOVER_REPLAY_S * 1000),
+                only,
+            )
+        else:
+            engine.resume_pending(partial(recent_points, self.database), now, only)
+            caught_up = engine.catch_up(latest, now, only)
         engine.started_ms = now
         self.engine = engine
         if caught_up:
@@ -416,8 +415,6 @@ class AlertingRuntime:
         if missing:
             await asyncio.to_thread(self.catalog.fetch, missing)
         self.hub.publish_values(points, self.catalog.series)
-        if self.cluster:
-            self._hear(points)
         async with self._lock:
             mine = points
             now = clock.now_ms()
@@ -434,13 +431,6 @@ class AlertingRuntime:
             self.evaluation_seconds.observe(time.perf_counter() - began)
             await self._emit(transitions)
         await self._derive_aqi(mine)
-
-    def _hear(self, points: list[Any]) -> None:
-        at = time.monotonic()
-        heard = self._heard
-        heard.append((at, points))
-        while heard and heard[0][0] < at - HEARD_S:
-            heard.popleft()
 
     async def _derive_aqi(self, points: list[tuple[int, int, float]]) -> None:
         pollutants = self.catalog.pollutants
@@ -559,18 +549,6 @@ class AlertingRuntime:
                 await self.check_now()
             except Exception:
                 log.exception("rules timer failed")
-
-
-def _newest_of(
-    stored: Any, heard: dict[int, tuple[int, float]], series_ids: list[int]
-) -> list[tuple[int, int, float]]:
-    """The stored latest values, each replaced by a newer point heard on the bus."""
-    found = {series_id: (ts, value) for series_id, ts, value in stored(series_ids)}
-    for series_id in series_ids:
-        seen = heard.get(series_id)
-        if seen is not None and (series_id not in found or seen[0] > found[series_id][0]):
-            found[series_id] = seen
-    return [(series_id, ts, value) for series_id, (ts, value) in found.items()]
 
 
 # ---------------------------------------------------------------- the domain's start and stop
