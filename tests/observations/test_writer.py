@@ -313,3 +313,44 @@ def test_a_dead_writer_thread_fails_its_waiters_at_once(
     assert len(outcomes) == 4
     assert all(isinstance(outcome, Unavailable) for outcome in outcomes)
     assert all(outcome.status_code == 503 for outcome in outcomes)  # type: ignore[attr-defined]
+
+
+def test_the_answer_waits_until_the_bus_has_taken_the_points(
+    database: Database, series_of: MakeSeries
+) -> None:
+    """A cluster's processes judge a series' values in the order they are announced: a value
+    sent after an answer must be announced after the answered one, so the answer comes only
+    once the bus has taken its points."""
+    sid = series_of("CT-ORDER")["height"]
+
+    class SlowBus(MemoryBus):
+        def __init__(self) -> None:
+            super().__init__()
+            self.gate = asyncio.Event()
+            self.published: list[object] = []
+
+        async def publish(self, subject: str, data: object) -> None:
+            await self.gate.wait()
+            self.published.append(data)
+            await super().publish(subject, data)
+
+    async def scenario() -> None:
+        bus = SlowBus()
+        await bus.start()
+        writer = ObservationWriter(database, bus=bus)
+        await writer.start()
+        pending = asyncio.ensure_future(writer.write([Point(sid, BASE, 1.0)]))
+        for _ in range(500):  # committed …
+            if await asyncio.to_thread(count, database) == 1:
+                break
+            await asyncio.sleep(0.01)
+        assert await asyncio.to_thread(count, database) == 1
+        await asyncio.sleep(0.05)
+        assert not pending.done()  # … but not answered while the bus has not taken it
+        bus.gate.set()
+        result = await asyncio.wait_for(pending, 10)
+        assert result.accepted == 1 and bus.published == [[(sid, BASE, 1.0)]]
+        await writer.stop()
+        await bus.close()
+
+    asyncio.run(scenario())

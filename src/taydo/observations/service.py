@@ -2,9 +2,11 @@
 
 Group commit: every request enqueues its points and awaits a future; one writer thread (with
 its own connection) takes everything pending, up to ``commit_max_rows``, stores it in ONE
-transaction, commits, and only then answers every waiting request and announces the newly
-stored points on the bus (``observations.committed``). Many small requests therefore share one
-fsync, and nobody is told "accepted" before the data is durable.
+transaction, commits, and only then announces the newly stored points on the bus
+(``observations.committed``) and answers every waiting request once the bus has taken them.
+Many small requests therefore share one fsync, nobody is told "accepted" before the data is
+durable, and a value sent after that answer is announced after it, whichever process of a
+cluster stores it (the rules judge a series' values in the order they are announced).
 
 The rollups and latest values of those points are journaled in the same transaction and
 applied by a flush at most ``flush_interval`` seconds later (``Store.flush``): readers of
@@ -156,7 +158,7 @@ class ObservationWriter:
         self._failure: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._announcements: asyncio.Queue[list[tuple[int, int, float]] | None] | None = None
+        self._announcements: asyncio.Queue[_Announcement | None] | None = None
         self._publisher: asyncio.Task[None] | None = None
         self.pending_rows = 0  # rows waiting for a transaction (the queue depth, for /readyz)
         self.commit_seconds = Timings()  # each group's transaction (for /metrics)
@@ -376,26 +378,48 @@ class ObservationWriter:
         outcomes: Sequence[WriteResult | Exception],
         announced: list[tuple[int, int, float]] | None,
     ) -> None:
-        for request, outcome in zip(taken, outcomes, strict=True):
+        """Answer the requests; with points to announce, once the bus has taken them: a
+        client sending the next value of a series after this answer (to any process of a
+        cluster) then has it announced after this one, so the rules judge the two in order
+        (announced the other way round, the earlier one would be a late point, never judged)."""
+        if announced and self._bus and self._loop is not None and self._announcements:
             try:
-                request.loop.call_soon_threadsafe(_settle, request.future, outcome)
-            except RuntimeError:  # that loop is gone (hard shutdown): nobody is waiting
-                log.warning("event loop closed before a write request was answered")
-        if announced and self._loop is not None and self._announcements is not None:
-            try:
-                self._loop.call_soon_threadsafe(self._announcements.put_nowait, announced)
+                item = _Announcement(announced, taken, outcomes)
+                self._loop.call_soon_threadsafe(self._announcements.put_nowait, item)
+                return
             except RuntimeError:
                 log.warning("event loop closed before %d points were announced", len(announced))
+        _settle_all(taken, outcomes)
 
     async def _publish_loop(self) -> None:
         assert self._announcements is not None
-        while (points := await self._announcements.get()) is not None:
-            if self._bus is None:
-                continue
+        while (item := await self._announcements.get()) is not None:
             try:
-                await self._bus.publish(COMMITTED_SUBJECT, points)
+                if self._bus is not None:
+                    await self._bus.publish(COMMITTED_SUBJECT, item.points)
             except Exception:
-                log.exception("publishing %d committed observations failed", len(points))
+                # Stored all the same: the answer stands (a retry would be a duplicate).
+                log.exception("publishing %d committed observations failed", len(item.points))
+            finally:
+                _settle_all(item.requests, item.outcomes)
+
+
+@dataclass(slots=True)
+class _Announcement:
+    """Points committed by one transaction, and the requests answered once they are out."""
+
+    points: list[tuple[int, int, float]]
+    requests: list[_Request]
+    outcomes: Sequence[WriteResult | Exception]
+
+
+def _settle_all(taken: list[_Request], outcomes: Sequence[WriteResult | Exception]) -> None:
+    """Answer each request on its own event loop (callable from any thread)."""
+    for request, outcome in zip(taken, outcomes, strict=True):
+        try:
+            request.loop.call_soon_threadsafe(_settle, request.future, outcome)
+        except RuntimeError:  # that loop is gone (hard shutdown): nobody is waiting
+            log.warning("event loop closed before a write request was answered")
 
 
 def _settle(future: asyncio.Future[WriteResult], outcome: WriteResult | Exception) -> None:
