@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from taydo.alerts.notify import Notifier
 from taydo.alerts.runtime import AlertingRuntime
 from taydo.catalog.series import SeriesIndex
 from taydo.core import clock
@@ -37,6 +38,16 @@ class HandLeases(Leases):
     def __init__(self) -> None:
         super().__init__(shards=4)
         self.owned = frozenset()
+        self.on_first_duty: frozenset[int] | None = None  # shards taken while one starts
+
+    async def duty(self, name: str, gain: Any = None, lose: Any = None) -> None:
+        if self.on_first_duty is not None:  # the leases' own check, meanwhile
+            shards, self.on_first_duty = self.on_first_duty, None
+            await self._tell(shards)
+        if gain is None or lose is None:
+            await super().duty(name)
+        else:
+            await super().duty(name, gain, lose)
 
     @property
     def clustered(self) -> bool:
@@ -69,6 +80,7 @@ class Process:
             SeriesIndex(database),
             tz=clock.now().tzinfo,
             check_s=3600,
+            notifier=Notifier(database, leases=self.leases),
             leases=self.leases,
         )
 
@@ -146,3 +158,25 @@ def test_a_shard_taken_over_mid_sequence_judges_every_value_once(
         ("eased", "bd1"),
         ("cleared", None),
     ]
+
+
+def test_a_shard_taken_while_the_rules_start_is_judged(
+    database: Database, catalog: dict[str, int]
+) -> None:
+    """The leases' check runs while a process's rules start (the notifier's duty, the stored
+    values read): shards it takes then are judged here, not left to nobody."""
+    series_id = catalog[WATER]
+    now = clock.now_ms()
+
+    async def scenario() -> None:
+        process = Process(database)
+        process.leases.on_first_duty = frozenset(range(4))
+        await process.start()
+        try:
+            assert process.leases.owned == frozenset(range(4))
+            await process.hear(store(database, series_id, [(now, 2.0)]))
+        finally:
+            await process.close()
+
+    asyncio.run(scenario())
+    assert history(database) == [("fired", "bd2")]

@@ -212,20 +212,37 @@ class AlertingRuntime:
         self._lock = asyncio.Lock()  # engine state is touched by the handler and the timer
         self._attribute_roots: frozenset[str] = frozenset()
         self._ready = asyncio.Event()  # set once start() has judged the stored values
+        self._loaded = False  # start() has read the stored values (a hand-over rebuilds)
+        self._attached: asyncio.Task[None] | None = None  # see _judge_once_attached
         self.evaluation_seconds = Timings()  # the rules judging one committed batch
 
     async def start(self) -> None:
         # Committed batches queue up from here on while the stored values are read and
         # judged, so no batch falls between the two; they are judged once that is done.
         self._ready = asyncio.Event()  # of this event loop (an app may start again)
+        self._loaded = False
+        # Listening for hand-overs before reading which shards are held: the leases' check
+        # runs meanwhile, and a shard taken between the two would never be judged here.
+        self.leases.on_shards(self._on_shards)
         committed = self.bus.subscribe("observations.committed", self._on_committed)
+        notifier_started = False
         try:
             if self.writer is not None:
                 await self.writer.sync()  # the latest values hold every committed point
-            self._owned = self.leases.owned
-            caught_up = await asyncio.to_thread(self._load)
+            await self.notifier.start()  # (takes a lease: never under the engine's lock)
+            notifier_started = True
+            # One hold of the lock from the read to the persisted result: a hand-over that
+            # comes meanwhile rebuilds from what this start persisted, never beside it.
+            async with self._lock:
+                self._owned = self.leases.owned
+                caught_up = await asyncio.to_thread(self._load)
+                self._loaded = True
+                await self._emit(caught_up)
         except BaseException:
+            self.leases.off_shards(self._on_shards)
             self.bus.unsubscribe(committed)
+            if notifier_started:
+                await self.notifier.close()
             raise
         # kept so close() can unsubscribe: an app may start again (tests, reloads) on a new
         # event loop, and a subscription's queue belongs to the loop it was used on
@@ -238,12 +255,22 @@ class AlertingRuntime:
         ]
         if self.cluster:
             self._subscriptions.append(self.bus.subscribe(JUDGED_SUBJECT, self._on_judged))
-        await self.notifier.start()
-        async with self._lock:
-            await self._emit(caught_up)
+            self._attached = asyncio.get_running_loop().create_task(
+                self._judge_once_attached(committed), name="rules:attached"
+            )
         self._ready.set()
-        self.leases.on_shards(self._on_shards)
         await self.leases.duty(TIMER_DUTY, self._timer_gained, self._timer_lost)
+
+    async def _judge_once_attached(self, committed: Any) -> None:
+        """A cluster's bus delivers the batches committed after its consumer is attached,
+        which happens once every domain has started (``bus.start``), after the stored values
+        were read: judge what was stored in between, once the consumer is there (judging
+        again what was judged changes nothing: ``Engine.replay``)."""
+        # the bus sets ``task`` when it attaches the subscription; it signals nothing else
+        while committed.task is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        async with self._lock:
+            await self._rebuild()
 
     async def _timer_gained(self) -> None:
         if self.cluster:  # the absence and composite state of every series, from the database
@@ -271,7 +298,8 @@ class AlertingRuntime:
             if owned == self._owned:
                 return
             self._owned = owned
-            await self._rebuild()
+            if self._loaded:  # else start() is about to read them
+                await self._rebuild()
 
     async def _rebuild(self) -> None:
         """(Under the lock.) The engine again for this process's scope; emits what the
@@ -297,6 +325,11 @@ class AlertingRuntime:
         """Stop; first judge what was committed and is still queued (the inputs stopped
         before this, the writer after it), for at most ``settle_s`` seconds."""
         self.leases.off_shards(self._on_shards)
+        if self._attached is not None:
+            self._attached.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._attached
+            self._attached = None
         await self.leases.drop_duty(TIMER_DUTY)
         for subscription in self._subscriptions:
             if subscription.pattern == "observations.committed" and not await settle(
