@@ -361,12 +361,16 @@ class Engine:
         floor = now_ms - horizon_ms
         after: dict[int, int] = {}  # series id -> judge the points later than this
         since: dict[int, int] = {}  # series id -> read from here (the rules' memory too)
-        for info in infos:
+        by_memory: dict[int, list[int]] = {}  # one read per memory: a 1 h rate window
+        for info in infos:  # does not make every other series read its hour
             series_id = info.series_id
             after[series_id] = max(marked.get(series_id, floor), floor)
             memory = max((KINDS[r.kind].memory_s(r) for r in self.rules_for(info)), default=0.0)
             since[series_id] = after[series_id] - int(memory * 1000)
-        found = recent(sorted(since), min(since.values()))
+            by_memory.setdefault(int(memory * 1000), []).append(series_id)
+        found: dict[int, list[tuple[int, float]]] = {}
+        for ids in by_memory.values():
+            found.update(recent(sorted(ids), min(since[i] for i in ids)))
         judged: list[tuple[int, int, float]] = []
         quiet: list[int] = []
         for info in infos:
