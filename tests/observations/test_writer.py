@@ -328,6 +328,10 @@ def test_the_answer_waits_until_the_bus_has_taken_the_points(
             super().__init__()
             self.gate = asyncio.Event()
             self.published: list[object] = []
+            self.up = True
+
+        def healthy(self) -> bool:
+            return self.up
 
         async def publish(self, subject: str, data: object) -> None:
             await self.gate.wait()
@@ -350,7 +354,14 @@ def test_the_answer_waits_until_the_bus_has_taken_the_points(
         bus.gate.set()
         result = await asyncio.wait_for(pending, 10)
         assert result.accepted == 1 and bus.published == [[(sid, BASE, 1.0)]]
+        # A bus that is down (NATS reconnecting) holds no answer back: they would queue up.
+        bus.up = False
+        bus.gate.clear()
+        answered = await asyncio.wait_for(writer.write([Point(sid, BASE + 1, 1.0)]), 10)
+        assert answered.accepted == 1 and len(bus.published) == 1
+        bus.gate.set()
         await writer.stop()
+        assert len(bus.published) == 2  # announced all the same once it could be
         await bus.close()
 
     asyncio.run(scenario())

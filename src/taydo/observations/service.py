@@ -394,14 +394,19 @@ class ObservationWriter:
     async def _publish_loop(self) -> None:
         assert self._announcements is not None
         while (item := await self._announcements.get()) is not None:
+            answered = False
             try:
                 if self._bus is not None:
+                    if not self._bus.healthy():  # answers never queue behind a bus that is down
+                        _settle_all(item.requests, item.outcomes)
+                        answered = True
                     await self._bus.publish(COMMITTED_SUBJECT, item.points)
             except Exception:
                 # Stored all the same: the answer stands (a retry would be a duplicate).
                 log.exception("publishing %d committed observations failed", len(item.points))
             finally:
-                _settle_all(item.requests, item.outcomes)
+                if not answered:
+                    _settle_all(item.requests, item.outcomes)
 
 
 @dataclass(slots=True)
