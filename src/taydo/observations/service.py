@@ -420,7 +420,14 @@ class _Announcement:
 
 def _settle_all(taken: list[_Request], outcomes: Sequence[WriteResult | Exception]) -> None:
     """Answer each request on its own event loop (callable from any thread)."""
+    try:
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:  # the writer's thread
+        running = None
     for request, outcome in zip(taken, outcomes, strict=True):
+        if request.loop is running:  # the publisher, on the caller's loop: no wake-up needed
+            _settle(request.future, outcome)
+            continue
         try:
             request.loop.call_soon_threadsafe(_settle, request.future, outcome)
         except RuntimeError:  # that loop is gone (hard shutdown): nobody is waiting
