@@ -17,7 +17,7 @@ from taydo.alerts.service.actions import (
 from taydo.alerts.service.changes import save_channel
 from taydo.alerts.service.common import alert_dict
 from taydo.alerts.service.deliveries import list_deliveries, retry_deliveries
-from taydo.alerts.service.episodes import apply_transitions, open_alerts
+from taydo.alerts.service.episodes import apply_transitions, judged_marks, open_alerts
 from taydo.alerts.service.gauges import open_by_severity, outbox_by_channel
 from taydo.alerts.service.periods import period_summary
 from taydo.alerts.service.silences import create_silence, remove_silence, silence_alert
@@ -32,6 +32,7 @@ __all__ = [
     "condition_holds",
     "create_silence",
     "get_alert",
+    "judged_marks",
     "list_alerts",
     "list_deliveries",
     "open_alerts",
