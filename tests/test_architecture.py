@@ -15,7 +15,18 @@ from taydo.core.plugins import domains, make_plugin_manager
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "taydo"
 TESTS = Path(__file__).resolve().parent
-BUILT_IN = {"auth", "geo", "catalog", "observations", "ingest", "rules", "alerts", "console", "ops"}
+BUILT_IN = {
+    "auth",
+    "geo",
+    "catalog",
+    "observations",
+    "ingest",
+    "rules",
+    "alerts",
+    "kpi",
+    "console",
+    "ops",
+}
 
 
 def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:

@@ -39,15 +39,27 @@ PERMISSIONS: dict[str, str] = {
     "audit:read": "read the audit journal",
     "account:self": "see one's own account and change one's own password",
     "ops:metrics": "read the server's Prometheus metrics (/metrics)",
+    "kpi:read": "see KPIs, their values, the executive dashboard and the DTI",
+    "kpi:enter": "enter KPI values with evidence (scoped to own agencies)",
+    "kpi:write": "define KPIs and sectors, enter DTI results, run KPI computations",
 }
 
-_READ = {"catalog:read", "observations:read", "alerts:read", "quarantine:read", "account:self"}
+_READ = {
+    "catalog:read",
+    "observations:read",
+    "alerts:read",
+    "quarantine:read",
+    "account:self",
+    "kpi:read",
+}
 GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
     "leader": frozenset(_READ | {"alerts:act"}),
-    "operator": frozenset(_READ | {"alerts:act", "quarantine:act", "observations:write"}),
+    "operator": frozenset(
+        _READ | {"alerts:act", "quarantine:act", "observations:write", "kpi:enter"}
+    ),
     "agency_officer": frozenset(
-        _READ | {"catalog:write", "observations:write", "quarantine:act", "alerts:act"}
+        _READ | {"catalog:write", "observations:write", "quarantine:act", "alerts:act", "kpi:enter"}
     ),
     "viewer": frozenset(_READ),
 }

@@ -1,0 +1,186 @@
+"""REST API of KPIs (``/api/v1/kpis``) and the DTI (``/api/v1/dti``). Thin: each route
+declares its permission and runs the service off the event loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from taydo.core import clock
+from taydo.core.access import Principal, client_address, requires
+from taydo.core.deps import AppRuntime, AppSettings, Db
+from taydo.core.errors import Invalid
+from taydo.core.inputs import INPUT_CONFIG
+from taydo.kpi import service
+from taydo.kpi.periods import PERIODS
+from taydo.kpi.runtime import CHANGED_SUBJECT
+from taydo.kpi.schemas import PILLARS, DtiResultIn, EntryIn, KpiIn
+from taydo.kpi.sources import COUNTERS, KINDS, NOT_INSTALLED
+
+__all__ = ["router"]
+
+T = TypeVar("T")
+router = APIRouter(prefix="/api/v1", tags=["kpi"])
+READ = requires("kpi:read")
+ENTER = requires("kpi:enter")
+WRITE = requires("kpi:write")
+
+KpiCode = Annotated[str, Path(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+FrameworkCode = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+Province = Annotated[str, Query(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+
+
+async def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+class ComputeIn(BaseModel):
+    model_config = ConfigDict(**INPUT_CONFIG, extra="forbid")
+
+    codes: Annotated[list[Annotated[str, Field(max_length=80)]], Field(max_length=1000)] | None = (
+        None
+    )
+    force: bool = False
+
+
+@router.get("/kpis")
+async def list_kpis(
+    db: Db, _p: Principal = READ, pillar: str | None = None, sector: str | None = None
+) -> list[dict[str, Any]]:
+    return await _run(service.list_kpis, db, pillar=pillar, sector=sector)
+
+
+@router.get("/kpis/choices")
+async def kpi_choices(db: Db, _p: Principal = READ) -> dict[str, Any]:
+    """Pillars, sectors, periods and source kinds (with whether each is installed)."""
+    sectors = await _run(service.list_sectors, db)
+    return {
+        "pillars": [{"code": c, "vi": vi, "en": en} for c, (vi, en) in PILLARS.items()],
+        "sectors": sectors,
+        "periods": [{"code": c, "vi": vi, "en": en} for c, (vi, en) in PERIODS.items()],
+        "sources": [
+            {
+                "code": k.code,
+                "vi": k.label,
+                "en": k.label_en,
+                "installed": k.code not in COUNTERS or COUNTERS[k.code] is not None,
+                "note": NOT_INSTALLED if COUNTERS.get(k.code, True) is None else "",
+            }
+            for k in KINDS.values()
+        ],
+    }
+
+
+@router.get("/kpis/dashboard")
+async def kpi_dashboard(db: Db, principal: Principal = READ) -> dict[str, Any]:
+    return await _run(service.dashboard, db, principal, now=clock.now())
+
+
+@router.post("/kpis/compute")
+async def compute_kpis(
+    body: ComputeIn, runtime: AppRuntime, settings: AppSettings, _p: Principal = WRITE
+) -> dict[str, Any]:
+    run = await _run(
+        service.compute,
+        runtime.db,
+        now=clock.now(),
+        zone=settings.display_timezone,
+        codes=body.codes,
+        force=body.force,
+    )
+    for change in run.changes:
+        await runtime.bus.publish(CHANGED_SUBJECT, {**change, "url": f"/kpi/{change['code']}"})
+    return {"computed": run.computed, "kept": run.kept, "changes": run.changes}
+
+
+@router.get("/kpis/{code}")
+async def get_kpi(code: KpiCode, db: Db, principal: Principal = READ) -> dict[str, Any]:
+    return await _run(service.kpi_detail, db, code, principal)
+
+
+@router.put("/kpis/{code}")
+async def put_kpi(
+    code: KpiCode, body: KpiIn, request: Request, db: Db, principal: Principal = WRITE
+) -> dict[str, Any]:
+    if body.code != code:
+        raise Invalid(
+            f"mã trong đường dẫn và nội dung khác nhau / path says {code!r}, body {body.code!r}"
+        )
+    return await _run(service.save_kpi, db, body, principal, address=client_address(request))
+
+
+@router.delete("/kpis/{code}", status_code=204)
+async def delete_kpi(code: KpiCode, request: Request, db: Db, principal: Principal = WRITE) -> None:
+    await _run(service.delete_kpi, db, code, principal, client_address(request))
+
+
+@router.get("/kpis/{code}/values")
+async def kpi_values(
+    code: KpiCode,
+    db: Db,
+    principal: Principal = READ,
+    period: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 60,
+) -> list[dict[str, Any]]:
+    """The city's values, newest first; with ``period``, that period's city and ward values."""
+    return await _run(service.kpi_values, db, code, principal, period=period, limit=limit)
+
+
+@router.post("/kpis/{code}/entries", status_code=201)
+async def enter_value(
+    code: KpiCode,
+    body: EntryIn,
+    request: Request,
+    db: Db,
+    settings: AppSettings,
+    principal: Principal = ENTER,
+) -> dict[str, Any]:
+    return await _run(
+        service.enter_value,
+        db,
+        code,
+        body,
+        principal,
+        zone=settings.display_timezone,
+        address=client_address(request),
+    )
+
+
+@router.get("/dti")
+async def list_frameworks(db: Db, _p: Principal = READ) -> list[dict[str, Any]]:
+    return await _run(service.list_frameworks, db)
+
+
+@router.get("/dti/{framework}")
+async def dti_scores(
+    framework: FrameworkCode, db: Db, _p: Principal = READ, province: Province = "cantho"
+) -> dict[str, Any]:
+    return await _run(service.dti_view, db, framework, province)
+
+
+@router.get("/dti/{framework}/baseline")
+async def dti_baseline(
+    framework: FrameworkCode,
+    db: Db,
+    _p: Principal = READ,
+    province: Province = "cantho",
+    year: Annotated[int, Query(ge=2000, le=2100)] = 2024,
+) -> dict[str, Any]:
+    return await _run(service.baseline, db, framework, province, year)
+
+
+@router.post("/dti/{framework}/results", status_code=201)
+async def dti_enter(
+    framework: FrameworkCode,
+    body: DtiResultIn,
+    request: Request,
+    db: Db,
+    principal: Principal = WRITE,
+) -> dict[str, Any]:
+    return await _run(
+        service.enter_result, db, framework, body, principal, address=client_address(request)
+    )

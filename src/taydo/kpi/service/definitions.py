@@ -1,0 +1,294 @@
+"""KPI definitions and sectors (API and packs) and the values officers enter.
+
+Every change is validated by ``KpiIn`` (its source by the kind's own model) and written to
+the audit journal in the same transaction. An agency officer may enter values only for the
+KPIs of their agencies.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from taydo.auth import journal
+from taydo.core import clock
+from taydo.core.access import Principal
+from taydo.core.db import Database
+from taydo.core.errors import Conflict, Forbidden, Invalid, NotFound
+from taydo.kpi.models import CITY, Kpi, KpiEntry, KpiSector
+from taydo.kpi.periods import parse_key
+from taydo.kpi.schemas import EntryIn, KpiIn, SectorIn
+
+__all__ = [
+    "delete_kpi",
+    "enter_value",
+    "get_kpi",
+    "kpi_dict",
+    "list_kpis",
+    "list_sectors",
+    "load_kpis",
+    "parse_kpis_yaml",
+    "save_kpi",
+    "save_sector",
+]
+
+_FIELDS = (
+    "name",
+    "name_en",
+    "pillar",
+    "sector",
+    "unit",
+    "direction",
+    "period",
+    "target",
+    "warn",
+    "target_source",
+    "description",
+)
+
+
+def kpi_dict(kpi: Kpi) -> dict[str, Any]:
+    return {
+        "code": kpi.code,
+        **{name: getattr(kpi, name) for name in _FIELDS},
+        "agency": kpi.agency_code,
+        "source": kpi.source,
+        "version": kpi.version,
+        "origin": kpi.origin,
+        "updated_at": kpi.updated_at.isoformat(),
+    }
+
+
+def _invalid(error: ValidationError, where: str) -> Invalid:
+    problems = [
+        {"at": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in error.errors()
+    ]
+    return Invalid(f"định nghĩa không hợp lệ / invalid definition ({where})", problems=problems)
+
+
+def _check_sector(session: Any, code: str | None) -> None:
+    if (
+        code is not None
+        and session.scalar(select(KpiSector.id).where(KpiSector.code == code)) is None
+    ):
+        known = list(session.scalars(select(KpiSector.code).order_by(KpiSector.position)))
+        raise Invalid(f"không có lĩnh vực / unknown sector {code!r}", sectors=known)
+
+
+def save_kpi(
+    database: Database,
+    data: KpiIn,
+    principal: Principal | None,
+    *,
+    origin: str = "api",
+    address: str | None = None,
+) -> dict[str, Any]:
+    """Create or replace a KPI; its formula version goes up when its source changes, so the
+    engine recomputes its history."""
+    with database.session() as session:
+        _check_sector(session, data.sector)
+        row = session.scalar(select(Kpi).where(Kpi.code == data.code))
+        before = kpi_dict(row) if row is not None else None
+        if row is None:
+            row = Kpi(code=data.code, version=1)
+            session.add(row)
+        elif row.source != data.source or (row.target, row.warn, row.direction) != (
+            data.target,
+            data.warn,
+            data.direction,
+        ):
+            row.version += 1
+        for name in _FIELDS:
+            setattr(row, name, getattr(data, name))
+        row.agency_code = data.agency
+        row.source_kind = str(data.source["kind"])
+        row.source = data.source
+        row.origin = origin
+        row.updated_at = clock.now()
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            raise Conflict(f"chỉ số {data.code!r} vừa được tạo / created at the same time") from exc
+        after = kpi_dict(row)
+        if before is None or {k: v for k, v in before.items() if k != "updated_at"} != {
+            k: v for k, v in after.items() if k != "updated_at"
+        }:
+            journal.record(
+                session,
+                actor=journal.actor_of(principal) if origin == "api" else origin,
+                action="kpi.save",
+                object_type="kpi",
+                object_id=data.code,
+                summary={"before": before, "after": after},
+                address=address,
+            )
+        return after
+
+
+def delete_kpi(
+    database: Database, code: str, principal: Principal | None, address: str | None = None
+) -> None:
+    with database.session() as session:
+        row = session.scalar(select(Kpi).where(Kpi.code == code))
+        if row is None:
+            raise NotFound(f"không có chỉ số / no KPI {code!r}")
+        users = [
+            k.code
+            for k in session.scalars(select(Kpi).where(Kpi.source_kind == "ratio"))
+            if code in (k.source.get("numerator"), k.source.get("denominator"))
+        ]
+        if users:
+            raise Invalid(f"chỉ số đang được dùng bởi / KPI is used by: {', '.join(users)}")
+        summary = kpi_dict(row)
+        session.delete(row)
+        journal.record(
+            session,
+            actor=journal.actor_of(principal),
+            action="kpi.delete",
+            object_type="kpi",
+            object_id=code,
+            summary=summary,
+            address=address,
+        )
+
+
+def get_kpi(database: Database, code: str) -> dict[str, Any]:
+    with database.session() as session:
+        row = session.scalar(select(Kpi).where(Kpi.code == code))
+        if row is None:
+            raise NotFound(f"không có chỉ số / no KPI {code!r}")
+        return kpi_dict(row)
+
+
+def list_kpis(
+    database: Database, *, pillar: str | None = None, sector: str | None = None
+) -> list[dict[str, Any]]:
+    statement = select(Kpi).order_by(Kpi.pillar, Kpi.sector, Kpi.code)
+    if pillar:
+        statement = statement.where(Kpi.pillar == pillar)
+    if sector:
+        statement = statement.where(Kpi.sector == sector)
+    with database.session() as session:
+        return [kpi_dict(k) for k in session.scalars(statement)]
+
+
+def save_sector(database: Database, data: SectorIn) -> dict[str, Any]:
+    with database.session() as session:
+        row = session.scalar(select(KpiSector).where(KpiSector.code == data.code))
+        if row is None:
+            row = KpiSector(code=data.code)
+            session.add(row)
+        row.name, row.name_en, row.position = data.name, data.name_en, data.position
+        return data.model_dump()
+
+
+def list_sectors(database: Database) -> list[dict[str, Any]]:
+    with database.session() as session:
+        return [
+            {"code": s.code, "name": s.name, "name_en": s.name_en, "position": s.position}
+            for s in session.scalars(select(KpiSector).order_by(KpiSector.position, KpiSector.code))
+        ]
+
+
+def enter_value(
+    database: Database,
+    code: str,
+    data: EntryIn,
+    principal: Principal,
+    *,
+    zone: str,
+    address: str | None = None,
+) -> dict[str, Any]:
+    """Enter (or correct) a KPI's value for a period and ward, with its evidence."""
+    with database.session() as session:
+        kpi = session.scalar(select(Kpi).where(Kpi.code == code))
+        if kpi is None or not principal.may_see_agency(kpi.agency_code):
+            raise NotFound(f"không có chỉ số / no KPI {code!r}")
+        if kpi.source_kind != "records":
+            raise Invalid(
+                f"chỉ số {code} được tính từ nguồn {kpi.source_kind}, không nhập tay / "
+                "this KPI is computed, not entered"
+            )
+        if principal.role == "agency_officer" and not principal.may_write_agency(kpi.agency_code):
+            raise Forbidden("chỉ cơ quan phụ trách được nhập / only the KPI's agency may enter it")
+        try:
+            period = parse_key(kpi.period, data.period, zone)
+        except ValueError as error:
+            raise Invalid(f"kỳ không hợp lệ / bad period: {error}") from None
+        area = (data.area or "").strip() or CITY
+        row = session.scalar(
+            select(KpiEntry).where(
+                KpiEntry.kpi_id == kpi.id,
+                KpiEntry.period_key == period.key,
+                KpiEntry.area_code == area,
+            )
+        )
+        before = None if row is None else {"value": row.value, "evidence": row.evidence}
+        if row is None:
+            row = KpiEntry(kpi_id=kpi.id, period_key=period.key, area_code=area)
+            session.add(row)
+        row.value, row.evidence = data.value, data.evidence
+        row.entered_by, row.entered_at = principal.username, clock.now()
+        out = {
+            "kpi": code,
+            "period": period.key,
+            "area": area or None,
+            "value": data.value,
+            "evidence": data.evidence,
+        }
+        journal.record(
+            session,
+            actor=principal.username,
+            action="kpi.enter",
+            object_type="kpi",
+            object_id=code,
+            summary={"before": before, "after": out},
+            address=address,
+        )
+        return out
+
+
+def parse_kpis_yaml(text: str) -> tuple[list[SectorIn], list[KpiIn]]:
+    """The sectors and KPIs of a pack's ``kpis.yaml``; ``Invalid`` naming the entry at fault."""
+    try:
+        doc = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise Invalid(f"YAML không hợp lệ / invalid YAML: {error}") from None
+    if not isinstance(doc, dict):
+        raise Invalid("kpis.yaml: expected a mapping with sectors and kpis")
+    sectors, kpis = [], []
+    for n, item in enumerate(doc.get("sectors") or []):
+        try:
+            sectors.append(SectorIn.model_validate({"position": n, **item}, strict=False))
+        except (ValidationError, TypeError) as error:
+            raise (
+                _invalid(error, f"sectors[{n}]")
+                if isinstance(error, ValidationError)
+                else Invalid(str(error))
+            ) from None
+    for n, item in enumerate(doc.get("kpis") or []):
+        try:
+            kpis.append(KpiIn.model_validate(item, strict=False))
+        except ValidationError as error:
+            raise _invalid(
+                error, f"kpis[{n}] {item.get('code', '') if isinstance(item, dict) else ''}"
+            ) from None
+    return sectors, kpis
+
+
+def load_kpis(database: Database, pack: Any) -> int:
+    """Load ``kpis.yaml`` of a pack; idempotent (versions move only when a formula changes)."""
+    path = Path(pack.data_dir) / "kpis.yaml"
+    if not path.exists():
+        return 0
+    sectors, kpis = parse_kpis_yaml(path.read_text(encoding="utf-8"))
+    for sector in sectors:
+        save_sector(database, sector)
+    for kpi in kpis:
+        save_kpi(database, kpi, None, origin=f"pack:{pack.name}")
+    return len(kpis)
