@@ -119,6 +119,7 @@ class _Acc:
     """Partial sums of one or more series, combined city-wide and by ward."""
 
     series: int = 0
+    reporting: int = 0  # series with at least one bucket in the period
     buckets: int = 0
     ok: int = 0
     total: float = 0.0
@@ -129,6 +130,7 @@ class _Acc:
 
     def add(self, other: _Acc) -> None:
         self.series += other.series
+        self.reporting += other.reporting
         self.buckets += other.buckets
         self.ok += other.ok
         self.total += other.total
@@ -217,7 +219,12 @@ def _obs_value(p: ObservationsParams, acc: _Acc, expected: int) -> tuple[float |
 
 
 def _obs_inputs(p: ObservationsParams, acc: _Acc, expected: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"series": acc.series, "hours": acc.buckets, "expected_hours": expected}
+    out: dict[str, Any] = {
+        "series": acc.series,
+        "series_with_data": acc.reporting,
+        "hours": acc.buckets,
+        "expected_hours": expected,
+    }
     if p.agg == "share":
         out["hours_meeting"] = acc.ok
     if p.agg in ("avg", "sum", "count", "fraction"):
@@ -242,6 +249,7 @@ def observations(ctx: Context, params: dict[str, Any]) -> Outcome:
         if acc is None:
             skipped.append(s.entity_id)
             continue
+        acc.reporting = 1 if acc.buckets else 0
         city.add(acc)
         if s.area_code:
             by_area.setdefault(s.area_code, _Acc()).add(acc)
