@@ -185,6 +185,25 @@ def totals(structure: dict[str, Any], scores: dict[str, float | None]) -> dict[s
     return {"computed": total, "entered": len(have), "of": len(scored), "max_points": points}
 
 
+def _score(
+    found: dict[tuple[str, int, str], DtiResult],
+    structure: dict[str, Any],
+    province: str,
+    year: int,
+    code: str,
+) -> float | None:
+    """A province's score on one index in a year; for the total (""), the published total or,
+    without one, the total computed from its main indices."""
+    row = found.get((province, year, code))
+    if row is not None and row.score is not None:
+        return row.score
+    if code:
+        return None
+    scores = {c: r.score for (p, y, c), r in found.items() if p == province and y == year}
+    computed: float | None = totals(structure, scores)["computed"]
+    return computed
+
+
 def baseline(database: Database, framework: str, province: str, year: int) -> dict[str, Any]:
     """A merged province's scores for a year before its merger: the average of its parts'
     (per main index and for the total), with which parts had a value."""
@@ -203,9 +222,8 @@ def baseline(database: Database, framework: str, province: str, year: int) -> di
             "indices": {},
         }
         for code in ["", *(i["code"] for i in _indices(fw.structure))]:
-            values = {
-                p: found[(p, year, code)].score for p in merger.parts if (p, year, code) in found
-            }
+            found_values = {p: _score(found, fw.structure, p, year, code) for p in merger.parts}
+            values = {p: v for p, v in found_values.items() if v is not None}
             present = [v for v in values.values() if v is not None]
             out["indices"][code] = {
                 "average": sum(present) / len(present) if present else None,
@@ -245,9 +263,7 @@ def dti_view(database: Database, framework: str, province: str) -> dict[str, Any
             if own is not None:
                 scores[code], evidence[code] = own.score, own.evidence
             elif merger is not None and year < merger.year:
-                pairs = [
-                    (p, found[(p, year, code)].score) for p in parts if (p, year, code) in found
-                ]
+                pairs = [(p, _score(found, structure, p, year, code)) for p in parts]
                 present = [v for _p, v in pairs if v is not None]
                 present_parts.update(p for p, v in pairs if v is not None)
                 if present:
