@@ -43,8 +43,8 @@ def test_reading_needs_kpi_read_and_writing_kpi_write(
     saved = client.put("/api/v1/kpis/api-kpi", json=GOOD, headers=admin)
     assert saved.status_code == 200, saved.text
     assert saved.json()["version"] == 1
-    assert client.post("/api/v1/kpis/compute", json={}, headers=viewer).status_code == 403
-    run = client.post("/api/v1/kpis/compute", json={"codes": ["api-kpi"]}, headers=admin)
+    assert client.post("/api/v1/kpi/compute", json={}, headers=viewer).status_code == 403
+    run = client.post("/api/v1/kpi/compute", json={"codes": ["api-kpi"]}, headers=admin)
     assert run.status_code == 200 and run.json()["computed"] >= 1
     audit = client.get("/api/v1/audit", headers=admin, params={"object_type": "kpi"})
     if audit.status_code == 200:  # the journal's API: the save is in it
@@ -119,7 +119,7 @@ def test_entries_by_the_kpi_agency_only(
     )
     assert not_entered.status_code == 422 and "computed, not entered" in not_entered.text
     client.post(
-        "/api/v1/kpis/compute",
+        "/api/v1/kpi/compute",
         json={"codes": ["benh-an-dien-tu"], "force": True},
         headers=headers_for("admin"),
     )
@@ -130,7 +130,7 @@ def test_entries_by_the_kpi_agency_only(
     assert city["value"] == 42.5 and city["status"] == "red"
     assert city["inputs"]["entries"][0]["evidence"] == entry["evidence"]
     # The officer's dashboard holds the city's shared KPIs and their own agency's, no other's.
-    board = client.get("/api/v1/kpis/dashboard", headers=officer).json()
+    board = client.get("/api/v1/kpi/dashboard", headers=officer).json()
     codes = {k["code"] for p in board["pillars"] for s in p["sectors"] for k in s["kpis"]}
     assert "benh-an-dien-tu" in codes and "hoc-ba-so" not in codes and "su-co-dung-han" in codes
 
@@ -138,8 +138,8 @@ def test_entries_by_the_kpi_agency_only(
 def test_dashboard_groups_pillars_and_sectors(
     cantho: Database, client: TestClient, headers_for: Headers
 ) -> None:
-    client.post("/api/v1/kpis/compute", json={}, headers=headers_for("admin"))
-    board = client.get("/api/v1/kpis/dashboard", headers=headers_for("leader")).json()
+    client.post("/api/v1/kpi/compute", json={}, headers=headers_for("admin"))
+    board = client.get("/api/v1/kpi/dashboard", headers=headers_for("leader")).json()
     assert [p["code"] for p in board["pillars"]] == [
         "chinh-quyen-so",
         "kinh-te-so",
@@ -152,7 +152,7 @@ def test_dashboard_groups_pillars_and_sectors(
     assert health["name"] == "Y tế"
     one = health["kpis"][0]
     assert one["status"] == "grey" and one["reason"]
-    choices = client.get("/api/v1/kpis/choices", headers=headers_for("viewer")).json()
+    choices = client.get("/api/v1/kpi/choices", headers=headers_for("viewer")).json()
     installed = {s["code"]: s["installed"] for s in choices["sources"]}
     assert installed["observations"] and not installed["incidents.on_time"]
 

@@ -134,9 +134,11 @@ def prepare(
     """Schema, pack, accounts, channels, contexts and history; returns what was done (for the
     banner and tests). ``inbox_secret`` signs the deliveries to the demo's inbox."""
     from taydo.auth.service import ensure_demo_users
+    from taydo.core import clock
     from taydo.core.migrate import upgrade
     from taydo.core.plugins import make_plugin_manager, packs
     from taydo.demo import contexts
+    from taydo.demo import kpi as kpi_demo
     from taydo.demo.inbox import demo_channels
     from taydo.packs.cantho.simulator import Simulator
     from taydo.packs.cantho.simulator.driver import backfill, last_timestamp, series_map
@@ -183,8 +185,11 @@ def prepare(
             written = backfill(
                 database, simulator, series, start, now_ms, step_ms, on_progress=report
             )
+    with console.status("Tính chỉ số KPI / computing the KPIs…"):
+        kpi_entries = kpi_demo.fill(database, now=clock.now(), zone=Settings().display_timezone)
     return {
         "pack": counts,
+        "kpi_entries": kpi_entries,
         "accounts": accounts,
         "series": len(simulator.pairs),
         "first_run": last is None,

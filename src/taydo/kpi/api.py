@@ -54,7 +54,7 @@ async def list_kpis(
     return await _run(service.list_kpis, db, pillar=pillar, sector=sector)
 
 
-@router.get("/kpis/choices")
+@router.get("/kpi/choices")
 async def kpi_choices(db: Db, _p: Principal = READ) -> dict[str, Any]:
     """Pillars, sectors, periods and source kinds (with whether each is installed)."""
     sectors = await _run(service.list_sectors, db)
@@ -75,12 +75,12 @@ async def kpi_choices(db: Db, _p: Principal = READ) -> dict[str, Any]:
     }
 
 
-@router.get("/kpis/dashboard")
+@router.get("/kpi/dashboard")
 async def kpi_dashboard(db: Db, principal: Principal = READ) -> dict[str, Any]:
     return await _run(service.dashboard, db, principal, now=clock.now())
 
 
-@router.post("/kpis/compute")
+@router.post("/kpi/compute")
 async def compute_kpis(
     body: ComputeIn, runtime: AppRuntime, settings: AppSettings, _p: Principal = WRITE
 ) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from taydo.geo.service import list_areas
 from taydo.kpi import service
 from taydo.kpi.periods import PERIODS
 from taydo.kpi.schemas import EntryIn
+from taydo.web.i18n import N_
 from taydo.web.shell import page, render
 
 __all__ = ["router", "sparkline"]
@@ -67,6 +68,10 @@ async def dashboard_page(
 
 def _detail(database: Database, code: str, principal: Principal, province: str) -> dict[str, Any]:
     view = service.kpi_detail(database, code, principal)
+    # Shown as JSON with its Vietnamese text as is (Jinja's tojson escapes it to \\u…).
+    for row in (*view["history"], *view["wards"]):
+        row["inputs_text"] = orjson.dumps(row["inputs"], option=orjson.OPT_SORT_KEYS).decode()
+    view["source_text"] = orjson.dumps(view["kpi"]["source"]).decode()
     chart = {
         "labels": [h["period"] for h in view["history"]],
         "values": [h["value"] for h in view["history"]],
@@ -124,7 +129,7 @@ async def kpi_enter(
             }
         )
     except ValueError:
-        error = "Giá trị, kỳ hoặc minh chứng không hợp lệ"
+        error = N_("Giá trị, kỳ hoặc minh chứng không hợp lệ")
         return await _refused(request, db, code, principal, settings.console_area, error)
     try:
         await run_in_threadpool(

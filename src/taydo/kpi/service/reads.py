@@ -85,7 +85,10 @@ def dashboard(database: Database, principal: Principal | None, *, now: datetime)
     tree: dict[str, dict[str | None, list[dict[str, Any]]]] = {p: {} for p in PILLARS}
     for k in kpis:
         history = series.get(k.id, [])[-SPARK:]
-        last = history[-1] if history else None
+        # The newest period with a value (an open period often has none yet: a month's
+        # figures are entered after it ends); the newest period when none has one.
+        valued = [h for h in history if h.value is not None]
+        last = valued[-1] if valued else (history[-1] if history else None)
         status = last.status if last is not None else "grey"
         counts[status] += 1
         tree.setdefault(k.pillar, {}).setdefault(k.sector, []).append(
