@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "mqtt": ["benchmarks.mqtt"],
     "ngsild": ["benchmarks.ngsild"],
     "console": ["benchmarks.console"],
+    "kpi": ["benchmarks.kpi"],
     "startup": ["benchmarks.startup"],
     "overload": ["benchmarks.overload"],
     "cluster": ["benchmarks.cluster"],
