@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -15,11 +15,13 @@ from taydo.core.access import Principal, client_address, requires
 from taydo.core.deps import AppRuntime, AppSettings, Db
 from taydo.core.errors import Invalid
 from taydo.core.inputs import INPUT_CONFIG
+from taydo.ingest.files.api import read_upload
 from taydo.kpi import service
 from taydo.kpi.periods import PERIODS
 from taydo.kpi.runtime import CHANGED_SUBJECT
 from taydo.kpi.schemas import PILLARS, DtiResultIn, EntryIn, KpiIn
 from taydo.kpi.sources import COUNTERS, KINDS, NOT_INSTALLED
+from taydo.kpi.uploads import import_file
 
 __all__ = ["router"]
 
@@ -146,6 +148,35 @@ async def enter_value(
         body,
         principal,
         zone=settings.display_timezone,
+        address=client_address(request),
+    )
+
+
+@router.post(
+    "/kpis/{code}/entries/upload", summary="Nạp số liệu từ tệp / Import entries from .xlsx or .csv"
+)
+async def upload_entries(
+    code: KpiCode,
+    request: Request,
+    db: Db,
+    settings: AppSettings,
+    file: Annotated[UploadFile, File(description=".xlsx or .csv: period, area, value, evidence")],
+    mode: Annotated[str, Form(description="all_or_nothing | accept_valid")] = "all_or_nothing",
+    principal: Principal = ENTER,
+) -> dict[str, Any]:
+    """A per-row report; with ``all_or_nothing`` (the default) one bad row imports nothing."""
+    if mode not in ("all_or_nothing", "accept_valid"):
+        raise Invalid("mode: all_or_nothing | accept_valid")
+    data = await read_upload(file, settings.max_upload_bytes)
+    return await _run(
+        import_file,
+        db,
+        code,
+        file.filename or "",
+        data,
+        principal,
+        zone=settings.display_timezone,
+        all_or_nothing=mode == "all_or_nothing",
         address=client_address(request),
     )
 

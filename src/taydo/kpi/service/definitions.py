@@ -14,12 +14,15 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from taydo.auth import journal
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import Conflict, Forbidden, Invalid, NotFound
+from taydo.geo.service import area_code_in
+from taydo.ingest.files.parse import parse_number
 from taydo.kpi.models import CITY, Kpi, KpiEntry, KpiSector
 from taydo.kpi.periods import parse_key
 from taydo.kpi.schemas import EntryIn, KpiIn, SectorIn
@@ -28,6 +31,7 @@ __all__ = [
     "delete_kpi",
     "enter_value",
     "get_kpi",
+    "import_entries",
     "kpi_dict",
     "list_kpis",
     "list_sectors",
@@ -195,6 +199,60 @@ def list_sectors(database: Database) -> list[dict[str, Any]]:
         ]
 
 
+def _entry_kpi(session: Session, code: str, principal: Principal) -> Kpi:
+    """The KPI a principal may enter values for (404 for another agency's, as when reading)."""
+    kpi = session.scalar(select(Kpi).where(Kpi.code == code))
+    if kpi is None or not principal.may_see_agency(kpi.agency_code):
+        raise NotFound(f"không có chỉ số / no KPI {code!r}")
+    if kpi.source_kind != "records":
+        raise Invalid(
+            f"chỉ số {code} được tính từ nguồn {kpi.source_kind}, không nhập tay / "
+            "this KPI is computed, not entered"
+        )
+    if principal.role == "agency_officer" and not principal.may_write_agency(kpi.agency_code):
+        raise Forbidden("chỉ cơ quan phụ trách được nhập / only the KPI's agency may enter it")
+    return kpi
+
+
+def _checked(session: Session, kpi: Kpi, data: EntryIn, zone: str) -> tuple[str, str]:
+    """(period key, area code) of an entry; ``Invalid`` saying what is wrong."""
+    try:
+        period = parse_key(kpi.period, data.period, zone)
+    except ValueError as error:
+        raise Invalid(f"kỳ không hợp lệ / bad period: {error}") from None
+    area = (data.area or "").strip()
+    if area:
+        found = area_code_in(session, area)
+        if found is None:
+            raise Invalid(f"không có phường, xã / no ward or commune {area!r}")
+        area = found
+    return period.key, area or CITY
+
+
+def _put(
+    session: Session, kpi: Kpi, key: str, area: str, data: EntryIn, principal: Principal
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    row = session.scalar(
+        select(KpiEntry).where(
+            KpiEntry.kpi_id == kpi.id, KpiEntry.period_key == key, KpiEntry.area_code == area
+        )
+    )
+    before = None if row is None else {"value": row.value, "evidence": row.evidence}
+    if row is None:
+        row = KpiEntry(kpi_id=kpi.id, period_key=key, area_code=area)
+        session.add(row)
+    row.value, row.evidence = data.value, data.evidence
+    row.entered_by, row.entered_at = principal.username, clock.now()
+    after = {
+        "kpi": kpi.code,
+        "period": key,
+        "area": area or None,
+        "value": data.value,
+        "evidence": data.evidence,
+    }
+    return before, after
+
+
 def enter_value(
     database: Database,
     code: str,
@@ -206,41 +264,9 @@ def enter_value(
 ) -> dict[str, Any]:
     """Enter (or correct) a KPI's value for a period and ward, with its evidence."""
     with database.session() as session:
-        kpi = session.scalar(select(Kpi).where(Kpi.code == code))
-        if kpi is None or not principal.may_see_agency(kpi.agency_code):
-            raise NotFound(f"không có chỉ số / no KPI {code!r}")
-        if kpi.source_kind != "records":
-            raise Invalid(
-                f"chỉ số {code} được tính từ nguồn {kpi.source_kind}, không nhập tay / "
-                "this KPI is computed, not entered"
-            )
-        if principal.role == "agency_officer" and not principal.may_write_agency(kpi.agency_code):
-            raise Forbidden("chỉ cơ quan phụ trách được nhập / only the KPI's agency may enter it")
-        try:
-            period = parse_key(kpi.period, data.period, zone)
-        except ValueError as error:
-            raise Invalid(f"kỳ không hợp lệ / bad period: {error}") from None
-        area = (data.area or "").strip() or CITY
-        row = session.scalar(
-            select(KpiEntry).where(
-                KpiEntry.kpi_id == kpi.id,
-                KpiEntry.period_key == period.key,
-                KpiEntry.area_code == area,
-            )
-        )
-        before = None if row is None else {"value": row.value, "evidence": row.evidence}
-        if row is None:
-            row = KpiEntry(kpi_id=kpi.id, period_key=period.key, area_code=area)
-            session.add(row)
-        row.value, row.evidence = data.value, data.evidence
-        row.entered_by, row.entered_at = principal.username, clock.now()
-        out = {
-            "kpi": code,
-            "period": period.key,
-            "area": area or None,
-            "value": data.value,
-            "evidence": data.evidence,
-        }
+        kpi = _entry_kpi(session, code, principal)
+        key, area = _checked(session, kpi, data, zone)
+        before, out = _put(session, kpi, key, area, data, principal)
         journal.record(
             session,
             actor=principal.username,
@@ -251,6 +277,97 @@ def enter_value(
             address=address,
         )
         return out
+
+
+_COLUMNS = {
+    "period": ("period", "kỳ", "ky"),
+    "area": ("area", "phường, xã", "phường/xã", "mã phường, xã", "mã phường/xã", "ward"),
+    "value": ("value", "giá trị", "gia tri"),
+    "evidence": ("evidence", "minh chứng", "minh chung"),
+}
+
+
+def _cell(cells: dict[str, Any], name: str) -> Any:
+    wanted = _COLUMNS[name]
+    for header, value in cells.items():
+        if str(header).strip().lower() in wanted:
+            return value
+    return None
+
+
+def import_entries(
+    database: Database,
+    code: str,
+    rows: list[tuple[int, dict[str, Any]]],
+    principal: Principal,
+    *,
+    zone: str,
+    all_or_nothing: bool = True,
+    address: str | None = None,
+) -> dict[str, Any]:
+    """Entries from a spreadsheet's rows (number, cells by header): a report per row. With
+    ``all_or_nothing`` (the default) one bad row imports nothing; otherwise the good rows are
+    imported and the bad ones reported. One transaction, one journal entry."""
+    with database.session() as session:
+        kpi = _entry_kpi(session, code, principal)
+        good: list[tuple[int, str, str, EntryIn]] = []
+        problems: list[dict[str, Any]] = []
+        for number, cells in rows:
+            try:
+                raw = _cell(cells, "value")
+                data = EntryIn(
+                    period=str(_cell(cells, "period") or "").strip(),
+                    area=str(_cell(cells, "area") or "").strip() or None,
+                    value=parse_number(raw) if raw is not None else float("nan"),
+                    evidence=str(_cell(cells, "evidence") or "").strip(),
+                )
+                key, area = _checked(session, kpi, data, zone)
+            except ValidationError as error:
+                fields = ", ".join(str(e["loc"][0]) for e in error.errors())
+                problems.append(
+                    {"row": number, "problem": f"thiếu hoặc sai / missing or bad: {fields}"}
+                )
+                continue
+            except (Invalid, ValueError) as error:
+                problems.append({"row": number, "problem": getattr(error, "message", str(error))})
+                continue
+            good.append((number, key, area, data))
+        seen: set[tuple[str, str]] = set()
+        for number, key, area, _data in good:
+            if (key, area) in seen:
+                problems.append(
+                    {
+                        "row": number,
+                        "problem": f"trùng kỳ và phường, xã / repeats {key} {area or 'city'}",
+                    }
+                )
+            seen.add((key, area))
+        report: dict[str, Any] = {
+            "rows": len(rows),
+            "rejected": len({p["row"] for p in problems}),
+            "problems": sorted(problems, key=lambda p: p["row"]),
+            "mode": "all_or_nothing" if all_or_nothing else "accept_valid",
+            "imported": 0,
+        }
+        bad_rows = {p["row"] for p in problems}
+        if not rows or (all_or_nothing and problems):
+            return report
+        written = []
+        for number, key, area, data in good:
+            if number not in bad_rows:
+                written.append(_put(session, kpi, key, area, data, principal)[1])
+        report["imported"] = len(written)
+        if written:
+            journal.record(
+                session,
+                actor=principal.username,
+                action="kpi.import",
+                object_type="kpi",
+                object_id=code,
+                summary={"rows": len(rows), "imported": len(written), "entries": written[:200]},
+                address=address,
+            )
+        return report
 
 
 def parse_kpis_yaml(text: str) -> tuple[list[SectorIn], list[KpiIn]]:
