@@ -93,3 +93,22 @@ def test_refusals(cantho: Database, client: TestClient, headers_for: Headers) ->
     twice = {"file": ("so-lieu.xlsx", _xlsx([ROWS[0], ROWS[0]]), "application/octet-stream")}
     report = client.post(URL, files=twice, headers=officer).json()
     assert report["imported"] == 0 and "repeats" in report["problems"][0]["problem"]
+
+
+def test_the_upload_form_shows_the_report(
+    cantho: Database, client: TestClient, headers_for: Headers
+) -> None:
+    officer = {**headers_for("agency_officer", ["VPUBND"]), "Accept": "text/html"}
+    page = client.get("/kpi/ho-so-cong-viec-cap-xa", headers=officer).text
+    assert 'action="/kpi/ho-so-cong-viec-cap-xa/upload"' in page
+    files = {"file": ("so-lieu.xlsx", _xlsx(ROWS), "application/octet-stream")}
+    shown = client.post("/kpi/ho-so-cong-viec-cap-xa/upload", files=files, headers=officer)
+    assert shown.status_code == 422
+    assert "Không dòng nào được nạp" in shown.text and "no ward" in shown.text
+    kept = client.post(
+        "/kpi/ho-so-cong-viec-cap-xa/upload",
+        files=files,
+        data={"accept_valid": "1"},
+        headers=officer,
+    )
+    assert "Báo cáo 7/BC-UBND" in kept.text  # the imported rows' evidence, in the inputs

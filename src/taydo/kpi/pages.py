@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
@@ -17,9 +17,11 @@ from taydo.core.db import Database
 from taydo.core.deps import AppSettings, Db
 from taydo.core.errors import NotFound, TaydoError
 from taydo.geo.service import list_areas
+from taydo.ingest.files.api import read_upload
 from taydo.kpi import service
 from taydo.kpi.periods import PERIODS
 from taydo.kpi.schemas import EntryIn
+from taydo.kpi.uploads import import_file
 from taydo.web.i18n import N_
 from taydo.web.shell import page, render
 
@@ -156,6 +158,47 @@ async def _refused(
 ) -> Response:
     view = await run_in_threadpool(_detail, db, code, principal, province)
     return render(request, "kpi/kpi.html", {**view, "error": error}, status=422)
+
+
+@router.post("/kpi/{code}/upload")
+async def kpi_upload(
+    request: Request,
+    code: str,
+    db: Db,
+    settings: AppSettings,
+    principal: Annotated[Principal, page("kpi:enter")],
+    file: Annotated[UploadFile, File()],
+    accept_valid: Annotated[str, Form()] = "",
+) -> Response:
+    """The upload form: the per-row report on the KPI's page, the periods computed at once."""
+    data = await read_upload(file, settings.max_upload_bytes)
+    try:
+        report = await run_in_threadpool(
+            import_file,
+            db,
+            code,
+            file.filename or "",
+            data,
+            principal,
+            zone=settings.display_timezone,
+            all_or_nothing=not accept_valid,
+            address=client_address(request),
+        )
+    except NotFound:
+        raise
+    except TaydoError as exc:
+        return await _refused(request, db, code, principal, settings.console_area, exc.message)
+    if report["imported"]:
+        await run_in_threadpool(
+            service.compute, db, now=clock.now(), zone=settings.display_timezone, codes=[code]
+        )
+    view = await run_in_threadpool(_detail, db, code, principal, settings.console_area)
+    return render(
+        request,
+        "kpi/kpi.html",
+        {**view, "report": report},
+        status=200 if not report["rejected"] else 422,
+    )
 
 
 @router.get("/dti")
