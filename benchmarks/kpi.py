@@ -137,9 +137,8 @@ def main() -> None:
 
             def page() -> None:
                 answer = client.get("/kpi", headers=headers)
-                assert (
-                    answer.status_code == 200 and answer.text.count('class="kpi-card st-') == args.kpis
-                )
+                cards = answer.text.count('class="kpi-card st-')
+                assert answer.status_code == 200 and cards == args.kpis
 
             def data() -> None:
                 answer = client.get("/api/v1/kpi/dashboard", headers=headers)
