@@ -18,7 +18,7 @@ from taydo.core.inputs import INPUT_CONFIG
 from taydo.ingest.files.api import read_upload
 from taydo.kpi import service
 from taydo.kpi.periods import PERIODS
-from taydo.kpi.runtime import CHANGED_SUBJECT
+from taydo.kpi.runtime import announce
 from taydo.kpi.schemas import PILLARS, DtiResultIn, EntryIn, KpiIn
 from taydo.kpi.sources import COUNTERS, KINDS, NOT_INSTALLED
 from taydo.kpi.uploads import import_file
@@ -94,8 +94,7 @@ async def compute_kpis(
         codes=body.codes,
         force=body.force,
     )
-    for change in run.changes:
-        await runtime.bus.publish(CHANGED_SUBJECT, {**change, "url": f"/kpi/{change['code']}"})
+    await announce(runtime, run.changes)
     return {"computed": run.computed, "kept": run.kept, "changes": run.changes}
 
 

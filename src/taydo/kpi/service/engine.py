@@ -238,6 +238,7 @@ def compute(
                         .group_by(KpiEntry.period_key)
                     ).all()
                 )
+            before = _headline(session, kpi.id)
             for period in periods:
                 closed = period.end <= now
                 old = known.get(period.key)
@@ -249,20 +250,37 @@ def compute(
                     run.kept += 1
                     continue
                 outcome = compute_period(session, database.dialect, kpi, period, now)
-                before, after = _store(session, kpi, period, closed, outcome, now)
+                _store(session, kpi, period, closed, outcome, now)
                 run.computed += 1
-                first_grey = before is None and after == "grey"
-                if before != after and not first_grey and period is periods[-1]:
-                    run.changes.append(
-                        {
-                            "code": kpi.code,
-                            "period": period.key,
-                            "before": before,
-                            "status": after,
-                            "value": outcome.value,
-                        }
-                    )
+            session.flush()
+            after = _headline(session, kpi.id)
+            changed = after is not None and (before is None or before[1] != after[1])
+            if after is not None and changed and not (before is None and after[1] == "grey"):
+                run.changes.append(
+                    {
+                        "code": kpi.code,
+                        "period": after[0],
+                        "before": before[1] if before is not None else None,
+                        "status": after[1],
+                        "value": after[2],
+                    }
+                )
     return run
+
+
+def _headline(session: Session, kpi_id: int) -> tuple[str, str, float | None] | None:
+    """(period, status, value) the dashboard shows for a KPI: its newest city value that has
+    a value, else its newest city value; None before the first computation."""
+    rows = session.execute(
+        select(KpiValue.period_key, KpiValue.status, KpiValue.value)
+        .where(KpiValue.kpi_id == kpi_id, KpiValue.area_code == CITY)
+        .order_by(KpiValue.period_start.desc())
+        .limit(40)
+    ).all()
+    if not rows:
+        return None
+    valued = next((r for r in rows if r[2] is not None), rows[0])
+    return valued[0], valued[1], valued[2]
 
 
 def _current(
