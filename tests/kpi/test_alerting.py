@@ -15,6 +15,7 @@ from taydo.core.plugins import make_plugin_manager, packs
 from taydo.packs.loading import load_pack
 
 Headers = Callable[..., dict[str, str]]
+URL = "/api/v1/kpis/benh-an-dien-tu/entries"
 
 
 def _alerts(client: TestClient, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
@@ -44,17 +45,21 @@ def test_off_target_alerts_and_back_on_target_resolves(
 
 def _scenario(client: TestClient, headers_for: Headers) -> None:
     admin, officer = headers_for("admin"), headers_for("agency_officer", ["SYT"])
-    entry = {"period": "2026-Q3", "value": 40.0, "evidence": "Báo cáo 3/BC-SYT"}
-    assert (
-        client.post("/api/v1/kpis/benh-an-dien-tu/entries", json=entry, headers=officer).status_code
-        == 201
+    compute = {"codes": ["benh-an-dien-tu"]}
+    entry = {"period": "2026-Q3", "value": 100.0, "evidence": "Báo cáo 2/BC-SYT"}
+    assert client.post(URL, json=entry, headers=officer).status_code == 201
+    first = client.post("/api/v1/kpi/compute", json=compute, headers=admin).json()
+    assert first["changes"][0]["before"] is None  # the first status is the baseline: no alert
+    entry = {**entry, "value": 40.0, "evidence": "Báo cáo 3/BC-SYT (điều chỉnh)"}
+    assert client.post(URL, json=entry, headers=officer).status_code == 201
+    run = client.post("/api/v1/kpi/compute", json=compute, headers=admin).json()
+    change = run["changes"][0]
+    assert (change["code"], change["period"], change["before"], change["status"]) == (
+        "benh-an-dien-tu",
+        "2026-Q3",
+        "green",
+        "red",
     )
-    run = client.post(
-        "/api/v1/kpi/compute", json={"codes": ["benh-an-dien-tu"]}, headers=admin
-    ).json()
-    assert {"code": "benh-an-dien-tu", "period": "2026-Q3", "status": "red"}.items() <= run[
-        "changes"
-    ][0].items()
 
     firing = _wait(lambda: _alerts(client, admin, active=True))
     assert len(firing) == 1
@@ -64,7 +69,7 @@ def _scenario(client: TestClient, headers_for: Headers) -> None:
     assert _alerts(client, officer, active=True)  # the KPI's agency sees it
 
     better = {**entry, "value": 100.0, "evidence": "Báo cáo 4/BC-SYT (điều chỉnh)"}
-    client.post("/api/v1/kpis/benh-an-dien-tu/entries", json=better, headers=officer)
-    client.post("/api/v1/kpi/compute", json={"codes": ["benh-an-dien-tu"]}, headers=admin)
+    client.post(URL, json=better, headers=officer)
+    client.post("/api/v1/kpi/compute", json=compute, headers=admin)
     resolved = _wait(lambda: [a for a in _alerts(client, admin) if a["state"] == "resolved"])
     assert resolved and resolved[0]["id"] == alert["id"]

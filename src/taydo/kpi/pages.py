@@ -210,7 +210,14 @@ async def dti_page(
     province: str = "cantho",
 ) -> Response:
     frameworks = await run_in_threadpool(service.list_frameworks, db)
-    view: dict[str, Any] = {"frameworks": frameworks, "selected": framework, "view": None}
+    provinces = await run_in_threadpool(service.dti_provinces, db, framework)
+    view: dict[str, Any] = {
+        "frameworks": frameworks,
+        "selected": framework,
+        "provinces": provinces,
+        "province": province,
+        "view": None,
+    }
     if any(f["code"] == framework for f in frameworks):
         view["view"] = await run_in_threadpool(service.dti_view, db, framework, province)
         years = view["view"]["years"]

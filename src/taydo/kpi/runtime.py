@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 COMPUTE_DUTY = "kpi.compute"
 CHANGED_SUBJECT = "kpi.changed"
-_FIRST_DELAY_S = 5.0  # let the writer settle and the gateways open first
+_FIRST_DELAY_S = 30.0  # let the writer settle, the gateways open and the first data arrive
 
 
 async def announce(runtime: Runtime, changes: list[dict[str, Any]]) -> None:
@@ -31,7 +31,9 @@ async def announce(runtime: Runtime, changes: list[dict[str, Any]]) -> None:
     written as an observation (``taydo.kpi.alerting``) so the rules engine judges it."""
     for change in changes:
         await runtime.bus.publish(CHANGED_SUBJECT, {**change, "url": f"/kpi/{change['code']}"})
-    judged = [c for c in changes if c["status"] in LEVELS]
+    # A change from a known status: a KPI's first computation (a fresh install, a new KPI)
+    # sets its baseline without alerting.
+    judged = [c for c in changes if c["status"] in LEVELS and c["before"] is not None]
     writer = runtime.find(ObservationWriter)
     if not judged or writer is None:
         return

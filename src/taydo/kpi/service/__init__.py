@@ -15,6 +15,7 @@ from taydo.kpi.service.definitions import (
 )
 from taydo.kpi.service.dti import (
     baseline,
+    dti_provinces,
     dti_view,
     enter_result,
     list_frameworks,
@@ -33,6 +34,7 @@ __all__ = [
     "compute_period",
     "dashboard",
     "delete_kpi",
+    "dti_provinces",
     "dti_view",
     "enter_result",
     "enter_value",

@@ -26,6 +26,7 @@ from taydo.kpi.schemas import DtiFrameworkIn, DtiResultIn, MergerIn
 
 __all__ = [
     "baseline",
+    "dti_provinces",
     "dti_view",
     "enter_result",
     "list_frameworks",
@@ -291,6 +292,18 @@ def dti_view(database: Database, framework: str, province: str) -> dict[str, Any
 
 def _change(now: float | None, before: float | None) -> float | None:
     return None if now is None or before is None else now - before
+
+
+def dti_provinces(database: Database, framework: str) -> list[str]:
+    """The provinces with results in a framework, and the merged ones and their parts."""
+    with database.session() as session:
+        found = set(
+            session.scalars(select(DtiResult.province).where(DtiResult.framework == framework))
+        )
+        for merger in session.scalars(select(DtiMerger)):
+            found.add(merger.province)
+            found.update(merger.parts)
+    return sorted(found)
 
 
 def load_dti(database: Database, pack: Any) -> int:

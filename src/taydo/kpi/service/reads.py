@@ -186,7 +186,8 @@ def kpi_values(
 def kpi_detail(database: Database, code: str, principal: Principal | None) -> dict[str, Any]:
     """The definition, the city's history, and the newest period's breakdown by ward."""
     history = kpi_values(database, code, principal, limit=36)
-    latest = history[0] if history else None
+    # As on the dashboard: the newest period with a value (an open one often has none yet).
+    latest = next((h for h in history if h["value"] is not None), history[0] if history else None)
     wards = (
         [v for v in kpi_values(database, code, principal, period=latest["period"]) if v["area"]]
         if latest
