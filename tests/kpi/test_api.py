@@ -129,6 +129,8 @@ def test_entries_by_the_kpi_agency_only(
     city = next(v for v in values if v["area"] is None)
     assert city["value"] == 42.5 and city["status"] == "red"
     assert city["inputs"]["entries"][0]["evidence"] == entry["evidence"]
+    listed = {k["code"] for k in client.get("/api/v1/kpis", headers=officer).json()}
+    assert "benh-an-dien-tu" in listed and "hoc-ba-so" not in listed and "su-co-dung-han" in listed
     # The officer's dashboard holds the city's shared KPIs and their own agency's, no other's.
     board = client.get("/api/v1/kpi/dashboard", headers=officer).json()
     codes = {k["code"] for p in board["pillars"] for s in p["sectors"] for k in s["kpis"]}
@@ -226,3 +228,29 @@ def test_dti_structure_totals_and_baseline(
     merged = client.get("/api/v1/dti/dti-922", params={"province": "cantho"}, headers=viewer).json()
     first = next(y for y in merged["years"] if y["year"] == 2022)
     assert first["averaged_from_parts"] and first["parts_present"] == ["cantho-cu", "soctrang"]
+
+
+def test_sectors_are_configurable(
+    cantho: Database, client: TestClient, headers_for: Headers
+) -> None:
+    sector = {
+        "code": "smart-city",
+        "name": "Đô thị thông minh",
+        "name_en": "Smart city",
+        "position": 20,
+    }
+    assert (
+        client.put(
+            "/api/v1/kpi/sectors/smart-city", json=sector, headers=headers_for("viewer")
+        ).status_code
+        == 403
+    )
+    done = client.put("/api/v1/kpi/sectors/smart-city", json=sector, headers=headers_for("admin"))
+    assert done.status_code == 200, done.text
+    choices = client.get("/api/v1/kpi/choices", headers=headers_for("viewer")).json()
+    assert "smart-city" in {s["code"] for s in choices["sectors"]}
+    kpi = {**GOOD, "sector": "smart-city"}
+    assert (
+        client.put("/api/v1/kpis/api-kpi", json=kpi, headers=headers_for("admin")).status_code
+        == 200
+    )

@@ -19,7 +19,7 @@ from taydo.ingest.files.api import read_upload
 from taydo.kpi import service
 from taydo.kpi.periods import PERIODS
 from taydo.kpi.runtime import announce
-from taydo.kpi.schemas import PILLARS, DtiResultIn, EntryIn, KpiIn
+from taydo.kpi.schemas import PILLARS, DtiResultIn, EntryIn, KpiIn, SectorIn
 from taydo.kpi.sources import COUNTERS, KINDS, NOT_INSTALLED
 from taydo.kpi.uploads import import_file
 
@@ -51,9 +51,9 @@ class ComputeIn(BaseModel):
 
 @router.get("/kpis")
 async def list_kpis(
-    db: Db, _p: Principal = READ, pillar: str | None = None, sector: str | None = None
+    db: Db, principal: Principal = READ, pillar: str | None = None, sector: str | None = None
 ) -> list[dict[str, Any]]:
-    return await _run(service.list_kpis, db, pillar=pillar, sector=sector)
+    return await _run(service.list_kpis, db, pillar=pillar, sector=sector, principal=principal)
 
 
 @router.get("/kpi/choices")
@@ -75,6 +75,22 @@ async def kpi_choices(db: Db, _p: Principal = READ) -> dict[str, Any]:
             for k in KINDS.values()
         ],
     }
+
+
+@router.put("/kpi/sectors/{code}")
+async def put_sector(
+    code: Annotated[str, Path(min_length=1, max_length=60, pattern=r"^[a-z0-9][a-z0-9._-]*$")],
+    body: SectorIn,
+    request: Request,
+    db: Db,
+    principal: Principal = WRITE,
+) -> dict[str, Any]:
+    """Add or rename a sector of the configurable table (its KPIs keep the code)."""
+    if body.code != code:
+        raise Invalid(
+            f"mã trong đường dẫn và nội dung khác nhau / path says {code!r}, body {body.code!r}"
+        )
+    return await _run(service.save_sector, db, body, principal, client_address(request))
 
 
 @router.get("/kpi/dashboard")

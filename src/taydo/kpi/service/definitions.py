@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -170,9 +170,19 @@ def get_kpi(database: Database, code: str) -> dict[str, Any]:
 
 
 def list_kpis(
-    database: Database, *, pillar: str | None = None, sector: str | None = None
+    database: Database,
+    *,
+    pillar: str | None = None,
+    sector: str | None = None,
+    principal: Principal | None = None,
 ) -> list[dict[str, Any]]:
+    """The definitions; an agency officer's list holds the city's shared KPIs (no agency) and
+    their own agencies'."""
     statement = select(Kpi).order_by(Kpi.pillar, Kpi.sector, Kpi.code)
+    if principal is not None and not principal.sees_everything:
+        statement = statement.where(
+            or_(Kpi.agency_code.is_(None), Kpi.agency_code.in_(sorted(principal.agencies)))
+        )
     if pillar:
         statement = statement.where(Kpi.pillar == pillar)
     if sector:
@@ -181,13 +191,30 @@ def list_kpis(
         return [kpi_dict(k) for k in session.scalars(statement)]
 
 
-def save_sector(database: Database, data: SectorIn) -> dict[str, Any]:
+def save_sector(
+    database: Database,
+    data: SectorIn,
+    principal: Principal | None = None,
+    address: str | None = None,
+) -> dict[str, Any]:
+    """Create or rename a sector (the packs' and the administrators' table)."""
     with database.session() as session:
         row = session.scalar(select(KpiSector).where(KpiSector.code == data.code))
+        before = None if row is None else {"name": row.name, "name_en": row.name_en}
         if row is None:
             row = KpiSector(code=data.code)
             session.add(row)
         row.name, row.name_en, row.position = data.name, data.name_en, data.position
+        if principal is not None:
+            journal.record(
+                session,
+                actor=principal.username,
+                action="kpi.sector",
+                object_type="kpi_sector",
+                object_id=data.code,
+                summary={"before": before, "after": data.model_dump()},
+                address=address,
+            )
         return data.model_dump()
 
 
