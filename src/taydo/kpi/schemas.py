@@ -72,7 +72,7 @@ class KpiIn(BaseModel):
         from taydo.kpi.sources import KINDS
 
         kind = source.get("kind")
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise ValueError(f"source.kind must be one of {sorted(KINDS)}, not {kind!r}")
         params = KINDS[kind].params.model_validate(
             {k: v for k, v in source.items() if k != "kind"}, strict=False

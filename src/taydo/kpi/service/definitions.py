@@ -397,6 +397,12 @@ def import_entries(
         return report
 
 
+def _mapping(item: Any) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise Invalid(f"kpis.yaml: each entry is a mapping, not {type(item).__name__}")
+    return item
+
+
 def parse_kpis_yaml(text: str) -> tuple[list[SectorIn], list[KpiIn]]:
     """The sectors and KPIs of a pack's ``kpis.yaml``; ``Invalid`` naming the entry at fault."""
     try:
@@ -406,22 +412,20 @@ def parse_kpis_yaml(text: str) -> tuple[list[SectorIn], list[KpiIn]]:
     if not isinstance(doc, dict):
         raise Invalid("kpis.yaml: expected a mapping with sectors and kpis")
     sectors, kpis = [], []
+    for name in ("sectors", "kpis"):
+        if not isinstance(doc.get(name) or [], list):
+            raise Invalid(f"kpis.yaml: {name} must be a list")
     for n, item in enumerate(doc.get("sectors") or []):
         try:
-            sectors.append(SectorIn.model_validate({"position": n, **item}, strict=False))
-        except (ValidationError, TypeError) as error:
-            raise (
-                _invalid(error, f"sectors[{n}]")
-                if isinstance(error, ValidationError)
-                else Invalid(str(error))
-            ) from None
+            sectors.append(SectorIn.model_validate({"position": n, **_mapping(item)}, strict=False))
+        except ValidationError as error:
+            raise _invalid(error, f"sectors[{n}]") from None
     for n, item in enumerate(doc.get("kpis") or []):
         try:
-            kpis.append(KpiIn.model_validate(item, strict=False))
+            kpis.append(KpiIn.model_validate(_mapping(item), strict=False))
         except ValidationError as error:
-            raise _invalid(
-                error, f"kpis[{n}] {item.get('code', '') if isinstance(item, dict) else ''}"
-            ) from None
+            code = item.get("code", "") if isinstance(item, dict) else ""
+            raise _invalid(error, f"kpis[{n}] {code}") from None
     return sectors, kpis
 
 

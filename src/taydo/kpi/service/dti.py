@@ -320,7 +320,7 @@ def load_dti(database: Database, pack: Any) -> int:
             (r.pop("framework"), DtiResultIn.model_validate(r, strict=False))
             for r in doc.get("results") or []
         ]
-    except ValidationError as error:
+    except (ValidationError, AttributeError, KeyError, TypeError) as error:
         raise Invalid(f"dti.yaml không hợp lệ / invalid: {error}") from None
     for framework in frameworks:
         save_framework(database, framework, origin=actor, actor=actor)
