@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 BASE ?= main
 BENCH_ARGS ?=
 
-.PHONY: help setup upgrade-deps assets i18n demo test lint format bench bench-compare serve clean
+.PHONY: help setup upgrade-deps assets i18n demo test lint format bench bench-compare serve screenshots clean
 
 help:
 	@echo "make demo   - set up, load the Cần Thơ demo data, simulate live feeds and serve http://127.0.0.1:8000 (PORT=8080: another port)"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench  - run the benchmarks (figures go into docs/performance.md)"
 	@echo "make bench-compare BASE=<rev> - HTTP/MQTT ingest and alert latency, BASE and this tree alternately"
 	@echo "make serve  - run the server on the configured database (PORT=8080: another port)"
+	@echo "make screenshots - regenerate docs/screenshots/ with the browser tests (headless Chromium)"
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tây Đô needs Python 3.11 or newer")'
@@ -55,6 +56,11 @@ demo: setup assets
 
 test: setup assets
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests take their pictures in a temporary directory; this target points them at
+# docs/screenshots/ (the only way those tracked files change).
+screenshots: setup assets
+	TAYDO_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider -m browser tests/web/test_browser.py tests/web/test_live_browser.py
 
 lint: setup
 	$(BIN)/lint-imports

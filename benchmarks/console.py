@@ -7,7 +7,10 @@ times, in-process through the whole ASGI stack with an operator's token:
 * ``GET /``                      the overview page (HTML: counters, live feed, legend)
 * ``GET /console/entities.json`` the map's data (every entity with its state)
 
-and, as the floor, the bare ``SELECT`` of the same entity columns. Prints p50/p95/max of each.
+and, as the floor, the bare ``SELECT`` of the same entity columns. Prints p50/p95/max of each,
+and the overview's weight as a browser on a first visit receives it: the page, every script and
+style sheet it names and the map's data, gzip-compressed as the server sends them (budget
+≤ 400 KB), beside the same bytes uncompressed.
 Run: ``.venv/bin/python benchmarks/console.py [--entities 10000] [--runs 30]``.
 """
 
@@ -17,6 +20,7 @@ import argparse
 import os
 import platform
 import random
+import re
 import statistics
 import tempfile
 import time
@@ -25,6 +29,8 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 BUDGET_MS = 300.0
+WEIGHT_BUDGET_KB = 400.0
+ASSET = re.compile(r'<(?:script[^>]+src|link[^>]+rel="stylesheet"[^>]+href)="([^"]+)"')
 
 
 def machine() -> str:
@@ -129,6 +135,23 @@ def line(name: str, samples: list[float], budget: float | None) -> str:
     )
 
 
+def wire_bytes(client, path: str, headers: dict[str, str]) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """(bytes on the wire with gzip, bytes once decoded) of one answer."""
+    with client.stream("GET", path, headers={**headers, "Accept-Encoding": "gzip"}) as answer:
+        assert answer.status_code == 200, path
+        raw = sum(len(chunk) for chunk in answer.iter_raw())
+    plain = len(client.get(path, headers={**headers, "Accept-Encoding": "identity"}).content)
+    return raw, plain
+
+
+def page_weight(client, headers: dict[str, str]) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    """The overview as a first visit loads it: (gzip bytes, plain bytes, number of files)."""
+    html = client.get("/", headers=headers).text
+    paths = ["/", "/console/entities.json", *ASSET.findall(html)]
+    sizes = [wire_bytes(client, path, headers) for path in paths]
+    return sum(s[0] for s in sizes), sum(s[1] for s in sizes), len(paths)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entities", type=int, default=10_000)
@@ -175,6 +198,13 @@ def main() -> None:
             print(line("GET /console/entities.json (map)", timed(data, args.runs), BUDGET_MS))
             print(line("floor: SELECT of the entity rows", timed(floor, args.runs), None))
             print(f"budget: ≤ {BUDGET_MS:.0f} ms server time for each (docs/performance.md)")
+            wire, plain, files = page_weight(client, headers)
+            verdict = "within budget" if wire / 1024 <= WEIGHT_BUDGET_KB else "OVER BUDGET"
+            print(
+                f"overview weight, first visit ({files} files): {wire / 1024:.0f} KB gzip, "
+                f"{plain / 1024:.0f} KB uncompressed; budget ≤ {WEIGHT_BUDGET_KB:.0f} KB "
+                f"compressed: {verdict}"
+            )
         database.dispose()
 
 

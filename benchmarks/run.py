@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "mqtt": ["benchmarks.mqtt"],
     "ngsild": ["benchmarks.ngsild"],
     "console": ["benchmarks.console"],
+    "directives": ["benchmarks.directives"],
     "kpi": ["benchmarks.kpi"],
     "startup": ["benchmarks.startup"],
     "overload": ["benchmarks.overload"],

@@ -16,17 +16,9 @@ from taydo.core.plugins import domains, make_plugin_manager
 SRC = Path(__file__).resolve().parents[1] / "src" / "taydo"
 TESTS = Path(__file__).resolve().parent
 BUILT_IN = {
-    "auth",
-    "geo",
-    "catalog",
-    "observations",
-    "ingest",
-    "rules",
-    "alerts",
-    "kpi",
-    "console",
-    "ops",
-}
+    "auth", "geo", "catalog", "observations", "ingest", "rules", "alerts", "incidents",
+    "directives", "workforce", "kpi", "console", "ops",
+}  # fmt: skip
 
 
 def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:

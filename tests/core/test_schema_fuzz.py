@@ -123,12 +123,13 @@ def _load_schema() -> schemathesis.BaseSchema:
 
 
 schema = _load_schema()
-# The live stream never ends: a request to it would wait out its timeout every time. Its
-# parameters and scoping are tested over real SSE in tests/alerts/test_stream_cap.py.
-STREAMS = "/api/v1/stream"
+# The live streams never end: a request to one would wait out its timeout every time. Their
+# parameters and scoping are tested over real SSE (tests/alerts/test_stream_cap.py, and the
+# domains' own stream tests, e.g. tests/directives/test_stream.py).
+STREAMS = r"^/api/v1/(.+/)?stream$"
 
 
-@schema.exclude(path=STREAMS).parametrize()
+@schema.exclude(path_regex=STREAMS).parametrize()
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -145,4 +146,4 @@ def test_every_operation_answers_as_documented(case: schemathesis.Case, target: 
 def test_the_fuzz_reaches_every_operation() -> None:
     """The parametrized test above covers what the schema lists; this guards the schema
     itself from shrinking to nothing (a router dropped from the app)."""
-    assert len(list(schema.exclude(path=STREAMS).get_all_operations())) >= 80
+    assert len(list(schema.exclude(path_regex=STREAMS).get_all_operations())) >= 80

@@ -49,6 +49,23 @@ def test_reload_restores_names_but_keeps_geometries(database: Database) -> None:
         assert (area.name, area.geometry) == ("Phường Ninh Kiều", box)
 
 
+def test_names_are_stored_single_spaced_and_reload_fixes_old_ones(database: Database) -> None:
+    """vietnam-provinces spells two communes of Cần Thơ "Xã  Phú Hữu" and "Xã  Đại Hải"."""
+    load_areas(database)
+    with database.session() as session:
+        names = {a.code: a.name for a in session.scalars(select(Area))}
+        phu_huu = next(code for code, name in names.items() if name == "Xã Phú Hữu")
+        area = session.get(Area, phu_huu)
+        assert area is not None
+        area.name = "Xã  Phú Hữu"  # as a database loaded before the fix holds it
+    assert all(name == " ".join(name.split()) for name in names.values())
+    assert "Xã Đại Hải" in names.values()
+    assert load_areas(database)["updated"] == 1
+    with database.session() as session:
+        fixed = session.get(Area, phu_huu)
+        assert fixed is not None and fixed.name == "Xã Phú Hữu"
+
+
 def test_special_zones_are_loaded(database: Database) -> None:
     load_areas(database)
     with database.session() as session:

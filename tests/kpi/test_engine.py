@@ -138,10 +138,18 @@ def test_alarm_level_from_each_station(cantho: Database) -> None:
 
 
 def test_grey_with_a_reason(cantho: Database) -> None:
-    compute(cantho, now=NOW, zone=ZONE, codes=["su-co-dung-han", "benh-an-dien-tu", "bui-pm25"])
-    not_installed = _city(cantho, "su-co-dung-han", "2026-10")
+    compute(
+        cantho,
+        now=NOW,
+        zone=ZONE,
+        codes=["phan-anh-dung-han", "su-co-dung-han", "benh-an-dien-tu", "bui-pm25"],
+    )
+    not_installed = _city(cantho, "phan-anh-dung-han", "2026-10")  # citizen: not merged yet
     assert not_installed["status"] == "grey"
     assert not_installed["reason"] == sources.NOT_INSTALLED
+    no_incidents = _city(cantho, "su-co-dung-han", "2026-10")  # wired: nothing was due
+    assert no_incidents["status"] == "grey" and no_incidents["reason"] == sources.NO_DATA
+    assert no_incidents["inputs"]["total"] == 0
     nothing_entered = _city(cantho, "benh-an-dien-tu", "2026-Q3")
     assert nothing_entered["status"] == "grey"
     assert "no value entered" in nothing_entered["reason"]

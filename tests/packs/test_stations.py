@@ -62,3 +62,15 @@ def test_names_keep_their_diacritics() -> None:
     names = {s.name for s in load_stations()}
     assert "Trạm thủy văn Cần Thơ (sông Hậu)" in names
     assert any("Cách Mạng Tháng Tám" in n for n in names)
+
+
+def test_levels_corrected_against_the_bulletins() -> None:
+    """Issue 17 #7: Phụng Hiệp's BĐ3 is 1.40 m (Hậu Giang station bulletins 2022–2024), its
+    BĐ1/BĐ2 re-derived 0.10 m apart; Trần Đề's BĐ2 is 2.14 − 0.03 = 2.11 m; Vị Thanh's BĐ2
+    0.65 m is published (Báo Hậu Giang, 19 January 2022)."""
+    rows = {r["id"]: r["attributes"] for r in yaml.safe_load(STATIONS_FILE.read_text("utf-8"))}
+    assert rows["phung-hiep"]["alarm_levels"] == {"1": 1.20, "2": 1.30, "3": 1.40}
+    assert "Hậu Giang" in rows["phung-hiep"]["alarm_levels_source"]
+    assert rows["tran-de"]["alarm_levels"] == {"1": 2.01, "2": 2.11, "3": 2.21}
+    assert rows["vi-thanh"]["alarm_levels"]["2"] == 0.65
+    assert "Báo Hậu Giang, 19 January 2022" in rows["vi-thanh"]["alarm_levels_source"]

@@ -2,13 +2,16 @@
 
 The real server runs on a free port with a temporary SQLite file and the Cần Thơ pack. The
 tests log in, watch the live feed, act on an alert, switch language, and record every request
-the page makes to prove none leaves the IOC's own origin. Screenshots of each page go to
-``docs/screenshots/`` (shown in the README).
+the page makes to prove none leaves the IOC's own origin. Screenshots of each page go to a
+temporary directory; ``make screenshots`` runs these tests with ``TAYDO_SCREENSHOTS`` set to
+``docs/screenshots/`` (shown in the README), so ``make test`` never rewrites tracked files.
 """
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -30,7 +33,7 @@ ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS = Path(os.environ.get("TAYDO_SCREENSHOTS") or tempfile.mkdtemp(prefix="taydo-shots-"))
 STATION = "urn:ngsi-ld:WaterObserved:can-tho"  # Trạm thủy văn Cần Thơ, Báo động 3 = 2.00 m
 
 pytestmark = [

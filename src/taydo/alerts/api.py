@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
@@ -16,6 +16,7 @@ from taydo.alerts.models import Alert
 from taydo.alerts.runtime import Alerting
 from taydo.alerts.schemas import AckIn, AssignIn, ResolveIn, RetryIn
 from taydo.alerts.stream import filter_for
+from taydo.auth.authn import credential_of
 from taydo.catalog.service import entity_location_in
 from taydo.core.access import Principal, client_address, public, requires
 from taydo.core.bounds import MAX_INT64, Offset, RowId
@@ -236,8 +237,23 @@ async def stream(
     metric: ListParam = None,
     area: ListParam = None,
     min_severity: str | None = None,
+    since: Annotated[str | None, Query(max_length=80)] = None,
+    last_event_id: Annotated[str | None, Header(max_length=80)] = None,
 ) -> StreamingResponse:
+    """Alert transitions (and, with ``topics=alerts,values``, new values) as Server-Sent
+    Events. A reconnecting client sends ``Last-Event-ID`` (or ``?since=``) and first receives
+    what it missed; a ``resync`` event asks it to reload its state instead."""
     hub = alerting.hub
+    credential = credential_of(request)
+    authenticate = runtime_of(request.app).authenticate
+
+    async def still_valid() -> bool:
+        # The same credentials, looked up again (not the answer cached in the scope).
+        scope = {k: v for k, v in request.scope.items() if k != "taydo.principal"}
+        if authenticate is None:
+            return True
+        return await _run(authenticate, Request(scope)) is not None
+
     client = hub.connect(
         filter_for(
             principal,
@@ -246,7 +262,11 @@ async def stream(
             metric=metric,
             area=area,
             min_severity=min_severity,
-        )
+        ),
+        last_event_id=(last_event_id or since or "").strip() or None,
+        keys=credential.keys if credential else frozenset(),
+        expires_ms=credential.expires_ms if credential else None,
+        recheck=still_valid if credential else None,
     )
     return StreamingResponse(
         hub.events(client, request.is_disconnected),

@@ -50,6 +50,8 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def _email_text(payload: dict[str, Any]) -> tuple[str, str]:
+    if "message" in payload:  # not an alert: taydo.alerts.messages
+        return _message_text(payload["message"])
     alert = payload.get("alert", {})
     event = payload.get("event", "")
     subject = f"[Tây Đô] {alert.get('title', '')} ({event})"
@@ -61,6 +63,21 @@ def _email_text(payload: dict[str, Any]) -> tuple[str, str]:
         f"Giá trị / Value: {alert.get('value')}",
         f"Địa bàn / Area: {alert.get('area_code')}  Cơ quan / Agency: {alert.get('agency_code')}",
         f"Bắt đầu / Started: {alert.get('started_at')}",
+    ]
+    return subject[:200], "\n".join(lines)
+
+
+def _message_text(message: dict[str, Any]) -> tuple[str, str]:
+    subject = f"[Tây Đô] {message.get('title', '')}"
+    lines = [
+        message.get("title", ""),
+        message.get("title_en", ""),
+        "",
+        message.get("body", ""),
+        "",
+        f"Địa bàn / Area: {message.get('area_code') or '—'}  "
+        f"Cơ quan / Agency: {message.get('agency_code') or '—'}",
+        f"Xem / View: {message.get('link') or '—'}",
     ]
     return subject[:200], "\n".join(lines)
 

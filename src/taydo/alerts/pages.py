@@ -5,6 +5,7 @@ silence). Forms carry the session's CSRF token; the auth layer checks it."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Form, Request
@@ -12,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from taydo.alerts.feed import feed_item
+from taydo.alerts.runtime import live_context
 from taydo.alerts.service import (
     acknowledge,
     assign,
@@ -79,6 +81,19 @@ def list_view(
     }
 
 
+def _filters(
+    severity: str, state: str, area: str, sector: str, agency: str, open: str
+) -> dict[str, str]:
+    return {
+        "severity": severity,
+        "state": state,
+        "area": area.strip(),
+        "sector": sector,
+        "agency": agency.strip(),
+        "open": open,
+    }
+
+
 @router.get("/alerts")
 async def alerts_list(
     request: Request,
@@ -92,17 +107,33 @@ async def alerts_list(
     agency: str = "",
     open: str = "active",
 ) -> Response:
-    filters = {
-        "severity": severity,
-        "state": state,
-        "area": area.strip(),
-        "sector": sector,
-        "agency": agency.strip(),
-        "open": open,
-    }
+    """The list; its rows reload (``/alerts/rows``) whenever the live stream announces a
+    transition, so a new alarm or an acknowledgement made elsewhere shows without a reload."""
+    filters = _filters(severity, state, area, sector, agency, open)
     province = settings.console_area
     view = await run_in_threadpool(list_view, db, principal, filters, province)
+    view["query"] = urlencode(filters)
+    view.update(live_context(runtime_of(request.app)))
     return render(request, "alerts/list.html", view)
+
+
+@router.get("/alerts/rows")
+async def alerts_rows(
+    request: Request,
+    db: Db,
+    settings: AppSettings,
+    principal: Annotated[Principal, page("alerts:read")],
+    severity: str = "",
+    state: str = "",
+    area: str = "",
+    sector: str = "",
+    agency: str = "",
+    open: str = "active",
+) -> Response:
+    """The rows of the list alone (the live part of ``/alerts``)."""
+    filters = _filters(severity, state, area, sector, agency, open)
+    view = await run_in_threadpool(list_view, db, principal, filters, settings.console_area)
+    return render(request, "alerts/_rows.html", view)
 
 
 def detail_view(
@@ -148,6 +179,7 @@ async def _detail(
         detail_view, runtime_of(request.app).db, principal, alert_id, province
     )
     view["error"] = error
+    view.update(live_context(runtime_of(request.app)))
     return render(request, "alerts/detail.html", view, status=422 if error else 200)
 
 
@@ -159,18 +191,29 @@ async def alert_detail(
 
 
 async def _act(
-    request: Request, principal: Principal, alert_id: int, action: Any, **fields: Any
+    request: Request,
+    principal: Principal,
+    alert_id: int,
+    action: Any,
+    *,
+    announce: bool = True,
+    **fields: Any,
 ) -> Response:
-    """Run one hand action of ``taydo.alerts.service``; a refusal shows on the detail page."""
+    """Run one hand action of ``taydo.alerts.service``; a refusal shows on the detail page.
+    A change of the alert is announced on the bus after its commit, as the API does, so every
+    open screen (overview, wall, lists, other browsers) shows it at once."""
     address = client_address(request)
+    runtime = runtime_of(request.app)
     try:
-        await run_in_threadpool(
-            action, runtime_of(request.app).db, principal, alert_id, address=address, **fields
+        changed = await run_in_threadpool(
+            action, runtime.db, principal, alert_id, address=address, **fields
         )
     except NotFound:
         raise
     except TaydoError as exc:
         return await _detail(request, principal, alert_id, error=exc.message)
+    if announce:
+        await runtime.bus.publish("alerts.transition", changed)
     return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
 
 
@@ -215,4 +258,7 @@ async def alert_silence(
     """Silence this alert's rule on this entity for some hours (notifications stop)."""
     if hours not in SILENCE_HOURS:
         return await _detail(request, principal, alert_id, error=N_("Thời hạn không hợp lệ"))
-    return await _act(request, principal, alert_id, silence_alert, hours=hours, reason=reason)
+    # A silence changes no alert (it stops notifications): nothing for the live screens.
+    return await _act(
+        request, principal, alert_id, silence_alert, announce=False, hours=hours, reason=reason
+    )

@@ -24,6 +24,7 @@ from fastapi import Depends, Request
 from taydo.alerts.notify import Notifier
 from taydo.alerts.service import apply_transitions, open_alerts
 from taydo.alerts.stream import StreamHub
+from taydo.auth.displays import ENDED_SUBJECT
 from taydo.catalog import service as catalog
 from taydo.catalog.series import SeriesIndex, SeriesInfo
 from taydo.core import clock
@@ -234,6 +235,7 @@ class AlertingRuntime:
         self._subscriptions = [
             committed,
             self.bus.subscribe("alerts.transition", self._on_transition),
+            self.bus.subscribe(ENDED_SUBJECT, self._on_ended),
             self.bus.subscribe("catalog.changed", self._on_catalog_changed),
             self.bus.subscribe("catalog.attributes_changed", self._on_attributes_changed),
             self.bus.subscribe("rules.changed", self._on_rules_changed),
@@ -497,6 +499,12 @@ class AlertingRuntime:
     async def _on_transition(self, event: Event) -> None:
         self.hub.publish_alert(event.data)
 
+    async def _on_ended(self, event: Event) -> None:
+        """A session or an account ended (logout, display revoked): its streams end now."""
+        data = event.data if isinstance(event.data, dict) else {}
+        keys = [str(k) for k in data.get("keys") or []]
+        self.hub.end(keys, str(data.get("reason") or "ended"))
+
     async def _on_judged(self, event: Event) -> None:
         """Member transitions of composite rules, from every shard: the timer's holder
         judges the composites (their windows span the shards)."""
@@ -621,3 +629,11 @@ async def _alerting(request: Request) -> AlertingRuntime:
 
 
 Alerting = Annotated[AlertingRuntime, Depends(_alerting)]
+
+
+def live_context(runtime: Runtime, url: str = "/api/v1/stream") -> dict[str, str]:
+    """What a console page needs to be live (``base.html`` opens the stream and shows the live
+    mark): the stream's URL and the id of "now", so events published between this render
+    and the browser's connection are replayed to it rather than lost."""
+    alerting = runtime.find(AlertingRuntime)
+    return {"stream_url": url, "stream_since": alerting.hub.replay.head if alerting else ""}

@@ -5,17 +5,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from taydo.auth import journal, login_csrf, passwords, service, sessions
+from taydo.auth import displays, journal, login_csrf, passwords, service, sessions
 from taydo.auth.denied import DeniedJournal
 from taydo.auth.models import ApiToken
 from taydo.auth.schemas import (
     AuditPageOut,
     AuditVerifyOut,
+    DisplayIn,
+    DisplayOut,
     LoginIn,
     LoginOut,
     MeOut,
+    PairingOut,
     PasswordChangeIn,
     PasswordSetIn,
     Printable,
@@ -125,11 +129,16 @@ def login(
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(request: Request, db: Db, _caller: Principal | None = PUBLIC) -> Response:
+async def logout(
+    request: Request, db: Db, runtime: AppRuntime, _caller: Principal | None = PUBLIC
+) -> Response:
     """Đăng xuất / Log out: ends the session of the cookie (nothing to do for tokens)."""
     session_id = request.cookies.get(sessions.COOKIE_NAME)
     if session_id:
-        service.logout(db, session_id, address=_address(request))
+        await run_in_threadpool(service.logout, db, session_id, address=_address(request))
+        # Its live streams end too, on every process.
+        key = f"session:{sessions.session_hash(session_id)}"
+        await runtime.bus.publish(displays.ENDED_SUBJECT, displays.ended_event([key], "logged out"))
     response = Response(status_code=204)
     response.delete_cookie(sessions.COOKIE_NAME, path="/", httponly=True, samesite="lax")
     return response
@@ -183,17 +192,33 @@ def create_user(body: UserIn, request: Request, db: Db, caller: Principal = ADMI
 
 
 @router.patch("/users/{username}", response_model=UserOut)
-def update_user(
-    username: Printable, body: UserPatch, request: Request, db: Db, caller: Principal = ADMIN
+async def update_user(
+    username: Printable,
+    body: UserPatch,
+    request: Request,
+    db: Db,
+    runtime: AppRuntime,
+    caller: Principal = ADMIN,
 ) -> UserOut:
     """Đổi vai trò, cơ quan, khóa/mở / Change role, agencies, or disable/enable an account."""
     who = {"actor": caller.username, "address": _address(request)}
-    user = service.get_user(db, username)
-    if body.role is not None or body.agencies is not None:
-        user = service.set_role(db, username, body.role or user.role, agencies=body.agencies, **who)
-    if body.disabled is not None:
-        user = service.set_disabled(db, username, body.disabled, **who)
-    return UserOut.model_validate(user)
+
+    def change() -> UserOut:
+        user = service.get_user(db, username)
+        if body.role is not None or body.agencies is not None:
+            role = body.role or user.role
+            user = service.set_role(db, username, role, agencies=body.agencies, **who)
+        if body.disabled is not None:
+            user = service.set_disabled(db, username, body.disabled, **who)
+        return UserOut.model_validate(user)
+
+    changed = await run_in_threadpool(change)
+    if body.disabled or body.role is not None:
+        # A disabled account's (or a changed role's) open live streams end now, everywhere.
+        user_id = (await run_in_threadpool(service.get_user, db, username)).id
+        ended = displays.ended_event([f"user:{user_id}"], "account changed")
+        await runtime.bus.publish(displays.ENDED_SUBJECT, ended)
+    return changed
 
 
 @router.put("/users/{username}/password", status_code=204)
@@ -248,6 +273,54 @@ def revoke_token(token_id: RowId, request: Request, db: Db, caller: Principal = 
         db, token_id, actor=caller.username, address=_address(request)
     )
     return _token_out(row, owner)
+
+
+# -- display screens ------------------------------------------------------------------------
+def _pairing_out(pairing: displays.Pairing) -> PairingOut:
+    return PairingOut(
+        username=pairing.username,
+        code=pairing.code,
+        pair_url=f"/display?code={pairing.code}",
+        expires_at=pairing.expires_at,
+    )
+
+
+@router.get("/displays", response_model=list[DisplayOut])
+def list_displays(request: Request, db: Db, _caller: Principal = ADMIN) -> list[DisplayOut]:
+    """Màn hình hiển thị / Display screens (wall accounts) and their pairing state."""
+    return [DisplayOut(**row) for row in displays.list_displays(db)]
+
+
+@router.post("/displays", response_model=PairingOut, status_code=201)
+def create_display(
+    body: DisplayIn, request: Request, db: Db, caller: Principal = ADMIN
+) -> PairingOut:
+    """Tạo màn hình / Create a display account; returns its one-time pairing code."""
+    pairing = displays.create_display(
+        db, body.username, label=body.label, actor=caller.username, address=_address(request)
+    )
+    return _pairing_out(pairing)
+
+
+@router.post("/displays/{username}/code", response_model=PairingOut, status_code=201)
+def new_display_code(
+    username: Printable, request: Request, db: Db, caller: Principal = ADMIN
+) -> PairingOut:
+    """Mã ghép nối mới / A new pairing code (a replaced screen); older unused codes lapse."""
+    pairing = displays.new_code(db, username, actor=caller.username, address=_address(request))
+    return _pairing_out(pairing)
+
+
+@router.delete("/displays/{username}", status_code=204)
+async def revoke_display(
+    username: Printable, request: Request, db: Db, runtime: AppRuntime, caller: Principal = ADMIN
+) -> Response:
+    """Thu hồi màn hình / Revoke a display: its sessions end and its live stream closes now."""
+    ended = await run_in_threadpool(
+        displays.revoke_display, db, username, actor=caller.username, address=_address(request)
+    )
+    await runtime.bus.publish(displays.ENDED_SUBJECT, ended)
+    return Response(status_code=204)
 
 
 @router.get("/audit", response_model=AuditPageOut)

@@ -16,18 +16,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from taydo.auth import journal, service
+from taydo.auth import displays, journal, service
 from taydo.auth.tokens import token_active, token_expiry
 from taydo.core.access import ROLES
 from taydo.core.db import Database
 from taydo.core.errors import TaydoError
 from taydo.core.settings import Settings
 
-__all__ = ["audit_app", "token_app", "user_app"]
+__all__ = ["audit_app", "display_app", "token_app", "user_app"]
 
 user_app = typer.Typer(help="Người dùng / User accounts.", no_args_is_help=True)
 token_app = typer.Typer(help="Mã truy cập API / API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="Nhật ký kiểm toán / Audit journal.", no_args_is_help=True)
+display_app = typer.Typer(
+    help="Màn hình hiển thị / Display screens (wall accounts).", no_args_is_help=True
+)
 console = Console()
 errors = Console(stderr=True)
 
@@ -210,6 +213,70 @@ def token_revoke(
     with _database() as database:
         service.revoke_token(database, token_id, actor=_actor())
     console.print(f"[green]Đã thu hồi / revoked token #{token_id}[/green]")
+
+
+def _print_pairing(pairing: displays.Pairing, base_url: str) -> None:
+    errors.print(
+        f"Mở một lần trên màn hình trước {pairing.expires_at:%Y-%m-%d %H:%M} UTC / "
+        "open once on the screen before then:"
+    )
+    # Only the link on stdout, so a script can hand it to the screen.
+    sys.stdout.write(f"{base_url.rstrip('/')}/display?code={pairing.code}\n")
+
+
+BASE_URL_OPTION = typer.Option(
+    "", "--base-url", help="The console's address as the screen sees it (e.g. https://ioc.local)."
+)
+
+
+@display_app.command("add")
+def display_add(
+    name: str = typer.Argument(..., help="The screen's account name, e.g. wall-1."),
+    label: str = typer.Option("", "--label", "-l", help="Where it hangs."),
+    base_url: str = BASE_URL_OPTION,
+) -> None:
+    """Tạo màn hình / Create a display account; prints its one-time pairing link."""
+    with _database() as database:
+        pairing = displays.create_display(database, name, label=label, actor=_actor())
+    _print_pairing(pairing, base_url)
+
+
+@display_app.command("code")
+def display_code(
+    name: str = typer.Argument(..., help="The display's account name."),
+    base_url: str = BASE_URL_OPTION,
+) -> None:
+    """Mã ghép nối mới / A new pairing link (a replaced screen); older unused ones lapse."""
+    with _database() as database:
+        pairing = displays.new_code(database, name, actor=_actor())
+    _print_pairing(pairing, base_url)
+
+
+@display_app.command("list")
+def display_list() -> None:
+    """Danh sách màn hình / List display screens and their pairing state."""
+    with _database() as database:
+        rows = displays.list_displays(database)
+    table = Table("name", "label", "state", "paired screens", "last paired", "code until")
+    for row in rows:
+        table.add_row(
+            row["username"],
+            row["label"],
+            "revoked" if row["revoked"] else "active",
+            str(row["sessions"]),
+            row["paired_at"].strftime("%Y-%m-%d %H:%M") if row["paired_at"] else "—",
+            row["code_expires_at"].strftime("%Y-%m-%d %H:%M") if row["code_expires_at"] else "—",
+        )
+    console.print(table)
+
+
+@display_app.command("revoke")
+def display_revoke(name: str = typer.Argument(..., help="The display's account name.")) -> None:
+    """Thu hồi màn hình / Revoke a display: its sessions end (its stream within a minute;
+    at once when revoked through the API)."""
+    with _database() as database:
+        displays.revoke_display(database, name, actor=_actor())
+    console.print(f"[green]Đã thu hồi / revoked display {name}[/green]")
 
 
 @audit_app.command("verify")

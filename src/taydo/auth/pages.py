@@ -1,4 +1,5 @@
-"""Console screens of the identity domain: the login form, logging in and out."""
+"""Console screens of the identity domain: the login form, logging in and out, and pairing a
+display screen (``/display``)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from taydo.auth import login_csrf, sessions
+from taydo.auth import displays, login_csrf, sessions
 from taydo.auth.denied import DeniedJournal
 from taydo.core.access import Principal, client_address
 from taydo.core.deps import AppRuntime, AppSettings, Db
 from taydo.core.errors import TaydoError
+from taydo.core.runtime import runtime_of
 from taydo.web.i18n import N_
 from taydo.web.pages import safe_next
 from taydo.web.shell import page, render
@@ -113,12 +115,59 @@ async def login_submit(
 
 @router.post("/logout")
 async def logout(
-    request: Request, db: Db, principal: Annotated[Principal | None, page(None)]
+    request: Request,
+    db: Db,
+    runtime: AppRuntime,
+    principal: Annotated[Principal | None, page(None)],
 ) -> Response:
     session_id = request.cookies.get(sessions.COOKIE_NAME)
     if principal is not None and session_id:
         address = client_address(request)
         await run_in_threadpool(sessions.logout, db, session_id, address=address)
+        # This browser's other tabs (and any process serving them) stop their live streams.
+        ended = displays.ended_event([f"session:{sessions.session_hash(session_id)}"], "logged out")
+        await runtime.bus.publish(displays.ENDED_SUBJECT, ended)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(sessions.COOKIE_NAME, path="/")
+    return response
+
+
+# ---------------------------------------------------------------- display screens
+
+
+@router.get("/display")
+async def display_form(
+    request: Request, _principal: Annotated[Principal | None, page(None)], code: str = ""
+) -> Response:
+    """The page a wall screen opens once (``/display?code=…``): one button pairs it."""
+    return render(request, "auth/display.html", {"code": code[:100], "error": None})
+
+
+@router.post("/display", dependencies=[page(None)])
+async def display_pair(
+    request: Request,
+    db: Db,
+    code: Annotated[str, Form()] = "",
+) -> Response:
+    """Spend the pairing code: this browser gets a long-lived display session and shows the
+    wall. A refused code (unknown, used, expired, revoked) shows the form again with why."""
+    if not login_csrf.same_origin(request):
+        refused = N_("Biểu mẫu không hợp lệ, vui lòng mở lại liên kết ghép nối")
+        return render(request, "auth/display.html", {"code": "", "error": refused}, 400)
+    address = client_address(request)
+    try:
+        started = await run_in_threadpool(displays.pair, db, code, address=address)
+    except TaydoError:
+        error = N_("Mã ghép nối không hợp lệ, đã dùng hoặc đã hết hạn")
+        return render(request, "auth/display.html", {"code": "", "error": error}, 400)
+    response = RedirectResponse("/?wall=1", status_code=303)
+    response.set_cookie(
+        sessions.COOKIE_NAME,
+        started.session_id,
+        max_age=displays.DISPLAY_SESSION_DAYS * 86400,
+        httponly=True,
+        secure=runtime_of(request.app).settings.cookie_secure,
+        samesite="lax",
+        path="/",
+    )
     return response

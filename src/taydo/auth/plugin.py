@@ -39,6 +39,7 @@ def _cli(root: typer.Typer) -> None:
     root.add_typer(cli.user_app, name="user")
     root.add_typer(cli.token_app, name="token")
     root.add_typer(cli.audit_app, name="audit")
+    root.add_typer(cli.display_app, name="display")
 
 
 @hookimpl

@@ -17,6 +17,13 @@ def check_role(role: str, agencies: list[str] | None) -> list[str]:
     """The cleaned, sorted agency codes; raises ``Invalid`` for a bad role or scope."""
     if role not in ROLES:
         raise Invalid(f"Vai trò không hợp lệ / unknown role {role!r}", roles=list(ROLES))
+    if role == "display":
+        # A display is bound to one screen by pairing (taydo.auth.displays), never given a
+        # password or a bearer token.
+        raise Invalid(
+            "Tài khoản màn hình được tạo bằng: taydo display add / "
+            "display accounts are made with `taydo display add` or POST /api/v1/displays"
+        )
     cleaned = sorted({code.strip() for code in agencies or [] if code.strip()})
     if role == "agency_officer" and not cleaned:
         raise Invalid(

@@ -14,9 +14,12 @@ __all__ = [
     "AuditEntryOut",
     "AuditPageOut",
     "AuditVerifyOut",
+    "DisplayIn",
+    "DisplayOut",
     "LoginIn",
     "LoginOut",
     "MeOut",
+    "PairingOut",
     "PasswordChangeIn",
     "PasswordSetIn",
     "Printable",
@@ -152,3 +155,28 @@ class AuditVerifyOut(BaseModel):
     head_hash: str
     broken_at: int | None
     reason: str | None
+
+
+class DisplayIn(BaseModel):
+    model_config = INPUT_CONFIG
+    username: Printable = Field(
+        min_length=1, max_length=80, description="The screen's account name, e.g. wall-1."
+    )
+    label: Printable = Field("", max_length=200, description="Where it hangs.")
+
+
+class PairingOut(BaseModel):
+    username: str
+    code: str = Field(description="The pairing code. Shown this once; only its hash is stored.")
+    pair_url: str = Field(description="Open this once on the screen to pair it.")
+    expires_at: datetime = Field(description="The code must be used before this.")
+
+
+class DisplayOut(BaseModel):
+    username: str
+    label: str
+    revoked: bool
+    created_at: datetime
+    sessions: int = Field(description="Screens paired and still logged in.")
+    paired_at: datetime | None
+    code_expires_at: datetime | None = Field(description="A code waiting to be used, if any.")

@@ -49,6 +49,8 @@ __all__ = [
     "logout",
     "note_failure",
     "principal_for_session",
+    "session_for",
+    "session_hash",
     "throttle_wait",
 ]
 
@@ -135,6 +137,13 @@ def end_session(session: Session, session_id: str) -> User | None:
 
 
 def principal_for_session(database: Database, session_id: str) -> Principal | None:
+    found = session_for(database, session_id)
+    return found[0] if found else None
+
+
+def session_for(database: Database, session_id: str) -> tuple[Principal, datetime] | None:
+    """The caller of a live session and when the session expires (None: unknown, expired, or
+    its account disabled)."""
     with database.session() as session:
         found = session.execute(
             select(UserSession, User)
@@ -144,14 +153,16 @@ def principal_for_session(database: Database, session_id: str) -> Principal | No
         if found is None:
             return None
         row, user = found
-        if user.disabled or _aware(row.expires_at) <= clock.now():
+        expires = _aware(row.expires_at)
+        if user.disabled or expires <= clock.now():
             return None
-        return Principal(
+        principal = Principal(
             username=user.username,
             role=user.role,
             agencies=frozenset(user.agencies or []),
             user_id=user.id,
         )
+        return principal, expires
 
 
 def throttle_wait(session: Session, username: str, address: str) -> int:

@@ -8,6 +8,7 @@ and geo sits below the catalog and alerts.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Request
@@ -15,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from taydo.alerts.feed import feed_item
+from taydo.alerts.runtime import live_context
 from taydo.catalog.service import get_entity
 from taydo.console import live, places
 from taydo.console import overview as overview_data
@@ -63,8 +65,8 @@ async def overview(
         "legend": overview_data.legend_groups(),
         "counters": await run_in_threadpool(live.counters, db, principal),
         "feed": await run_in_threadpool(live.feed, db, principal, area),
-        "stream_url": live.STREAM_URL,
         "cycle": min(max(cycle, 2), 600),
+        **live_context(runtime_of(request.app), live.STREAM_URL),
     }
     return render(request, "console/overview.html", context)
 
@@ -114,8 +116,14 @@ async def overview_feed(
     db: Db,
     principal: Annotated[Principal, page("alerts:read")],
     area: str | None = None,
+    entity: str | None = None,
 ) -> Response:
-    feed = await run_in_threadpool(live.feed, db, principal, area)
+    """The live feed (``?entity=``: one station's active alerts, for its page)."""
+    if entity:
+        found = await run_in_threadpool(live.active_alerts, db, principal)
+        feed = [feed_item(a) for a in found if a.get("entity_id") == entity][: live.FEED_SIZE]
+    else:
+        feed = await run_in_threadpool(live.feed, db, principal, area)
     return render(request, "console/_feed.html", {"feed": feed})
 
 
@@ -151,6 +159,7 @@ async def areas(
     alerting: bool = False,
 ) -> Response:
     context = await run_in_threadpool(_areas_context, request, principal, q.strip(), alerting)
+    context.update(live_context(runtime_of(request.app), live.STREAM_URL))
     return render(request, "console/areas.html", context)
 
 
@@ -204,4 +213,8 @@ async def entity_page(
     view["ranges_json"] = orjson.dumps(
         [{"code": r["code"], "ms": r["ms"], "bucket": r["bucket"]} for r in chart_ranges]
     ).decode()
+    # Live: this station's alerts and its new values (latest values and the chart follow).
+    stream = f"{live.STREAM_URL}?{urlencode({'topics': 'alerts,values', 'entity': entity_id})}"
+    view.update(live_context(runtime, stream))
+    view["display_tz"] = runtime.settings.display_timezone
     return render(request, "console/entity.html", view)

@@ -7,6 +7,10 @@ header is kept) and for a fault nobody foresaw: that one is logged with its trac
 answered 500 in the same shape, never as plain text and never with the exception's text,
 which could hold input or a secret.
 
+A browser that navigates to a console address (``GET`` with ``Accept: text/html``, outside the
+machine interfaces) gets the same refusal as a page in the console's look instead: the
+composition root passes the UI kit's renderer as ``html``.
+
 ``document_errors`` adds these answers to the OpenAPI of every operation, so a client (and
 the schema fuzzing test) knows which status codes a route may give and what their body is.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -30,7 +35,15 @@ from taydo.core.errors import TaydoError
 from taydo.core.responses import FastJSONResponse
 from taydo.core.validation import validation_error_handler
 
-__all__ = ["ERROR_SCHEMA", "add_error_handlers", "document_errors", "error_response"]
+__all__ = [
+    "ERROR_SCHEMA",
+    "HtmlError",
+    "add_error_handlers",
+    "allowed_methods",
+    "document_errors",
+    "error_response",
+    "wants_html",
+]
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +75,33 @@ def error_response(
     return FastJSONResponse(body, status_code=status_code, headers=headers)
 
 
-async def _taydo_error(_request: Request, exc: Exception) -> Response:
+# Addresses answered to programs, never as an HTML page, whatever their Accept header says.
+MACHINE_PREFIXES = ("/api/", "/ngsi-ld/", "/open311/", "/metrics", "/healthz", "/readyz")
+
+# Renders a refusal as a console page: (request, status, message) → the page.
+HtmlError = Callable[[Request, int, str], Awaitable[Response]]
+
+
+def wants_html(request: Request) -> bool:
+    """A person's browser navigating to a console address (not a script, not the API)."""
+    return (
+        request.method in ("GET", "HEAD")
+        and "text/html" in request.headers.get("accept", "")
+        and not request.url.path.startswith(MACHINE_PREFIXES)
+    )
+
+
+def _taydo_error(exc: Exception) -> Response:
     assert isinstance(exc, TaydoError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
     return error_response(exc.status_code, exc.message, exc.details or None, headers)
 
 
-def _allowed_methods(request: Request) -> str | None:
-    """Every method some route takes on this path. Starlette's ``Allow`` names only the
-    methods of the first route whose path matched, while a path's GET and POST are often
-    two routes (``GET /agencies`` beside ``POST /agencies``)."""
+def allowed_methods(request: Request, *, besides: Any = None) -> list[str]:
+    """Every method some route takes on this path (``besides``: an endpoint left out, such as
+    a catch-all). Starlette's ``Allow`` names only the methods of the first route whose path
+    matched, while a path's GET and POST are often two routes (``GET /agencies`` beside
+    ``POST /agencies``)."""
     try:
         from fastapi.routing import iter_route_contexts
     except ImportError:  # older FastAPI: app.routes is already flat
@@ -81,22 +111,25 @@ def _allowed_methods(request: Request) -> str | None:
     path = request.url.path
     methods: set[str] = set()
     for context in contexts:
+        route = getattr(context, "original_route", context)
+        if besides is not None and getattr(route, "endpoint", None) is besides:
+            continue
         pattern = _patterns.get(context.path)
         if pattern is None:
             pattern = _patterns.setdefault(context.path, compile_path(context.path)[0])
         if context.methods and pattern.match(path):
             methods |= set(context.methods)
-    return ", ".join(sorted(methods)) or None
+    return sorted(methods)
 
 
 _patterns: dict[str, re.Pattern[str]] = {}
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
+def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
-        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+        headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
     if exc.status_code < 400:  # a redirect the console raises (login required): no body
         return Response(status_code=exc.status_code, headers=headers)
     detail = exc.detail if isinstance(exc.detail, str) else ""
@@ -107,7 +140,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, message, headers=headers or None)
 
 
-async def _unhandled(request: Request, exc: Exception) -> Response:
+def _unhandled(request: Request, exc: Exception) -> Response:
     # Starlette's ServerErrorMiddleware calls this for any exception no other handler took
     # (and re-raises it afterwards for the server's log): the client gets the shape, no text
     # of the exception.
@@ -115,11 +148,36 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
     return error_response(500, _REASONS[500])
 
 
-def add_error_handlers(app: FastAPI) -> None:
+def add_error_handlers(app: FastAPI, *, html: HtmlError | None = None) -> None:
+    """Answer every error in the JSON shape, or as a console page (``html``) to a browser."""
+
+    def answering(
+        answer: Callable[[Request, Exception], Response],
+    ) -> Callable[[Request, Exception], Awaitable[Response]]:
+        async def handler(request: Request, exc: Exception) -> Response:
+            response = answer(request, exc)
+            if html is None or response.status_code < 400 or not wants_html(request):
+                return response
+            message = _REASONS.get(response.status_code, HTTPStatus(response.status_code).phrase)
+            if isinstance(exc, TaydoError | StarletteHTTPException) and response.status_code < 500:
+                text = exc.message if isinstance(exc, TaydoError) else exc.detail
+                message = text if isinstance(text, str) and text else message
+            try:
+                page = await html(request, response.status_code, message)
+            except Exception:  # the page itself failed: the JSON answer still says why
+                log.exception("the error page for %s could not be rendered", request.url.path)
+                return response
+            for name in ("Allow", "Retry-After", "WWW-Authenticate"):
+                if name in response.headers:
+                    page.headers[name] = response.headers[name]
+            return page
+
+        return handler
+
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    app.add_exception_handler(TaydoError, _taydo_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unhandled)
+    app.add_exception_handler(TaydoError, answering(lambda _r, exc: _taydo_error(exc)))
+    app.add_exception_handler(StarletteHTTPException, answering(_http_error))
+    app.add_exception_handler(Exception, answering(_unhandled))
 
 
 ERROR_SCHEMA: dict[str, Any] = {

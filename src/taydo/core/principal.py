@@ -21,6 +21,8 @@ ROLES: dict[str, tuple[str, str]] = {
     "operator": ("Cán bộ vận hành IOC", "IOC operator"),
     "agency_officer": ("Cán bộ sở, ngành, UBND phường/xã", "Agency officer"),
     "viewer": ("Người xem", "Viewer"),
+    # A wall screen (taydo.auth.displays): paired once, read-only, revocable.
+    "display": ("Màn hình hiển thị", "Display screen"),
 }
 
 PERMISSIONS: dict[str, str] = {
@@ -39,6 +41,15 @@ PERMISSIONS: dict[str, str] = {
     "audit:read": "read the audit journal",
     "account:self": "see one's own account and change one's own password",
     "ops:metrics": "read the server's Prometheus metrics (/metrics)",
+    "incidents:read": "see incidents (agency officers: those of their agencies)",
+    "incidents:act": "create incidents, change status, assign, comment, complete SOP steps",
+    "incidents:configure": "change SOPs, the SLA table and correlation rules of incidents",
+    "directives:read": "see directives and their evidence (agency officers: their agencies')",
+    "directives:issue": "issue directives to agencies, accept or return their completion",
+    "directives:act": "acknowledge, reject, report progress on and complete directives "
+    "(scoped to own agencies)",
+    "workforce:read": "read the digital workforce (officers: their agencies' rows)",
+    "workforce:write": "import digital workforce data (scoped to own agencies)",
     "kpi:read": "see KPIs, their values, the executive dashboard and the DTI",
     "kpi:enter": "enter KPI values with evidence (scoped to own agencies)",
     "kpi:write": "define KPIs and sectors, enter DTI results, run KPI computations",
@@ -50,18 +61,25 @@ _READ = {
     "alerts:read",
     "quarantine:read",
     "account:self",
+    "incidents:read",
+    "directives:read",
+    "workforce:read",
     "kpi:read",
 }
 GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
-    "leader": frozenset(_READ | {"alerts:act"}),
+    "leader": frozenset(_READ | {"alerts:act", "incidents:act", "directives:issue"}),
     "operator": frozenset(
-        _READ | {"alerts:act", "quarantine:act", "observations:write", "kpi:enter"}
+        _READ | {"alerts:act", "quarantine:act", "observations:write", "incidents:act", "kpi:enter"}
     ),
     "agency_officer": frozenset(
-        _READ | {"catalog:write", "observations:write", "quarantine:act", "alerts:act", "kpi:enter"}
+        _READ
+        | {"catalog:write", "observations:write", "quarantine:act", "alerts:act"}
+        | {"incidents:act", "directives:act", "workforce:write", "kpi:enter"}
     ),
     "viewer": frozenset(_READ),
+    # What the wall shows and nothing more: the map (catalog), the alerts, the live stream.
+    "display": frozenset({"catalog:read", "alerts:read"}),
 }
 
 

@@ -92,6 +92,19 @@ class Settings(BaseSettings):
     notify_backoff_s: float = Field(
         5.0, description="First retry delay of a failed notification; doubles on each retry."
     )
+    directives_files_dir: Path = Field(
+        Path("./files/directives"),
+        description="Folder where directive attachments and evidence files are stored.",
+    )
+    directives_max_file_bytes: int = Field(
+        10 * 1024 * 1024, description="Largest attachment or evidence file of a directive."
+    )
+    directives_check_s: float = Field(
+        60.0, description="Seconds between checks for due and overdue directives (reminders)."
+    )
+    directives_remind_before_hours: float = Field(
+        24.0, description="Hours before a directive's deadline its agencies are reminded."
+    )
     stream_queue_size: int = Field(
         1000, description="Events buffered per live-stream client before it gets a resync."
     )

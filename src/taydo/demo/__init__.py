@@ -139,7 +139,10 @@ def prepare(
     from taydo.core.plugins import make_plugin_manager, packs
     from taydo.demo import contexts
     from taydo.demo import kpi as kpi_demo
+    from taydo.demo.directives import seed_directives
     from taydo.demo.inbox import demo_channels
+    from taydo.demo.incidents import seed_incidents
+    from taydo.demo.workforce import seed_workforce
     from taydo.packs.cantho.simulator import Simulator
     from taydo.packs.cantho.simulator.driver import backfill, last_timestamp, series_map
     from taydo.packs.loading import load_pack
@@ -153,6 +156,7 @@ def prepare(
         accounts = ensure_demo_users(database)
         channels = demo_channels(database, _base_url(options), inbox_secret or _new_secret())
         contexts.fill(contexts_dir(options), pack.data_dir)
+        workforce = seed_workforce(database)
 
     series = series_map(database)
     simulator = Simulator(seed=options.seed).only(set(series))
@@ -185,6 +189,10 @@ def prepare(
             written = backfill(
                 database, simulator, series, start, now_ms, step_ms, on_progress=report
             )
+    # After the history, so the king-tide incident links the alarm it raised; the urgent
+    # directive then names that incident.
+    incident = seed_incidents(database)
+    directives = seed_directives(database, king_tide_incident=incident)
     with console.status("Tính chỉ số KPI / computing the KPIs…"):
         kpi_entries = kpi_demo.fill(database, now=clock.now(), zone=Settings().display_timezone)
     return {
@@ -195,6 +203,8 @@ def prepare(
         "first_run": last is None,
         "backfilled": written,
         "channels": channels,
+        "directives": directives,
+        "workforce": workforce,
     }
 
 

@@ -28,7 +28,7 @@ from taydo.core.db import Database
 from taydo.core.errors import Invalid, NotFound
 from taydo.geo.geojson import parse_polygon
 from taydo.geo.models import Area
-from taydo.geo.names import loose_key, name_key
+from taydo.geo.names import loose_key, name_key, nfc
 
 __all__ = [
     "AREA_KINDS",
@@ -78,7 +78,7 @@ def _official_units() -> list[dict[str, Any]]:
         rows.append(
             {
                 "code": f"{int(province.code):02d}",
-                "name": province.name,
+                "name": nfc(province.name),
                 "kind": kind,
                 "level": 1,
                 "parent_code": None,
@@ -88,7 +88,9 @@ def _official_units() -> list[dict[str, Any]]:
         rows.append(
             {
                 "code": f"{int(ward.code):05d}",
-                "name": ward.name,
+                # The package spells a few names with a double space ("Xã  Phú Hữu",
+                # "Xã  Đại Hải"): stored as such they would never equal a typed name.
+                "name": nfc(ward.name),
                 "kind": ward.division_type.value,
                 "level": 2,
                 "parent_code": f"{int(ward.province_code):02d}",
@@ -101,7 +103,9 @@ _FIELDS = ("name", "kind", "level", "parent_code")
 
 
 def load_areas(database: Database) -> dict[str, int]:
-    """Insert or update every official unit (idempotent); geometries are kept.
+    """Insert or update every official unit (idempotent); geometries are kept. Names are
+    normalised (NFC, whitespace collapsed, trimmed), so loading again also fixes a name an
+    older version stored as the package spells it.
 
     Returns counts ``{"provinces", "wards", "added", "updated"}``.
     """

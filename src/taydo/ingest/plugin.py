@@ -15,6 +15,8 @@ from taydo.ingest.connectors import cli as connectors_cli
 from taydo.ingest.files import api as files_api
 from taydo.ingest.files import cli as files_cli
 from taydo.ingest.ngsild import api as ngsild_api
+from taydo.ingest.ngsild import contexts_api as ngsild_contexts
+from taydo.ingest.ngsild import fallback as ngsild_fallback
 from taydo.web.i18n import N_
 
 HERE = Path(__file__).parent
@@ -41,7 +43,9 @@ def taydo_domains() -> list[Domain]:
                 files_api.router,
                 connectors_api.router,
                 ngsild_api.router,
+                ngsild_contexts.router,
                 pages.router,
+                ngsild_fallback.router,  # last: answers what no NGSI-LD route above serves
             ),
             cli=_cli,
             migrations=HERE / "migrations",

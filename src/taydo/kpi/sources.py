@@ -1,10 +1,9 @@
 """Where a KPI's value comes from: a table of small declarations (``KINDS``), each a parameter
 model and a function computing one period, read by the generic engine (``engine.py``).
 
-Kinds served by domains built beside this one (incidents, citizen reports, directives, the
-workforce) are declared here already; each computes through a counting function in
-``COUNTERS``. A kind whose function is ``None`` computes to grey, "source not installed":
-wiring it is one line in that table (``"incidents.on_time": incidents.on_time_counts``).
+Kinds served by other domains (incidents, citizen reports, directives, the workforce)
+compute through a counting function in ``COUNTERS``. A kind whose function is ``None``
+computes to grey, "source not installed": wiring it is one line in that table.
 """
 
 from __future__ import annotations
@@ -19,7 +18,10 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from taydo.catalog.service import metric_series
+from taydo.directives.service import on_time_counts as directives_on_time
+from taydo.incidents.service import on_time_counts as incidents_on_time
 from taydo.observations.query import rollup_buckets
+from taydo.workforce.service import team_coverage, trained_share
 
 __all__ = [
     "COUNTERS",
@@ -337,15 +339,42 @@ class CountsParams(BaseModel):
 OnTimeCounts = Callable[..., tuple[int, int]]
 Satisfaction = Callable[..., tuple[float | None, int]]
 
+
+def _civil_servants_trained(
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    agency_code: str | None = None,
+    area_code: str | None = None,
+) -> tuple[int, int]:
+    """(civil servants who completed a course in the period, their headcount)."""
+    return trained_share(
+        session, start=start, end=end, group="civil_servants", agency_code=agency_code
+    )
+
+
+def _community_teams(
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    agency_code: str | None = None,
+    area_code: str | None = None,
+) -> tuple[int, int]:
+    """(community digital technology teams established by the period's end, 1): with
+    ``scale: 1`` the KPI's value is the number of teams."""
+    return team_coverage(session, at=end, area_code=area_code).teams, 1
+
+
+# One line per kind; ``None`` while the domain is not installed (its KPIs are grey).
 COUNTERS: dict[str, OnTimeCounts | Satisfaction | None] = {
-    # The lead wires each at merge time, one line each, e.g.
-    # "incidents.on_time": taydo.incidents.service.on_time_counts,
-    "incidents.on_time": None,
-    "citizen.on_time": None,
-    "citizen.satisfaction": None,
-    "directives.on_time": None,
-    "workforce.trained": None,
-    "workforce.community_teams": None,
+    "incidents.on_time": incidents_on_time,
+    "citizen.on_time": None,  # taydo.citizen's on_time_counts, once the domain is merged
+    "citizen.satisfaction": None,  # taydo.citizen's satisfaction, once the domain is merged
+    "directives.on_time": directives_on_time,
+    "workforce.trained": _civil_servants_trained,
+    "workforce.community_teams": _community_teams,
 }
 
 

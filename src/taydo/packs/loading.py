@@ -11,6 +11,7 @@ from taydo.alerts.routing import load_routing
 from taydo.catalog.service import load_pack as load_catalog
 from taydo.core.db import Database
 from taydo.core.plugins import Pack
+from taydo.incidents.service import load_incidents_pack
 from taydo.kpi.service import load_dti, load_kpis
 from taydo.observations.policies import load_retention
 from taydo.rules.service import load_rules
@@ -24,6 +25,7 @@ def load_pack(database: Database, pack: Pack) -> dict[str, int]:
     counts["retention"] = load_retention(database, pack)
     counts["rules"] = load_rules(database, pack)
     counts["routes"] = load_routing(database, pack)
+    counts["incidents"] = load_incidents_pack(database, pack)
     counts["kpis"] = load_kpis(database, pack)
     counts["dti"] = load_dti(database, pack)
     return counts

@@ -12,10 +12,10 @@ import mimetypes
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from taydo.web.i18n import LANG_COOKIE, LOCALES
-from taydo.web.shell import STATIC_DIR, asset_url, page
+from taydo.web.i18n import LANG_COOKIE, LOCALES, N_
+from taydo.web.shell import STATIC_DIR, asset_url, page, render
 
-__all__ = ["router", "safe_next"]
+__all__ = ["error_page", "router", "safe_next"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -57,6 +57,28 @@ async def api_docs() -> Response:
         init=asset_url("api-docs.js"),
     )
     return HTMLResponse(html)
+
+
+# ---------------------------------------------------------------- error pages
+
+ERROR_TITLES = {
+    401: N_("Cần đăng nhập"),
+    403: N_("Không được phép truy cập"),
+    404: N_("Không tìm thấy trang"),
+    405: N_("Không thể thực hiện yêu cầu"),
+    429: N_("Quá nhiều yêu cầu, xin thử lại sau"),
+    500: N_("Lỗi hệ thống"),
+    503: N_("Hệ thống đang quá tải, xin thử lại sau"),
+}
+
+
+async def error_page(request: Request, status: int, message: str) -> Response:
+    """A refusal shown to a person's browser in the console's look (see
+    ``taydo.core.answers.add_error_handlers``)."""
+    title = ERROR_TITLES.get(status, N_("Không thể thực hiện yêu cầu"))
+    return render(
+        request, "error.html", {"title": title, "message": message, "status": status}, status
+    )
 
 
 # ---------------------------------------------------------------- language

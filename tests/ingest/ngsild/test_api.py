@@ -153,7 +153,7 @@ def test_errors_are_problem_details(client, headers_for) -> None:  # type: ignor
 
 def test_update_append_and_delete_attributes(client, headers_for) -> None:  # type: ignore[no-untyped-def]
     auth = {**admin(headers_for), **LINK_WQ}
-    client.post("/ngsi-ld/v1/entities", json=station("CT07"), headers={**auth, **LD})
+    client.post("/ngsi-ld/v1/entities", json=station("CT07"), headers={**admin(headers_for), **LD})
     url = "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:CT07"
     patched = client.patch(
         url + "/attrs", json={"pH": {"type": "Property", "value": 6.8}}, headers=auth
@@ -239,7 +239,9 @@ def test_query_by_type_q_and_geometry(client, headers_for) -> None:  # type: ign
         station("Q2", salinity=4.0, lon=105.79, lat=10.04),
         station("Q3", salinity=8.0, lon=106.30, lat=9.60),
     ]
-    client.post("/ngsi-ld/v1/entityOperations/create", json=stations, headers={**auth, **LD})
+    client.post(
+        "/ngsi-ld/v1/entityOperations/create", json=stations, headers={**admin(headers_for), **LD}
+    )
     url = "/ngsi-ld/v1/entities"
 
     def ids(**params: Any) -> list[str]:
@@ -555,7 +557,7 @@ def test_attribute_changes_alone_are_announced_with_their_names(app, client, hea
 
     auth = {**admin(headers_for), **LINK_WQ}
     url = "/ngsi-ld/v1/entities/urn:ngsi-ld:WaterQualityObserved:AT1"
-    client.post("/ngsi-ld/v1/entities", json=station("AT1"), headers={**auth, **LD})
+    client.post("/ngsi-ld/v1/entities", json=station("AT1"), headers={**admin(headers_for), **LD})
     assert announced() == []  # a new entity is a catalog change, announced as such
 
     later = {"type": "Property", "value": 2.9, "observedAt": "2026-11-27T02:00:00Z"}

@@ -61,7 +61,6 @@ from taydo.catalog.service.entity_query import (
     EntitySeries,
     entity_record,
     entity_records,
-    entity_type_names,
     series_of_entity,
 )
 from taydo.catalog.service.lookups import (
@@ -131,7 +130,6 @@ __all__ = [
     "entity_names",
     "entity_record",
     "entity_records",
-    "entity_type_names",
     "get_agency",
     "get_dataset",
     "get_entity",

@@ -26,7 +26,6 @@ __all__ = [
     "EntitySeries",
     "entity_record",
     "entity_records",
-    "entity_type_names",
     "series_of_entity",
 ]
 
@@ -126,18 +125,6 @@ def entity_records(
     with database.engine.connect() as connection:
         for row in connection.execute(statement.execution_options(yield_per=BATCH)):
             yield make(row)
-
-
-def entity_type_names(database: Database, principal: Principal) -> set[str]:
-    """The types (as stored) of the entities in the caller's scope."""
-    statement = (
-        select(ENTITIES.c.type, AGENCIES.c.code)
-        .select_from(_from())
-        .group_by(ENTITIES.c.type, AGENCIES.c.code)
-    )
-    statement = _scoped(statement, principal)
-    with database.engine.connect() as connection:
-        return {row[0] for row in connection.execute(statement)}
 
 
 def series_of_entity(connection: Connection, entity_id: str) -> list[EntitySeries]:

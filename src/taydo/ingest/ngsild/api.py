@@ -13,7 +13,7 @@ from taydo.core.access import Principal, requires
 from taydo.core.bounds import MAX_OFFSET
 from taydo.core.deps import AppRuntime, Db
 from taydo.core.runtime import runtime_of
-from taydo.ingest.ngsild import read, temporal
+from taydo.ingest.ngsild import discovery, read, temporal
 from taydo.ingest.ngsild.entity import check_entity_id, parse_attributes
 from taydo.ingest.ngsild.errors import NgsiError
 from taydo.ingest.ngsild.handlers import (
@@ -162,6 +162,42 @@ async def retrieve_entity(
     return respond(request, body, context)
 
 
+async def _whole_entity(
+    request: Request, entity_id: str, principal: Principal, mode: str, *, merge_patch: bool
+) -> Response:
+    """Replace (PUT) or merge (PATCH) an existing entity with the entity in the body."""
+    check_entity_id(entity_id)
+    body, is_jsonld = await read_body(request, merge_patch=merge_patch)
+    if not isinstance(body, dict):
+        raise NgsiError("BadRequestData", "expected the entity as a JSON object")
+    if body.get("id", entity_id) != entity_id:
+        raise NgsiError("BadRequestData", "the body's id differs from the URL's")
+    ops, errors = await run_in_threadpool(
+        parse_ops, request, [{**body, "id": entity_id}], is_jsonld, require_type=False
+    )
+    if errors:
+        raise errors[0][1]
+    outcome = await write(request, principal, ops, mode)
+    if outcome.errors:
+        raise outcome.errors[0][1]
+    return Response(status_code=204)
+
+
+@router.put("/entities/{entity_id}", status_code=204)
+async def replace_entity(
+    request: Request, entity_id: str, principal: Principal = WRITE
+) -> Response:
+    """Replace Entity (§5.6.18): every attribute replaced by the body's; the type may change."""
+    return await _whole_entity(request, entity_id, principal, "replace", merge_patch=False)
+
+
+@router.patch("/entities/{entity_id}", status_code=204)
+async def merge_entity(request: Request, entity_id: str, principal: Principal = WRITE) -> Response:
+    """Merge Entity (§5.6.17): the body's attributes added or overwritten, the others kept;
+    an attribute whose value is ``"urn:ngsi-ld:null"`` is deleted."""
+    return await _whole_entity(request, entity_id, principal, "merge", merge_patch=True)
+
+
 @router.delete("/entities/{entity_id}", status_code=204)
 async def delete_entity(request: Request, entity_id: str, principal: Principal = WRITE) -> Response:
     check_entity_id(entity_id)
@@ -297,12 +333,50 @@ async def batch(
 
 @router.get("/types")
 async def list_types(
-    request: Request, db: Db, runtime: AppRuntime, principal: Principal = READ
+    request: Request,
+    db: Db,
+    runtime: AppRuntime,
+    principal: Principal = READ,
+    details: bool = False,
 ) -> Response:
+    """``EntityTypeList``, or with ``details=true`` an ``EntityType`` per type."""
     context = await get_context(request)
-    names = await run_in_threadpool(read.entity_types, db, resolver(runtime), principal, context)
-    body = {"id": "urn:ngsi-ld:EntityTypeList:taydo", "type": "EntityTypeList", "typeList": names}
-    return respond(request, body, context)
+    found = await run_in_threadpool(discovery.survey, db, resolver(runtime), principal)
+    return respond(request, discovery.type_list(found, context, details=details), context)
+
+
+@router.get("/types/{name:path}")
+async def type_details(
+    request: Request, db: Db, runtime: AppRuntime, name: str, principal: Principal = READ
+) -> Response:
+    """``EntityTypeInfo``: how many entities of the type, their attributes and kinds."""
+    context = await get_context(request)
+    found = await run_in_threadpool(discovery.survey, db, resolver(runtime), principal)
+    return respond(request, discovery.type_info(found, context, name), context)
+
+
+@router.get("/attributes")
+async def list_attributes(
+    request: Request,
+    db: Db,
+    runtime: AppRuntime,
+    principal: Principal = READ,
+    details: bool = False,
+) -> Response:
+    """``AttributeList``, or with ``details=true`` an ``Attribute`` per attribute."""
+    context = await get_context(request)
+    found = await run_in_threadpool(discovery.survey, db, resolver(runtime), principal)
+    return respond(request, discovery.attribute_list(found, context, details=details), context)
+
+
+@router.get("/attributes/{name:path}")
+async def attribute_details(
+    request: Request, db: Db, runtime: AppRuntime, name: str, principal: Principal = READ
+) -> Response:
+    """``Attribute``: how many entities have it, its kinds and the types holding it."""
+    context = await get_context(request)
+    found = await run_in_threadpool(discovery.survey, db, resolver(runtime), principal)
+    return respond(request, discovery.attribute_info(found, context, name), context)
 
 
 @router.get("/temporal/entities")

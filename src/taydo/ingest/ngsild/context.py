@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -29,9 +30,11 @@ from taydo.ingest.ngsild.errors import NgsiError
 
 __all__ = [
     "CORE_CONTEXT_URL",
+    "HOSTED_PATH",
     "Context",
     "ContextResolver",
     "ContextStore",
+    "core_document",
     "core_terms",
     "is_core_url",
 ]
@@ -39,17 +42,28 @@ __all__ = [
 CORE_CONTEXT_URL = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld"
 _CORE_PREFIX = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context"
 DEFAULT_VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
+HOSTED_PATH = "/ngsi-ld/v1/jsonldContexts/"  # where this broker serves the contexts it hosts
 _MAX_DEPTH = 8  # nested context imports
 _MAX_TERMS = 100_000
 
 
+# The published core contexts this broker answers with its own (v1.8 is a superset of the
+# earlier ones for every term a client uses); another version is an unknown context (503).
+_CORE_VERSIONS = ("", "-v1.3", "-v1.4", "-v1.5", "-v1.6", "-v1.7", "-v1.8")
+_CORE_URLS = frozenset(f"{_CORE_PREFIX}{version}.jsonld" for version in _CORE_VERSIONS)
+
+
 def is_core_url(url: str) -> bool:
-    return url.startswith(_CORE_PREFIX) and url.endswith(".jsonld")
+    return url in _CORE_URLS
+
+
+def core_document() -> bytes:
+    """The core context document this broker answers with (v1.8)."""
+    return resources.files("taydo.ingest.ngsild").joinpath("core-context.json").read_bytes()
 
 
 def _load_core() -> dict[str, Any]:
-    raw = resources.files("taydo.ingest.ngsild").joinpath("core-context.json").read_bytes()
-    document: dict[str, Any] = json.loads(raw)
+    document: dict[str, Any] = json.loads(core_document())
     core: dict[str, Any] = document["@context"]
     return core
 
@@ -78,6 +92,22 @@ class ContextStore:
     def urls(self) -> list[str]:
         return sorted(self._index())
 
+    def entries(self) -> list[tuple[str, str, float]]:
+        """(URL, local id, when stored as a POSIX time) of every stored document."""
+        out = []
+        for url, name in sorted(self._index().items()):
+            path = self.folder / name
+            stored = path.stat().st_mtime if path.exists() else 0.0
+            out.append((url, name.removesuffix(".jsonld"), stored))
+        return out
+
+    def url_of(self, local_id: str) -> str | None:
+        """The URL a document is stored under, by its local id."""
+        for url, name in self._index().items():
+            if name.removesuffix(".jsonld") == local_id:
+                return url
+        return None
+
     def get(self, url: str) -> Any | None:
         """The document stored for ``url`` (parsed JSON), or None."""
         found = self._cache.get(url)
@@ -91,15 +121,18 @@ class ContextStore:
             self._cache[url] = document
         return document
 
-    def add(self, url: str, content: bytes) -> Path:
-        """Store ``content`` (a JSON-LD document with ``@context``) under ``url``."""
+    def add(self, url: str, content: bytes, *, local_id: str | None = None) -> Path:
+        """Store ``content`` (a JSON-LD document with ``@context``) under ``url``; its local
+        id is ``local_id`` or, by default, a hash of the URL."""
         document = orjson.loads(content)
         if not isinstance(document, dict) or "@context" not in document:
             raise ValueError("not a JSON-LD context document: no top-level @context")
         if not url or any(c.isspace() for c in url) or ":" not in url:
             raise ValueError(f"not an absolute URL: {url!r}")
         self.folder.mkdir(parents=True, exist_ok=True)
-        name = hashlib.sha256(url.encode()).hexdigest()[:24] + ".jsonld"
+        if local_id is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", local_id):
+            raise ValueError(f"not a local id: {local_id!r}")
+        name = (local_id or hashlib.sha256(url.encode()).hexdigest()[:24]) + ".jsonld"
         target = self.folder / name
         target.write_bytes(content)
         with self._lock:
@@ -268,6 +301,12 @@ class ContextResolver:
                 self._cache.popitem(last=False)
         return context
 
+    def forget(self) -> None:
+        """Drop every resolved context (a stored document was removed or replaced)."""
+        with self._lock:
+            self._cache.clear()
+        self.core = self.resolve(None)
+
     def _collect(
         self,
         value: Any,
@@ -303,6 +342,10 @@ class ContextResolver:
     def _document(self, url: str) -> Any:
         if self.store is not None:
             found = self.store.get(url)
+            if found is None and HOSTED_PATH in url:
+                # A context this broker hosts, named by whatever host the client reached us at.
+                hosted = self.store.url_of(url.rsplit("/", 1)[-1])
+                found = self.store.get(hosted) if hosted and HOSTED_PATH in hosted else None
             if found is not None:
                 return found
         if not self.fetch_remote:

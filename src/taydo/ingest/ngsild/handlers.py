@@ -136,8 +136,9 @@ def quarantine(database: Database, outcome: Outcome) -> None:
     put_many(database, entries)
 
 
-async def read_body(request: Request) -> tuple[Any, bool]:
-    return await body_of(request, runtime_of(request.app).settings.max_request_bytes)
+async def read_body(request: Request, *, merge_patch: bool = False) -> tuple[Any, bool]:
+    limit = runtime_of(request.app).settings.max_request_bytes
+    return await body_of(request, limit, merge_patch=merge_patch)
 
 
 def parse_ops(
@@ -181,6 +182,8 @@ async def batch_items(request: Request) -> tuple[list[Any], bool]:
     body, is_jsonld = await read_body(request)
     if not isinstance(body, list):
         raise NgsiError("BadRequestData", "a batch operation takes a JSON array")
+    if not body:
+        raise NgsiError("BadRequestData", "a batch operation needs at least one item")
     limit = runtime_of(request.app).settings.max_batch_items
     if len(body) > limit:
         raise NgsiError("BadRequestData", f"more than {limit} items in one batch", status=413)

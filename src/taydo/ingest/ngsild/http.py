@@ -39,8 +39,10 @@ _HTTP_TITLES = {
 }
 
 
-def problem_response(error: NgsiError) -> Response:
-    return Response(orjson.dumps(error.body()), error.status, media_type="application/json")
+def problem_response(error: NgsiError, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(error.body()), error.status, headers, media_type="application/json"
+    )
 
 
 def _http_problem(status: int, detail: str) -> Response:
@@ -106,9 +108,18 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-async def body_of(request: Request, max_bytes: int) -> tuple[Any, bool]:
-    """The parsed JSON body and whether it is JSON-LD (so carries its own @context)."""
+MERGE_PATCH = "application/merge-patch+json"
+
+
+async def body_of(
+    request: Request, max_bytes: int, *, merge_patch: bool = False
+) -> tuple[Any, bool]:
+    """The parsed JSON body and whether it is JSON-LD (so carries its own @context).
+    ``merge_patch``: the route also takes ``application/merge-patch+json`` (RFC 7396), read as
+    JSON with its context in the Link header."""
     media = _media_type(request)
+    if merge_patch and media == MERGE_PATCH:
+        media = "application/json"
     if media not in ("application/json", "application/ld+json"):
         raise NgsiError(
             "InvalidRequest",
@@ -126,6 +137,13 @@ async def body_of(request: Request, max_bytes: int) -> tuple[Any, bool]:
         if size > max_bytes:
             raise NgsiError("BadRequestData", f"body larger than {max_bytes} bytes", status=413)
         chunks.append(chunk)
+    if media == "application/ld+json" and link_context(request) is not None:
+        # ETSI GS CIM 009 §6.3.5: a JSON-LD payload carries its own @context; a Link header
+        # beside it would give a second, conflicting one.
+        raise NgsiError(
+            "BadRequestData",
+            "application/ld+json carries its @context in the body: no JSON-LD Link header",
+        )
     data = b"".join(chunks)
     # A large body is decoded off the event loop (a 1,000-entity batch takes milliseconds).
     body = await run_in_threadpool(_decode, data) if size > 65_536 else _decode(data)

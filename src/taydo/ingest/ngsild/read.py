@@ -22,7 +22,7 @@ from taydo.ingest.ngsild.entity import (
 from taydo.ingest.ngsild.errors import NgsiError
 from taydo.ingest.ngsild.query import MISSING, GeoQuery, Query, geometry_of
 
-__all__ = ["Stored", "entity_types", "query_entities", "render", "retrieve"]
+__all__ = ["Stored", "query_entities", "render", "retrieve", "stored_of"]
 
 MAX_LIMIT = 1000
 
@@ -44,7 +44,7 @@ class Stored:
     context: Context | None
 
 
-def _stored(row: catalog.EntityRecord, resolver: ContextResolver) -> Stored:
+def stored_of(row: catalog.EntityRecord, resolver: ContextResolver) -> Stored:
     attributes = dict(row[3] or {})
     has_ngsi, value = entity_context_value(attributes)
     context = resolver.resolve(value) if has_ngsi else None
@@ -110,7 +110,7 @@ def retrieve(
     row = catalog.entity_record(database, principal, entity_id)
     if row is None:
         raise NgsiError("ResourceNotFound", f"không có thực thể / no entity {entity_id[:255]}")
-    return _stored(row, resolver)
+    return stored_of(row, resolver)
 
 
 def _type_filter(request: Context, types: list[str]) -> tuple[set[str], Callable[[Stored], bool]]:
@@ -156,7 +156,7 @@ def query_entities(
     total = 0
     with closing(catalog.entity_records(database, principal, selection)) as rows:
         for row in rows:
-            entity = _stored(row, resolver)
+            entity = stored_of(row, resolver)
             if check_type is not None and not check_type(entity):
                 continue
             if q is not None and not q.matches(_getter(entity, request)):
@@ -190,18 +190,3 @@ def _geo_matches(entity: Stored, geo: GeoQuery) -> bool:
     if geometry is None:
         geometry = geometry_of({"type": "Point", "coordinates": [entity.lon, entity.lat]})
     return geo.matches(geometry, entity.lon, entity.lat)
-
-
-def entity_types(
-    database: Database, resolver: ContextResolver, principal: Principal, target: Context
-) -> list[str]:
-    kinds = catalog.entity_type_names(database, principal)
-    # Types are stored compacted with each entity's context; shown compacted with the caller's
-    # when the caller's context defines a term of the same local name, plain otherwise.
-    out = set()
-    for kind in kinds:
-        if ":" in kind:
-            out.add(target.compact(kind))
-        else:
-            out.add(kind)
-    return sorted(out)

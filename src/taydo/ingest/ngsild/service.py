@@ -48,7 +48,13 @@ __all__ = ["MODES", "Operation", "Outcome", "PendingPoint", "write_entities"]
 
 log = logging.getLogger(__name__)
 
-MODES = ("create", "upsert", "upsert_update", "update", "patch", "delete", "delete_attr")
+# replace: PUT /entities/{id} (an existing entity's attributes replaced); merge: PATCH
+# /entities/{id} (merged into an existing entity, "urn:ngsi-ld:null" deletes an attribute).
+MODES = (
+    "create", "upsert", "upsert_update", "update", "patch", "replace", "merge", "delete",
+    "delete_attr",
+)  # fmt: skip
+NULL = "urn:ngsi-ld:null"
 
 
 def _agency_for_new(
@@ -331,6 +337,10 @@ def _delete_attr(state: EntityState | None, op: Operation) -> None:
     name = translate(op.attr_name, op.request, state.context)
     if name not in state.attributes or name == NGSI:
         raise NgsiError("ResourceNotFound", f"no attribute {op.attr_name[:80]}")
+    _remove_attribute(state, name)
+
+
+def _remove_attribute(state: EntityState, name: str) -> None:
     del state.attributes[name]
     _note_changed(state, (name,))
     details = state.attributes.get(NGSI)
@@ -355,6 +365,10 @@ def _put(
     attrs = parsed.attrs
     if context is not op.request:
         attrs = {translate(n, op.request, context): a for n, a in attrs.items()}
+    deleted: list[str] = []
+    if mode == "merge":  # ETSI GS CIM 009 §5.6.17: NGSI-LD Null removes the attribute
+        deleted = [n for n, a in attrs.items() if NULL in (a.get("value"), a.get("object"))]
+        attrs = {n: a for n, a in attrs.items() if n not in deleted}
     candidates = _points_of(op.entity_id, attrs, _reference_time(attrs, state))
     # Nothing below raises: the entity's changes and its points go together.
     replace_all = False
@@ -362,8 +376,11 @@ def _put(
         state = _new_state(batch, op, parsed)
         outcome.created.append(op.entity_id)
     else:
-        replace_all = mode == "upsert"
+        replace_all = mode in ("upsert", "replace")
         _retype(state, op, parsed, mode)
+        for name in deleted:
+            if name in state.attributes and name != NGSI:
+                _remove_attribute(state, name)
     written, skipped = _apply_attrs(
         state,
         attrs,
@@ -384,7 +401,7 @@ def _target_context(
     """The context the entity's attributes are stored in: the request's for a new entity,
     the stored one otherwise; raises when the mode needs (or refuses) an existing entity."""
     if state is None:
-        if mode in ("update", "patch"):
+        if mode in ("update", "patch", "replace", "merge"):
             raise NgsiError("ResourceNotFound", f"no entity {op.entity_id}")
         if not parsed.type:
             raise NgsiError("BadRequestData", "a new entity needs a type")
@@ -421,7 +438,7 @@ def _retype(state: EntityState, op: Operation, parsed: ParsedEntity, mode: str) 
     """An upsert naming another type changes the entity's type."""
     if parsed.type:
         kind = translate(parsed.type, op.request, state.context)
-        if mode == "upsert" and kind != state.type:
+        if mode in ("upsert", "replace") and kind != state.type:
             state.type, state.catalog_changed = kind, True
 
 

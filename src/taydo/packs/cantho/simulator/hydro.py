@@ -69,7 +69,7 @@ WATER: dict[str, WaterProfile] = {
     "can-tho": WaterProfile(base=0.12, flood=0.75),
     "dai-ngai": WaterProfile(base=0.06, flood=0.66, scale=1.08, lag_h=-1.5),
     "tran-de": WaterProfile(base=0.05, flood=0.60, scale=1.25, lag_h=-2.5),
-    "phung-hiep": WaterProfile(base=-0.05, flood=0.55, scale=0.72, lag_h=2.0),
+    "phung-hiep": WaterProfile(base=-0.05, flood=0.62, scale=0.72, lag_h=2.0),
     "vi-thanh": WaterProfile(base=0.00, flood=0.38, scale=0.33, lag_h=4.0),
     "thanh-an": WaterProfile(base=0.25, flood=0.95, scale=0.30, lag_h=5.0),
 }

@@ -34,4 +34,25 @@
       });
     window.addEventListener("resize", () => chart.resize());
   });
+
+  // Live: a change of this alert made elsewhere (another screen, the API, the engine) shows
+  // at once: the state badge follows, and acknowledging is no longer offered once done.
+  document.body.addEventListener("taydo:alert", (event) => {
+    const alert = event.detail || {};
+    if (String(alert.id) !== root.dataset.id) return;
+    if (!(alert.revision > Number(root.dataset.revision))) return;
+    root.dataset.revision = String(alert.revision);
+    const holder = document.getElementById("alert-state");
+    const label = alert.state_label || {};
+    if (holder && alert.state) {
+      const badge = document.createElement("span");
+      badge.className = "badge state-" + alert.state;
+      badge.textContent = (document.body.dataset.locale === "en" ? label.en : label.vi) || alert.state;
+      holder.replaceChildren(badge);
+    }
+    if (alert.state !== "firing") {
+      const ack = document.getElementById("acknowledge");
+      if (ack && ack.form) ack.form.remove();
+    }
+  });
 })();

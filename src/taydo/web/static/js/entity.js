@@ -8,6 +8,7 @@
   const ranges = JSON.parse(root.dataset.ranges || "[]");
   const LEVEL_COLOURS = { "1": "#fdd835", "2": "#fb8c00", "3": "#e53935" };
   const charts = [];
+  let current = null; // the range shown, reloaded when new values arrive
 
   function levelLines(levels) {
     return Object.keys(levels || {}).sort().map((key) => ({
@@ -19,13 +20,14 @@
   }
 
   function load(range) {
+    current = range;
     const end = Date.now();
     const start = end - range.ms;
     charts.forEach(({ el, chart, levels }) => {
       const url = "/api/v1/entities/" + encodeURIComponent(entity) + "/series/" +
         encodeURIComponent(el.dataset.metric) + "?from=" + start + "&to=" + end +
         "&bucket=" + range.bucket + "&agg=avg";
-      chart.showLoading();
+      if (!chart.getOption()) chart.showLoading(); // a live reload keeps the old picture
       fetch(url, { credentials: "same-origin" })
         .then((r) => (r.ok ? r.json() : { points: [] }))
         .then((answer) => {
@@ -64,6 +66,28 @@
       if (range) load(range);
     }));
     load(ranges.find((r) => r.code === "24h") || ranges[0]);
+
+    // Live: a new value updates its card at once and the chart within a few seconds (one
+    // reload of the shown range for any number of values arriving together).
+    const timeFormat = new Intl.DateTimeFormat("vi-VN", {
+      timeZone: root.dataset.tz || undefined, day: "2-digit", month: "2-digit", year: "numeric",
+      hour: "2-digit", minute: "2-digit", hour12: false,
+    });
+    let reload = null;
+    document.body.addEventListener("taydo:value", (event) => {
+      const point = event.detail || {};
+      if (point.entity_id !== entity || typeof point.value !== "number") return;
+      root.querySelectorAll(".metric[data-latest]").forEach((card) => {
+        if (card.dataset.latest !== point.metric) return;
+        if (card.dataset.ts && Number(card.dataset.ts) > point.ts) return;
+        card.dataset.ts = String(point.ts);
+        const number = card.querySelector(".number");
+        const when = card.querySelector(".when");
+        if (number) number.textContent = point.value.toFixed(2);
+        if (when) when.textContent = timeFormat.format(new Date(point.ts)).replace(",", "");
+      });
+      if (current && reload === null) reload = setTimeout(() => { reload = null; load(current); }, 1500);
+    });
 
     const lat = parseFloat(root.dataset.lat);
     const lon = parseFloat(root.dataset.lon);

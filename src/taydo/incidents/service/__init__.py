@@ -1,0 +1,58 @@
+"""The incidents service: incidents by hand (``incidents``), the data that drives them
+(``definitions``: SOPs, SLA, correlation rules), correlation of alerts and citizen reports
+(``correlation``), due times and the KPI counts (``due``), notifications (``notices``)."""
+
+from taydo.incidents.service.common import STATUS_LABELS, incident_dict
+from taydo.incidents.service.correlation import correlate, remember_report
+from taydo.incidents.service.definitions import (
+    delete_correlation,
+    get_sop,
+    list_correlations,
+    list_sla,
+    list_sops,
+    load_incidents_pack,
+    parse_pack,
+    save_all,
+    save_correlation,
+    save_sla,
+    save_sop,
+)
+from taydo.incidents.service.due import check_due, on_time_counts
+from taydo.incidents.service.incidents import (
+    add_links,
+    add_note,
+    assign,
+    change_status,
+    complete_step,
+    create,
+    get_incident,
+    list_incidents,
+)
+
+__all__ = [
+    "STATUS_LABELS",
+    "add_links",
+    "add_note",
+    "assign",
+    "change_status",
+    "check_due",
+    "complete_step",
+    "correlate",
+    "create",
+    "delete_correlation",
+    "get_incident",
+    "get_sop",
+    "incident_dict",
+    "list_correlations",
+    "list_incidents",
+    "list_sla",
+    "list_sops",
+    "load_incidents_pack",
+    "on_time_counts",
+    "parse_pack",
+    "remember_report",
+    "save_all",
+    "save_correlation",
+    "save_sla",
+    "save_sop",
+]

@@ -1,0 +1,181 @@
+"""Correlation: alerts and citizen reports of one ward make or join an incident, by rules that
+are data (``CorrelationDef``).
+
+Nothing is kept in memory: every decision reads the database (open incidents by their
+``open_key``, the alerts through the alerts service, the report snapshots), so a restart loses
+nothing. In a cluster every process may hear the same signal; the unique ``open_key`` lets one
+of them create the incident and makes the others join it, and a link is unique per incident.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from taydo.alerts.service import list_alerts
+from taydo.core import clock
+from taydo.core.db import Database
+from taydo.core.inputs import parse_moment
+from taydo.incidents.models import Incident, IncidentLink, ReportSnapshot
+from taydo.incidents.schemas import CorrelationDef, Signal
+from taydo.incidents.service.common import event_of, record
+from taydo.incidents.service.definitions import correlation_rules
+from taydo.incidents.service.incidents import _alert_snapshot, create_in, link_in
+
+__all__ = ["correlate", "remember_report"]
+
+Link = tuple[str, str, dict[str, Any]]
+
+
+def remember_report(database: Database, report: dict[str, Any]) -> dict[str, Any] | None:
+    """Keep the newest snapshot of a citizen report (``citizen.report.*``), and refresh the
+    snapshot of every link to it. Returns the cleaned snapshot, None for a malformed event."""
+    try:
+        report_id = int(report["id"])
+        requested = parse_moment(report["requested_at"])
+        service_code = str(report["service_code"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    snapshot = {
+        k: report.get(k)
+        for k in (
+            "id",
+            "service_code",
+            "title",
+            "status",
+            "agency_code",
+            "area_code",
+            "lat",
+            "lon",
+            "requested_at",
+            "url",
+        )
+    }
+    with database.session() as session:
+        found = session.get(ReportSnapshot, report_id)
+        if found is None:
+            found = ReportSnapshot(id=report_id)
+            session.add(found)
+        found.service_code, found.area_code = service_code, report.get("area_code")
+        found.requested_at, found.data = requested, snapshot
+        for link in session.scalars(
+            select(IncidentLink).where(
+                IncidentLink.kind == "report", IncidentLink.ref == str(report_id)
+            )
+        ):
+            link.snapshot = snapshot
+    return snapshot
+
+
+def _matches(signal: Signal, kind: str, code: str) -> bool:
+    return code in (signal.alert_rules if kind == "alert" else signal.report_services)
+
+
+def _found(database: Database, signal: Signal, area: str, since: datetime) -> list[Link]:
+    """The signals of one kind in the ward: alerts open now or started since, reports since."""
+    if signal.alert_rules:
+        links: list[Link] = []
+        for rule in signal.alert_rules:
+            for alert in list_alerts(database, None, area=area, rule=rule, limit=1000):
+                started = parse_moment(alert["started_at"])
+                if alert["state"] != "resolved" or started >= since:
+                    links.append(("alert", str(alert["id"]), _alert_snapshot(alert)))
+        return links
+    with database.session() as session:
+        rows = session.scalars(
+            select(ReportSnapshot).where(
+                ReportSnapshot.area_code == area,
+                ReportSnapshot.service_code.in_(signal.report_services),
+                ReportSnapshot.requested_at >= since,
+            )
+        ).all()
+        return [("report", str(r.id), r.data) for r in rows]
+
+
+def _join(database: Database, key: str, links: list[Link]) -> dict[str, Any] | None:
+    """Attach ``links`` to the open incident of ``key``; None when there is none."""
+    with database.session() as session:
+        incident = session.scalar(select(Incident).where(Incident.open_key == key))
+        if incident is None:
+            return None
+        added = [f"{k}:{r}" for k, r, s in links if link_in(session, incident, k, r, s, "system")]
+        if added:
+            incident.updated_at, incident.revision = clock.now(), incident.revision + 1
+            record(session, "system", incident, "linked", {"links": added, "correlation": key})
+        return event_of(session, incident)
+
+
+def _one_rule(
+    database: Database, rule: CorrelationDef, area: str, signal: Link, now: datetime
+) -> dict[str, Any] | None:
+    key = f"{rule.code}|{area}"
+    for _attempt in range(2):
+        try:
+            joined = _join(database, key, [signal])
+        except IntegrityError:
+            continue  # another process linked the same signal at the same moment
+        if joined is not None:
+            return joined
+        since = now - timedelta(hours=rule.window_h)
+        gathered: list[Link] = []
+        for required in rule.require:
+            found = _found(database, required, area, since)
+            if len(found) < required.min_count:
+                return None  # not (yet) every signal the rule asks for
+            gathered += found
+        if signal not in gathered:
+            gathered.append(signal)
+        try:
+            with database.session() as session:
+                incident = create_in(
+                    session,
+                    actor="system",
+                    incident_type=rule.type,
+                    title=rule.title,
+                    severity=rule.severity,
+                    area_code=area,
+                    lat=_first(gathered, "lat"),
+                    lon=_first(gathered, "lon"),
+                    started_at=now,
+                    links=gathered,
+                    open_key=key,
+                    correlation=rule.code,
+                )
+                return event_of(session, incident)
+        except IntegrityError:
+            continue  # another process opened it first: join that one
+    return None
+
+
+def _first(links: list[Link], key: str) -> float | None:
+    for _kind, _ref, snapshot in links:
+        if isinstance(snapshot.get(key), int | float) and not isinstance(snapshot[key], bool):
+            return float(snapshot[key])
+    return None
+
+
+def correlate(
+    database: Database, kind: str, data: dict[str, Any], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Judge one signal (``kind`` ``alert``: an ``alerts.transition`` alert; ``report``: a
+    citizen report snapshot); returns the ``incidents.changed`` events to publish."""
+    area = data.get("area_code")
+    if not area:
+        return []
+    if kind == "alert":
+        if data.get("state") == "resolved":
+            return []
+        code, signal = str(data.get("rule")), ("alert", str(data["id"]), _alert_snapshot(data))
+    else:
+        code, signal = str(data.get("service_code")), ("report", str(data["id"]), data)
+    moment = now or clock.now()
+    events = []
+    for rule in correlation_rules(database):
+        if rule.enabled and any(_matches(s, kind, code) for s in rule.require):
+            event = _one_rule(database, rule, str(area), signal, moment)
+            if event is not None:
+                events.append(event)
+    return events

@@ -1,0 +1,1 @@
+"""Alembic revisions of this domain (loaded by file path; see taydo.core.migrate)."""
