@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "ngsild": ["benchmarks.ngsild"],
     "console": ["benchmarks.console"],
     "directives": ["benchmarks.directives"],
+    "kpi": ["benchmarks.kpi"],
     "startup": ["benchmarks.startup"],
     "overload": ["benchmarks.overload"],
     "cluster": ["benchmarks.cluster"],

@@ -55,6 +55,9 @@ PERMISSIONS: dict[str, str] = {
     "citizen:admin": "manage the API keys of apps posting citizen reports",
     "reports:read": "generate reports and see agency scorecards (scoped to own agencies)",
     "reports:schedule": "create and remove scheduled report jobs, see their runs",
+    "kpi:read": "see KPIs, their values, the executive dashboard and the DTI",
+    "kpi:enter": "enter KPI values with evidence (scoped to own agencies)",
+    "kpi:write": "define KPIs and sectors, enter DTI results, run KPI computations",
 }
 
 _READ = {
@@ -67,6 +70,7 @@ _READ = {
     "directives:read",
     "workforce:read",
     "reports:read",
+    "kpi:read",
 }
 GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
@@ -77,12 +81,12 @@ GRANTS: dict[str, frozenset[str]] = {
     "operator": frozenset(
         _READ
         | {"alerts:act", "quarantine:act", "observations:write", "incidents:act"}
-        | {"citizen:read", "citizen:act", "reports:schedule"}
+        | {"citizen:read", "citizen:act", "reports:schedule", "kpi:enter"}
     ),
     "agency_officer": frozenset(
         _READ
         | {"catalog:write", "observations:write", "quarantine:act", "alerts:act"}
-        | {"incidents:act", "directives:act", "workforce:write"}
+        | {"incidents:act", "directives:act", "workforce:write", "kpi:enter"}
         | {"citizen:read", "citizen:act"}
     ),
     "viewer": frozenset(_READ),
