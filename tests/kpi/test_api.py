@@ -159,7 +159,7 @@ def test_dashboard_groups_pillars_and_sectors(
     choices = client.get("/api/v1/kpi/choices", headers=headers_for("viewer")).json()
     installed = {s["code"]: s["installed"] for s in choices["sources"]}
     assert installed["observations"] and installed["incidents.on_time"]
-    assert not installed["citizen.on_time"]  # the citizen domain is not merged yet
+    assert installed["citizen.on_time"] and installed["citizen.satisfaction"]
 
 
 def test_dti_structure_totals_and_baseline(

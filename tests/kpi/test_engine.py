@@ -137,16 +137,21 @@ def test_alarm_level_from_each_station(cantho: Database) -> None:
     assert city["status"] == "red"  # lower is better: 37.5 % > 15 %
 
 
-def test_grey_with_a_reason(cantho: Database) -> None:
+def test_grey_with_a_reason(cantho: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A source whose domain is not installed (a third-party IOC without citizen reports).
+    monkeypatch.setitem(sources.COUNTERS, "citizen.satisfaction", None)
+    compute(cantho, now=NOW, zone=ZONE, codes=["hai-long-nguoi-dan"])
+    not_installed = _city(cantho, "hai-long-nguoi-dan", "2026-Q4")
+    assert not_installed["status"] == "grey"
+    assert not_installed["reason"] == sources.NOT_INSTALLED
     compute(
         cantho,
         now=NOW,
         zone=ZONE,
         codes=["phan-anh-dung-han", "su-co-dung-han", "benh-an-dien-tu", "bui-pm25"],
     )
-    not_installed = _city(cantho, "phan-anh-dung-han", "2026-10")  # citizen: not merged yet
-    assert not_installed["status"] == "grey"
-    assert not_installed["reason"] == sources.NOT_INSTALLED
+    no_reports = _city(cantho, "phan-anh-dung-han", "2026-10")  # wired: no report was due
+    assert no_reports["status"] == "grey" and no_reports["reason"] == sources.NO_DATA
     no_incidents = _city(cantho, "su-co-dung-han", "2026-10")  # wired: nothing was due
     assert no_incidents["status"] == "grey" and no_incidents["reason"] == sources.NO_DATA
     assert no_incidents["inputs"]["total"] == 0

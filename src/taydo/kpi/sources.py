@@ -18,6 +18,8 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from taydo.catalog.service import metric_series
+from taydo.citizen import on_time_counts as citizen_on_time
+from taydo.citizen import satisfaction as citizen_satisfaction
 from taydo.directives.service import on_time_counts as directives_on_time
 from taydo.incidents.service import on_time_counts as incidents_on_time
 from taydo.observations.query import rollup_buckets
@@ -370,8 +372,8 @@ def _community_teams(
 # One line per kind; ``None`` while the domain is not installed (its KPIs are grey).
 COUNTERS: dict[str, OnTimeCounts | Satisfaction | None] = {
     "incidents.on_time": incidents_on_time,
-    "citizen.on_time": None,  # taydo.citizen's on_time_counts, once the domain is merged
-    "citizen.satisfaction": None,  # taydo.citizen's satisfaction, once the domain is merged
+    "citizen.on_time": citizen_on_time,
+    "citizen.satisfaction": citizen_satisfaction,
     "directives.on_time": directives_on_time,
     "workforce.trained": _civil_servants_trained,
     "workforce.community_teams": _community_teams,
