@@ -79,7 +79,7 @@ def test_scorecards_api(
     # as of the end of November (the values stop on the 20th): stale, so 0 % fresh → red
     assert dkttv["freshness"] == {"value": 0.0, "status": "red"}
     assert dkttv["quarantine"] == {"value": None, "status": "grey"}  # nothing in its last 24 h
-    assert dkttv["incidents"]["status"] == "not-installed"
+    assert dkttv["incidents"] == {"value": None, "status": "grey"}  # no incident: no data
     assert found["DKTTV"]["status"] == "red"
 
 

@@ -44,7 +44,7 @@ def test_daily_pdf_reads_back_in_vietnamese(database: Database, city: dict[str, 
         "Giờ có chỉ số VN_AQI xấu nhất theo trạm",
         "20/11/2026 08:00",
         "Xấu",  # VN_AQI 162's band
-        "Chưa cài đặt",  # incidents and KPIs are declared, not installed here
+        "Không có sự cố nào trong kỳ.",  # the incidents section, over no incident
         "Mực nước DKTTV Quá hạn 20/11/2026 23:00",  # 10-min dataset, hourly values: stale
     ):
         assert expected in text, expected

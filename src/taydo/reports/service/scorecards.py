@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from taydo.catalog.service import list_agencies
+from taydo.citizen import service as citizen
+from taydo.directives import service as directives
+from taydo.incidents import service as incidents
 from taydo.reports.service.base import Column, Scope, SectionResult
 from taydo.reports.service.sections import agency_health
 
@@ -143,7 +146,7 @@ MEASURES: tuple[Measure, ...] = (
         True,
         0.9,
         0.75,
-        None,
+        from_on_time_counts(incidents.on_time_counts),
         "incidents",
     ),
     Measure(
@@ -154,7 +157,7 @@ MEASURES: tuple[Measure, ...] = (
         True,
         0.9,
         0.75,
-        None,
+        from_on_time_counts(directives.on_time_counts),
         "directives",
     ),
     Measure(
@@ -165,7 +168,7 @@ MEASURES: tuple[Measure, ...] = (
         True,
         0.9,
         0.75,
-        None,
+        from_on_time_counts(citizen.on_time_counts),
         "citizen",
     ),
     Measure(
@@ -176,7 +179,7 @@ MEASURES: tuple[Measure, ...] = (
         True,
         4.0,
         3.0,
-        None,
+        from_satisfaction(citizen.satisfaction),
         "citizen",
     ),
 )

@@ -9,6 +9,7 @@ one line: its ``build`` (a function of ``Scope`` returning a ``SectionResult``).
 from __future__ import annotations
 
 from taydo.reports.service import sections as s
+from taydo.reports.service import siblings
 from taydo.reports.service.base import Section
 from taydo.reports.service.scorecards import scorecard_section
 
@@ -22,8 +23,22 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "alerts", "Cảnh báo trong kỳ", "Alerts in the period", BOTH, s.alerts_summary, "alerts"
     ),
-    Section("incidents", "Sự cố trong kỳ", "Incidents in the period", BOTH, None, "incidents"),
-    Section("kpi-off-target", "KPI không đạt chỉ tiêu", "KPIs off target", BOTH, None, "kpi"),
+    Section(
+        "incidents",
+        "Sự cố trong kỳ",
+        "Incidents in the period",
+        BOTH,
+        siblings.incidents_section,
+        "incidents",
+    ),
+    Section(
+        "kpi-off-target",
+        "KPI không đạt chỉ tiêu",
+        "KPIs off target",
+        BOTH,
+        siblings.kpi_off_target,
+        "kpi",
+    ),
     Section("data-health", "Sức khỏe dữ liệu", "Data health", BOTH, s.data_health, "ingest"),
     Section("quarantine", "Dữ liệu bị cách ly", "Quarantined input", BOTH, s.quarantine, "ingest"),
     Section("water-levels", "Mực nước", "Water levels", BOTH, s.water_levels, "observations"),
@@ -40,7 +55,12 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section("alerts-list", "Danh sách cảnh báo", "Alerts", DAILY, s.alerts_list, "alerts"),
     Section(
-        "kpi", "KPI theo trụ cột và lĩnh vực", "KPIs by pillar and sector", MONTHLY, None, "kpi"
+        "kpi",
+        "KPI theo trụ cột và lĩnh vực",
+        "KPIs by pillar and sector",
+        MONTHLY,
+        siblings.kpi_section,
+        "kpi",
     ),
     Section(
         "dti",
@@ -55,10 +75,17 @@ SECTIONS: tuple[Section, ...] = (
         "Chỉ đạo và tiến độ",
         "Directives and their progress",
         MONTHLY,
-        None,
+        siblings.directives_section,
         "directives",
     ),
-    Section("citizen", "Phản ánh hiện trường", "Citizen field reports", MONTHLY, None, "citizen"),
+    Section(
+        "citizen",
+        "Phản ánh hiện trường",
+        "Citizen field reports",
+        MONTHLY,
+        siblings.citizen_section,
+        "citizen",
+    ),
     Section(
         "scorecards",
         "Bảng điểm cơ quan",
