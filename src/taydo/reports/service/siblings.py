@@ -15,6 +15,7 @@ from taydo.reports.service.base import Chart, Column, Figure, Scope, SectionResu
 __all__ = [
     "citizen_section",
     "directives_section",
+    "dti_section",
     "incidents_section",
     "kpi_off_target",
     "kpi_section",
@@ -256,3 +257,69 @@ def citizen_section(scope: Scope) -> SectionResult:
             Figure("Số đánh giá", "Ratings", count),
         ],
     )
+
+
+# -- the Digital Transformation Index -----------------------------------------------------------
+
+
+def dti_section(scope: Scope) -> SectionResult:
+    """Each framework's published or entered results of the province, year on year (as of the
+    end of the period: a year's results count once the year has begun), and the newest
+    year's main indices."""
+    result = SectionResult(
+        code="dti",
+        title_vi="Chỉ số chuyển đổi số (DTI)",
+        title_en="Digital Transformation Index (DTI)",
+        columns=[
+            Column("framework", "Bộ chỉ số", "Framework"),
+            Column("year", "Năm", "Year"),
+            Column("total", "Điểm (0–1)", "Score (0–1)", "number"),
+            Column("change", "Thay đổi so với năm trước", "Change from the year before", "number"),
+            Column("rank", "Xếp hạng", "Rank"),
+            Column("note", "Ghi chú", "Note"),
+        ],
+    )
+    if scope.province is None:
+        result.note_vi, result.note_en = "Chưa đặt tỉnh/thành phố.", "No province configured."
+        return result
+    last_year = scope.end.astimezone(scope.tz).year
+    chart_labels: list[str] = []
+    chart_values: list[float | None] = []
+    for framework in kpi.list_frameworks(scope.database):
+        view = kpi.dti_view(scope.database, framework["code"], scope.province)
+        years = [y for y in view["years"] if y["year"] <= last_year]
+        for year in years:
+            rank = f"{year['rank']}/{year['rank_of']}" if year["rank"] else ""
+            result.rows.append(
+                [
+                    framework["name"],
+                    year["year"],
+                    year["total"],
+                    year["change"].get(""),
+                    rank,
+                    "trung bình các tỉnh trước sáp nhập" if year["averaged_from_parts"] else "",
+                ]
+            )
+            chart_labels.append(f"{framework['code']} {year['year']}")
+            chart_values.append(year["total"])
+        if years:
+            newest = years[-1]
+            for group in framework.get("groups", []):
+                for index in group.get("indices", []):
+                    score = newest["scores"].get(index["code"])
+                    if score is not None:
+                        result.figures.append(
+                            Figure(
+                                f"{index.get('name', index['code'])} ({newest['year']})",
+                                f"{index.get('name_en') or index['code']} ({newest['year']})",
+                                round(score, 4),
+                            )
+                        )
+    if chart_labels:
+        result.chart = Chart(
+            "Điểm DTI theo năm", "DTI score by year", chart_labels, [("Điểm DTI", chart_values)]
+        )
+    else:
+        result.note_vi = "Chưa có kết quả DTI của tỉnh/thành phố."
+        result.note_en = "No DTI result of the province yet."
+    return result

@@ -67,7 +67,7 @@ SECTIONS: tuple[Section, ...] = (
         "Chỉ số chuyển đổi số (DTI)",
         "Digital Transformation Index (DTI)",
         MONTHLY,
-        None,
+        siblings.dti_section,
         "kpi",
     ),
     Section(
