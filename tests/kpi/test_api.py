@@ -222,13 +222,13 @@ def test_dti_structure_totals_and_baseline(
     assert soc["years"][0]["total"] == pytest.approx(weighted / 1000)
 
     base = client.get(
-        "/api/v1/dti/dti-922/baseline", params={"province": "cantho", "year": 2022}, headers=viewer
+        "/api/v1/dti/dti-922/baseline", params={"province": "92", "year": 2022}, headers=viewer
     ).json()
     # The total: Cần Thơ's published one and Sóc Trăng's computed one; Hậu Giang not entered.
     assert base["indices"][""]["average"] == pytest.approx((0.6924 + weighted / 1000) / 2)
     assert set(base["indices"][""]["from"]) == {"cantho-cu", "soctrang"}
     assert base["indices"]["kinh-te-so"]["average"] == pytest.approx(0.3)
-    merged = client.get("/api/v1/dti/dti-922", params={"province": "cantho"}, headers=viewer).json()
+    merged = client.get("/api/v1/dti/dti-922", params={"province": "92"}, headers=viewer).json()
     first = next(y for y in merged["years"] if y["year"] == 2022)
     assert first["averaged_from_parts"] and first["parts_present"] == ["cantho-cu", "soctrang"]
 

@@ -34,8 +34,8 @@ def _seed(database: Database) -> None:
 def test_every_section_is_installed_and_filled(database: Database) -> None:
     _seed(database)
     today = clock.now().astimezone(TZ).date()
-    # The kpi pack keys DTI results by "cantho", not the official code 92 of TAYDO_CONSOLE_AREA.
-    monthly = build_report(database, kind="monthly", tz=TZ, day=today, province="cantho")
+    # The province of TAYDO_CONSOLE_AREA: the new Cần Thơ's official code, as the kpi pack keys it.
+    monthly = build_report(database, kind="monthly", tz=TZ, day=today, province="92")
     by_code = {s.code: s for s in monthly.sections}
     assert [s.code for s in monthly.sections if not s.installed] == []
     assert by_code["kpi"].rows and by_code["kpi"].chart is not None

@@ -203,20 +203,26 @@ async def list_frameworks(db: Db, _p: Principal = READ) -> list[dict[str, Any]]:
 
 @router.get("/dti/{framework}")
 async def dti_scores(
-    framework: FrameworkCode, db: Db, _p: Principal = READ, province: Province = "cantho"
+    framework: FrameworkCode,
+    db: Db,
+    settings: AppSettings,
+    _p: Principal = READ,
+    province: Province | None = None,
 ) -> dict[str, Any]:
-    return await _run(service.dti_view, db, framework, province)
+    """The framework's results of ``province`` (default: the IOC's own, TAYDO_CONSOLE_AREA)."""
+    return await _run(service.dti_view, db, framework, province or settings.console_area)
 
 
 @router.get("/dti/{framework}/baseline")
 async def dti_baseline(
     framework: FrameworkCode,
     db: Db,
+    settings: AppSettings,
     _p: Principal = READ,
-    province: Province = "cantho",
+    province: Province | None = None,
     year: Annotated[int, Query(ge=2000, le=2100)] = 2024,
 ) -> dict[str, Any]:
-    return await _run(service.baseline, db, framework, province, year)
+    return await _run(service.baseline, db, framework, province or settings.console_area, year)
 
 
 @router.post("/dti/{framework}/results", status_code=201)

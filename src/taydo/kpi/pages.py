@@ -206,9 +206,11 @@ async def dti_page(
     request: Request,
     db: Db,
     principal: Annotated[Principal, page("kpi:read")],
+    settings: AppSettings,
     framework: str = "dti-922",
-    province: str = "cantho",
+    province: str | None = None,
 ) -> Response:
+    province = province or settings.console_area  # the IOC's own province by default
     frameworks = await run_in_threadpool(service.list_frameworks, db)
     provinces = await run_in_threadpool(service.dti_provinces, db, framework)
     view: dict[str, Any] = {
