@@ -124,3 +124,16 @@ def test_an_alert_reaches_the_inbox_through_a_demo_channel(
 
     # the notifier marks a delivery sent once the inbox has answered: wait for that
     wait_for(lambda: statuses() == {"sent"})  # nothing dead-lettered
+
+
+def test_a_message_to_an_agency_is_described_by_its_title() -> None:
+    from taydo.demo.inbox import describe
+
+    line = describe(
+        "ioc-webhook",
+        {
+            "event": "directive.overdue",
+            "message": {"title": "Chỉ đạo quá hạn: khơi thông cống", "severity": "warning"},
+        },
+    )
+    assert line.endswith("directive.overdue · warning · Chỉ đạo quá hạn: khơi thông cống")

@@ -78,8 +78,9 @@ class DemoInbox:
 
 
 def describe(channel: str, payload: dict[str, Any]) -> str:
-    """One line for a notification: channel, event, severity, title."""
-    alert = payload.get("alert") or {}
+    """One line for a notification: channel, event, severity, title (of an alert, or of a
+    message to an agency: an incident's step, a directive, a citizen report)."""
+    alert = payload.get("alert") or payload.get("message") or {}
     event = payload.get("event", "?")
     step = f" (bậc / step {payload['step']})" if "step" in payload else ""
     return (
