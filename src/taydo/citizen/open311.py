@@ -32,7 +32,6 @@ from taydo.citizen.runtime import CitizenParts, publish
 from taydo.citizen.service import (
     NewReport,
     agency_list,
-    create_report,
     get_by_token,
     get_service,
     key_id_for,
@@ -457,9 +456,7 @@ async def post_request(
             )
         stored = await read_photo(form, settings)
         new.photo = stored
-        report, event = await asyncio.to_thread(
-            create_report, db, new, address=client_address(request)
-        )
+        report, event = await parts.writer.file(db, new, client_address(request))
     except TaydoError as exc:
         if stored is not None:
             photos.remove(settings.citizen_photos_dir, stored)
