@@ -14,9 +14,9 @@ from taydo.auth.models import AuditEntry
 from taydo.citizen import runtime as citizen_runtime
 from taydo.citizen.models import CitizenReport
 from taydo.citizen.runtime import ReportWriter
-from taydo.citizen.service import NewReport, create_reports
+from taydo.citizen.service import NewReport, create_key, create_reports, revoke_key
 from taydo.core.db import Database
-from taydo.core.errors import Invalid, NotFound
+from taydo.core.errors import Forbidden, Invalid, NotFound
 from tests.citizen.conftest import CAI_RANG, IN_CAI_RANG, IN_NINH_KIEU, NINH_KIEU
 
 FLOOD = {"do-sau": "bap-chan"}
@@ -117,3 +117,27 @@ def test_a_failed_commit_acknowledges_nobody(
     answers = asyncio.run(run())
     assert all(isinstance(a, RuntimeError) for a in answers)
     assert _stored(citizen_db) == 0
+
+
+def test_keys_are_checked_in_the_batch(citizen_db: Database) -> None:
+    good_record, good = create_key(citizen_db, "app", actor="admin")
+    revoked_record, revoked = create_key(citizen_db, "old app", actor="admin")
+    revoke_key(citizen_db, revoked_record["id"], actor="admin")
+    answers = create_reports(
+        citizen_db,
+        [
+            (_new("o-ga", IN_NINH_KIEU, api_key=good), None),
+            (_new("o-ga", IN_NINH_KIEU, api_key=revoked), None),
+            (_new("o-ga", IN_NINH_KIEU, api_key="o311_made-up"), None),
+            (_new("o-ga", IN_NINH_KIEU, api_key=good), None),
+        ],
+    )
+    assert isinstance(answers[1], Forbidden) and isinstance(answers[2], Forbidden)
+    assert isinstance(answers[0], tuple) and isinstance(answers[3], tuple)
+    with citizen_db.session() as session:
+        rows = session.execute(select(CitizenReport.api_key_id)).scalars().all()
+        actors = session.scalars(
+            select(AuditEntry.actor).where(AuditEntry.action == "citizen.report_created")
+        ).all()
+    assert rows == [good_record["id"]] * 2
+    assert actors == [f"app:{good_record['id']}"] * 2

@@ -21,10 +21,11 @@ from taydo.alerts.messages import Message, enqueue_message
 from taydo.auth import journal
 from taydo.citizen.models import CitizenReport, CitizenService
 from taydo.citizen.service.catalogue import agency_for
+from taydo.citizen.service.keys import key_id_in
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
-from taydo.core.errors import Conflict, Invalid, NotFound, TaydoError
+from taydo.core.errors import Conflict, Forbidden, Invalid, NotFound, TaydoError
 from taydo.geo.service import area_code_in, area_for_point_in
 
 __all__ = [
@@ -74,6 +75,9 @@ class NewReport:
     photo: str | None = None
     api_key_id: int | None = None
     actor: str = "citizen"
+    # A registered app's key, not yet checked: filing checks it in its own transaction (then
+    # sets ``api_key_id`` and the actor ``app:<id>``); an unknown or revoked key refuses (403).
+    api_key: str | None = None
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -202,9 +206,17 @@ def _new_row(
     new: NewReport,
     now: datetime,
     agencies: dict[tuple[str, str | None], str | None],
+    keys: dict[str, int | None],
 ) -> tuple[CitizenReport, CitizenService]:
-    """Check one report and make its row (not added); ``agencies`` caches the routing
-    answers of one transaction, so a batch reads each (service, area) route once."""
+    """Check one report and make its row (not added); ``agencies`` and ``keys`` cache the
+    routing answers and key checks of one transaction, so a batch reads each once."""
+    if new.api_key is not None:
+        if new.api_key not in keys:
+            keys[new.api_key] = key_id_in(session, new.api_key)
+        key_id = keys[new.api_key]
+        if key_id is None:
+            raise Forbidden("api_key không hợp lệ / invalid api_key")
+        new.api_key_id, new.actor = key_id, f"app:{key_id}"
     if new.lat is None or new.lon is None:
         raise Invalid("cần vị trí (lat, long) / a location (lat and long) is required")
     if not (math.isfinite(new.lat) and math.isfinite(new.lon)):
@@ -273,10 +285,11 @@ def create_reports(
     answers: list[Filed | TaydoError | None] = [None] * len(batch)
     filed: list[tuple[int, CitizenReport, CitizenService, NewReport, str | None]] = []
     agencies: dict[tuple[str, str | None], str | None] = {}
+    keys: dict[str, int | None] = {}
     with database.session() as session:
         for index, (new, address) in enumerate(batch):
             try:
-                row, service = _new_row(session, new, now, agencies)
+                row, service = _new_row(session, new, now, agencies, keys)
             except TaydoError as exc:
                 answers[index] = exc
                 continue
