@@ -60,7 +60,7 @@ test: setup assets
 # The browser tests take their pictures in a temporary directory; this target points them at
 # docs/screenshots/ (the only way those tracked files change).
 screenshots: setup assets
-	TAYDO_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider -m browser tests/web/test_browser.py tests/web/test_live_browser.py
+	TAYDO_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider -m browser tests
 
 lint: setup
 	$(BIN)/lint-imports

@@ -24,10 +24,12 @@ BENCHMARKS: dict[str, list[str]] = {
     "ngsild": ["benchmarks.ngsild"],
     "console": ["benchmarks.console"],
     "directives": ["benchmarks.directives"],
+    "kpi": ["benchmarks.kpi"],
     "startup": ["benchmarks.startup"],
     "overload": ["benchmarks.overload"],
     "cluster": ["benchmarks.cluster"],
     "open311": ["benchmarks.open311"],
+    "reports": ["benchmarks.reports"],
 }
 
 

@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "taydo"
 TESTS = Path(__file__).resolve().parent
 BUILT_IN = {
     "auth", "geo", "catalog", "observations", "ingest", "rules", "alerts", "citizen", "incidents",
-    "directives", "workforce", "console", "ops",
+    "directives", "workforce", "kpi", "reports", "console", "ops",
 }  # fmt: skip
 
 

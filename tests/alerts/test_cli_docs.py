@@ -77,7 +77,7 @@ def test_cli_validates_and_loads_the_pack_rules(database, monkeypatch, tmp_path)
     pack = DATA_DIR / "rules.yaml"
     assert runner.invoke(app, ["rules", "validate", str(pack)]).exit_code == 0
     loaded = runner.invoke(app, ["rules", "load", str(pack)])
-    assert loaded.exit_code == 0 and "7" in loaded.output
+    assert loaded.exit_code == 0 and "8" in loaded.output
     again = runner.invoke(app, ["rules", "load", str(pack)])
     assert "0" in again.output  # idempotent
     assert "water-level-alarm" in runner.invoke(app, ["rules", "list"]).output

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from tests.directives.conftest import jpeg
+from tests.web.test_browser import SHOTS
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 pytestmark = [
     pytest.mark.browser,

@@ -27,7 +27,9 @@ from taydo.observations.query import (
     AGGREGATES,
     count_points,
     latest_values,
+    points_since,
     raw_points,
+    recent_points,
     series_buckets,
 )
 from taydo.observations.service import Point, store_for, write_points
@@ -84,6 +86,10 @@ def everything(database: Database, series: list[int], entity_id: str) -> dict[st
             for since in (BASE + 90 * MINUTE + 1, BASE + 2 * HOUR_MS, BASE - HOUR_MS):
                 answers[f"{sid} count {since}"] = count_points(connection, [sid], since)
     answers["latest"] = latest_values(database, entity_id=entity_id)
+    # A cluster's hand-over reads every series' recent points in bulk: raw, packed or both.
+    for since in (BASE + 90 * MINUTE + 1, BASE - HOUR_MS):
+        answers[f"since {since}"] = points_since(database, series, since)
+        assert answers[f"since {since}"] == recent_points(database, series, since)
     return answers
 
 

@@ -265,3 +265,103 @@ def test_folds_worked_out_by_the_callers_keep_rollups_exact(
     asyncio.run(scenario())
     assert stored_rollups(database, "observations_hourly") == expected_rollups(database, "hour")
     assert stored_rollups(database, "observations_daily") == expected_rollups(database, "day")
+
+
+def test_a_dead_writer_thread_fails_its_waiters_at_once(
+    database: Database, series_of: MakeSeries, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug that ends the writer thread: every request it held or that waits for it is
+    answered 503 (Unavailable) at once, later ones too, and the writer says it is not alive
+    (/readyz), instead of leaving the callers waiting forever."""
+    import threading
+
+    from taydo.observations.service import Unavailable
+
+    sid = series_of("CT-DEAD")["height"]
+    entered, release = threading.Event(), threading.Event()
+
+    def broken(taken: object) -> None:
+        entered.set()
+        release.wait(10)
+        raise RuntimeError("boom: a bug in the writer")
+
+    async def scenario() -> list[object]:
+        writer = ObservationWriter(database)
+        monkeypatch.setattr(writer, "_write", broken)
+        await writer.start()
+        first = asyncio.ensure_future(writer.write([Point(sid, BASE, 1.0)]))
+        assert await asyncio.to_thread(entered.wait, 10)
+        # these wait in the queue behind the group the thread holds
+        queued = [
+            asyncio.ensure_future(writer.write([Point(sid, BASE + k, 1.0)])) for k in (1, 2, 3)
+        ]
+        await asyncio.sleep(0.05)
+        assert writer.alive
+        release.set()
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(first, *queued, return_exceptions=True), 10
+        )
+        assert not writer.alive
+        assert writer.failure is not None and "boom" in writer.failure
+        with pytest.raises(Unavailable):  # refused at once, not queued for nobody
+            await asyncio.wait_for(writer.write([Point(sid, BASE + 9, 1.0)]), 1)
+        assert writer.pending_rows == 0
+        await asyncio.wait_for(writer.stop(), 10)
+        return outcomes
+
+    outcomes = asyncio.run(scenario())
+    assert len(outcomes) == 4
+    assert all(isinstance(outcome, Unavailable) for outcome in outcomes)
+    assert all(outcome.status_code == 503 for outcome in outcomes)  # type: ignore[attr-defined]
+
+
+def test_the_answer_waits_until_the_bus_has_taken_the_points(
+    database: Database, series_of: MakeSeries
+) -> None:
+    """A cluster's processes judge a series' values in the order they are announced: a value
+    sent after an answer must be announced after the answered one, so the answer comes only
+    once the bus has taken its points."""
+    sid = series_of("CT-ORDER")["height"]
+
+    class SlowBus(MemoryBus):
+        def __init__(self) -> None:
+            super().__init__()
+            self.gate = asyncio.Event()
+            self.published: list[object] = []
+            self.up = True
+
+        def healthy(self) -> bool:
+            return self.up
+
+        async def publish(self, subject: str, data: object) -> None:
+            await self.gate.wait()
+            self.published.append(data)
+            await super().publish(subject, data)
+
+    async def scenario() -> None:
+        bus = SlowBus()
+        await bus.start()
+        writer = ObservationWriter(database, bus=bus)
+        await writer.start()
+        pending = asyncio.ensure_future(writer.write([Point(sid, BASE, 1.0)]))
+        for _ in range(500):  # committed …
+            if await asyncio.to_thread(count, database) == 1:
+                break
+            await asyncio.sleep(0.01)
+        assert await asyncio.to_thread(count, database) == 1
+        await asyncio.sleep(0.05)
+        assert not pending.done()  # … but not answered while the bus has not taken it
+        bus.gate.set()
+        result = await asyncio.wait_for(pending, 10)
+        assert result.accepted == 1 and bus.published == [[(sid, BASE, 1.0)]]
+        # A bus that is down (NATS reconnecting) holds no answer back: they would queue up.
+        bus.up = False
+        bus.gate.clear()
+        answered = await asyncio.wait_for(writer.write([Point(sid, BASE + 1, 1.0)]), 10)
+        assert answered.accepted == 1 and len(bus.published) == 1
+        bus.gate.set()
+        await writer.stop()
+        assert len(bus.published) == 2  # announced all the same once it could be
+        await bus.close()
+
+    asyncio.run(scenario())

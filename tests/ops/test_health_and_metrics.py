@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
@@ -145,3 +146,32 @@ def test_ngsi_ld_writes_are_counted_by_their_gateway(
         samples = _samples(client.get("/metrics", headers=admin).text)
     accepted = (("gateway", "ngsi-ld"), ("outcome", "accepted"))
     assert samples[("taydo_ingest_points_total", accepted)] == 2  # salinity, temperature
+
+
+def test_a_dead_writer_answers_503_and_readyz_says_not_ready(
+    client: TestClient,
+    headers_for: Callable[..., dict[str, str]],
+    series_of: MakeSeries,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from taydo.core.runtime import runtime_of
+    from taydo.observations.service import ObservationWriter
+
+    series_of("CT-1", {"height": (-5.0, 10.0)})
+    writer = runtime_of(client.app).get(ObservationWriter)  # type: ignore[arg-type]
+
+    def broken(taken: object) -> None:
+        raise RuntimeError("boom: a bug in the writer")
+
+    monkeypatch.setattr(writer, "_write", broken)
+    body = [{"entity_id": E1, "metric": "height", "ts": 1795748400000, "value": 1.0}]
+    operator = headers_for("operator")
+    for _attempt in range(2):  # the one that killed it, then one refused at once
+        answer = client.post("/api/v1/observations", json=body, headers=operator)
+        assert answer.status_code == 503, answer.text
+        assert "writer" in answer.text
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["writer"]["ok"] is False
+    assert ready.json()["checks"]["writer"]["state"] == "failed"
+    assert "boom" not in ready.text  # the reason is in the log, not for anyone who asks

@@ -362,3 +362,93 @@ def test_the_quiet_band_shortcut_never_changes_outcomes(steps: list[tuple[int, f
     for gap, value in steps:
         ts += gap * 30_000  # gaps of 0 replay the same instant (ignored as late)
         assert fast.observe([(1, ts, value)], 0) == slow.observe([(1, ts, value)], 0)
+
+
+# -- a cluster's hand-over: every stored point after the judged mark, in order ---------------
+
+
+def test_a_handover_judges_every_point_after_the_mark_in_order_and_none_before() -> None:
+    """The previous judge raised Báo động 2 at minute 3 (the mark) and judged minute 4
+    without a change; minutes 5-7 were stored during the hand-over, judged by nobody."""
+    stored = [(1 * MIN, 1.5), (2 * MIN, 1.8), (3 * MIN, 2.0), (4 * MIN, 1.95)]
+    stored += [(5 * MIN, 2.2), (6 * MIN, 2.0), (7 * MIN, 1.8)]
+    asked: list[tuple[list[int], int]] = []
+
+    def recent(series_ids: list[int], since: int) -> dict[int, list[tuple[int, float]]]:
+        asked.append((series_ids, since))
+        return {1: [p for p in stored if p[0] >= since]}
+
+    engine = water_engine()
+    engine.restore(
+        [{"rule_code": "wl", "target": "x", "level": "bd2", "series_id": 1, "area_code": None}]
+    )
+    out = engine.replay(
+        recent, lambda ids: {1: 3 * MIN}, lambda ids: pytest.fail("read"), 8 * MIN, 60 * MIN
+    )
+    # BĐ3 and both steps down, each once; minute 2 (1.8) judged again would ease to BĐ1
+    assert actions(out) == [("change", "bd3"), ("change", "bd2"), ("change", "bd1")]
+    assert [t.ts for t in out] == [5 * MIN, 6 * MIN, 7 * MIN]
+    assert asked == [([1], 3 * MIN)]  # from the mark: nothing before it is needed
+    # The bus brings the same batches a moment later: judged already.
+    assert engine.observe([(1, 6 * MIN, 2.0), (1, 7 * MIN, 1.8)], 8 * MIN) == []
+
+
+def test_a_handover_without_a_mark_judges_only_the_recent_points() -> None:
+    """No episode ever changed (no mark): the points of the last ``horizon`` are judged from
+    the clear state; an older one nobody judged is late data and stays unjudged."""
+    engine = water_engine()
+    stored = {1: [(80 * MIN, 2.2), (95 * MIN, 1.95), (97 * MIN, 1.5)]}
+    out = engine.replay(
+        lambda ids, since: stored, lambda ids: {}, lambda ids: [], 100 * MIN, 10 * MIN
+    )
+    assert actions(out) == [("fire", "bd2"), ("clear", None)]
+    # A series with no point in that range: its newest stored value is judged, as at a start.
+    quiet = water_engine()
+    out = quiet.replay(
+        lambda ids, since: {}, lambda ids: {}, lambda ids: [(1, 5 * MIN, 2.2)], 100 * MIN, MIN
+    )
+    assert actions(out) == [("fire", "bd3")]
+    # The newest point at or before the mark is judged again (rules may have changed since):
+    # from the restored state it changes nothing.
+    again = water_engine()
+    again.restore(
+        [{"rule_code": "wl", "target": "x", "level": "bd3", "series_id": 1, "area_code": None}]
+    )
+    points = {1: [(1 * MIN, 2.0), (2 * MIN, 2.2)]}
+    out = again.replay(
+        lambda ids, since: points, lambda ids: {1: 2 * MIN}, lambda ids: [], 3 * MIN, 60 * MIN
+    )
+    assert out == []
+
+
+def test_a_handover_resumes_a_for_wait_before_judging() -> None:
+    """A ``for`` wait under way when the shard moved: the points before the judged range
+    rebuild it (as far back as the rule remembers), so it fires when it would have."""
+    engine = water_engine(dict(ALARM, **{"for": "10m"}))
+    stored = {1: [(m * MIN, 2.0) for m in range(8, 20)]}  # BĐ2 held since minute 8
+    asked: list[int] = []
+
+    def recent(series_ids: list[int], since: int) -> dict[int, list[tuple[int, float]]]:
+        asked.append(since)
+        return stored
+
+    out = engine.replay(recent, lambda ids: {}, lambda ids: [], 20 * MIN, 5 * MIN)
+    assert asked == [5 * MIN]  # the horizon (minute 15) less the 10 minutes of ``for``
+    assert actions(out) == [("fire", "bd2")] and out[0].ts == 18 * MIN
+
+
+def test_a_handover_rebuilds_a_rate_window() -> None:
+    engine = water_engine(RATE)
+    stored = {1: [(0, 1.0), (30 * MIN, 1.05), (50 * MIN, 1.12)]}
+    out = engine.replay(
+        lambda ids, since: stored, lambda ids: {1: 30 * MIN}, lambda ids: [], 51 * MIN, 5 * MIN
+    )
+    # judged: minute 50 only; minutes 0 and 30 (within the hour the rule remembers) rebuilt
+    # the window it rises from
+    assert actions(out) == [("fire", "rate")] and out[0].ts == 50 * MIN
+
+
+def test_a_handover_of_no_watched_series_reads_nothing() -> None:
+    engine = water_engine({"code": "silent", "kind": "absence", "name": "Mất tín hiệu"})
+    fail = lambda *args: pytest.fail("read")  # noqa: E731
+    assert engine.replay(fail, fail, fail, 0, MIN) == []

@@ -39,4 +39,8 @@ def feed_item(alert: dict[str, Any]) -> dict[str, Any]:
         "title": alert.get("title") or alert.get("rule", ""),
         "title_en": alert.get("title_en") or "",
         "started_ms": _ms(alert.get("started_at")),
+        # Cleared by itself before anyone acknowledged it: the list keeps it until someone does.
+        "unseen": alert.get("state") == "resolved"
+        and alert.get("resolved_by") == "system"
+        and not alert.get("acked_at"),
     }

@@ -135,3 +135,17 @@ class Outbox(Base):
     # (the sender died mid-send), never before (each delivery is sent by one process).
     claimed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class JudgedMark(Base):
+    """Per series: the time of the newest observation whose judgement changed one of its
+    alerts (fired, changed level, cleared), written in the transaction of that change.
+    A process taking over a series (a cluster's hand-over) judges every stored point after
+    it: points judged before changed nothing, so judging them again changes nothing either,
+    and none after it is skipped (``Engine.replay``). Written only with transitions: the
+    per-point path writes nothing."""
+
+    __tablename__ = "alert_marks"
+
+    series_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    ts: Mapped[int] = mapped_column(BigInteger)  # epoch ms of that observation

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import logging
 import smtplib
+from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -36,7 +37,7 @@ from taydo.core import clock
 from taydo.core.db import Database
 from taydo.core.lease import Leases, LocalLeases
 
-__all__ = ["CLOCK_DUTY", "Notifier", "sign"]
+__all__ = ["CLOCK_DUTY", "Attachment", "Notifier", "send_email", "sign"]
 
 CLOCK_DUTY = "notify.clock"
 
@@ -65,6 +66,54 @@ def _email_text(payload: dict[str, Any]) -> tuple[str, str]:
         f"Bắt đầu / Started: {alert.get('started_at')}",
     ]
     return subject[:200], "\n".join(lines)
+
+
+def _smtp_send(
+    config: dict[str, Any], secret: str | None, message: EmailMessage, timeout_s: float
+) -> None:
+    with smtplib.SMTP(config["host"], int(config.get("port", 25)), timeout=timeout_s) as s:
+        if config.get("starttls"):
+            s.starttls()
+        if config.get("username") and secret:
+            s.login(config["username"], secret)
+        s.send_message(message)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime: str  # e.g. "application/pdf"
+
+
+def send_email(
+    database: Database,
+    channel_code: str,
+    *,
+    recipients: list[str],
+    subject: str,
+    text: str,
+    attachments: tuple[Attachment, ...] = (),
+    timeout_s: float = 10.0,
+) -> None:
+    """Send one email with attachments through an email channel's SMTP settings (its server,
+    sender and credentials), to ``recipients`` rather than the channel's own list: scheduled
+    reports use it. Raises on an unknown, disabled or non-email channel and on SMTP errors
+    (the caller records them); blocking: call it off the event loop."""
+    with database.session() as session:
+        channel = session.scalar(select(Channel).where(Channel.code == channel_code))
+        if channel is None or channel.kind != "email" or not channel.enabled:
+            raise LookupError(f"no enabled email channel {channel_code!r}")
+        config, secret = dict(channel.config), channel.secret
+    message = EmailMessage()
+    message["Subject"] = subject[:200]
+    message["From"] = config.get("sender", "taydo@localhost")
+    message["To"] = ", ".join(recipients)
+    message.set_content(text)
+    for item in attachments:
+        main, _, sub = item.mime.partition("/")
+        message.add_attachment(item.content, maintype=main, subtype=sub, filename=item.filename)
+    _smtp_send(config, secret, message, timeout_s)
 
 
 def _message_text(message: dict[str, Any]) -> tuple[str, str]:
@@ -298,12 +347,7 @@ class Notifier:
         recipients = config["to"] if isinstance(config["to"], list) else [config["to"]]
         message["To"] = ", ".join(recipients)
         message.set_content(text)
-        with smtplib.SMTP(config["host"], int(config.get("port", 25)), timeout=self.timeout_s) as s:
-            if config.get("starttls"):
-                s.starttls()
-            if config.get("username") and channel["secret"]:
-                s.login(config["username"], channel["secret"])
-            s.send_message(message)
+        _smtp_send(config, channel["secret"], message, self.timeout_s)
 
     # -- re-notification and escalation --------------------------------------------------------
     def renotify(self) -> int:

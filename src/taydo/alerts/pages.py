@@ -4,6 +4,8 @@ silence). Forms carry the session's CSRF token; the auth layer checks it."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -15,27 +17,32 @@ from fastapi.responses import RedirectResponse, Response
 from taydo.alerts.feed import feed_item
 from taydo.alerts.runtime import live_context
 from taydo.alerts.service import (
+    LIST_SORTS,
     acknowledge,
+    acknowledge_many,
     assign,
+    condition_holds,
     get_alert,
     list_alerts,
     resolve,
     silence_alert,
 )
-from taydo.catalog.service import list_datasets
+from taydo.auth.service import list_users
+from taydo.catalog.service import list_agencies, list_datasets
 from taydo.core import clock
 from taydo.core.access import Principal, client_address
 from taydo.core.db import Database
 from taydo.core.deps import AppSettings, Db
-from taydo.core.errors import NotFound, TaydoError
+from taydo.core.errors import Invalid, NotFound, TaydoError
 from taydo.core.runtime import runtime_of
 from taydo.geo.service import list_areas
+from taydo.ingest.files.output import append_row, csv_cell
 from taydo.rules.choices import ALERT_STATES, SEVERITIES
 from taydo.rules.service import get_rule
 from taydo.web.i18n import N_
 from taydo.web.shell import page, render
 
-__all__ = ["SILENCE_HOURS", "router"]
+__all__ = ["EXPORT_HEADERS", "SILENCE_HOURS", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,8 +50,33 @@ SILENCE_HOURS: tuple[int, ...] = (1, 4, 12, 24)
 HOUR_MS = 3_600_000
 
 
+SORTS: tuple[tuple[str, str], ...] = (
+    ("time", N_("Mới nhất trước")),
+    ("severity", N_("Nghiêm trọng nhất trước")),
+    ("station", N_("Theo trạm")),
+    ("area", N_("Theo địa bàn")),
+)
+assert tuple(code for code, _label in SORTS) == LIST_SORTS  # one list of sorts, two views
+
+# The columns of the exported list, Vietnamese first (who reads it: the city's officers).
+EXPORT_HEADERS: tuple[str, ...] = (
+    "Mã",
+    "Mức độ",
+    "Cảnh báo",
+    "Trạng thái",
+    "Bắt đầu (UTC)",
+    "Giá trị",
+    "Trạm",
+    "Địa bàn",
+    "Cơ quan",
+    "Người tiếp nhận",
+    "Người xử lý",
+    "Kết thúc (UTC)",
+)
+
+
 def _choices() -> dict[str, Any]:
-    return {"severities": SEVERITIES, "states": ALERT_STATES}
+    return {"severities": SEVERITIES, "states": ALERT_STATES, "sorts": SORTS}
 
 
 def _sectors(database: Database) -> list[str]:
@@ -58,9 +90,14 @@ def _area_names(database: Database, province: str) -> dict[str, str]:
 
 
 def list_view(
-    database: Database, principal: Principal, filters: dict[str, str], province: str
+    database: Database,
+    principal: Principal,
+    filters: dict[str, str],
+    province: str,
+    limit: int = 200,
 ) -> dict[str, Any]:
     active = {"active": True, "closed": False}.get(filters.get("open", ""))
+    sort = filters.get("sort") or "time"
     alerts = list_alerts(
         database,
         principal,
@@ -70,7 +107,9 @@ def list_view(
         agency=filters.get("agency") or None,
         sector=filters.get("sector") or None,
         active=active,
-        limit=200,
+        unseen=True,  # an alarm that cleared unacknowledged stays in the open list
+        sort=sort if sort in LIST_SORTS else "time",
+        limit=limit,
     )
     return {
         "alerts": [feed_item(a) for a in alerts],
@@ -82,7 +121,7 @@ def list_view(
 
 
 def _filters(
-    severity: str, state: str, area: str, sector: str, agency: str, open: str
+    severity: str, state: str, area: str, sector: str, agency: str, open: str, sort: str = ""
 ) -> dict[str, str]:
     return {
         "severity": severity,
@@ -91,6 +130,7 @@ def _filters(
         "sector": sector,
         "agency": agency.strip(),
         "open": open,
+        "sort": sort if sort in LIST_SORTS else "time",
     }
 
 
@@ -106,10 +146,11 @@ async def alerts_list(
     sector: str = "",
     agency: str = "",
     open: str = "active",
+    sort: str = "time",
 ) -> Response:
     """The list; its rows reload (``/alerts/rows``) whenever the live stream announces a
     transition, so a new alarm or an acknowledgement made elsewhere shows without a reload."""
-    filters = _filters(severity, state, area, sector, agency, open)
+    filters = _filters(severity, state, area, sector, agency, open, sort)
     province = settings.console_area
     view = await run_in_threadpool(list_view, db, principal, filters, province)
     view["query"] = urlencode(filters)
@@ -129,11 +170,128 @@ async def alerts_rows(
     sector: str = "",
     agency: str = "",
     open: str = "active",
+    sort: str = "time",
 ) -> Response:
     """The rows of the list alone (the live part of ``/alerts``)."""
-    filters = _filters(severity, state, area, sector, agency, open)
+    filters = _filters(severity, state, area, sector, agency, open, sort)
     view = await run_in_threadpool(list_view, db, principal, filters, settings.console_area)
+    view["query"] = urlencode(filters)
     return render(request, "alerts/_rows.html", view)
+
+
+def _export_rows(view: dict[str, Any]) -> list[list[Any]]:
+    names: dict[str, str] = view["area_names"]
+    return [
+        [
+            a["id"],
+            a["severity_text"],
+            a["title"],
+            "Đã tự hết — chưa ai xem" if a["unseen"] else a["state_text"],
+            a.get("started_at") or "",
+            a.get("value"),
+            a.get("entity_id") or "",
+            names.get(a.get("area_code") or "", a.get("area_code") or ""),
+            a.get("agency_code") or "",
+            a.get("acked_by") or "",
+            a.get("assignee") or "",
+            a.get("resolved_at") or "",
+        ]
+        for a in view["alerts"]
+    ]
+
+
+def _csv(rows: list[list[Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_HEADERS)
+    for row in rows:
+        writer.writerow([csv_cell(v) for v in row])
+    # A byte-order mark so that a spreadsheet opened by double click reads UTF-8 diacritics.
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _xlsx(rows: list[list[Any]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=False)
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Cảnh báo"
+    append_row(sheet, EXPORT_HEADERS)
+    for row in rows:
+        append_row(sheet, row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+EXPORT_TYPES = {
+    "csv": ("text/csv; charset=utf-8", _csv),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _xlsx),
+}
+EXPORT_LIMIT = 1000  # the service's own ceiling for one listing
+
+
+@router.get("/alerts/export.{kind}")
+async def alerts_export(
+    request: Request,
+    kind: str,
+    db: Db,
+    settings: AppSettings,
+    principal: Annotated[Principal, page("alerts:read")],
+    severity: str = "",
+    state: str = "",
+    area: str = "",
+    sector: str = "",
+    agency: str = "",
+    open: str = "active",
+    sort: str = "time",
+) -> Response:
+    """The filtered list as .csv or .xlsx (the same rows the page shows, in the same order;
+    cells that a spreadsheet would evaluate stay text)."""
+    if kind not in EXPORT_TYPES:
+        raise NotFound(f"không có định dạng xuất / no export format {kind!r}")
+    filters = _filters(severity, state, area, sector, agency, open, sort)
+    view = await run_in_threadpool(
+        list_view, db, principal, filters, settings.console_area, EXPORT_LIMIT
+    )
+    media, write = EXPORT_TYPES[kind]
+    body = await run_in_threadpool(write, _export_rows(view))
+    stamp = clock.now().strftime("%Y%m%d-%H%M")
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="canh-bao-{stamp}.{kind}"'},
+    )
+
+
+BULK_LIMIT = 200  # the list shows at most 200 rows
+
+
+def _back(back: str) -> str:
+    """Where to return after an action taken from the list: only the list itself (no open
+    redirect through a crafted form)."""
+    return back if back == "/alerts" or back.startswith("/alerts?") else "/alerts"
+
+
+@router.post("/alerts/acknowledge")
+async def alerts_acknowledge_many(
+    request: Request,
+    principal: Annotated[Principal, page("alerts:act")],
+    ids: Annotated[list[int] | None, Form()] = None,
+    back: Annotated[str, Form()] = "/alerts",
+) -> Response:
+    """Acknowledge the alerts ticked in the list, each journalled and announced on the bus
+    as one acknowledgement is."""
+    if len(ids or []) > BULK_LIMIT:
+        raise Invalid(f"quá nhiều cảnh báo một lần / at most {BULK_LIMIT} alerts at once")
+    runtime = runtime_of(request.app)
+    changed, _refused = await run_in_threadpool(
+        acknowledge_many, runtime.db, principal, list(ids or []), address=client_address(request)
+    )
+    for alert in changed:
+        await runtime.bus.publish("alerts.transition", alert)
+    return RedirectResponse(_back(back), status_code=303)
 
 
 def detail_view(
@@ -167,19 +325,45 @@ def detail_view(
         "chart_json": orjson.dumps(chart).decode(),
         "silence_hours": SILENCE_HOURS,
         "area_names": _area_names(database, province),
+        "assignees": assignee_choices(database),
         **_choices(),
     }
 
 
+def assignee_choices(database: Database) -> dict[str, list[tuple[str, str]]]:
+    """Who an alert may be given to: the console's people (enabled accounts, not wall
+    screens) and the agencies, as ``(value, label)``; the value is what is stored."""
+    people = [
+        (u.username, f"{u.full_name} ({u.username})" if u.full_name else u.username)
+        for u in list_users(database)
+        if not u.disabled and u.role != "display"
+    ]
+    found, _total = list_agencies(database, limit=10_000)
+    agencies = [(a["code"], f"{a['name']} ({a['code']})") for a in found]
+    return {"people": people, "agencies": agencies}
+
+
+def _valid_assignee(database: Database, assignee: str) -> bool:
+    choices = assignee_choices(database)
+    return any(assignee == value for group in choices.values() for value, _label in group)
+
+
 async def _detail(
-    request: Request, principal: Principal, alert_id: int, error: str | None = None
+    request: Request,
+    principal: Principal,
+    alert_id: int,
+    error: str | None = None,
+    confirm: dict[str, Any] | None = None,
 ) -> Response:
     province = runtime_of(request.app).settings.console_area
     view = await run_in_threadpool(
         detail_view, runtime_of(request.app).db, principal, alert_id, province
     )
     view["error"] = error
+    view["confirm"] = confirm
     view.update(live_context(runtime_of(request.app)))
+    # A confirmation asked is a page like any other (200): nothing failed, and a browser
+    # logs every 4xx page as a console error on the operator's screen.
     return render(request, "alerts/detail.html", view, status=422 if error else 200)
 
 
@@ -197,6 +381,7 @@ async def _act(
     action: Any,
     *,
     announce: bool = True,
+    to: str | None = None,
     **fields: Any,
 ) -> Response:
     """Run one hand action of ``taydo.alerts.service``; a refusal shows on the detail page.
@@ -214,7 +399,7 @@ async def _act(
         return await _detail(request, principal, alert_id, error=exc.message)
     if announce:
         await runtime.bus.publish("alerts.transition", changed)
-    return RedirectResponse(f"/alerts/{alert_id}", status_code=303)
+    return RedirectResponse(to or f"/alerts/{alert_id}", status_code=303)
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
@@ -223,8 +408,11 @@ async def alert_acknowledge(
     alert_id: int,
     principal: Annotated[Principal, page("alerts:act")],
     note: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
 ) -> Response:
-    return await _act(request, principal, alert_id, acknowledge, note=note.strip())
+    """Acknowledge; from the list (``back``) the browser returns to the list it was on."""
+    to = _back(back) if back else None
+    return await _act(request, principal, alert_id, acknowledge, to=to, note=note.strip())
 
 
 @router.post("/alerts/{alert_id}/resolve")
@@ -233,7 +421,17 @@ async def alert_resolve(
     alert_id: int,
     principal: Annotated[Principal, page("alerts:act")],
     note: Annotated[str, Form()] = "",
+    confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
+    """Resolve by hand. While the condition still holds (the engine has not cleared it: the
+    latest value is still beyond the threshold) the page asks first and says so; the second
+    submission carries ``confirmed``."""
+    if not confirmed and note.strip():
+        holds = await run_in_threadpool(
+            condition_holds, runtime_of(request.app).db, principal, alert_id
+        )
+        if holds is not None:
+            return await _detail(request, principal, alert_id, confirm={**holds, "note": note})
     return await _act(request, principal, alert_id, resolve, note=note.strip())
 
 
@@ -244,7 +442,18 @@ async def alert_assign(
     principal: Annotated[Principal, page("alerts:act")],
     assignee: Annotated[str, Form()] = "",
 ) -> Response:
-    return await _act(request, principal, alert_id, assign, assignee=assignee.strip() or None)
+    """Give the alert to a person or an agency picked from the list (empty: nobody)."""
+    chosen = assignee.strip()
+    if chosen:
+        known = await run_in_threadpool(_valid_assignee, runtime_of(request.app).db, chosen)
+        if not known:
+            return await _detail(
+                request,
+                principal,
+                alert_id,
+                error=N_("Người hoặc cơ quan không có trong danh sách"),
+            )
+    return await _act(request, principal, alert_id, assign, assignee=chosen or None)
 
 
 @router.post("/alerts/{alert_id}/silence")

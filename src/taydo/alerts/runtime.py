@@ -13,7 +13,6 @@ import contextlib
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable
 from contextvars import ContextVar
 from functools import partial
@@ -22,7 +21,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from taydo.alerts.notify import Notifier
-from taydo.alerts.service import apply_transitions, open_alerts
+from taydo.alerts.service import apply_transitions, judged_marks, open_alerts
 from taydo.alerts.stream import StreamHub
 from taydo.auth.displays import ENDED_SUBJECT
 from taydo.catalog import service as catalog
@@ -33,7 +32,7 @@ from taydo.core.db import Database
 from taydo.core.lease import Leases, LocalLeases
 from taydo.core.metering import Timings
 from taydo.core.runtime import Runtime, runtime_of
-from taydo.observations.query import latest_points, recent_points
+from taydo.observations.query import latest_points, points_since, recent_points
 from taydo.observations.service import ObservationWriter
 from taydo.rules.aqi import POLLUTANTS, AqiTracker, Derived
 from taydo.rules.engine import Engine, Transition, attribute_metrics, attribute_roots
@@ -47,10 +46,10 @@ log = logging.getLogger(__name__)
 TIMER_DUTY = "rules.timer"  # absence rules and composite windows: one process of a cluster
 JUDGED_SUBJECT = "alerts.judged"  # composite members' transitions, for the timer's holder
 SERIES_KINDS = frozenset({"threshold", "rate"})  # judged point by point, by a series' shard
-# How long a cluster process keeps the committed batches it heard, judged or not: a shard
-# taken over is judged on the newest of them (the latest-values table may lag a second behind
-# another process's commits).
-HEARD_S = 10.0
+# A cluster process taking over a shard judges every stored point of its series after their
+# judged marks, stamped at most this long before the take-over (``Engine.replay``): a point
+# stamped earlier that nobody judged is late data, judged neither by the previous holder.
+HANDOVER_REPLAY_S = 900.0
 
 
 class CatalogCache:
@@ -197,7 +196,6 @@ class AlertingRuntime:
         self.cluster = self.leases.clustered
         self._owned: frozenset[int] = self.leases.owned
         self._ownership: dict[int, bool] = {}  # series id → judged here (cluster only)
-        self._heard: deque[tuple[float, list[Any]]] = deque()  # (monotonic s, batch)
         self._timer_held = False
         # Rule changes announced in this process, and how many of them the engine has read:
         # the next batch waits for the new rules (the bus event comes a moment later).
@@ -215,20 +213,37 @@ class AlertingRuntime:
         self._lock = asyncio.Lock()  # engine state is touched by the handler and the timer
         self._attribute_roots: frozenset[str] = frozenset()
         self._ready = asyncio.Event()  # set once start() has judged the stored values
+        self._loaded = False  # start() has read the stored values (a hand-over rebuilds)
+        self._attached: asyncio.Task[None] | None = None  # see _judge_once_attached
         self.evaluation_seconds = Timings()  # the rules judging one committed batch
 
     async def start(self) -> None:
         # Committed batches queue up from here on while the stored values are read and
         # judged, so no batch falls between the two; they are judged once that is done.
         self._ready = asyncio.Event()  # of this event loop (an app may start again)
+        self._loaded = False
+        # Listening for hand-overs before reading which shards are held: the leases' check
+        # runs meanwhile, and a shard taken between the two would never be judged here.
+        self.leases.on_shards(self._on_shards)
         committed = self.bus.subscribe("observations.committed", self._on_committed)
+        notifier_started = False
         try:
             if self.writer is not None:
                 await self.writer.sync()  # the latest values hold every committed point
-            self._owned = self.leases.owned
-            caught_up = await asyncio.to_thread(self._load)
+            await self.notifier.start()  # (takes a lease: never under the engine's lock)
+            notifier_started = True
+            # One hold of the lock from the read to the persisted result: a hand-over that
+            # comes meanwhile rebuilds from what this start persisted, never beside it.
+            async with self._lock:
+                self._owned = self.leases.owned
+                caught_up = await asyncio.to_thread(self._load)
+                self._loaded = True
+                await self._emit(caught_up)
         except BaseException:
+            self.leases.off_shards(self._on_shards)
             self.bus.unsubscribe(committed)
+            if notifier_started:
+                await self.notifier.close()
             raise
         # kept so close() can unsubscribe: an app may start again (tests, reloads) on a new
         # event loop, and a subscription's queue belongs to the loop it was used on
@@ -242,12 +257,22 @@ class AlertingRuntime:
         ]
         if self.cluster:
             self._subscriptions.append(self.bus.subscribe(JUDGED_SUBJECT, self._on_judged))
-        await self.notifier.start()
-        async with self._lock:
-            await self._emit(caught_up)
+            self._attached = asyncio.get_running_loop().create_task(
+                self._judge_once_attached(committed), name="rules:attached"
+            )
         self._ready.set()
-        self.leases.on_shards(self._on_shards)
         await self.leases.duty(TIMER_DUTY, self._timer_gained, self._timer_lost)
+
+    async def _judge_once_attached(self, committed: Any) -> None:
+        """A cluster's bus delivers the batches committed after its consumer is attached,
+        which happens once every domain has started (``bus.start``), after the stored values
+        were read: judge what was stored in between, once the consumer is there (judging
+        again what was judged changes nothing: ``Engine.replay``)."""
+        # the bus sets ``task`` when it attaches the subscription; it signals nothing else
+        while committed.task is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        async with self._lock:
+            await self._rebuild()
 
     async def _timer_gained(self) -> None:
         if self.cluster:  # the absence and composite state of every series, from the database
@@ -267,30 +292,23 @@ class AlertingRuntime:
 
     async def _on_shards(self, owned: frozenset[int]) -> None:
         """A hand-over: judge the shards now held, from the database (open episodes, the
-        recent past, the newest values). Taken under the engine's lock, so a shard given up
-        is released only after what this process judged of it is persisted."""
+        recent past, every point after the judged marks). Taken under the engine's lock, so
+        a shard given up is released only after what this process judged of it is
+        persisted, and a batch committed meanwhile is either stored before the shard's
+        points are read or heard after they are (and then judged here)."""
         async with self._lock:
             if owned == self._owned:
                 return
             self._owned = owned
-            await self._rebuild()
+            if self._loaded:  # else start() is about to read them
+                await self._rebuild()
 
     async def _rebuild(self) -> None:
         """(Under the lock.) The engine again for this process's scope; emits what the
         stored values say now."""
         self._ownership = {}
-        caught_up = await asyncio.to_thread(self._load, self._newest_heard())
+        caught_up = await asyncio.to_thread(self._load)
         await self._emit(caught_up)
-
-    def _newest_heard(self) -> dict[int, tuple[int, float]]:
-        """The newest point of each series in the batches heard lately."""
-        newest: dict[int, tuple[int, float]] = {}
-        for _at, points in self._heard:
-            for series_id, ts, value in points:
-                seen = newest.get(series_id)
-                if seen is None or ts > seen[0]:
-                    newest[series_id] = (ts, value)
-        return newest
 
     def _judged_here(self, series_id: int) -> bool:
         """Whether this process judges the series (its entity's shard is held here)."""
@@ -309,6 +327,11 @@ class AlertingRuntime:
         """Stop; first judge what was committed and is still queued (the inputs stopped
         before this, the writer after it), for at most ``settle_s`` seconds."""
         self.leases.off_shards(self._on_shards)
+        if self._attached is not None:
+            self._attached.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._attached
+            self._attached = None
         await self.leases.drop_duty(TIMER_DUTY)
         for subscription in self._subscriptions:
             if subscription.pattern == "observations.committed" and not await settle(
@@ -324,10 +347,11 @@ class AlertingRuntime:
         await self._timer_lost()
         await self.notifier.close()
 
-    def _load(self, heard: dict[int, tuple[int, float]] | None = None) -> list[Transition]:
+    def _load(self) -> list[Transition]:
         """Rules, catalog and open alerts; then the stored values judged again (the
-        transitions returned are emitted once the notifier runs); ``heard``: newer points
-        than the stored latest values may hold (a cluster's hand-over)."""
+        transitions returned are emitted once the notifier runs): in a cluster, every point
+        after each series' judged mark (another process may have judged it until now); in
+        one process, the newest value of each series."""
         rules = list_rules(self.database, include_disabled=False)
         self.catalog.load()  # every entity's attributes, so any set of metrics is covered
         self.catalog.attribute_metrics = attribute_metrics(rules)
@@ -342,11 +366,19 @@ class AlertingRuntime:
             only = self._owns
         engine.restore(opened)
         now = clock.now_ms()
-        engine.resume_pending(partial(recent_points, self.database), now, only)
         latest = partial(latest_points, self.database)
-        if heard:
-            latest = partial(_newest_of, latest, heard)
-        caught_up = engine.catch_up(latest, now, only)
+        if self.cluster:
+            caught_up = engine.replay(
+                partial(points_since, self.database),
+                partial(judged_marks, self.database),
+                latest,
+                now,
+                int(HANDOVER_REPLAY_S * 1000),
+                only,
+            )
+        else:
+            engine.resume_pending(partial(recent_points, self.database), now, only)
+            caught_up = engine.catch_up(latest, now, only)
         engine.started_ms = now
         self.engine = engine
         if caught_up:
@@ -418,8 +450,6 @@ class AlertingRuntime:
         if missing:
             await asyncio.to_thread(self.catalog.fetch, missing)
         self.hub.publish_values(points, self.catalog.series)
-        if self.cluster:
-            self._hear(points)
         async with self._lock:
             mine = points
             now = clock.now_ms()
@@ -436,13 +466,6 @@ class AlertingRuntime:
             self.evaluation_seconds.observe(time.perf_counter() - began)
             await self._emit(transitions)
         await self._derive_aqi(mine)
-
-    def _hear(self, points: list[Any]) -> None:
-        at = time.monotonic()
-        heard = self._heard
-        heard.append((at, points))
-        while heard and heard[0][0] < at - HEARD_S:
-            heard.popleft()
 
     async def _derive_aqi(self, points: list[tuple[int, int, float]]) -> None:
         pollutants = self.catalog.pollutants
@@ -567,18 +590,6 @@ class AlertingRuntime:
                 await self.check_now()
             except Exception:
                 log.exception("rules timer failed")
-
-
-def _newest_of(
-    stored: Any, heard: dict[int, tuple[int, float]], series_ids: list[int]
-) -> list[tuple[int, int, float]]:
-    """The stored latest values, each replaced by a newer point heard on the bus."""
-    found = {series_id: (ts, value) for series_id, ts, value in stored(series_ids)}
-    for series_id in series_ids:
-        seen = heard.get(series_id)
-        if seen is not None and (series_id not in found or seen[0] > found[series_id][0]):
-            found[series_id] = seen
-    return [(series_id, ts, value) for series_id, (ts, value) in found.items()]
 
 
 # ---------------------------------------------------------------- the domain's start and stop

@@ -11,16 +11,25 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from taydo.alerts.feed import feed_item
 from taydo.alerts.runtime import live_context
-from taydo.catalog.service import get_entity
+from taydo.catalog.service import get_agency, get_dataset, get_entity
 from taydo.console import live, places
 from taydo.console import overview as overview_data
 from taydo.console.places import area_summary, areas_geojson
+from taydo.console.station import (
+    AQI_METRICS,
+    Labels,
+    aqi_bands,
+    aqi_view,
+    labels_of,
+    zone_label,
+)
+from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.deps import AppRuntime, AppSettings, Db
@@ -176,24 +185,44 @@ RANGES: tuple[tuple[str, str, int, str], ...] = (
 )
 
 
-def entity_view(database: Database, principal: Principal, entity_id: str) -> dict[str, Any]:
+def entity_view(
+    database: Database, principal: Principal, entity_id: str, labels: Labels | None = None
+) -> dict[str, Any]:
     """Everything the entity page shows; 404 as for a missing one when out of scope."""
     entity = get_entity(database, entity_id)
+    labels = labels or Labels({}, {}, {})
     if not principal.may_see_agency(entity.get("agency")):
         raise NotFound(f"entity {entity_id!r} not found")
     latest = {v.metric: v for v in latest_values(database, entity_id=entity_id)}
     levels = (entity.get("attributes") or {}).get("alarm_levels") or {}
-    metrics = [
-        {
-            **metric,
-            "latest": latest.get(metric["name"]),
-            # Alarm levels belong to the water-level metric (WaterObserved.height).
-            "levels": levels if metric["name"] == "height" else {},
-        }
-        for metric in entity.get("metrics", [])
-    ]
+    metrics = []
+    for metric in entity.get("metrics", []):
+        found = latest.get(metric["name"])
+        is_aqi = metric["name"] in AQI_METRICS
+        metrics.append(
+            {
+                **metric,
+                "label": labels.metric_label(entity["type"], metric["name"]),
+                "latest": found,
+                # Alarm levels belong to the water-level metric (WaterObserved.height).
+                "levels": levels if metric["name"] == "height" else {},
+                "aqi": is_aqi,
+                "band": aqi_view(found.value) if is_aqi and found is not None else None,
+            }
+        )
+    # The air-quality index first: it is what the station is read for.
+    metrics.sort(key=lambda m: not m["aqi"])
     alerts = [a for a in live.active_alerts(database, principal) if a.get("entity_id") == entity_id]
-    return {"entity": entity, "metrics": metrics, "alerts": [feed_item(a) for a in alerts]}
+    agency = get_agency(database, entity["agency"]) if entity.get("agency") else None
+    dataset = get_dataset(database, entity["dataset"]) if entity.get("dataset") else None
+    return {
+        "entity": entity,
+        "type_label": labels.type_label(entity["type"]),
+        "agency": (agency["name"], agency["name_en"]) if agency else None,
+        "dataset_name": dataset["name"] if dataset else None,
+        "metrics": metrics,
+        "alerts": [feed_item(a) for a in alerts],
+    }
 
 
 @router.get("/entities/{entity_id}")
@@ -202,9 +231,12 @@ async def entity_page(
     runtime: AppRuntime,
     entity_id: str,
     principal: Annotated[Principal, page("catalog:read")],
+    chart_range: Annotated[str, Query(alias="range", max_length=8)] = "24h",
 ) -> Response:
+    """The station page; ``?range=`` is the chart's range (an unknown one shows 24 hours)."""
     await settled(runtime)
-    view = await run_in_threadpool(entity_view, runtime.db, principal, entity_id)
+    labels = labels_of(runtime.plugins)
+    view = await run_in_threadpool(entity_view, runtime.db, principal, entity_id, labels)
     chart_ranges = [
         {"code": code, "label": label, "ms": ms, "bucket": bucket}
         for code, label, ms, bucket in RANGES
@@ -217,4 +249,7 @@ async def entity_page(
     stream = f"{live.STREAM_URL}?{urlencode({'topics': 'alerts,values', 'entity': entity_id})}"
     view.update(live_context(runtime, stream))
     view["display_tz"] = runtime.settings.display_timezone
+    view["zone"] = zone_label(runtime.settings.tz, clock.now())
+    view["aqi_bands_json"] = orjson.dumps(aqi_bands()).decode()
+    view["range_code"] = chart_range if any(r[0] == chart_range for r in RANGES) else "24h"
     return render(request, "console/entity.html", view)

@@ -53,6 +53,11 @@ PERMISSIONS: dict[str, str] = {
     "citizen:read": "see citizen reports with their contacts (scoped to own agencies)",
     "citizen:act": "acknowledge, close, route and merge citizen reports (scoped to own agencies)",
     "citizen:admin": "manage the API keys of apps posting citizen reports",
+    "reports:read": "generate reports and see agency scorecards (scoped to own agencies)",
+    "reports:schedule": "create and remove scheduled report jobs, see their runs",
+    "kpi:read": "see KPIs, their values, the executive dashboard and the DTI",
+    "kpi:enter": "enter KPI values with evidence (scoped to own agencies)",
+    "kpi:write": "define KPIs and sectors, enter DTI results, run KPI computations",
 }
 
 _READ = {
@@ -64,6 +69,8 @@ _READ = {
     "incidents:read",
     "directives:read",
     "workforce:read",
+    "reports:read",
+    "kpi:read",
 }
 GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
@@ -74,12 +81,12 @@ GRANTS: dict[str, frozenset[str]] = {
     "operator": frozenset(
         _READ
         | {"alerts:act", "quarantine:act", "observations:write", "incidents:act"}
-        | {"citizen:read", "citizen:act"}
+        | {"citizen:read", "citizen:act", "reports:schedule", "kpi:enter"}
     ),
     "agency_officer": frozenset(
         _READ
         | {"catalog:write", "observations:write", "quarantine:act", "alerts:act"}
-        | {"incidents:act", "directives:act", "workforce:write"}
+        | {"incidents:act", "directives:act", "workforce:write", "kpi:enter"}
         | {"citizen:read", "citizen:act"}
     ),
     "viewer": frozenset(_READ),

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     observations_pack_interval_s: float = Field(
         3600.0, description="Seconds between the server's compaction runs."
     )
+    kpi_interval_s: float = Field(
+        300.0,
+        description="Seconds between the server's KPI computations (one process of a "
+        "cluster computes); 0 turns them off (`taydo kpi compute` still works).",
+    )
     contexts_dir: Path = Field(
         Path("./contexts"),
         description="Folder of the NGSI-LD JSON-LD context store (`taydo contexts add`).",

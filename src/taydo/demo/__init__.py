@@ -134,9 +134,11 @@ def prepare(
     """Schema, pack, accounts, channels, contexts and history; returns what was done (for the
     banner and tests). ``inbox_secret`` signs the deliveries to the demo's inbox."""
     from taydo.auth.service import ensure_demo_users
+    from taydo.core import clock
     from taydo.core.migrate import upgrade
     from taydo.core.plugins import make_plugin_manager, packs
     from taydo.demo import contexts
+    from taydo.demo import kpi as kpi_demo
     from taydo.demo.citizen import seed_reports
     from taydo.demo.directives import seed_directives
     from taydo.demo.inbox import demo_channels
@@ -193,8 +195,11 @@ def prepare(
     # directive then names that incident.
     incident = seed_incidents(database)
     directives = seed_directives(database, king_tide_incident=incident)
+    with console.status("Tính chỉ số KPI / computing the KPIs…"):
+        kpi_entries = kpi_demo.fill(database, now=clock.now(), zone=Settings().display_timezone)
     return {
         "pack": counts,
+        "kpi_entries": kpi_entries,
         "accounts": accounts,
         "series": len(simulator.pairs),
         "first_run": last is None,

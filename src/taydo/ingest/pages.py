@@ -67,6 +67,7 @@ def _context(
         "datasets": writable,
         "dataset": chosen,
         "mapping": None,
+        "mapping_is_default": False,
         "metric_names": [],
         "uploads": [],
         "result": None,
@@ -75,8 +76,9 @@ def _context(
     }
     if chosen is None:
         return context
-    with contextlib.suppress(NotFound):  # none yet: the page asks for one first
-        context["mapping"] = service.get_mapping(database, chosen["code"])
+    with contextlib.suppress(NotFound):  # no metrics, no mapping: the page asks for one
+        mapping, is_default = service.effective_mapping(database, chosen["code"])
+        context["mapping"], context["mapping_is_default"] = mapping, is_default
     context["uploads"] = service.list_uploads(database, principal, chosen["code"])
     context["metric_names"] = service.dataset_metrics(database, chosen["code"])
     if upload_id is not None:

@@ -2,9 +2,11 @@
 
 Group commit: every request enqueues its points and awaits a future; one writer thread (with
 its own connection) takes everything pending, up to ``commit_max_rows``, stores it in ONE
-transaction, commits, and only then answers every waiting request and announces the newly
-stored points on the bus (``observations.committed``). Many small requests therefore share one
-fsync, and nobody is told "accepted" before the data is durable.
+transaction, commits, and only then announces the newly stored points on the bus
+(``observations.committed``) and answers every waiting request once the bus has taken them.
+Many small requests therefore share one fsync, nobody is told "accepted" before the data is
+durable, and a value sent after that answer is announced after it, whichever process of a
+cluster stores it (the rules judge a series' values in the order they are announced).
 
 The rollups and latest values of those points are journaled in the same transaction and
 applied by a flush at most ``flush_interval`` seconds later (``Store.flush``): readers of
@@ -15,6 +17,7 @@ whatever is pending, so they always see every point that has been answered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import threading
@@ -64,6 +67,9 @@ class WriteResult:
 
 class Unavailable(TaydoError):
     status_code = 503
+
+
+_DEAD = "bộ ghi dữ liệu đã dừng do lỗi / the observation writer failed, please retry"
 
 
 _stores: weakref.WeakKeyDictionary[Database, dict[str, Store]] = weakref.WeakKeyDictionary()
@@ -147,9 +153,12 @@ class ObservationWriter:
         self._pending: deque[_Request] = deque()
         self._condition = threading.Condition()
         self._closing = False
+        # Why the writer thread died, if it did: every waiter is failed with it at once and
+        # every later request is refused (a 503), never left waiting for a thread that is gone.
+        self._failure: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._announcements: asyncio.Queue[list[tuple[int, int, float]] | None] | None = None
+        self._announcements: asyncio.Queue[_Announcement | None] | None = None
         self._publisher: asyncio.Task[None] | None = None
         self.pending_rows = 0  # rows waiting for a transaction (the queue depth, for /readyz)
         self.commit_seconds = Timings()  # each group's transaction (for /metrics)
@@ -167,7 +176,18 @@ class ObservationWriter:
     @property
     def alive(self) -> bool:
         """Whether the writer thread runs (for /readyz)."""
-        return self._thread is not None and self._thread.is_alive() and not self._closing
+        return (
+            self._thread is not None
+            and self._thread.is_alive()
+            and not self._closing
+            and self._failure is None
+        )
+
+    @property
+    def failure(self) -> str | None:
+        """Why the writer thread died (for /readyz and the log), None while it runs."""
+        failure = self._failure
+        return None if failure is None else f"{type(failure).__name__}: {failure}"
 
     async def write(self, points: Sequence[Point]) -> WriteResult:
         """Store points; returns after the transaction holding them has committed."""
@@ -199,6 +219,8 @@ class ObservationWriter:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[WriteResult] = loop.create_future()
         with self._condition:
+            if self._failure is not None:
+                raise Unavailable(_DEAD)
             if self._closing:
                 raise Unavailable("máy chủ đang dừng / the server is shutting down")
             self._pending.append(_Request(rows, future, loop, sync, folded))
@@ -254,18 +276,37 @@ class ObservationWriter:
             return taken
 
     def _run(self) -> None:
-        while (taken := self._take()) is not None:
-            writes = [t for t in taken if not t.sync]
-            if writes:
-                self._write(writes)
-            if self._flush_due(taken):
-                self._flush()
-            syncs = [t for t in taken if t.sync]
-            if syncs:
-                self._answer(syncs, [WriteResult(0, 0)] * len(syncs), None)
-        self._flush()
-        if self._raw is not None:
-            self._raw.close()
+        taken: list[_Request] | None = []
+        try:
+            while (taken := self._take()) is not None:
+                writes = [t for t in taken if not t.sync]
+                if writes:
+                    self._write(writes)
+                if self._flush_due(taken):
+                    self._flush()
+                syncs = [t for t in taken if t.sync]
+                if syncs:
+                    self._answer(syncs, [WriteResult(0, 0)] * len(syncs), None)
+            self._flush()
+            if self._raw is not None:
+                self._raw.close()
+        except BaseException as exc:  # whatever ended it, nobody may be left waiting
+            self._die(exc, taken or [])
+
+    def _die(self, exc: BaseException, taken: list[_Request]) -> None:
+        """The thread is ending on an error: fail the requests it held and every pending
+        one now (their callers answer 503 and may retry: a point stored before the error is
+        then a duplicate, never a loss), and refuse the next ones."""
+        log.critical("the observation writer thread died", exc_info=exc)
+        with self._condition:
+            self._failure = exc
+            failed = [*taken, *self._pending]
+            self._pending.clear()
+            self.pending_rows = 0
+        error = Unavailable(_DEAD)
+        # (an answered request of the group ignores this: ``_settle`` skips done futures)
+        with contextlib.suppress(Exception):  # dying already: answer whom it still can
+            self._answer(failed, [error] * len(failed), None)
 
     def _write(self, taken: list[_Request]) -> None:
         """Store one group in one transaction, then answer and announce it; its rollups
@@ -337,26 +378,60 @@ class ObservationWriter:
         outcomes: Sequence[WriteResult | Exception],
         announced: list[tuple[int, int, float]] | None,
     ) -> None:
-        for request, outcome in zip(taken, outcomes, strict=True):
+        """Answer the requests; with points to announce, once the bus has taken them: a
+        client sending the next value of a series after this answer (to any process of a
+        cluster) then has it announced after this one, so the rules judge the two in order
+        (announced the other way round, the earlier one would be a late point, never judged)."""
+        if announced and self._bus and self._loop is not None and self._announcements:
             try:
-                request.loop.call_soon_threadsafe(_settle, request.future, outcome)
-            except RuntimeError:  # that loop is gone (hard shutdown): nobody is waiting
-                log.warning("event loop closed before a write request was answered")
-        if announced and self._loop is not None and self._announcements is not None:
-            try:
-                self._loop.call_soon_threadsafe(self._announcements.put_nowait, announced)
+                item = _Announcement(announced, taken, outcomes)
+                self._loop.call_soon_threadsafe(self._announcements.put_nowait, item)
+                return
             except RuntimeError:
                 log.warning("event loop closed before %d points were announced", len(announced))
+        _settle_all(taken, outcomes)
 
     async def _publish_loop(self) -> None:
         assert self._announcements is not None
-        while (points := await self._announcements.get()) is not None:
-            if self._bus is None:
-                continue
+        while (item := await self._announcements.get()) is not None:
+            answered = False
             try:
-                await self._bus.publish(COMMITTED_SUBJECT, points)
+                if self._bus is not None:
+                    if not self._bus.healthy():  # answers never queue behind a bus that is down
+                        _settle_all(item.requests, item.outcomes)
+                        answered = True
+                    await self._bus.publish(COMMITTED_SUBJECT, item.points)
             except Exception:
-                log.exception("publishing %d committed observations failed", len(points))
+                # Stored all the same: the answer stands (a retry would be a duplicate).
+                log.exception("publishing %d committed observations failed", len(item.points))
+            finally:
+                if not answered:
+                    _settle_all(item.requests, item.outcomes)
+
+
+@dataclass(slots=True)
+class _Announcement:
+    """Points committed by one transaction, and the requests answered once they are out."""
+
+    points: list[tuple[int, int, float]]
+    requests: list[_Request]
+    outcomes: Sequence[WriteResult | Exception]
+
+
+def _settle_all(taken: list[_Request], outcomes: Sequence[WriteResult | Exception]) -> None:
+    """Answer each request on its own event loop (callable from any thread)."""
+    try:
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:  # the writer's thread
+        running = None
+    for request, outcome in zip(taken, outcomes, strict=True):
+        if request.loop is running:  # the publisher, on the caller's loop: no wake-up needed
+            _settle(request.future, outcome)
+            continue
+        try:
+            request.loop.call_soon_threadsafe(_settle, request.future, outcome)
+        except RuntimeError:  # that loop is gone (hard shutdown): nobody is waiting
+            log.warning("event loop closed before a write request was answered")
 
 
 def _settle(future: asyncio.Future[WriteResult], outcome: WriteResult | Exception) -> None:

@@ -106,4 +106,7 @@ class Readiness:
         limit = QUEUE_TRANSACTIONS_READY * self.runtime.settings.commit_max_rows
         depth = writer.pending_rows
         ok = writer.alive and depth <= limit
-        return Check("writer", ok, {"queue_rows": depth, "queue_limit": limit})
+        detail: dict[str, Any] = {"queue_rows": depth, "queue_limit": limit}
+        if not writer.alive:  # the reason is in the log (critical), not for an anonymous caller
+            detail["state"] = "failed" if writer.failure else "stopped"
+        return Check("writer", ok, detail)

@@ -62,6 +62,8 @@ ROWS = (
     ("retention", "Chính sách lưu trữ / retention policies", None),
     ("rules", "Quy tắc cảnh báo / alert rules", None),
     ("routes", "Tuyến thông báo / notification routes", None),
+    ("kpis", "Chỉ số KPI / KPIs", None),
+    ("dti", "Bộ chỉ số DTI / DTI frameworks", None),
 )
 
 

@@ -13,6 +13,7 @@ from taydo.citizen.service import load_catalogue
 from taydo.core.db import Database
 from taydo.core.plugins import Pack
 from taydo.incidents.service import load_incidents_pack
+from taydo.kpi.service import load_dti, load_kpis
 from taydo.observations.policies import load_retention
 from taydo.rules.service import load_rules
 
@@ -27,4 +28,6 @@ def load_pack(database: Database, pack: Pack) -> dict[str, int]:
     counts["routes"] = load_routing(database, pack)
     counts["citizen_services"] = load_catalogue(database, pack)
     counts["incidents"] = load_incidents_pack(database, pack)
+    counts["kpis"] = load_kpis(database, pack)
+    counts["dti"] = load_dti(database, pack)
     return counts

@@ -314,14 +314,82 @@ class Engine:
             known = self.catalog.series(series_id)
             if known is None or not points:
                 continue
-            plan = self._plans.get(series_id) or self._plan(known)
-            for series, entry in plan.entries:
-                series.resume(entry, points)
-            plan.hot = sum(series.hot(entry) for series, entry in plan.entries)
-            if len(points) > 1:  # replayed points are not judged again
-                plan.last_ts = max(plan.last_ts, points[-2][0])
+            self._resume(known, points[:-1])
             read += len(points)
         return read
+
+    def _resume(self, info: SeriesInfo, points: list[tuple[int, float]]) -> None:
+        """Replay past points into the series' states without judging them (no transition):
+        how long a ``for`` threshold has been pending, the window of a rate rule."""
+        plan = self._plans.get(info.series_id) or self._plan(info)
+        if not points:
+            return
+        for series, entry in plan.entries:
+            series.resume(entry, points)
+        plan.hot = sum(series.hot(entry) for series, entry in plan.entries)
+        plan.last_ts = max(plan.last_ts, points[-1][0])  # replayed points are not judged again
+
+    def replay(
+        self,
+        recent: RecentPoints,
+        marks: Callable[[list[int]], dict[int, int]],
+        latest: LatestPoints,
+        now_ms: int,
+        horizon_ms: int,
+        only: Callable[[SeriesInfo], bool] | None = None,
+    ) -> list[Transition]:
+        """After ``restore``, where a series may have been judged elsewhere until now (a
+        cluster's hand-over): judge, in time order, every stored point of each watched series
+        after its mark — ``marks(series_ids)``: the newest point time whose judgement changed
+        one of its alerts, stored with that change — so no level passed meanwhile is skipped.
+
+        Judging again a point that was judged after the mark changes nothing (it changed no
+        alert then, from the state the open episodes restored), so a point is never judged
+        twice to effect, and nothing depends on when the previous judge stopped. Bounded: only
+        points stamped after ``now_ms - horizon_ms`` are judged (older ones were judged long
+        ago, or are late data); the points before the first judged one, as far back as the
+        rules remember, rebuild ``for`` waits and rate windows. A series with no point in
+        that range has its newest stored value judged, as ``catch_up`` does."""
+        infos = [
+            info
+            for info in self.catalog.all_series()
+            if (only is None or only(info)) and self.rules_for(info)
+        ]
+        if not infos:
+            return []
+        marked = marks(sorted(info.series_id for info in infos))
+        floor = now_ms - horizon_ms
+        after: dict[int, int] = {}  # series id -> judge the points later than this
+        since: dict[int, int] = {}  # series id -> read from here (the rules' memory too)
+        by_memory: dict[int, list[int]] = {}  # one read per memory: a 1 h rate window
+        for info in infos:  # does not make every other series read its hour
+            series_id = info.series_id
+            after[series_id] = max(marked.get(series_id, floor), floor)
+            memory = max((KINDS[r.kind].memory_s(r) for r in self.rules_for(info)), default=0.0)
+            since[series_id] = after[series_id] - int(memory * 1000)
+            by_memory.setdefault(int(memory * 1000), []).append(series_id)
+        found: dict[int, list[tuple[int, float]]] = {}
+        for ids in by_memory.values():
+            found.update(recent(sorted(ids), min(since[i] for i in ids)))
+        judged: list[tuple[int, int, float]] = []
+        quiet: list[int] = []
+        for info in infos:
+            series_id = info.series_id
+            start = since[series_id]
+            points = [p for p in found.get(series_id, ()) if p[0] >= start]
+            if not points:
+                quiet.append(series_id)
+                continue
+            limit = after[series_id]
+            # the first point after the mark; none: the newest is judged again (rules or
+            # levels may have changed since; from the restored state it changes nothing else)
+            first = next((i for i, p in enumerate(points) if p[0] > limit), len(points) - 1)
+            self._resume(info, points[:first])
+            judged.extend((series_id, ts, value) for ts, value in points[first:])
+        out = self._judge(judged, now_ms, arrived=False)
+        if quiet:
+            out += self._judge(sorted(latest(sorted(quiet))), now_ms, arrived=False)
+        return out
 
     def catch_up(
         self, latest: LatestPoints, now_ms: int, only: Callable[[SeriesInfo], bool] | None = None
@@ -572,7 +640,8 @@ class SeriesKind(Generic[R, E]):
     # the value band in which the check can change nothing while not hot (None: never idle)
     quiet: Callable[[E], tuple[float, float] | None]
     hot: Callable[[E], bool]  # active or pending: outside the quiet band's promise
-    resume: Callable[[E, list[tuple[int, float]]], None]  # replay past points after a restart
+    # replay past points, judged already (never empty), into the state after a restart
+    resume: Callable[[E, list[tuple[int, float]]], None]
     memory_s: Callable[[R], float]  # how far back it looks at a series
 
 
@@ -675,11 +744,11 @@ def _series_transition(
 
 
 def _threshold_resume(entry: _ThresholdEntry, points: list[tuple[int, float]]) -> None:
-    """How long a ``for`` threshold has been pending, from the points before the newest."""
+    """How long a ``for`` threshold has been pending, from past points (judged already)."""
     rule, state, levels = entry
     if rule.for_s <= 0:
         return
-    for ts, value in points[:-1]:
+    for ts, value in points:
         reached = _reached(rule, state.level, levels, value)
         if reached > state.level:
             _held(rule, state, reached, ts)
@@ -726,10 +795,10 @@ def _rate(
 
 
 def _rate_resume(entry: _RateEntry, points: list[tuple[int, float]]) -> None:
-    """The rate window as it stood before the newest point."""
+    """The rate window as it stood after these past points (judged already)."""
     rule, state = entry
     horizon = points[-1][0] - int(rule.window_s * 1000)
-    state.window.extend(p for p in points[:-1] if p[0] >= horizon)
+    state.window.extend(p for p in points if p[0] >= horizon)
 
 
 def _rate_restore(

@@ -71,19 +71,22 @@ def _upload(client, headers, data: bytes, name: str = "so-lieu.csv", mode: str =
 def test_mapping_then_accept_valid_rows_with_a_report(client, database, headers_for) -> None:  # type: ignore[no-untyped-def]
     ids = _dataset(database)
     officer = headers_for("agency_officer", ["SNNMT"])
-    assert (
-        client.get("/api/v1/datasets/muc-nuoc-tay/column-mapping", headers=officer).status_code
-        == 404
-    )
-    assert _upload(client, officer, CSV.encode()).status_code == 422  # no mapping yet
+    default = client.get("/api/v1/datasets/muc-nuoc-tay/column-mapping", headers=officer)
+    assert default.headers["X-Taydo-Mapping"] == "default"  # none saved: the template's
+    assert default.json() == {
+        "ts": "Thời gian",
+        "entity": "Trạm",
+        "metrics": {"height": "height", "temperature": "temperature"},
+    }
+    # The agency's own headers are not the template's: refused, naming what is missing.
+    refused = _upload(client, officer, CSV.encode())
+    assert refused.status_code == 422 and "'height'" in refused.text
     saved = client.put(
         "/api/v1/datasets/muc-nuoc-tay/column-mapping", headers=officer, json=MAPPING
     )
     assert saved.status_code == 200
-    assert (
-        client.get("/api/v1/datasets/muc-nuoc-tay/column-mapping", headers=officer).json()
-        == MAPPING
-    )
+    explicit = client.get("/api/v1/datasets/muc-nuoc-tay/column-mapping", headers=officer)
+    assert explicit.json() == MAPPING and explicit.headers["X-Taydo-Mapping"] == "saved"
     bad = client.put(
         "/api/v1/datasets/muc-nuoc-tay/column-mapping", headers=officer, json={"ts": "x"}
     )
@@ -234,7 +237,8 @@ def test_the_template_workbook_fills_in_and_uploads(client, database, headers_fo
     ids = _dataset(database)
     officer = headers_for("agency_officer", ["SNNMT"])
     url = "/api/v1/datasets/muc-nuoc-tay/upload-template.xlsx"
-    assert client.get(url, headers=officer).status_code == 404  # no mapping yet
+    default = openpyxl.load_workbook(io.BytesIO(client.get(url, headers=officer).content))
+    assert [c.value for c in default.active[1]] == ["Thời gian", "Trạm", "height", "temperature"]
     client.put(
         "/api/v1/datasets/muc-nuoc-tay/column-mapping",
         headers=officer,

@@ -46,9 +46,9 @@ def test_an_officer_maps_uploads_and_reads_the_report(client, database) -> None:
     ids = _dataset(database)
     token = _login(client, database, "agency_officer", ["SNNMT"])
     page = client.get("/data/upload", params={"dataset": "muc-nuoc-tay"}).text
-    assert "Mực nước đo tay" in page and "chưa có ánh xạ cột" in page  # asks for a mapping first
+    assert "Mực nước đo tay" in page and "Mặc định theo tệp mẫu" in page  # none saved
     assert "<code>height</code>, <code>temperature</code>" in page  # what a column may name
-    assert 'type="file"' not in page
+    assert 'type="file"' in page  # the template's default mapping reads a filled template
 
     # A mapping with a line that is not "header = metric": refused with the reason, form kept.
     wrong = client.post(
@@ -78,6 +78,7 @@ def test_an_officer_maps_uploads_and_reads_the_report(client, database) -> None:
     assert saved.status_code == 303
     page = client.get(saved.headers["location"]).text
     assert 'type="file"' in page and "Nhiệt độ (°C) = temperature" in page
+    assert "Mặc định theo tệp mẫu" not in page  # the saved mapping wins
 
     answer = client.post(
         "/data/upload",

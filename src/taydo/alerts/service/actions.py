@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from taydo.alerts.models import Alert, AlertEvent
@@ -21,8 +21,30 @@ from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import Invalid, NotFound
+from taydo.observations.query import latest_points
+from taydo.rules.choices import SEVERITIES
 
-__all__ = ["acknowledge", "assign", "get_alert", "list_alerts", "resolve"]
+__all__ = [
+    "LIST_SORTS",
+    "acknowledge",
+    "acknowledge_many",
+    "assign",
+    "condition_holds",
+    "get_alert",
+    "is_unseen",
+    "list_alerts",
+    "resolve",
+]
+
+# How the list may be ordered; the first is the default. Ties fall back to newest first.
+LIST_SORTS: tuple[str, ...] = ("time", "severity", "station", "area")
+_SEVERITY_ORDER = case({c.code: c.rank for c in SEVERITIES}, value=Alert.severity, else_=0)
+
+
+def _unseen() -> Any:
+    """An alarm the engine closed by itself (the condition cleared) before anyone
+    acknowledged it: nobody has seen it, so the list keeps it until someone does."""
+    return and_(Alert.state == "resolved", Alert.resolved_by == "system", Alert.acked_at.is_(None))
 
 
 def _visible(principal: Principal | None, alert: Alert) -> bool:
@@ -47,11 +69,23 @@ def list_alerts(
     rule: str | None = None,
     sector: str | None = None,
     active: bool | None = None,
+    unseen: bool = False,
+    sort: str = "time",
     limit: int = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Newest first; ``sector`` is the dataset's sector, recorded on the alert when raised."""
-    statement = select(Alert).order_by(Alert.id.desc())
+    """Newest first unless ``sort`` says otherwise (most severe, by station, by area);
+    ``sector`` is the dataset's sector, recorded on the alert when raised. With
+    ``active=True`` and ``unseen=True`` the alarms that cleared unacknowledged are kept."""
+    if sort not in LIST_SORTS:
+        raise Invalid(f"cách sắp xếp không hợp lệ / unknown sort {sort!r}")
+    order: list[Any] = {
+        "time": [],
+        "severity": [_SEVERITY_ORDER.desc()],
+        "station": [Alert.entity_id.asc()],
+        "area": [Alert.area_code.asc()],
+    }[sort]
+    statement = select(Alert).order_by(*order, Alert.id.desc())
     if principal is not None and not principal.sees_everything:
         statement = statement.where(Alert.agency_code.in_(sorted(principal.agencies)))
     for column, value in (
@@ -64,7 +98,9 @@ def list_alerts(
     ):
         if value:
             statement = statement.where(column == value)
-    if active is True:
+    if active is True and unseen:
+        statement = statement.where(or_(Alert.open_key.is_not(None), _unseen()))
+    elif active is True:
         statement = statement.where(Alert.open_key.is_not(None))
     elif active is False:
         statement = statement.where(Alert.open_key.is_(None))
@@ -145,6 +181,10 @@ def acknowledge(
     address: str | None = None,
 ) -> dict[str, Any]:
     def change(alert: Alert) -> dict[str, Any]:
+        if is_unseen(alert):
+            # Seen at last: it stays resolved, and now leaves the list of open alarms.
+            alert.acked_at, alert.acked_by = clock.now(), principal.username
+            return {"note": note, "unseen": True}
         if alert.state != "firing":
             raise Invalid(f"cảnh báo đang ở trạng thái / alert is {alert.state}, not firing")
         alert.state, alert.acked_at, alert.acked_by = (
@@ -155,6 +195,31 @@ def acknowledge(
         return {"note": note}
 
     return _act(database, principal, alert_id, "acknowledged", change, note=note, address=address)
+
+
+def is_unseen(alert: Alert) -> bool:
+    return alert.state == "resolved" and alert.resolved_by == "system" and alert.acked_at is None
+
+
+def acknowledge_many(
+    database: Database,
+    principal: Principal,
+    alert_ids: list[int],
+    *,
+    address: str | None = None,
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """Acknowledge several alerts, each in its own transaction and journal entry (as one
+    acknowledgement would be). Returns the changed alerts and the ids refused (not visible,
+    not writable, or not waiting for an acknowledgement), so one stale row never blocks
+    the others."""
+    changed: list[dict[str, Any]] = []
+    refused: list[int] = []
+    for alert_id in dict.fromkeys(alert_ids):  # once each, in the order given
+        try:
+            changed.append(acknowledge(database, principal, alert_id, address=address))
+        except (Invalid, NotFound):
+            refused.append(alert_id)
+    return changed, refused
 
 
 def resolve(
@@ -193,3 +258,24 @@ def assign(
     return _act(
         database, principal, alert_id, "assigned", change, note=assignee or "", address=address
     )
+
+
+def condition_holds(
+    database: Database, principal: Principal | None, alert_id: int
+) -> dict[str, Any] | None:
+    """Whether the alert's condition still holds, for a hand resolution to be confirmed.
+
+    The engine closes an episode (``open_key``) the moment its condition clears, with the
+    rule's hysteresis; an alert still open is one whose latest judged value is still beyond
+    its threshold. Returns ``{"value": latest value or None, "level": the level}`` then, or
+    ``None`` when the condition has cleared (or the alert is already closed)."""
+    with database.session() as session:
+        alert = _load(session, principal, alert_id)
+        if alert.open_key is None or alert.state == "resolved":
+            return None
+        series_id, value, level = alert.series_id, alert.value, alert.level
+    if series_id is not None:
+        latest = latest_points(database, [series_id])
+        if latest:
+            value = latest[0][2]
+    return {"value": value, "level": level}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,7 +36,7 @@ from taydo.rules.choices import severity_rank
 from taydo.rules.engine import Transition
 from taydo.rules.schemas import RuleDef, ThresholdRule
 
-__all__ = ["apply_transitions", "open_alerts"]
+__all__ = ["apply_transitions", "judged_marks", "open_alerts"]
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,51 @@ def apply_transitions(
             alert = _apply(batch, t, rules.get(t.rule))
             if alert is not None:
                 changed.append(alert_dict(alert))
+        _mark(session, transitions, rules)
     return changed
+
+
+_JUDGED_KINDS = frozenset({"threshold", "rate"})
+# The mark only moves forward (a transition's point is newer than every point judged before
+# it on that series; ``max`` also keeps a replayed batch from moving it back).
+_MARK_SQL = {
+    "postgresql": "INSERT INTO alert_marks (series_id, ts) VALUES (:s, :t) ON CONFLICT "
+    "(series_id) DO UPDATE SET ts = GREATEST(alert_marks.ts, EXCLUDED.ts)",
+    "sqlite": "INSERT INTO alert_marks (series_id, ts) VALUES (:s, :t) ON CONFLICT "
+    "(series_id) DO UPDATE SET ts = max(alert_marks.ts, excluded.ts)",
+}
+_MARKS = text("SELECT series_id, ts FROM alert_marks WHERE series_id IN :ids").bindparams(
+    bindparam("ids", expanding=True)
+)
+
+
+def _mark(session: Session, transitions: Sequence[Transition], rules: dict[str, RuleDef]) -> None:
+    """The series' judged marks, in the transaction of their transitions (see JudgedMark):
+    of the rules judged point by point only (an absence alert's time is the clock's, not a
+    point's)."""
+    newest: dict[int, int] = {}
+    for t in transitions:
+        rule = rules.get(t.rule)
+        if rule is None or rule.kind not in _JUDGED_KINDS or t.series_id is None:
+            continue
+        if t.ts > newest.get(t.series_id, -(2**62)):
+            newest[t.series_id] = t.ts
+    if not newest:
+        return
+    statement = text(_MARK_SQL[session.get_bind().dialect.name])
+    # in series order: two transactions marking the same series never wait on each other
+    session.execute(statement, [{"s": s, "t": ts} for s, ts in sorted(newest.items())])
+
+
+def judged_marks(database: Database, series_ids: list[int]) -> dict[int, int]:
+    """Series id → the time of the newest point whose judgement changed its alerts (only
+    series that have one)."""
+    found: dict[int, int] = {}
+    with database.engine.connect() as connection:
+        for start in range(0, len(series_ids), 500):
+            rows = connection.execute(_MARKS, {"ids": series_ids[start : start + 500]})
+            found.update((int(series_id), int(ts)) for series_id, ts in rows)
+    return found
 
 
 def _apply(batch: _Batch, t: Transition, rule: RuleDef | None) -> Alert | None:

@@ -65,11 +65,13 @@ from taydo.catalog.service.entity_query import (
 )
 from taydo.catalog.service.lookups import (
     EntityContext,
+    MetricSeries,
     dataset_intervals,
     entity_attributes,
     entity_context_in,
     entity_location_in,
     metric_ids,
+    metric_series,
 )
 from taydo.catalog.service.names import EntityName, entity_names, series_by_name
 from taydo.catalog.service.packs import EntityType, MetricSpec, load_entity_types, load_pack
@@ -98,6 +100,7 @@ __all__ = [
     "EntityUpdate",
     "LockedEntity",
     "MetricRow",
+    "MetricSeries",
     "MetricSpec",
     "PlacedEntity",
     "SeriesOwner",
@@ -139,6 +142,7 @@ __all__ = [
     "load_pack",
     "lock_entities",
     "metric_ids",
+    "metric_series",
     "metrics_of",
     "placed_entities",
     "put_metric",

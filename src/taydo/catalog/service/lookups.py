@@ -14,15 +14,17 @@ import orjson
 from sqlalchemy import Connection, Text, cast, select
 from sqlalchemy.orm import Session
 
-from taydo.catalog.models import Dataset, Entity, Metric
+from taydo.catalog.models import Agency, Dataset, Entity, Metric
 
 __all__ = [
     "EntityContext",
+    "MetricSeries",
     "dataset_intervals",
     "entity_attributes",
     "entity_context_in",
     "entity_location_in",
     "metric_ids",
+    "metric_series",
 ]
 
 
@@ -84,3 +86,41 @@ def entity_location_in(session: Session, entity_id: str) -> tuple[float, float] 
     if found and found[0] is not None and found[1] is not None:
         return (float(found[0]), float(found[1]))
     return None
+
+
+class MetricSeries(NamedTuple):
+    """One series of a metric, with what a KPI needs of its entity."""
+
+    series_id: int
+    entity_id: str
+    area_code: str | None
+    agency_code: str | None
+    attributes: dict[str, Any]
+
+
+def metric_series(
+    connection: Session | Connection,
+    metric: str,
+    *,
+    entity_types: Sequence[str] = (),
+    dataset: str | None = None,
+) -> list[MetricSeries]:
+    """Every series named ``metric`` (of these entity types / this dataset), by series id:
+    the KPI engine aggregates them city-wide and by ward."""
+    statement = (
+        select(Metric.id, Entity.entity_id, Entity.area_code, Agency.code, Entity.attributes)
+        .join(Entity, Entity.id == Metric.entity_pk)
+        .outerjoin(Agency, Agency.id == Entity.agency_id)
+        .where(Metric.name == metric)
+        .order_by(Metric.id)
+    )
+    if entity_types:
+        statement = statement.where(Entity.type.in_(list(entity_types)))
+    if dataset is not None:
+        statement = statement.join(Dataset, Dataset.id == Entity.dataset_id).where(
+            Dataset.code == dataset
+        )
+    return [
+        MetricSeries(int(sid), eid, area, agency, attrs or {})
+        for sid, eid, area, agency, attrs in connection.execute(statement)
+    ]

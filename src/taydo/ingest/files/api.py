@@ -28,8 +28,14 @@ class TooLarge(TaydoError):
 
 
 @router.get("/{code}/column-mapping", summary="Ánh xạ cột / Column mapping of a dataset")
-async def get_mapping(request: Request, db: Db, code: str, _p: Principal = READ) -> dict[str, Any]:
-    return await asyncio.to_thread(service.get_mapping, db, code)
+async def get_mapping(
+    request: Request, response: Response, db: Db, code: str, _p: Principal = READ
+) -> dict[str, Any]:
+    """The mapping uploads are read with: the saved one, else the default one the dataset's
+    template defines (header ``X-Taydo-Mapping``: ``saved`` or ``default``)."""
+    mapping, is_default = await asyncio.to_thread(service.effective_mapping, db, code)
+    response.headers["X-Taydo-Mapping"] = "default" if is_default else "saved"
+    return mapping
 
 
 @router.put("/{code}/column-mapping", summary="Đặt ánh xạ cột / Set the column mapping")
@@ -85,7 +91,8 @@ async def upload_template(
     request: Request, db: Db, code: str, principal: Principal = READ
 ) -> Response:
     """The dataset's data sheet with its mapped headers, its stations, and how to write times
-    and numbers (404 until the dataset has a column mapping)."""
+    and numbers (the saved mapping's headers, else the default mapping's; 404 while the
+    dataset has neither a mapping nor stations with metrics)."""
     data = await asyncio.to_thread(service.template_xlsx, db, principal, code)
     return Response(
         data,

@@ -57,7 +57,8 @@ def import_file(
         database.dispose()
     console.print(
         f"{summary['status']}: {summary['rows']} dòng / rows, {summary['rows_rejected']} lỗi / "
-        f"with problems, {summary['values_stored']} giá trị đã lưu / values stored "
+        f"with problems, {summary['values_stored']} giá trị mới đã lưu / new values stored, "
+        f"{summary['values_duplicate']} trùng giá trị đã có / duplicates of stored values "
         f"(encoding {summary['encoding']})"
     )
     for problem in summary["problems"][:20]:

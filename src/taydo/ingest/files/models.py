@@ -40,7 +40,9 @@ class Upload(Base):
     encoding: Mapped[str] = mapped_column(String(60))
     rows_total: Mapped[int] = mapped_column(Integer)
     rows_rejected: Mapped[int] = mapped_column(Integer)
-    values_stored: Mapped[int] = mapped_column(Integer)
+    values_stored: Mapped[int] = mapped_column(Integer)  # new values
+    # valid values already stored for the same series and time (the store keeps the first)
+    values_duplicate: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     report: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # only rows with problems
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(80))

@@ -44,11 +44,15 @@ from taydo.ingest.validate import SeriesLookup
 from taydo.observations.service import ObservationWriter
 
 __all__ = [
+    "DEFAULT_ENTITY",
+    "DEFAULT_TS",
     "MODES",
     "ImportPlan",
     "ImportTarget",
     "Mapped",
     "dataset_metrics",
+    "default_mapping",
+    "effective_mapping",
     "get_mapping",
     "get_upload",
     "import_file",
@@ -82,13 +86,45 @@ def _check_write(principal: Principal | None, agency: str) -> None:
         )
 
 
-def get_mapping(database: Database, code: str) -> dict[str, Any]:
+# The headers of the template the IOC hands out: the default mapping reads exactly these.
+DEFAULT_TS = "Thời gian"
+DEFAULT_ENTITY = "Trạm"
+
+
+def default_mapping(session: Any, dataset_id: int) -> Mapping | None:
+    """The mapping a dataset's own template defines: time, station, and one column per
+    metric of its stations, headed by the metric's name; None when it has no metric yet."""
+    metrics = dataset_metric_names(session, dataset_id)
+    if not metrics:
+        return None
+    return Mapping(ts=DEFAULT_TS, entity=DEFAULT_ENTITY, metrics={m: m for m in metrics})
+
+
+def _effective(session: Any, code: str, dataset: DatasetRef) -> tuple[Mapping, bool]:
+    """(mapping, is_default): the saved mapping wins; otherwise the template's."""
+    saved = session.get(ColumnMapping, dataset.id)
+    if saved is not None:
+        return Mapping.model_validate(saved.mapping), False
+    derived = default_mapping(session, dataset.id)
+    if derived is None:
+        raise NotFound(
+            f"bộ dữ liệu chưa có trạm có chỉ số nào, cũng chưa có ánh xạ cột / dataset {code!r} "
+            "has neither stations with metrics nor a column mapping"
+        )
+    return derived, True
+
+
+def effective_mapping(database: Database, code: str) -> tuple[dict[str, Any], bool]:
+    """The mapping an upload of this dataset is read with, and whether it is the default one
+    (derived from the template) rather than one someone saved."""
     with database.session() as session:
-        dataset = dataset_ref(session, code)
-        row = session.get(ColumnMapping, dataset.id)
-        if row is None:
-            raise NotFound(f"bộ dữ liệu chưa có ánh xạ cột / dataset {code!r} has no mapping")
-        return dict(row.mapping)
+        mapping, is_default = _effective(session, code, dataset_ref(session, code))
+        return mapping.model_dump(exclude_none=True), is_default
+
+
+def get_mapping(database: Database, code: str) -> dict[str, Any]:
+    """The mapping uploads are read with: the saved one, else the template's default."""
+    return effective_mapping(database, code)[0]
 
 
 def set_mapping(
@@ -138,6 +174,7 @@ class ImportPlan:
     mode: str
     encoding: str
     rows_total: int
+    default_mapping: bool = False
     rows: list[tuple[int, int, float, int]] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
 
@@ -184,8 +221,16 @@ def prepare_import(
     if mode not in MODES:
         raise Invalid(f"chế độ không hợp lệ / mode must be one of {MODES}")
     target = load_target(database, principal, code)
-    table = parse_file(filename, data, target.mapping)
-    plan = ImportPlan(target.dataset_id, code, filename, mode, table.encoding, len(table.rows))
+    table = parse_file(filename, data, target.mapping, every_metric=not target.default)
+    plan = ImportPlan(
+        target.dataset_id,
+        code,
+        filename,
+        mode,
+        table.encoding,
+        len(table.rows),
+        default_mapping=target.default,
+    )
     mapped = map_columns(table, target, resolver, zone)
     plan.problems.extend(mapped.problems)
     checked = pipeline.validate(
@@ -207,35 +252,44 @@ def prepare_import(
 
 @dataclass(frozen=True)
 class ImportTarget:
-    """The dataset a file goes into: its agency and its column mapping."""
+    """The dataset a file goes into: its agency and its column mapping (``default``: the
+    one its template defines, no mapping having been saved)."""
 
     dataset_id: int
     agency: str
     mapping: Mapping
+    default: bool = False
 
 
 def load_target(database: Database, principal: Principal | None, code: str) -> ImportTarget:
-    """The dataset, when the principal may write its agency's data and it has a mapping."""
+    """The dataset, when the principal may write its agency's data, with the mapping its
+    files are read with: the saved one, else the one its template defines."""
     with database.session() as session:
         dataset = dataset_ref(session, code)
         _check_write(principal, dataset.agency)
-        saved = session.get(ColumnMapping, dataset.id)
-        if saved is None:
+        try:
+            mapping, is_default = _effective(session, code, dataset)
+        except NotFound as exc:  # the dataset exists: what is missing is a way to read files
             raise Invalid(
-                f"bộ dữ liệu chưa có ánh xạ cột / dataset {code!r} has no column mapping: "
-                f"PUT /api/v1/datasets/{code}/column-mapping first"
-            )
-        return ImportTarget(dataset.id, dataset.agency, Mapping.model_validate(saved.mapping))
+                f"{exc.message}: PUT /api/v1/datasets/{code}/column-mapping first"
+            ) from None
+        return ImportTarget(dataset.id, dataset.agency, mapping, is_default)
 
 
-def parse_file(filename: str, data: bytes, mapping: Mapping) -> ParsedFile:
-    """Parse: the file's table, which must hold every column the mapping names."""
+def parse_file(
+    filename: str, data: bytes, mapping: Mapping, *, every_metric: bool = True
+) -> ParsedFile:
+    """Parse: the file's table, which must hold the time and station columns and every metric
+    column the mapping names (``every_metric=False``, for a template's default mapping: at
+    least one — an agency deletes the columns of what it does not measure)."""
     try:
         table = read_table(filename, data, mapping.sheet)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid(str(exc)) from None
     wanted = [mapping.ts, mapping.entity, *mapping.metrics]
     missing = [header for header in wanted if header not in table.headers]
+    if not every_metric and any(header in table.headers for header in mapping.metrics):
+        missing = [header for header in missing if header not in mapping.metrics]
     if missing:
         raise Invalid(
             "thiếu cột / missing columns: " + ", ".join(repr(m) for m in missing),
@@ -317,7 +371,9 @@ def run_import(
         zone=zone,
     )
     stored = pipeline.commit(plan.rows, store)
-    return record_upload(database, principal, plan, stored, address)
+    # The store keeps the first value of a series at a time and ignores a re-sent one
+    # (ON CONFLICT DO NOTHING): what it did not take new was already there.
+    return record_upload(database, principal, plan, stored, address, len(plan.rows) - stored)
 
 
 def record_upload(
@@ -326,7 +382,10 @@ def record_upload(
     plan: ImportPlan,
     stored: int,
     address: str | None = None,
+    duplicates: int = 0,
 ) -> dict[str, Any]:
+    """Keep the upload with its per-row report: ``stored`` values were new, ``duplicates``
+    were valid but already stored for the same series and time (or repeated in the file)."""
     with database.session() as session:
         upload = Upload(
             dataset_id=plan.dataset_id,
@@ -337,6 +396,7 @@ def record_upload(
             rows_total=plan.rows_total,
             rows_rejected=plan.rows_rejected,
             values_stored=stored,
+            values_duplicate=duplicates,
             report=plan.problems[:10_000],
             created_at=clock.now(),
             created_by=principal.username if principal else "system",
@@ -423,6 +483,8 @@ def _summary(upload: Upload, code: str) -> dict[str, Any]:
         "rows": upload.rows_total,
         "rows_rejected": upload.rows_rejected,
         "values_stored": upload.values_stored,
+        "values_new": upload.values_stored,
+        "values_duplicate": upload.values_duplicate,
         "problems": upload.report[:100],
         "report": f"/api/v1/datasets/{code}/uploads/{upload.id}/report.xlsx",
     }
@@ -464,7 +526,8 @@ def report_xlsx(database: Database, principal: Principal, code: str, upload_id: 
             ("Mã ký tự / Encoding", upload.encoding),
             ("Số dòng / Rows", upload.rows_total),
             ("Dòng lỗi / Rows with problems", upload.rows_rejected),
-            ("Giá trị đã lưu / Values stored", upload.values_stored),
+            ("Giá trị mới đã lưu / New values stored", upload.values_stored),
+            ("Giá trị trùng đã có / Duplicates of stored values", upload.values_duplicate),
         ):
             append_row(sheet, [label, value])  # the file name is user text: never a formula
         problems = book.create_sheet("Lỗi theo dòng")
@@ -496,17 +559,15 @@ GUIDE = (
 
 
 def template_xlsx(database: Database, principal: Principal, code: str) -> bytes:
-    """A workbook to fill in for this dataset: its data sheet with the mapped column headers,
+    """A workbook to fill in for this dataset: its data sheet with the mapped column headers
+    (the saved mapping's, else the default mapping's, which reads this very template back),
     the stations a row may name, and how to write times and numbers — so that what an agency
     sends matches the mapping the first time."""
     import openpyxl
 
     with database.session() as session:
         dataset = _visible_dataset(session, principal, code)
-        saved = session.get(ColumnMapping, dataset.id)
-        if saved is None:
-            raise NotFound(f"bộ dữ liệu chưa có ánh xạ cột / dataset {code!r} has no mapping")
-        mapping = Mapping.model_validate(saved.mapping)
+        mapping, _default = _effective(session, code, dataset)
         stations = dataset_stations(session, dataset.id)
     book = openpyxl.Workbook()
     data = book.active

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -331,6 +332,19 @@ async def batch(
 # -- types and temporal -----------------------------------------------------------------
 
 
+async def _discover(
+    request: Request,
+    db: Any,
+    runtime: Any,
+    principal: Principal,
+    answer: Callable[[discovery.Survey, Any], Any],
+) -> Response:
+    """Survey the types and attributes in the caller's scope, answer in the caller's context."""
+    context = await get_context(request)
+    found = await run_in_threadpool(discovery.survey, db, resolver(runtime), principal)
+    return respond(request, answer(found, context), context)
+
+
 @router.get("/types")
 async def list_types(
     request: Request,
@@ -340,9 +354,9 @@ async def list_types(
     details: bool = False,
 ) -> Response:
     """``EntityTypeList``, or with ``details=true`` an ``EntityType`` per type."""
-    context = await get_context(request)
-    found = await run_in_threadpool(discovery.survey, db, resolver(runtime), principal)
-    return respond(request, discovery.type_list(found, context, details=details), context)
+    return await _discover(
+        request, db, runtime, principal, lambda f, c: discovery.type_list(f, c, details=details)
+    )
 
 
 @router.get("/types/{name:path}")
@@ -350,9 +364,9 @@ async def type_details(
     request: Request, db: Db, runtime: AppRuntime, name: str, principal: Principal = READ
 ) -> Response:
     """``EntityTypeInfo``: how many entities of the type, their attributes and kinds."""
-    context = await get_context(request)
-    found = await run_in_threadpool(discovery.survey, db, resolver(runtime), principal)
-    return respond(request, discovery.type_info(found, context, name), context)
+    return await _discover(
+        request, db, runtime, principal, lambda f, c: discovery.type_info(f, c, name)
+    )
 
 
 @router.get("/attributes")
@@ -364,9 +378,13 @@ async def list_attributes(
     details: bool = False,
 ) -> Response:
     """``AttributeList``, or with ``details=true`` an ``Attribute`` per attribute."""
-    context = await get_context(request)
-    found = await run_in_threadpool(discovery.survey, db, resolver(runtime), principal)
-    return respond(request, discovery.attribute_list(found, context, details=details), context)
+    return await _discover(
+        request,
+        db,
+        runtime,
+        principal,
+        lambda f, c: discovery.attribute_list(f, c, details=details),
+    )
 
 
 @router.get("/attributes/{name:path}")
@@ -374,9 +392,9 @@ async def attribute_details(
     request: Request, db: Db, runtime: AppRuntime, name: str, principal: Principal = READ
 ) -> Response:
     """``Attribute``: how many entities have it, its kinds and the types holding it."""
-    context = await get_context(request)
-    found = await run_in_threadpool(discovery.survey, db, resolver(runtime), principal)
-    return respond(request, discovery.attribute_info(found, context, name), context)
+    return await _discover(
+        request, db, runtime, principal, lambda f, c: discovery.attribute_info(f, c, name)
+    )
 
 
 @router.get("/temporal/entities")
