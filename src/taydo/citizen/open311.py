@@ -32,10 +32,8 @@ from taydo.citizen.runtime import CitizenParts, publish
 from taydo.citizen.service import (
     NewReport,
     agency_list,
-    create_report,
     get_by_token,
     get_service,
-    key_id_for,
     list_services,
     open311_requests,
 )
@@ -53,10 +51,6 @@ MAX_SPAN_DAYS = 90
 
 class Open311Error(TaydoError):
     pass
-
-
-class _Forbidden(TaydoError):
-    status_code = 403
 
 
 class _TooMany(TaydoError):
@@ -446,10 +440,7 @@ async def post_request(
         new = new_report_from(params, pairs)
         key = params.get("api_key")
         if key:
-            key_id = await asyncio.to_thread(key_id_for, db, key)
-            if key_id is None:
-                raise _Forbidden("api_key không hợp lệ / invalid api_key")
-            new.api_key_id, new.actor = key_id, f"app:{key_id}"
+            new.api_key = key  # checked in the filing transaction (403 if unknown or revoked)
         elif not parts.limiter.allow(client_address(request) or "?"):
             raise _TooMany(
                 "quá nhiều phản ánh từ địa chỉ này, xin thử lại sau ít phút / too many reports "
@@ -457,9 +448,7 @@ async def post_request(
             )
         stored = await read_photo(form, settings)
         new.photo = stored
-        report, event = await asyncio.to_thread(
-            create_report, db, new, address=client_address(request)
-        )
+        report, event = await parts.writer.file(db, new, client_address(request))
     except TaydoError as exc:
         if stored is not None:
             photos.remove(settings.citizen_photos_dir, stored)

@@ -17,9 +17,11 @@ from typing import Annotated, Any
 import orjson
 from fastapi import Depends, Request
 
-from taydo.citizen.service import due_for_reminder, link_incident
+from taydo.citizen.service import NewReport, create_reports, due_for_reminder, link_incident
 from taydo.core.access import Principal
 from taydo.core.bus import Event, Subscription
+from taydo.core.db import Database
+from taydo.core.errors import TaydoError
 from taydo.core.runtime import Runtime, runtime_of
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "Citizenry",
     "PostLimiter",
     "ReportFeed",
+    "ReportWriter",
     "publish",
     "setup",
     "start",
@@ -60,6 +63,86 @@ class PostLimiter:
             for key in [k for k, v in self._seen.items() if not v or moment - v[-1] >= 60.0]:
                 del self._seen[key]
         return True
+
+
+_Pending = tuple[NewReport, str | None, "asyncio.Future[tuple[dict[str, Any], dict[str, Any]]]"]
+
+
+class ReportWriter:
+    """Group commit for posted reports: while one batch is being written (one transaction,
+    one thread), the posts that arrive meanwhile wait in a queue and go together in the next.
+    Under load a commit carries many reports; alone, a post is written at once (no timer).
+    Each poster's answer is set only after its batch committed; if the commit fails, every
+    report of the batch gets the error (none was filed, none is acknowledged)."""
+
+    MAX_BATCH = 256
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[_Pending] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def file(
+        self, db: Database, new: NewReport, address: str | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """File one report through the current batch; raises its own refusal (TaydoError)."""
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._loop is not loop:
+            # Started on first use, in the serving loop (a test's app may serve from a new
+            # loop later): the writer needs no start hook.
+            self._queue, self._loop = asyncio.Queue(), loop
+            self._task = asyncio.create_task(self._run(db), name="citizen-report-writer")
+        assert self._queue is not None
+        future: asyncio.Future[tuple[dict[str, Any], dict[str, Any]]] = loop.create_future()
+        await self._queue.put((new, address, future))
+        return await future
+
+    async def _run(self, db: Database) -> None:
+        assert self._queue is not None
+        queue = self._queue
+        while True:
+            batch = [await queue.get()]
+            while len(batch) < self.MAX_BATCH and not queue.empty():
+                batch.append(queue.get_nowait())
+            try:
+                answers = await asyncio.to_thread(
+                    create_reports, db, [(new, address) for new, address, _f in batch]
+                )
+            except asyncio.CancelledError:
+                for *_rest, future in batch:
+                    future.cancel()
+                raise
+            except Exception as exc:  # the commit failed: nobody is told "filed"
+                log.exception("citizen: a batch of %d reports failed", len(batch))
+                for *_rest, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            finally:
+                for _ in batch:
+                    queue.task_done()  # close() waits for every queued report
+            for (*_rest, future), answer in zip(batch, answers, strict=True):
+                if future.done():  # the poster went away; the report is filed all the same
+                    continue
+                if isinstance(answer, TaydoError):
+                    future.set_exception(answer)
+                else:
+                    future.set_result(answer)
+
+    async def close(self) -> None:
+        """Finish the reports already queued, then stop."""
+        if self._task is None or self._queue is None:
+            return
+        if self._loop is not asyncio.get_running_loop():  # its loop is gone with its work
+            self._task = None
+            return
+        if not self._task.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queue.join(), timeout=30.0)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
 
 
 @dataclass(eq=False)
@@ -113,6 +196,7 @@ class Citizenry:
 
     limiter: PostLimiter
     feed: ReportFeed = field(default_factory=ReportFeed)
+    writer: ReportWriter = field(default_factory=ReportWriter)
     subscriptions: list[Subscription] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
 
@@ -173,6 +257,7 @@ async def stop(runtime: Runtime) -> None:
     if parts is None or not runtime.last_stop("citizen"):
         return
     parts.feed.close()
+    await parts.writer.close()
     runtime.drop_subscriptions("citizen")
     await runtime.leases.drop_duty(REMINDER_DUTY)
     if parts.task is not None:

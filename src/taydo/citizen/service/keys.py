@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from taydo.auth import journal
 from taydo.citizen.models import CitizenApiKey
@@ -15,7 +16,7 @@ from taydo.core import clock
 from taydo.core.db import Database
 from taydo.core.errors import NotFound
 
-__all__ = ["create_key", "key_id_for", "list_keys", "revoke_key"]
+__all__ = ["create_key", "key_id_for", "key_id_in", "list_keys", "revoke_key"]
 
 PREFIX = "o311_"
 
@@ -90,13 +91,19 @@ def revoke_key(
         return _key_dict(row)
 
 
-def key_id_for(database: Database, key: str) -> int | None:
-    """The id of a valid (not revoked) key, or None."""
+def key_id_in(session: Session, key: str) -> int | None:
+    """``key_id_for`` in the caller's session (a batch of posts checks its keys in its own
+    transaction, so a key revoked before the batch's commit files nothing)."""
     if not key or len(key) > 200:
         return None
-    with database.session() as session:
-        return session.scalar(
-            select(CitizenApiKey.id).where(
-                CitizenApiKey.key_hash == _digest(key), CitizenApiKey.revoked_at.is_(None)
-            )
+    return session.scalar(
+        select(CitizenApiKey.id).where(
+            CitizenApiKey.key_hash == _digest(key), CitizenApiKey.revoked_at.is_(None)
         )
+    )
+
+
+def key_id_for(database: Database, key: str) -> int | None:
+    """The id of a valid (not revoked) key, or None."""
+    with database.session() as session:
+        return key_id_in(session, key)

@@ -21,16 +21,18 @@ from taydo.alerts.messages import Message, enqueue_message
 from taydo.auth import journal
 from taydo.citizen.models import CitizenReport, CitizenService
 from taydo.citizen.service.catalogue import agency_for
+from taydo.citizen.service.keys import key_id_in
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
-from taydo.core.errors import Conflict, Invalid, NotFound
+from taydo.core.errors import Conflict, Forbidden, Invalid, NotFound, TaydoError
 from taydo.geo.service import area_code_in, area_for_point_in
 
 __all__ = [
     "NewReport",
     "act",
     "create_report",
+    "create_reports",
     "distance_m",
     "due_for_reminder",
     "duplicates",
@@ -73,6 +75,9 @@ class NewReport:
     photo: str | None = None
     api_key_id: int | None = None
     actor: str = "citizen"
+    # A registered app's key, not yet checked: filing checks it in its own transaction (then
+    # sets ``api_key_id`` and the actor ``app:<id>``); an unknown or revoked key refuses (403).
+    api_key: str | None = None
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -196,10 +201,22 @@ def check_attributes(service: CitizenService, given: dict[str, Any]) -> dict[str
     return out
 
 
-def create_report(
-    database: Database, new: NewReport, *, address: str | None = None
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """File a report; returns (the report with its token, the bus event)."""
+def _new_row(
+    session: Session,
+    new: NewReport,
+    now: datetime,
+    agencies: dict[tuple[str, str | None], str | None],
+    keys: dict[str, int | None],
+) -> tuple[CitizenReport, CitizenService]:
+    """Check one report and make its row (not added); ``agencies`` and ``keys`` cache the
+    routing answers and key checks of one transaction, so a batch reads each once."""
+    if new.api_key is not None:
+        if new.api_key not in keys:
+            keys[new.api_key] = key_id_in(session, new.api_key)
+        key_id = keys[new.api_key]
+        if key_id is None:
+            raise Forbidden("api_key không hợp lệ / invalid api_key")
+        new.api_key_id, new.actor = key_id, f"app:{key_id}"
     if new.lat is None or new.lon is None:
         raise Invalid("cần vị trí (lat, long) / a location (lat and long) is required")
     if not (math.isfinite(new.lat) and math.isfinite(new.lon)):
@@ -208,60 +225,106 @@ def create_report(
         raise Invalid("vị trí ngoài phạm vi / location out of range")
     description = _clean_text(new.description, "description", MAX_TEXT)
     place = _clean_text(new.address, "address_string", 400)
+    # Session.get: a batch reads each service once (the identity map answers the rest).
+    service = session.get(CitizenService, new.service_code)
+    if service is None:
+        raise NotFound(
+            f"không có loại phản ánh / no service {new.service_code!r}",
+            service_code=new.service_code,
+        )
+    attributes = check_attributes(service, new.attributes or {})
+    contact = (
+        _clean_text(new.contact_name, "name", 200),
+        _clean_text(new.contact_email, "email", 200),
+        _clean_text(new.contact_phone, "phone", 40),
+    )
+    area = area_for_point_in(session, new.lon, new.lat)
+    if area is None and new.area_code:
+        area = area_code_in(session, new.area_code)
+    route_key = (service.code, area)
+    if route_key not in agencies:
+        agencies[route_key] = agency_for(session, service.code, area)
+    row = CitizenReport(
+        token=secrets.token_urlsafe(18),
+        service_code=service.code,
+        description=description,
+        lat=new.lat,
+        lon=new.lon,
+        address=place,
+        area_code=area,
+        agency_code=agencies[route_key],
+        status="open",
+        status_notes="",
+        attributes=attributes,
+        contact_name=contact[0],
+        contact_email=contact[1],
+        contact_phone=contact[2],
+        public=new.public,
+        photo=new.photo,
+        requested_at=now,
+        updated_at=now,
+        due_at=now + timedelta(hours=service.sla_hours),
+        reopened=0,
+        api_key_id=new.api_key_id,
+        revision=1,
+    )
+    return row, service
+
+
+Filed = tuple[dict[str, Any], dict[str, Any]]
+
+
+def create_reports(
+    database: Database, batch: Sequence[tuple[NewReport, str | None]]
+) -> list[Filed | TaydoError]:
+    """File many reports (each with its client address) in ONE transaction: a group commit.
+    Each answer is (the report with its token, the bus event), or the error that refused that
+    report alone (bad input refuses one report, not the batch). Nothing is answered before the
+    commit: if it fails, this raises and no report of the batch was filed."""
     now = clock.now()
+    answers: list[Filed | TaydoError | None] = [None] * len(batch)
+    filed: list[tuple[int, CitizenReport, CitizenService, NewReport, str | None]] = []
+    agencies: dict[tuple[str, str | None], str | None] = {}
+    keys: dict[str, int | None] = {}
     with database.session() as session:
-        service = session.get(CitizenService, new.service_code)
-        if service is None:
-            raise NotFound(
-                f"không có loại phản ánh / no service {new.service_code!r}",
-                service_code=new.service_code,
+        for index, (new, address) in enumerate(batch):
+            try:
+                row, service = _new_row(session, new, now, agencies, keys)
+            except TaydoError as exc:
+                answers[index] = exc
+                continue
+            session.add(row)
+            filed.append((index, row, service, new, address))
+        if filed:
+            session.flush()  # one multi-row INSERT for the batch: the ids the journal needs
+        for index, row, service, new, address in filed:
+            journal.record(
+                session,
+                actor=new.actor,
+                action="citizen.report_created",
+                object_type="citizen_report",
+                object_id=row.id,
+                summary={
+                    "service": row.service_code,
+                    "area": row.area_code,
+                    "agency": row.agency_code,
+                },
+                address=address,
             )
-        attributes = check_attributes(service, new.attributes or {})
-        area = area_for_point_in(session, new.lon, new.lat)
-        if area is None and new.area_code:
-            area = area_code_in(session, new.area_code)
-        row = CitizenReport(
-            token=secrets.token_urlsafe(18),
-            service_code=service.code,
-            description=description,
-            lat=new.lat,
-            lon=new.lon,
-            address=place,
-            area_code=area,
-            agency_code=agency_for(session, service.code, area),
-            status="open",
-            status_notes="",
-            attributes=attributes,
-            contact_name=_clean_text(new.contact_name, "name", 200),
-            contact_email=_clean_text(new.contact_email, "email", 200),
-            contact_phone=_clean_text(new.contact_phone, "phone", 40),
-            public=new.public,
-            photo=new.photo,
-            requested_at=now,
-            updated_at=now,
-            due_at=now + timedelta(hours=service.sla_hours),
-            reopened=0,
-            api_key_id=new.api_key_id,
-            revision=1,
-        )
-        session.add(row)
-        session.flush()
-        journal.record(
-            session,
-            actor=new.actor,
-            action="citizen.report_created",
-            object_type="citizen_report",
-            object_id=row.id,
-            summary={
-                "service": row.service_code,
-                "area": row.area_code,
-                "agency": row.agency_code,
-            },
-            address=address,
-        )
-        report = report_dict(row, service)
-        report["token"] = row.token
-        return report, event_dict(row, service)
+            report = report_dict(row, service)
+            report["token"] = row.token
+            answers[index] = (report, event_dict(row, service))
+    return [a for a in answers if a is not None]
+
+
+def create_report(
+    database: Database, new: NewReport, *, address: str | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """File a report; returns (the report with its token, the bus event)."""
+    answer = create_reports(database, [(new, address)])[0]
+    if isinstance(answer, TaydoError):
+        raise answer
+    return answer
 
 
 # -- reading --------------------------------------------------------------------------------
