@@ -1,6 +1,7 @@
 """The KPI screens in real headless Chromium: the executive dashboard (and its wall mode on a
-4K screen), a KPI's history chart and the DTI trend draw without a script error. Writes the
-screenshots in docs/screenshots (with the demo's made-up figures for the entered KPIs)."""
+4K screen), a KPI's history chart and the DTI trend draw without a script error. Its
+screenshots go to a temporary folder, or to docs/screenshots under ``make screenshots`` (with
+the demo's made-up figures for the entered KPIs)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ import uvicorn
 
 from taydo.core.db import Database
 from taydo.demo.kpi import fill
+from tests.web.test_browser import SHOTS
 
 from .conftest import NOW, ZONE, put
 
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
