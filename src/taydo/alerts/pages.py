@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
@@ -121,8 +121,15 @@ def list_view(
 
 
 def _filters(
-    severity: str, state: str, area: str, sector: str, agency: str, open: str, sort: str = ""
+    severity: str = "",
+    state: str = "",
+    area: str = "",
+    sector: str = "",
+    agency: str = "",
+    open: str = "active",
+    sort: str = "time",
 ) -> dict[str, str]:
+    """The list's filters and order from the query string (the page, its rows, its exports)."""
     return {
         "severity": severity,
         "state": state,
@@ -134,23 +141,19 @@ def _filters(
     }
 
 
+ListFilters = Annotated[dict[str, str], Depends(_filters)]
+
+
 @router.get("/alerts")
 async def alerts_list(
     request: Request,
     db: Db,
     settings: AppSettings,
     principal: Annotated[Principal, page("alerts:read")],
-    severity: str = "",
-    state: str = "",
-    area: str = "",
-    sector: str = "",
-    agency: str = "",
-    open: str = "active",
-    sort: str = "time",
+    filters: ListFilters,
 ) -> Response:
     """The list; its rows reload (``/alerts/rows``) whenever the live stream announces a
     transition, so a new alarm or an acknowledgement made elsewhere shows without a reload."""
-    filters = _filters(severity, state, area, sector, agency, open, sort)
     province = settings.console_area
     view = await run_in_threadpool(list_view, db, principal, filters, province)
     view["query"] = urlencode(filters)
@@ -164,16 +167,9 @@ async def alerts_rows(
     db: Db,
     settings: AppSettings,
     principal: Annotated[Principal, page("alerts:read")],
-    severity: str = "",
-    state: str = "",
-    area: str = "",
-    sector: str = "",
-    agency: str = "",
-    open: str = "active",
-    sort: str = "time",
+    filters: ListFilters,
 ) -> Response:
     """The rows of the list alone (the live part of ``/alerts``)."""
-    filters = _filters(severity, state, area, sector, agency, open, sort)
     view = await run_in_threadpool(list_view, db, principal, filters, settings.console_area)
     view["query"] = urlencode(filters)
     return render(request, "alerts/_rows.html", view)
@@ -239,19 +235,12 @@ async def alerts_export(
     db: Db,
     settings: AppSettings,
     principal: Annotated[Principal, page("alerts:read")],
-    severity: str = "",
-    state: str = "",
-    area: str = "",
-    sector: str = "",
-    agency: str = "",
-    open: str = "active",
-    sort: str = "time",
+    filters: ListFilters,
 ) -> Response:
     """The filtered list as .csv or .xlsx (the same rows the page shows, in the same order;
     cells that a spreadsheet would evaluate stay text)."""
     if kind not in EXPORT_TYPES:
         raise NotFound(f"không có định dạng xuất / no export format {kind!r}")
-    filters = _filters(severity, state, area, sector, agency, open, sort)
     view = await run_in_threadpool(
         list_view, db, principal, filters, settings.console_area, EXPORT_LIMIT
     )
