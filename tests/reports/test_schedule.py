@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import email
 import io
+import multiprocessing
+import os
+import signal
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
 from email.message import Message
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -26,7 +30,7 @@ from taydo.core.db import Database
 from taydo.reports.models import ReportRun
 from taydo.reports.runtime import ReportScheduler
 from taydo.reports.schemas import JobIn
-from taydo.reports.service import create_job, list_runs
+from taydo.reports.service import claim_due, create_job, list_runs
 
 from ..conftest import POSTGRES_ONLY
 from .conftest import DAY, TZ, local
@@ -259,3 +263,68 @@ def test_the_server_catches_up_a_missed_run_when_it_starts(
     assert len(runs) == 1 and runs[0]["status"] == "sent"  # the newest slot, once
     assert runs[0]["runner"]  # this process's lease member name
     assert len(mailbox.messages) == 1
+
+
+def _make_forever(url: str, started: Any) -> None:
+    """A report process that hangs while making its report (killed by the test)."""
+    from taydo.reports.service import schedule
+
+    def hang(*_args: object, **_kwargs: object) -> None:
+        started.set()
+        time.sleep(3600)
+
+    schedule.build_report = hang  # type: ignore[assignment]
+    ReportScheduler(Database(url), TZ, runner="dead").tick()
+
+
+def test_a_run_killed_mid_generation_is_failed_and_made_again(
+    database: Database, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = Clock(monkeypatch, local(DAY, 6))
+    create_job(database, OPERATOR, _job(), tz=TZ)
+    now.at = local(DAY, 7)
+    context = multiprocessing.get_context("fork")  # inherits the test's clock
+    started = context.Event()
+    process = context.Process(target=_make_forever, args=(database.url, started))
+    process.start()
+    try:
+        assert started.wait(60), "the report process never began its report"
+        os.kill(process.pid, signal.SIGKILL)  # kill -9 in the middle of the report
+    finally:
+        process.join(10)
+    [run] = list_runs(database)
+    assert (run["status"], run["runner"]) == ("running", "dead")
+
+    # Another scheduler, on a normal check, leaves a fresh run alone: it may still be made.
+    other = ReportScheduler(database, TZ, runner="alive")
+    now.at = local(DAY, 7, 1)
+    assert other.tick() == []
+    assert list_runs(database)[0]["status"] == "running"
+
+    # The process that gains the duty next knows nobody else is making reports.
+    assert other.tick(gained=True) == []
+    [run] = list_runs(database)
+    assert run["status"] == "failed" and "interrupted" in run["error"]
+    assert mailbox.messages == []
+    now.at = local(DAY, 7, 7)  # the retry rule: 5 minutes after the failure
+    assert other.tick() == [run["id"]]
+    [run] = list_runs(database)
+    assert (run["status"], run["attempts"]) == ("sent", 2)
+    assert len(mailbox.messages) == 1
+    assert _attachment(mailbox.messages[0])[0] == "taydo-daily-2026-11-19.pdf"
+
+
+def test_a_run_stuck_for_half_an_hour_is_failed_by_any_scheduler(
+    database: Database, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = Clock(monkeypatch, local(DAY, 6))
+    create_job(database, OPERATOR, _job(), tz=TZ)
+    now.at = local(DAY, 7)
+    claimed = claim_due(database, tz=TZ, now=now.at, runner="dead")  # then the process died
+    now.at = local(DAY, 7, 29)
+    assert ReportScheduler(database, TZ, runner="b").tick() == []
+    assert list_runs(database)[0]["status"] == "running"
+    now.at = local(DAY, 7, 31)
+    ReportScheduler(database, TZ, runner="b").tick()
+    [run] = list_runs(database)
+    assert run["id"] == claimed[0] and run["status"] == "failed"

@@ -1,6 +1,7 @@
 """The report scheduler while the server runs: a lease duty (``reports.schedule``) that, in
 the process holding it, claims and runs due report jobs every ``CHECK_S`` seconds — at once
-when it is gained, so a run missed while the IOC was down is made at start."""
+when it is gained, so a run missed while the IOC was down is made at start, and a run left
+``running`` by a process that died is marked failed and made again."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 from taydo.core import clock
 from taydo.core.db import Database
 from taydo.core.runtime import Runtime
-from taydo.reports.service import claim_due, run_claimed
+from taydo.reports.service import claim_due, fail_interrupted, run_claimed
 
 __all__ = ["DUTY", "ReportScheduler", "start", "stop"]
 
@@ -40,9 +41,11 @@ class ReportScheduler:
         self.province = province
         self._task: asyncio.Task[None] | None = None
 
-    def tick(self) -> list[int]:
+    def tick(self, *, gained: bool = False) -> list[int]:
         """Claim the due slots and run them (blocking: call it off the event loop); returns
-        the ids of the runs made here."""
+        the ids of the runs made here. ``gained``: this process has just gained the duty, so
+        any run another process left ``running`` was interrupted."""
+        fail_interrupted(self.database, now=clock.now(), runner=self.runner, all_others=gained)
         claimed = claim_due(self.database, tz=self.tz, now=clock.now(), runner=self.runner)
         for run_id in claimed:
             run_claimed(
@@ -65,9 +68,11 @@ class ReportScheduler:
             self._task = None
 
     async def _loop(self) -> None:
+        gained = True
         while True:
             try:
-                await asyncio.to_thread(self.tick)
+                await asyncio.to_thread(self.tick, gained=gained)
+                gained = False
             except Exception:
                 log.exception("report schedule check failed")
             await asyncio.sleep(CHECK_S)

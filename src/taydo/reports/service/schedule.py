@@ -9,6 +9,10 @@ recipients), run once per slot however many server processes share the database.
   also runs as a lease duty (``reports.schedule``), so normally one process even looks.
 * A new job's ``last_slot`` is the slot before its creation: it never runs for a time before
   it existed.
+* A run whose process died while generating it (kill -9, power loss) would stay ``running``
+  for ever. The process that next gains the scheduling duty marks such runs ``failed`` with
+  the reason, and the retry rule makes them again; so does any scheduler for a run left
+  ``running`` longer than ``STUCK_AFTER_S``.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from taydo.reports.service.output import render
 __all__ = [
     "claim_due",
     "create_job",
+    "fail_interrupted",
     "delete_job",
     "list_jobs",
     "list_runs",
@@ -47,6 +52,10 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # a run whose delivery failed is tried again twice
 RETRY_AFTER_S = 300  # after 5 minutes, then 10
+# A report is made in seconds (docs/performance.md); one still running after this long was
+# left by a process that died.
+STUCK_AFTER_S = 1800
+INTERRUPTED = "interrupted: the process making this report stopped before it finished"
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -214,6 +223,48 @@ def claim_due(database: Database, *, tz: ZoneInfo, now: datetime, runner: str) -
         except IntegrityError:
             continue  # another process claimed this slot first
     return claimed + _claim_retries(database, now=now, runner=runner)
+
+
+def fail_interrupted(
+    database: Database, *, now: datetime, runner: str, all_others: bool = False
+) -> list[int]:
+    """Mark ``failed`` the runs left ``running`` by another process: every such run when
+    ``all_others`` (called by the process that has just gained the scheduling duty, so no
+    other process is making reports), else those started more than ``STUCK_AFTER_S`` ago.
+    The retry rule then makes them again. Returns the ids marked."""
+    stuck_before = now - timedelta(seconds=STUCK_AFTER_S)
+    with database.session() as session:
+        left = session.execute(
+            select(ReportRun.id, ReportRun.runner, ReportRun.started_at, ReportJob.code)
+            .join(ReportJob, ReportJob.id == ReportRun.job_id)
+            .where(ReportRun.status == "running", ReportRun.runner != runner)
+        ).all()
+        marked: list[int] = []
+        for run_id, by, started, code in left:
+            started = _utc(started)
+            if not all_others and started is not None and started > stuck_before:
+                continue
+            taken = (
+                session.connection()
+                .execute(
+                    update(ReportRun)
+                    .where(ReportRun.id == run_id, ReportRun.status == "running")
+                    .values(status="failed", finished_at=now, error=INTERRUPTED)
+                )
+                .rowcount
+            )
+            if taken == 1:
+                marked.append(run_id)
+                log.warning("report run %s of job %s left running by %s: failed", run_id, code, by)
+                journal.record(
+                    session,
+                    actor="system",
+                    action="report.failed",
+                    object_type="report_job",
+                    object_id=code,
+                    summary={"run": run_id, "runner": by, "error": INTERRUPTED},
+                )
+        return marked
 
 
 def _claim_retries(database: Database, *, now: datetime, runner: str) -> list[int]:
