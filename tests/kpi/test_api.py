@@ -180,7 +180,9 @@ def test_dti_structure_totals_and_baseline(
     ).json()
     y2022 = next(y for y in published["years"] if y["year"] == 2022)
     assert y2022["total"] == pytest.approx(0.6924) and (y2022["rank"], y2022["rank_of"]) == (5, 63)
-    assert y2022["computed_total"]["entered"] == 0  # the eight values are not entered
+    # The eight published main indices give the published total (points-weighted mean).
+    assert y2022["computed_total"]["entered"] == 8
+    assert y2022["computed_total"]["computed"] == pytest.approx(0.6924, abs=5e-5)
 
     # Sóc Trăng's eight main indices: the total is the points-weighted mean.
     scores = {
@@ -224,13 +226,62 @@ def test_dti_structure_totals_and_baseline(
     base = client.get(
         "/api/v1/dti/dti-922/baseline", params={"province": "92", "year": 2022}, headers=viewer
     ).json()
-    # The total: Cần Thơ's published one and Sóc Trăng's computed one; Hậu Giang not entered.
+    # The total: Cần Thơ's published one and Sóc Trăng's computed one; Hậu Giang has a rank
+    # but no score.
     assert base["indices"][""]["average"] == pytest.approx((0.6924 + weighted / 1000) / 2)
     assert set(base["indices"][""]["from"]) == {"cantho-cu", "soctrang"}
-    assert base["indices"]["kinh-te-so"]["average"] == pytest.approx(0.3)
+    assert base["indices"]["kinh-te-so"]["average"] == pytest.approx((0.7556 + 0.3) / 2)
     merged = client.get("/api/v1/dti/dti-922", params={"province": "92"}, headers=viewer).json()
     first = next(y for y in merged["years"] if y["year"] == 2022)
     assert first["averaged_from_parts"] and first["parts_present"] == ["cantho-cu", "soctrang"]
+
+
+def test_dti_indices_estimated_from_kpis(
+    cantho: Database, client: TestClient, headers_for: Headers
+) -> None:
+    admin = headers_for("admin")
+    for code, value in (("ho-gia-dinh-cap-quang", 60.0), ("phu-song-4g5g", 95.0)):
+        entry = {"period": "2026", "value": value, "evidence": "Báo cáo năm 2026 của Sở KH&CN"}
+        done = client.post(f"/api/v1/kpis/{code}/entries", json=entry, headers=admin)
+        assert done.status_code == 201, done.text
+    client.post(
+        "/api/v1/kpi/compute",
+        json={"codes": ["ho-gia-dinh-cap-quang", "phu-song-4g5g"], "force": True},
+        headers=admin,
+    )
+    compute = "/api/v1/dti/dti-922/compute"
+    assert (
+        client.post(compute, params={"year": 2026}, headers=headers_for("viewer")).status_code
+        == 403
+    )
+    out = client.post(compute, params={"year": 2026}, headers=admin).json()
+    # Hạ tầng số: fibre 60 % of households (full at the 80 % goal) and 4G/5G 95 % (full at 100).
+    assert out["computed"] == {"ha-tang-so": pytest.approx((60 / 80 + 95 / 100) / 2)}
+    assert "phu-song-4g5g" not in out["skipped"]["chinh-quyen-so"]  # names what is missing
+    assert "dvc-truc-tuyen-toan-trinh" in out["skipped"]["chinh-quyen-so"]
+    view = client.get("/api/v1/dti/dti-922", params={"province": "92"}, headers=admin).json()
+    y2026 = next(y for y in view["years"] if y["year"] == 2026)
+    assert y2026["scores"]["ha-tang-so"] == pytest.approx(0.85)
+    fibre = y2026["computed"]["ha-tang-so"]["ho-gia-dinh-cap-quang"]
+    assert (fibre["period"], fibre["value"], fibre["score"]) == ("2026", 60.0, 0.75)
+    assert "ho-gia-dinh-cap-quang 2026 = 60" in y2026["evidence"]["ha-tang-so"]
+
+    # A published result entered for the same index and year wins, and is never overwritten.
+    published = {
+        "province": "92",
+        "year": 2026,
+        "index": "ha-tang-so",
+        "score": 0.8,
+        "evidence": "Bộ KH&CN, DTI 2026",
+    }
+    assert (
+        client.post("/api/v1/dti/dti-922/results", json=published, headers=admin).status_code == 201
+    )
+    again = client.post(compute, params={"year": 2026}, headers=admin).json()
+    assert again["computed"] == {} and "ha-tang-so" in again["skipped"]
+    view = client.get("/api/v1/dti/dti-922", params={"province": "92"}, headers=admin).json()
+    y2026 = next(y for y in view["years"] if y["year"] == 2026)
+    assert y2026["scores"]["ha-tang-so"] == 0.8 and "ha-tang-so" not in y2026["computed"]
 
 
 def test_sectors_are_configurable(

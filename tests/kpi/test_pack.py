@@ -53,21 +53,96 @@ def test_the_dti_frameworks() -> None:
     frameworks = {f["code"]: DtiFrameworkIn.model_validate(f) for f in doc["frameworks"]}
     dti922 = frameworks["dti-922"]
     assert dti922.total_points == 1000
-    names = {i.name: i.points for g in dti922.groups for i in g.indices}
-    assert names == {
-        "Nhận thức số": 100,
-        "Thể chế số": 100,
-        "Hạ tầng số": 100,
-        "Nhân lực số": 100,
-        "An toàn thông tin mạng": 100,
-        "Chính quyền số": 200,
-        "Kinh tế số": 150,
-        "Xã hội số": 150,
-        "Đô thị thông minh": None,
+    names = {i.name: (i.points, i.component_count) for g in dti922.groups for i in g.indices}
+    assert names == {  # QĐ 922, Phụ lục 1, Bảng I.1
+        "Nhận thức số": (100, 10),
+        "Thể chế số": (100, 11),
+        "Hạ tầng số": (100, 7),
+        "Nhân lực số": (100, 13),
+        "An toàn thông tin mạng": (100, 12),
+        "Đô thị thông minh": (None, 3),
+        "Hoạt động chính quyền số": (200, 22),
+        "Hoạt động kinh tế số": (150, 12),
+        "Hoạt động xã hội số": (150, 8),
     }
-    assert frameworks["dti-405"].missing  # says what is not entered rather than inventing it
-    published = [r for r in doc["results"] if r["province"] == "cantho-cu" and r["year"] == 2022]
-    assert published[0]["score"] == 0.6924 and published[0]["rank"] == 5
+    assert dti922.component_count == 98
+    dti405 = frameworks["dti-405"]
+    assert dti405.component_count == 47
+    assert [i.name for g in dti405.groups for i in g.indices] == [
+        "Nhận thức số",
+        "Thể chế số",
+        "Hạ tầng số",
+        "Nhân lực số",
+        "An toàn thông tin mạng",
+        "Hoạt động chính quyền số",
+        "Hoạt động kinh tế số",
+        "Hoạt động xã hội số",
+    ]
+    assert dti405.missing  # says what is not entered rather than inventing it
+
+    # Cần Thơ 2022: the published total, and its eight main indices, whose points-weighted
+    # mean is that total.
+    published = {
+        r.get("index", ""): r["score"]
+        for r in doc["results"]
+        if r["province"] == "cantho-cu" and r["year"] == 2022
+    }
+    assert published[""] == 0.6924
+    points = {i.code: i.points for g in dti922.groups for i in g.indices if i.points}
+    weighted = sum(published[code] * p for code, p in points.items()) / 1000
+    assert weighted == pytest.approx(0.6924, abs=5e-5)
+
+    # Every KPI an index is estimated from exists in the pack.
+    _sectors, kpis = parse_kpis_yaml((DATA_DIR / "kpis.yaml").read_text(encoding="utf-8"))
+    linked = {link.kpi for g in dti922.groups for i in g.indices for link in i.from_kpis}
+    assert linked and linked <= {k.code for k in kpis}
+
+
+def test_a_framework_checks_its_component_counts() -> None:
+    index = {"code": "a", "name": "A", "points": 100, "component_count": 2}
+    with pytest.raises(ValueError, match="3 components, not 4"):
+        DtiFrameworkIn.model_validate(
+            {
+                "code": "x",
+                "name": "X",
+                "component_count": 4,
+                "groups": [
+                    {
+                        "code": "g",
+                        "name": "G",
+                        "indices": [index, {**index, "code": "b", "component_count": 1}],
+                    }
+                ],
+            }
+        )
+    with pytest.raises(ValueError, match="lists 1 components"):
+        DtiFrameworkIn.model_validate(
+            {
+                "code": "x",
+                "name": "X",
+                "groups": [
+                    {
+                        "code": "g",
+                        "name": "G",
+                        "indices": [{**index, "components": [{"code": "c", "name": "C"}]}],
+                    }
+                ],
+            }
+        )
+    with pytest.raises(ValueError, match="full and zero must differ"):
+        DtiFrameworkIn.model_validate(
+            {
+                "code": "x",
+                "name": "X",
+                "groups": [
+                    {
+                        "code": "g",
+                        "name": "G",
+                        "indices": [{**index, "from_kpis": [{"kpi": "k", "full": 0}]}],
+                    }
+                ],
+            }
+        )
 
 
 def test_a_bad_pack_file_names_the_entry() -> None:

@@ -99,14 +99,16 @@ def test_dti_page(cantho: Database, client: TestClient, headers_for: Headers) ->
     viewer = _html(headers_for("viewer"))
     page = client.get("/dti?province=cantho-cu", headers=viewer).text
     for label in (
-        "Chính quyền số",
+        "Hoạt động chính quyền số",
         "Nhận thức số",
+        "22 chỉ số thành phần",
         "An toàn thông tin mạng",
         "Đô thị thông minh",
         "không tính điểm",
     ):
         assert label in page
     assert "0.6924" in page and "hạng 5/63" in page
+    assert "0.2947" in page  # the published main indices of 2022
     merged = client.get("/dti", headers=viewer).text
     assert "cantho-cu, soctrang, haugiang" in merged
     dti405 = client.get("/dti?framework=dti-405", headers=viewer).text

@@ -225,6 +225,26 @@ async def dti_baseline(
     return await _run(service.baseline, db, framework, province or settings.console_area, year)
 
 
+@router.post("/dti/{framework}/compute")
+async def dti_compute(
+    framework: FrameworkCode,
+    db: Db,
+    settings: AppSettings,
+    principal: Principal = WRITE,
+    year: Annotated[int, Query(ge=2000, le=2100)] | None = None,
+) -> dict[str, Any]:
+    """Estimate the framework's KPI-linked indices for the IOC's own province (the KPIs are
+    its city's) and ``year`` (default: this year); entered results are never overwritten."""
+    return await _run(
+        service.compute_from_kpis,
+        db,
+        framework,
+        settings.console_area,
+        year or clock.now().astimezone(settings.tz).year,
+        actor=principal.username,
+    )
+
+
 @router.post("/dti/{framework}/results", status_code=201)
 async def dti_enter(
     framework: FrameworkCode,

@@ -1,4 +1,4 @@
-"""``taydo kpi list|compute|show``."""
+"""``taydo kpi list|compute|show|dti-compute``."""
 
 from __future__ import annotations
 
@@ -107,4 +107,30 @@ def show(
             v["reason"],
             str(inputs)[:120],
         )
+    console.print(table)
+
+
+@kpi_app.command("dti-compute")
+def dti_compute(
+    framework: str = typer.Option("dti-922", help="DTI framework code."),
+    year: int | None = typer.Option(None, help="The year (default: this year)."),
+) -> None:
+    """Ước tính DTI từ KPI / Estimate the DTI indices linked to KPIs, for the IOC's province."""
+    settings = Settings()
+    try:
+        out = service.compute_from_kpis(
+            _database(),
+            framework,
+            settings.console_area,
+            year or clock.now().astimezone(settings.tz).year,
+            actor="cli",
+        )
+    except TaydoError as exc:
+        fail(console, exc)
+    table = Table("index", "score", "note")
+    for code, score in out["computed"].items():
+        table.add_row(code, f"{score:.4f}", "ước tính / estimated")
+    for code, why in out["skipped"].items():
+        table.add_row(code, "—", why)
+    console.print(f"{out['framework']} · {out['province']} · {out['year']}")
     console.print(table)

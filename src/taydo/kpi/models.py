@@ -125,6 +125,10 @@ class DtiResult(Base):
     evidence: Mapped[str] = mapped_column(Text, default="")
     entered_by: Mapped[str] = mapped_column(String(120), default="")
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # "entered" (a published or assessed value, with evidence) or "computed" (the IOC's
+    # estimate from KPIs; ``inputs`` holds each KPI's period, value and score).
+    method: Mapped[str] = mapped_column(String(10), default="entered")
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class DtiMerger(Base):

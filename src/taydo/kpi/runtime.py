@@ -1,7 +1,8 @@
 """The KPI engine while the server runs: a duty (one process of a cluster holds it,
 ``taydo.core.lease``) that computes every ``TAYDO_KPI_INTERVAL_S`` what needs computing and
 announces each change of a KPI's status: on the bus (``kpi.changed``), and as an observation
-the rules engine judges (``alerting.py``)."""
+the rules engine judges (``alerting.py``); then it re-estimates this year's DTI indices that
+are linked to KPIs (``service.dti.compute_from_kpis``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from taydo.catalog.events import announce_changes
 from taydo.core import clock
 from taydo.core.runtime import Runtime
 from taydo.kpi.alerting import LEVELS, level_series
-from taydo.kpi.service import ComputeRun, compute
+from taydo.kpi.service import ComputeRun, compute, compute_from_kpis, list_frameworks
 from taydo.observations.service import ObservationWriter, Point
 
 __all__ = ["CHANGED_SUBJECT", "COMPUTE_DUTY", "KpiScheduler", "announce", "start", "stop"]
@@ -59,7 +60,15 @@ class KpiScheduler:
     async def run_once(self) -> ComputeRun:
         run = await asyncio.to_thread(compute, self._runtime.db, now=clock.now(), zone=self._zone)
         await announce(self._runtime, run.changes)
+        await asyncio.to_thread(self._estimate_dti)
         return run
+
+    def _estimate_dti(self) -> None:
+        settings = self._runtime.settings
+        year = clock.now().astimezone(settings.tz).year
+        for framework in list_frameworks(self._runtime.db):
+            if any(i.get("from_kpis") for g in framework["groups"] for i in g["indices"]):
+                compute_from_kpis(self._runtime.db, framework["code"], settings.console_area, year)
 
     async def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="kpi-compute")

@@ -113,6 +113,25 @@ class DtiComponent(BaseModel):
     points: Annotated[float, Field(ge=0, le=10_000)] | None = None
 
 
+class DtiKpiLink(BaseModel):
+    """One KPI an index is estimated from: its city value for the year scores 0 at ``zero``
+    and 1 at ``full`` (linear between, clipped; ``zero`` above ``full`` for a lower-is-better
+    KPI); an index's estimate is the weighted mean of its links' scores."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kpi: Code
+    full: Finite
+    zero: Finite = 0.0
+    weight: Annotated[float, Field(gt=0, le=1000)] = 1.0
+
+    @model_validator(mode="after")
+    def _apart(self) -> DtiKpiLink:
+        if self.full == self.zero:
+            raise ValueError(f"{self.kpi}: full and zero must differ")
+        return self
+
+
 class DtiIndex(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -121,7 +140,11 @@ class DtiIndex(BaseModel):
     name_en: Annotated[str, Field(max_length=300)] = ""
     points: Annotated[float, Field(ge=0, le=10_000)] | None = None  # None: unscored
     pillar: str | None = None  # the KPI pillar it reports on, when there is one
+    # How many components (chỉ số thành phần) the decision sets, when their names are not
+    # entered (the list below then stays empty).
+    component_count: Annotated[int, Field(ge=0, le=500)] | None = None
     components: list[DtiComponent] = []
+    from_kpis: list[DtiKpiLink] = []  # the IOC's own estimate, before the published result
     missing: Annotated[str, Field(max_length=2000)] = ""  # what the pack could not source
 
 
@@ -142,6 +165,7 @@ class DtiFrameworkIn(BaseModel):
     name_en: Annotated[str, Field(max_length=300)] = ""
     source: Annotated[str, Field(max_length=4000)] = ""
     total_points: Annotated[float, Field(ge=0, le=100_000)] | None = None
+    component_count: Annotated[int, Field(ge=0, le=5000)] | None = None
     groups: list[DtiGroup]
     missing: Annotated[str, Field(max_length=4000)] = ""
 
@@ -150,8 +174,28 @@ class DtiFrameworkIn(BaseModel):
         codes = [i.code for g in self.groups for i in g.indices]
         if len(codes) != len(set(codes)):
             raise ValueError("main index codes must be unique within a framework")
+        counts = [i.component_count for g in self.groups for i in g.indices]
+        if (
+            self.component_count is not None
+            and codes
+            and None not in counts
+            and sum(c or 0 for c in counts) != self.component_count
+        ):
+            raise ValueError(
+                f"the main indices have {sum(c or 0 for c in counts)} components, "
+                f"not {self.component_count}"
+            )
         for group in self.groups:
             for index in group.indices:
+                if (
+                    index.components
+                    and index.component_count is not None
+                    and len(index.components) != index.component_count
+                ):
+                    raise ValueError(
+                        f"{index.code} lists {len(index.components)} components, "
+                        f"not its {index.component_count}"
+                    )
                 parts = [c.points for c in index.components if c.points is not None]
                 complete = parts and len(parts) == len(index.components)
                 if index.points is not None and complete and abs(sum(parts) - index.points) > 1e-6:

@@ -15,6 +15,7 @@ from taydo.kpi.service.definitions import (
 )
 from taydo.kpi.service.dti import (
     baseline,
+    compute_from_kpis,
     dti_provinces,
     dti_view,
     enter_result,
@@ -31,6 +32,7 @@ __all__ = [
     "ComputeRun",
     "baseline",
     "compute",
+    "compute_from_kpis",
     "compute_period",
     "dashboard",
     "delete_kpi",

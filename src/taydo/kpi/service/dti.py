@@ -1,10 +1,17 @@
-"""The Digital Transformation Index: frameworks as data, results entered with evidence,
-totals, year-on-year trends, and a merged province's baseline (the average of its parts).
+"""The Digital Transformation Index: frameworks as data, results entered with evidence or
+estimated from KPIs, totals, year-on-year trends, and a merged province's baseline (the
+average of its parts).
 
 A score is 0–1 per main index (the published DTI values). A framework's total for a year is
 the published total when one is entered; otherwise it is computed from the main indices,
 weighted by their maximum points, once every scored main index has a value (before that the
 page says how many are entered).
+
+An index may name the KPIs it is estimated from (``from_kpis``): ``compute_from_kpis`` scores
+each KPI's newest city value of the year linearly between its ``zero`` and ``full`` values and
+stores the weighted mean as a ``computed`` result, with every input. It is the IOC's own
+estimate while the year runs, never the ministry's method: an entered (published) result of
+the same index and year always wins and is never overwritten.
 """
 
 from __future__ import annotations
@@ -21,11 +28,12 @@ from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import Invalid, NotFound
-from taydo.kpi.models import DtiFramework, DtiMerger, DtiResult
+from taydo.kpi.models import CITY, DtiFramework, DtiMerger, DtiResult, Kpi, KpiValue
 from taydo.kpi.schemas import DtiFrameworkIn, DtiResultIn, MergerIn
 
 __all__ = [
     "baseline",
+    "compute_from_kpis",
     "dti_provinces",
     "dti_view",
     "enter_result",
@@ -139,6 +147,7 @@ def enter_result(
             data.rank_of,
             data.evidence,
         )
+        row.method, row.inputs = "entered", {}
         who = actor or journal.actor_of(principal)
         row.entered_by, row.entered_at = who, clock.now()
         out = data.model_dump()
@@ -153,6 +162,98 @@ def enter_result(
                 address=address,
             )
         return out
+
+
+def _year_values(session: Any, codes: set[str], year: int) -> dict[str, KpiValue]:
+    """Each KPI's newest city value in a period of ``year`` (period keys begin with it)."""
+    rows = session.execute(
+        select(Kpi.code, KpiValue)
+        .join(Kpi, Kpi.id == KpiValue.kpi_id)
+        .where(
+            Kpi.code.in_(codes),
+            KpiValue.area_code == CITY,
+            KpiValue.value.is_not(None),
+            KpiValue.period_key.startswith(str(year)),
+        )
+        .order_by(KpiValue.period_start)
+    ).all()
+    return {code: value for code, value in rows}  # the newest period last, so it wins
+
+
+def _link_score(value: float, full: float, zero: float) -> float:
+    return min(1.0, max(0.0, (value - zero) / (full - zero)))
+
+
+def compute_from_kpis(
+    database: Database, framework: str, province: str, year: int, *, actor: str = "system"
+) -> dict[str, Any]:
+    """Estimate the indices of ``framework`` that name KPIs, for the IOC's own ``province``
+    (KPI values are its city's) and ``year``. Returns what was computed and why the others
+    were not."""
+    computed: dict[str, float] = {}
+    skipped: dict[str, str] = {}
+    with database.session() as session:
+        fw = _framework(session, framework)
+        linked = [i for i in _indices(fw.structure) if i.get("from_kpis")]
+        codes = {link["kpi"] for i in linked for link in i["from_kpis"]}
+        values = _year_values(session, codes, year)
+        found = _results(session, framework, [province])
+        for index in linked:
+            code = index["code"]
+            own = found.get((province, year, code))
+            if own is not None and own.method == "entered":
+                skipped[code] = "đã có kết quả nhập / an entered result exists"
+                continue
+            missing = [link["kpi"] for link in index["from_kpis"] if link["kpi"] not in values]
+            if missing:
+                skipped[code] = (
+                    f"chưa có giá trị năm {year} / no {year} value: {', '.join(missing)}"
+                )
+                continue
+            inputs: dict[str, Any] = {}
+            weighted = total_weight = 0.0
+            for link in index["from_kpis"]:
+                row = values[link["kpi"]]
+                assert row.value is not None
+                score = _link_score(row.value, link["full"], link.get("zero", 0.0))
+                weight = float(link.get("weight", 1.0))
+                weighted, total_weight = weighted + score * weight, total_weight + weight
+                inputs[link["kpi"]] = {
+                    "period": row.period_key,
+                    "value": row.value,
+                    "full": link["full"],
+                    "zero": link.get("zero", 0.0),
+                    "weight": weight,
+                    "score": round(score, 6),
+                }
+            score = round(weighted / total_weight, 4)
+            if own is None:
+                own = DtiResult(framework=framework, province=province, year=year, index_code=code)
+                session.add(own)
+            changed = (own.score, own.inputs) != (score, inputs)
+            own.score, own.rank, own.rank_of = score, None, None
+            own.method, own.inputs = "computed", inputs
+            own.evidence = "Ước tính từ KPI / estimated from KPIs: " + "; ".join(
+                f"{k} {v['period']} = {v['value']:g}" for k, v in inputs.items()
+            )
+            own.entered_by, own.entered_at = actor, clock.now()
+            computed[code] = score
+            if changed:
+                journal.record(
+                    session,
+                    actor=actor,
+                    action="dti.compute",
+                    object_type="dti",
+                    object_id=framework,
+                    summary={"province": province, "year": year, "index": code, "score": score},
+                )
+    return {
+        "framework": framework,
+        "province": province,
+        "year": year,
+        "computed": computed,
+        "skipped": skipped,
+    }
 
 
 def save_merger(database: Database, data: MergerIn) -> dict[str, Any]:
@@ -257,12 +358,15 @@ def dti_view(database: Database, framework: str, province: str) -> dict[str, Any
     for year in years:
         scores: dict[str, float | None] = {}
         evidence: dict[str, str] = {}
+        computed: dict[str, dict[str, Any]] = {}
         averaged = False
         present_parts: set[str] = set()
         for code in codes:
             own = found.get((province, year, code))
             if own is not None:
                 scores[code], evidence[code] = own.score, own.evidence
+                if own.method == "computed":
+                    computed[code] = own.inputs
             elif merger is not None and year < merger.year:
                 pairs = [(p, _score(found, structure, p, year, code)) for p in parts]
                 present = [v for _p, v in pairs if v is not None]
@@ -277,6 +381,7 @@ def dti_view(database: Database, framework: str, province: str) -> dict[str, Any
                 "year": year,
                 "scores": scores,
                 "evidence": evidence,
+                "computed": computed,  # the estimated indices, with what each came from
                 "total": scores.get("") if scores.get("") is not None else total["computed"],
                 "computed_total": total,
                 "rank": own_total.rank if own_total is not None else None,

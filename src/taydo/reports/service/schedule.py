@@ -40,8 +40,8 @@ from taydo.reports.service.output import render
 __all__ = [
     "claim_due",
     "create_job",
-    "fail_interrupted",
     "delete_job",
+    "fail_interrupted",
     "list_jobs",
     "list_runs",
     "run_claimed",
@@ -240,8 +240,8 @@ def fail_interrupted(
             .where(ReportRun.status == "running", ReportRun.runner != runner)
         ).all()
         marked: list[int] = []
-        for run_id, by, started, code in left:
-            started = _utc(started)
+        for run_id, by, started_at, code in left:
+            started = _utc(started_at)
             if not all_others and started is not None and started > stuck_before:
                 continue
             taken = (
