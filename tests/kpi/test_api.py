@@ -4,12 +4,17 @@ dashboard, DTI totals and a merged province's baseline."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from taydo.core import clock
 from taydo.core.db import Database
+from taydo.core.settings import Settings
+from taydo.kpi.runtime import KpiScheduler
 
 Headers = Callable[..., dict[str, str]]
 
@@ -282,6 +287,23 @@ def test_dti_indices_estimated_from_kpis(
     view = client.get("/api/v1/dti/dti-922", params={"province": "92"}, headers=admin).json()
     y2026 = next(y for y in view["years"] if y["year"] == 2026)
     assert y2026["scores"]["ha-tang-so"] == 0.8 and "ha-tang-so" not in y2026["computed"]
+
+
+def test_the_kpi_engine_re_estimates_this_years_dti(
+    cantho: Database, client: TestClient, headers_for: Headers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 12, 3, 9, tzinfo=UTC))
+    entry = {"period": "2026", "value": 90.0, "evidence": "Báo cáo năm 2026 của Sở KH&CN"}
+    admin = headers_for("admin")
+    assert client.post(
+        "/api/v1/kpis/httt-cap-do-attt/entries", json=entry, headers=admin
+    ).is_success
+    client.post("/api/v1/kpi/compute", json={"codes": ["httt-cap-do-attt"]}, headers=admin)
+    runtime = SimpleNamespace(db=cantho, settings=Settings())
+    KpiScheduler(runtime, zone="Asia/Ho_Chi_Minh", interval_s=0)._estimate_dti()  # type: ignore[arg-type]
+    view = client.get("/api/v1/dti/dti-922", params={"province": "92"}, headers=admin).json()
+    y2026 = next(y for y in view["years"] if y["year"] == 2026)
+    assert y2026["scores"]["an-toan-thong-tin"] == pytest.approx(0.9)
 
 
 def test_sectors_are_configurable(
