@@ -31,6 +31,7 @@ import orjson
 from sqlalchemy import or_, select, update
 
 from taydo.alerts.models import Alert, Channel, Outbox
+from taydo.alerts.outbound import POST_KEY, Outcome, Target
 from taydo.alerts.routing import enqueue, matching_routes
 from taydo.alerts.service.common import alert_dict, aware
 from taydo.core import clock
@@ -157,6 +158,11 @@ class Notifier:
         self._in_flight: set[int] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._client: httpx.AsyncClient | None = None
+        self._targets: dict[str, Target] = {}
+
+    def target(self, kind: str, target: Target) -> None:
+        """Send the direct POSTs of ``kind`` (``taydo.alerts.outbound.enqueue_post``)."""
+        self._targets[kind] = target
 
     async def start(self) -> None:
         self._client = httpx.AsyncClient(timeout=self.timeout_s)
@@ -271,6 +277,9 @@ class Notifier:
                 "payload": row.payload,
                 "attempts": row.attempts,
             }
+            post = row.payload.get(POST_KEY) if isinstance(row.payload, dict) else None
+            if post is not None:
+                return job, self._post_target(post)
             if channel is None or not channel.enabled:
                 return job, {}
             return job, {
@@ -280,31 +289,56 @@ class Notifier:
                 "max_attempts": channel.max_attempts,
             }
 
+    def _post_target(self, post: dict[str, Any]) -> dict[str, Any]:
+        """A direct POST's sending details, with the headers its target keeps out of the
+        outbox; empty when no target of its kind runs here."""
+        target = self._targets.get(str(post.get("kind")))
+        if target is None:
+            return {}
+        extra = target.headers(str(post.get("ref")))
+        return {
+            "kind": POST_KEY,
+            "gone": extra is None,
+            "headers": {**post.get("headers", {}), **(extra or {})},
+            "url": post["url"],
+            "max_attempts": int(post.get("max_attempts", 5)),
+        }
+
     def _finish(self, outbox_id: int, error: str | None, max_attempts: int) -> None:
         now = clock.now()
         with self.database.session() as session:
             row = session.get(Outbox, outbox_id)
             if row is None:
                 return
-            row.claimed_by, row.claimed_until = None, None
-            row.attempts += 1
-            if error is None:
-                row.status, row.sent_at, row.last_error = "sent", now, ""
-                return
-            row.last_error = error[:1000]
-            if row.attempts >= max_attempts:
-                row.status = "dead"  # dead letter: kept, visible, never retried by itself
-                log.warning(
-                    "notification %s to channel %s dead-lettered after %s tries: %s "
-                    "(send it again: POST /api/v1/notify/outbox/retry)",
-                    row.id,
-                    row.channel_code,
-                    row.attempts,
-                    row.last_error,
-                )
-            else:
-                delay = min(self.backoff_s * 2 ** (row.attempts - 1), 3600.0)
-                row.next_at = now + timedelta(seconds=delay)
+            self._finish_row(row, error, max_attempts, now)
+            post = row.payload.get(POST_KEY) if isinstance(row.payload, dict) else None
+            target = self._targets.get(str(post.get("kind"))) if post else None
+            if post is not None and target is not None:
+                dead = row.status == "dead"
+                outcome = Outcome(str(post.get("ref")), error is None, error, now, dead)
+                target.finished(session, outcome)
+
+    def _finish_row(self, row: Outbox, error: str | None, max_attempts: int, now: Any) -> None:
+        """Record one try of ``row``: sent, retried later with back-off, or dead."""
+        row.claimed_by, row.claimed_until = None, None
+        row.attempts += 1
+        if error is None:
+            row.status, row.sent_at, row.last_error = "sent", now, ""
+            return
+        row.last_error = error[:1000]
+        if row.attempts >= max_attempts:
+            row.status = "dead"  # dead letter: kept, visible, never retried by itself
+            log.warning(
+                "notification %s to channel %s dead-lettered after %s tries: %s "
+                "(send it again: POST /api/v1/notify/outbox/retry)",
+                row.id,
+                row.channel_code,
+                row.attempts,
+                row.last_error,
+            )
+        else:
+            delay = min(self.backoff_s * 2 ** (row.attempts - 1), 3600.0)
+            row.next_at = now + timedelta(seconds=delay)
 
     async def _deliver(self, outbox_id: int) -> None:
         loaded = await asyncio.to_thread(self._load, outbox_id)
@@ -315,7 +349,9 @@ class Notifier:
             await asyncio.to_thread(self._finish, outbox_id, "kênh không có / no such channel", 1)
             return
         try:
-            if channel["kind"] == "webhook":
+            if channel["kind"] == POST_KEY:
+                await self._post(job, channel)
+            elif channel["kind"] == "webhook":
                 await self._webhook(job, channel)
             else:
                 await asyncio.to_thread(self._email, job, channel)
@@ -335,6 +371,19 @@ class Notifier:
         if channel["secret"]:
             headers[SIGNATURE_HEADER] = sign(channel["secret"], body)
         response = await self._client.post(channel["config"]["url"], content=body, headers=headers)
+        if response.status_code >= 300:
+            raise RuntimeError(f"HTTP {response.status_code}")
+
+    async def _post(self, job: dict[str, Any], channel: dict[str, Any]) -> None:
+        """A direct POST (``taydo.alerts.outbound``): the body as queued, the headers with
+        what the target added at send time."""
+        assert self._client is not None
+        if channel["gone"]:
+            channel["max_attempts"] = 1  # nothing to send it for any more: dead-lettered
+            raise LookupError("người nhận đã bị xoá / the receiver's subscription is gone")
+        headers = {"Content-Type": "application/json", **channel["headers"]}
+        body = orjson.dumps(job["payload"].get("body"))
+        response = await self._client.post(channel["url"], content=body, headers=headers)
         if response.status_code >= 300:
             raise RuntimeError(f"HTTP {response.status_code}")
 
