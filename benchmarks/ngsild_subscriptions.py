@@ -59,7 +59,7 @@ def _receive(ports: list[int], arrivals: Any, ready: Any) -> None:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             now = time.monotonic()
             for entity in body["data"]:
@@ -96,7 +96,9 @@ async def _ingest(writer: ObservationWriter, series: list[int], points: int, bas
     return points / (time.perf_counter() - started)
 
 
-async def _run(app: Any, database: Database, ports: list[int], args: Any, arrivals: Any) -> dict[str, float]:
+async def _run(
+    app: Any, database: Database, ports: list[int], args: Any, arrivals: Any
+) -> dict[str, float]:
     catalog = await asyncio.to_thread(make_catalog, database, SUBSCRIPTIONS, ("height",))
     series = [s for _e, _m, s in catalog]
     async with app.router.lifespan_context(app):
@@ -135,6 +137,7 @@ async def _run(app: Any, database: Database, ports: list[int], args: Any, arriva
         ts = base + 10_000_000
         value = 1.0
         started = time.perf_counter()
+
         async def one(batch: list[Point]) -> None:
             await writer.write(batch)  # answered once committed: the clock starts there
             now = time.monotonic()
@@ -173,12 +176,18 @@ async def _run(app: Any, database: Database, ports: list[int], args: Any, arriva
         )
 
         with_subs = await _ingest(writer, series, args.points, base + 20_000_000)
-        print(f"ingest, {SUBSCRIPTIONS:,} subscriptions: {with_subs:,.0f} values/s "
-              f"({(with_subs / without - 1) * 100:+.0f} %)")
-        subs_queue = [s for s in runtime.bus._subscriptions if s.pattern == "observations.committed"]
+        print(
+            f"ingest, {SUBSCRIPTIONS:,} subscriptions: {with_subs:,.0f} values/s "
+            f"({(with_subs / without - 1) * 100:+.0f} %)"
+        )
+        subs_queue = [
+            s for s in runtime.bus._subscriptions if s.pattern == "observations.committed"
+        ]
         dropped = sum(s.dropped for s in subs_queue)
         if missing or twice or dropped:
-            print(f"FAILED: {missing} values never notified, {twice} twice, {dropped} batches dropped")
+            print(
+                f"FAILED: {missing} values never notified, {twice} twice, {dropped} batches dropped"
+            )
     return {
         "ingest_without": without,
         "ingest_with": with_subs,

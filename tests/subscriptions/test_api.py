@@ -145,21 +145,77 @@ def test_same_id_twice_is_already_exists(client, admin) -> None:  # type: ignore
         (subscription(expiresAt="ngày mai"), "BadRequestData", 400),
         (subscription(isActive="yes"), "BadRequestData", 400),
         (subscription(q="height>>2"), "BadRequestData", 400),
-        (subscription(geoQ={"georel": "near;maxDistance==100", "geometry": "Point"}), "BadRequestData", 400),
-        (subscription(geoQ={"georel": "within", "geometry": "Polygon", "coordinates": [[1, 2]]}), "BadRequestData", 400),
+        (
+            subscription(geoQ={"georel": "near;maxDistance==100", "geometry": "Point"}),
+            "BadRequestData",
+            400,
+        ),
+        (
+            subscription(geoQ={"georel": "within", "geometry": "Polygon", "coordinates": [[1, 2]]}),
+            "BadRequestData",
+            400,
+        ),
         (subscription(status="active"), "BadRequestData", 400),
         (subscription(notification=None), "BadRequestData", 400),
         (subscription(notification={"format": "normalized"}), "BadRequestData", 400),
         (subscription(notification={"endpoint": {}}), "BadRequestData", 400),
         (subscription(notification={"endpoint": {"uri": "not a uri"}}), "BadRequestData", 400),
-        (subscription(notification={"endpoint": {"uri": "mqtt://broker/topic"}}), "OperationNotSupported", 422),
-        (subscription(notification={"endpoint": {"uri": "http://h/", "accept": "text/plain"}}), "BadRequestData", 400),
-        (subscription(notification={"format": "compact", "endpoint": {"uri": "http://h/"}}), "BadRequestData", 400),
-        (subscription(notification={"attributes": [], "endpoint": {"uri": "http://h/"}}), "BadRequestData", 400),
-        (subscription(notification={"timesSent": 3, "endpoint": {"uri": "http://h/"}}), "BadRequestData", 400),
-        (subscription(notification={"endpoint": {"uri": "http://h/", "receiverInfo": [{"key": "Host", "value": "x"}]}}), "BadRequestData", 400),
-        (subscription(notification={"endpoint": {"uri": "http://h/", "receiverInfo": [{"key": "X-A", "value": "a\r\nb"}]}}), "BadRequestData", 400),
-        (subscription(notification={"endpoint": {"uri": "http://h/", "receiverInfo": {"key": "X"}}}), "BadRequestData", 400),
+        (
+            subscription(notification={"endpoint": {"uri": "mqtt://broker/topic"}}),
+            "OperationNotSupported",
+            422,
+        ),
+        (
+            subscription(notification={"endpoint": {"uri": "http://h/", "accept": "text/plain"}}),
+            "BadRequestData",
+            400,
+        ),
+        (
+            subscription(notification={"format": "compact", "endpoint": {"uri": "http://h/"}}),
+            "BadRequestData",
+            400,
+        ),
+        (
+            subscription(notification={"attributes": [], "endpoint": {"uri": "http://h/"}}),
+            "BadRequestData",
+            400,
+        ),
+        (
+            subscription(notification={"timesSent": 3, "endpoint": {"uri": "http://h/"}}),
+            "BadRequestData",
+            400,
+        ),
+        (
+            subscription(
+                notification={
+                    "endpoint": {
+                        "uri": "http://h/",
+                        "receiverInfo": [{"key": "Host", "value": "x"}],
+                    }
+                }
+            ),
+            "BadRequestData",
+            400,
+        ),
+        (
+            subscription(
+                notification={
+                    "endpoint": {
+                        "uri": "http://h/",
+                        "receiverInfo": [{"key": "X-A", "value": "a\r\nb"}],
+                    }
+                }
+            ),
+            "BadRequestData",
+            400,
+        ),
+        (
+            subscription(
+                notification={"endpoint": {"uri": "http://h/", "receiverInfo": {"key": "X"}}}
+            ),
+            "BadRequestData",
+            400,
+        ),
         (subscription(scopeQ="/Cần Thơ"), "OperationNotSupported", 422),
         ([subscription()], "BadRequestData", 400),
     ],
@@ -170,9 +226,10 @@ def test_refusals_are_problem_details(client, admin, body, kind, status) -> None
     problem = answer.json()
     assert problem["type"] == ERR + kind
     assert problem["status"] == status and problem["detail"]
-    assert client.get(BASE, params={"count": "true"}, headers=admin).headers[
-        "ngsild-results-count"
-    ] == "0"
+    assert (
+        client.get(BASE, params={"count": "true"}, headers=admin).headers["ngsild-results-count"]
+        == "0"
+    )
 
 
 def test_http_level_refusals(client, admin) -> None:  # type: ignore[no-untyped-def]
@@ -218,7 +275,9 @@ def test_patch_is_checked_as_a_whole(client, admin) -> None:  # type: ignore[no-
     # null removes a member (and then timeInterval may come in).
     assert client.patch(location, json={"throttling": None}, headers=admin).status_code == 204
     assert "throttling" not in client.get(location, headers=admin).json()
-    missing = client.patch(f"{BASE}/urn:ngsi-ld:Subscription:none", json={"isActive": True}, headers=admin)
+    missing = client.patch(
+        f"{BASE}/urn:ngsi-ld:Subscription:none", json={"isActive": True}, headers=admin
+    )
     assert missing.status_code == 404 and missing.json()["type"] == ERR + "ResourceNotFound"
 
 
@@ -252,9 +311,7 @@ def test_terms_in_a_context(client, admin) -> None:  # type: ignore[no-untyped-d
     body = {**subscription(), "@context": SDM_URL}
     answer = client.post(BASE, json=body, headers={**admin, "Content-Type": "application/ld+json"})
     assert answer.status_code == 201, answer.text
-    got = client.get(
-        answer.headers["location"], headers={**admin, "Accept": "application/ld+json"}
-    )
+    got = client.get(answer.headers["location"], headers={**admin, "Accept": "application/ld+json"})
     assert got.headers["content-type"].startswith("application/ld+json")
     assert "@context" in got.json()
     unknown = client.post(
@@ -268,12 +325,27 @@ def test_terms_in_a_context(client, admin) -> None:  # type: ignore[no-untyped-d
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 MEMBERS = st.sampled_from(
-    ["entities", "watchedAttributes", "q", "geoQ", "throttling", "timeInterval", "expiresAt",
-     "isActive", "notification", "id", "type", "lang", "status"]
+    [
+        "entities",
+        "watchedAttributes",
+        "q",
+        "geoQ",
+        "throttling",
+        "timeInterval",
+        "expiresAt",
+        "isActive",
+        "notification",
+        "id",
+        "type",
+        "lang",
+        "status",
+    ]
 )
 
 

@@ -5,6 +5,7 @@ a paused subscription is silent, and nothing is lost across a restart of the IOC
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from datetime import datetime
@@ -30,7 +31,9 @@ BASE = "/ngsi-ld/v1/subscriptions"
 ENTITY = "urn:ngsi-ld:WaterObserved:CT-NK-01"
 
 
-def _upsert(client: TestClient, headers: dict[str, str], value: float, minute: int, **more: Any) -> None:
+def _upsert(
+    client: TestClient, headers: dict[str, str], value: float, minute: int, **more: Any
+) -> None:
     entity = {
         "id": ENTITY,
         "type": "WaterObserved",
@@ -43,13 +46,17 @@ def _upsert(client: TestClient, headers: dict[str, str], value: float, minute: i
         **more,
     }
     answer = client.post(
-        "/ngsi-ld/v1/entityOperations/upsert", json=[entity], headers=headers,
+        "/ngsi-ld/v1/entityOperations/upsert",
+        json=[entity],
+        headers=headers,
         params={"options": "update"},
     )
     assert answer.status_code in (201, 204), answer.text
 
 
-def _subscribe(client: TestClient, headers: dict[str, str], receiver: Receiver, **members: Any) -> str:
+def _subscribe(
+    client: TestClient, headers: dict[str, str], receiver: Receiver, **members: Any
+) -> str:
     notification = members.pop("notification", {})
     endpoint = {"uri": receiver.url, **notification.pop("endpoint", {})}
     body = {
@@ -132,19 +139,26 @@ def test_values_over_mqtt_and_ngsild_are_notified_throttling_respected(  # type:
         assert entity["height"]["type"] == "Property" and "observedAt" in entity["height"]
         # Throttled: never two notifications within 2 s of each other, so fewer of them.
         wait_for(lambda: _of(receiver, paced), "a throttled notification")
-        times = sorted(datetime.fromisoformat(n["body"]["notifiedAt"]) for n in _of(receiver, paced))
-        gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+        times = sorted(
+            datetime.fromisoformat(n["body"]["notifiedAt"]) for n in _of(receiver, paced)
+        )
+        gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
         assert all(gap >= 2.0 for gap in gaps), gaps
         assert len(times) < len(_of(receiver, every))
         assert _of(receiver, paused) == []
         # The delivery record of §5.2.14 on the subscription.
         record = wait_for(
-            lambda: (s := client.get(every, headers=admin).json())["notification"]["timesSent"]
-            >= len(_of(receiver, every)) and s,
+            lambda: (
+                (s := client.get(every, headers=admin).json())["notification"]["timesSent"]
+                >= len(_of(receiver, every))
+                and s
+            ),
             "the delivery record",
         )
         assert record["notification"]["status"] == "ok"
-        assert "lastSuccess" in record["notification"] and "lastFailure" not in record["notification"]
+        assert (
+            "lastSuccess" in record["notification"] and "lastFailure" not in record["notification"]
+        )
 
 
 def test_formats_attributes_q_and_jsonld(  # type: ignore[no-untyped-def]

@@ -63,7 +63,10 @@ async def _body_and_context(request: Request, runtime: Any) -> tuple[Any, Any, b
 
 @router.post("/subscriptions", status_code=201)
 async def create(
-    request: Request, runtime: AppRuntime, subscriptions: Subscriptions, principal: Principal = MANAGE
+    request: Request,
+    runtime: AppRuntime,
+    subscriptions: Subscriptions,
+    principal: Principal = MANAGE,
 ) -> Response:
     """Create Subscription (§5.8.1): 201 with its address in ``Location``."""
     body, context, _ = await _body_and_context(request, runtime)
@@ -109,7 +112,9 @@ async def retrieve(
     """Retrieve Subscription (§5.8.3)."""
     check_entity_id(sub_id)
     context = await get_context(request)
-    found = await run_in_threadpool(get_subscription, runtime.db, runtime.secrets, principal, sub_id)
+    found = await run_in_threadpool(
+        get_subscription, runtime.db, runtime.secrets, principal, sub_id
+    )
     return respond(request, found, context)
 
 

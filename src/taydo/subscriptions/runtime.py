@@ -138,7 +138,9 @@ class SubscriptionsRuntime:
             return
         data = event.data if isinstance(event.data, dict) else {}
         await self._run(
-            self._match_attributes, list(data.get("entity_ids") or ()), list(data.get("attributes") or ())
+            self._match_attributes,
+            list(data.get("entity_ids") or ()),
+            list(data.get("attributes") or ()),
         )
 
     async def _run(self, match: Any, *args: Any) -> None:
@@ -163,7 +165,9 @@ class SubscriptionsRuntime:
             info = infos.get(int(series_id))
             if info is None or not self._here(info.entity_id):
                 continue
-            for entry in self.index.candidates(info.entity_id, info.entity_type, (info.metric,), now):
+            for entry in self.index.candidates(
+                info.entity_id, info.entity_type, (info.metric,), now
+            ):
                 _entry, changes = matched.setdefault(entry.sub_id, (entry, {}))
                 change = changes.get(info.entity_id)
                 if change is None:
@@ -191,7 +195,9 @@ class SubscriptionsRuntime:
         for entity_id, entity in load_entities(self.database, self.resolver, list(wanted)).items():
             for entry in self.index.candidates(entity_id, entity.type, wanted[entity_id], now):
                 _entry, changes = matched.setdefault(entry.sub_id, (entry, {}))
-                changes.setdefault(entity_id, Change(entity_id)).attributes.update(wanted[entity_id])
+                changes.setdefault(entity_id, Change(entity_id)).attributes.update(
+                    wanted[entity_id]
+                )
         return matched
 
 

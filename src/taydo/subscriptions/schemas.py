@@ -125,19 +125,23 @@ def _selector(raw: Any, index: int) -> Selector:
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise _bad(f"{where}.idPattern không hợp lệ / invalid regular expression: {exc}") from exc
+            raise _bad(
+                f"{where}.idPattern không hợp lệ / invalid regular expression: {exc}"
+            ) from exc
     return Selector(type_, entity_id, pattern)
 
 
 def _key_values(raw: Any, what: str, *, headers: bool) -> list[dict[str, str]]:
     if not isinstance(raw, list) or not raw:
-        raise _bad(f"{what} phải là mảng {{key, value}} / must be a non-empty array of KeyValuePair")
+        raise _bad(
+            f"{what} phải là mảng {{key, value}} / must be a non-empty array of KeyValuePair"
+        )
     if len(raw) > MAX_INFO:
         raise _bad(f"{what}: at most {MAX_INFO} pairs")
     pairs: list[dict[str, str]] = []
     for item in raw:
         if not isinstance(item, dict) or set(item) != {"key", "value"}:
-            raise _bad(f"{what}: each item is {{\"key\": …, \"value\": …}}")
+            raise _bad(f'{what}: each item is {{"key": …, "value": …}}')
         key, value = item["key"], item["value"]
         if not isinstance(key, str) or not isinstance(value, str):
             raise _bad(f"{what}: key and value are strings")
@@ -300,8 +304,9 @@ def check_subscription(
     return spec
 
 
-def merge_fragment(stored: dict[str, Any], receiver: list[dict[str, str]] | None,
-                   fragment: Any) -> dict[str, Any]:
+def merge_fragment(
+    stored: dict[str, Any], receiver: list[dict[str, str]] | None, fragment: Any
+) -> dict[str, Any]:
     """The subscription after a PATCH (§5.8.2): each member of the fragment replaces the
     stored one; ``notification`` and its ``endpoint`` are merged member by member; a member
     set to ``null`` (or ``"urn:ngsi-ld:null"``) is removed."""

@@ -137,8 +137,9 @@ class SubscriptionIndex:
     Replaced whole (``build``), so a reader on another thread sees the old or the new one."""
 
     def __init__(self) -> None:
-        self._state: tuple[dict[str, Entry], dict[str, list[Entry]], dict[str, list[Entry]],
-                           dict[str, list[Entry]]] = ({}, {}, {}, {})
+        self._state: tuple[
+            dict[str, Entry], dict[str, list[Entry]], dict[str, list[Entry]], dict[str, list[Entry]]
+        ] = ({}, {}, {}, {})
 
     def build(self, rows: Iterable[Row], resolver: ContextResolver) -> None:
         every: dict[str, Entry] = {}
@@ -186,7 +187,11 @@ class SubscriptionIndex:
             for entry in pool:
                 if entry.sub_id in found:
                     continue
-                if entry.live(now) and entry.watches(names) and entry.selects(entity_id, type_local):
+                if (
+                    entry.live(now)
+                    and entry.watches(names)
+                    and entry.selects(entity_id, type_local)
+                ):
                     found[entry.sub_id] = entry
         return list(found.values())
 

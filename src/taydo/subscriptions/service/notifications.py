@@ -59,7 +59,9 @@ def _iso_ms(ms: int) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def load_entities(database: Database, resolver: ContextResolver, ids: list[str]) -> dict[str, Stored]:
+def load_entities(
+    database: Database, resolver: ContextResolver, ids: list[str]
+) -> dict[str, Stored]:
     found: dict[str, Stored] = {}
     for start in range(0, len(ids), CHUNK):
         selection = catalog.EntitySelection(ids=ids[start : start + CHUNK])
@@ -123,7 +125,11 @@ def _concise(attr: Any) -> Any:
     if not isinstance(attr, dict) or "type" not in attr:
         return attr
     rest = {k: v for k, v in attr.items() if k != "type"}
-    if attr["type"] == "Property" and set(rest) == {"value"} and not isinstance(rest["value"], dict):
+    if (
+        attr["type"] == "Property"
+        and set(rest) == {"value"}
+        and not isinstance(rest["value"], dict)
+    ):
         return rest["value"]
     if attr["type"] == "GeoProperty" and set(rest) == {"value"}:
         return rest["value"]
@@ -155,13 +161,18 @@ def _elements(entry: Entry, entity: Stored, change: Change) -> list[dict[str, An
         return out
     if entry.format == "keyValues":
         return [
-            {k: (v.get("value", v.get("object", v)) if isinstance(v, dict) else v) for k, v in e.items()}
+            {
+                k: (v.get("value", v.get("object", v)) if isinstance(v, dict) else v)
+                for k, v in e.items()
+            }
             for e in out
         ]
     return [{k: _concise(v) for k, v in e.items()} for e in out]
 
 
-def _body_and_headers(entry: Entry, data: list[dict[str, Any]], now: datetime) -> tuple[dict[str, Any], dict[str, str]]:
+def _body_and_headers(
+    entry: Entry, data: list[dict[str, Any]], now: datetime
+) -> tuple[dict[str, Any], dict[str, str]]:
     body: dict[str, Any] = {
         "id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}",
         "type": "Notification",

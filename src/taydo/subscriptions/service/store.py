@@ -160,7 +160,9 @@ def _find(session: Any, principal: Principal, sub_id: str) -> Subscription:
         statement = statement.where(scope)
     found = session.scalar(statement)
     if found is None:
-        raise NgsiError("ResourceNotFound", f"không có subscription / no subscription {sub_id[:255]}")
+        raise NgsiError(
+            "ResourceNotFound", f"không có subscription / no subscription {sub_id[:255]}"
+        )
     return found
 
 
