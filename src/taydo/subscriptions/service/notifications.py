@@ -142,7 +142,8 @@ def _elements(entry: Entry, entity: Stored, change: Change) -> list[dict[str, An
     target = entry.context
     matcher = NameMatcher(target, list(entry.attributes)) if entry.attributes else None
     base = render(entity, target, attrs=matcher)
-    times = sorted({ts for points in change.values.values() for ts, _ in points}) or [None]
+    times: list[int | None] = [*sorted({ts for pts in change.values.values() for ts, _ in pts})]
+    times = times or [None]
     out: list[dict[str, Any]] = []
     for ts in times:
         element = dict(base)
