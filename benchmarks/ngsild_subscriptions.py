@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -77,6 +78,37 @@ def _receive(ports: list[int], arrivals: Any, ready: Any) -> None:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     ready.set()
     threading.Event().wait()
+
+
+def _outbox_times(database: Database) -> dict[str, float]:
+    """Where the delivery time went: queued (matched) → sent, from the outbox rows."""
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT created_at, sent_at FROM notify_outbox WHERE channel_code LIKE 'ngsi-ld:%'"
+            )
+        ).all()
+    if not rows:
+        return {}
+
+    def aware(moment: Any) -> Any:
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    created = [aware(c) if not isinstance(c, str) else datetime.fromisoformat(c) for c, _ in rows]
+    waits = sorted(
+        (aware(datetime.fromisoformat(s) if isinstance(s, str) else s) - aware(c)).total_seconds()
+        * 1000
+        for c, s in zip(created, (s for _c, s in rows), strict=True)
+        if s is not None
+    )
+    q = statistics.quantiles(waits, n=100) if len(waits) > 1 else [0.0] * 99
+    return {
+        "rows": float(len(rows)),
+        "sent": float(len(waits)),
+        "queued_span": (max(created) - min(created)).total_seconds(),
+        "p50": q[49],
+        "p99": q[98],
+    }
 
 
 async def _ingest(writer: ObservationWriter, series: list[int], points: int, base: int) -> float:
@@ -175,6 +207,13 @@ async def _run(
             f"  missing {missing}  twice {twice}"
         )
 
+        outbox = await asyncio.to_thread(_outbox_times, database)
+        if outbox:
+            print(
+                f"  of which in the outbox: {outbox['rows']:,} notifications queued over "
+                f"{outbox['queued_span']:.1f} s; queued → sent p50 {outbox['p50']:.0f} ms, "
+                f"p99 {outbox['p99']:.0f} ms; {outbox['sent']:,} sent"
+            )
         with_subs = await _ingest(writer, series, args.points, base + 20_000_000)
         print(
             f"ingest, {SUBSCRIPTIONS:,} subscriptions: {with_subs:,.0f} values/s "
