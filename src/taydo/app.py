@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
@@ -75,6 +76,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     for domain in installed:
         for router in domain.routers:
             app.include_router(router)
+    # A catch-all route (NGSI-LD's answer for unknown addresses) goes after every domain's
+    # routes, so a domain above the one that owns it can serve addresses under its prefix.
+    app.router.routes.sort(key=_catch_all)
     # Pages, scripts and large API answers compressed for the wall's and the phone's links
     # (level 5: most of level 9's gain for a fraction of its CPU). Starlette never compresses
     # the live stream (text/event-stream), and answers under 1 KB stay as they are.
@@ -106,6 +110,13 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         chunked_size=settings.max_request_bytes,
     )
     return app
+
+
+def _catch_all(route: Any) -> bool:
+    """Whether a route (or an included router) only catches every address under a prefix."""
+    inner = getattr(route, "original_router", None)
+    routes = inner.routes if inner is not None else [route]
+    return bool(routes) and all(getattr(r, "path", "").endswith("/{rest:path}") for r in routes)
 
 
 def _lifespan(

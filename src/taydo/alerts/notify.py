@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import logging
 import smtplib
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
@@ -31,6 +32,7 @@ import orjson
 from sqlalchemy import or_, select, update
 
 from taydo.alerts.models import Alert, Channel, Outbox
+from taydo.alerts.outbound import POST_KEY, Outcome, Target
 from taydo.alerts.routing import enqueue, matching_routes
 from taydo.alerts.service.common import alert_dict, aware
 from taydo.core import clock
@@ -40,6 +42,7 @@ from taydo.core.lease import Leases, LocalLeases
 __all__ = ["CLOCK_DUTY", "Attachment", "Notifier", "send_email", "sign"]
 
 CLOCK_DUTY = "notify.clock"
+WORK_BATCH = 50  # deliveries of one queue read and recorded in one transaction each
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Taydo-Signature"
@@ -157,6 +160,11 @@ class Notifier:
         self._in_flight: set[int] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._client: httpx.AsyncClient | None = None
+        self._targets: dict[str, Target] = {}
+
+    def target(self, kind: str, target: Target) -> None:
+        """Send the direct POSTs of ``kind`` (``taydo.alerts.outbound.enqueue_post``)."""
+        self._targets[kind] = target
 
     async def start(self) -> None:
         self._client = httpx.AsyncClient(timeout=self.timeout_s)
@@ -250,79 +258,147 @@ class Notifier:
         return queue
 
     async def _work(self, queue: asyncio.Queue[int]) -> None:
+        """One channel's (or receiver's) deliveries, in order: what waits in its queue is
+        read in one transaction and recorded in one (a busy receiver costs two transactions a
+        batch, not two a delivery); the batch stops at its first failure and at half the claim
+        time, and what it did not send goes back to the dispatcher, still claimed."""
         while True:
-            outbox_id = await queue.get()
+            ids = [await queue.get()]
+            while len(ids) < WORK_BATCH and not queue.empty():
+                ids.append(queue.get_nowait())
             try:
-                await self._deliver(outbox_id)
+                await self._deliver_many(ids)
             except Exception:
-                log.exception("delivery %s failed unexpectedly", outbox_id)
+                log.exception("deliveries %s failed unexpectedly", ids)
             finally:
-                self._in_flight.discard(outbox_id)
+                for outbox_id in ids:
+                    self._in_flight.discard(outbox_id)
 
     def _load(self, outbox_id: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
         with self.database.session() as session:
-            row = session.get(Outbox, outbox_id)
-            if row is None or row.status != "pending" or row.claimed_by != self.member:
-                return None  # sent, or taken over by another process after a lapsed claim
-            channel = session.scalar(select(Channel).where(Channel.code == row.channel_code))
-            job = {
-                "id": row.id,
-                "event": row.event,
-                "payload": row.payload,
-                "attempts": row.attempts,
-            }
-            if channel is None or not channel.enabled:
-                return job, {}
-            return job, {
-                "kind": channel.kind,
-                "config": dict(channel.config),
-                "secret": channel.secret,
-                "max_attempts": channel.max_attempts,
-            }
+            return self._load_row(session, outbox_id)
+
+    def _load_many(self, ids: list[int]) -> list[tuple[int, dict[str, Any], dict[str, Any]]]:
+        with self.database.session() as session:
+            loaded = [(i, self._load_row(session, i)) for i in ids]
+        return [(i, found[0], found[1]) for i, found in loaded if found is not None]
+
+    def _load_row(
+        self, session: Any, outbox_id: int
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        row = session.get(Outbox, outbox_id)
+        if row is None or row.status != "pending" or row.claimed_by != self.member:
+            return None  # sent, or taken over by another process after a lapsed claim
+        job = {
+            "id": row.id,
+            "event": row.event,
+            "payload": row.payload,
+            "attempts": row.attempts,
+        }
+        post = row.payload.get(POST_KEY) if isinstance(row.payload, dict) else None
+        if post is not None:
+            if str(post.get("kind")) not in self._targets:
+                # Its domain has not started here yet (or is not installed): kept pending,
+                # picked up again at the next dispatch, never dead-lettered for it.
+                return None
+            return job, self._post_target(post)
+        channel = session.scalar(select(Channel).where(Channel.code == row.channel_code))
+        if channel is None or not channel.enabled:
+            return job, {}
+        return job, {
+            "kind": channel.kind,
+            "config": dict(channel.config),
+            "secret": channel.secret,
+            "max_attempts": channel.max_attempts,
+        }
+
+    def _post_target(self, post: dict[str, Any]) -> dict[str, Any]:
+        """A direct POST's sending details, with the headers its target keeps out of the
+        outbox (read now: a receiver's credentials changed meanwhile are the new ones)."""
+        target = self._targets[str(post.get("kind"))]
+        extra = target.headers(str(post.get("ref")))
+        return {
+            "kind": POST_KEY,
+            "gone": extra is None,
+            "headers": {**post.get("headers", {}), **(extra or {})},
+            "url": post["url"],
+            "max_attempts": int(post.get("max_attempts", 5)),
+        }
 
     def _finish(self, outbox_id: int, error: str | None, max_attempts: int) -> None:
+        self._finish_many([(outbox_id, error, max_attempts)])
+
+    def _finish_many(self, results: list[tuple[int, str | None, int]]) -> None:
+        """Record tries (outbox id, error or None, the channel's max attempts) in one
+        transaction, with what each direct POST's target records of it."""
         now = clock.now()
         with self.database.session() as session:
-            row = session.get(Outbox, outbox_id)
-            if row is None:
-                return
-            row.claimed_by, row.claimed_until = None, None
-            row.attempts += 1
-            if error is None:
-                row.status, row.sent_at, row.last_error = "sent", now, ""
-                return
-            row.last_error = error[:1000]
-            if row.attempts >= max_attempts:
-                row.status = "dead"  # dead letter: kept, visible, never retried by itself
-                log.warning(
-                    "notification %s to channel %s dead-lettered after %s tries: %s "
-                    "(send it again: POST /api/v1/notify/outbox/retry)",
-                    row.id,
-                    row.channel_code,
-                    row.attempts,
-                    row.last_error,
-                )
-            else:
-                delay = min(self.backoff_s * 2 ** (row.attempts - 1), 3600.0)
-                row.next_at = now + timedelta(seconds=delay)
+            for outbox_id, error, max_attempts in results:
+                row = session.get(Outbox, outbox_id)
+                if row is None:
+                    continue
+                self._finish_row(row, error, max_attempts, now)
+                post = row.payload.get(POST_KEY) if isinstance(row.payload, dict) else None
+                target = self._targets.get(str(post.get("kind"))) if post else None
+                if post is not None and target is not None:
+                    dead = row.status == "dead"
+                    outcome = Outcome(str(post.get("ref")), error is None, error, now, dead)
+                    target.finished(session, outcome)
+
+    def _finish_row(self, row: Outbox, error: str | None, max_attempts: int, now: Any) -> None:
+        """Record one try of ``row``: sent, retried later with back-off, or dead."""
+        row.claimed_by, row.claimed_until = None, None
+        row.attempts += 1
+        if error is None:
+            row.status, row.sent_at, row.last_error = "sent", now, ""
+            return
+        row.last_error = error[:1000]
+        if row.attempts >= max_attempts:
+            row.status = "dead"  # dead letter: kept, visible, never retried by itself
+            log.warning(
+                "notification %s to channel %s dead-lettered after %s tries: %s "
+                "(send it again: POST /api/v1/notify/outbox/retry)",
+                row.id,
+                row.channel_code,
+                row.attempts,
+                row.last_error,
+            )
+        else:
+            delay = min(self.backoff_s * 2 ** (row.attempts - 1), 3600.0)
+            row.next_at = now + timedelta(seconds=delay)
 
     async def _deliver(self, outbox_id: int) -> None:
-        loaded = await asyncio.to_thread(self._load, outbox_id)
-        if loaded is None:
-            return
-        job, channel = loaded
-        if not channel:
-            await asyncio.to_thread(self._finish, outbox_id, "kênh không có / no such channel", 1)
-            return
+        await self._deliver_many([outbox_id])
+
+    async def _deliver_many(self, ids: list[int]) -> None:
+        loaded = await asyncio.to_thread(self._load_many, ids)
+        until = time.monotonic() + self.claim_s / 2  # the claims stay good well past this
+        results: list[tuple[int, str | None, int]] = []
+        for outbox_id, job, channel in loaded:
+            if not channel:
+                results.append((outbox_id, "kênh không có / no such channel", 1))
+                continue
+            if time.monotonic() > until:
+                break  # the rest go back to the dispatcher, still claimed
+            error = await self._send(job, channel)
+            results.append((outbox_id, error, channel["max_attempts"]))
+            if error is not None:
+                break  # the receiver fails: the others wait for its next try
+        if results:
+            await asyncio.to_thread(self._finish_many, results)
+
+    async def _send(self, job: dict[str, Any], channel: dict[str, Any]) -> str | None:
+        """One try; the error, or None once the receiver took it."""
         try:
-            if channel["kind"] == "webhook":
+            if channel["kind"] == POST_KEY:
+                await self._post(job, channel)
+            elif channel["kind"] == "webhook":
                 await self._webhook(job, channel)
             else:
                 await asyncio.to_thread(self._email, job, channel)
-            error = None
         except Exception as exc:  # the error text never includes the secret
-            error = f"{type(exc).__name__}: {exc}"
-        await asyncio.to_thread(self._finish, outbox_id, error, channel["max_attempts"])
+            return f"{type(exc).__name__}: {exc}"
+        return None
 
     async def _webhook(self, job: dict[str, Any], channel: dict[str, Any]) -> None:
         assert self._client is not None
@@ -335,6 +411,19 @@ class Notifier:
         if channel["secret"]:
             headers[SIGNATURE_HEADER] = sign(channel["secret"], body)
         response = await self._client.post(channel["config"]["url"], content=body, headers=headers)
+        if response.status_code >= 300:
+            raise RuntimeError(f"HTTP {response.status_code}")
+
+    async def _post(self, job: dict[str, Any], channel: dict[str, Any]) -> None:
+        """A direct POST (``taydo.alerts.outbound``): the body as queued, the headers with
+        what the target added at send time."""
+        assert self._client is not None
+        if channel["gone"]:
+            channel["max_attempts"] = 1  # nothing to send it for any more: dead-lettered
+            raise LookupError("người nhận đã bị xoá / the receiver's subscription is gone")
+        headers = {"Content-Type": "application/json", **channel["headers"]}
+        body = orjson.dumps(job["payload"].get("body"))
+        response = await self._client.post(channel["url"], content=body, headers=headers)
         if response.status_code >= 300:
             raise RuntimeError(f"HTTP {response.status_code}")
 

@@ -58,6 +58,8 @@ PERMISSIONS: dict[str, str] = {
     "kpi:read": "see KPIs, their values, the executive dashboard and the DTI",
     "kpi:enter": "enter KPI values with evidence (scoped to own agencies)",
     "kpi:write": "define KPIs and sectors, enter DTI results, run KPI computations",
+    "subscriptions:manage": "create, read and change one's own NGSI-LD subscriptions "
+    "(their notifications carry the entities one may read to a URL one names)",
 }
 
 _READ = {
@@ -82,12 +84,14 @@ GRANTS: dict[str, frozenset[str]] = {
         _READ
         | {"alerts:act", "quarantine:act", "observations:write", "incidents:act"}
         | {"citizen:read", "citizen:act", "reports:schedule", "kpi:enter"}
+        | {"subscriptions:manage"}
     ),
     "agency_officer": frozenset(
         _READ
         | {"catalog:write", "observations:write", "quarantine:act", "alerts:act"}
         | {"incidents:act", "directives:act", "workforce:write", "kpi:enter"}
         | {"citizen:read", "citizen:act"}
+        | {"subscriptions:manage"}
     ),
     "viewer": frozenset(_READ),
     # What the wall shows and nothing more: the map (catalog), the alerts, the live stream.

@@ -1,0 +1,89 @@
+"""JSON POSTs to a URL the caller names, through the notification outbox.
+
+A domain above alerts that must push JSON to its own receivers (NGSI-LD subscriptions) queues
+them here rather than running a delivery loop of its own: the rows go through the same
+``Notifier`` as the alert webhooks — persisted in the caller's transaction, claimed by one
+process, one queue per ``queue`` name (so one slow receiver delays only itself), retried with
+exponential back-off, dead-lettered after ``max_attempts`` and sent again from the outbox API.
+
+What must not be stored in the outbox (a receiver's credentials) is asked of the domain when
+the row is sent, through the ``Target`` it registered for its ``kind``; the same ``Target``
+hears each outcome in the transaction that records it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from taydo.alerts.models import Outbox
+from taydo.core import clock
+
+__all__ = ["POST_KEY", "Outcome", "Target", "enqueue_post"]
+
+POST_KEY = "post"  # the payload key that marks a direct POST (no channel row)
+QUEUE_MAX = 80  # the outbox's channel column
+EVENT_MAX = 24
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One try of a direct POST, as its ``Target`` hears it."""
+
+    ref: str  # what the caller named when it queued the row (a subscription id)
+    ok: bool
+    error: str | None
+    at: datetime
+    dead: bool  # no more tries: dead-lettered
+
+
+@dataclass(frozen=True)
+class Target:
+    """A kind of direct POST: ``headers(ref)`` gives the headers kept out of the outbox, read
+    when the row is sent (None: the ref is gone, the row is dead-lettered with that reason);
+    ``finished(session, outcome)`` runs in the transaction that records each try."""
+
+    headers: Callable[[str], dict[str, str] | None]
+    finished: Callable[[Session, Outcome], None]
+
+
+def enqueue_post(
+    session: Session,
+    *,
+    kind: str,
+    ref: str,
+    queue: str,
+    url: str,
+    body: Any,
+    headers: dict[str, str],
+    event: str,
+    max_attempts: int = 5,
+) -> None:
+    """Queue one JSON POST of ``body`` to ``url`` in the caller's transaction; ``queue`` names
+    the per-receiver queue it waits in (rows of one queue go out in order, one at a time)."""
+    now = clock.now()
+    session.add(
+        Outbox(
+            alert_id=None,
+            channel_code=queue[:QUEUE_MAX],
+            event=event[:EVENT_MAX],
+            payload={
+                POST_KEY: {
+                    "kind": kind,
+                    "ref": ref,
+                    "url": url,
+                    "headers": headers,
+                    "max_attempts": max(1, max_attempts),
+                },
+                "body": body,
+            },
+            status="pending",
+            attempts=0,
+            next_at=now,
+            created_at=now,
+        )
+    )
