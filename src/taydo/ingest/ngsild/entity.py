@@ -314,7 +314,7 @@ def render_attribute(
         return primary
     out: dict[str, Any] = {}
     for key, item in attr.items():
-        if key in ("type", "value", "object", "observedAt", "unitCode", "datasetId") or (
+        if key in ("type", "value", "object", "observedAt", "unitCode", "datasetId", "lang") or (
             key in PRIMARY.values()
         ):
             out[key] = item

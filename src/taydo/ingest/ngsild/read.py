@@ -21,6 +21,7 @@ from taydo.ingest.ngsild.entity import (
 )
 from taydo.ingest.ngsild.errors import NgsiError
 from taydo.ingest.ngsild.query import MISSING, GeoQuery, Query, geometry_of
+from taydo.ingest.ngsild.shape import Order, sort_key
 
 __all__ = ["Stored", "query_entities", "render", "retrieve", "stored_of"]
 
@@ -84,7 +85,10 @@ def render(
     key_values: bool = False,
     attrs: NameMatcher | None = None,
     sys_attrs: bool = False,
+    lang: list[str] | None = None,
 ) -> dict[str, Any]:
+    """The entity in ``target``'s terms; ``lang``: LanguageProperties become Properties in
+    the first of these languages they hold (``*``: any)."""
     source = entity.context
     out: dict[str, Any] = {
         "id": entity.entity_id,
@@ -97,10 +101,28 @@ def render(
     for name, attr in items:
         if attrs is not None and not attrs(name, source):
             continue
+        if lang is not None and attr.get("type") == "LanguageProperty":
+            attr = in_language(attr, lang)
         out[translate(name, source, target)] = render_attribute(attr, source, target, key_values)
     if sys_attrs and not key_values:
         out["createdAt"] = _iso(entity.created_at)
         out["modifiedAt"] = _iso(entity.updated_at)
+    return out
+
+
+def in_language(attr: dict[str, Any], lang: list[str]) -> dict[str, Any]:
+    """A LanguageProperty as the Property of one language (§4.5.18): the first of ``lang``
+    the map holds, else its ``@none`` entry, else its first one."""
+    languages = attr.get("languageMap")
+    if not isinstance(languages, dict) or not languages:
+        return attr
+    chosen = next((code for code in lang if code in languages), None)
+    if chosen is None:
+        chosen = "@none" if "@none" in languages else next(iter(languages))
+    out = {k: v for k, v in attr.items() if k not in ("languageMap", "type")}
+    out = {"type": "Property", "value": languages[chosen], **out}
+    if chosen != "@none":
+        out["lang"] = chosen
     return out
 
 
@@ -126,6 +148,11 @@ def _type_filter(request: Context, types: list[str]) -> tuple[set[str], Callable
     return candidates, check
 
 
+def type_check(request: Context, types: list[str]) -> Callable[[Stored], bool]:
+    """Whether an entity is of one of ``types`` (terms of ``request``'s context)."""
+    return _type_filter(request, types)[1]
+
+
 def query_entities(
     database: Database,
     resolver: ContextResolver,
@@ -138,8 +165,12 @@ def query_entities(
     geo: GeoQuery | None = None,
     limit: int = 20,
     offset: int = 0,
+    order: Order | None = None,
+    also: Callable[[Stored], bool] | None = None,
 ) -> tuple[list[Stored], int]:
-    """Matching entities (a page of them) and how many match in all."""
+    """Matching entities (a page of them) and how many match in all; ``order`` sorts every
+    match before the page is cut (else they come in the order they were made); ``also`` is
+    one more condition each must meet."""
     check_type: Callable[[Stored], bool] | None = None
     candidates: set[str] | None = None
     if types:
@@ -163,10 +194,38 @@ def query_entities(
                 continue
             if geo is not None and not _geo_matches(entity, geo):
                 continue
-            if offset <= total < offset + limit:
+            if also is not None and not also(entity):
+                continue
+            if order is not None:
+                if total >= MAX_SORTED:
+                    raise NgsiError(
+                        "TooManyResults", f"orderBy sorts at most {MAX_SORTED} matches"
+                    )
+                matched.append(entity)
+            elif offset <= total < offset + limit:
                 matched.append(entity)
             total += 1
+    if order is not None:
+        matched.sort(key=lambda e: sort_key(order, _order_getter(e, request)))
+        matched = matched[offset : offset + limit]
     return matched, total
+
+
+MAX_SORTED = 100_000
+
+
+def _order_getter(entity: Stored, request: Context) -> Callable[[str], tuple[Any, bool]]:
+    get = _getter(entity, request)
+
+    def value(name: str) -> tuple[Any, bool]:
+        if name == "id":
+            return entity.entity_id, False
+        if name == "type":
+            return entity.type, False
+        found = get(name)
+        return (None, True) if found is MISSING else (found, False)
+
+    return value
 
 
 def _getter(entity: Stored, request: Context) -> Callable[[str], Any]:

@@ -28,6 +28,7 @@ from taydo.ingest.ngsild.entity import (
     ParsedEntity,
     now_utc,
     observed_ms,
+    primary_member,
     split_for_storage,
     translate,
 )
@@ -55,6 +56,16 @@ MODES = (
     "delete_attr",
 )  # fmt: skip
 NULL = "urn:ngsi-ld:null"
+# The modes that change some attributes of an existing entity: there "urn:ngsi-ld:null" as
+# an attribute's value (object, vocab, json, languageMap …) deletes it.
+NULL_DELETES = frozenset({"merge", "patch", "update", "upsert_update"})
+
+
+def _is_null(attr: dict[str, Any]) -> bool:
+    member = attr.get(primary_member(attr.get("type", "Property")))
+    return member == NULL or (
+        isinstance(member, list) and len(member) == 1 and member[0] == NULL
+    )
 
 
 def _agency_for_new(
@@ -366,8 +377,8 @@ def _put(
     if context is not op.request:
         attrs = {translate(n, op.request, context): a for n, a in attrs.items()}
     deleted: list[str] = []
-    if mode == "merge":  # ETSI GS CIM 009 §5.6.17: NGSI-LD Null removes the attribute
-        deleted = [n for n, a in attrs.items() if NULL in (a.get("value"), a.get("object"))]
+    if mode in NULL_DELETES:  # §5.6.17, §5.6.2–4: NGSI-LD Null removes the attribute
+        deleted = [n for n, a in attrs.items() if _is_null(a)]
         attrs = {n: a for n, a in attrs.items() if n not in deleted}
     candidates = _points_of(op.entity_id, attrs, _reference_time(attrs, state))
     # Nothing below raises: the entity's changes and its points go together.
