@@ -42,7 +42,7 @@ from taydo.ingest.ngsild.ops import (
     query_body,
     selectors_check,
 )
-from taydo.ingest.ngsild.query import parse_geoquery, parse_q
+from taydo.ingest.ngsild.query import parse_geoquery, parse_q, parse_scope_q
 from taydo.ingest.ngsild.service import Operation
 from taydo.ingest.ngsild.shape import parse_order
 
@@ -89,11 +89,15 @@ class EntityQuery:
         offset: int = Query(0, ge=0, le=MAX_OFFSET),
         count: bool = False,
         orderBy: str | None = None,
+        scopeQ: str | None = None,
     ) -> None:
         self.types, self.ids, self.names = names_of(type), names_of(id), names_of(attrs)
         self.selectors: list[Any] | None = None  # EntitySelectors of a Query body
-        if not (self.types or self.ids or self.names or q or georel):
-            raise NgsiError("BadRequestData", "give at least one of type, id, attrs, q or georel")
+        if not (self.types or self.ids or self.names or q or georel or scopeQ):
+            raise NgsiError(
+                "BadRequestData", "give at least one of type, id, attrs, q, scopeQ or georel"
+            )
+        self.scope = parse_scope_q(scopeQ) if scopeQ is not None else None
         if limit > read.MAX_LIMIT:
             raise NgsiError("TooManyResults", f"limit must be ≤ {read.MAX_LIMIT}")
         self.q = parse_q(q) if q else None
@@ -109,9 +113,17 @@ class EntityQuery:
     ) -> tuple[list[Any], int]:
         """The matching entities (this page of them, or all with ``everything``) and how
         many match in all."""
-        types, ids, also = self.types, self.ids, None
+        types, ids, selected = self.types, self.ids, None
         if self.selectors:
-            types, ids, also = selectors_check(self.selectors, context)
+            types, ids, selected = selectors_check(self.selectors, context)
+        also = selected
+        if self.scope is not None:
+            scope = self.scope
+
+            def also(entity: Any) -> bool:
+                return (selected is None or selected(entity)) and scope(
+                    read.entity_members(entity)[1]
+                )
         found: tuple[list[Any], int] = await run_in_threadpool(
             read.query_entities,
             runtime_of(request.app).db,
@@ -166,8 +178,8 @@ async def purge_entities(
     """Purge Entities: delete every entity the query selects (type, id, q, georel — the same
     parameters as ``GET /entities``; ``limit``/``offset`` do not apply) that the caller may
     change."""
-    if not (query.types or query.ids or query.q or query.geo):
-        raise NgsiError("BadRequestData", "purge needs type, id, q or georel")
+    if not (query.types or query.ids or query.q or query.geo or query.scope):
+        raise NgsiError("BadRequestData", "purge needs type, id, q, scopeQ or georel")
     if query.names:
         raise NgsiError("BadRequestData", "attrs does not apply to purge")
     context = await get_context(request)
@@ -348,7 +360,6 @@ async def batch_query(
     wants_jsonld(request, geo=True)
     kw = query_body(body)
     pick, omit, lang = kw.pop("pick", None), kw.pop("omit", None), kw.pop("lang", None)
-    kw.pop("scopeQ", None)
     kw.pop("datasetId", None)
     selectors = kw.pop("selectors", None)
     if selectors:

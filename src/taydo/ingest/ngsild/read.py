@@ -52,6 +52,14 @@ def stored_of(row: catalog.EntityRecord, resolver: ContextResolver) -> Stored:
     return Stored(row[0], row[1], row[2], attributes, row[4], row[5], row[6], row[7], context)
 
 
+def entity_members(entity: Stored) -> tuple[list[str], list[str]]:
+    """(a multi-typed entity's types after the first, the entity's scopes)."""
+    details = entity.attributes.get(NGSI)
+    if not isinstance(details, dict):
+        return [], []
+    return list(details.get("types") or []), list(details.get("scope") or [])
+
+
 def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # SQLite hands back naive UTC
@@ -94,6 +102,11 @@ def render(
         "id": entity.entity_id,
         "type": translate(entity.type, source, target),
     }
+    more, scope = entity_members(entity)
+    if more:
+        out["type"] = [out["type"], *(translate(t, source, target) for t in more)]
+    if scope:
+        out["scope"] = scope[0] if len(scope) == 1 else scope
     items = attr_items(entity.attributes)
     if "location" not in entity.attributes and entity.lon is not None and entity.lat is not None:
         point = {"type": "Point", "coordinates": [entity.lon, entity.lat]}
@@ -140,10 +153,13 @@ def _type_filter(request: Context, types: list[str]) -> tuple[set[str], Callable
     candidates = set(types) | {_local(i) for i in wanted} | set(wanted)
     candidates |= {request.compact(i) for i in wanted}
 
+    locals_ = {_local(i) for i in wanted}
+
     def check(entity: Stored) -> bool:
+        kinds = [entity.type, *entity_members(entity)[0]]
         if entity.context is None:
-            return entity.type in types or entity.type in {_local(i) for i in wanted}
-        return entity.context.expand(entity.type) in wanted
+            return any(k in types or k in locals_ for k in kinds)
+        return any(entity.context.expand(k) in wanted for k in kinds)
 
     return candidates, check
 

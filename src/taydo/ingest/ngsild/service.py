@@ -126,6 +126,10 @@ def _apply_attrs(
     attributes = state.attributes
     details = attributes.get(NGSI) if state.context is not None else None
     meta: dict[str, Any] = dict(details.get("meta", {})) if isinstance(details, dict) else {}
+    stored = attributes.get(NGSI)
+    members = (
+        {k: v for k, v in stored.items() if k in ENTITY_DETAILS} if isinstance(stored, dict) else {}
+    )
     changed: set[str] = set()
     if replace_all:
         changed.update(n for n in attributes if n != NGSI and n not in attrs)  # removed
@@ -152,10 +156,10 @@ def _apply_attrs(
             meta.pop(name, None)
         written.append(name)
     if state.context is not None:
-        attributes[NGSI] = {"@context": state.context.value, "meta": meta}
-    elif meta:
+        attributes[NGSI] = {"@context": state.context.value, "meta": meta, **members}
+    elif meta or members:
         # A plain catalog entity keeps plain names; only non-Property details are recorded.
-        attributes[NGSI] = {"@context": None, "meta": meta, "plain": True}
+        attributes[NGSI] = {"@context": None, "meta": meta, "plain": True, **members}
     state.attributes = attributes
     state.dirty = state.dirty or bool(written) or replace_all
     if changed:
@@ -383,6 +387,7 @@ def _put(
     candidates = _points_of(op.entity_id, attrs, _reference_time(attrs, state))
     # Nothing below raises: the entity's changes and its points go together.
     replace_all = False
+    is_new = state is None
     if state is None:
         state = _new_state(batch, op, parsed)
         outcome.created.append(op.entity_id)
@@ -399,6 +404,7 @@ def _put(
         only_existing=mode == "patch",
         no_overwrite=no_overwrite,
     )
+    _entity_members(state, op, parsed, mode, created=is_new)
     _place(state, locate)
     state.name = _display_name(state)
     _keep_points(batch, state, candidates, set(written))
@@ -421,6 +427,44 @@ def _target_context(
     if mode == "create":
         raise NgsiError("AlreadyExists", f"entity {op.entity_id} exists")
     return state.context
+
+
+# Entity-level NGSI-LD members kept beside the attributes' details in ``_ngsild``.
+ENTITY_DETAILS = ("scope", "types")
+WHOLE = frozenset({"create", "upsert", "replace"})  # the body is the whole entity
+
+
+def _entity_members(
+    state: EntityState, op: Operation, parsed: ParsedEntity, mode: str, *, created: bool
+) -> None:
+    """A multi-typed entity's other types and the entity's scope (§4.18), kept in
+    ``_ngsild``: a whole entity sets both; a merge or update adds types and sets (or, with
+    NGSI-LD Null, removes) the scope."""
+    details = state.attributes.get(NGSI)
+    whole = created or mode in WHOLE
+    if not isinstance(details, dict):
+        if parsed.scope is None and not parsed.more_types:
+            return
+        details = {"@context": None, "meta": {}, "plain": True}
+        state.attributes[NGSI] = details
+    before = (details.get("types"), details.get("scope"))
+    named = [translate(t, op.request, state.context) for t in parsed.more_types]
+    if whole:
+        types = named
+    else:
+        given = [translate(parsed.type, op.request, state.context)] if parsed.type else []
+        types = list(details.get("types") or [])
+        types += [t for t in given + named if t != state.type and t not in types]
+    if types:
+        details["types"] = [t for t in types if t != state.type]
+    else:
+        details.pop("types", None)
+    if parsed.scope is not None and parsed.scope != [NULL]:
+        details["scope"] = parsed.scope
+    elif (parsed.scope == [NULL]) or (whole and mode != "create"):
+        details.pop("scope", None)
+    if (details.get("types"), details.get("scope")) != before:
+        state.dirty = True
 
 
 def _reference_time(attrs: dict[str, dict[str, Any]], state: EntityState | None) -> Any:
