@@ -145,3 +145,61 @@ def test_language_json_vocab_and_list_properties(client, headers_for) -> None:  
         assert (wrong.status_code, wrong.json()["type"]) == (400, ERR + "BadRequestData"), bad
     refused = client.get(url, params={"lang": ","}, headers=admin)
     assert refused.status_code == 400
+
+
+def test_multi_attributes_with_dataset_ids(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    admin = headers_for("admin")
+    level = [
+        {"type": "Property", "value": 1.2, "observedAt": "2026-12-01T01:00:00Z"},
+        {"type": "Property", "value": 1.4, "datasetId": "urn:ngsi-ld:Dataset:radar"},
+        {"type": "Property", "value": 1.1, "datasetId": "urn:ngsi-ld:Dataset:manual"},
+    ]
+    _make(client, admin, "D1", waterLevel=level)
+    url = f"{URL}/urn:ngsi-ld:Device:D1"
+    got = client.get(url, headers=admin).json()
+    assert got["waterLevel"] == level
+    # the default instance alone is the observed series
+    history = client.get("/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:Device:D1",
+                         params={"attrs": "waterLevel", "options": "temporalValues"},
+                         headers=admin).json()  # fmt: skip
+    assert [v[0] for v in history["waterLevel"]["values"]] == [1.2]
+    radar = client.get(url, params={"datasetId": "urn:ngsi-ld:Dataset:radar"}, headers=admin)
+    assert radar.json()["waterLevel"] == level[1]
+    default = client.get(url, params={"datasetId": "@none", "options": "keyValues"},
+                         headers=admin)  # fmt: skip
+    assert default.json()["waterLevel"] == 1.2
+    # append overwrites the instance of the same datasetId and adds new ones
+    appended = client.post(url + "/attrs", json={"waterLevel": {
+        "type": "Property", "value": 1.5, "datasetId": "urn:ngsi-ld:Dataset:radar"}},
+        headers={**admin, **JSON})  # fmt: skip
+    assert appended.status_code == 204, appended.text
+    values = [a["value"] for a in client.get(url, headers=admin).json()["waterLevel"]]
+    assert values == [1.2, 1.5, 1.1]
+    # update (PATCH attrs) does not make an instance that is not there
+    missing = client.patch(url + "/attrs", json={"waterLevel": {
+        "type": "Property", "value": 9, "datasetId": "urn:ngsi-ld:Dataset:none"}},
+        headers={**admin, **JSON})  # fmt: skip
+    assert missing.status_code == 207 and missing.json()["notUpdated"]
+    # delete one instance, then every instance
+    one = client.delete(url + "/attrs/waterLevel", params={"datasetId": "urn:ngsi-ld:Dataset:manual"},
+                        headers=admin)  # fmt: skip
+    assert one.status_code == 204, one.text
+    values = [a["value"] for a in client.get(url, headers=admin).json()["waterLevel"]]
+    assert values == [1.2, 1.5]
+    again = client.delete(url + "/attrs/waterLevel", params={"datasetId": "urn:ngsi-ld:Dataset:manual"},
+                          headers=admin)  # fmt: skip
+    assert (again.status_code, again.json()["type"]) == (404, ERR + "ResourceNotFound")
+    every = client.delete(url + "/attrs/waterLevel", params={"deleteAll": "true"}, headers=admin)
+    assert every.status_code == 204
+    assert "waterLevel" not in client.get(url, headers=admin).json()
+    for bad in (
+        [{"type": "Property", "value": 1}, {"type": "Property", "value": 2}],  # two defaults
+        [{"type": "Property", "value": 1, "datasetId": "urn:a:1"},
+         {"type": "Property", "value": 2, "datasetId": "urn:a:1"}],  # same datasetId twice
+        [{"type": "Property", "value": 1, "datasetId": "not a uri"}],
+        [],
+        [3],
+    ):  # fmt: skip
+        wrong = client.post(URL, json={"id": "urn:ngsi-ld:Device:D9", "type": "Device",
+                                       "a": bad}, headers={**admin, **JSON})  # fmt: skip
+        assert (wrong.status_code, wrong.json()["type"]) == (400, ERR + "BadRequestData"), bad

@@ -158,12 +158,13 @@ async def query_entities(
     omit: str | None = None,
     lang: str | None = None,
     geometryProperty: str | None = None,
+    datasetId: str | None = None,
 ) -> Response:
     """Query Entities (§5.7.2), answered as JSON, JSON-LD or a GeoJSON FeatureCollection."""
     context = await get_context(request, geo=True)
     shape = Shape.of(
         context, options=options, names=query.names, pick=pick, omit=omit, lang=lang,
-        geometry_property=geometryProperty,
+        geometry_property=geometryProperty, dataset_id=datasetId,
     )  # fmt: skip
     entities, total = await query.run(request, principal, context)
     return answer_entities(request, entities, shape, query.headers(total))
@@ -201,13 +202,14 @@ async def retrieve_entity(
     omit: str | None = None,
     lang: str | None = None,
     geometryProperty: str | None = None,
+    datasetId: str | None = None,
 ) -> Response:
     """Retrieve Entity (§5.7.1), as JSON, JSON-LD or a GeoJSON Feature."""
     check_entity_id(entity_id)
     context = await get_context(request, geo=True)
     shape = Shape.of(
         context, options=options, names=names_of(attrs), pick=pick, omit=omit, lang=lang,
-        geometry_property=geometryProperty,
+        geometry_property=geometryProperty, dataset_id=datasetId,
     )  # fmt: skip
     entity = await run_in_threadpool(read.retrieve, db, resolver(runtime), principal, entity_id)
     return answer_entity(request, entity, shape)
@@ -328,11 +330,22 @@ async def patch_attr(
 
 @router.delete("/entities/{entity_id}/attrs/{attr}", status_code=204)
 async def delete_attr(
-    request: Request, entity_id: str, attr: str, principal: Principal = WRITE
+    request: Request,
+    entity_id: str,
+    attr: str,
+    principal: Principal = WRITE,
+    datasetId: str | None = None,
+    deleteAll: bool = False,
 ) -> Response:
+    """Delete Attribute (§5.6.5): its default instance, the instance of ``datasetId``, or
+    with ``deleteAll=true`` every instance."""
     check_entity_id(entity_id)
+    if datasetId is not None:
+        check_entity_id(datasetId)
     context = await get_context(request)
-    op = Operation(entity_id, None, context, attr_name=attr)
+    op = Operation(
+        entity_id, None, context, attr_name=attr, dataset_id=datasetId, delete_all=deleteAll
+    )
     outcome = await write(request, principal, [op], "delete_attr")
     if outcome.errors:
         raise outcome.errors[0][1]
@@ -352,6 +365,7 @@ async def batch_query(
     options: str | None = None,
     orderBy: str | None = None,
     geometryProperty: str | None = None,
+    datasetId: str | None = None,
 ) -> Response:
     """Query Entities via POST (§5.7.2 with a Query body): the same answers as
     ``GET /entities`` with the same parameters."""
@@ -360,7 +374,7 @@ async def batch_query(
     wants_jsonld(request, geo=True)
     kw = query_body(body)
     pick, omit, lang = kw.pop("pick", None), kw.pop("omit", None), kw.pop("lang", None)
-    kw.pop("datasetId", None)
+    datasetId = kw.pop("datasetId", datasetId)
     selectors = kw.pop("selectors", None)
     if selectors:
         kw["type"] = ",".join(sorted({t for s in selectors for t in s.types}))
@@ -368,7 +382,7 @@ async def batch_query(
     query.selectors = selectors
     shape = Shape.of(
         context, options=options, names=query.names, pick=pick, omit=omit, lang=lang,
-        geometry_property=geometryProperty,
+        geometry_property=geometryProperty, dataset_id=datasetId,
     )  # fmt: skip
     entities, total = await query.run(request, principal, context)
     return answer_entities(request, entities, shape, query.headers(total))

@@ -178,12 +178,11 @@ def _parse_attribute(
         simple = _simple_property(raw)
         if simple is not None:
             return simple
+        if "datasetId" in raw:
+            return _multi_attribute(name, [raw], request, target)
     where = f"attribute {name[:80]!r}"
     if isinstance(raw, list):
-        raise NgsiError(
-            "OperationNotSupported",
-            f"{where}: multi-attributes (datasetId arrays) are not supported",
-        )
+        return _multi_attribute(name, raw, request, target)
     if not isinstance(raw, dict):
         raise _bad(f"{where}: expected an object with type and value (normalized form)")
     kind = raw.get("type")
@@ -219,7 +218,7 @@ def _parse_attribute(
             if not isinstance(item, str) or not 0 < len(item) <= 32:
                 raise _bad(f"{where}: unitCode must be a short text code")
             out[key] = item
-        elif key in ("datasetId", "value", "object", "lang"):
+        elif key in ("value", "object", "lang"):
             _check_json(item, where)
             out[key] = item
         else:
@@ -230,6 +229,44 @@ def _parse_attribute(
                 if isinstance(item, dict) and ("value" in item or "object" in item)
                 else item
             )
+    return out
+
+
+DATASETS = "@datasets"  # in a parsed attribute: its instances that have a datasetId
+MAX_INSTANCES = 100
+
+
+def _multi_attribute(
+    name: str, raw: list[Any], request: Context | None, target: Context | None
+) -> dict[str, Any]:
+    """A multi-attribute (§4.5.5): instances told apart by ``datasetId``, at most one
+    without (the default instance). Parsed as the default instance (when there is one) with
+    the others under ``@datasets``, by datasetId."""
+    where = f"attribute {name[:80]!r}"
+    if not raw or len(raw) > MAX_INSTANCES:
+        raise _bad(f"{where}: a multi-attribute has 1 to {MAX_INSTANCES} instances")
+    default: dict[str, Any] | None = None
+    instances: dict[str, dict[str, Any]] = {}
+    for item in raw:
+        if not isinstance(item, dict):
+            raise _bad(f"{where}: each instance is an object")
+        dataset = item.get("datasetId")
+        parsed = _parse_attribute(
+            name, {k: v for k, v in item.items() if k != "datasetId"}, request, target
+        )
+        if dataset is None:
+            if default is not None:
+                raise _bad(f"{where}: only one instance may lack a datasetId")
+            default = parsed
+            continue
+        if not isinstance(dataset, str) or not _URI.match(dataset) or len(dataset) > MAX_NAME:
+            raise _bad(f"{where}: datasetId must be a URI")
+        if dataset in instances:
+            raise _bad(f"{where}: datasetId {dataset[:80]!r} given twice")
+        instances[dataset] = {**parsed, "datasetId": dataset}
+    out = dict(default) if default is not None else {"type": next(iter(instances.values()))["type"]}
+    if instances:
+        out[DATASETS] = instances
     return out
 
 

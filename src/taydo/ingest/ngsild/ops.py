@@ -48,6 +48,7 @@ class Shape:
     projection: Projection | None = None
     lang: list[str] | None = None
     geometry: str = "location"
+    datasets: list[str] | None = None
 
     @classmethod
     def of(
@@ -60,6 +61,7 @@ class Shape:
         omit: Any = None,
         lang: str | None = None,
         geometry_property: str | None = None,
+        dataset_id: str | None = None,
     ) -> Shape:
         flags = options_of(options)
         languages = None
@@ -69,6 +71,14 @@ class Shape:
                 raise NgsiError("BadRequestData", "lang must be language codes (or *)")
         if geometry_property is not None and not geometry_property.strip():
             raise NgsiError("BadRequestData", "geometryProperty is empty")
+        datasets = None
+        if dataset_id is not None:
+            datasets = [d.strip() for d in dataset_id.split(",") if d.strip()]
+            for dataset in datasets:
+                if dataset != "@none":
+                    check_entity_id(dataset)
+            if not datasets:
+                raise NgsiError("BadRequestData", "datasetId is empty")
         return cls(
             context,
             key_values="keyValues" in flags or "simplified" in flags,
@@ -77,6 +87,7 @@ class Shape:
             projection=parse_projection(pick, omit, context),
             lang=languages,
             geometry=(geometry_property or "location").strip(),
+            datasets=datasets,
         )
 
     def _full(self, entity: read.Stored) -> dict[str, Any]:
@@ -87,6 +98,7 @@ class Shape:
             attrs=self.attrs,
             sys_attrs=self.sys_attrs,
             lang=self.lang,
+            datasets=self.datasets,
         )
 
     def render(self, entity: read.Stored) -> dict[str, Any]:

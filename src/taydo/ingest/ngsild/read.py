@@ -52,6 +52,13 @@ def stored_of(row: catalog.EntityRecord, resolver: ContextResolver) -> Stored:
     return Stored(row[0], row[1], row[2], attributes, row[4], row[5], row[6], row[7], context)
 
 
+def _instances(entity: Stored) -> dict[str, dict[str, dict[str, Any]]]:
+    """The attribute instances with a datasetId, by attribute name and datasetId."""
+    details = entity.attributes.get(NGSI)
+    found = details.get("datasets") if isinstance(details, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
 def entity_members(entity: Stored) -> tuple[list[str], list[str]]:
     """(a multi-typed entity's types after the first, the entity's scopes)."""
     details = entity.attributes.get(NGSI)
@@ -94,9 +101,11 @@ def render(
     attrs: NameMatcher | None = None,
     sys_attrs: bool = False,
     lang: list[str] | None = None,
+    datasets: list[str] | None = None,
 ) -> dict[str, Any]:
     """The entity in ``target``'s terms; ``lang``: LanguageProperties become Properties in
-    the first of these languages they hold (``*``: any)."""
+    the first of these languages they hold (``*``: any); ``datasets``: only the attribute
+    instances with these datasetIds (``@none``: the default instances)."""
     source = entity.context
     out: dict[str, Any] = {
         "id": entity.entity_id,
@@ -111,12 +120,21 @@ def render(
     if "location" not in entity.attributes and entity.lon is not None and entity.lat is not None:
         point = {"type": "Point", "coordinates": [entity.lon, entity.lat]}
         items.append(("location", {"type": "GeoProperty", "value": point}))
+    instances = _instances(entity)
+    if instances:  # attributes that have only instances with a datasetId
+        items += [(n, {}) for n in instances if n not in entity.attributes]
     for name, attr in items:
         if attrs is not None and not attrs(name, source):
             continue
-        if lang is not None and attr.get("type") == "LanguageProperty":
-            attr = in_language(attr, lang)
-        out[translate(name, source, target)] = render_attribute(attr, source, target, key_values)
+        every = ([attr] if attr else []) + list(instances.get(name, {}).values())
+        if datasets is not None:
+            every = [a for a in every if a.get("datasetId", "@none") in datasets]
+        if lang is not None:
+            every = [in_language(a, lang) if a.get("type") == "LanguageProperty" else a
+                     for a in every]  # fmt: skip
+        shown = [render_attribute(a, source, target, key_values) for a in every]
+        if shown:
+            out[translate(name, source, target)] = shown[0] if len(shown) == 1 else shown
     if sys_attrs and not key_values:
         out["createdAt"] = _iso(entity.created_at)
         out["modifiedAt"] = _iso(entity.updated_at)

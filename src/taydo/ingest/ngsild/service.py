@@ -24,6 +24,7 @@ from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.ingest.ngsild.context import Context, ContextResolver
 from taydo.ingest.ngsild.entity import (
+    DATASETS,
     NGSI,
     ParsedEntity,
     now_utc,
@@ -138,6 +139,10 @@ def _apply_attrs(
         meta = {}
     written: list[str] = []
     skipped: list[tuple[str, str]] = []
+    if replace_all:
+        members.pop(DATASETS_KEY, None)
+    if any(DATASETS in a for a in attrs.values()):
+        attrs = _apply_instances(members, attrs, only_existing, no_overwrite, written, skipped)
     values, extras = split_for_storage(attrs)
     for name, value in values.items():
         exists = name in attributes
@@ -165,6 +170,45 @@ def _apply_attrs(
     if changed:
         _note_changed(state, changed)
     return written, skipped
+
+
+def _apply_instances(
+    members: dict[str, Any],
+    attrs: dict[str, dict[str, Any]],
+    only_existing: bool,
+    no_overwrite: bool,
+    written: list[str],
+    skipped: list[tuple[str, str]],
+) -> dict[str, dict[str, Any]]:
+    """Store the instances with a datasetId (kept whole in ``_ngsild.datasets[name]``);
+    returns the default instances, the attributes stored as before."""
+    datasets = {k: dict(v) for k, v in (members.get(DATASETS_KEY) or {}).items()}
+    defaults: dict[str, dict[str, Any]] = {}
+    for name, attr in attrs.items():
+        instances = attr.get(DATASETS)
+        if instances is None:
+            defaults[name] = attr
+            continue
+        have = datasets.setdefault(name, {})
+        for dataset, instance in instances.items():
+            if only_existing and dataset not in have:
+                skipped.append((name, f"no instance with datasetId {dataset[:80]}"))
+            elif no_overwrite and dataset in have:
+                skipped.append((name, f"instance {dataset[:80]} exists (noOverwrite)"))
+            else:
+                have[dataset] = instance
+                if name not in written:
+                    written.append(name)
+        if not have:
+            del datasets[name]
+        rest = {k: v for k, v in attr.items() if k != DATASETS}
+        if primary_member(rest["type"]) in rest:
+            defaults[name] = rest
+    if datasets:
+        members[DATASETS_KEY] = datasets
+    else:
+        members.pop(DATASETS_KEY, None)
+    return defaults
 
 
 def _note_changed(state: EntityState, names: Iterable[str]) -> None:
@@ -203,6 +247,8 @@ class Operation:
     entity: ParsedEntity | None  # None for delete
     request: Context
     attr_name: str | None = None  # delete_attr
+    dataset_id: str | None = None  # delete_attr: that instance only
+    delete_all: bool = False  # delete_attr: every instance
 
 
 def write_entities(
@@ -347,10 +393,35 @@ def _delete(principal: Principal, state: EntityState | None, op: Operation) -> N
 
 
 def _delete_attr(state: EntityState | None, op: Operation) -> None:
+    """Delete Attribute (§5.6.5): the default instance, the one of ``datasetId``, or with
+    ``deleteAll`` every instance."""
     if state is None or op.attr_name is None:
         raise NgsiError("ResourceNotFound", f"no entity {op.entity_id}")
     name = translate(op.attr_name, op.request, state.context)
-    if name not in state.attributes or name == NGSI:
+    details = state.attributes.get(NGSI)
+    datasets = details.get(DATASETS_KEY) if isinstance(details, dict) else None
+    instances = datasets.get(name) if isinstance(datasets, dict) else None
+    has_default = name in state.attributes and name != NGSI
+    if op.delete_all or op.dataset_id is not None:
+        if op.delete_all:
+            gone = bool(instances) or has_default
+            if instances:
+                del datasets[name]  # type: ignore[index]
+        else:
+            gone = bool(instances) and op.dataset_id in instances  # type: ignore[operator]
+            if gone:
+                del instances[op.dataset_id]  # type: ignore[index, arg-type]
+                if not instances:
+                    del datasets[name]  # type: ignore[index]
+        if not gone:
+            raise NgsiError("ResourceNotFound", f"no such instance of {op.attr_name[:80]}")
+        if datasets is not None and not datasets:
+            details.pop(DATASETS_KEY, None)  # type: ignore[union-attr]
+        state.dirty = True
+        if not (op.delete_all and has_default):
+            _note_changed(state, (name,))
+            return
+    elif not has_default:
         raise NgsiError("ResourceNotFound", f"no attribute {op.attr_name[:80]}")
     _remove_attribute(state, name)
 
@@ -430,7 +501,8 @@ def _target_context(
 
 
 # Entity-level NGSI-LD members kept beside the attributes' details in ``_ngsild``.
-ENTITY_DETAILS = ("scope", "types")
+ENTITY_DETAILS = ("scope", "types", "datasets")
+DATASETS_KEY = "datasets"  # _ngsild["datasets"][name][datasetId]: an instance, whole
 WHOLE = frozenset({"create", "upsert", "replace"})  # the body is the whole entity
 
 
