@@ -14,7 +14,7 @@ from taydo.core.access import Principal, requires
 from taydo.core.bounds import MAX_OFFSET
 from taydo.core.deps import AppRuntime, Db
 from taydo.core.runtime import runtime_of
-from taydo.ingest.ngsild import discovery, read, temporal
+from taydo.ingest.ngsild import discovery, read, registrations, temporal
 from taydo.ingest.ngsild.entity import check_entity_id, parse_attributes
 from taydo.ingest.ngsild.errors import NgsiError
 from taydo.ingest.ngsild.handlers import (
@@ -570,3 +570,7 @@ async def temporal_entity(
         "temporalValues" in options_of(options),
     )
     return respond(request, body, context)
+
+
+# Context source registrations and their subscriptions (stored, validated; no forwarding).
+router.include_router(registrations.router)
