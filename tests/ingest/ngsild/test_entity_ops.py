@@ -233,3 +233,36 @@ def test_geojson_answers_for_retrieve_and_query(client, headers_for) -> None:  #
     refused = client.get(f"{URL}/urn:ngsi-ld:WaterQualityObserved:G1",
                          headers={**wq, "Accept": "text/csv"})  # fmt: skip
     assert refused.status_code == 406
+
+
+def test_join_inline_and_flat_follow_relationships(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    admin = headers_for("admin")
+    json_ = {**admin, "Content-Type": "application/json"}
+    chain = [
+        {"id": "urn:ngsi-ld:Building:B", "type": "Building",
+         "name": {"type": "Property", "value": "UBND phường Ninh Kiều"}},
+        {"id": "urn:ngsi-ld:Device:D", "type": "Device",
+         "controlledAsset": {"type": "Relationship", "object": "urn:ngsi-ld:Building:B"}},
+        {"id": "urn:ngsi-ld:Sensor:S", "type": "Sensor",
+         "refDevice": {"type": "Relationship", "object": "urn:ngsi-ld:Device:D"},
+         "self": {"type": "Relationship", "object": "urn:ngsi-ld:Sensor:S"}},
+    ]  # fmt: skip
+    assert client.post(f"{OPS}/create", json=chain, headers=json_).status_code == 201
+    url = f"{URL}/urn:ngsi-ld:Sensor:S"
+    one = client.get(url, params={"join": "inline"}, headers=admin).json()
+    device = one["refDevice"]["entity"]
+    assert device["id"] == "urn:ngsi-ld:Device:D"
+    assert device["controlledAsset"] == {"type": "Relationship", "object": "urn:ngsi-ld:Building:B"}
+    assert "entity" not in one["self"]  # no loop back to itself
+    two = client.get(url, params={"join": "inline", "joinLevel": 2, "options": "keyValues"},
+                     headers=admin).json()  # fmt: skip
+    assert two["refDevice"]["controlledAsset"]["name"] == "UBND phường Ninh Kiều"
+    flat = client.get(url, params={"join": "flat", "joinLevel": 2}, headers=admin).json()
+    assert [e["id"] for e in flat] == [
+        "urn:ngsi-ld:Sensor:S", "urn:ngsi-ld:Device:D", "urn:ngsi-ld:Building:B"]
+    listed = client.get(URL, params={"type": "Sensor", "join": "flat"}, headers=admin).json()
+    assert [e["id"] for e in listed] == ["urn:ngsi-ld:Sensor:S", "urn:ngsi-ld:Device:D"]
+    for bad in ({"join": "sideways"}, {"join": "inline", "joinLevel": 0},
+                {"joinLevel": 2}, {"join": "flat", "joinLevel": 99}):  # fmt: skip
+        refused = client.get(url, params=bad, headers=admin)
+        assert (refused.status_code, refused.json()["type"]) == (400, ERR + "BadRequestData"), bad

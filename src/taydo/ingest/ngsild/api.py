@@ -35,6 +35,7 @@ from taydo.ingest.ngsild.http import (
     wants_jsonld,
 )
 from taydo.ingest.ngsild.ops import (
+    Join,
     Shape,
     answer_entities,
     answer_entity,
@@ -159,6 +160,8 @@ async def query_entities(
     lang: str | None = None,
     geometryProperty: str | None = None,
     datasetId: str | None = None,
+    join: str | None = None,
+    joinLevel: int | None = None,
 ) -> Response:
     """Query Entities (§5.7.2), answered as JSON, JSON-LD or a GeoJSON FeatureCollection."""
     context = await get_context(request, geo=True)
@@ -167,7 +170,10 @@ async def query_entities(
         geometry_property=geometryProperty, dataset_id=datasetId,
     )  # fmt: skip
     entities, total = await query.run(request, principal, context)
-    return answer_entities(request, entities, shape, query.headers(total))
+    return await answer_entities(
+        request, entities, shape, query.headers(total), principal=principal,
+        join=Join.of(join, joinLevel),
+    )  # fmt: skip
 
 
 @router.delete("/entities", status_code=204)
@@ -203,6 +209,8 @@ async def retrieve_entity(
     lang: str | None = None,
     geometryProperty: str | None = None,
     datasetId: str | None = None,
+    join: str | None = None,
+    joinLevel: int | None = None,
 ) -> Response:
     """Retrieve Entity (§5.7.1), as JSON, JSON-LD or a GeoJSON Feature."""
     check_entity_id(entity_id)
@@ -212,7 +220,9 @@ async def retrieve_entity(
         geometry_property=geometryProperty, dataset_id=datasetId,
     )  # fmt: skip
     entity = await run_in_threadpool(read.retrieve, db, resolver(runtime), principal, entity_id)
-    return answer_entity(request, entity, shape)
+    return await answer_entity(
+        request, entity, shape, principal=principal, join=Join.of(join, joinLevel)
+    )
 
 
 async def _whole_entity(
@@ -366,6 +376,8 @@ async def batch_query(
     orderBy: str | None = None,
     geometryProperty: str | None = None,
     datasetId: str | None = None,
+    join: str | None = None,
+    joinLevel: int | None = None,
 ) -> Response:
     """Query Entities via POST (§5.7.2 with a Query body): the same answers as
     ``GET /entities`` with the same parameters."""
@@ -385,7 +397,10 @@ async def batch_query(
         geometry_property=geometryProperty, dataset_id=datasetId,
     )  # fmt: skip
     entities, total = await query.run(request, principal, context)
-    return answer_entities(request, entities, shape, query.headers(total))
+    return await answer_entities(
+        request, entities, shape, query.headers(total), principal=principal,
+        join=Join.of(join, joinLevel),
+    )  # fmt: skip
 
 
 @router.post("/entityOperations/merge")

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from taydo.core.access import Principal
+from taydo.core.runtime import runtime_of
 from taydo.ingest.ngsild import read
 from taydo.ingest.ngsild.context import CORE_CONTEXT_URL, Context
-from taydo.ingest.ngsild.entity import check_entity_id
+from taydo.ingest.ngsild.entity import attr_items, check_entity_id, translate
 from taydo.ingest.ngsild.errors import NgsiError
-from taydo.ingest.ngsild.handlers import options_of, write
+from taydo.ingest.ngsild.handlers import options_of, resolver, write
 from taydo.ingest.ngsild.http import respond, respond_geojson, wants_geojson
 from taydo.ingest.ngsild.service import Operation
 from taydo.ingest.ngsild.shape import (
@@ -26,6 +28,7 @@ from taydo.ingest.ngsild.shape import (
 )
 
 __all__ = [
+    "Join",
     "Shape",
     "answer_entities",
     "answer_entity",
@@ -125,23 +128,136 @@ class Shape:
         return value if value is not None else CORE_CONTEXT_URL
 
 
-def answer_entities(
+@dataclass(frozen=True)
+class Join:
+    """``join=inline|flat`` with ``joinLevel`` (§4.5.23): the entities that Relationships
+    point at, embedded in the Relationship (``entity``) or listed after the answer's."""
+
+    how: str
+    level: int
+
+    @classmethod
+    def of(cls, join: str | None, level: int | None) -> Join | None:
+        if join is None:
+            if level is not None:
+                raise NgsiError("BadRequestData", "joinLevel needs join")
+            return None
+        if join not in ("inline", "flat", "@none"):
+            raise NgsiError("BadRequestData", "join must be inline, flat or @none")
+        if level is not None and not 1 <= level <= MAX_JOIN_LEVEL:
+            raise NgsiError("BadRequestData", f"joinLevel must be 1 to {MAX_JOIN_LEVEL}")
+        return None if join == "@none" else cls(join, level or 1)
+
+
+MAX_JOIN_LEVEL = 5
+MAX_JOINED = 1000
+
+
+def _objects(entity: read.Stored) -> dict[str, list[str]]:
+    """The stored name of each Relationship and the ids it points at."""
+    out: dict[str, list[str]] = {}
+    for name, attr in attr_items(entity.attributes):
+        if attr.get("type") in ("Relationship", "ListRelationship"):
+            target = attr.get("object", attr.get("objectList"))
+            targets = target if isinstance(target, list) else [target]
+            out[name] = [t for t in targets if isinstance(t, str)]
+    return out
+
+
+async def _related(
+    request: Request, principal: Principal, shape: Shape, entities: list[read.Stored], join: Join
+) -> dict[str, read.Stored]:
+    """Every entity reachable from ``entities`` in ``join.level`` Relationship hops that the
+    caller may see (at most MAX_JOINED)."""
+    runtime = runtime_of(request.app)
+    known = {e.entity_id: e for e in entities}
+    frontier = entities
+    for _hop in range(join.level):
+        wanted = sorted({t for e in frontier for ts in _objects(e).values() for t in ts} - set(known))
+        wanted = wanted[: max(0, MAX_JOINED - len(known))]
+        if not wanted:
+            break
+        found, _total = await run_in_threadpool(
+            lambda ids=wanted: read.query_entities(
+                runtime.db, resolver(runtime), principal, shape.context, ids=ids, limit=len(ids)
+            )
+        )
+        known.update((e.entity_id, e) for e in found)
+        frontier = found
+    return known
+
+
+def _inline(
+    shape: Shape, entity: read.Stored, known: dict[str, read.Stored], level: int, seen: frozenset[str]
+) -> dict[str, Any]:
+    body = shape.render(entity)
+    if level == 0:
+        return body
+    for name, targets in _objects(entity).items():
+        key = translate(name, entity.context, shape.context)
+        if key not in body:
+            continue
+        inner = [
+            _inline(shape, known[t], known, level - 1, seen | {t})
+            for t in targets
+            if t in known and t not in seen
+        ]
+        if not inner:
+            continue
+        embedded = inner[0] if len(inner) == 1 else inner
+        if isinstance(body[key], dict) and not shape.key_values:
+            body[key] = {**body[key], "entity": embedded}
+        else:
+            body[key] = embedded
+    return body
+
+
+async def answer_entities(
     request: Request,
     entities: list[read.Stored],
     shape: Shape,
     headers: dict[str, str] | None,
+    *,
+    principal: Principal | None = None,
+    join: Join | None = None,
 ) -> Response:
     if wants_geojson(request):
         features = [shape.feature(e, False) for e in entities]
         return respond_geojson(
             feature_collection(features, shape._context_value()), headers=headers
         )
+    if join is not None and principal is not None:
+        known = await _related(request, principal, shape, entities, join)
+        if join.how == "flat":
+            mine = {e.entity_id for e in entities}
+            every = entities + [e for key, e in known.items() if key not in mine]
+            body = [shape.render(e) for e in every]
+        else:
+            body = [
+                _inline(shape, e, known, join.level, frozenset({e.entity_id})) for e in entities
+            ]
+        return respond(request, body, shape.context, headers=headers)
     return respond(request, [shape.render(e) for e in entities], shape.context, headers=headers)
 
 
-def answer_entity(request: Request, entity: read.Stored, shape: Shape) -> Response:
+async def answer_entity(
+    request: Request,
+    entity: read.Stored,
+    shape: Shape,
+    *,
+    principal: Principal | None = None,
+    join: Join | None = None,
+) -> Response:
     if wants_geojson(request):
         return respond_geojson(shape.feature(entity, True))
+    if join is not None and principal is not None:
+        if join.how == "flat":  # the entity and those it points at: an array
+            return await answer_entities(
+                request, [entity], shape, None, principal=principal, join=join
+            )
+        known = await _related(request, principal, shape, [entity], join)
+        body = _inline(shape, entity, known, join.level, frozenset({entity.entity_id}))
+        return respond(request, body, shape.context)
     return respond(request, shape.render(entity), shape.context)
 
 
