@@ -66,8 +66,11 @@ def test_scope_is_stored_queried_and_updated(client, headers_for) -> None:  # ty
         refused = client.get(URL, params={"type": "Device", "scopeQ": bad}, headers=admin)
         assert (refused.status_code, refused.json()["type"]) == (400, ERR + "BadRequestData")
     for bad_scope in ("no-slash", ["/ok", 3], [], "/a//b"):
-        wrong = client.post(URL, json={"id": "urn:ngsi-ld:Device:X", "type": "Device",
-                                       "scope": bad_scope}, headers={**admin, **JSON})
+        wrong = client.post(
+            URL,
+            json={"id": "urn:ngsi-ld:Device:X", "type": "Device", "scope": bad_scope},
+            headers={**admin, **JSON},
+        )
         assert wrong.status_code == 400, bad_scope
 
 
@@ -130,7 +133,7 @@ def test_language_json_vocab_and_list_properties(client, headers_for) -> None:  
                            headers=admin)) == ["L1"]  # fmt: skip
     assert _ids(client.get(URL, params={"type": "Device", "q": "config[interval]==60"},
                            headers=admin)) == ["L1"]  # fmt: skip
-    history = client.get(f"/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:Device:L1",
+    history = client.get("/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:Device:L1",
                          params={"attrs": "salinity", "options": "temporalValues"},
                          headers=admin).json()  # fmt: skip
     assert [v[0] for v in history["salinity"]["values"]] == [3.5]
@@ -181,13 +184,12 @@ def test_multi_attributes_with_dataset_ids(client, headers_for) -> None:  # type
         headers={**admin, **JSON})  # fmt: skip
     assert missing.status_code == 207 and missing.json()["notUpdated"]
     # delete one instance, then every instance
-    one = client.delete(url + "/attrs/waterLevel", params={"datasetId": "urn:ngsi-ld:Dataset:manual"},
-                        headers=admin)  # fmt: skip
+    manual = {"datasetId": "urn:ngsi-ld:Dataset:manual"}
+    one = client.delete(url + "/attrs/waterLevel", params=manual, headers=admin)
     assert one.status_code == 204, one.text
     values = [a["value"] for a in client.get(url, headers=admin).json()["waterLevel"]]
     assert values == [1.2, 1.5]
-    again = client.delete(url + "/attrs/waterLevel", params={"datasetId": "urn:ngsi-ld:Dataset:manual"},
-                          headers=admin)  # fmt: skip
+    again = client.delete(url + "/attrs/waterLevel", params=manual, headers=admin)
     assert (again.status_code, again.json()["type"]) == (404, ERR + "ResourceNotFound")
     every = client.delete(url + "/attrs/waterLevel", params={"deleteAll": "true"}, headers=admin)
     assert every.status_code == 204

@@ -29,7 +29,9 @@ def test_purge_deletes_what_the_query_selects(client, headers_for, agency) -> No
     admin = headers_for("admin")
     _stations(client, admin, ("P1", 0.5, 105.7), ("P2", 4.0, 105.8), ("P3", 8.0, 105.9))
     wq = {**admin, **LINK_WQ}
-    gone = client.delete(URL, params={"type": "WaterQualityObserved", "q": "salinity>1"}, headers=wq)
+    gone = client.delete(
+        URL, params={"type": "WaterQualityObserved", "q": "salinity>1"}, headers=wq
+    )
     assert gone.status_code == 204, gone.text
     left = client.get(URL, params={"type": "WaterQualityObserved"}, headers=wq)
     assert _ids(left) == ["P1"]
@@ -46,7 +48,9 @@ def test_purge_deletes_what_the_query_selects(client, headers_for, agency) -> No
     agency("STNMT")
     officer = headers_for("agency_officer", ["STNMT"])
     _stations(client, officer, ("P4", 1.0, 105.7))
-    mine = client.delete(URL, params={"type": "WaterQualityObserved"}, headers={**officer, **LINK_WQ})
+    mine = client.delete(
+        URL, params={"type": "WaterQualityObserved"}, headers={**officer, **LINK_WQ}
+    )
     assert mine.status_code == 204
     assert _ids(client.get(URL, params={"type": "WaterQualityObserved"}, headers=wq)) == ["P1"]
 
@@ -64,8 +68,15 @@ def test_query_via_post_answers_as_get(client, headers_for) -> None:  # type: ig
         {"id": "urn:ngsi-ld:WaterQualityObserved:B3", "type": "WaterQualityObserved"},
         {"id": "urn:ngsi-ld:WaterQualityObserved:B1", "type": "WaterQualityObserved"}]}  # fmt: skip
     assert _ids(client.post(f"{OPS}/query", json=one, headers=wq)) == ["B1", "B3"]
-    near = {"type": "Query", "entities": [{"type": "WaterQualityObserved"}], "geoQ": {
-        "georel": "near;maxDistance==2000", "geometry": "Point", "coordinates": [105.781, 10.031]}}
+    near = {
+        "type": "Query",
+        "entities": [{"type": "WaterQualityObserved"}],
+        "geoQ": {
+            "georel": "near;maxDistance==2000",
+            "geometry": "Point",
+            "coordinates": [105.781, 10.031],
+        },
+    }
     assert _ids(client.post(f"{OPS}/query", json=near, headers=wq)) == ["B1", "B2"]
     counted = client.post(
         f"{OPS}/query", json={**body, "attrs": ["salinity"]},
@@ -227,8 +238,10 @@ def test_geojson_answers_for_retrieve_and_query(client, headers_for) -> None:  #
                        params={"geometryProperty": "name"}, headers={**wq, **GEO})  # fmt: skip
     assert other.json()["geometry"] is None
     # JSON is still preferred when the client lists it first; an Accept nothing meets is 406
-    both = client.get(f"{URL}/urn:ngsi-ld:WaterQualityObserved:G1",
-                      headers={**wq, "Accept": "application/json, application/geo+json"})
+    both = client.get(
+        f"{URL}/urn:ngsi-ld:WaterQualityObserved:G1",
+        headers={**wq, "Accept": "application/json, application/geo+json"},
+    )
     assert both.json()["type"] == "WaterQualityObserved"
     refused = client.get(f"{URL}/urn:ngsi-ld:WaterQualityObserved:G1",
                          headers={**wq, "Accept": "text/csv"})  # fmt: skip
@@ -259,7 +272,10 @@ def test_join_inline_and_flat_follow_relationships(client, headers_for) -> None:
     assert two["refDevice"]["controlledAsset"]["name"] == "UBND phường Ninh Kiều"
     flat = client.get(url, params={"join": "flat", "joinLevel": 2}, headers=admin).json()
     assert [e["id"] for e in flat] == [
-        "urn:ngsi-ld:Sensor:S", "urn:ngsi-ld:Device:D", "urn:ngsi-ld:Building:B"]
+        "urn:ngsi-ld:Sensor:S",
+        "urn:ngsi-ld:Device:D",
+        "urn:ngsi-ld:Building:B",
+    ]
     listed = client.get(URL, params={"type": "Sensor", "join": "flat"}, headers=admin).json()
     assert [e["id"] for e in listed] == ["urn:ngsi-ld:Sensor:S", "urn:ngsi-ld:Device:D"]
     for bad in ({"join": "sideways"}, {"join": "inline", "joinLevel": 0},

@@ -124,16 +124,22 @@ def test_csource_subscriptions_crud(client, headers_for) -> None:  # type: ignor
         registration("a", information=[]),
         registration("a", information=[{}]),
         registration("a", information=[{"entities": [{"id": "urn:x:1"}]}]),  # no type
-        registration("a", information=[{"entities": [{"type": "T", "id": "urn:x:1",
-                                                      "idPattern": ".*"}]}]),  # fmt: skip
+        registration(
+            "a", information=[{"entities": [{"type": "T", "id": "urn:x:1", "idPattern": ".*"}]}]
+        ),
         registration("a", information=[{"propertyNames": []}]),
         registration("a", endpoint="not a uri"),
         registration("a", id="not a uri"),
         registration("a", expiresAt="2001-01-01T00:00:00Z"),
         registration("a", expiresAt="tomorrow"),
         registration("a", mode="sideways"),
-        registration("a", observationInterval={"startAt": "2026-01-02T00:00:00Z",
-                                               "endAt": "2026-01-01T00:00:00Z"}),  # fmt: skip
+        registration(
+            "a",
+            observationInterval={
+                "startAt": "2026-01-02T00:00:00Z",
+                "endAt": "2026-01-01T00:00:00Z",
+            },
+        ),
         registration("a", location={"type": "Point", "coordinates": [500, 0]}),
         registration("a", contextSourceInfo=[{"key": "k"}]),
     ],
@@ -157,8 +163,9 @@ def test_invalid_registrations_are_bad_request_data(body: Any) -> None:
         subscription("a", isActive="yes"),
         subscription("a", throttling=-1),
         subscription("a", watchedAttributes=["a"], timeInterval=5),
-        subscription("a", notification={"endpoint": {"uri": "http://x.example.org"},
-                                        "format": "xml"}),  # fmt: skip
+        subscription(
+            "a", notification={"endpoint": {"uri": "http://x.example.org"}, "format": "xml"}
+        ),
     ],
 )
 def test_invalid_csource_subscriptions_are_bad_request_data(body: Any) -> None:

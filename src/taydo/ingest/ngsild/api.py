@@ -125,6 +125,7 @@ class EntityQuery:
                 return (selected is None or selected(entity)) and scope(
                     read.entity_members(entity)[1]
                 )
+
         found: tuple[list[Any], int] = await run_in_threadpool(
             read.query_entities,
             runtime_of(request.app).db,
@@ -408,9 +409,7 @@ async def batch_merge(request: Request, principal: Principal = WRITE) -> Respons
     """Batch Entity Merge (§5.6.20): each entity merged into the stored one, as
     ``PATCH /entities/{id}`` does; 204, or 207 with a BatchOperationResult."""
     items, is_jsonld = await batch_items(request)
-    ops, errors = await run_in_threadpool(
-        parse_ops, request, items, is_jsonld, require_type=False
-    )
+    ops, errors = await run_in_threadpool(parse_ops, request, items, is_jsonld, require_type=False)
     outcome = await write(request, principal, ops, "merge")
     if errors or outcome.errors:
         context = resolver(runtime_of(request.app)).core

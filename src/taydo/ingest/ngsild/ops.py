@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import Request, Response
@@ -173,13 +174,21 @@ async def _related(
     known = {e.entity_id: e for e in entities}
     frontier = entities
     for _hop in range(join.level):
-        wanted = sorted({t for e in frontier for ts in _objects(e).values() for t in ts} - set(known))
+        wanted = sorted(
+            {t for e in frontier for ts in _objects(e).values() for t in ts} - set(known)
+        )
         wanted = wanted[: max(0, MAX_JOINED - len(known))]
         if not wanted:
             break
         found, _total = await run_in_threadpool(
-            lambda ids=wanted: read.query_entities(
-                runtime.db, resolver(runtime), principal, shape.context, ids=ids, limit=len(ids)
+            partial(
+                read.query_entities,
+                runtime.db,
+                resolver(runtime),
+                principal,
+                shape.context,
+                ids=wanted,
+                limit=len(wanted),
             )
         )
         known.update((e.entity_id, e) for e in found)
@@ -188,7 +197,11 @@ async def _related(
 
 
 def _inline(
-    shape: Shape, entity: read.Stored, known: dict[str, read.Stored], level: int, seen: frozenset[str]
+    shape: Shape,
+    entity: read.Stored,
+    known: dict[str, read.Stored],
+    level: int,
+    seen: frozenset[str],
 ) -> dict[str, Any]:
     body = shape.render(entity)
     if level == 0:
@@ -290,7 +303,9 @@ def selectors_of(raw: Any) -> list[Selector]:
             raise NgsiError("OperationNotSupported", "idPattern is not supported")
         unknown = set(item) - {"id", "type"}
         if unknown:
-            raise NgsiError("BadRequestData", f"unknown EntitySelector member {sorted(unknown)[0]!r}")
+            raise NgsiError(
+                "BadRequestData", f"unknown EntitySelector member {sorted(unknown)[0]!r}"
+            )
         entity_id = item.get("id")
         if entity_id is not None:
             check_entity_id(entity_id)
@@ -313,8 +328,7 @@ def selectors_check(
 
     def check(entity: read.Stored) -> bool:
         return any(
-            (entity_id is None or entity.entity_id == entity_id)
-            and (kind is None or kind(entity))
+            (entity_id is None or entity.entity_id == entity_id) and (kind is None or kind(entity))
             for entity_id, kind in checks
         )
 

@@ -463,15 +463,15 @@ def parse_scope_q(text: str) -> ScopeTest:
         return parts[0] if len(parts) == 1 else (lambda s: all(p(s) for p in parts))
 
     def term(depth: int) -> ScopeTest:
-        token = take()
-        if token == "(":
+        piece = take()
+        if piece == "(":
             inner = expression(depth + 1)
             if take() != ")":
                 raise NgsiError("BadRequestData", "scopeQ: missing )")
             return inner
-        if token in ";,|)":
-            raise NgsiError("BadRequestData", f"scopeQ: unexpected {token!r}")
-        return _scope_term(token)
+        if piece in ";,|)":
+            raise NgsiError("BadRequestData", f"scopeQ: unexpected {piece!r}")
+        return _scope_term(piece)
 
     test = expression(0)
     if peek() is not None:

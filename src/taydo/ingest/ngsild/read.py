@@ -232,9 +232,7 @@ def query_entities(
                 continue
             if order is not None:
                 if total >= MAX_SORTED:
-                    raise NgsiError(
-                        "TooManyResults", f"orderBy sorts at most {MAX_SORTED} matches"
-                    )
+                    raise NgsiError("TooManyResults", f"orderBy sorts at most {MAX_SORTED} matches")
                 matched.append(entity)
             elif offset <= total < offset + limit:
                 matched.append(entity)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
@@ -33,7 +33,7 @@ __all__ = ["router", "validate_registration", "validate_subscription"]
 router = APIRouter(tags=["ngsi-ld"], route_class=NgsiRoute)
 READ = requires("catalog:read")
 WRITE = requires("catalog:write")
-TABLE = SourceResource.__table__
+TABLE = cast(Table, SourceResource.__table__)
 MAX_LIMIT = 1000
 MODES = ("inclusive", "exclusive", "redirect", "auxiliary")
 
@@ -92,9 +92,8 @@ def _common(body: Any, kind: str) -> dict[str, Any]:
         raise _bad(f'type must be "{kind}"')
     out = dict(body)
     out["id"] = _uri(body["id"], "id") if "id" in body else f"urn:ngsi-ld:{kind}:{uuid.uuid4()}"
-    if "expiresAt" in body:
-        if _time(body["expiresAt"], "expiresAt") <= datetime.now(UTC):
-            raise _bad("expiresAt must be in the future")
+    if "expiresAt" in body and _time(body["expiresAt"], "expiresAt") <= datetime.now(UTC):
+        raise _bad("expiresAt must be in the future")
     for member in ("createdAt", "modifiedAt", "status", "timesSent", "lastNotification"):
         out.pop(member, None)  # system members: the broker's, not the client's
     return out
@@ -133,7 +132,9 @@ def validate_registration(body: Any) -> dict[str, Any]:
     if "contextSourceInfo" in body:
         infos = body["contextSourceInfo"]
         if not isinstance(infos, list) or not all(
-            isinstance(i, dict) and isinstance(i.get("key"), str) and isinstance(i.get("value"), str)
+            isinstance(i, dict)
+            and isinstance(i.get("key"), str)
+            and isinstance(i.get("value"), str)
             for i in infos
         ):
             raise _bad("contextSourceInfo must be an array of {key, value} texts")
@@ -177,9 +178,7 @@ def validate_subscription(body: Any) -> dict[str, Any]:
 
 
 class _Kind:
-    def __init__(
-        self, kind: str, path: str, validate: Callable[[Any], dict[str, Any]]
-    ) -> None:
+    def __init__(self, kind: str, path: str, validate: Callable[[Any], dict[str, Any]]) -> None:
         self.kind, self.path, self.validate = kind, path, validate
 
 
@@ -218,15 +217,22 @@ def _owner(principal: Principal) -> str | None:
     return None
 
 
-def _create(database: Database, kind: _Kind, body: dict[str, Any], context: Any, owner: str | None) -> None:
+def _create(
+    database: Database, kind: _Kind, body: dict[str, Any], context: Any, owner: str | None
+) -> None:
     now = _now()
     try:
         with database.engine.begin() as connection:
             connection.execute(
                 insert(TABLE).values(
-                    kind=kind.kind, resource_id=body["id"], agency_code=owner, body=body,
-                    context=context, created_at=now, updated_at=now,
-                )  # fmt: skip
+                    kind=kind.kind,
+                    resource_id=body["id"],
+                    agency_code=owner,
+                    body=body,
+                    context=context,
+                    created_at=now,
+                    updated_at=now,
+                )
             )
     except IntegrityError as exc:
         raise NgsiError("AlreadyExists", f"{body['id'][:255]} exists") from exc
@@ -242,9 +248,7 @@ def _row(database: Database, kind: _Kind, resource_id: str, principal: Principal
     return row
 
 
-def _rows(
-    database: Database, kind: _Kind, principal: Principal
-) -> list[Any]:
+def _rows(database: Database, kind: _Kind, principal: Principal) -> list[Any]:
     statement = select(TABLE).where(TABLE.c.kind == kind.kind).order_by(TABLE.c.id)
     if not principal.sees_everything:
         statement = statement.where(TABLE.c.agency_code.in_(sorted(principal.agencies)))
@@ -313,7 +317,9 @@ def _register(kind: _Kind) -> None:
             )  # fmt: skip
             if ids is not None and row.resource_id not in ids:
                 continue
-            if types is not None and not types & {stored.expand(t) for t in _types_of(row.body, member)}:
+            if types is not None and not types & {
+                stored.expand(t) for t in _types_of(row.body, member)
+            }:
                 continue
             if names is not None and not names & {stored.expand(a) for a in _attrs_of(row.body)}:
                 continue
@@ -329,7 +335,9 @@ def _register(kind: _Kind) -> None:
     ) -> Response:
         _uri(resource_id, "id")
         context = await get_context(request)
-        row = await run_in_threadpool(_row, runtime_of(request.app).db, kind, resource_id, principal)
+        row = await run_in_threadpool(
+            _row, runtime_of(request.app).db, kind, resource_id, principal
+        )
         return respond(request, _shown(row, kind, "sysAttrs" in (options or "")), context)
 
     @router.patch(kind.path + "/{resource_id:path}", status_code=204, name=f"update_{kind.kind}")

@@ -64,9 +64,7 @@ NULL_DELETES = frozenset({"merge", "patch", "update", "upsert_update"})
 
 def _is_null(attr: dict[str, Any]) -> bool:
     member = attr.get(primary_member(attr.get("type", "Property")))
-    return member == NULL or (
-        isinstance(member, list) and len(member) == 1 and member[0] == NULL
-    )
+    return member == NULL or (isinstance(member, list) and len(member) == 1 and member[0] == NULL)
 
 
 def _agency_for_new(
@@ -399,24 +397,23 @@ def _delete_attr(state: EntityState | None, op: Operation) -> None:
         raise NgsiError("ResourceNotFound", f"no entity {op.entity_id}")
     name = translate(op.attr_name, op.request, state.context)
     details = state.attributes.get(NGSI)
-    datasets = details.get(DATASETS_KEY) if isinstance(details, dict) else None
-    instances = datasets.get(name) if isinstance(datasets, dict) else None
+    found = details.get(DATASETS_KEY) if isinstance(details, dict) else None
+    datasets: dict[str, dict[str, Any]] = found if isinstance(found, dict) else {}
+    instances = datasets.get(name) or {}
     has_default = name in state.attributes and name != NGSI
     if op.delete_all or op.dataset_id is not None:
         if op.delete_all:
             gone = bool(instances) or has_default
-            if instances:
-                del datasets[name]  # type: ignore[index]
+            datasets.pop(name, None)
         else:
-            gone = bool(instances) and op.dataset_id in instances  # type: ignore[operator]
-            if gone:
-                del instances[op.dataset_id]  # type: ignore[index, arg-type]
-                if not instances:
-                    del datasets[name]  # type: ignore[index]
+            gone = op.dataset_id in instances
+            instances.pop(str(op.dataset_id), None)
+            if not instances:
+                datasets.pop(name, None)
         if not gone:
             raise NgsiError("ResourceNotFound", f"no such instance of {op.attr_name[:80]}")
-        if datasets is not None and not datasets:
-            details.pop(DATASETS_KEY, None)  # type: ignore[union-attr]
+        if isinstance(details, dict) and not datasets:
+            details.pop(DATASETS_KEY, None)
         state.dirty = True
         if not (op.delete_all and has_default):
             _note_changed(state, (name,))

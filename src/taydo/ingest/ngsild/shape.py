@@ -54,9 +54,7 @@ class Projection:
             name = key if key in ENTITY_KEYS or key.startswith("@") else context.expand(key)
             if key.startswith("@"):
                 out[key] = value
-            elif self.keep is not None and name not in self.keep:
-                continue
-            elif name in self.drop:
+            elif (self.keep is not None and name not in self.keep) or name in self.drop:
                 continue
             else:
                 out[key] = value
@@ -117,6 +115,8 @@ class _Key:
 
     def __init__(self, value: Any, missing: bool, descending: bool) -> None:
         self.missing, self.descending = missing, descending
+        self.kind: int
+        self.value: Any
         if isinstance(value, dict) and "@value" in value:
             value = value["@value"]
         if isinstance(value, bool):
@@ -148,7 +148,11 @@ class _Key:
 
 def sort_key(order: Order, get: Any) -> tuple[_Key, ...]:
     """The key of one entity; ``get(name)`` gives (value, missing) for a caller's name."""
-    return tuple(_Key(*get(name), descending) for name, descending in order.terms)
+    keys = []
+    for name, descending in order.terms:
+        value, missing = get(name)
+        keys.append(_Key(value, missing, descending))
+    return tuple(keys)
 
 
 # -- GeoJSON ----------------------------------------------------------------------------
