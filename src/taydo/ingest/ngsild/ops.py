@@ -375,14 +375,19 @@ def query_body(body: Any) -> dict[str, Any]:
             raise NgsiError("OperationNotSupported", "geoproperty other than location")
     if "entities" in body:
         out["selectors"] = selectors_of(body["entities"])
-    for member in ("pick", "omit"):
+    for member in ("pick", "omit", "datasetId"):
         if member in body:
-            value = body[member]
-            out[member] = ",".join(value) if isinstance(value, list) else _text(value, member)
-    if "datasetId" in body:
-        value = body["datasetId"]
-        out["datasetId"] = ",".join(value) if isinstance(value, list) else _text(value, "datasetId")
+            out[member] = _text_list(body[member], member)
     return out
+
+
+def _text_list(value: Any, what: str) -> str | None:
+    """A name or an array of names, as the comma-separated text the URL would carry."""
+    if isinstance(value, list):
+        if not value or not all(isinstance(v, str) and v and "," not in v for v in value):
+            raise NgsiError("BadRequestData", f"{what} must be an array of names")
+        return ",".join(value)
+    return _text(value, what)
 
 
 def _json_text(value: Any) -> str:

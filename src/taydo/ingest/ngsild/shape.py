@@ -34,6 +34,8 @@ MAX_ORDER_TERMS = 8
 def _names(value: str | list[Any] | None, what: str) -> list[str] | None:
     if value is None:
         return None
+    if not isinstance(value, str | list):
+        raise NgsiError("BadRequestData", f"{what} must be a list of names")
     parts = value.split(",") if isinstance(value, str) else value
     names = [p.strip() for p in parts if isinstance(p, str) and p.strip()]
     if not names or len(names) != len(parts):
