@@ -14,7 +14,7 @@ from taydo.core.access import Principal, requires
 from taydo.core.bounds import MAX_OFFSET
 from taydo.core.deps import AppRuntime, Db
 from taydo.core.runtime import runtime_of
-from taydo.ingest.ngsild import discovery, read, temporal
+from taydo.ingest.ngsild import discovery, read, registrations, temporal
 from taydo.ingest.ngsild.entity import check_entity_id, parse_attributes
 from taydo.ingest.ngsild.errors import NgsiError
 from taydo.ingest.ngsild.handlers import (
@@ -32,9 +32,20 @@ from taydo.ingest.ngsild.http import (
     NgsiRoute,
     request_context,
     respond,
+    wants_jsonld,
 )
-from taydo.ingest.ngsild.query import parse_geoquery, parse_q
+from taydo.ingest.ngsild.ops import (
+    Join,
+    Shape,
+    answer_entities,
+    answer_entity,
+    purge,
+    query_body,
+    selectors_check,
+)
+from taydo.ingest.ngsild.query import parse_geoquery, parse_q, parse_scope_q
 from taydo.ingest.ngsild.service import Operation
+from taydo.ingest.ngsild.shape import parse_order
 
 __all__ = ["router"]
 
@@ -62,8 +73,9 @@ async def create_entity(request: Request, principal: Principal = WRITE) -> Respo
 
 
 class EntityQuery:
-    """The query parameters that select entities, shared by ``GET /entities`` and
-    ``GET /temporal/entities`` (FastAPI fills it as a dependency)."""
+    """The query parameters that select entities, shared by ``GET /entities``,
+    ``GET /temporal/entities``, ``DELETE /entities`` and (from its body)
+    ``POST /entityOperations/query`` (FastAPI fills it as a dependency)."""
 
     def __init__(
         self,
@@ -77,10 +89,16 @@ class EntityQuery:
         limit: int = Query(20, ge=0, le=MAX_OFFSET),
         offset: int = Query(0, ge=0, le=MAX_OFFSET),
         count: bool = False,
+        orderBy: str | None = None,
+        scopeQ: str | None = None,
     ) -> None:
         self.types, self.ids, self.names = names_of(type), names_of(id), names_of(attrs)
-        if not (self.types or self.ids or self.names or q or georel):
-            raise NgsiError("BadRequestData", "give at least one of type, id, attrs, q or georel")
+        self.selectors: list[Any] | None = None  # EntitySelectors of a Query body
+        if not (self.types or self.ids or self.names or q or georel or scopeQ):
+            raise NgsiError(
+                "BadRequestData", "give at least one of type, id, attrs, q, scopeQ or georel"
+            )
+        self.scope = parse_scope_q(scopeQ) if scopeQ is not None else None
         if limit > read.MAX_LIMIT:
             raise NgsiError("TooManyResults", f"limit must be ≤ {read.MAX_LIMIT}")
         self.q = parse_q(q) if q else None
@@ -88,29 +106,48 @@ class EntityQuery:
         wanted = list(self.names or []) + (sorted(self.q.attributes()) if self.q else [])
         if self.names is not None and not wanted:
             raise NgsiError("BadRequestData", "attrs is empty")
+        self.order = parse_order(orderBy)
         self.limit, self.offset, self.count = limit, offset, count
 
     async def run(
-        self, request: Request, principal: Principal, context: Any
+        self, request: Request, principal: Principal, context: Any, *, everything: bool = False
     ) -> tuple[list[Any], int]:
-        """The matching entities (this page of them) and how many match in all."""
+        """The matching entities (this page of them, or all with ``everything``) and how
+        many match in all."""
+        types, ids, selected = self.types, self.ids, None
+        if self.selectors:
+            types, ids, selected = selectors_check(self.selectors, context)
+        also = selected
+        if self.scope is not None:
+            scope = self.scope
+
+            def also(entity: Any) -> bool:
+                return (selected is None or selected(entity)) and scope(
+                    read.entity_members(entity)[1]
+                )
+
         found: tuple[list[Any], int] = await run_in_threadpool(
             read.query_entities,
             runtime_of(request.app).db,
             resolver(runtime_of(request.app)),
             principal,
             context,
-            types=self.types,
-            ids=self.ids,
+            types=types,
+            ids=ids,
             q=self.q,
             geo=self.geo,
-            limit=self.limit,
-            offset=self.offset,
+            limit=MAX_PURGE if everything else self.limit,
+            offset=0 if everything else self.offset,
+            order=self.order,
+            also=also,
         )
         return found
 
     def headers(self, total: int) -> dict[str, str] | None:
         return {"NGSILD-Results-Count": str(total)} if self.count else None
+
+
+MAX_PURGE = 1_000_000
 
 
 @router.get("/entities")
@@ -119,23 +156,44 @@ async def query_entities(
     principal: Principal = READ,
     query: EntityQuery = Depends(),  # noqa: B008
     options: str | None = None,
+    pick: str | None = None,
+    omit: str | None = None,
+    lang: str | None = None,
+    geometryProperty: str | None = None,
+    datasetId: str | None = None,
+    join: str | None = None,
+    joinLevel: int | None = None,
 ) -> Response:
-    context = await get_context(request)
-    names = query.names
-    matcher = read.NameMatcher(context, names) if names else None
-    flags = options_of(options)
+    """Query Entities (§5.7.2), answered as JSON, JSON-LD or a GeoJSON FeatureCollection."""
+    context = await get_context(request, geo=True)
+    shape = Shape.of(
+        context, options=options, names=query.names, pick=pick, omit=omit, lang=lang,
+        geometry_property=geometryProperty, dataset_id=datasetId,
+    )  # fmt: skip
     entities, total = await query.run(request, principal, context)
-    out = [
-        read.render(
-            e,
-            context,
-            key_values="keyValues" in flags or "simplified" in flags,
-            attrs=matcher,
-            sys_attrs="sysAttrs" in flags,
-        )
-        for e in entities
-    ]
-    return respond(request, out, context, headers=query.headers(total))
+    return await answer_entities(
+        request, entities, shape, query.headers(total), principal=principal,
+        join=Join.of(join, joinLevel),
+    )  # fmt: skip
+
+
+@router.delete("/entities", status_code=204)
+async def purge_entities(
+    request: Request,
+    principal: Principal = WRITE,
+    query: EntityQuery = Depends(),  # noqa: B008
+) -> Response:
+    """Purge Entities: delete every entity the query selects (type, id, q, georel — the same
+    parameters as ``GET /entities``; ``limit``/``offset`` do not apply) that the caller may
+    change."""
+    if not (query.types or query.ids or query.q or query.geo or query.scope):
+        raise NgsiError("BadRequestData", "purge needs type, id, q, scopeQ or georel")
+    if query.names:
+        raise NgsiError("BadRequestData", "attrs does not apply to purge")
+    context = await get_context(request)
+    entities, _total = await query.run(request, principal, context, everything=True)
+    await purge(request, principal, entities, context)
+    return Response(status_code=204)
 
 
 @router.get("/entities/{entity_id}")
@@ -147,20 +205,25 @@ async def retrieve_entity(
     principal: Principal = READ,
     attrs: str | None = None,
     options: str | None = None,
+    pick: str | None = None,
+    omit: str | None = None,
+    lang: str | None = None,
+    geometryProperty: str | None = None,
+    datasetId: str | None = None,
+    join: str | None = None,
+    joinLevel: int | None = None,
 ) -> Response:
+    """Retrieve Entity (§5.7.1), as JSON, JSON-LD or a GeoJSON Feature."""
     check_entity_id(entity_id)
-    context = await get_context(request)
-    names = names_of(attrs)
+    context = await get_context(request, geo=True)
+    shape = Shape.of(
+        context, options=options, names=names_of(attrs), pick=pick, omit=omit, lang=lang,
+        geometry_property=geometryProperty, dataset_id=datasetId,
+    )  # fmt: skip
     entity = await run_in_threadpool(read.retrieve, db, resolver(runtime), principal, entity_id)
-    flags = options_of(options)
-    body = read.render(
-        entity,
-        context,
-        key_values="keyValues" in flags or "simplified" in flags,
-        attrs=read.NameMatcher(context, names) if names else None,
-        sys_attrs="sysAttrs" in flags,
+    return await answer_entity(
+        request, entity, shape, principal=principal, join=Join.of(join, joinLevel)
     )
-    return respond(request, body, context)
 
 
 async def _whole_entity(
@@ -278,11 +341,22 @@ async def patch_attr(
 
 @router.delete("/entities/{entity_id}/attrs/{attr}", status_code=204)
 async def delete_attr(
-    request: Request, entity_id: str, attr: str, principal: Principal = WRITE
+    request: Request,
+    entity_id: str,
+    attr: str,
+    principal: Principal = WRITE,
+    datasetId: str | None = None,
+    deleteAll: bool = False,
 ) -> Response:
+    """Delete Attribute (§5.6.5): its default instance, the instance of ``datasetId``, or
+    with ``deleteAll=true`` every instance."""
     check_entity_id(entity_id)
+    if datasetId is not None:
+        check_entity_id(datasetId)
     context = await get_context(request)
-    op = Operation(entity_id, None, context, attr_name=attr)
+    op = Operation(
+        entity_id, None, context, attr_name=attr, dataset_id=datasetId, delete_all=deleteAll
+    )
     outcome = await write(request, principal, [op], "delete_attr")
     if outcome.errors:
         raise outcome.errors[0][1]
@@ -290,6 +364,57 @@ async def delete_attr(
 
 
 # -- batch operations -------------------------------------------------------------------
+
+
+@router.post("/entityOperations/query")
+async def batch_query(
+    request: Request,
+    principal: Principal = READ,
+    limit: int = Query(20, ge=0, le=MAX_OFFSET),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    count: bool = False,
+    options: str | None = None,
+    orderBy: str | None = None,
+    geometryProperty: str | None = None,
+    datasetId: str | None = None,
+    join: str | None = None,
+    joinLevel: int | None = None,
+) -> Response:
+    """Query Entities via POST (§5.7.2 with a Query body): the same answers as
+    ``GET /entities`` with the same parameters."""
+    body, is_jsonld = await read_body(request)
+    context = request_context(resolver(runtime_of(request.app)), request, body, is_jsonld)
+    wants_jsonld(request, geo=True)
+    kw = query_body(body)
+    pick, omit, lang = kw.pop("pick", None), kw.pop("omit", None), kw.pop("lang", None)
+    datasetId = kw.pop("datasetId", datasetId)
+    selectors = kw.pop("selectors", None)
+    if selectors:
+        kw["type"] = ",".join(sorted({t for s in selectors for t in s.types}))
+    query = EntityQuery(**kw, limit=limit, offset=offset, count=count, orderBy=orderBy)
+    query.selectors = selectors
+    shape = Shape.of(
+        context, options=options, names=query.names, pick=pick, omit=omit, lang=lang,
+        geometry_property=geometryProperty, dataset_id=datasetId,
+    )  # fmt: skip
+    entities, total = await query.run(request, principal, context)
+    return await answer_entities(
+        request, entities, shape, query.headers(total), principal=principal,
+        join=Join.of(join, joinLevel),
+    )  # fmt: skip
+
+
+@router.post("/entityOperations/merge")
+async def batch_merge(request: Request, principal: Principal = WRITE) -> Response:
+    """Batch Entity Merge (§5.6.20): each entity merged into the stored one, as
+    ``PATCH /entities/{id}`` does; 204, or 207 with a BatchOperationResult."""
+    items, is_jsonld = await batch_items(request)
+    ops, errors = await run_in_threadpool(parse_ops, request, items, is_jsonld, require_type=False)
+    outcome = await write(request, principal, ops, "merge")
+    if errors or outcome.errors:
+        context = resolver(runtime_of(request.app)).core
+        return respond(request, batch_result(outcome, errors), context, status=207)
+    return Response(status_code=204)
 
 
 @router.post("/entityOperations/{operation}")
@@ -459,3 +584,7 @@ async def temporal_entity(
         "temporalValues" in options_of(options),
     )
     return respond(request, body, context)
+
+
+# Context source registrations and their subscriptions (stored, validated; no forwarding).
+router.include_router(registrations.router)

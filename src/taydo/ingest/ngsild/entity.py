@@ -32,6 +32,7 @@ __all__ = [
     "observed_ms",
     "parse_attributes",
     "parse_entity",
+    "parse_scope",
     "primary_member",
     "render_attribute",
     "translate",
@@ -177,12 +178,11 @@ def _parse_attribute(
         simple = _simple_property(raw)
         if simple is not None:
             return simple
+        if "datasetId" in raw:
+            return _multi_attribute(name, [raw], request, target)
     where = f"attribute {name[:80]!r}"
     if isinstance(raw, list):
-        raise NgsiError(
-            "OperationNotSupported",
-            f"{where}: multi-attributes (datasetId arrays) are not supported",
-        )
+        return _multi_attribute(name, raw, request, target)
     if not isinstance(raw, dict):
         raise _bad(f"{where}: expected an object with type and value (normalized form)")
     kind = raw.get("type")
@@ -218,7 +218,7 @@ def _parse_attribute(
             if not isinstance(item, str) or not 0 < len(item) <= 32:
                 raise _bad(f"{where}: unitCode must be a short text code")
             out[key] = item
-        elif key in ("datasetId", "value", "object", "lang"):
+        elif key in ("value", "object", "lang"):
             _check_json(item, where)
             out[key] = item
         else:
@@ -229,6 +229,44 @@ def _parse_attribute(
                 if isinstance(item, dict) and ("value" in item or "object" in item)
                 else item
             )
+    return out
+
+
+DATASETS = "@datasets"  # in a parsed attribute: its instances that have a datasetId
+MAX_INSTANCES = 100
+
+
+def _multi_attribute(
+    name: str, raw: list[Any], request: Context | None, target: Context | None
+) -> dict[str, Any]:
+    """A multi-attribute (§4.5.5): instances told apart by ``datasetId``, at most one
+    without (the default instance). Parsed as the default instance (when there is one) with
+    the others under ``@datasets``, by datasetId."""
+    where = f"attribute {name[:80]!r}"
+    if not raw or len(raw) > MAX_INSTANCES:
+        raise _bad(f"{where}: a multi-attribute has 1 to {MAX_INSTANCES} instances")
+    default: dict[str, Any] | None = None
+    instances: dict[str, dict[str, Any]] = {}
+    for item in raw:
+        if not isinstance(item, dict):
+            raise _bad(f"{where}: each instance is an object")
+        dataset = item.get("datasetId")
+        parsed = _parse_attribute(
+            name, {k: v for k, v in item.items() if k != "datasetId"}, request, target
+        )
+        if dataset is None:
+            if default is not None:
+                raise _bad(f"{where}: only one instance may lack a datasetId")
+            default = parsed
+            continue
+        if not isinstance(dataset, str) or not _URI.match(dataset) or len(dataset) > MAX_NAME:
+            raise _bad(f"{where}: datasetId must be a URI")
+        if dataset in instances:
+            raise _bad(f"{where}: datasetId {dataset[:80]!r} given twice")
+        instances[dataset] = {**parsed, "datasetId": dataset}
+    out = dict(default) if default is not None else {"type": next(iter(instances.values()))["type"]}
+    if instances:
+        out[DATASETS] = instances
     return out
 
 
@@ -250,27 +288,65 @@ def parse_attributes(
 @dataclass
 class ParsedEntity:
     entity_id: str
-    type: str
+    type: str  # the first type: the catalog's
     attrs: dict[str, dict[str, Any]] = field(default_factory=dict)
     context_value: Any = None
+    more_types: list[str] = field(default_factory=list)  # a multi-typed entity's others
+    scope: list[str] | None = None  # None: not given; [NULL]: delete (merge)
+
+
+_SCOPE = re.compile(r"^(?:/[^/\s#+,;|()\x00-\x1f]+)+$")
+MAX_SCOPES = 100
+NULL_VALUE = "urn:ngsi-ld:null"
+
+
+def parse_scope(raw: Any) -> list[str]:
+    """``scope`` (§4.18): one scope or an array of them, each a path such as
+    ``/CanTho/NinhKieu``."""
+    if raw == NULL_VALUE:
+        return [NULL_VALUE]
+    scopes = [raw] if isinstance(raw, str) else raw
+    if not isinstance(scopes, list) or not scopes or len(scopes) > MAX_SCOPES:
+        raise _bad("scope must be a scope or a non-empty array of scopes")
+    out: list[str] = []
+    for scope in scopes:
+        if not isinstance(scope, str) or len(scope) > MAX_NAME or not _SCOPE.match(scope):
+            raise _bad(f"invalid scope {str(scope)[:80]!r} (e.g. /CanTho/NinhKieu)")
+        if scope not in out:
+            out.append(scope)
+    return out
+
+
+def _types_of(kind: Any, request: Context, require_type: bool) -> list[str]:
+    if kind is None and not require_type:
+        return [""]
+    kinds = kind if isinstance(kind, list) else [kind]
+    if not kinds or len(kinds) > 16 or not all(isinstance(k, str) for k in kinds):
+        raise _bad("type must be an entity type name or a non-empty array of them")
+    out: list[str] = []
+    for raw in kinds:
+        name = request.normalize(_check_name(raw, "entity type"))
+        if len(name) > 80:
+            raise _bad(f"entity type too long (80 characters at most): {name[:80]!r}")
+        if name not in out:
+            out.append(name)
+    return out
 
 
 def parse_entity(raw: Any, request: Context, *, require_type: bool = True) -> ParsedEntity:
     if not isinstance(raw, dict):
         raise _bad("an entity must be a JSON object")
     entity_id = check_entity_id(raw.get("id"))
-    kind = raw.get("type")
-    if isinstance(kind, list) and len(kind) == 1:
-        kind = kind[0]
-    if kind is None and not require_type:
-        kind = ""
-    elif not isinstance(kind, str):
-        raise _bad("type must be one entity type name (multi-typed entities are not supported)")
-    else:
-        kind = request.normalize(_check_name(kind, "entity type"))
-        if len(kind) > 80:
-            raise _bad(f"entity type too long (80 characters at most): {kind[:80]!r}")
-    return ParsedEntity(entity_id, kind, parse_attributes(raw, request, request), request.value)
+    kinds = _types_of(raw.get("type"), request, require_type)
+    scope = parse_scope(raw["scope"]) if "scope" in raw else None
+    return ParsedEntity(
+        entity_id,
+        kinds[0],
+        parse_attributes(raw, request, request),
+        request.value,
+        kinds[1:],
+        scope,
+    )
 
 
 def entity_context_value(attributes: dict[str, Any]) -> tuple[bool, Any]:
@@ -314,7 +390,7 @@ def render_attribute(
         return primary
     out: dict[str, Any] = {}
     for key, item in attr.items():
-        if key in ("type", "value", "object", "observedAt", "unitCode", "datasetId") or (
+        if key in ("type", "value", "object", "observedAt", "unitCode", "datasetId", "lang") or (
             key in PRIMARY.values()
         ):
             out[key] = item

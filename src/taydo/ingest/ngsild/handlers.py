@@ -88,9 +88,11 @@ def names_of(value: str | None) -> list[str] | None:
     return names
 
 
-async def get_context(request: Request) -> Context:
+async def get_context(request: Request, *, geo: bool = False) -> Context:
+    """The caller's context (Link header, else the core); ``geo``: the route can answer
+    GeoJSON too (see ``wants_jsonld``)."""
     url = link_context(request)
-    wants_jsonld(request)  # refuses an unsupported Accept early
+    wants_jsonld(request, geo=geo)  # refuses an unsupported Accept early
     contexts = resolver(runtime_of(request.app))
     if url is None:
         return contexts.core

@@ -24,6 +24,8 @@ __all__ = [
     "link_context",
     "problem_response",
     "respond",
+    "respond_geojson",
+    "wants_geojson",
     "wants_jsonld",
 ]
 
@@ -181,11 +183,32 @@ def request_context(
     return resolver.resolve(url) if url else resolver.core
 
 
-def wants_jsonld(request: Request) -> bool:
+GEOJSON = "application/geo+json"
+
+
+def _accepted(request: Request) -> list[str]:
+    accept = request.headers.get("accept", "").lower()
+    return [part.split(";", 1)[0].strip() for part in accept.split(",")] if accept else []
+
+
+def wants_geojson(request: Request) -> bool:
+    """Whether the caller prefers GeoJSON (entity retrieval and queries offer it)."""
+    kinds = _accepted(request)
+    if GEOJSON not in kinds:
+        return False
+    others = [k for k in kinds if k in ("application/json", "application/ld+json")]
+    return not others or kinds.index(GEOJSON) < kinds.index(others[0])
+
+
+def wants_jsonld(request: Request, *, geo: bool = False) -> bool:
+    """Whether to answer in JSON-LD (else plain JSON); ``geo``: the route also answers
+    GeoJSON, so an Accept asking only for it is no reason for 406."""
+    if geo and wants_geojson(request):
+        return False
     accept = request.headers.get("accept", "").lower()
     if not accept:
         return False
-    kinds = [part.split(";", 1)[0].strip() for part in accept.split(",")]
+    kinds = _accepted(request)
     if "application/ld+json" in kinds:
         return "application/json" not in kinds or kinds.index("application/ld+json") < (
             kinds.index("application/json")
@@ -215,3 +238,8 @@ def respond(
         return Response(orjson.dumps(content), status, headers, media_type="application/ld+json")
     headers["Link"] = f'<{context.link_url}>; rel="{JSONLD_REL}"; type="application/ld+json"'
     return Response(orjson.dumps(content), status, headers, media_type="application/json")
+
+
+def respond_geojson(content: Any, *, headers: dict[str, str] | None = None) -> Response:
+    """A GeoJSON answer: a Feature or FeatureCollection carrying its ``@context``."""
+    return Response(orjson.dumps(content), 200, headers, media_type=GEOJSON)

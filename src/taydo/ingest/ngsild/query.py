@@ -21,7 +21,10 @@ from shapely.geometry.base import BaseGeometry
 
 from taydo.ingest.ngsild.errors import NgsiError
 
-__all__ = ["MISSING", "GeoQuery", "Query", "geometry_of", "parse_geoquery", "parse_q", "point_of"]
+__all__ = [
+    "MISSING", "GeoQuery", "Query", "geometry_of", "parse_geoquery", "parse_q", "parse_scope_q",
+    "point_of",
+]  # fmt: skip
 
 MAX_Q_LENGTH = 4000
 MAX_DEPTH = 16
@@ -396,3 +399,81 @@ def parse_geoquery(georel: str, geometry: str | None, coordinates: str | None) -
     if relation == "near" and max_distance is None and min_distance is None:
         raise NgsiError("BadRequestData", "near needs maxDistance or minDistance")
     return GeoQuery(relation, shape_, max_distance, min_distance)
+
+
+# -- scope queries ----------------------------------------------------------------------
+
+ScopeTest = Callable[[list[str]], bool]  # an entity's scopes → does it match
+
+
+def _scope_term(text: str) -> ScopeTest:
+    """``/a/b`` (that scope), ``/a/+/c`` (``+``: any one level), ``/a/#`` (``/a`` and all
+    below it), ``/#`` (any scope at all)."""
+    if not text.startswith("/") or len(text) > 255:
+        raise NgsiError("BadRequestData", f"scopeQ: a scope starts with / ({text[:60]!r})")
+    parts = text[1:].split("/")
+    if any(not p or any(c.isspace() for c in p) for p in parts):
+        raise NgsiError("BadRequestData", f"scopeQ: bad scope {text[:60]!r}")
+    if "#" in parts[:-1] or any("#" in p and p != "#" for p in parts):
+        raise NgsiError("BadRequestData", f"scopeQ: # only ends a scope ({text[:60]!r})")
+    prefix = parts[-1] == "#"
+    wanted = parts[:-1] if prefix else parts
+
+    def one(scope: str) -> bool:
+        have = scope[1:].split("/")
+        if len(have) < len(wanted) or (not prefix and len(have) != len(wanted)):
+            return False
+        return all(w == "+" or w == h for w, h in zip(wanted, have, strict=False))
+
+    return lambda scopes: any(one(s) for s in scopes)
+
+
+def parse_scope_q(text: str) -> ScopeTest:
+    """``scopeQ`` (§4.19): scope terms joined by ``;`` (and) and ``,`` or ``|`` (or),
+    parentheses grouping."""
+    if not text or len(text) > MAX_Q_LENGTH:
+        raise NgsiError("BadRequestData", "scopeQ is empty or too long")
+    tokens = [t.strip() for t in re.split(r"([;,|()])", text) if t.strip()]
+    position = 0
+
+    def peek() -> str | None:
+        return tokens[position] if position < len(tokens) else None
+
+    def take() -> str:
+        nonlocal position
+        if position >= len(tokens):
+            raise NgsiError("BadRequestData", "scopeQ ends too early")
+        position += 1
+        return tokens[position - 1]
+
+    def expression(depth: int) -> ScopeTest:
+        if depth > MAX_DEPTH:
+            raise NgsiError("TooComplexQuery", "scopeQ nests too deeply")
+        parts = [conjunction(depth)]
+        while peek() in (",", "|"):
+            take()
+            parts.append(conjunction(depth))
+        return parts[0] if len(parts) == 1 else (lambda s: any(p(s) for p in parts))
+
+    def conjunction(depth: int) -> ScopeTest:
+        parts = [term(depth)]
+        while peek() == ";":
+            take()
+            parts.append(term(depth))
+        return parts[0] if len(parts) == 1 else (lambda s: all(p(s) for p in parts))
+
+    def term(depth: int) -> ScopeTest:
+        piece = take()
+        if piece == "(":
+            inner = expression(depth + 1)
+            if take() != ")":
+                raise NgsiError("BadRequestData", "scopeQ: missing )")
+            return inner
+        if piece in ";,|)":
+            raise NgsiError("BadRequestData", f"scopeQ: unexpected {piece!r}")
+        return _scope_term(piece)
+
+    test = expression(0)
+    if peek() is not None:
+        raise NgsiError("BadRequestData", f"scopeQ: unexpected {peek()!r}")
+    return test

@@ -21,6 +21,7 @@ from taydo.ingest.ngsild.entity import (
 )
 from taydo.ingest.ngsild.errors import NgsiError
 from taydo.ingest.ngsild.query import MISSING, GeoQuery, Query, geometry_of
+from taydo.ingest.ngsild.shape import Order, sort_key
 
 __all__ = ["Stored", "query_entities", "render", "retrieve", "stored_of"]
 
@@ -49,6 +50,21 @@ def stored_of(row: catalog.EntityRecord, resolver: ContextResolver) -> Stored:
     has_ngsi, value = entity_context_value(attributes)
     context = resolver.resolve(value) if has_ngsi else None
     return Stored(row[0], row[1], row[2], attributes, row[4], row[5], row[6], row[7], context)
+
+
+def _instances(entity: Stored) -> dict[str, dict[str, dict[str, Any]]]:
+    """The attribute instances with a datasetId, by attribute name and datasetId."""
+    details = entity.attributes.get(NGSI)
+    found = details.get("datasets") if isinstance(details, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+def entity_members(entity: Stored) -> tuple[list[str], list[str]]:
+    """(a multi-typed entity's types after the first, the entity's scopes)."""
+    details = entity.attributes.get(NGSI)
+    if not isinstance(details, dict):
+        return [], []
+    return list(details.get("types") or []), list(details.get("scope") or [])
 
 
 def _iso(moment: datetime) -> str:
@@ -84,23 +100,60 @@ def render(
     key_values: bool = False,
     attrs: NameMatcher | None = None,
     sys_attrs: bool = False,
+    lang: list[str] | None = None,
+    datasets: list[str] | None = None,
 ) -> dict[str, Any]:
+    """The entity in ``target``'s terms; ``lang``: LanguageProperties become Properties in
+    the first of these languages they hold (``*``: any); ``datasets``: only the attribute
+    instances with these datasetIds (``@none``: the default instances)."""
     source = entity.context
     out: dict[str, Any] = {
         "id": entity.entity_id,
         "type": translate(entity.type, source, target),
     }
+    more, scope = entity_members(entity)
+    if more:
+        out["type"] = [out["type"], *(translate(t, source, target) for t in more)]
+    if scope:
+        out["scope"] = scope[0] if len(scope) == 1 else scope
     items = attr_items(entity.attributes)
     if "location" not in entity.attributes and entity.lon is not None and entity.lat is not None:
         point = {"type": "Point", "coordinates": [entity.lon, entity.lat]}
         items.append(("location", {"type": "GeoProperty", "value": point}))
+    instances = _instances(entity)
+    if instances:  # attributes that have only instances with a datasetId
+        items += [(n, {}) for n in instances if n not in entity.attributes]
     for name, attr in items:
         if attrs is not None and not attrs(name, source):
             continue
-        out[translate(name, source, target)] = render_attribute(attr, source, target, key_values)
+        every = ([attr] if attr else []) + list(instances.get(name, {}).values())
+        if datasets is not None:
+            every = [a for a in every if a.get("datasetId", "@none") in datasets]
+        if lang is not None:
+            every = [in_language(a, lang) if a.get("type") == "LanguageProperty" else a
+                     for a in every]  # fmt: skip
+        shown = [render_attribute(a, source, target, key_values) for a in every]
+        if shown:
+            out[translate(name, source, target)] = shown[0] if len(shown) == 1 else shown
     if sys_attrs and not key_values:
         out["createdAt"] = _iso(entity.created_at)
         out["modifiedAt"] = _iso(entity.updated_at)
+    return out
+
+
+def in_language(attr: dict[str, Any], lang: list[str]) -> dict[str, Any]:
+    """A LanguageProperty as the Property of one language (§4.5.18): the first of ``lang``
+    the map holds, else its ``@none`` entry, else its first one."""
+    languages = attr.get("languageMap")
+    if not isinstance(languages, dict) or not languages:
+        return attr
+    chosen = next((code for code in lang if code in languages), None)
+    if chosen is None:
+        chosen = "@none" if "@none" in languages else next(iter(languages))
+    out = {k: v for k, v in attr.items() if k not in ("languageMap", "type")}
+    out = {"type": "Property", "value": languages[chosen], **out}
+    if chosen != "@none":
+        out["lang"] = chosen
     return out
 
 
@@ -118,12 +171,20 @@ def _type_filter(request: Context, types: list[str]) -> tuple[set[str], Callable
     candidates = set(types) | {_local(i) for i in wanted} | set(wanted)
     candidates |= {request.compact(i) for i in wanted}
 
+    locals_ = {_local(i) for i in wanted}
+
     def check(entity: Stored) -> bool:
+        kinds = [entity.type, *entity_members(entity)[0]]
         if entity.context is None:
-            return entity.type in types or entity.type in {_local(i) for i in wanted}
-        return entity.context.expand(entity.type) in wanted
+            return any(k in types or k in locals_ for k in kinds)
+        return any(entity.context.expand(k) in wanted for k in kinds)
 
     return candidates, check
+
+
+def type_check(request: Context, types: list[str]) -> Callable[[Stored], bool]:
+    """Whether an entity is of one of ``types`` (terms of ``request``'s context)."""
+    return _type_filter(request, types)[1]
 
 
 def query_entities(
@@ -138,8 +199,12 @@ def query_entities(
     geo: GeoQuery | None = None,
     limit: int = 20,
     offset: int = 0,
+    order: Order | None = None,
+    also: Callable[[Stored], bool] | None = None,
 ) -> tuple[list[Stored], int]:
-    """Matching entities (a page of them) and how many match in all."""
+    """Matching entities (a page of them) and how many match in all; ``order`` sorts every
+    match before the page is cut (else they come in the order they were made); ``also`` is
+    one more condition each must meet."""
     check_type: Callable[[Stored], bool] | None = None
     candidates: set[str] | None = None
     if types:
@@ -163,10 +228,36 @@ def query_entities(
                 continue
             if geo is not None and not _geo_matches(entity, geo):
                 continue
-            if offset <= total < offset + limit:
+            if also is not None and not also(entity):
+                continue
+            if order is not None:
+                if total >= MAX_SORTED:
+                    raise NgsiError("TooManyResults", f"orderBy sorts at most {MAX_SORTED} matches")
+                matched.append(entity)
+            elif offset <= total < offset + limit:
                 matched.append(entity)
             total += 1
+    if order is not None:
+        matched.sort(key=lambda e: sort_key(order, _order_getter(e, request)))
+        matched = matched[offset : offset + limit]
     return matched, total
+
+
+MAX_SORTED = 100_000
+
+
+def _order_getter(entity: Stored, request: Context) -> Callable[[str], tuple[Any, bool]]:
+    get = _getter(entity, request)
+
+    def value(name: str) -> tuple[Any, bool]:
+        if name == "id":
+            return entity.entity_id, False
+        if name == "type":
+            return entity.type, False
+        found = get(name)
+        return (None, True) if found is MISSING else (found, False)
+
+    return value
 
 
 def _getter(entity: Stored, request: Context) -> Callable[[str], Any]:

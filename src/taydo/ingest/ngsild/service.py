@@ -24,10 +24,12 @@ from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.ingest.ngsild.context import Context, ContextResolver
 from taydo.ingest.ngsild.entity import (
+    DATASETS,
     NGSI,
     ParsedEntity,
     now_utc,
     observed_ms,
+    primary_member,
     split_for_storage,
     translate,
 )
@@ -55,6 +57,14 @@ MODES = (
     "delete_attr",
 )  # fmt: skip
 NULL = "urn:ngsi-ld:null"
+# The modes that change some attributes of an existing entity: there "urn:ngsi-ld:null" as
+# an attribute's value (object, vocab, json, languageMap …) deletes it.
+NULL_DELETES = frozenset({"merge", "patch", "update", "upsert_update"})
+
+
+def _is_null(attr: dict[str, Any]) -> bool:
+    member = attr.get(primary_member(attr.get("type", "Property")))
+    return member == NULL or (isinstance(member, list) and len(member) == 1 and member[0] == NULL)
 
 
 def _agency_for_new(
@@ -115,6 +125,10 @@ def _apply_attrs(
     attributes = state.attributes
     details = attributes.get(NGSI) if state.context is not None else None
     meta: dict[str, Any] = dict(details.get("meta", {})) if isinstance(details, dict) else {}
+    stored = attributes.get(NGSI)
+    members = (
+        {k: v for k, v in stored.items() if k in ENTITY_DETAILS} if isinstance(stored, dict) else {}
+    )
     changed: set[str] = set()
     if replace_all:
         changed.update(n for n in attributes if n != NGSI and n not in attrs)  # removed
@@ -123,6 +137,10 @@ def _apply_attrs(
         meta = {}
     written: list[str] = []
     skipped: list[tuple[str, str]] = []
+    if replace_all:
+        members.pop(DATASETS_KEY, None)
+    if any(DATASETS in a for a in attrs.values()):
+        attrs = _apply_instances(members, attrs, only_existing, no_overwrite, written, skipped)
     values, extras = split_for_storage(attrs)
     for name, value in values.items():
         exists = name in attributes
@@ -141,15 +159,54 @@ def _apply_attrs(
             meta.pop(name, None)
         written.append(name)
     if state.context is not None:
-        attributes[NGSI] = {"@context": state.context.value, "meta": meta}
-    elif meta:
+        attributes[NGSI] = {"@context": state.context.value, "meta": meta, **members}
+    elif meta or members:
         # A plain catalog entity keeps plain names; only non-Property details are recorded.
-        attributes[NGSI] = {"@context": None, "meta": meta, "plain": True}
+        attributes[NGSI] = {"@context": None, "meta": meta, "plain": True, **members}
     state.attributes = attributes
     state.dirty = state.dirty or bool(written) or replace_all
     if changed:
         _note_changed(state, changed)
     return written, skipped
+
+
+def _apply_instances(
+    members: dict[str, Any],
+    attrs: dict[str, dict[str, Any]],
+    only_existing: bool,
+    no_overwrite: bool,
+    written: list[str],
+    skipped: list[tuple[str, str]],
+) -> dict[str, dict[str, Any]]:
+    """Store the instances with a datasetId (kept whole in ``_ngsild.datasets[name]``);
+    returns the default instances, the attributes stored as before."""
+    datasets = {k: dict(v) for k, v in (members.get(DATASETS_KEY) or {}).items()}
+    defaults: dict[str, dict[str, Any]] = {}
+    for name, attr in attrs.items():
+        instances = attr.get(DATASETS)
+        if instances is None:
+            defaults[name] = attr
+            continue
+        have = datasets.setdefault(name, {})
+        for dataset, instance in instances.items():
+            if only_existing and dataset not in have:
+                skipped.append((name, f"no instance with datasetId {dataset[:80]}"))
+            elif no_overwrite and dataset in have:
+                skipped.append((name, f"instance {dataset[:80]} exists (noOverwrite)"))
+            else:
+                have[dataset] = instance
+                if name not in written:
+                    written.append(name)
+        if not have:
+            del datasets[name]
+        rest = {k: v for k, v in attr.items() if k != DATASETS}
+        if primary_member(rest["type"]) in rest:
+            defaults[name] = rest
+    if datasets:
+        members[DATASETS_KEY] = datasets
+    else:
+        members.pop(DATASETS_KEY, None)
+    return defaults
 
 
 def _note_changed(state: EntityState, names: Iterable[str]) -> None:
@@ -188,6 +245,8 @@ class Operation:
     entity: ParsedEntity | None  # None for delete
     request: Context
     attr_name: str | None = None  # delete_attr
+    dataset_id: str | None = None  # delete_attr: that instance only
+    delete_all: bool = False  # delete_attr: every instance
 
 
 def write_entities(
@@ -332,10 +391,34 @@ def _delete(principal: Principal, state: EntityState | None, op: Operation) -> N
 
 
 def _delete_attr(state: EntityState | None, op: Operation) -> None:
+    """Delete Attribute (§5.6.5): the default instance, the one of ``datasetId``, or with
+    ``deleteAll`` every instance."""
     if state is None or op.attr_name is None:
         raise NgsiError("ResourceNotFound", f"no entity {op.entity_id}")
     name = translate(op.attr_name, op.request, state.context)
-    if name not in state.attributes or name == NGSI:
+    details = state.attributes.get(NGSI)
+    found = details.get(DATASETS_KEY) if isinstance(details, dict) else None
+    datasets: dict[str, dict[str, Any]] = found if isinstance(found, dict) else {}
+    instances = datasets.get(name) or {}
+    has_default = name in state.attributes and name != NGSI
+    if op.delete_all or op.dataset_id is not None:
+        if op.delete_all:
+            gone = bool(instances) or has_default
+            datasets.pop(name, None)
+        else:
+            gone = op.dataset_id in instances
+            instances.pop(str(op.dataset_id), None)
+            if not instances:
+                datasets.pop(name, None)
+        if not gone:
+            raise NgsiError("ResourceNotFound", f"no such instance of {op.attr_name[:80]}")
+        if isinstance(details, dict) and not datasets:
+            details.pop(DATASETS_KEY, None)
+        state.dirty = True
+        if not (op.delete_all and has_default):
+            _note_changed(state, (name,))
+            return
+    elif not has_default:
         raise NgsiError("ResourceNotFound", f"no attribute {op.attr_name[:80]}")
     _remove_attribute(state, name)
 
@@ -366,12 +449,13 @@ def _put(
     if context is not op.request:
         attrs = {translate(n, op.request, context): a for n, a in attrs.items()}
     deleted: list[str] = []
-    if mode == "merge":  # ETSI GS CIM 009 §5.6.17: NGSI-LD Null removes the attribute
-        deleted = [n for n, a in attrs.items() if NULL in (a.get("value"), a.get("object"))]
+    if mode in NULL_DELETES:  # §5.6.17, §5.6.2–4: NGSI-LD Null removes the attribute
+        deleted = [n for n, a in attrs.items() if _is_null(a)]
         attrs = {n: a for n, a in attrs.items() if n not in deleted}
     candidates = _points_of(op.entity_id, attrs, _reference_time(attrs, state))
     # Nothing below raises: the entity's changes and its points go together.
     replace_all = False
+    is_new = state is None
     if state is None:
         state = _new_state(batch, op, parsed)
         outcome.created.append(op.entity_id)
@@ -388,6 +472,7 @@ def _put(
         only_existing=mode == "patch",
         no_overwrite=no_overwrite,
     )
+    _entity_members(state, op, parsed, mode, created=is_new)
     _place(state, locate)
     state.name = _display_name(state)
     _keep_points(batch, state, candidates, set(written))
@@ -410,6 +495,45 @@ def _target_context(
     if mode == "create":
         raise NgsiError("AlreadyExists", f"entity {op.entity_id} exists")
     return state.context
+
+
+# Entity-level NGSI-LD members kept beside the attributes' details in ``_ngsild``.
+ENTITY_DETAILS = ("scope", "types", "datasets")
+DATASETS_KEY = "datasets"  # _ngsild["datasets"][name][datasetId]: an instance, whole
+WHOLE = frozenset({"create", "upsert", "replace"})  # the body is the whole entity
+
+
+def _entity_members(
+    state: EntityState, op: Operation, parsed: ParsedEntity, mode: str, *, created: bool
+) -> None:
+    """A multi-typed entity's other types and the entity's scope (§4.18), kept in
+    ``_ngsild``: a whole entity sets both; a merge or update adds types and sets (or, with
+    NGSI-LD Null, removes) the scope."""
+    details = state.attributes.get(NGSI)
+    whole = created or mode in WHOLE
+    if not isinstance(details, dict):
+        if parsed.scope is None and not parsed.more_types:
+            return
+        details = {"@context": None, "meta": {}, "plain": True}
+        state.attributes[NGSI] = details
+    before = (details.get("types"), details.get("scope"))
+    named = [translate(t, op.request, state.context) for t in parsed.more_types]
+    if whole:
+        types = named
+    else:
+        given = [translate(parsed.type, op.request, state.context)] if parsed.type else []
+        types = list(details.get("types") or [])
+        types += [t for t in given + named if t != state.type and t not in types]
+    if types:
+        details["types"] = [t for t in types if t != state.type]
+    else:
+        details.pop("types", None)
+    if parsed.scope is not None and parsed.scope != [NULL]:
+        details["scope"] = parsed.scope
+    elif (parsed.scope == [NULL]) or (whole and mode != "create"):
+        details.pop("scope", None)
+    if (details.get("types"), details.get("scope")) != before:
+        state.dirty = True
 
 
 def _reference_time(attrs: dict[str, dict[str, Any]], state: EntityState | None) -> Any:
