@@ -181,7 +181,7 @@ window.TaydoMap = (function () {
       const marker = opts.markers.get(id);
       if (!marker) return;
       lastId = id;
-      opts.cluster.zoomToShowLayer(marker, () => marker.openPopup());
+      opts.cluster.zoomToShowLayer(marker, () => opts.bound(marker).openPopup());
     }
     map.on("popupopen", (event) => {
       const el = event.popup.getElement();
