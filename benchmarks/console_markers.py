@@ -71,8 +71,11 @@ def build(path: Path, stations: int) -> tuple[Any, tuple[str, str]]:
         metrics = insert_metrics(connection, [(pk, "height", "MTR") for pk, _id in placed])
     now_ms = clock.now_ms()
     points = [
-        Point(sid, now_ms, round(1.85 + rng.random() * 0.3 if rng.random() < 0.03 else 1.2 + rng.random() * 0.5, 2))
+        Point(sid, now_ms, round(level, 2))
         for sid, _pk, _name in metrics
+        for level in [
+            1.85 + rng.random() * 0.3 if rng.random() < 0.03 else 1.2 + rng.random() * 0.5
+        ]
     ]
     write_points(database, points)
     user, password, _role = next(u for u in ensure_demo_users(database) if u[2] == "operator")

@@ -66,7 +66,9 @@ def _png(rgb: tuple[int, int, int]) -> bytes:
     )
 
 
-def _tile_range(zoom: int, lon0: float, lat0: float, lon1: float, lat1: float) -> Iterator[tuple[int, int]]:
+def _tile_range(
+    zoom: int, lon0: float, lat0: float, lon1: float, lat1: float
+) -> Iterator[tuple[int, int]]:
     import math
 
     def tile(lon: float, lat: float) -> tuple[int, int]:
@@ -90,9 +92,7 @@ def write_pmtiles(path: Path, max_zoom: int = 9) -> int:
     bounds = (104.5, 9.0, 107.0, 11.0)
     tile = _png((236, 232, 220))
     ids = sorted(
-        zxy_to_tileid(z, x, y)
-        for z in range(max_zoom + 1)
-        for x, y in _tile_range(z, *bounds)
+        zxy_to_tileid(z, x, y) for z in range(max_zoom + 1) for x, y in _tile_range(z, *bounds)
     )
     with path.open("wb") as handle:
         writer = Writer(handle)
@@ -142,7 +142,8 @@ def ward_outlines(names: list[str]) -> dict[str, Any]:
 
 def _stations(database: Any) -> None:
     from taydo.catalog.schemas import EntityIn, MetricIn
-    from taydo.catalog.service import create_entity, get_entity
+    from taydo.catalog.service import create_entity
+
     levels = {"alarm_levels": {"1": 1.80, "2": 1.90, "3": 2.00}}
     for entity_id, name, lon, lat in (
         (HIGH, "Trạm thử mực nước cao", CENTRE[0] - CELL, CENTRE[1] + CELL / 2),
@@ -303,9 +304,7 @@ def test_outlines_names_markers_and_basemap_draw_offline(
     # The basemap: the archive is read in parts (Range requests answered 206).
     expect(page.locator("#overview")).to_have_attribute("data-basemap-state", "raster")
     expect(page.locator("#map img.leaflet-tile-loaded").first).to_be_attached()
-    ranged = [
-        r for r in opened.requests if r.url.endswith("/console/basemap.pmtiles")
-    ]
+    ranged = [r for r in opened.requests if r.url.endswith("/console/basemap.pmtiles")]
     assert ranged, "the basemap archive was never requested"
     assert all(r.headers.get("range", "").startswith("bytes=") for r in ranged)
     statuses = {r.response().status for r in ranged if r.response() is not None}
@@ -327,9 +326,11 @@ def test_hover_shows_the_value_and_the_popup_says_value_level_time_and_link(
     page = opened.page
     page.evaluate("TaydoMap.map.setView([10.03, 105.75], 13, {animate: false})")
     point = page.evaluate(
-        "(() => { const m = TaydoMap.markers.get(%s); const p = TaydoMap.map.latLngToContainerPoint(m.getLatLng());"
-        " const r = document.getElementById('map').getBoundingClientRect(); return [r.left + p.x, r.top + p.y]; })()"
-        % orjson.dumps(HIGH).decode()
+        "(id) => { const m = TaydoMap.markers.get(id);"
+        " const p = TaydoMap.map.latLngToContainerPoint(m.getLatLng());"
+        " const r = document.getElementById('map').getBoundingClientRect();"
+        " return [r.left + p.x, r.top + p.y]; }",
+        HIGH,
     )
     page.mouse.move(point[0], point[1])
     tooltip = page.locator(".leaflet-tooltip:not(.area-label)")

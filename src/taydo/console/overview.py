@@ -327,9 +327,9 @@ def entity_card(database: Database, principal: Principal, entity_id: str) -> dic
             worst.get("severity", "")
         ):
             worst = alert
-    if worst is not None and worst.get("severity") in states:
-        if states[worst["severity"]].rank >= states[state].rank:
-            state = worst["severity"]
+    alert_state = states.get(worst.get("severity", "")) if worst is not None else None
+    if alert_state is not None and alert_state.rank >= states[state].rank:
+        state = alert_state.code
     return {
         "entity_id": entity["entity_id"],
         "name": entity["name"],
@@ -338,5 +338,5 @@ def entity_card(database: Database, principal: Principal, entity_id: str) -> dic
         "metrics": metrics[:CARD_METRICS],
         "more": max(0, len(metrics) - CARD_METRICS),
         "alert": worst,
-        "alert_state": states.get(worst["severity"]) if worst else None,
+        "alert_state": alert_state,
     }

@@ -51,10 +51,14 @@ def content_security_policy(img_sources: tuple[str, ...] = ()) -> str:
     if not img_sources:
         return CONTENT_SECURITY_POLICY
     extra = " ".join(img_sources)
-    return CONTENT_SECURITY_POLICY.replace("img-src 'self' data: blob:", f"img-src 'self' data: blob: {extra}")
+    return CONTENT_SECURITY_POLICY.replace(
+        "img-src 'self' data: blob:", f"img-src 'self' data: blob: {extra}"
+    )
 
 
-def security_headers(*, https: bool, img_sources: tuple[str, ...] = ()) -> list[tuple[bytes, bytes]]:
+def security_headers(
+    *, https: bool, img_sources: tuple[str, ...] = ()
+) -> list[tuple[bytes, bytes]]:
     headers = [
         (b"content-security-policy", content_security_policy(img_sources).encode()),
         (b"x-content-type-options", b"nosniff"),
