@@ -311,6 +311,8 @@ def test_outlines_names_markers_and_basemap_draw_offline(
     assert statuses == {206}, statuses
     assert len(ranged) >= 2  # header + root directory, then tile data
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("TaydoMap.map.setView([10.03, 105.75], 12, {animate: false})")
+    page.wait_for_timeout(300)
     page.screenshot(path=str(SHOTS / f"map-{width}x{height}.png"))
     assert _foreign(server, opened.requests) == []
     assert opened.errors == []
