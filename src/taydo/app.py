@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(
         SecurityMiddleware,
         https=settings.cookie_secure,
+        img_sources=tuple(filter(None, [settings.basemap_origin])),
         max_form_bytes=max(MAX_FORM_BYTES, settings.max_upload_bytes + (1 << 20)),
     )
     # Outermost of all: a request over its class's budget is shed before anything reads it.

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from taydo.alerts.feed import feed_item
 from taydo.alerts.runtime import live_context
 from taydo.catalog.service import get_agency, get_dataset, get_entity
-from taydo.console import live, places
+from taydo.console import live, mapview, places
 from taydo.console import overview as overview_data
 from taydo.console.places import area_summary, areas_geojson
 from taydo.console.station import (
@@ -38,7 +38,7 @@ from taydo.core.runtime import runtime_of
 from taydo.geo.names import loose_key
 from taydo.observations.query import latest_values
 from taydo.observations.runtime import settled
-from taydo.web.i18n import N_
+from taydo.web.i18n import N_, locale_of
 from taydo.web.shell import page, render
 
 __all__ = ["router"]
@@ -75,6 +75,7 @@ async def overview(
         "counters": await run_in_threadpool(live.counters, db, principal),
         "feed": await run_in_threadpool(live.feed, db, principal, area),
         "cycle": min(max(cycle, 2), 600),
+        **mapview.map_context(runtime_of(request.app).settings),
         **live_context(runtime_of(request.app), live.STREAM_URL),
     }
     return render(request, "console/overview.html", context)
@@ -96,7 +97,7 @@ async def overview_entities(
         area=area,
         cache=runtime.get(overview_data.EntityCache),
     )
-    return _json(data)
+    return _json(mapview.marker_words(data, runtime, locale_of(request)))
 
 
 @router.get("/console/areas.geojson")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from taydo.console import pages
+from taydo.console import mapview, pages
 from taydo.console.overview import EntityCache
 from taydo.core.plugins import Domain, NavItem, hookimpl
 from taydo.core.runtime import Runtime
@@ -23,7 +23,7 @@ def taydo_domains() -> list[Domain]:
         Domain(
             name="console",
             requires=("alerts", "ingest"),
-            routers=(pages.router,),
+            routers=(pages.router, mapview.router),
             templates=HERE / "templates",
             navigation=(
                 NavItem("overview", "/", N_("Tổng quan"), "catalog:read", order=10),

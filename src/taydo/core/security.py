@@ -17,7 +17,12 @@ from typing import Any
 
 from starlette.requests import Request
 
-__all__ = ["CONTENT_SECURITY_POLICY", "SecurityMiddleware", "security_headers"]
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "SecurityMiddleware",
+    "content_security_policy",
+    "security_headers",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -40,9 +45,22 @@ UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_FORM_BYTES = 16 * 1024 * 1024
 
 
-def security_headers(*, https: bool) -> list[tuple[bytes, bytes]]:
+def content_security_policy(img_sources: tuple[str, ...] = ()) -> str:
+    """The policy, with ``img_sources`` (a configured map tile server's origin) allowed as
+    images only: tiles are <img> elements, so nothing else of that host may run or connect."""
+    if not img_sources:
+        return CONTENT_SECURITY_POLICY
+    extra = " ".join(img_sources)
+    return CONTENT_SECURITY_POLICY.replace(
+        "img-src 'self' data: blob:", f"img-src 'self' data: blob: {extra}"
+    )
+
+
+def security_headers(
+    *, https: bool, img_sources: tuple[str, ...] = ()
+) -> list[tuple[bytes, bytes]]:
     headers = [
-        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+        (b"content-security-policy", content_security_policy(img_sources).encode()),
         (b"x-content-type-options", b"nosniff"),
         (b"x-frame-options", b"DENY"),
         (b"referrer-policy", b"strict-origin-when-cross-origin"),
@@ -55,10 +73,15 @@ def security_headers(*, https: bool) -> list[tuple[bytes, bytes]]:
 
 class SecurityMiddleware:
     def __init__(
-        self, app: ASGIApp, *, https: bool = False, max_form_bytes: int = MAX_FORM_BYTES
+        self,
+        app: ASGIApp,
+        *,
+        https: bool = False,
+        max_form_bytes: int = MAX_FORM_BYTES,
+        img_sources: tuple[str, ...] = (),
     ) -> None:
         self.app = app
-        self.headers = security_headers(https=https)
+        self.headers = security_headers(https=https, img_sources=img_sources)
         self.max_form_bytes = max_form_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -79,6 +79,21 @@ class Settings(BaseSettings):
         description="Official code of the province/city whose wards the console's Areas page "
         "lists and whose outlines the overview map draws (92 = Cần Thơ).",
     )
+    basemap_pmtiles: Path | None = Field(
+        None,
+        description="A PMTiles file (vector, Protomaps basemap layers, or raster PNG/JPEG/WebP "
+        "tiles) the overview map draws under the outlines; served by the IOC itself with "
+        "HTTP Range requests. Unset: no basemap file.",
+    )
+    basemap_url: str = Field(
+        "",
+        description="A tile server of the IOC's own network for the overview map, as a URL "
+        "template with {z}/{x}/{y} (e.g. https://tiles.example.vn/{z}/{x}/{y}.png); its origin "
+        "is added to the page's img-src. Used when no PMTiles file is set; empty: none.",
+    )
+    basemap_attribution: str = Field(
+        "", description="Attribution text shown on the map for the basemap (e.g. © OpenStreetMap)."
+    )
 
     alert_check_interval_s: float = Field(
         5.0, description="Seconds between checks of absence rules and composite-rule windows."
@@ -251,6 +266,29 @@ class Settings(BaseSettings):
         except (KeyError, ValueError) as exc:  # a typo must fail at start-up, clearly
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("basemap_url")
+    @classmethod
+    def _tile_template(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        if not value.startswith(("http://", "https://", "/")) or not all(
+            part in value for part in ("{z}", "{x}", "{y}")
+        ):
+            raise ValueError(
+                f"basemap_url {value!r} must be an http(s) URL or a path with {{z}}, {{x}} "
+                "and {y}"
+            )
+        return value
+
+    @property
+    def basemap_origin(self) -> str | None:
+        """The tile server's origin (scheme://host[:port]) when it is another host."""
+        if not self.basemap_url.startswith(("http://", "https://")):
+            return None
+        scheme, rest = self.basemap_url.split("://", 1)
+        return f"{scheme}://{rest.split('/', 1)[0]}"
 
     def secret_key_problem(self) -> str | None:
         """Why the secret key may not sign a real deployment's sessions, or None when it may.

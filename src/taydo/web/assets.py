@@ -26,6 +26,9 @@ VENDOR_FILES: dict[str, str] = {
     "MarkerCluster.css": "leaflet.markercluster/dist/MarkerCluster.css",
     "MarkerCluster.Default.css": "leaflet.markercluster/dist/MarkerCluster.Default.css",
     "echarts.min.js": "echarts/dist/echarts.min.js",
+    # The offline basemap (an operator's PMTiles file): BSD-3-Clause, both.
+    "pmtiles.js": "pmtiles/dist/pmtiles.js",
+    "protomaps-leaflet.js": "protomaps-leaflet/dist/protomaps-leaflet.js",
     "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
     "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
 }
