@@ -90,8 +90,9 @@ GRANTS: dict[str, frozenset[str]] = {
         | {"citizen:read", "citizen:act"}
     ),
     "viewer": frozenset(_READ),
-    # What the wall shows and nothing more: the map (catalog), the alerts, the live stream.
-    "display": frozenset({"catalog:read", "alerts:read"}),
+    # What the wall shows and nothing more: the map (catalog), the alerts, the live stream,
+    # the focus chart (observations).
+    "display": frozenset({"catalog:read", "alerts:read", "observations:read"}),
 }
 
 
