@@ -139,7 +139,7 @@ def sector_counters(
                 "label": vi,
                 "label_en": en,
                 "href": f"/alerts?sector={code}" if code else "/alerts",
-                "css": f"sev-{worst.get('severity', '')}",
+                "worst": str(worst.get("severity", "")),
             }
         )
     out.sort(key=lambda c: (-c["value"], c["label"]))

@@ -87,6 +87,7 @@
     if (chartEl) chartEl.hidden = on;
     if (on && title) title.textContent = defaultTitle;
     if (on && meta) meta.textContent = "";
+    if (on && chartEl) delete chartEl.dataset.entity;
   }
 
   function draw(entity, series) {
@@ -95,6 +96,15 @@
     const levels = (entity.attributes && entity.attributes.alarm_levels) || {};
     const unit = UNITS[series.unit] !== undefined ? UNITS[series.unit] : series.unit;
     const points = (series.points || []).map((p) => [wallTime(p.t), p.v]);
+    const number = new Intl.NumberFormat(english ? "en-GB" : "vi-VN", { maximumFractionDigits: 2 });
+    if (title) title.textContent = entity.name;
+    if (!points.length) {
+      // Nothing to draw: say so rather than show empty axes.
+      chartEl.hidden = true;
+      if (meta) meta.textContent = WORDS.none;
+      return;
+    }
+    chartEl.hidden = false;
     if (!chart) chart = echarts.init(chartEl, null, { renderer: "canvas" });
     const keys = series.metric === "height" ? Object.keys(levels).sort((a, b) => levels[a] - levels[b]) : [];
     const text = { fontSize: Math.round(size * 0.9), color: "#1b2a3a" };
@@ -106,7 +116,9 @@
         type: "time", axisLabel: { ...text, hideOverlap: true,
           formatter: (v) => { const d = new Date(v); return pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()); } },
       },
-      yAxis: { type: "value", scale: true, axisLabel: text, splitLine: { lineStyle: { color: "#d5dde5" } } },
+      // The alarm levels stay in view: how far the water is from them is the point.
+      yAxis: { type: "value", scale: true, axisLabel: text,
+        max: keys.length ? (v) => Math.max(v.max, levels[keys[keys.length - 1]]) : undefined, splitLine: { lineStyle: { color: "#d5dde5" } } },
       series: [{
         type: "line", showSymbol: false, data: points, lineStyle: { width: Math.max(3, size / 6), color: "#0b5d8c" },
         areaStyle: { color: "rgba(11,93,140,.12)" },
@@ -121,14 +133,8 @@
       }],
     }, true);
     chart.resize();
-    const last = points.length ? points[points.length - 1] : null;
     const peak = points.reduce((m, p) => (m === null || p[1] > m ? p[1] : m), null);
-    const number = new Intl.NumberFormat(english ? "en-GB" : "vi-VN", { maximumFractionDigits: 2 });
-    if (title) title.textContent = entity.name;
-    if (meta) {
-      meta.textContent = last === null ? WORDS.none
-        : WORDS.high + ": " + number.format(peak) + (unit ? " " + unit : "") + " · " + WORDS.since;
-    }
+    if (meta) meta.textContent = WORDS.high + ": " + number.format(peak) + (unit ? " " + unit : "") + " · " + WORDS.since;
   }
 
   function focusNext() {
