@@ -171,7 +171,9 @@ def test_page_text_colours_meet_wcag_aa() -> None:
         # The border and the feed's stripe are graphics: 3:1 against the card.
         assert contrast(colour(f"--sev-{severity}"), colour("--card")) >= AA_LARGE, severity
     pairs["emergency badge"] = (colour("--sev-emergency-ink"), colour("--sev-emergency-bg"))
-    failing = {k: round(contrast(a, b), 2) for k, (a, b) in pairs.items() if contrast(a, b) < AA_TEXT}
+    failing = {
+        k: round(contrast(a, b), 2) for k, (a, b) in pairs.items() if contrast(a, b) < AA_TEXT
+    }
     assert failing == {}
 
 
@@ -264,4 +266,3 @@ def test_rendered_badges_meet_wcag_aa(browser: Any, live: Any) -> None:
     for badge in severities:
         assert badge["icon"] not in ("none", "normal", ""), badge
         assert badge["radius"] != "4px", badge
-

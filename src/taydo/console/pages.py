@@ -85,7 +85,8 @@ async def overview(
     if wall:
         context["sectors"] = await run_in_threadpool(_sector_counters, db, principal)
         context["display_tz"] = runtime.settings.display_timezone
-        context["clock_text"] = live.wall_clock(clock.now(), runtime.settings.tz, locale_of(request))
+        locale = locale_of(request)
+        context["clock_text"] = live.wall_clock(clock.now(), runtime.settings.tz, locale)
     return render(request, "console/overview.html", context)
 
 
