@@ -128,7 +128,7 @@ def sector_counters(
     by_sector: dict[str, list[dict[str, Any]]] = {}
     for alert in active_alerts(database, principal):
         by_sector.setdefault(str(alert.get("sector") or ""), []).append(alert)
-    out = []
+    out: list[dict[str, Any]] = []
     for code, alerts in by_sector.items():
         worst = max(alerts, key=lambda a: severity_rank(str(a.get("severity", ""))))
         vi, en = names.get(code) or ((code, code) if code else ("Khác", "Other"))
