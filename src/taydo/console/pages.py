@@ -36,6 +36,7 @@ from taydo.core.deps import AppRuntime, AppSettings, Db
 from taydo.core.errors import NotFound
 from taydo.core.runtime import runtime_of
 from taydo.geo.names import loose_key
+from taydo.kpi.service import list_sectors
 from taydo.observations.query import latest_values
 from taydo.observations.runtime import settled
 from taydo.web.i18n import N_, locale_of
@@ -67,18 +68,36 @@ async def overview(
     area: str | None = None,
     cycle: int = 15,
 ) -> Response:
-    """The map, counters and live feed; ``?wall=1`` cycles the panels every ``cycle`` s."""
+    """The map, counters and live feed; ``?wall=1``: the wall screen (clock, big counters per
+    severity and sector, alert cards by severity, a focus chart that changes every ``cycle`` s).
+    """
     chosen = await run_in_threadpool(_area, request, area)
+    runtime = runtime_of(request.app)
+    wall = _is_wall(request)
     context = {
         "area": chosen,
         "legend": overview_data.legend_groups(),
         "counters": await run_in_threadpool(live.counters, db, principal),
-        "feed": await run_in_threadpool(live.feed, db, principal, area),
+        "feed": await run_in_threadpool(live.wall_feed if wall else live.feed, db, principal, area),
         "cycle": min(max(cycle, 2), 600),
-        **mapview.map_context(runtime_of(request.app).settings),
-        **live_context(runtime_of(request.app), live.STREAM_URL),
+        **mapview.map_context(runtime.settings),
+        **live_context(runtime, live.STREAM_URL),
     }
+    if wall:
+        context["sectors"] = await run_in_threadpool(_sector_counters, db, principal)
+        context["display_tz"] = runtime.settings.display_timezone
+        locale = locale_of(request)
+        context["clock_text"] = live.wall_clock(clock.now(), runtime.settings.tz, locale)
     return render(request, "console/overview.html", context)
+
+
+def _is_wall(request: Request) -> bool:
+    return request.query_params.get("wall") == "1"
+
+
+def _sector_counters(db: Database, principal: Principal) -> list[dict[str, Any]]:
+    names = {s["code"]: (s["name"], s["name_en"] or s["name"]) for s in list_sectors(db)}
+    return live.sector_counters(db, principal, names)
 
 
 @router.get("/console/entities.json")
@@ -116,8 +135,11 @@ async def overview_areas(
 async def overview_counters(
     request: Request, db: Db, principal: Annotated[Principal, page("alerts:read")]
 ) -> Response:
-    counters = await run_in_threadpool(live.counters, db, principal)
-    return render(request, "console/_counters.html", {"counters": counters})
+    """The headline counters; ``?wall=1`` adds the wall's counters per sector."""
+    context: dict[str, Any] = {"counters": await run_in_threadpool(live.counters, db, principal)}
+    if _is_wall(request):
+        context["sectors"] = await run_in_threadpool(_sector_counters, db, principal)
+    return render(request, "console/_counters.html", context)
 
 
 @router.get("/console/feed")
@@ -128,8 +150,11 @@ async def overview_feed(
     area: str | None = None,
     entity: str | None = None,
 ) -> Response:
-    """The live feed (``?entity=``: one station's active alerts, for its page)."""
-    if entity:
+    """The live feed (``?entity=``: one station's active alerts, for its page; ``?wall=1``:
+    the wall's cards, most severe first)."""
+    if _is_wall(request):
+        feed = await run_in_threadpool(live.wall_feed, db, principal, area)
+    elif entity:
         found = await run_in_threadpool(live.active_alerts, db, principal)
         feed = [feed_item(a) for a in found if a.get("entity_id") == entity][: live.FEED_SIZE]
     else:

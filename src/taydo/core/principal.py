@@ -94,8 +94,9 @@ GRANTS: dict[str, frozenset[str]] = {
         | {"subscriptions:manage"}
     ),
     "viewer": frozenset(_READ),
-    # What the wall shows and nothing more: the map (catalog), the alerts, the live stream.
-    "display": frozenset({"catalog:read", "alerts:read"}),
+    # What the wall shows and nothing more: the map (catalog), the alerts, the live stream,
+    # the focus chart (observations).
+    "display": frozenset({"catalog:read", "alerts:read", "observations:read"}),
 }
 
 

@@ -15,6 +15,7 @@
   });
   L.control.scale({ imperial: false }).addTo(map);
   const renderer = L.canvas({ padding: 0.5 });
+  const RADIUS = window.TaydoWall ? window.TaydoWall.markerRadius() : 7; // larger on the wall
   let colours = {};
   let ranks = {};
   let words = { metrics: [], labels: {} };
@@ -67,7 +68,7 @@
   map.addLayer(cluster);
 
   function style(state) {
-    return { radius: 7, weight: 1.5, color: "#1b2a3a", fillColor: colours[state] || "#9e9e9e", fillOpacity: 0.95, renderer };
+    return { radius: RADIUS, weight: 1.5, color: "#1b2a3a", fillColor: colours[state] || "#9e9e9e", fillOpacity: 0.95, renderer };
   }
 
   // Hover text and popup are bound to a marker when first needed: binding 10,000 markers up
@@ -180,21 +181,18 @@
     if (pending === null) pending = setTimeout(() => { pending = null; load(); }, 3000);
   });
 
-  // Wall mode: cycle the side panels and the map view with no interaction.
-  if (root.dataset.wall === "1") {
-    const panels = Array.from(root.querySelectorAll("[data-panel]"));
-    let index = 0;
-    const show = () => panels.forEach((p, i) => p.classList.toggle("wall-hidden", i !== index));
-    show();
-    setInterval(() => {
-      index = (index + 1) % panels.length;
-      show();
-      const hot = [];
-      for (const marker of markers.values()) {
-        if ((ranks[marker.options.state] || 0) >= 3) hot.push(marker.getLatLng());
-      }
-      if (index % 2 === 0 && hot.length) map.flyToBounds(L.latLngBounds(hot).pad(0.3), { maxZoom: 14 });
-      else if (markers.size) map.flyToBounds(cluster.getBounds().pad(0.05));
-    }, (parseInt(root.dataset.cycle, 10) || 15) * 1000);
+  // Wall mode (js/wall.js): the clock, the panels' turns and the focus chart; the map's view
+  // moves between the hot spots and the whole city at each turn.
+  if (root.dataset.wall === "1" && window.TaydoWall) {
+    window.TaydoWall.start({
+      fly: (hotTurn) => {
+        const hot = [];
+        for (const marker of markers.values()) {
+          if ((ranks[marker.options.state] || 0) >= 3) hot.push(marker.getLatLng());
+        }
+        if (hotTurn && hot.length) map.flyToBounds(L.latLngBounds(hot).pad(0.3), { maxZoom: 14 });
+        else if (markers.size) map.flyToBounds(cluster.getBounds().pad(0.05));
+      },
+    });
   }
 })();
