@@ -7,6 +7,7 @@ official zero-padded strings: provinces two digits ('92'), wards/communes five (
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from shapely import STRtree
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 from taydo.core.db import Database
 from taydo.core.errors import Invalid, NotFound
 from taydo.geo.geojson import parse_polygon
+from taydo.geo.locator import locator_in
 from taydo.geo.models import Area
 from taydo.geo.names import loose_key, name_key, nfc
 
@@ -37,6 +39,7 @@ __all__ = [
     "area_code_in",
     "area_for_point",
     "area_for_point_in",
+    "area_locator_in",
     "area_name_in",
     "area_name_of",
     "get_area",
@@ -234,16 +237,32 @@ def apply_geometry(area: Area, geometry: dict[str, Any], bbox: tuple[float, ...]
 
 
 def area_for_point(database: Database, lon: float, lat: float) -> str | None:
-    """Code of the most local area whose boundary holds the point, or None.
-
-    The bounding-box columns narrow the candidates in SQL; shapely then tests exactly.
-    """
+    """Code of the most local area whose boundary holds the point, or None."""
     with database.session() as session:
         return area_for_point_in(session, lon, lat)
 
 
 def area_for_point_in(session: Session, lon: float, lat: float) -> str | None:
-    """``area_for_point`` inside the caller's session."""
+    """``area_for_point`` inside the caller's session: from the in-memory locator
+    (``taydo.geo.locator``: one read of the boundaries' revision, then no query), or from the
+    database when this transaction changed a boundary itself."""
+    locator = locator_in(session)
+    if locator is not None:
+        return locator.locate(lon, lat)
+    return _area_for_point_sql(session, lon, lat)
+
+
+def area_locator_in(session: Session) -> Callable[[float, float], str | None]:
+    """Point-in-area for many points in the caller's transaction (a batch of reports): the
+    revision is read once, here. Call as ``locate(lon, lat)``."""
+    locator = locator_in(session)
+    if locator is not None:
+        return locator.locate
+    return lambda lon, lat: _area_for_point_sql(session, lon, lat)
+
+
+def _area_for_point_sql(session: Session, lon: float, lat: float) -> str | None:
+    """The bounding-box columns narrow the candidates in SQL; shapely then tests exactly."""
     candidates = session.execute(
         select(Area.code, Area.geometry)
         .where(
