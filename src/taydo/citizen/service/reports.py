@@ -300,20 +300,26 @@ def create_reports(
             filed.append((index, row, service, new, address))
         if filed:
             session.flush()  # one multi-row INSERT for the batch: the ids the journal needs
-        for index, row, service, new, address in filed:
-            journal.record(
-                session,
-                actor=new.actor,
-                action="citizen.report_created",
-                object_type="citizen_report",
-                object_id=row.id,
-                summary={
-                    "service": row.service_code,
-                    "area": row.area_code,
-                    "agency": row.agency_code,
-                },
-                address=address,
-            )
+        # One journal entry per report, chained in order, in one head update and one INSERT.
+        journal.record_many(
+            session,
+            [
+                {
+                    "actor": new.actor,
+                    "action": "citizen.report_created",
+                    "object_type": "citizen_report",
+                    "object_id": row.id,
+                    "summary": {
+                        "service": row.service_code,
+                        "area": row.area_code,
+                        "agency": row.agency_code,
+                    },
+                    "address": address,
+                }
+                for _index, row, _service, new, address in filed
+            ],
+        )
+        for index, row, service, _new, _address in filed:
             report = report_dict(row, service)
             report["token"] = row.token
             answers[index] = (report, event_dict(row, service))
