@@ -42,6 +42,7 @@ __all__ = [
     "area_locator_in",
     "area_name_in",
     "area_name_of",
+    "area_names",
     "get_area",
     "list_areas",
     "load_areas",
@@ -198,6 +199,18 @@ def list_areas(
         total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
         rows = list(session.scalars(statement.order_by(Area.code).limit(limit).offset(offset)))
         return [area_dict(a) for a in rows], total
+
+
+def area_names(database: Database, parent: str) -> dict[str, str]:
+    """Code → name of the areas directly inside ``parent`` (a province's wards): one query of
+    two columns, for pages that label rows (no count, no boundaries read)."""
+    with database.session() as session:
+        rows = session.execute(
+            select(Area.code, Area.name)
+            .where(Area.parent_code == normalize_code(parent))
+            .order_by(Area.code)
+        )
+        return {str(code): str(name) for code, name in rows}
 
 
 def get_area(database: Database, code: str, *, geometry: bool = False) -> dict[str, Any]:
