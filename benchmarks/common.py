@@ -166,7 +166,8 @@ class Server:
             [str(taydo), "serve", "--dev"], env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
         self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
+        # A loaded machine (other sessions running) can take minutes to import and start.
+        deadline = time.monotonic() + float(os.environ.get("TAYDO_BENCH_START_S", "240"))
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/api/openapi.json", timeout=1).status_code == 200:
