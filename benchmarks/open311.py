@@ -1,7 +1,8 @@
 """Open311 GeoReport v2: ``POST /open311/v2/requests.json`` sustained rate (photos off, with an
 API key), and ``GET /open311/v2/requests.json`` latency with 100,000 stored reports.
 
-Server: ``taydo serve --dev`` in its own process on a fresh SQLite file (or ``--postgres URL``)
+Server: ``taydo serve --dev`` in its own process on a fresh SQLite file (or ``--postgres URL``:
+a schema of its own there, dropped after)
 holding the Cần Thơ pack's service catalogue and routing table and two ward outlines, so each
 post runs the whole path: key check, point-in-area, routing, journal entry, commit, bus event.
 
@@ -33,7 +34,7 @@ from typing import Any
 import httpx
 from sqlalchemy import insert
 
-from benchmarks.common import Server, fresh_database, machine, write_figures
+from benchmarks.common import Server, bench_schema, fresh_database, machine, write_figures
 from taydo.catalog.schemas import AgencyIn
 from taydo.catalog.service import create_agency
 from taydo.citizen.models import CitizenReport
@@ -213,8 +214,11 @@ def main() -> None:
     parser.add_argument("--json", help="write the headline figures here")
     args = parser.parse_args()
     print(machine())
-    with tempfile.TemporaryDirectory() as folder:
-        url = args.postgres or f"sqlite:///{Path(folder) / 'taydo.db'}"
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        bench_schema(args.postgres, "open311") as postgres,
+    ):
+        url = postgres or f"sqlite:///{Path(folder) / 'taydo.db'}"
         database = fresh_database(url)
         key = prepare(database)
         server = Server(url, Path(folder) / "server.log")

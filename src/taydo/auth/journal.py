@@ -42,6 +42,7 @@ __all__ = [
     "head",
     "query",
     "record",
+    "record_many",
     "timeline",
     "verify",
 ]
@@ -97,12 +98,12 @@ def _insert_genesis(connection: Session | Connection) -> Any:
     return statement.returning(_head.c.id)
 
 
-def _advance_head(connection: Session | Connection) -> tuple[int, str]:
-    """Lock the head and move it one position on; returns (new position, previous hash)."""
+def _advance_head(connection: Session | Connection, step: int = 1) -> tuple[int, str]:
+    """Lock the head and move it ``step`` positions on; returns (new position, previous hash)."""
     statement = (
         update(_head)
         .where(_head.c.id == 1)
-        .values(seq=_head.c.seq + 1)
+        .values(seq=_head.c.seq + step)
         .returning(_head.c.seq, _head.c.last_hash)
     )
     row = connection.execute(statement).first()
@@ -153,6 +154,38 @@ def record(
     connection.execute(insert(_journal).values(**fields, prev_hash=prev_hash, hash=digest))
     connection.execute(update(_head).where(_head.c.id == 1).values(last_hash=digest))
     return position
+
+
+def record_many(
+    connection: Session | Connection, entries: list[dict[str, Any]], *, actor: str | None = None
+) -> list[int]:
+    """Append several entries in the caller's transaction, in order, as ``record`` would one
+    by one (same chain, same hashes), with one head update and one multi-row INSERT: for a
+    batch written in one transaction (a group commit). Each entry holds ``record``'s keyword
+    arguments (``actor`` may be given once for all). Returns their positions."""
+    if not entries:
+        return []
+    last, prev_hash = _advance_head(connection, len(entries))
+    at = clock.now()
+    rows: list[dict[str, Any]] = []
+    for position, entry in enumerate(entries, start=last - len(entries) + 1):
+        address = entry.get("address")
+        fields: dict[str, Any] = {
+            "id": position,
+            "at": at,
+            "actor": str(entry.get("actor", actor))[:120],
+            "action": str(entry["action"])[:64],
+            "object_type": str(entry["object_type"])[:64],
+            "object_id": str(entry["object_id"])[:200],
+            "summary": _canonical_summary(entry.get("summary") or {}),
+            "address": address[:64] if address else None,
+        }
+        digest = entry_hash(fields, prev_hash)
+        rows.append({**fields, "prev_hash": prev_hash, "hash": digest})
+        prev_hash = digest
+    connection.execute(insert(_journal), rows)
+    connection.execute(update(_head).where(_head.c.id == 1).values(last_hash=prev_hash))
+    return [int(r["id"]) for r in rows]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ official zero-padded strings: provinces two digits ('92'), wards/communes five (
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from shapely import STRtree
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 from taydo.core.db import Database
 from taydo.core.errors import Invalid, NotFound
 from taydo.geo.geojson import parse_polygon
+from taydo.geo.locator import locator_in
 from taydo.geo.models import Area
 from taydo.geo.names import loose_key, name_key, nfc
 
@@ -37,8 +39,10 @@ __all__ = [
     "area_code_in",
     "area_for_point",
     "area_for_point_in",
+    "area_locator_in",
     "area_name_in",
     "area_name_of",
+    "area_names",
     "get_area",
     "list_areas",
     "load_areas",
@@ -197,6 +201,18 @@ def list_areas(
         return [area_dict(a) for a in rows], total
 
 
+def area_names(database: Database, parent: str) -> dict[str, str]:
+    """Code → name of the areas directly inside ``parent`` (a province's wards): one query of
+    two columns, for pages that label rows (no count, no boundaries read)."""
+    with database.session() as session:
+        rows = session.execute(
+            select(Area.code, Area.name)
+            .where(Area.parent_code == normalize_code(parent))
+            .order_by(Area.code)
+        )
+        return {str(code): str(name) for code, name in rows}
+
+
 def get_area(database: Database, code: str, *, geometry: bool = False) -> dict[str, Any]:
     """One area with its parent's name and its children (wards of a province)."""
     with database.session() as session:
@@ -234,16 +250,32 @@ def apply_geometry(area: Area, geometry: dict[str, Any], bbox: tuple[float, ...]
 
 
 def area_for_point(database: Database, lon: float, lat: float) -> str | None:
-    """Code of the most local area whose boundary holds the point, or None.
-
-    The bounding-box columns narrow the candidates in SQL; shapely then tests exactly.
-    """
+    """Code of the most local area whose boundary holds the point, or None."""
     with database.session() as session:
         return area_for_point_in(session, lon, lat)
 
 
 def area_for_point_in(session: Session, lon: float, lat: float) -> str | None:
-    """``area_for_point`` inside the caller's session."""
+    """``area_for_point`` inside the caller's session: from the in-memory locator
+    (``taydo.geo.locator``: one read of the boundaries' revision, then no query), or from the
+    database when this transaction changed a boundary itself."""
+    locator = locator_in(session)
+    if locator is not None:
+        return locator.locate(lon, lat)
+    return _area_for_point_sql(session, lon, lat)
+
+
+def area_locator_in(session: Session) -> Callable[[float, float], str | None]:
+    """Point-in-area for many points in the caller's transaction (a batch of reports): the
+    revision is read once, here. Call as ``locate(lon, lat)``."""
+    locator = locator_in(session)
+    if locator is not None:
+        return locator.locate
+    return lambda lon, lat: _area_for_point_sql(session, lon, lat)
+
+
+def _area_for_point_sql(session: Session, lon: float, lat: float) -> str | None:
+    """The bounding-box columns narrow the candidates in SQL; shapely then tests exactly."""
     candidates = session.execute(
         select(Area.code, Area.geometry)
         .where(

@@ -20,7 +20,7 @@ from taydo.core.bounds import MAX_INT64, RowId
 from taydo.core.db import Database
 from taydo.core.deps import AppRuntime, AppSettings, Db
 from taydo.core.errors import NotFound, TaydoError
-from taydo.geo.service import list_areas
+from taydo.geo.service import area_names
 from taydo.incidents import service
 from taydo.incidents.runtime import publish
 from taydo.incidents.schemas import AssignIn, IncidentIn, NoteIn, StatusIn, StepDoneIn
@@ -54,8 +54,7 @@ ACTION_LABELS = {
 
 
 def _area_names(database: Database, province: str) -> dict[str, str]:
-    found, _total = list_areas(database, parent=province, limit=10_000)
-    return {a["code"]: a["name"] for a in found}
+    return area_names(database, province)
 
 
 def _common(database: Database, province: str) -> dict[str, Any]:
@@ -70,16 +69,13 @@ def _common(database: Database, province: str) -> dict[str, Any]:
 def board_view(
     database: Database, principal: Principal, filters: dict[str, str], province: str
 ) -> dict[str, Any]:
-    columns: dict[str, list[dict[str, Any]]] = {}
-    for status in BOARD_COLUMNS:
-        columns[status] = service.list_incidents(
-            database,
-            principal,
-            status=status,
-            incident_type=filters.get("type") or None,
-            area=filters.get("area") or None,
-            limit=COLUMN_LIMITS[status],
-        )
+    columns = service.board_columns(
+        database,
+        principal,
+        {status: COLUMN_LIMITS[status] for status in BOARD_COLUMNS},
+        incident_type=filters.get("type") or None,
+        area=filters.get("area") or None,
+    )
     return {"columns": columns, "filters": filters, **_common(database, province)}
 
 

@@ -26,7 +26,7 @@ from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.errors import Conflict, Forbidden, Invalid, NotFound, TaydoError
-from taydo.geo.service import area_code_in, area_for_point_in
+from taydo.geo.service import area_code_in, area_locator_in
 
 __all__ = [
     "NewReport",
@@ -207,9 +207,11 @@ def _new_row(
     now: datetime,
     agencies: dict[tuple[str, str | None], str | None],
     keys: dict[str, int | None],
+    locate: Callable[[float, float], str | None],
 ) -> tuple[CitizenReport, CitizenService]:
     """Check one report and make its row (not added); ``agencies`` and ``keys`` cache the
-    routing answers and key checks of one transaction, so a batch reads each once."""
+    routing answers and key checks of one transaction, so a batch reads each once; ``locate``
+    is the batch's point-in-area (``taydo.geo``'s in-memory locator)."""
     if new.api_key is not None:
         if new.api_key not in keys:
             keys[new.api_key] = key_id_in(session, new.api_key)
@@ -238,7 +240,7 @@ def _new_row(
         _clean_text(new.contact_email, "email", 200),
         _clean_text(new.contact_phone, "phone", 40),
     )
-    area = area_for_point_in(session, new.lon, new.lat)
+    area = locate(new.lon, new.lat)
     if area is None and new.area_code:
         area = area_code_in(session, new.area_code)
     route_key = (service.code, area)
@@ -287,9 +289,10 @@ def create_reports(
     agencies: dict[tuple[str, str | None], str | None] = {}
     keys: dict[str, int | None] = {}
     with database.session() as session:
+        locate = area_locator_in(session)
         for index, (new, address) in enumerate(batch):
             try:
-                row, service = _new_row(session, new, now, agencies, keys)
+                row, service = _new_row(session, new, now, agencies, keys, locate)
             except TaydoError as exc:
                 answers[index] = exc
                 continue
@@ -297,20 +300,26 @@ def create_reports(
             filed.append((index, row, service, new, address))
         if filed:
             session.flush()  # one multi-row INSERT for the batch: the ids the journal needs
-        for index, row, service, new, address in filed:
-            journal.record(
-                session,
-                actor=new.actor,
-                action="citizen.report_created",
-                object_type="citizen_report",
-                object_id=row.id,
-                summary={
-                    "service": row.service_code,
-                    "area": row.area_code,
-                    "agency": row.agency_code,
-                },
-                address=address,
-            )
+        # One journal entry per report, chained in order, in one head update and one INSERT.
+        journal.record_many(
+            session,
+            [
+                {
+                    "actor": new.actor,
+                    "action": "citizen.report_created",
+                    "object_type": "citizen_report",
+                    "object_id": row.id,
+                    "summary": {
+                        "service": row.service_code,
+                        "area": row.area_code,
+                        "agency": row.agency_code,
+                    },
+                    "address": address,
+                }
+                for _index, row, _service, new, address in filed
+            ],
+        )
+        for index, row, service, _new, _address in filed:
             report = report_dict(row, service)
             report["token"] = row.token
             answers[index] = (report, event_dict(row, service))

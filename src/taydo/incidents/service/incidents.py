@@ -267,8 +267,7 @@ def _alert_snapshot(alert: dict[str, Any]) -> dict[str, Any]:
     return {k: alert.get(k) for k in (*keep, "area_code", "agency_code", "value", "started_at")}
 
 
-def list_incidents(
-    database: Database,
+def _incidents_statement(
     principal: Principal | None,
     *,
     status: str | None = None,
@@ -278,10 +277,8 @@ def list_incidents(
     overdue: bool | None = None,
     active: bool | None = None,
     alert_id: int | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> list[dict[str, Any]]:
-    """Newest first, as far as the caller may see."""
+) -> Any:
+    """The SELECT of ``list_incidents`` (newest first, as far as the caller may see)."""
     # Plain rows, not ORM objects: a board reads hundreds of them per request, and a row
     # answers the same attribute names that ``incident_dict`` and ``visible`` read.
     statement = select(*Incident.__table__.columns).order_by(Incident.id.desc())
@@ -318,9 +315,67 @@ def list_incidents(
                 )
             )
         )
+    return statement
+
+
+def _incident_rows(
+    session: Session, principal: Principal | None, statement: Any
+) -> list[dict[str, Any]]:
+    rows = session.execute(statement).all()
+    return [incident_dict(r) for r in rows if visible(principal, r)]  # type: ignore[arg-type]
+
+
+def list_incidents(
+    database: Database,
+    principal: Principal | None,
+    *,
+    status: str | None = None,
+    incident_type: str | None = None,
+    area: str | None = None,
+    agency: str | None = None,
+    overdue: bool | None = None,
+    active: bool | None = None,
+    alert_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Newest first, as far as the caller may see."""
+    statement = _incidents_statement(
+        principal,
+        status=status,
+        incident_type=incident_type,
+        area=area,
+        agency=agency,
+        overdue=overdue,
+        active=active,
+        alert_id=alert_id,
+    )
     with database.session() as session:
-        rows = session.execute(statement.limit(limit).offset(offset)).all()
-        return [incident_dict(r) for r in rows if visible(principal, r)]  # type: ignore[arg-type]
+        return _incident_rows(session, principal, statement.limit(limit).offset(offset))
+
+
+def board_columns(
+    database: Database,
+    principal: Principal | None,
+    limits: dict[str, int],
+    *,
+    incident_type: str | None = None,
+    area: str | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """The board: for each status of ``limits`` its newest incidents (up to its limit), as
+    ``list_incidents`` would list them, read in one transaction (one connection, not one per
+    column)."""
+    with database.session() as session:
+        return {
+            status: _incident_rows(
+                session,
+                principal,
+                _incidents_statement(
+                    principal, status=status, incident_type=incident_type, area=area
+                ).limit(limit),
+            )
+            for status, limit in limits.items()
+        }
 
 
 def _timeline(
