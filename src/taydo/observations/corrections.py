@@ -91,7 +91,7 @@ def _correct(
     store = store_for(database, timezone)
     raw = database.engine.raw_connection()
     try:
-        connection = raw.driver_connection
+        connection: Any = raw.driver_connection
         try:
             result = _run(connection, store, series_id, stamps, values, start_ms, end_ms)
             connection.commit()
@@ -244,7 +244,7 @@ def _fix_packed(
                 (series_id, hour),
             )
             continue
-        count, ts_packed, vals_packed, qualities_packed = pack(hour, kept)  # type: ignore[arg-type]
+        count, ts_packed, vals_packed, qualities_packed = pack(hour, kept)
         connection.execute(
             _sql(
                 dialect,

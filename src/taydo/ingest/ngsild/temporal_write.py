@@ -111,7 +111,7 @@ def parse_temporal(body: Any, context: Context, *, fragment: bool) -> TemporalBo
                 )
             parsed = parse_attributes({key: item}, context, context)
             ((name, attr),) = parsed.items()
-            value = attr.get("value")
+            value: Any = attr.get("value")
             if attr.get("type") != "Property" or not _is_number(value):
                 if len(items) > 1:
                     raise NgsiError(
