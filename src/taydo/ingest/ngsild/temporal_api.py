@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from taydo.catalog import service as catalog
 from taydo.catalog.events import announce_changes
+from taydo.catalog.schemas import MetricIn
 from taydo.catalog.series import SeriesIndex, SeriesInfo
 from taydo.core.access import Principal, requires
 from taydo.core.bounds import MAX_OFFSET
@@ -21,7 +22,14 @@ from taydo.core.runtime import Runtime, runtime_of
 from taydo.ingest.ngsild import read, temporal
 from taydo.ingest.ngsild import temporal_write as tw
 from taydo.ingest.ngsild.api import EntityQuery
-from taydo.ingest.ngsild.entity import check_entity_id, observed_ms, translate
+from taydo.ingest.ngsild.entity import (
+    ParsedEntity,
+    check_entity_id,
+    observed_ms,
+    parse_attributes,
+    parse_entity,
+    translate,
+)
 from taydo.ingest.ngsild.errors import NgsiError
 from taydo.ingest.ngsild.handlers import (
     get_context,
@@ -71,17 +79,14 @@ async def _write_state(
     mode: str,
 ) -> bool:
     """Write the current-state fragment; True when it created the entity."""
-    from taydo.ingest.ngsild.entity import ParsedEntity, parse_attributes
-
-    attrs = parse_attributes(fragment, context, context)
-    kind = fragment.get("type")
     if mode == "create":
-        from taydo.ingest.ngsild.entity import parse_entity
-
         parsed = parse_entity({k: v for k, v in fragment.items() if k != "@context"}, context)
     else:
-        parsed = ParsedEntity(str(fragment["id"]), kind if isinstance(kind, str) else "", attrs,
-                              context.value)  # fmt: skip
+        kind = fragment.get("type")
+        attrs = parse_attributes(fragment, context, context)
+        parsed = ParsedEntity(
+            str(fragment["id"]), kind if isinstance(kind, str) else "", attrs, context.value
+        )
     outcome = await write(request, principal, [Operation(parsed.entity_id, parsed, context)], mode)
     if outcome.errors:
         raise outcome.errors[0][1]
@@ -101,8 +106,6 @@ def _series_for(
         metric = translate(name, context, entity.context)
         info = index.get(entity.entity_id, metric)
         if info is None:
-            from taydo.catalog.schemas import MetricIn
-
             try:
                 catalog.put_metric(
                     runtime.db, entity.entity_id, MetricIn(name=metric, unit=units[name][:32]),
@@ -190,12 +193,16 @@ async def _append_missing(
     instance; the current value of an attribute that already has a history is left as it is."""
     runtime = runtime_of(request.app)
     index = runtime.get(SeriesIndex)
-    missing = {
-        key
-        for key in body.newest
-        if index.get(entity.entity_id, translate(_term(key, context), context, entity.context))
-        is None
-    }
+
+    def lacking() -> set[str]:  # the index may read the database on a miss: off the loop
+        return {
+            key
+            for key in body.newest
+            if index.get(entity.entity_id, translate(_term(key, context), context, entity.context))
+            is None
+        }
+
+    missing = await run_in_threadpool(lacking)
     if missing:
         fragment = _current_state(body, missing, context_value)
         fragment.pop("type", None)
