@@ -139,6 +139,11 @@ def test_values_outside_the_valid_range_are_quarantined(client, auth) -> None:  
     assert quarantined.status_code == 200, quarantined.text
     text = json.dumps(quarantined.json(), ensure_ascii=False)
     assert "99.0" in text and "salinity" in text
+    from taydo.core.runtime import runtime_of
+    from taydo.ingest.counts import GatewayCounts
+
+    counts = runtime_of(client.app).get(GatewayCounts)
+    assert counts.rejected["ngsi-ld"] == 1 and counts.accepted["ngsi-ld"] >= 2
 
 
 # -- §5.6.12 Add Attributes to Temporal Representation ---------------------------------------

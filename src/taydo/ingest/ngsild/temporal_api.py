@@ -19,6 +19,7 @@ from taydo.core.access import Principal, requires
 from taydo.core.bounds import MAX_OFFSET
 from taydo.core.deps import AppRuntime, Db
 from taydo.core.runtime import Runtime, runtime_of
+from taydo.ingest.counts import GatewayCounts
 from taydo.ingest.ngsild import read, temporal
 from taydo.ingest.ngsild import temporal_write as tw
 from taydo.ingest.ngsild.api import EntityQuery
@@ -145,6 +146,9 @@ async def _store_history(
     await temporal.store_points(runtime, tw.judge_order(points))
     if rejected:
         await run_in_threadpool(tw.quarantine, runtime.db, rejected)
+        counts = runtime.find(GatewayCounts)
+        if counts is not None:
+            counts.add("ngsi-ld", accepted=0, duplicates=0, rejected=len(rejected))
     return len(points)
 
 
