@@ -134,7 +134,7 @@ def parse_temporal(body: Any, context: Context, *, fragment: bool) -> TemporalBo
                     f"attribute {key[:80]!r}: instances with a datasetId keep no history here",
                 )
             attr = _plain(item) if name is not None else None
-            if attr is None:  # anything but the plain shape: the entity parser's checks
+            if name is None or attr is None:  # not the plain shape: the entity parser's checks
                 parsed = parse_attributes({key: item}, context, context)
                 ((name, attr),) = parsed.items()
             value: Any = attr.get("value")
