@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "alerts": ["benchmarks.alerts"],
     "mqtt": ["benchmarks.mqtt"],
     "ngsild": ["benchmarks.ngsild"],
+    "ngsild-temporal": ["benchmarks.ngsild_temporal"],
     "console": ["benchmarks.console"],
     "directives": ["benchmarks.directives"],
     "kpi": ["benchmarks.kpi"],

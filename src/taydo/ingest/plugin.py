@@ -17,6 +17,7 @@ from taydo.ingest.files import cli as files_cli
 from taydo.ingest.ngsild import api as ngsild_api
 from taydo.ingest.ngsild import contexts_api as ngsild_contexts
 from taydo.ingest.ngsild import fallback as ngsild_fallback
+from taydo.ingest.ngsild import temporal_api as ngsild_temporal
 from taydo.web.i18n import N_
 
 HERE = Path(__file__).parent
@@ -42,6 +43,7 @@ def taydo_domains() -> list[Domain]:
                 health_api.router,
                 files_api.router,
                 connectors_api.router,
+                ngsild_temporal.router,  # before ngsild_api: the temporal routes
                 ngsild_api.router,
                 ngsild_contexts.router,
                 pages.router,

@@ -262,28 +262,36 @@ class Store:
         try:
             if self.dialect == "sqlite":
                 connection.execute("BEGIN IMMEDIATE")
-            claimed = connection.execute(_JOURNAL_CLAIM).fetchall()
-            if claimed:
-                merged: dict[tuple[int, int], list[Any]] = {}
-                values = array("d")
-                for (blob,) in claimed:
-                    values.frombytes(blob)
-                step = _DELTA_FIELDS
-                for i in range(0, len(values), step):
-                    acc: list[Any] = values[i : i + step].tolist()
-                    for index in _INTEGER_FIELDS:
-                        acc[index] = int(acc[index])
-                    key = (acc[0], acc[1])
-                    found = merged.get(key)
-                    if found is None:
-                        merged[key] = acc
-                    else:
-                        _merge(found, acc)
-                self._apply(connection, list(merged.values()))
+            claimed = self.apply_journal(connection)
             connection.commit()
         except BaseException:
             connection.rollback()
             raise
+        return claimed
+
+    def apply_journal(self, connection: Any) -> int:
+        """Claim every journal row and apply it to the rollups and latest values inside the
+        caller's transaction (no commit); how many rows it claimed. A correction
+        (``taydo.observations.corrections``) runs it first, so a point's journaled sums are
+        never added to a bucket it recomputes from the stored points."""
+        claimed = connection.execute(_JOURNAL_CLAIM).fetchall()
+        if claimed:
+            merged: dict[tuple[int, int], list[Any]] = {}
+            values = array("d")
+            for (blob,) in claimed:
+                values.frombytes(blob)
+            step = _DELTA_FIELDS
+            for i in range(0, len(values), step):
+                acc: list[Any] = values[i : i + step].tolist()
+                for index in _INTEGER_FIELDS:
+                    acc[index] = int(acc[index])
+                key = (acc[0], acc[1])
+                found = merged.get(key)
+                if found is None:
+                    merged[key] = acc
+                else:
+                    _merge(found, acc)
+            self._apply(connection, list(merged.values()))
         return len(claimed)
 
     # -- inserts ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from taydo.core.access import Principal, requires
 from taydo.core.bounds import MAX_OFFSET
 from taydo.core.deps import AppRuntime, Db
 from taydo.core.runtime import runtime_of
-from taydo.ingest.ngsild import discovery, read, registrations, temporal
+from taydo.ingest.ngsild import discovery, read, registrations
 from taydo.ingest.ngsild.entity import check_entity_id, parse_attributes
 from taydo.ingest.ngsild.errors import NgsiError
 from taydo.ingest.ngsild.handlers import (
@@ -454,7 +454,7 @@ async def batch(
     return Response(status_code=204)
 
 
-# -- types and temporal -----------------------------------------------------------------
+# -- types and attributes -----------------------------------------------------------------
 
 
 async def _discover(
@@ -522,68 +522,7 @@ async def attribute_details(
     )
 
 
-@router.get("/temporal/entities")
-async def query_temporal_entities(
-    request: Request,
-    runtime: AppRuntime,
-    principal: Principal = READ,
-    query: EntityQuery = Depends(),  # noqa: B008
-    timerel: str | None = None,
-    timeAt: str | None = None,
-    endTimeAt: str | None = None,
-    lastN: int | None = Query(None, ge=1, le=MAX_OFFSET),
-    options: str | None = None,
-) -> Response:
-    """The temporal evolution of every entity a query selects (the same parameters as
-    ``GET /entities``, with ``timerel``/``timeAt``/``endTimeAt`` and ``lastN``): an array of
-    temporal representations, each as ``GET /temporal/entities/{id}`` answers it."""
-    context = await get_context(request)
-    window = temporal.window(timerel, timeAt, endTimeAt)
-    names = query.names
-    entities, total = await query.run(request, principal, context)
-    body = await run_in_threadpool(
-        temporal.temporal_entities,
-        runtime,
-        entities,
-        context,
-        window,
-        read.NameMatcher(context, names) if names else None,
-        lastN,
-        "temporalValues" in options_of(options),
-    )
-    return respond(request, body, context, headers=query.headers(total))
-
-
-@router.get("/temporal/entities/{entity_id}")
-async def temporal_entity(
-    request: Request,
-    db: Db,
-    runtime: AppRuntime,
-    entity_id: str,
-    principal: Principal = READ,
-    attrs: str | None = None,
-    timerel: str | None = None,
-    timeAt: str | None = None,
-    endTimeAt: str | None = None,
-    lastN: int | None = Query(None, ge=1, le=MAX_OFFSET),
-    options: str | None = None,
-) -> Response:
-    check_entity_id(entity_id)
-    context = await get_context(request)
-    entity = await run_in_threadpool(read.retrieve, db, resolver(runtime), principal, entity_id)
-    window = temporal.window(timerel, timeAt, endTimeAt)
-    names = names_of(attrs)
-    body = await run_in_threadpool(
-        temporal.temporal_entity,
-        runtime,
-        entity,
-        context,
-        window,
-        read.NameMatcher(context, names) if names else None,
-        lastN,
-        "temporalValues" in options_of(options),
-    )
-    return respond(request, body, context)
+# The temporal routes (reads and writes) are in ``temporal_api`` (included before this router).
 
 
 # Context source registrations and their subscriptions (stored, validated; no forwarding).

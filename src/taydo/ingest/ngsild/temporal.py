@@ -1,5 +1,6 @@
 """Temporal retrieval (``/temporal/entities/{id}``) from the observation store, and handing
-the points of NGSI-LD writes to the observation writer.
+the points of NGSI-LD writes to the observation writer (temporal writes: ``temporal_write``
+and ``temporal_api``; aggregation: ``temporal_aggregate``).
 
 The observation domain answers bucketed series queries; NGSI-LD needs the raw instances of a
 range, read with the observation store's ``raw_points`` (raw and packed points alike).
@@ -7,6 +8,7 @@ range, read with the observation store's ``raw_points`` (raw and packed points a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -17,9 +19,18 @@ from taydo.ingest.counts import GatewayCounts
 from taydo.ingest.ngsild.context import Context
 from taydo.ingest.ngsild.entity import parse_time, translate
 from taydo.ingest.ngsild.errors import NgsiError
+from taydo.ingest.ngsild.temporal_aggregate import Aggregation, aggregate
+from taydo.ingest.ngsild.temporal_write import instance_id
 from taydo.observations.service import ObservationWriter
 
-__all__ = ["MAX_INSTANCES", "store_points", "temporal_entities", "temporal_entity", "window"]
+__all__ = [
+    "MAX_INSTANCES",
+    "Page",
+    "store_points",
+    "temporal_entities",
+    "temporal_entity",
+    "window",
+]
 
 MAX_INSTANCES = 10_000  # per attribute and request
 
@@ -66,6 +77,28 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")
 
 
+@dataclass
+class Page:
+    """Where the instances of an answer were cut (the spec's temporal pagination): the
+    time range the answer covers, for a 206 with ``Content-Range: date-time …``."""
+
+    first: int | None = None
+    last: int | None = None
+    cut: bool = False
+    wanted: int | None = None
+
+    def note(self, first: int, last: int, cut: bool) -> None:
+        self.first = first if self.first is None else min(self.first, first)
+        self.last = last if self.last is None else max(self.last, last)
+        self.cut = self.cut or cut
+
+    def headers(self) -> dict[str, str] | None:
+        if not self.cut or self.first is None or self.last is None:
+            return None
+        size = "*" if self.wanted is None else str(self.wanted)
+        return {"Content-Range": f"date-time {_iso(self.first)}-{_iso(self.last)}/{size}"}
+
+
 def temporal_entity(
     runtime: Runtime,
     entity: Any,
@@ -74,8 +107,15 @@ def temporal_entity(
     attrs: Any,
     last_n: int | None,
     temporal_values: bool,
+    aggregation: Aggregation | None = None,
+    page: Page | None = None,
 ) -> dict[str, Any]:
+    """The temporal representation of one entity: each numeric attribute's instances in
+    the range (oldest first; with ``lastN`` the newest N), each with its ``instanceId``;
+    simplified (``temporalValues``) or aggregated (``aggregation``). At most
+    ``MAX_INSTANCES`` per attribute: a longer history is cut (``page`` notes where)."""
     from taydo.observations.query import raw_points
+    from taydo.observations.service import store_for
 
     database = runtime.db
     out: dict[str, Any] = {
@@ -83,24 +123,46 @@ def temporal_entity(
         "type": translate(entity.type, entity.context, target),
     }
     start, end = span
-    limit = min(last_n or MAX_INSTANCES, MAX_INSTANCES)
+    page = page if page is not None else Page()
     with database.engine.connect() as connection:
         for series_id, name, unit in catalog.series_of_entity(connection, entity.entity_id):
             if attrs is not None and not attrs(name, entity.context):
                 continue
-            # The newest ``limit`` points of the range, raw or packed, then in time order.
-            newest = raw_points(
-                connection, database.dialect, series_id, start, end, newest_first=True, limit=limit
-            )
-            rows = [(ts, value) for ts, value, _quality in islice(newest, limit)]
-            rows.reverse()
+            key = translate(name, entity.context, target)
+            if aggregation is not None:
+                buckets = store_for(database).buckets
+                values, _source = aggregate(
+                    connection, database.dialect, buckets, series_id, aggregation, span,
+                    last_n, raw_points,
+                )  # fmt: skip
+                if values is not None:
+                    out[key] = {"type": "Property", **values}
+                continue
+            if last_n is not None:
+                # The newest ``lastN`` points of the range, raw or packed, then in time order.
+                limit = min(last_n, MAX_INSTANCES)
+                newest = raw_points(
+                    connection, database.dialect, series_id, start, end,
+                    newest_first=True, limit=limit + 1,
+                )  # fmt: skip
+                rows = [(ts, value) for ts, value, _quality in islice(newest, limit + 1)]
+                cut = len(rows) > limit and last_n > MAX_INSTANCES
+                rows = rows[:limit]
+                rows.reverse()
+            else:
+                oldest = raw_points(
+                    connection, database.dialect, series_id, start, end, limit=MAX_INSTANCES + 1
+                )
+                rows = [(ts, value) for ts, value, _quality in islice(oldest, MAX_INSTANCES + 1)]
+                cut = len(rows) > MAX_INSTANCES
+                rows = rows[:MAX_INSTANCES]
             if not rows:
                 continue
-            key = translate(name, entity.context, target)
+            page.note(rows[0][0], rows[-1][0], cut)
             if temporal_values:
-                values: dict[str, Any] = {"type": "Property"}
-                values["values"] = [[value, _iso(ts)] for ts, value in rows]
-                out[key] = values
+                values_of: dict[str, Any] = {"type": "Property"}
+                values_of["values"] = [[value, _iso(ts)] for ts, value in rows]
+                out[key] = values_of
             else:
                 instances = []
                 for ts, value in rows:
@@ -108,6 +170,7 @@ def temporal_entity(
                         "type": "Property",
                         "value": value,
                         "observedAt": _iso(ts),
+                        "instanceId": instance_id(series_id, ts),
                     }
                     if unit:
                         instance["unitCode"] = unit
@@ -124,9 +187,13 @@ def temporal_entities(
     attrs: Any,
     last_n: int | None,
     temporal_values: bool,
+    aggregation: Aggregation | None = None,
+    page: Page | None = None,
 ) -> list[dict[str, Any]]:
     """``temporal_entity`` of each entity a query selected, in the query's order."""
     return [
-        temporal_entity(runtime, entity, target, span, attrs, last_n, temporal_values)
+        temporal_entity(
+            runtime, entity, target, span, attrs, last_n, temporal_values, aggregation, page
+        )
         for entity in entities
     ]
