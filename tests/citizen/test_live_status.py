@@ -102,36 +102,38 @@ def test_the_status_page_hears_its_own_report_and_only_public_fields(
     mine = _report(database, IN_NINH_KIEU, "0901111111")
     other = _report(database, IN_CAI_RANG, "0902222222")
     assert httpx.get(f"{base}/citizen/r/khong-co-token/live").status_code == 404
-    with httpx.Client(timeout=httpx.Timeout(15.0)) as client:
-        with client.stream("GET", f"{base}/citizen/r/{mine['token']}/live") as stream:
-            assert stream.status_code == 200
-            assert stream.headers["content-type"].startswith("text/event-stream")
-            events = _events(stream)
-            name, raw = next(events)
-            first = orjson.loads(raw)
-            assert name == "status" and set(first) == PUBLIC_FIELDS
-            assert first["id"] == mine["id"] and first["status"] == "open"
-            # Another report changes first: nothing is sent for it (the next event is ours).
-            changed = httpx.post(
-                f"{base}/api/v1/citizen/reports/{other['id']}/status",
-                json={"status": "acknowledged"},
-                headers=operator,
-            )
-            assert changed.status_code == 200, changed.text
-            closed = httpx.post(
-                f"{base}/api/v1/citizen/reports/{mine['id']}/status",
-                json={"status": "closed", "note": "Đã vá ổ gà"},
-                headers=operator,
-            )
-            assert closed.status_code == 200, closed.text
-            name, raw = next(events)
-            update = orjson.loads(raw)
-            assert name == "status" and set(update) == PUBLIC_FIELDS
-            assert update["id"] == mine["id"] and update["status"] == "closed"
-            assert update["status_notes"] == "Đã vá ổ gà" and update["closed_at"]
-            assert update["status_label"] == {"vi": "Đã xử lý xong", "en": "Resolved"}
-            for secret in (b"0901111111", b"Nguy", b"truc-ban", b"0902222222"):
-                assert secret not in raw
+    with (
+        httpx.Client(timeout=httpx.Timeout(15.0)) as client,
+        client.stream("GET", f"{base}/citizen/r/{mine['token']}/live") as stream,
+    ):
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        events = _events(stream)
+        name, raw = next(events)
+        first = orjson.loads(raw)
+        assert name == "status" and set(first) == PUBLIC_FIELDS
+        assert first["id"] == mine["id"] and first["status"] == "open"
+        # Another report changes first: nothing is sent for it (the next event is ours).
+        changed = httpx.post(
+            f"{base}/api/v1/citizen/reports/{other['id']}/status",
+            json={"status": "acknowledged"},
+            headers=operator,
+        )
+        assert changed.status_code == 200, changed.text
+        closed = httpx.post(
+            f"{base}/api/v1/citizen/reports/{mine['id']}/status",
+            json={"status": "closed", "note": "Đã vá ổ gà"},
+            headers=operator,
+        )
+        assert closed.status_code == 200, closed.text
+        name, raw = next(events)
+        update = orjson.loads(raw)
+        assert name == "status" and set(update) == PUBLIC_FIELDS
+        assert update["id"] == mine["id"] and update["status"] == "closed"
+        assert update["status_notes"] == "Đã vá ổ gà" and update["closed_at"]
+        assert update["status_label"] == {"vi": "Đã xử lý xong", "en": "Resolved"}
+        for secret in (b"0901111111", b"Nguy", b"truc-ban", b"0902222222"):
+            assert secret not in raw
 
 
 def test_live_pages_are_bounded_per_client_address(server: dict[str, Any]) -> None:
@@ -151,9 +153,11 @@ def test_live_pages_are_bounded_per_client_address(server: dict[str, Any]) -> No
     # once they are closed, the page may follow the report again
     deadline = time.monotonic() + 10
     while True:
-        with httpx.Client(timeout=httpx.Timeout(15.0)) as client:
-            with client.stream("GET", url) as again:
-                if again.status_code == 200:
-                    break
+        with (
+            httpx.Client(timeout=httpx.Timeout(15.0)) as client,
+            client.stream("GET", url) as again,
+        ):
+            if again.status_code == 200:
+                break
         assert time.monotonic() < deadline, "the closed streams were never released"
         time.sleep(0.2)

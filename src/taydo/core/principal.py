@@ -78,7 +78,8 @@ GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
     # Citizen reports carry the reporter's contact: not in _READ (viewers and the wall).
     "leader": frozenset(
-        _READ | {"alerts:act", "incidents:act", "directives:issue", "citizen:read"}
+        _READ
+        | {"alerts:act", "incidents:act", "directives:issue", "citizen:read"}
         | {"directives:incident"}
     ),
     "operator": frozenset(
