@@ -1,6 +1,7 @@
 """The public report form and status page in real headless Chromium at a phone's viewport
 (390×844): pick the place on the map, attach a photo, send; see the duplicate suggestion on the
-way; then see the status change once an operator resolves the report through the API."""
+way; then see the status change, without a reload, once an operator resolves the report
+through the API."""
 
 from __future__ import annotations
 
@@ -127,14 +128,18 @@ def test_a_citizen_reports_from_a_phone_and_sees_it_resolved(
             assert "0901234567" not in page.content()  # the contact is never shown
             page.screenshot(path=str(SHOTS / "citizen-status.png"), full_page=True)
 
-            # The operator resolves it through the API; the reporter reloads the page.
+            # The operator resolves it through the API; the reporter's page follows live,
+            # without a reload or any other navigation.
+            navigations: list[str] = []
+            page.on("framenavigated", lambda frame: navigations.append(frame.url))
             answer = httpx.post(
                 f"{base}/api/v1/citizen/reports/{report['id']}/status",
                 json={"status": "closed", "note": "Đã vá ổ gà"},
                 headers={"Authorization": f"Bearer {server['token']}"},
             )
             assert answer.status_code == 200, answer.text
-            page.reload()
+            page.locator("#report-status[data-status='closed']").wait_for()
+            assert navigations == []
             assert page.locator("#report-status").inner_text() == "Đã xử lý xong"
             assert page.locator("#status-notes").inner_text() == "Đã vá ổ gà"
             # … and rates the work

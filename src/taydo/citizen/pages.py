@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from taydo.citizen import photos, service
@@ -30,6 +30,7 @@ from taydo.core.bounds import RowId
 from taydo.core.db import Database
 from taydo.core.deps import AppSettings, Db
 from taydo.core.errors import NotFound, TaydoError
+from taydo.core.files import serve
 from taydo.geo.service import get_area, list_areas
 from taydo.web.i18n import N_
 from taydo.web.shell import page, render
@@ -166,6 +167,73 @@ async def report_status(
     return await _status_page(request, db, settings, token)
 
 
+LIVE_PER_ADDRESS = 4  # status pages one address may keep open live (tabs, a family's phones)
+
+
+def public_status(report: dict[str, Any]) -> dict[str, Any]:
+    """What the live status page carries: the status and its public note, nothing else (no
+    contact, no internal notes, no agency's work)."""
+    labels = STATUS_LABELS.get(report["status"], (report["status"], report["status"]))
+    return {
+        "id": report["id"],
+        "status": report["status"],
+        "status_label": {"vi": labels[0], "en": labels[1]},
+        "status_notes": report.get("status_notes") or None,
+        "closed_at": report.get("closed_at"),
+        "updated_at": report.get("updated_at"),
+    }
+
+
+class TooManyWatchers(TaydoError):
+    status_code = 429
+
+
+@router.get("/citizen/r/{token}/live")
+async def report_live(
+    request: Request,
+    token: str,
+    db: Db,
+    parts: CitizenParts,
+    _p: Annotated[Principal | None, page(None)],
+) -> Response:
+    """Server-Sent Events for one report's status page, keyed by its secret token: a
+    ``status`` event (public fields only) whenever the report changes. At most
+    ``LIVE_PER_ADDRESS`` open at once per client address (429 beyond)."""
+    report = await asyncio.to_thread(service.get_by_token, db, token)  # 404 for a wrong token
+    address = client_address(request) or "?"
+    if parts.watching.get(address, 0) >= LIVE_PER_ADDRESS:
+        raise TooManyWatchers(
+            "quá nhiều trang theo dõi đang mở / too many live status pages open",
+            retry_after_s=30,
+        )
+    parts.watching[address] = parts.watching.get(address, 0) + 1
+
+    async def events() -> Any:
+        try:
+            # A long retry: a public page reconnects politely after a restart.
+            yield b"retry: 10000\n\n"
+            first = public_status(report)
+            yield b"event: status\ndata: " + orjson.dumps(first) + b"\n\n"
+            async for changed in parts.feed.changes_of(report["id"], request.is_disconnected):
+                if not changed:
+                    yield b": keep-alive\n\n"
+                    continue
+                fresh = await asyncio.to_thread(service.get_by_token, db, token)
+                yield b"event: status\ndata: " + orjson.dumps(public_status(fresh)) + b"\n\n"
+        finally:
+            left = parts.watching.get(address, 1) - 1
+            if left > 0:
+                parts.watching[address] = left
+            else:
+                parts.watching.pop(address, None)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
 @router.post("/citizen/r/{token}/rate")
 async def rate_report(
     request: Request,
@@ -242,9 +310,7 @@ async def report_photo(
     path = photos.photo_path(settings.citizen_photos_dir, name)
     if not path.is_file():
         raise NotFound("không có ảnh / no photo")
-    return FileResponse(
-        path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
-    )
+    return serve(path, "image/jpeg", inline=True, cache="private, max-age=3600")
 
 
 # -- operators and agencies -----------------------------------------------------------------

@@ -149,6 +149,7 @@ class ReportWriter:
 class _Listener:
     agencies: frozenset[str] | None
     queue: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(maxsize=100))
+    report_id: int | None = None  # the public status page of one report hears only that one
 
 
 class ReportFeed:
@@ -163,6 +164,11 @@ class ReportFeed:
         data = event.data if isinstance(event.data, dict) else {}
         payload = orjson.dumps({"subject": event.subject, "data": data})
         for listener in list(self._listeners):
+            if listener.report_id is not None:
+                if data.get("id") == listener.report_id:
+                    with contextlib.suppress(asyncio.QueueFull):
+                        listener.queue.put_nowait(b"")  # a signal only: no field travels
+                continue
             if listener.agencies is None or data.get("agency_code") in listener.agencies:
                 with contextlib.suppress(asyncio.QueueFull):
                     listener.queue.put_nowait(payload)
@@ -186,6 +192,29 @@ class ReportFeed:
         finally:
             self._listeners.discard(listener)
 
+    async def changes_of(
+        self, report_id: int, disconnected: Callable[[], Awaitable[bool]]
+    ) -> AsyncIterator[bool]:
+        """``True`` each time report ``report_id`` changes (the caller reads its public view
+        again), ``False`` every 15 s of quiet (time for a keep-alive); ends when the viewer
+        leaves or the server stops."""
+        listener = _Listener(agencies=frozenset(), report_id=report_id)
+        self._listeners.add(listener)
+        try:
+            while not self.closing.is_set():
+                try:
+                    await asyncio.wait_for(listener.queue.get(), timeout=15.0)
+                except TimeoutError:
+                    if await disconnected():
+                        return
+                    yield False
+                    continue
+                while not listener.queue.empty():  # a burst of changes: one read
+                    listener.queue.get_nowait()
+                yield True
+        finally:
+            self._listeners.discard(listener)
+
     def close(self) -> None:
         self.closing.set()
 
@@ -199,6 +228,8 @@ class Citizenry:
     writer: ReportWriter = field(default_factory=ReportWriter)
     subscriptions: list[Subscription] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
+    # Public status pages open live, per client address (per process): a bound, not a quota.
+    watching: dict[str, int] = field(default_factory=dict)
 
 
 def setup(runtime: Runtime) -> None:

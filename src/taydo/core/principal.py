@@ -46,6 +46,8 @@ PERMISSIONS: dict[str, str] = {
     "incidents:configure": "change SOPs, the SLA table and correlation rules of incidents",
     "directives:read": "see directives and their evidence (agency officers: their agencies')",
     "directives:issue": "issue directives to agencies, accept or return their completion",
+    "directives:incident": "issue a directive tied to an open incident one may act on "
+    "(the IOC operator on duty; follow-up stays with directives:issue)",
     "directives:act": "acknowledge, reject, report progress on and complete directives "
     "(scoped to own agencies)",
     "workforce:read": "read the digital workforce (officers: their agencies' rows)",
@@ -78,13 +80,16 @@ GRANTS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
     # Citizen reports carry the reporter's contact: not in _READ (viewers and the wall).
     "leader": frozenset(
-        _READ | {"alerts:act", "incidents:act", "directives:issue", "citizen:read"}
+        _READ
+        | {"alerts:act", "incidents:act", "directives:issue", "citizen:read"}
+        | {"directives:incident"}
     ),
     "operator": frozenset(
         _READ
         | {"alerts:act", "quarantine:act", "observations:write", "incidents:act"}
         | {"citizen:read", "citizen:act", "reports:schedule", "kpi:enter"}
         | {"subscriptions:manage"}
+        | {"directives:incident"}
     ),
     "agency_officer": frozenset(
         _READ

@@ -114,6 +114,13 @@ class Settings(BaseSettings):
     directives_max_file_bytes: int = Field(
         10 * 1024 * 1024, description="Largest attachment or evidence file of a directive."
     )
+    incidents_files_dir: Path = Field(
+        Path("./files/incidents"),
+        description="Folder where files attached to incidents are stored.",
+    )
+    incidents_max_file_bytes: int = Field(
+        10 * 1024 * 1024, ge=1, description="Largest file attached to an incident."
+    )
     directives_check_s: float = Field(
         60.0, description="Seconds between checks for due and overdue directives (reminders)."
     )

@@ -11,9 +11,11 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, File, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
 
+from taydo.core import files
 from taydo.core.access import Principal, client_address, requires
 from taydo.core.bounds import MAX_INT64, Offset, RowId
 from taydo.core.deps import Db
+from taydo.core.files import serve
 from taydo.core.inputs import Moment
 from taydo.core.responses import answers_as
 from taydo.directives import service
@@ -40,12 +42,7 @@ async def _run(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 async def read_upload(upload: UploadFile, store: FileStore) -> bytes:
     """The uploaded bytes, refused (413) as soon as they pass the store's limit."""
-    data = bytearray()
-    while chunk := await upload.read(1 << 20):
-        data += chunk
-        if len(data) > store.max_bytes:
-            store.check_size(len(data))
-    return bytes(data)
+    return await files.read_upload(upload, store.max_bytes)
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -119,13 +116,7 @@ async def download(
 ) -> FileResponse:
     """An attachment or evidence file, for those who may see it (404 otherwise)."""
     facts, path = await _run(service.open_file, db, store, principal, file_id)
-    return FileResponse(
-        path,
-        media_type=facts["media_type"],
-        filename=facts["name"],
-        content_disposition_type="attachment",
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
-    )
+    return serve(path, facts["media_type"], name=facts["name"])
 
 
 @router.get("/{directive_id}")

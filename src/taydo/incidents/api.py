@@ -8,14 +8,19 @@ import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response, StreamingResponse
 
+from taydo.core import files
 from taydo.core.access import Principal, client_address, requires
 from taydo.core.bounds import MAX_INT64, Offset, RowId
 from taydo.core.deps import AppRuntime, Db
 from taydo.core.errors import Invalid
+from taydo.core.files import FileStore
 from taydo.core.responses import answers_as
+from taydo.core.settings import Settings
+from taydo.directives.runtime import CHANGED as DIRECTIVES_CHANGED
+from taydo.directives.service import bus_event
 from taydo.incidents import service
 from taydo.incidents.runtime import Hub, publish
 from taydo.incidents.schemas import (
@@ -28,17 +33,34 @@ from taydo.incidents.schemas import (
     SopDef,
     StatusIn,
     StepDoneIn,
+    TaskIn,
 )
 
-__all__ = ["router"]
+__all__ = ["announce_directive", "file_store", "router"]
 
 T = TypeVar("T")
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 READ = requires("incidents:read")
 ACT = requires("incidents:act")
 CONFIGURE = requires("incidents:configure")
+TASK = requires("directives:incident")
 TypeCode = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,59}$")]
+FILE_TYPES = "JPEG, PNG or WebP image (stored without metadata), or PDF; checked by content"
 RuleCode = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.-]{0,79}$")]
+
+
+def file_store(settings: Settings) -> FileStore:
+    """Where incident files live (``incidents_files_dir``) and how large one may be."""
+    return FileStore(settings.incidents_files_dir, settings.incidents_max_file_bytes)
+
+
+async def announce_directive(
+    runtime: AppRuntime, directive: dict[str, Any], event: dict[str, Any]
+) -> None:
+    """After the commit: the directive to the directives' live tracker, the incident to
+    its own stream."""
+    await runtime.bus.publish(DIRECTIVES_CHANGED, bus_event(directive))
+    await publish(runtime, [event])
 
 
 async def _run(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -148,6 +170,85 @@ async def add_note(
 ) -> dict[str, Any]:
     """A comment (``internal``: seen only by the responsible agency and IOC operators)."""
     return await _change(runtime, request, service.add_note, principal, incident_id, body)
+
+
+@router.post("/incidents/{incident_id}/files", status_code=201)
+async def add_file(
+    incident_id: RowId,
+    request: Request,
+    runtime: AppRuntime,
+    file: UploadFile = File(..., description=FILE_TYPES),  # noqa: B008
+    body: Annotated[str, Form(max_length=10_000)] = "",
+    internal: Annotated[bool, Form()] = False,
+    principal: Principal = ACT,
+) -> dict[str, Any]:
+    """Attach a file (multipart ``file``; ``body``: an optional comment; ``internal``: seen
+    only by the responsible agency and IOC operators). Recorded on the timeline: who, what,
+    when. Images are stored without their metadata (GPS, EXIF)."""
+    store = file_store(runtime.settings)
+    data = await files.read_upload(file, store.max_bytes)
+    facts, event = await _run(
+        service.add_file,
+        runtime.db,
+        store,
+        principal,
+        incident_id,
+        data=data,
+        name=file.filename,
+        body=body,
+        internal=internal,
+        address=client_address(request),
+    )
+    await publish(runtime, [event])
+    return facts
+
+
+@router.get(
+    "/incidents/{incident_id}/files/{file_id}", **answers_as("application/octet-stream", FILE_TYPES)
+)
+async def download_file(
+    incident_id: RowId, file_id: RowId, runtime: AppRuntime, principal: Principal = READ
+) -> Response:
+    """A file of the incident, for those who may read it (internal: the responsible agency
+    and IOC operators); 404 for anyone else."""
+    store = file_store(runtime.settings)
+    facts, path = await _run(service.open_file, runtime.db, store, principal, incident_id, file_id)
+    return files.serve(path, facts["media_type"], name=facts["name"], inline=True)
+
+
+@router.get("/incidents/{incident_id}/directives")
+async def list_directives(
+    incident_id: RowId, db: Db, principal: Principal = READ
+) -> list[dict[str, Any]]:
+    """The directives tied to the incident that the caller may see."""
+    await _run(service.get_incident, db, principal, incident_id)  # 404 outside the scope
+    return await _run(service.linked_directives, db, principal, incident_id)
+
+
+@router.post("/incidents/{incident_id}/directives", status_code=201)
+async def issue_directive(
+    incident_id: RowId,
+    body: TaskIn,
+    request: Request,
+    runtime: AppRuntime,
+    principal: Principal = TASK,
+) -> dict[str, Any]:
+    """Assign a task to one or more agencies, tied to this open incident: the operator on
+    duty may (``directives:incident``); the directive's follow-up stays with the leaders."""
+    directive, event = await _run(
+        service.issue_directive,
+        runtime.db,
+        principal,
+        incident_id,
+        title=body.title,
+        agencies=body.agencies,
+        due_at=body.due_at,
+        description=body.description,
+        priority=body.priority,
+        address=client_address(request),
+    )
+    await announce_directive(runtime, directive, event)
+    return directive
 
 
 @router.post("/incidents/{incident_id}/links")

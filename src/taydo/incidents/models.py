@@ -104,7 +104,7 @@ class IncidentLink(Base):
 
 
 class IncidentNote(Base):
-    """A comment, an internal note or an attachment (by reference) on an incident."""
+    """A comment, an internal note, an attachment by reference (a link) or an uploaded file."""
 
     __tablename__ = "incident_notes"
 
@@ -118,6 +118,11 @@ class IncidentNote(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     attachment_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     attachment_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    # An uploaded file (taydo.core.files): its name under incidents_files_dir, never the bytes.
+    file_stored: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    file_media_type: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    file_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    file_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class SopDefinition(Base):

@@ -6,15 +6,17 @@ session's CSRF token (checked by the auth layer)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from taydo.catalog.service import entity_location_in
+from taydo.catalog.service import entity_location_in, list_agencies
+from taydo.core import clock, files
 from taydo.core.access import Principal, client_address
 from taydo.core.bounds import MAX_INT64, RowId
 from taydo.core.db import Database
@@ -22,8 +24,9 @@ from taydo.core.deps import AppRuntime, AppSettings, Db
 from taydo.core.errors import NotFound, TaydoError
 from taydo.geo.service import area_names
 from taydo.incidents import service
+from taydo.incidents.api import announce_directive, file_store
 from taydo.incidents.runtime import publish
-from taydo.incidents.schemas import AssignIn, IncidentIn, NoteIn, StatusIn, StepDoneIn
+from taydo.incidents.schemas import AssignIn, IncidentIn, NoteIn, StatusIn, StepDoneIn, TaskIn
 from taydo.incidents.service.common import STATUS_LABELS
 from taydo.rules.choices import SEVERITIES
 from taydo.web.i18n import N_
@@ -45,6 +48,8 @@ ACTION_LABELS = {
     "incident.reopened": N_("Mở lại"),
     "incident.assigned": N_("Giao việc"),
     "incident.note": N_("Ý kiến"),
+    "incident.file": N_("Đính kèm tệp"),
+    "incident.directive": N_("Giao nhiệm vụ cho cơ quan"),
     "incident.step_done": N_("Hoàn thành bước"),
     "incident.linked": N_("Liên kết"),
     "incident.overdue": N_("Quá hạn xử lý"),
@@ -168,7 +173,16 @@ def detail_view(
 ) -> dict[str, Any]:
     incident = service.get_incident(database, principal, incident_id)
     points = _map_points(database, incident)
+    tasks = (
+        service.linked_directives(database, principal, incident_id)
+        if principal.has("directives:read")
+        else []
+    )
+    may_task = principal.has("directives:incident") and incident["may_write"]
     return {
+        "directives": tasks,
+        "task_agencies": list_agencies(database, limit=10_000)[0] if may_task else [],
+        "may_task": may_task and incident["status"] in ("new", "dispatched", "in_progress"),
         "incident": incident,
         "map_json": orjson.dumps(points).decode(),
         "transitions": _transitions(incident["status"]),
@@ -350,6 +364,91 @@ async def note_submit(
     except ValidationError:
         return await _detail(request, runtime, principal, incident_id, N_("Dữ liệu không hợp lệ"))
     return await _act(request, runtime, principal, incident_id, service.add_note, note)
+
+
+@router.post("/incidents/{incident_id}/files")
+async def file_submit(
+    request: Request,
+    incident_id: RowId,
+    runtime: AppRuntime,
+    principal: Annotated[Principal, ACT],
+    file: Annotated[UploadFile | None, File()] = None,
+    body: Annotated[str, Form()] = "",
+    internal: Annotated[str, Form()] = "",
+) -> Response:
+    """The upload control of the incident page: one file, an optional comment."""
+    if file is None or not file.filename:
+        return await _detail(request, runtime, principal, incident_id, N_("Hãy chọn một tệp"))
+    store = file_store(runtime.settings)
+    try:
+        data = await files.read_upload(file, store.max_bytes)
+    except TaydoError as exc:
+        return await _detail(request, runtime, principal, incident_id, exc.message)
+
+    def attach(db: Database, who: Principal, incident: int, *, address: str | None) -> Any:
+        return service.add_file(
+            db,
+            store,
+            who,
+            incident,
+            data=data,
+            name=file.filename,
+            body=body[:10_000],
+            internal=internal == "1",
+            address=address,
+        )
+
+    return await _act(request, runtime, principal, incident_id, attach)
+
+
+@router.post("/incidents/{incident_id}/directives")
+async def task_submit(
+    request: Request,
+    incident_id: RowId,
+    runtime: AppRuntime,
+    principal: Annotated[Principal, page("directives:incident")],
+    title: Annotated[str, Form(max_length=300)] = "",
+    description: Annotated[str, Form(max_length=10_000)] = "",
+    agencies: Annotated[list[str] | None, Form()] = None,
+    hours: Annotated[str, Form(max_length=10)] = "",
+    priority: Annotated[str, Form(max_length=16)] = "normal",
+) -> Response:
+    """The incident page's "assign a task" form: a directive tied to this incident, due in
+    the given number of hours."""
+    try:
+        body = TaskIn.model_validate(
+            {
+                "title": title.strip(),
+                "description": description.strip(),
+                "agencies": agencies or [],
+                "due_at": clock.now() + timedelta(hours=float(hours.replace(",", "."))),
+                "priority": priority,
+            }
+        )
+        if not 0 < float(hours.replace(",", ".")) <= 24 * 366:
+            raise ValueError
+    except (ValidationError, ValueError, OverflowError):
+        return await _detail(request, runtime, principal, incident_id, N_("Dữ liệu không hợp lệ"))
+    try:
+        directive, event = await run_in_threadpool(
+            lambda: service.issue_directive(
+                runtime.db,
+                principal,
+                incident_id,
+                title=body.title,
+                agencies=body.agencies,
+                due_at=body.due_at,
+                description=body.description,
+                priority=body.priority,
+                address=client_address(request),
+            )
+        )
+    except NotFound:
+        raise
+    except TaydoError as exc:
+        return await _detail(request, runtime, principal, incident_id, exc.message)
+    await announce_directive(runtime, directive, event)
+    return RedirectResponse(f"/incidents/{incident_id}#tasks", status_code=303)
 
 
 @router.post("/incidents/{incident_id}/steps/{step_id}/complete")

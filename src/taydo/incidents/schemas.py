@@ -24,6 +24,7 @@ __all__ = [
     "SopStep",
     "StatusIn",
     "StepDoneIn",
+    "TaskIn",
 ]
 
 STATUSES = ("new", "dispatched", "in_progress", "resolved", "closed")
@@ -177,3 +178,15 @@ class LinkIn(_Strict):
     alert_ids: list[BodyId] = Field(default_factory=list, max_length=200)
     report_ids: list[BodyId] = Field(default_factory=list, max_length=200)
     entity_ids: list[str] = Field(default_factory=list, max_length=200)
+
+
+class TaskIn(_Strict):
+    """A directive to one or more agencies, tied to this incident (``directives:incident``)."""
+
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field("", max_length=10_000)
+    agencies: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,40}$")]] = Field(
+        min_length=1, max_length=100
+    )
+    due_at: Moment
+    priority: str = Field("normal", pattern="^(low|normal|high|urgent)$")

@@ -15,7 +15,7 @@ from taydo.core.db import Database
 from taydo.core.errors import Conflict, Forbidden, NotFound
 from taydo.directives.models import Assignment, Directive, DirectiveFile
 from taydo.directives.service.common import ACTIVE, file_dict, load_directive, may_see
-from taydo.directives.service.files import FileStore, clean_name
+from taydo.directives.service.files import FileStore, clean_name, put
 
 __all__ = ["add_file", "open_file"]
 
@@ -37,7 +37,7 @@ def add_file(
     with database.session() as session:  # who may, before writing a byte to disk
         directive, assignments = load_directive(session, principal, directive_id)
         _check(principal, directive, assignments, agency_code)
-    stored = store.put(directive_id, data)
+    stored = put(store, directive_id, data)
     try:
         with database.session() as session:
             directive, assignments = load_directive(session, principal, directive_id, lock=True)

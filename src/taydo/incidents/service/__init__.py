@@ -18,6 +18,7 @@ from taydo.incidents.service.definitions import (
     save_sop,
 )
 from taydo.incidents.service.due import check_due, on_time_counts
+from taydo.incidents.service.files import ACCEPTED_TYPES, add_file, open_file
 from taydo.incidents.service.incidents import (
     add_links,
     add_note,
@@ -29,9 +30,12 @@ from taydo.incidents.service.incidents import (
     get_incident,
     list_incidents,
 )
+from taydo.incidents.service.tasks import issue_directive, linked_directives
 
 __all__ = [
+    "ACCEPTED_TYPES",
     "STATUS_LABELS",
+    "add_file",
     "add_links",
     "add_note",
     "assign",
@@ -45,12 +49,15 @@ __all__ = [
     "get_incident",
     "get_sop",
     "incident_dict",
+    "issue_directive",
+    "linked_directives",
     "list_correlations",
     "list_incidents",
     "list_sla",
     "list_sops",
     "load_incidents_pack",
     "on_time_counts",
+    "open_file",
     "parse_pack",
     "remember_report",
     "save_all",

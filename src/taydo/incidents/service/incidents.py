@@ -384,7 +384,7 @@ def _timeline(
     out = []
     for entry in journal.timeline(database, "incident", incident.id):
         summary = dict(entry.get("summary") or {})
-        if entry["action"] == "incident.note":
+        if entry["action"] in ("incident.note", "incident.file"):
             note = notes.get(int(summary.get("note_id", 0)))
             if note is None or (note.internal and not internal_ok):
                 continue  # another agency's officer never sees an internal note, nor its trace
@@ -438,6 +438,11 @@ def get_incident(
                 "body": n.body,
                 "attachment_name": n.attachment_name,
                 "attachment_url": n.attachment_url,
+                "file": (
+                    {"media_type": n.file_media_type, "size": n.file_size}
+                    if n.file_stored
+                    else None
+                ),
             }
             for n in notes.values()
             if internal_ok or not n.internal
