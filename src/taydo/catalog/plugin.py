@@ -5,9 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from taydo.catalog import api, cli
+from taydo.catalog.service.labels import words_of
 from taydo.core.plugins import Domain, hookimpl
+from taydo.core.runtime import Runtime
+from taydo.web.words import Vocabulary
 
 HERE = Path(__file__).parent
+
+
+def _setup(runtime: Runtime) -> None:
+    """The console's words for codes (``word(...)`` in every template)."""
+    runtime.provide(Vocabulary(lambda: words_of(runtime.db, runtime.plugins)))
 
 
 @hookimpl
@@ -19,5 +27,6 @@ def taydo_domains() -> list[Domain]:
             routers=(api.router, api.areas_router),
             cli=cli.register,  # ``taydo geo import``: boundaries re-place entities
             migrations=HERE / "migrations",
+            setup=_setup,
         )
     ]
