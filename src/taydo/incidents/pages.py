@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from taydo.catalog.service import entity_location_in
+from taydo.catalog.service import entity_context_in, entity_location_in
 from taydo.core.access import Principal, client_address
 from taydo.core.bounds import MAX_INT64, RowId
 from taydo.core.db import Database
@@ -172,8 +172,16 @@ def detail_view(
 ) -> dict[str, Any]:
     incident = service.get_incident(database, principal, incident_id)
     points = _map_points(database, incident)
+    entity_names: dict[str, str] = {}
+    with database.session() as session:
+        for link in incident["links"]:
+            if link["kind"] == "entity":
+                found = entity_context_in(session, link["ref"])
+                if found is not None and found.name:
+                    entity_names[link["ref"]] = found.name
     return {
         "incident": incident,
+        "entity_names": entity_names,
         "map_json": orjson.dumps(points).decode(),
         "transitions": _transitions(incident["status"]),
         "action_labels": ACTION_LABELS,
