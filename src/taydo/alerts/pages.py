@@ -127,22 +127,27 @@ def _needs_ack(alert: dict[str, Any]) -> bool:
 
 
 def group_alerts(alerts: list[dict[str, Any]], area_names: dict[str, str]) -> list[dict[str, Any]]:
-    """The listed alerts gathered by :func:`group_key`, in the list's order (a group stands
-    where its first member stands). Each group is led by its worst member (the earliest of
-    equals: the cause before what it raised); the others follow it, folded in the page."""
+    """The listed alerts gathered by :func:`group_key`. Each group is led by the member an
+    operator must look at first: the worst of those still waiting for someone (firing or
+    unseen), else the worst of all; the earliest of equals (the cause before what it raised).
+    A group stands where its lead stands in the list's order, so the rows a person sees keep
+    that order; the other members follow their lead, folded in the page."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for alert in alerts:
         groups.setdefault(group_key(alert), []).append(alert)
+    position = {id(a): i for i, a in enumerate(alerts)}
     out: list[dict[str, Any]] = []
     for key, members in groups.items():
         lead = min(
             members,
             key=lambda a: (
+                not _needs_ack(a),
                 -severity_rank(a.get("severity") or ""),
                 a.get("started_ms") or 0,
                 a["id"],
             ),
         )
+        worst = max(members, key=lambda a: severity_rank(a.get("severity") or ""))
         area = key.removeprefix("area:") if key.startswith("area:") else None
         out.append(
             {
@@ -151,10 +156,11 @@ def group_alerts(alerts: list[dict[str, Any]], area_names: dict[str, str]) -> li
                 "lead": lead,
                 "others": [a for a in members if a is not lead],
                 "count": len(members),
-                "severity": lead.get("severity"),
+                "worst": worst,
                 "pending": [a["id"] for a in members if _needs_ack(a)],
             }
         )
+    out.sort(key=lambda g: position[id(g["lead"])])
     return out
 
 
