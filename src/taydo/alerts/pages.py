@@ -126,25 +126,35 @@ def _needs_ack(alert: dict[str, Any]) -> bool:
     return alert.get("state") == "firing" or bool(alert.get("unseen"))
 
 
-def group_alerts(alerts: list[dict[str, Any]], area_names: dict[str, str]) -> list[dict[str, Any]]:
+def _waiting(alert: dict[str, Any]) -> int:
+    """0 for a firing alert, 1 for an unseen one, 2 for the others (handled, or closed)."""
+    return 0 if alert.get("state") == "firing" else 1 if alert.get("unseen") else 2
+
+
+def group_alerts(
+    alerts: list[dict[str, Any]], area_names: dict[str, str], *, together: bool = True
+) -> list[dict[str, Any]]:
     """The listed alerts gathered by :func:`group_key`. Each group is led by the member an
-    operator must look at first: the worst of those still waiting for someone (firing or
-    unseen), else the worst of all; the earliest of equals (the cause before what it raised).
+    operator must look at first: a firing one before an unseen one before the others, the
+    worst of those, a station's before a ward's (the cause before what it raised), then the
+    first in the list's order.
     A group stands where its lead stands in the list's order, so the rows a person sees keep
-    that order; the other members follow their lead, folded in the page."""
+    that order; the other members follow their lead, folded in the page. ``together=False``
+    (the list's "group=0"): every alert on its own row."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for alert in alerts:
-        groups.setdefault(group_key(alert), []).append(alert)
+        key = group_key(alert) if together else f"alert:{alert['id']}"
+        groups.setdefault(key, []).append(alert)
     position = {id(a): i for i, a in enumerate(alerts)}
     out: list[dict[str, Any]] = []
     for key, members in groups.items():
         lead = min(
             members,
             key=lambda a: (
-                not _needs_ack(a),
+                _waiting(a),
                 -severity_rank(a.get("severity") or ""),
-                a.get("started_ms") or 0,
-                a["id"],
+                not a.get("entity_id"),  # a station's reading before the ward risk it raised
+                position[id(a)],
             ),
         )
         worst = max(members, key=lambda a: severity_rank(a.get("severity") or ""))
@@ -190,7 +200,7 @@ def list_view(
     area_names = _area_names(database, province)
     return {
         "alerts": items,
-        "groups": group_alerts(items, area_names),
+        "groups": group_alerts(items, area_names, together=filters.get("group") != "0"),
         "filters": filters,
         "sectors": _sectors(database),
         "agencies": _agencies(database),
@@ -207,6 +217,7 @@ def _filters(
     agency: str = "",
     open: str = "active",
     sort: str = "time",
+    group: str = "1",
 ) -> dict[str, str]:
     """The list's filters and order from the query string (the page, its rows, its exports)."""
     return {
@@ -217,6 +228,7 @@ def _filters(
         "agency": agency.strip(),
         "open": open,
         "sort": sort if sort in LIST_SORTS else "time",
+        "group": "0" if group == "0" else "1",
     }
 
 
