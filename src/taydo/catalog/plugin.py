@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from taydo.catalog import api, cli
-from taydo.catalog.service.labels import words_of
+from taydo.catalog.service.labels import labels_of, words_of
 from taydo.core.plugins import Domain, hookimpl
 from taydo.core.runtime import Runtime
 from taydo.web.words import Vocabulary
@@ -18,6 +19,11 @@ def _setup(runtime: Runtime) -> None:
     runtime.provide(Vocabulary(lambda: words_of(runtime.db, runtime.plugins)))
 
 
+async def _start(runtime: Runtime) -> None:
+    """Read the packs' labels once now, not during the first page that needs them."""
+    await asyncio.to_thread(labels_of, runtime.plugins)
+
+
 @hookimpl
 def taydo_domains() -> list[Domain]:
     return [
@@ -28,5 +34,6 @@ def taydo_domains() -> list[Domain]:
             cli=cli.register,  # ``taydo geo import``: boundaries re-place entities
             migrations=HERE / "migrations",
             setup=_setup,
+            start=_start,
         )
     ]

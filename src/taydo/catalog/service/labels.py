@@ -8,7 +8,8 @@ a label never hides data.
 
 The pack files do not change while the server runs (read once per set of packs); the tables do
 (an administrator adds an agency), so their names are kept for a short while only
-(:data:`TABLE_TTL_S`).
+(:data:`TABLE_TTL_S`); a ward's name is read when first asked for (proper names: the same in
+both languages).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from pluggy import PluginManager
 from taydo.catalog.service.agencies import list_agencies, list_datasets
 from taydo.catalog.service.packs import load_entity_types
 from taydo.core.db import Database
+from taydo.core.errors import NotFound
 from taydo.core.plugins import packs
-from taydo.geo.service import list_areas
+from taydo.geo.service import get_area
 
 __all__ = [
     "AQI_METRICS",
@@ -106,7 +108,9 @@ def _sectors(data_dir: Path) -> dict[str, Pair]:
     path = data_dir / "kpis.yaml"
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    # kpis.yaml is long (every KPI); the C loader reads it in a tenth of the time.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506
     found: dict[str, Pair] = {}
     for item in data.get("sectors") or [] if isinstance(data, dict) else []:
         if isinstance(item, dict) and item.get("code") and item.get("name"):
@@ -138,12 +142,23 @@ def labels_of(plugins: PluginManager) -> Labels:
 
 @dataclass(frozen=True)
 class Words:
-    """Every label the console shows for a code: the packs' and the tables' names."""
+    """Every label the console shows for a code: the packs' and the tables' names. Areas
+    (thousands of units nationwide) are looked up one code at a time and kept."""
 
     labels: Labels
     agencies: dict[str, Pair]
     datasets: dict[str, Pair]
-    areas: dict[str, Pair]
+    database: Database | None = None
+    areas: dict[str, Pair | None] = field(default_factory=dict)
+
+    def area(self, code: str) -> Pair | None:
+        if code not in self.areas and self.database is not None:
+            try:
+                name = get_area(self.database, code)["name"]
+            except NotFound:
+                name = None
+            self.areas[code] = (name, name) if name else None
+        return self.areas.get(code)
 
     def pair(self, kind: str, code: str | None, type_name: str = "") -> Pair | None:
         """(vi, en) of a code of a kind (one of :data:`KINDS`), None when nothing names it."""
@@ -154,7 +169,7 @@ class Words:
             found = self.labels.metric_label(type_name, code)
             return None if found == (code, code) else found
         if kind == "area":
-            return self.areas.get(code.removeprefix("area:"))
+            return self.area(code.removeprefix("area:"))
         table: dict[str, Pair] = {
             "type": self.labels.types,
             "sector": self.labels.sectors,
@@ -185,7 +200,7 @@ class Words:
             "rule_kind": RULE_KINDS,
             "agency": self.agencies,
             "dataset": self.datasets,
-            "area": self.areas,
+            "area": {k: v for k, v in self.areas.items() if v is not None},
         }
 
 
@@ -193,14 +208,12 @@ _cache: dict[tuple[str, int], tuple[float, Words]] = {}
 _lock = threading.Lock()
 
 
-def _tables(database: Database) -> tuple[dict[str, Pair], dict[str, Pair], dict[str, Pair]]:
+def _tables(database: Database) -> tuple[dict[str, Pair], dict[str, Pair]]:
     agencies_found, _ = list_agencies(database, limit=100_000)
     datasets_found, _ = list_datasets(database, limit=100_000)
-    areas_found, _ = list_areas(database, limit=100_000)
     agencies = {a["code"]: (a["name"], a.get("name_en") or a["name"]) for a in agencies_found}
     datasets = {d["code"]: (d["name"], d.get("name_en") or d["name"]) for d in datasets_found}
-    areas = {a["code"]: (a["name"], a["name"]) for a in areas_found}  # proper names
-    return agencies, datasets, areas
+    return agencies, datasets
 
 
 def words_of(database: Database, plugins: PluginManager) -> Words:
@@ -212,7 +225,7 @@ def words_of(database: Database, plugins: PluginManager) -> Words:
         held = _cache.get(key)
     if held is not None and now - held[0] < TABLE_TTL_S:
         return held[1]
-    words = Words(labels_of(plugins), *_tables(database))
+    words = Words(labels_of(plugins), *_tables(database), database=database)
     with _lock:
         _cache[key] = (now, words)
     return words
