@@ -197,13 +197,16 @@ def list_view(
         limit=limit,
     )
     items = [feed_item(a) for a in alerts]
+    agencies = _agencies(database)
     area_names = _area_names(database, province)
     return {
         "alerts": items,
         "groups": group_alerts(items, area_names, together=filters.get("group") != "0"),
         "filters": filters,
         "sectors": _sectors(database),
-        "agencies": _agencies(database),
+        "agencies": agencies,
+        # names read here, in the worker thread, not while the rows are rendered
+        "agency_names": {a["code"]: (a["name"], a.get("name_en") or a["name"]) for a in agencies},
         "area_names": area_names,
         **_choices(),
     }

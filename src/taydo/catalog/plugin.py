@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from taydo.catalog import api, cli
-from taydo.catalog.service.labels import labels_of, words_of
+from taydo.catalog.service.labels import words_of
 from taydo.core.plugins import Domain, hookimpl
 from taydo.core.runtime import Runtime
 from taydo.web.words import Vocabulary
@@ -20,8 +20,8 @@ def _setup(runtime: Runtime) -> None:
 
 
 async def _start(runtime: Runtime) -> None:
-    """Read the packs' labels once now, not during the first page that needs them."""
-    await asyncio.to_thread(labels_of, runtime.plugins)
+    """Read the words once now (packs' labels, tables' names), not during a page."""
+    await asyncio.to_thread(words_of, runtime.db, runtime.plugins)
 
 
 @hookimpl

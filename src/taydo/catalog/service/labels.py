@@ -205,6 +205,7 @@ class Words:
 
 
 _cache: dict[tuple[str, int], tuple[float, Words]] = {}
+_refreshing: set[tuple[str, int]] = set()
 _lock = threading.Lock()
 
 
@@ -216,16 +217,29 @@ def _tables(database: Database) -> tuple[dict[str, Pair], dict[str, Pair]]:
     return agencies, datasets
 
 
-def words_of(database: Database, plugins: PluginManager) -> Words:
-    """The words of this IOC: the packs' labels and the tables' names (kept
-    :data:`TABLE_TTL_S` seconds)."""
-    key = (str(database.url), id(plugins))
-    now = time.monotonic()
-    with _lock:
-        held = _cache.get(key)
-    if held is not None and now - held[0] < TABLE_TTL_S:
-        return held[1]
+def _refresh(key: tuple[str, int], database: Database, plugins: PluginManager) -> Words:
     words = Words(labels_of(plugins), *_tables(database), database=database)
     with _lock:
-        _cache[key] = (now, words)
+        _cache[key] = (time.monotonic(), words)
+        _refreshing.discard(key)
     return words
+
+
+def words_of(database: Database, plugins: PluginManager) -> Words:
+    """The words of this IOC: the packs' labels and the tables' names. After the first read
+    (made at start by the catalog domain), a page never waits: words older than
+    :data:`TABLE_TTL_S` are served while a background thread reads them again."""
+    key = (str(database.url), id(plugins))
+    with _lock:
+        held = _cache.get(key)
+        stale = held is not None and time.monotonic() - held[0] >= TABLE_TTL_S
+        start = stale and key not in _refreshing
+        if start:
+            _refreshing.add(key)
+    if held is None:
+        return _refresh(key, database, plugins)
+    if start:
+        threading.Thread(
+            target=_refresh, args=(key, database, plugins), daemon=True, name="taydo-words"
+        ).start()
+    return held[1]
