@@ -137,4 +137,5 @@ def test_console_pages(
     )
     assert cards.status_code == 200
     assert "Bảng điểm cơ quan" in cards.text and "score-red" in cards.text
-    assert cards.text.index("DKTTV") < cards.text.index("SNNMT")  # 0 % before no data
+    # 0 % before no data (agencies by name: DKTTV before SNNMT)
+    assert cards.text.index("Đài Khí tượng Thủy văn") < cards.text.index("Sở Nông nghiệp và Môi")

@@ -28,6 +28,17 @@ def _label(alert: dict[str, Any], key: str, language: str) -> str:
     return str(alert.get(key.removesuffix("_label"), ""))
 
 
+# Titles stored before alert titles were written for people carried the engine's level code
+# of a rate or an absence ("Mực nước lên nhanh: rate — Trạm …"); shown without it.
+_LEVEL_CODES = {"rate": (": rate — ", " — "), "absence": (": absent — ", " — ")}
+
+
+def _title(alert: dict[str, Any], key: str) -> str:
+    title = str(alert.get(key) or "")
+    found = _LEVEL_CODES.get(str(alert.get("kind") or ""))
+    return title.replace(*found, 1) if found else title
+
+
 def feed_item(alert: dict[str, Any]) -> dict[str, Any]:
     """One alert as the feed and the alerts pages show it (labels in both languages)."""
     return {
@@ -36,8 +47,8 @@ def feed_item(alert: dict[str, Any]) -> dict[str, Any]:
         "severity_text_en": _label(alert, "severity_label", "en"),
         "state_text": _label(alert, "state_label", "vi"),
         "state_text_en": _label(alert, "state_label", "en"),
-        "title": alert.get("title") or alert.get("rule", ""),
-        "title_en": alert.get("title_en") or "",
+        "title": _title(alert, "title") or alert.get("rule", ""),
+        "title_en": _title(alert, "title_en"),
         "started_ms": _ms(alert.get("started_at")),
         # Cleared by itself before anyone acknowledged it: the list keeps it until someone does.
         "unseen": alert.get("state") == "resolved"

@@ -28,7 +28,7 @@ from taydo.alerts.service import (
     silence_alert,
 )
 from taydo.auth.service import list_users
-from taydo.catalog.service import list_agencies, list_datasets
+from taydo.catalog.service import get_entity, list_agencies, list_datasets
 from taydo.core import clock
 from taydo.core.access import Principal, client_address
 from taydo.core.db import Database
@@ -37,7 +37,7 @@ from taydo.core.errors import Invalid, NotFound, TaydoError
 from taydo.core.runtime import runtime_of
 from taydo.geo.service import list_areas
 from taydo.ingest.files.output import append_row, csv_cell
-from taydo.rules.choices import ALERT_STATES, SEVERITIES
+from taydo.rules.choices import ALERT_STATES, SEVERITIES, severity_rank
 from taydo.rules.service import get_rule
 from taydo.web.i18n import N_
 from taydo.web.shell import page, render
@@ -75,8 +75,28 @@ EXPORT_HEADERS: tuple[str, ...] = (
 )
 
 
+# The events of an alert's history, in words (``alert_events.event``).
+EVENTS: dict[str, str] = {
+    "fired": N_("Bắt đầu cảnh báo"),
+    "escalated": N_("Tăng mức"),
+    "eased": N_("Giảm mức"),
+    "cleared": N_("Điều kiện đã hết"),
+    "acknowledged": N_("Tiếp nhận"),
+    "resolved": N_("Kết thúc"),
+    "assigned": N_("Giao xử lý"),
+}
+
+SEVERITY_WORDS: dict[str, tuple[str, str]] = {c.code: (c.vi, c.en) for c in SEVERITIES}
+
+
 def _choices() -> dict[str, Any]:
-    return {"severities": SEVERITIES, "states": ALERT_STATES, "sorts": SORTS}
+    return {
+        "severities": SEVERITIES,
+        "states": ALERT_STATES,
+        "sorts": SORTS,
+        "events": EVENTS,
+        "severity_words": SEVERITY_WORDS,
+    }
 
 
 def _sectors(database: Database) -> list[str]:
@@ -84,9 +104,74 @@ def _sectors(database: Database) -> list[str]:
     return sorted({d["sector"] for d in rows if d.get("sector")})
 
 
+def _agencies(database: Database) -> list[dict[str, Any]]:
+    found, _total = list_agencies(database, limit=10_000)
+    return found
+
+
 def _area_names(database: Database, province: str) -> dict[str, str]:
     found, _total = list_areas(database, parent=province, limit=10_000)
     return {a["code"]: a["name"] for a in found}
+
+
+def group_key(alert: dict[str, Any]) -> str:
+    """What makes alerts related in the list: the same ward (a station's alarms and the
+    ward's flood risk they raise), else the same station, else the same target."""
+    if alert.get("area_code"):
+        return f"area:{alert['area_code']}"
+    return str(alert.get("entity_id") or alert.get("target") or f"alert:{alert['id']}")
+
+
+def _needs_ack(alert: dict[str, Any]) -> bool:
+    return alert.get("state") == "firing" or bool(alert.get("unseen"))
+
+
+def _waiting(alert: dict[str, Any]) -> int:
+    """0 for a firing alert, 1 for an unseen one, 2 for the others (handled, or closed)."""
+    return 0 if alert.get("state") == "firing" else 1 if alert.get("unseen") else 2
+
+
+def group_alerts(
+    alerts: list[dict[str, Any]], area_names: dict[str, str], *, together: bool = True
+) -> list[dict[str, Any]]:
+    """The listed alerts gathered by :func:`group_key`. Each group is led by the member an
+    operator must look at first: a firing one before an unseen one before the others, the
+    worst of those, a station's before a ward's (the cause before what it raised), then the
+    first in the list's order.
+    A group stands where its lead stands in the list's order, so the rows a person sees keep
+    that order; the other members follow their lead, folded in the page. ``together=False``
+    (the list's "group=0"): every alert on its own row."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for alert in alerts:
+        key = group_key(alert) if together else f"alert:{alert['id']}"
+        groups.setdefault(key, []).append(alert)
+    position = {id(a): i for i, a in enumerate(alerts)}
+    out: list[dict[str, Any]] = []
+    for key, members in groups.items():
+        lead = min(
+            members,
+            key=lambda a: (
+                _waiting(a),
+                -severity_rank(a.get("severity") or ""),
+                not a.get("entity_id"),  # a station's reading before the ward risk it raised
+                position[id(a)],
+            ),
+        )
+        worst = max(members, key=lambda a: severity_rank(a.get("severity") or ""))
+        area = key.removeprefix("area:") if key.startswith("area:") else None
+        out.append(
+            {
+                "key": key,
+                "label": area_names.get(area, area) if area else None,
+                "lead": lead,
+                "others": [a for a in members if a is not lead],
+                "count": len(members),
+                "worst": worst,
+                "pending": [a["id"] for a in members if _needs_ack(a)],
+            }
+        )
+    out.sort(key=lambda g: position[id(g["lead"])])
+    return out
 
 
 def list_view(
@@ -111,11 +196,18 @@ def list_view(
         sort=sort if sort in LIST_SORTS else "time",
         limit=limit,
     )
+    items = [feed_item(a) for a in alerts]
+    agencies = _agencies(database)
+    area_names = _area_names(database, province)
     return {
-        "alerts": [feed_item(a) for a in alerts],
+        "alerts": items,
+        "groups": group_alerts(items, area_names, together=filters.get("group") != "0"),
         "filters": filters,
         "sectors": _sectors(database),
-        "area_names": _area_names(database, province),
+        "agencies": agencies,
+        # names read here, in the worker thread, not while the rows are rendered
+        "agency_names": {a["code"]: (a["name"], a.get("name_en") or a["name"]) for a in agencies},
+        "area_names": area_names,
         **_choices(),
     }
 
@@ -128,6 +220,7 @@ def _filters(
     agency: str = "",
     open: str = "active",
     sort: str = "time",
+    group: str = "1",
 ) -> dict[str, str]:
     """The list's filters and order from the query string (the page, its rows, its exports)."""
     return {
@@ -138,6 +231,7 @@ def _filters(
         "agency": agency.strip(),
         "open": open,
         "sort": sort if sort in LIST_SORTS else "time",
+        "group": "0" if group == "0" else "1",
     }
 
 
@@ -291,6 +385,12 @@ def detail_view(
         rule = get_rule(database, alert["rule"])
     except NotFound:
         rule = None
+    if alert.get("entity_id"):
+        try:
+            entity = get_entity(database, alert["entity_id"])
+            alert["entity_name"], alert["entity_type"] = entity.get("name"), entity.get("type")
+        except NotFound:
+            pass  # the station was removed since: its id is what is left to show
     started = alert["started_ms"] or clock.now_ms()
     resolved = alert.get("resolved_at")
     end = (feed_item({"started_at": resolved})["started_ms"] if resolved else None) or (

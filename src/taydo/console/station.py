@@ -1,24 +1,15 @@
-"""Words and colours of the station page: metric and type labels from the packs'
-``entity_types.yaml``, VN_AQI band (Decision 1459/QĐ-TCMT) of a value, and the display time
-zone named for people ("giờ Việt Nam (UTC+7)").
-
-The labels live in the packs, not in the catalog tables, so they are read from the packs the
-plugins provide (once per set of packs: the files do not change while the server runs).
+"""Words and colours of the station page: metric and type labels (from the catalog's one
+label helper, ``taydo.catalog.service.labels``), VN_AQI band (Decision 1459/QĐ-TCMT) of a
+value, and the display time zone named for people ("giờ Việt Nam (UTC+7)").
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pluggy import PluginManager
-
-from taydo.catalog.service import load_entity_types
-from taydo.core.plugins import packs
+from taydo.catalog.service.labels import AQI_METRICS, Labels, labels_of
 from taydo.rules.choices import AQI_BANDS, aqi_band
 from taydo.web.i18n import N_
 
@@ -31,54 +22,11 @@ __all__ = [
     "zone_label",
 ]
 
-# Metrics the AQI tracker derives (``taydo.rules.aqi``); they are in no pack's entity types.
-AQI_METRICS: dict[str, tuple[str, str]] = {
-    "aqi": ("Chỉ số chất lượng không khí VN_AQI", "Air quality index VN_AQI"),
-    "aqi_daily": ("Chỉ số chất lượng không khí VN_AQI ngày", "Daily air quality index VN_AQI"),
-}
-
 # Zones named in words; any other zone is shown by its IANA name with its offset.
 _ZONE_NAMES: dict[str, str] = {
     "Asia/Ho_Chi_Minh": N_("giờ Việt Nam"),
     "Asia/Saigon": N_("giờ Việt Nam"),
 }
-
-
-@dataclass(frozen=True)
-class Labels:
-    """Vietnamese and English labels of entity types and their metrics."""
-
-    types: dict[str, tuple[str, str]]
-    metrics: dict[tuple[str, str], tuple[str, str]]
-    # A metric name seen under one type only is labelled the same under a type no pack defines.
-    any_type: dict[str, tuple[str, str]]
-
-    def type_label(self, type_name: str) -> tuple[str, str]:
-        return self.types.get(type_name, (type_name, type_name))
-
-    def metric_label(self, type_name: str, metric: str) -> tuple[str, str]:
-        found = self.metrics.get((type_name, metric)) or AQI_METRICS.get(metric)
-        return found or self.any_type.get(metric, (metric, metric))
-
-
-@cache
-def _labels(data_dirs: tuple[Path, ...]) -> Labels:
-    types: dict[str, tuple[str, str]] = {}
-    metrics: dict[tuple[str, str], tuple[str, str]] = {}
-    any_type: dict[str, tuple[str, str]] = {}
-    for data_dir in data_dirs:
-        for type_name, spec in load_entity_types(data_dir).items():
-            types[type_name] = (spec.label, spec.label_en or spec.label)
-            for name, metric in spec.metrics.items():
-                pair = (metric.label, metric.label_en or metric.label)
-                metrics[(type_name, name)] = pair
-                any_type.setdefault(name, pair)
-    return Labels(types, metrics, any_type)
-
-
-def labels_of(plugins: PluginManager) -> Labels:
-    """The labels of every pack the plugins provide."""
-    return _labels(tuple(pack.data_dir for _name, pack in sorted(packs(plugins).items())))
 
 
 def _ink(colour: str) -> str:

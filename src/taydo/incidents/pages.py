@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from taydo.catalog.service import entity_location_in, list_agencies
+from taydo.catalog.service import entity_context_in, entity_location_in, list_agencies
 from taydo.core import clock, files
 from taydo.core.access import Principal, client_address
 from taydo.core.bounds import MAX_INT64, RowId
@@ -179,11 +179,19 @@ def detail_view(
         else []
     )
     may_task = principal.has("directives:incident") and incident["may_write"]
+    entity_names: dict[str, str] = {}
+    with database.session() as session:
+        for link in incident["links"]:
+            if link["kind"] == "entity":
+                found = entity_context_in(session, link["ref"])
+                if found is not None and found.name:
+                    entity_names[link["ref"]] = found.name
     return {
         "directives": tasks,
         "task_agencies": list_agencies(database, limit=10_000)[0] if may_task else [],
         "may_task": may_task and incident["status"] in ("new", "dispatched", "in_progress"),
         "incident": incident,
+        "entity_names": entity_names,
         "map_json": orjson.dumps(points).decode(),
         "transitions": _transitions(incident["status"]),
         "action_labels": ACTION_LABELS,

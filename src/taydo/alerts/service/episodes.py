@@ -29,9 +29,11 @@ from taydo.alerts.service.common import (
     alert_dict,
     system_audit,
 )
-from taydo.catalog.service import entity_context_in
+from taydo.catalog.service import dataset_ref, entity_context_in
 from taydo.core import clock
 from taydo.core.db import Database
+from taydo.core.errors import NotFound
+from taydo.geo.service import area_name_in
 from taydo.rules.choices import severity_rank
 from taydo.rules.engine import Transition
 from taydo.rules.schemas import RuleDef, ThresholdRule
@@ -41,28 +43,41 @@ __all__ = ["apply_transitions", "judged_marks", "open_alerts"]
 log = logging.getLogger(__name__)
 
 
-def _titles(rule: RuleDef | None, t: Transition, entity_name: str | None) -> tuple[str, str]:
+def _titles(rule: RuleDef | None, t: Transition, where: str | None) -> tuple[str, str]:
+    """The alert's title for people: the rule's name, the level reached when the level has
+    a name (a threshold's level, a risk level; a rate or an absence has none), and the
+    station, ward or dataset by name ("Mực nước lên nhanh — Trạm thủy văn Trần Đề")."""
     name = rule.name if rule else t.rule
     name_en = (rule.name_en or rule.name) if rule else t.rule
-    level_vi = level_en = t.level or ""
+    level_vi = level_en = ""
     if isinstance(rule, ThresholdRule):
         for level in rule.levels:
             if level.code == t.level:
                 level_vi, level_en = level.label, level.label_en or level.label
     if t.risk_level:
         level_vi, level_en = RISK_BY_LEVEL[t.risk_level].vi, RISK_BY_LEVEL[t.risk_level].en
-    where = entity_name or t.target
+    where = where or t.target
     vi = f"{name}: {level_vi} — {where}" if level_vi else f"{name} — {where}"
     en = f"{name_en}: {level_en} — {where}" if level_en else f"{name_en} — {where}"
     return vi[:400], en[:400]
 
 
-def _context(session: Session, entity_id: str | None) -> tuple[str | None, str | None]:
-    """The entity's display name and its dataset's sector (for titles and routing)."""
-    if not entity_id:
-        return None, None
-    found = entity_context_in(session, entity_id)
-    return (found.name, found.sector) if found else (None, None)
+def _context(session: Session, t: Transition) -> tuple[str | None, str | None]:
+    """What the alert is about, by name (a station, a ward, a dataset), and the entity's
+    dataset's sector (for titles and routing)."""
+    if t.entity_id:
+        found = entity_context_in(session, t.entity_id)
+        return (found.name, found.sector) if found else (None, None)
+    kind, _sep, code = t.target.partition(":")
+    if kind == "area" and code:
+        area = area_name_in(session, code)
+        return (area, None)
+    if kind == "dataset" and code:
+        try:
+            return (dataset_ref(session, code).name, None)
+        except NotFound:
+            return (None, None)
+    return (None, None)
 
 
 def _notify(session: Session, alert: Alert, event: str, silences: list[Silence]) -> None:
@@ -187,7 +202,7 @@ def _open(batch: _Batch, key: str, t: Transition, rule: RuleDef | None) -> Alert
     process opened it first (PostgreSQL: the insert runs in a savepoint, so the rest of the
     batch stands; one SQLite database has one process judging it)."""
     session, now = batch.session, batch.now
-    name, sector = _context(session, t.entity_id)
+    name, sector = _context(session, t)
     title, title_en = _titles(rule, t, name)
     alert = Alert(
         rule_code=t.rule,
@@ -246,7 +261,7 @@ def _change_level(batch: _Batch, alert: Alert, t: Transition, rule: RuleDef | No
     """The open episode moves to another level: escalated (notified again) or eased."""
     session, now = batch.session, batch.now
     rising = severity_rank(t.severity) > severity_rank(alert.severity)
-    name, _sector = _context(session, t.entity_id)
+    name, _sector = _context(session, t)
     alert.title, alert.title_en = _titles(rule, t, name)
     alert.severity, alert.level, alert.value = t.severity, t.level, t.value
     alert.risk_level = t.risk_level or alert.risk_level

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from taydo.core.access import Principal, requires
-from taydo.core.bounds import MAX_OFFSET
+from taydo.core.bounds import MAX_INT64, MAX_OFFSET
 from taydo.core.deps import AppRuntime, Db
 from taydo.core.runtime import runtime_of
 from taydo.ingest.ngsild import discovery, read, registrations
@@ -162,7 +162,7 @@ async def query_entities(
     geometryProperty: str | None = None,
     datasetId: str | None = None,
     join: str | None = None,
-    joinLevel: int | None = None,
+    joinLevel: Annotated[int | None, Query(ge=-MAX_INT64, le=MAX_INT64)] = None,
 ) -> Response:
     """Query Entities (§5.7.2), answered as JSON, JSON-LD or a GeoJSON FeatureCollection."""
     context = await get_context(request, geo=True)
@@ -211,7 +211,7 @@ async def retrieve_entity(
     geometryProperty: str | None = None,
     datasetId: str | None = None,
     join: str | None = None,
-    joinLevel: int | None = None,
+    joinLevel: Annotated[int | None, Query(ge=-MAX_INT64, le=MAX_INT64)] = None,
 ) -> Response:
     """Retrieve Entity (§5.7.1), as JSON, JSON-LD or a GeoJSON Feature."""
     check_entity_id(entity_id)
@@ -378,7 +378,7 @@ async def batch_query(
     geometryProperty: str | None = None,
     datasetId: str | None = None,
     join: str | None = None,
-    joinLevel: int | None = None,
+    joinLevel: Annotated[int | None, Query(ge=-MAX_INT64, le=MAX_INT64)] = None,
 ) -> Response:
     """Query Entities via POST (§5.7.2 with a Query body): the same answers as
     ``GET /entities`` with the same parameters."""

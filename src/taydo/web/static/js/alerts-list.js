@@ -1,5 +1,6 @@
-// Tây Đô alerts list: ticking rows for a bulk acknowledgement (kept across the live reloads
-// of the rows), and the opt-in alarm for new danger-level alerts: a short tone, a flashing
+// Tây Đô alerts list: groups of related alerts (one ward or station) folded under their worst
+// member and opened on demand, ticking rows for a bulk acknowledgement (both kept across the
+// live reloads of the rows), and the opt-in alarm for new danger-level alerts: a short tone, a flashing
 // title and a desktop notification. The alarm is off until the operator turns it on (browsers
 // forbid sound without a gesture, and a room of screens beeping unasked helps nobody); the
 // choice is kept in localStorage. The tone is synthesised with Web Audio: no file, no CDN.
@@ -20,7 +21,33 @@
     return body ? Array.from(body.querySelectorAll("input[name=ids]")) : [];
   }
 
-  // --- ticked rows survive the live reload of the rows --------------------------------
+  // --- groups of related alerts: folded under their worst member, opened on demand ----
+  const opened = new Set();
+
+  function showGroup(key, open) {
+    const body = rows();
+    if (!body) return;
+    for (const member of body.querySelectorAll("tr[data-member-of]")) {
+      if (member.dataset.memberOf === key) member.hidden = !open;
+    }
+    for (const button of body.querySelectorAll("button[data-toggle-group]")) {
+      if (button.dataset.toggleGroup === key) {
+        button.setAttribute("aria-expanded", open ? "true" : "false");
+      }
+    }
+  }
+
+  document.body.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest("button[data-toggle-group]");
+    if (!button || !rows() || !rows().contains(button)) return;
+    const key = button.dataset.toggleGroup;
+    const open = !opened.has(key);
+    if (open) opened.add(key);
+    else opened.delete(key);
+    showGroup(key, open);
+  });
+
+  // --- ticked rows and opened groups survive the live reload of the rows ---------------
   let ticked = new Set();
   document.body.addEventListener("htmx:beforeSwap", (event) => {
     if (event.detail.target !== rows()) return;
@@ -29,6 +56,7 @@
   document.body.addEventListener("htmx:afterSwap", (event) => {
     if (event.detail.target !== rows()) return;
     for (const box of boxes()) box.checked = ticked.has(box.value);
+    for (const key of opened) showGroup(key, true);
   });
   const all = document.getElementById("select-all");
   if (all) {
