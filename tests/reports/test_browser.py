@@ -106,24 +106,25 @@ def test_a_leader_sorts_the_scorecards(live: tuple[str, Any], page: Any) -> None
     expect(page.locator("h1")).to_have_text("Bảng điểm cơ quan")
     rows = page.locator("table.scorecards tbody tr")
     expect(rows).to_have_count(2)
-    # DKTTV: no fresh dataset at the end of November → red, in the status's colour
-    fresh = rows.filter(has_text="DKTTV").locator("td").nth(1).locator(".badge")
+    # DKTTV (shown by its name): no fresh dataset at the end of November → red, in the
+    # status's colour
+    fresh = rows.filter(has_text="Đài Khí tượng Thủy văn").locator("td").nth(1).locator(".badge")
     expect(fresh).to_have_class("badge score-red")
     colour = fresh.evaluate("e => getComputedStyle(e).backgroundColor")
-    assert colour == "rgb(235, 87, 87)"
-    expect(rows.filter(has_text="DKTTV").locator("td").nth(3).locator(".badge")).to_have_text(
-        "—"
-    )  # incidents: not installed
+    assert colour == "rgb(179, 38, 30)"  # --c-red, dark enough for white text (WCAG AA)
+    expect(
+        rows.filter(has_text="Đài Khí tượng Thủy văn").locator("td").nth(3).locator(".badge")
+    ).to_have_text("—")  # incidents: not installed
     header = page.get_by_role("link", name="Dữ liệu kịp thời")
     header.click()
     page.wait_for_url("**sort=freshness&order=asc")
     expect(page.get_by_role("link", name="Dữ liệu kịp thời ▲")).to_have_attribute(
         "aria-sort", "ascending"
     )
-    expect(rows.first).to_contain_text("DKTTV")  # 0 % before 100 %
+    expect(rows.first).to_contain_text("Đài Khí tượng Thủy văn")  # 0 % before 100 %
     page.get_by_role("link", name="Dữ liệu kịp thời ▲").click()
     page.wait_for_url("**sort=freshness&order=desc")
-    expect(rows.first).to_contain_text("SNNMT")
+    expect(rows.first).to_contain_text("Sở Nông nghiệp và Môi trường")
     expect(rows.first.locator("td").nth(1).locator(".badge")).to_have_text("100,0 %")
     expect(rows.first.locator("td").nth(1).locator(".badge")).to_have_class("badge score-green")
     SHOTS.mkdir(parents=True, exist_ok=True)
