@@ -125,6 +125,8 @@ def raw_codes(database: Any, data_dir: Path) -> list[str]:
     # "co" (carbon monoxide) is also a Vietnamese syllable without its marks in names typed
     # by hand; the metric is checked through its label elsewhere, not as a bare word here.
     codes.discard("co")
+    # "pH" is the metric's code and also its name, in Vietnamese and English alike.
+    codes.discard("pH")
     return sorted(codes)
 
 

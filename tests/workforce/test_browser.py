@@ -132,6 +132,6 @@ def test_an_officer_imports_a_file_and_reads_the_row_report(
     expect(page.locator("#result")).to_contain_text("Lưu một phần")
     page.screenshot(path=str(SHOTS / "workforce-import.png"), full_page=True)
     page.goto(live.base + "/workforce?year=2026")
-    expect(page.locator("#agencies")).to_contain_text("SNNMT")
+    expect(page.locator("#agencies")).to_contain_text("Sở Nông nghiệp và Môi trường")
     expect(page.locator("#agencies")).not_to_contain_text("SYT")
     page.context.close()
