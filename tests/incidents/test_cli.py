@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from taydo.cli import app
@@ -21,13 +22,15 @@ def test_the_commands_create_list_show_and_move_incidents(pack, monkeypatch) -> 
     assert "SC-" in created.output
     listed = runner.invoke(app, ["incidents", "list", "--active"])
     assert listed.exit_code == 0 and "tidal-flooding" in listed.output
-    shown = runner.invoke(app, ["incidents", "show", "1"])
+    with pack.engine.connect() as connection:  # its id: PostgreSQL sequences are not reset
+        number = str(connection.execute(text("select max(id) from incidents")).scalar_one())
+    shown = runner.invoke(app, ["incidents", "show", number])
     assert shown.exit_code == 0
     assert json.loads(shown.output)["links"][0]["ref"] == str(alert["id"])
-    moved = runner.invoke(app, ["incidents", "status", "1", "resolved", "--note", "xong"])
+    moved = runner.invoke(app, ["incidents", "status", number, "resolved", "--note", "xong"])
     assert moved.exit_code == 0 and "resolved" in moved.output
-    assert runner.invoke(app, ["incidents", "status", "1", "dispatched"]).exit_code == 1
-    assert runner.invoke(app, ["incidents", "status", "1", "sideways"]).exit_code == 1
+    assert runner.invoke(app, ["incidents", "status", number, "dispatched"]).exit_code == 1
+    assert runner.invoke(app, ["incidents", "status", number, "sideways"]).exit_code == 1
     assert runner.invoke(app, ["incidents", "create", "--type", "volcano"]).exit_code == 1
     assert runner.invoke(app, ["incidents", "show", "999"]).exit_code == 1
 
