@@ -295,7 +295,12 @@ def test_outlines_names_markers_and_basemap_draw_offline(
     labels = page.locator(".leaflet-tooltip.area-label")
     expect(labels).to_have_count(len(server.wards))
     assert sorted(labels.all_text_contents()) == sorted(server.wards)
-    page.evaluate("TaydoMap.map.setZoom(13)")
+    # Zoomed in (the first fit of the view may still land after a first setZoom: ask until
+    # the map is there), the names have room and at least one shows.
+    page.wait_for_function(
+        "() => { const m = TaydoMap.map; if (m.getZoom() < 13) m.setZoom(13, {animate: false});"
+        " return m.getZoom() >= 13; }"
+    )
     expect(page.locator(".area-label:not(.area-label-hidden)").first).to_be_visible()
     # The outlines are on the map's canvas (one path per ward, drawn by Leaflet).
     assert page.evaluate(
