@@ -18,7 +18,7 @@ import pytest
 
 from taydo.auth.service import create_user, issue_token
 from taydo.core.db import Database
-from tests.packs.conftest import free_port
+from tests.serving import free_port
 
 HISTORY = "Ghi dữ liệu lịch sử / writing history"
 WATER_QUALITY = "https://raw.githubusercontent.com/smart-data-models/dataModel.WaterQuality/master/context.jsonld"

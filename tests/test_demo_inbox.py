@@ -4,14 +4,11 @@ deliver, signed, to the demo's own server — so a fresh demo dead-letters nothi
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -30,7 +27,7 @@ from taydo.core import clock
 from taydo.core.db import Database
 from taydo.demo.inbox import DemoInbox, demo_channels
 from tests.alerts.conftest import WATER, make_catalog, wait_for
-from tests.packs.conftest import free_port
+from tests.serving import free_port, serve_in_thread
 
 SECRET = "inbox-secret-of-this-run"
 
@@ -89,21 +86,8 @@ def served(settings: Any, database: Database) -> Iterator[tuple[str, list[str]]]
     shown: list[str] = []
     app = create_app(settings, database=database)
     DemoInbox(SECRET, shown.append).mount(app)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", shown
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serve_in_thread(app, port=port) as base:
+        yield base, shown
 
 
 def test_an_alert_reaches_the_inbox_through_a_demo_channel(

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.packs.conftest import free_port
+from tests.serving import free_port
 from tests.test_demo import _start, _stop, _wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import POSTGRES_URL, skip_server
-from tests.packs.conftest import free_port
+from tests.serving import free_port
 
 STRONG_KEY = "k" * 32  # exactly the shortest key `taydo serve` accepts
 

@@ -5,8 +5,6 @@ reconnects."""
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,11 +12,11 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import uvicorn
 
 from taydo.alerts.stream import ReplayBuffer, StreamFilter, StreamHub
 from taydo.app import create_app
 from tests.alerts.conftest import WATER, wait_for
+from tests.serving import serve_in_thread
 
 
 def _alert(alert_id: int, revision: int, agency: str = "KTTV") -> dict[str, Any]:
@@ -111,19 +109,8 @@ async def _never() -> bool:
 @pytest.fixture
 def server(catalog, settings, database) -> Iterator[str]:  # type: ignore[no-untyped-def]
     app = create_app(settings, database=database)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    wait_for(lambda: running.started)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        running.should_exit = True
-        thread.join(10)
+    with serve_in_thread(app, log_level="error") as base:
+        yield base
 
 
 def _events(lines: Iterator[str], wanted: int) -> list[tuple[str, str, dict[str, Any]]]:

@@ -9,7 +9,7 @@ from taydo.auth import journal, service
 from taydo.auth.models import ApiToken, User
 from taydo.core.db import Database
 from tests.auth.conftest import PASSWORD, login
-from tests.packs.conftest import free_port
+from tests.serving import free_port
 
 
 def test_admin_manages_users_over_the_api(

@@ -6,8 +6,6 @@ through the API."""
 from __future__ import annotations
 
 import io
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,8 @@ from PIL import Image
 
 from tests.citizen.conftest import prepare_citizen
 from tests.citizen.test_photos import GPS_IFD, jpeg_with_gps
-from tests.web.test_browser import ARGS, CHROMIUM, SHOTS, _free_port
+from tests.serving import serve_in_thread
+from tests.web.test_browser import ARGS, CHROMIUM, SHOTS
 
 pytestmark = [
     pytest.mark.browser,
@@ -28,8 +27,6 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    import uvicorn
-
     from taydo.app import create_app
     from taydo.auth.service import create_user, issue_token
     from taydo.core.db import Database
@@ -45,27 +42,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     settings = Settings(  # type: ignore[call-arg]
         database_url=database.url, dev=True, citizen_photos_dir=folder / "photos", _env_file=None
     )
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, database=database),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            timeout_graceful_shutdown=2,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
+    app = create_app(settings, database=database)
     try:
-        yield {"base": f"http://127.0.0.1:{port}", "db": database, "token": token, "folder": folder}
+        with serve_in_thread(app) as base:
+            yield {"base": base, "db": database, "token": token, "folder": folder}
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
         database.dispose()
 
 

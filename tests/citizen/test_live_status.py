@@ -4,7 +4,6 @@ fields only, bounded per client address."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -16,15 +15,13 @@ import orjson
 import pytest
 
 from tests.citizen.conftest import IN_CAI_RANG, IN_NINH_KIEU, prepare_citizen
-from tests.web.test_browser import _free_port
+from tests.serving import serve_in_thread
 
 PUBLIC_FIELDS = {"id", "status", "status_label", "status_notes", "closed_at", "updated_at"}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    import uvicorn
-
     from taydo.app import create_app
     from taydo.auth.service import create_user, issue_token
     from taydo.core.db import Database
@@ -40,27 +37,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     settings = Settings(  # type: ignore[call-arg]
         database_url=database.url, dev=True, citizen_photos_dir=folder / "photos", _env_file=None
     )
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, database=database),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            timeout_graceful_shutdown=2,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
+    app = create_app(settings, database=database)
     try:
-        yield {"base": f"http://127.0.0.1:{port}", "db": database, "token": token}
+        with serve_in_thread(app) as base:
+            yield {"base": base, "db": database, "token": token}
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
         database.dispose()
 
 

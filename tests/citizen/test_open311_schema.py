@@ -29,9 +29,6 @@ import copy
 import json
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +36,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -53,6 +49,7 @@ from taydo.core.db import Database
 from taydo.core.settings import Settings
 from tests.citizen.conftest import prepare_citizen
 from tests.conftest import _truncate_postgres
+from tests.serving import serve_in_thread
 
 SWAGGER = Path("/work/shared/fixtures/open311/swagger.json")
 EXAMPLES = int(os.environ.get("TAYDO_FUZZ_EXAMPLES", "25"))
@@ -93,20 +90,6 @@ class Target:
     key: str
 
 
-def _serve(app: object) -> tuple[uvicorn.Server, threading.Thread, str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", lifespan="on"))  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -131,12 +114,11 @@ def target(
         citizen_jurisdiction_id=JURISDICTION,
         _env_file=None,
     )
-    server, thread, base_url = _serve(create_app(settings_, database=database))
+    app = create_app(settings_, database=database)
     try:
-        yield Target(f"{base_url}/open311/v2", key)
+        with serve_in_thread(app, log_level="critical") as base_url:
+            yield Target(f"{base_url}/open311/v2", key)
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         database.dispose()
 
 

@@ -17,9 +17,10 @@ import pytest
 
 from taydo.core.db import Database
 from tests.alerts.conftest import catalog  # noqa: F401 - a fixture, used by name
-from tests.cluster.nodes import Node, free_port, node_env
+from tests.cluster.nodes import Node, node_env
 from tests.conftest import _truncate_postgres, skip_server
 from tests.ingest.mqtt_broker import broker_url  # noqa: F401 - a fixture, used by name
+from tests.serving import free_port
 
 NATS_URL = os.environ.get("TAYDO_TEST_NATS_URL", "")
 

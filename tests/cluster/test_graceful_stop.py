@@ -11,7 +11,8 @@ from pathlib import Path
 from taydo.auth.service import create_user
 from taydo.auth.tokens import issue_token
 from taydo.core.db import Database
-from tests.cluster.nodes import Node, free_port, node_env
+from tests.cluster.nodes import Node, node_env
+from tests.serving import free_port
 
 
 def read_until(sock: socket.socket, marker: bytes, seen: bytes = b"") -> bytes:

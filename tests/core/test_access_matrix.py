@@ -17,20 +17,17 @@ A ``public()`` route answers everyone without 401/403. No answer may be a 5xx.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from taydo.auth.service import create_user, issue_token
 from taydo.core.access import GRANTS, api_routes
 from taydo.core.db import Database
+from tests.serving import serve_in_thread
 
 DUMMY = "999999"  # fits int and str path parameters; matches no real object
 CALLERS: dict[str, tuple[str | None, list[str]]] = {
@@ -47,23 +44,8 @@ CALLERS: dict[str, tuple[str | None, list[str]]] = {
 @pytest.fixture
 def server(app: FastAPI) -> Iterator[str]:
     """The app served by uvicorn on a free local port; yields its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not instance.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        instance.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+    with serve_in_thread(app) as base:
+        yield base
 
 
 def _headers(database: Database) -> dict[str, dict[str, str]]:

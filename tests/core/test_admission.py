@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from taydo.app import create_app
@@ -18,6 +17,7 @@ from taydo.core.admission import Gate, route_class
 from taydo.core.db import Database
 from taydo.core.runtime import runtime_of
 from taydo.core.settings import Settings
+from tests.serving import serve_in_thread
 
 
 @pytest.mark.parametrize(
@@ -76,19 +76,8 @@ def served(database: Database) -> Iterator[tuple[FastAPI, int]]:
         _env_file=None,
     )
     app = create_app(settings, database=database)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    _wait_for(lambda: server.started, "the server to start")
-    try:
-        yield app, port
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+    with serve_in_thread(app) as base:
+        yield app, int(base.rsplit(":", 1)[1])
 
 
 def test_an_ingest_flood_is_shed_while_login_and_console_answer(

@@ -19,16 +19,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -47,6 +43,7 @@ from taydo.auth.service import create_user, issue_token
 from taydo.core.db import Database
 from taydo.core.settings import Settings
 from tests.conftest import _truncate_postgres
+from tests.serving import serve_in_thread
 
 EXAMPLES = int(os.environ.get("TAYDO_FUZZ_EXAMPLES", "12"))
 CHECKS = [
@@ -74,20 +71,6 @@ class Target:
         return {"Authorization": f"Bearer {token}"}
 
 
-def _serve(app: object) -> tuple[uvicorn.Server, threading.Thread, str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", lifespan="on"))  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -105,12 +88,11 @@ def target(
         database_url=database.url, dev=True, observations_pack_after_hours=0, _env_file=None
     )
     user = create_user(database, f"fuzz-admin-{uuid.uuid4().hex[:6]}", "admin")
-    server, thread, base_url = _serve(create_app(settings_, database=database))
+    app = create_app(settings_, database=database)
     try:
-        yield Target(base_url, database, user.id)
+        with serve_in_thread(app, log_level="critical") as base_url:
+            yield Target(base_url, database, user.id)
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         database.dispose()
 
 

@@ -4,9 +4,6 @@ directive page follows live (Server-Sent Events) until the completion is accepte
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.directives.conftest import jpeg
+from tests.serving import serve_in_thread
 from tests.web.test_browser import SHOTS
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -28,8 +26,6 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    import uvicorn
-
     from taydo.app import create_app
     from taydo.auth.service import ensure_demo_users
     from taydo.core.db import Database
@@ -46,29 +42,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     settings = Settings(  # type: ignore[call-arg]
         database_url=database.url, dev=True, directives_files_dir=folder / "files", _env_file=None
     )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, database=database),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            timeout_graceful_shutdown=2,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
+    app = create_app(settings, database=database)
     try:
-        yield {"base": f"http://127.0.0.1:{port}", "accounts": accounts, "folder": folder}
+        with serve_in_thread(app) as base:
+            yield {"base": base, "accounts": accounts, "folder": folder}
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
         database.dispose()
 
 

@@ -4,7 +4,6 @@ changes of directives assigned to their agencies and nothing of the others'."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -12,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import uvicorn
 
 from taydo.app import create_app
 from taydo.core import clock
@@ -20,6 +18,7 @@ from taydo.core.db import Database
 from taydo.core.runtime import runtime_of
 from taydo.core.settings import Settings
 from taydo.directives.runtime import DirectivesRuntime
+from tests.serving import serve_in_thread
 
 
 def _wait(check: Callable[[], Any], timeout: float = 15.0) -> Any:
@@ -34,44 +33,33 @@ def test_an_officer_hears_only_their_agencies_directives(
     settings: Settings, database: Database, agencies: list[str], headers_for: Any
 ) -> None:
     app = create_app(settings, database=database)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    _wait(lambda: server.started)
-    base = f"http://127.0.0.1:{port}"
     officer = headers_for("agency_officer", ["SNNMT"])
     leader = headers_for("leader")
     events: list[dict[str, Any]] = []
+    with serve_in_thread(app, log_level="error") as base:
 
-    def listen() -> None:
-        with httpx.stream(
-            "GET", f"{base}/api/v1/directives/stream", headers=officer, timeout=30
-        ) as answer:
-            assert answer.headers["content-type"].startswith("text/event-stream")
-            kind = ""
-            for line in answer.iter_lines():
-                if line.startswith("event:"):
-                    kind = line.split(":", 1)[1].strip()
-                elif line.startswith("data:") and kind == "directive":
-                    events.append(json.loads(line.split(":", 1)[1]))
-                    if events[-1]["agency_codes"] == ["SNNMT"]:
-                        return
+        def listen() -> None:
+            with httpx.stream(
+                "GET", f"{base}/api/v1/directives/stream", headers=officer, timeout=30
+            ) as answer:
+                assert answer.headers["content-type"].startswith("text/event-stream")
+                kind = ""
+                for line in answer.iter_lines():
+                    if line.startswith("event:"):
+                        kind = line.split(":", 1)[1].strip()
+                    elif line.startswith("data:") and kind == "directive":
+                        events.append(json.loads(line.split(":", 1)[1]))
+                        if events[-1]["agency_codes"] == ["SNNMT"]:
+                            return
 
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    _wait(lambda: runtime_of(app).get(DirectivesRuntime).hub.clients)
-    due = (clock.now() + timedelta(days=1)).isoformat()
-    try:
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        _wait(lambda: runtime_of(app).get(DirectivesRuntime).hub.clients)
+        due = (clock.now() + timedelta(days=1)).isoformat()
         for agencies_ in (["SXD"], ["SNNMT"]):  # the first is not theirs: never heard
             body = {"title": "Kiểm tra", "agencies": agencies_, "due_at": due}
             answer = httpx.post(f"{base}/api/v1/directives", json=body, headers=leader)
             assert answer.status_code == 201, answer.text
         listener.join(15)
-    finally:
-        server.should_exit = True
-        thread.join(10)
     assert [e["agency_codes"] for e in events] == [["SNNMT"]]
     assert events[0]["url"] == f"/directives/{events[0]['id']}" and events[0]["status"] == "open"

@@ -15,14 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import skip_server
+from tests.serving import free_port
 
 __all__ = ["broker_url"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +31,7 @@ def broker_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     if binary is None:
         skip_server("Mosquitto", "no mosquitto binary and TAYDO_TEST_MQTT_URL is not set")
-    port = _free_port()
+    port = free_port()
     folder = tmp_path_factory.mktemp("mosquitto")
     config = folder / "mosquitto.conf"
     config.write_text(

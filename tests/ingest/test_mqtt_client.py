@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 
 from taydo.ingest.mqtt import client as mqtt_client
 from taydo.ingest.mqtt.client import MqttError, Subscriber
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.serving import free_port
 
 
 def test_no_broker_is_a_clear_error() -> None:
-    subscriber = Subscriber("127.0.0.1", _free_port(), client_id="taydo-test")
+    subscriber = Subscriber("127.0.0.1", free_port(), client_id="taydo-test")
     with pytest.raises(MqttError, match="cannot reach broker"):
         asyncio.run(subscriber.connect())
 

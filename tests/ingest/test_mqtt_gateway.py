@@ -281,12 +281,12 @@ def test_reconnects_after_the_broker_restarts(settings, database, tmp_path) -> N
     import subprocess
 
     from tests.conftest import skip_server
-    from tests.ingest.mqtt_broker import _free_port
+    from tests.serving import free_port
 
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not os.path.exists(binary):
         skip_server("Mosquitto", "no mosquitto binary to restart")
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "m.conf"
     config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
 

@@ -164,7 +164,7 @@ def test_simulate_stops_on_a_refused_token(cantho: Database, live_server: str) -
 
 
 def test_http_sink_keeps_readings_while_the_server_is_down(cantho: Database) -> None:
-    from tests.packs.conftest import free_port
+    from tests.serving import free_port
 
     sink = HttpSink(f"http://127.0.0.1:{free_port()}", "tdk_x", timeout_s=2)
     simulator = Simulator().only(set(series_map(cantho)))

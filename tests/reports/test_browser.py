@@ -5,9 +5,6 @@ to a temporary folder, or to ``docs/screenshots/`` under ``make screenshots``.""
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +13,7 @@ import openpyxl
 import pytest
 
 from taydo.observations.service import write_rows
+from tests.serving import serve_in_thread
 from tests.web.test_browser import SHOTS
 
 from .conftest import AIR, DAY, local, make_city, ms
@@ -34,8 +32,6 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, Any]]]:
-    import uvicorn
-
     from taydo.app import create_app
     from taydo.auth.service import ensure_demo_users
     from taydo.core.db import Database
@@ -51,21 +47,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     accounts = {role: (user, password) for user, password, role in ensure_demo_users(database)}
     settings = Settings(database_url=database.url, dev=True, _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings, database=database)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", accounts
+        with serve_in_thread(app) as base:
+            yield base, accounts
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
         database.dispose()
 
 

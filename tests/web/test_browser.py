@@ -10,9 +10,7 @@ temporary directory; ``make screenshots`` runs these tests with ``TAYDO_SCREENSH
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ import httpx
 import pytest
 
 from taydo.console.live import FEED_SIZE
+from tests.serving import serve_in_thread
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -79,16 +78,8 @@ def _ensure_station(database: Any) -> None:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    import uvicorn
-
     from taydo.app import create_app
     from taydo.auth.service import ensure_demo_users, get_user, issue_token
     from taydo.core.db import Database
@@ -107,22 +98,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     _row, token = issue_token(database, operator.id, "e2e feed")
     settings = Settings(database_url=database.url, dev=True, _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings, database=database)
-    port = _free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
     try:
-        yield Live(f"http://127.0.0.1:{port}", database, accounts, token)
+        with serve_in_thread(app) as base:
+            yield Live(base, database, accounts, token)
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
         database.dispose()
 
 

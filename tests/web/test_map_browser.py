@@ -11,7 +11,6 @@ PMTiles archive written here with the ``pmtiles`` package.
 from __future__ import annotations
 
 import struct
-import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -23,7 +22,8 @@ import httpx
 import orjson
 import pytest
 
-from tests.web.test_browser import ARGS, CHROMIUM, SHOTS, _free_port
+from tests.serving import serve_in_thread
+from tests.web.test_browser import ARGS, CHROMIUM, SHOTS
 
 pytestmark = [
     pytest.mark.browser,
@@ -167,8 +167,6 @@ def _stations(database: Any) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MapServer]:
-    import uvicorn
-
     from taydo.app import create_app
     from taydo.auth.service import ensure_demo_users, get_user, issue_token
     from taydo.core.db import Database
@@ -197,31 +195,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MapServer]:
         database_url=database.url, dev=True, basemap_pmtiles=archive, _env_file=None
     )
     app = create_app(settings, database=database)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uvicorn_server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    values = [
-        {"entity_id": e, "metric": "height", "ts": int(time.time() * 1000), "value": v}
-        for e, v in ((HIGH, 1.95), (CALM, 1.21))
-    ]
-    answer = httpx.post(
-        f"http://127.0.0.1:{port}/api/v1/observations",
-        json=values,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )
-    assert answer.status_code == 200 and answer.json()["accepted"] == 2, answer.text
     try:
-        yield MapServer(f"http://127.0.0.1:{port}", accounts, wards, token)
+        with serve_in_thread(app) as base:
+            values = [
+                {"entity_id": e, "metric": "height", "ts": int(time.time() * 1000), "value": v}
+                for e, v in ((HIGH, 1.95), (CALM, 1.21))
+            ]
+            answer = httpx.post(
+                f"{base}/api/v1/observations",
+                json=values,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
+            assert answer.status_code == 200 and answer.json()["accepted"] == 2, answer.text
+            yield MapServer(base, accounts, wards, token)
     finally:
-        uvicorn_server.should_exit = True
-        thread.join(timeout=15)
         database.dispose()
 
 

@@ -4,15 +4,14 @@ imports a file through the form and reads the per-row result. Screenshots go to
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.web.test_browser import CHROMIUM, SHOTS, Live, _free_port, _page
+from tests.serving import serve_in_thread
+from tests.web.test_browser import CHROMIUM, SHOTS, Live, _page
 from tests.web.test_browser import browser as browser  # the module's Chromium fixture
 from tests.workforce.conftest import csv_file
 
@@ -27,8 +26,6 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """A real server on a free port: the Cần Thơ pack, the demo accounts and workforce."""
-    import uvicorn
-
     from taydo.app import create_app
     from taydo.auth.service import ensure_demo_users
     from taydo.core.db import Database
@@ -45,26 +42,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     seed_workforce(database)
     accounts = {role: (user, password) for user, password, role in ensure_demo_users(database)}
     settings = Settings(database_url=database.url, dev=True, _env_file=None)  # type: ignore[call-arg]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, database=database),
-            host="127.0.0.1",
-            port=_free_port(),
-            log_level="warning",
-            timeout_graceful_shutdown=2,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
+    app = create_app(settings, database=database)
     try:
-        yield Live(f"http://127.0.0.1:{server.config.port}", database, accounts)
+        with serve_in_thread(app) as base:
+            yield Live(base, database, accounts)
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
         database.dispose()
 
 
