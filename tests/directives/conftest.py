@@ -17,6 +17,7 @@ from taydo.catalog.models import Agency
 from taydo.core import clock
 from taydo.core.db import Database
 from taydo.core.settings import Settings
+from tests.core.pdfs import pdf_with_metadata
 
 MAX_FILE = 64 * 1024  # small, so the oversize test sends little
 
@@ -92,7 +93,8 @@ def jpeg() -> bytes:
     return out.getvalue()
 
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+# A real PDF with an author, a producer and GPS in its XMP: stored, it keeps its pages only.
+PDF = pdf_with_metadata()
 
 
 @pytest.fixture

@@ -3,9 +3,14 @@ the alerts outbox, routed by agency), both once; the on-time counts the KPI engi
 
 from __future__ import annotations
 
+import email
+import email.policy
+import socket
+import time
 from datetime import timedelta
 from typing import Any
 
+from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -122,3 +127,85 @@ def test_on_time_counts_and_rates(
     # An officer sees their own agencies' rates only.
     mine = client.get("/api/v1/directives/rates", headers=snnmt).json()
     assert [r["agency_code"] for r in mine] == ["SNNMT"]
+
+
+class _Mailbox:
+    """What a real SMTP server (aiosmtpd) received."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+def _subjects(mailbox: _Mailbox) -> list[str]:
+    return [
+        str(email.message_from_bytes(m, policy=email.policy.default)["Subject"])
+        for m in mailbox.messages
+    ]
+
+
+def _wait(condition: Any, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not delivered in time"
+        time.sleep(0.05)
+
+
+def test_the_reminder_and_the_overdue_notice_arrive_by_email_through_the_outbox(
+    client: TestClient, database: Database, headers_for: Any, issue: Any, moved_clock: Clock
+) -> None:
+    """End to end: an agency's route to an email channel, a real SMTP server; the reminder
+    before the deadline and the overdue notice after it are delivered, each once."""
+    mailbox = _Mailbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        admin = headers_for("admin")
+        channel = {
+            "code": "snnmt-mail",
+            "kind": "email",
+            "config": {
+                "host": "127.0.0.1",
+                "port": port,
+                "sender": "ioc@cantho.gov.vn",
+                "to": ["vanphong@snnmt.cantho.gov.vn"],
+            },
+        }
+        put = client.put("/api/v1/notify/channels/snnmt-mail", json=channel, headers=admin)
+        assert put.status_code == 200, put.text
+        routes = [{"code": "snnmt", "match": {"agencies": ["SNNMT"]}, "channels": ["snnmt-mail"]}]
+        assert client.put("/api/v1/notify/routes", json=routes, headers=admin).is_success
+        did = issue(["SNNMT"], hours=30, title="Báo cáo độ mặn trạm Đại Ngãi")["id"]
+        _wait(lambda: len(mailbox.messages) == 1)
+        live = runtime_of(client.app).get(DirectivesRuntime)
+
+        moved_clock.advance(timedelta(hours=7))  # 23 h left: within the 24 h reminder
+        live.check()
+        _wait(lambda: len(mailbox.messages) == 2)
+        moved_clock.advance(timedelta(hours=24))  # 1 h past the deadline
+        assert [d["id"] for d in live.check()] == [did]
+        _wait(lambda: len(mailbox.messages) == 3)
+        live.check()  # nothing new to say
+        time.sleep(0.5)
+        subjects = _subjects(mailbox)
+        assert len(subjects) == 3, subjects
+        assert "Báo cáo độ mặn trạm Đại Ngãi" in subjects[0]
+        assert subjects[1].count("Sắp đến hạn") == 1 and subjects[2].count("Quá hạn") == 1
+        mail = email.message_from_bytes(mailbox.messages[2], policy=email.policy.default)
+        assert mail["To"] == "vanphong@snnmt.cantho.gov.vn"
+        assert f"/directives/{did}" in mail.get_body(preferencelist=("plain",)).get_content()
+        with database.session() as session:
+            rows = session.scalars(select(Outbox).order_by(Outbox.id)).all()
+            assert [(r.event, r.status) for r in rows] == [
+                ("directive.assigned", "sent"),
+                ("directive.due_soon", "sent"),
+                ("directive.overdue", "sent"),
+            ]
+    finally:
+        controller.stop()

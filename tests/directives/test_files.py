@@ -17,6 +17,7 @@ from PIL import Image
 from taydo.core.settings import Settings
 from taydo.directives.service import UnsupportedType
 from taydo.directives.service.files import clean_name, sniff
+from tests.core.pdfs import SECRETS, page_texts
 from tests.directives.conftest import MAX_FILE, PDF, jpeg, png
 
 
@@ -132,7 +133,10 @@ def test_files_are_stored_on_disk_and_served_only_to_those_allowed(
     )
     assert attached.status_code == 201, attached.text
     for who in ("snnmt", "sxd"):
-        assert client.get(attached.json()["url"], headers=setup[who]).content == PDF
+        served = client.get(attached.json()["url"], headers=setup[who]).content
+        # The pages as sent; the author, the producer and the GPS of the XMP gone.
+        assert page_texts(served) == page_texts(PDF) and page_texts(PDF)
+        assert [s for s in SECRETS if s in served] == [] and all(s in PDF for s in SECRETS)
     shown = client.get(f"/api/v1/directives/{did}", headers=setup["sxd"]).json()
     assert [f["name"] for f in shown["attachments"]] == ["cong-van.pdf"]
     assert [f["id"] for f in shown["files"] if f["assignment_id"]] == [sxd_photo["id"]]

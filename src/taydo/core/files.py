@@ -6,7 +6,10 @@ What a file is comes from its bytes, never from its name or the type the client 
 accepts pass (``Unsupported``, 415). An image is decoded and written again from its pixels
 (``clean_image``): no EXIF (GPS position, camera serials), no ICC profile, no comment, no
 trailing bytes survive, and a hostile file (a polyglot, a decompression bomb) either fails to
-decode or comes out as plain pixels. A PDF is kept as sent (served as an attachment only).
+decode or comes out as plain pixels. A PDF is read and its pages written into a new document
+(``clean_pdf``): no document information (author, producer, dates), no XMP packet (where a
+scanner or a phone app puts GPS), no annotations, scripts or attached files travel; an
+encrypted, malformed or oversized PDF is refused. It is served as an attachment only.
 
 Files live on disk under a configured folder (``FileStore``), under random names chosen here,
 written aside then renamed (a crash never leaves half a file under a stored name), never in the
@@ -32,12 +35,15 @@ from typing import Literal
 from fastapi import UploadFile
 from fastapi.responses import FileResponse
 from PIL import Image, ImageOps, UnidentifiedImageError
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, PdfObject
 
 from taydo.core.errors import Invalid, TaydoError
 
 __all__ = [
     "DOCUMENTS",
     "IMAGES",
+    "MAX_PDF_PAGES",
     "MAX_PIXELS",
     "PDF",
     "FileStore",
@@ -47,6 +53,7 @@ __all__ = [
     "Unsupported",
     "clean_image",
     "clean_name",
+    "clean_pdf",
     "prepare",
     "read_upload",
     "serve",
@@ -68,6 +75,13 @@ DOCUMENTS = frozenset({"image/jpeg", "image/png", "image/webp", PDF})
 # A picture of more pixels is refused before its pixels are decoded (a decompression bomb is a
 # small file that decodes to gigapixels).
 MAX_PIXELS = 40_000_000
+# A scanned report has tens of pages; thousands are a mistake or an attack on the server's time.
+MAX_PDF_PAGES = 1_000
+# Keys that carry who, where and with what a PDF was made, or what it does when opened, on
+# any dictionary of a copied page: XMP packets (/Metadata, also on images), application
+# private data (/PieceInfo), annotations (author names, pop-up notes, attached files, links
+# that run actions) and the page's own actions (/AA).
+_PDF_DROPPED_KEYS = ("/Metadata", "/PieceInfo", "/Annots", "/AA", "/LastModified")
 _NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP", "image/gif": "GIF"}
 
 # Everything a broken or hostile image can make Pillow raise while it is read.
@@ -245,6 +259,78 @@ def check_size(size: int, max_bytes: int) -> None:
         raise Invalid("tệp rỗng / the file is empty")
 
 
+def _strip_pdf_object(root: PdfObject) -> None:
+    """Remove ``_PDF_DROPPED_KEYS`` from every dictionary reachable from ``root`` (iterative:
+    a deeply nested or cyclic object graph neither recurses nor loops)."""
+    seen: set[int] = set()
+    stack: list[PdfObject] = [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, IndirectObject):
+            if item.idnum in seen:
+                continue
+            seen.add(item.idnum)
+            resolved = item.get_object()
+            if resolved is None:  # a reference to an object the file does not hold
+                continue
+            item = resolved
+        if isinstance(item, DictionaryObject):  # stream objects too (their dictionary)
+            for key in _PDF_DROPPED_KEYS:
+                item.pop(key, None)
+            stack.extend(value for key, value in item.items() if key != "/Parent")
+        elif isinstance(item, ArrayObject):
+            stack.extend(item)
+
+
+def clean_pdf(data: bytes, *, max_pages: int = MAX_PDF_PAGES) -> bytes:
+    """The pages of a PDF in a new document without metadata: no /Info dictionary (author,
+    creator, producer, dates), no XMP packet, no annotations, actions, scripts, forms,
+    outlines or attached files (the new document's catalog names its pages and nothing else).
+
+    Raises ``Unsupported`` (415) for an encrypted PDF or one that cannot be read, and
+    ``TooLarge`` (413) beyond ``max_pages`` pages."""
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        encrypted = reader.is_encrypted
+    except Exception:  # a hostile file can make the parser raise anything
+        raise _bad_pdf() from None
+    if encrypted:
+        raise Unsupported(
+            "không nhận PDF có mật khẩu hoặc mã hóa / encrypted PDF not accepted",
+            accepted=[PDF],
+        )
+    try:
+        count = len(reader.pages)
+        if count > max_pages:
+            raise TooLarge(
+                f"PDF quá {max_pages} trang / the PDF has more than {max_pages} pages",
+                limit=max_pages,
+            )
+        if count == 0:
+            raise _bad_pdf()
+        writer = PdfWriter()
+        for page in reader.pages:
+            # Stripped on the read page (pypdf keeps the objects it resolved), then copied:
+            # the writer writes every object it copied, referenced or not.
+            _strip_pdf_object(page)
+            writer.add_page(page)
+        writer.metadata = None  # pypdf would otherwise name itself as the producer
+        out = io.BytesIO()
+        writer.write(out)
+    except TaydoError:
+        raise
+    except Exception:  # as above
+        raise _bad_pdf() from None
+    return out.getvalue()
+
+
+def _bad_pdf() -> Unsupported:
+    return Unsupported(
+        "tệp PDF bị hỏng hoặc không đọc được / the PDF is damaged or cannot be read",
+        accepted=[PDF],
+    )
+
+
 def prepare(
     data: bytes,
     *,
@@ -253,11 +339,12 @@ def prepare(
     to: Literal["same", "JPEG"] = "same",
     max_side: int | None = None,
 ) -> Prepared:
-    """Size, kind by content, then images cleaned of every metadata: what may be stored."""
+    """Size, kind by content, then images and PDFs cleaned of every metadata: what may be
+    stored."""
     check_size(len(data), max_bytes)
     media_type, extension = sniff(data, accept)
     if media_type == PDF:
-        return Prepared(data, media_type, extension)
+        return Prepared(clean_pdf(data), media_type, extension)
     cleaned, media_type, extension = clean_image(data, to=to, max_side=max_side)
     return Prepared(cleaned, media_type, extension)
 

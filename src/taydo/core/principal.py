@@ -46,8 +46,9 @@ PERMISSIONS: dict[str, str] = {
     "incidents:configure": "change SOPs, the SLA table and correlation rules of incidents",
     "directives:read": "see directives and their evidence (agency officers: their agencies')",
     "directives:issue": "issue directives to agencies, accept or return their completion",
-    "directives:incident": "issue a directive tied to an open incident one may act on "
-    "(the IOC operator on duty; follow-up stays with directives:issue)",
+    "directives:incident": "issue a directive tied to an open incident one may act on, and "
+    "accept or return the completion of directives one issued (the IOC operator on duty; "
+    "cancelling stays with directives:issue)",
     "directives:act": "acknowledge, reject, report progress on and complete directives "
     "(scoped to own agencies)",
     "workforce:read": "read the digital workforce (officers: their agencies' rows)",

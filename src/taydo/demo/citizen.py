@@ -9,6 +9,7 @@ from typing import Any
 from taydo.citizen.service import NewReport, act, create_report, list_reports, rate
 from taydo.core.access import Principal
 from taydo.core.db import Database
+from taydo.incidents.service import remember_report
 
 __all__ = ["seed_reports"]
 
@@ -102,7 +103,7 @@ def seed_reports(database: Database) -> int:
     if list_reports(database, None, limit=1):
         return 0
     for service, lat, lon, ward, text, attributes, stage in REPORTS:
-        report, _event = create_report(
+        report, event = create_report(
             database,
             NewReport(
                 service_code=service,
@@ -115,10 +116,14 @@ def seed_reports(database: Database) -> int:
             ),
         )
         if stage in ("acknowledged", "in_progress", "closed"):
-            act(database, OPERATOR, report["id"], "acknowledged")
+            _r, event = act(database, OPERATOR, report["id"], "acknowledged")
         if stage in ("in_progress", "closed"):
-            act(database, OPERATOR, report["id"], "in_progress")
+            _r, event = act(database, OPERATOR, report["id"], "in_progress")
         if stage == "closed":
-            act(database, OPERATOR, report["id"], "closed", note="Đã xử lý xong (demo)")
+            _r, event = act(database, OPERATOR, report["id"], "closed", note="Đã xử lý xong (demo)")
             rate(database, report["token"], 4)
+        # The running server tells the incidents domain of each report over the bus; the demo
+        # files these before it runs, so it tells it here: otherwise an operator could not
+        # link a demo report to an incident (422 "unknown citizen reports").
+        remember_report(database, event)
     return len(REPORTS)

@@ -1,16 +1,25 @@
 """The demo's live king-tide incident: "Ngập do triều cường" in Ninh Kiều ward, linked to the
-water-level alert of the Cần Thơ station when the demo has one, with its SOP half done."""
+water-level alert of the Cần Thơ station when the demo has one and to the ward's flood reports
+of citizens (so its map shows alarms and reports together), with its SOP half done."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from taydo.alerts.service import list_alerts
+from taydo.citizen.service import list_reports
 from taydo.core import clock
 from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.incidents.schemas import AssignIn, IncidentIn, NoteIn, StepDoneIn
-from taydo.incidents.service import add_note, assign, complete_step, create, get_incident
+from taydo.incidents.service import (
+    add_note,
+    assign,
+    complete_step,
+    create,
+    get_incident,
+    remember_report,
+)
 from taydo.incidents.service import list_incidents as find_incidents
 
 __all__ = ["seed_incidents"]
@@ -34,6 +43,9 @@ def seed_incidents(database: Database) -> int | None:
     if existing:
         return int(existing[0]["id"])
     alarms = list_alerts(database, None, area=WARD, rule="water-level-alarm", limit=1)
+    floods = list_reports(database, None, service="ngap-nuoc", area=WARD, open_only=True)
+    for report in floods:  # known to the incidents domain even in a database of an older demo
+        remember_report(database, report)
     body = IncidentIn(
         type="tidal-flooding",
         title="Ngập do triều cường — phường Ninh Kiều",
@@ -49,6 +61,7 @@ def seed_incidents(database: Database) -> int | None:
         started_at=clock.now() - timedelta(minutes=50),
         alert_id=alarms[0]["id"] if alarms else None,
         entity_ids=[] if alarms else [STATION],
+        report_ids=[int(r["id"]) for r in floods],
     )
     incident, _event = create(database, OPERATOR, body)
     iid = int(incident["id"])

@@ -1,6 +1,7 @@
 """REST API of directives under ``/api/v1/directives``: the tracker, the leader's actions
-(issue, accept, return, cancel, attach), the agencies' actions (acknowledge, reject, progress,
-complete, evidence), evidence downloads, on-time rates and the live stream."""
+(issue, cancel, attach; accept and return, which whoever issued the directive may do too), the
+agencies' actions (acknowledge, reject, progress, complete, evidence), evidence downloads,
+on-time rates and the live stream."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, File, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
 
 from taydo.core import files
@@ -30,6 +31,10 @@ router = APIRouter(prefix="/api/v1/directives", tags=["directives"])
 READ = requires("directives:read")
 ISSUE = requires("directives:issue")
 ACT = requires("directives:act")
+# Accept or return a completion: the leaders (directives:issue) and whoever issued the
+# directive; every role holding directives:issue holds directives:incident too, so the latter
+# is the route's gate and ``follow_up`` narrows it to the directive's issuer.
+FOLLOW = requires("directives:incident")
 Agency = Annotated[
     str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$", description="agency code")
 ]
@@ -124,6 +129,16 @@ async def get_directive(directive_id: RowId, db: Db, principal: Principal = READ
     return await _run(service.get_directive, db, principal, directive_id)
 
 
+def follow_up(directive_id: RowId, db: Db, principal: Principal = FOLLOW) -> Principal:
+    """The caller, when they may accept or return this directive's parts (403 otherwise,
+    before the body is read)."""
+    service.check_follow_up(db, principal, directive_id)
+    return principal
+
+
+Follower = Annotated[Principal, Depends(follow_up)]
+
+
 # -- the leader ---------------------------------------------------------------------------
 async def _changed(live: Live, directive: dict[str, Any]) -> dict[str, Any]:
     await live.publish(directive)
@@ -202,9 +217,10 @@ async def accept(
     request: Request,
     db: Db,
     live: Live,
-    principal: Principal = ISSUE,
+    principal: Follower,
 ) -> dict[str, Any]:
-    """Accept an agency's reported completion (it counts for its on-time rate)."""
+    """Accept an agency's reported completion (it counts for its on-time rate); a leader, or
+    whoever issued the directive."""
     directive = await _run(
         service.accept,
         db,
@@ -225,9 +241,10 @@ async def return_completion(
     request: Request,
     db: Db,
     live: Live,
-    principal: Principal = ISSUE,
+    principal: Follower,
 ) -> dict[str, Any]:
-    """Send a reported completion back to the agency, with the reason."""
+    """Send a reported completion back to the agency, with the reason; a leader, or whoever
+    issued the directive."""
     directive = await _run(
         service.return_completion,
         db,

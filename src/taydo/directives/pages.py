@@ -186,6 +186,7 @@ def detail_view(database: Database, principal: Principal, directive_id: int) -> 
             and principal.may_write_agency(item["agency_code"])
             for item in directive["assignments"]
         },
+        "may_review": service.may_follow_up(principal, directive["issued_by"]),
     }
 
 
@@ -357,7 +358,7 @@ async def accept_form(
     request: Request,
     directive_id: RowId,
     agency: Agency,
-    principal: Annotated[Principal, page("directives:issue")],
+    principal: Annotated[Principal, page("directives:incident")],  # narrowed by the service
     note: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     return await _act(request, principal, directive_id, service.accept, agency, note=note)
@@ -368,7 +369,7 @@ async def return_form(
     request: Request,
     directive_id: RowId,
     agency: Agency,
-    principal: Annotated[Principal, page("directives:issue")],
+    principal: Annotated[Principal, page("directives:incident")],  # narrowed by the service
     reason: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     return await _act(

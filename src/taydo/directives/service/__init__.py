@@ -7,6 +7,7 @@ from taydo.directives.service.common import (
     DIRECTIVE_STATES,
     PRIORITIES,
     bus_event,
+    may_follow_up,
 )
 from taydo.directives.service.deadlines import agency_rates, check_deadlines, on_time_counts
 from taydo.directives.service.files import ACCEPTED_TYPES, FileStore, TooLarge, UnsupportedType
@@ -15,6 +16,7 @@ from taydo.directives.service.lifecycle import (
     acknowledge,
     cancel,
     catalog_agencies,
+    check_follow_up,
     complete,
     issue,
     reject,
@@ -40,10 +42,12 @@ __all__ = [
     "cancel",
     "catalog_agencies",
     "check_deadlines",
+    "check_follow_up",
     "complete",
     "get_directive",
     "issue",
     "list_directives",
+    "may_follow_up",
     "on_time_counts",
     "open_file",
     "reject",

@@ -28,6 +28,7 @@ __all__ = [
     "is_overdue",
     "iso",
     "load_directive",
+    "may_follow_up",
     "may_see",
     "on_time",
     "report_dict",
@@ -85,6 +86,18 @@ def may_see(principal: Principal | None, assignments: list[Assignment]) -> bool:
     if principal is None or principal.sees_everything:
         return True
     return any(a.agency_code in principal.agencies for a in assignments)
+
+
+def may_follow_up(principal: Principal | None, issued_by: str) -> bool:
+    """Whether the caller may accept or return an agency's reported completion: a leader
+    (``directives:issue``) on any directive, and whoever issued it, such as the operator who
+    tasked agencies from an incident (``directives:incident``): the one who asked for the work
+    judges it, or it would wait for a leader who never asked."""
+    if principal is None:
+        return False
+    if principal.has("directives:issue"):
+        return True
+    return principal.has("directives:incident") and principal.username == issued_by
 
 
 def load_directive(

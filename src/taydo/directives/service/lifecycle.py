@@ -1,4 +1,5 @@
-"""The hand actions on directives: issue, cancel, accept or return (the leader); acknowledge,
+"""The hand actions on directives: issue, cancel (the leader), accept or return (the leader, or
+whoever issued the directive: ``may_follow_up``); acknowledge,
 reject, report progress, complete (the assigned agency). Each runs in one transaction that
 checks the caller's scope, records the change in the audit journal and queues the agencies'
 notifications; the caller publishes ``directives.changed`` after it returns."""
@@ -25,6 +26,7 @@ from taydo.directives.service.common import (
     WORKING,
     directive_dict,
     load_directive,
+    may_follow_up,
 )
 from taydo.directives.service.notices import notify
 
@@ -33,6 +35,7 @@ __all__ = [
     "acknowledge",
     "cancel",
     "catalog_agencies",
+    "check_follow_up",
     "complete",
     "issue",
     "reject",
@@ -368,9 +371,14 @@ def _leader_action(
     action: str,
     change: Callable[[Session, Directive, list[Assignment], datetime], dict[str, Any]],
     address: str | None,
+    *,
+    follow_up: bool = False,
 ) -> dict[str, Any]:
+    """``follow_up``: accepting or returning, which the issuer may do too; anything else
+    needs ``directives:issue``."""
     with database.session() as session:
         directive, assignments = load_directive(session, principal, directive_id, lock=True)
+        _check_leader(principal, directive, follow_up=follow_up)
         if directive.status != "open":
             raise Conflict(f"chỉ đạo đã {directive.status} / the directive is {directive.status}")
         now = clock.now()
@@ -379,6 +387,34 @@ def _leader_action(
         _touch(directive, now)
         _journal(session, principal, action, directive, summary, address)
         return directive_dict(directive, assignments, now, principal)
+
+
+def _refused_follow_up() -> Forbidden:
+    return Forbidden(
+        "chỉ lãnh đạo hoặc người đã giao chỉ đạo này mới được nghiệm thu hoặc trả lại / only "
+        "a leader or whoever issued this directive may accept or return its completion"
+    )
+
+
+def _check_leader(principal: Principal, directive: Directive, *, follow_up: bool) -> None:
+    if follow_up:
+        if not may_follow_up(principal, directive.issued_by):
+            raise _refused_follow_up()
+    elif not principal.has("directives:issue"):
+        raise Forbidden("your role may not do this (directives:issue)")
+
+
+def check_follow_up(database: Database, principal: Principal, directive_id: int) -> None:
+    """Refuse (403) before anything else is read from the request when the caller may not
+    accept or return this directive's parts; a directive out of sight is left to the action
+    itself (404)."""
+    with database.session() as session:
+        try:
+            directive, _parts = load_directive(session, principal, directive_id)
+        except NotFound:
+            return
+        if not may_follow_up(principal, directive.issued_by):
+            raise _refused_follow_up()
 
 
 def _reported(assignments: list[Assignment], agency_code: str) -> Assignment:
@@ -410,7 +446,9 @@ def accept(
         on_time = assignment.done_at is not None and assignment.done_at <= assignment.due_at
         return {"agency": agency_code, "note": note.strip(), "on_time": on_time}
 
-    return _leader_action(database, principal, directive_id, "accepted", change, address)
+    return _leader_action(
+        database, principal, directive_id, "accepted", change, address, follow_up=True
+    )
 
 
 def return_completion(
@@ -436,7 +474,9 @@ def return_completion(
         notify(session, directive, assignment, "returned")
         return {"agency": agency_code, "reason": reason}
 
-    return _leader_action(database, principal, directive_id, "returned", change, address)
+    return _leader_action(
+        database, principal, directive_id, "returned", change, address, follow_up=True
+    )
 
 
 def cancel(

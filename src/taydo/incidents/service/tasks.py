@@ -4,8 +4,9 @@ an incident at 2 a.m. assigns a task to an agency without waiting for a leader.
 Who may: ``directives:incident`` (operators and leaders; a leader may also issue any directive
 through the directives API with ``directives:issue``), on an open incident the caller may act
 on. The directive is the directives domain's own (issued through its service, so its
-notifications, deadline and on-time rate work as for any other); its follow-up (accept, return,
-cancel) stays with ``directives:issue``. The incident's timeline records the task.
+notifications, deadline and on-time rate work as for any other); the one who issued it accepts
+or returns its completion (``directives.service.may_follow_up``), cancelling stays with
+``directives:issue``. The incident's timeline records the task.
 """
 
 from __future__ import annotations
