@@ -3,8 +3,9 @@ API key), and ``GET /open311/v2/requests.json`` latency with 100,000 stored repo
 
 Server: ``taydo serve --dev`` in its own process on a fresh SQLite file (or ``--postgres URL``:
 a schema of its own there, dropped after)
-holding the Cần Thơ pack's service catalogue and routing table and two ward outlines, so each
-post runs the whole path: key check, point-in-area, routing, journal entry, commit, bus event.
+holding the Cần Thơ pack's service catalogue, routing table, SOPs and correlation rules and two
+ward outlines, so each post runs the whole path: key check, point-in-area, routing, journal
+entry, commit, bus event, and the incidents domain hearing it (snapshot, correlation rules).
 
 Posts: ``--clients`` concurrent HTTP/1.1 clients for ``--seconds``; every answer must be 200
 with a ``service_request_id`` (the run fails otherwise). Floor, same run, same clients:
@@ -43,6 +44,7 @@ from taydo.core import clock
 from taydo.core.db import Database
 from taydo.core.plugins import make_plugin_manager, packs
 from taydo.geo.service import load_areas, set_area_geometry
+from taydo.incidents.service import load_incidents_pack
 
 AGENCIES = ("UBND-NINHKIEU", "UBND-CAIRANG", "SXD", "SNNMT", "VPUBND")
 SERVICES = ("ngap-nuoc", "rac-thai", "den-duong", "o-ga", "cay-xanh", "o-nhiem", "sat-lo")
@@ -65,7 +67,11 @@ def prepare(database: Database) -> str:
     set_area_geometry(database, "31186", _box(105.75, 9.98, 105.79, 10.01))
     for code in AGENCIES:
         create_agency(database, AgencyIn(code=code, name=code, kind="so"), None)
-    load_catalogue(database, packs(make_plugin_manager())["cantho"])
+    cantho = packs(make_plugin_manager())["cantho"]
+    load_catalogue(database, cantho)
+    # The pack's SOPs and correlation rules too, as a deployment has them: every post is heard
+    # by the incidents domain, which judges it against those rules.
+    load_incidents_pack(database, cantho)
     return create_key(database, "bench", actor="bench")[1]
 
 
