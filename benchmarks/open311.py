@@ -35,7 +35,14 @@ from typing import Any
 import httpx
 from sqlalchemy import insert
 
-from benchmarks.common import Server, bench_schema, fresh_database, machine, write_figures
+from benchmarks.common import (
+    Server,
+    bench_schema,
+    cpu_seconds,
+    fresh_database,
+    machine,
+    write_figures,
+)
 from taydo.catalog.schemas import AgencyIn
 from taydo.catalog.service import create_agency
 from taydo.citizen.models import CitizenReport
@@ -95,7 +102,13 @@ async def _hammer(
     return done, time.monotonic() - started
 
 
-def post_rate(base: str, key: str, seconds: float, clients: int) -> tuple[float, float]:
+def post_rate(
+    base: str, key: str, seconds: float, clients: int, pid: int
+) -> tuple[float, float, float, float]:
+    """Posts/s and floor requests/s, and the server process's CPU time per post and per floor
+    request (µs; counted until 1 s after the last answer, so that the work done after the
+    answers — the bus event's listeners — is counted too). CPU per request changes far less
+    than a rate when other work shares the machine's cores."""
     rng = random.Random(7)
 
     async def post(http: httpx.AsyncClient, url: str) -> httpx.Response:
@@ -116,11 +129,21 @@ def post_rate(base: str, key: str, seconds: float, clients: int) -> tuple[float,
     async def refused(http: httpx.AsyncClient, url: str) -> httpx.Response:
         return await http.get(url)
 
+    cpu = cpu_seconds(pid)
     posted, took = asyncio.run(_hammer(f"{base}/open311/v2/requests.json", seconds, clients, post))
+    time.sleep(1.0)
+    post_cpu, cpu = cpu_seconds(pid) - cpu, cpu_seconds(pid)
     floor, floor_took = asyncio.run(
         _hammer(f"{base}/open311/v2/services.csv", seconds, clients, refused, expect=400)
     )
-    return posted / took, floor / floor_took
+    time.sleep(1.0)
+    floor_cpu = cpu_seconds(pid) - cpu
+    return (
+        posted / took,
+        floor / floor_took,
+        post_cpu / max(posted, 1) * 1e6,
+        floor_cpu / max(floor, 1) * 1e6,
+    )
 
 
 def fill(database: Database, count: int) -> None:
@@ -218,6 +241,7 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=100)
     parser.add_argument("--json", help="write the headline figures here")
+    parser.add_argument("--posts-only", action="store_true", help="skip the reads")
     args = parser.parse_args()
     print(machine())
     with (
@@ -229,13 +253,21 @@ def main() -> None:
         key = prepare(database)
         server = Server(url, Path(folder) / "server.log")
         try:
-            rate, floor = post_rate(server.url, key, args.seconds, args.clients)
+            rate, floor, post_us, floor_us = post_rate(
+                server.url, key, args.seconds, args.clients, server.process.pid
+            )
             print(
                 f"POST /open311/v2/requests.json (photos off, api_key, {args.clients} clients): "
                 f"{rate:,.0f} req/s  (goal ≥ 500)  — floor, same clients: GET services.csv "
                 f"(refused before any database work): "
                 f"{floor:,.0f} req/s ({rate / floor:.2f} of it)"
             )
+            print(
+                f"server CPU per request: post {post_us:,.0f} µs, floor {floor_us:,.0f} µs "
+                f"(post/floor {post_us / floor_us:.1f})"
+            )
+            if args.posts_only:
+                return
             fill(database, args.reports)
             print(
                 f"stored reports: {args.reports + int(rate * args.seconds):,} "

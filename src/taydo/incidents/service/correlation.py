@@ -58,31 +58,49 @@ def _snapshot(report: dict[str, Any]) -> tuple[int, datetime, str, dict[str, Any
     return report_id, requested, service_code, snapshot
 
 
-def _remember_in(session: Session, report: dict[str, Any]) -> dict[str, Any] | None:
-    cleaned = _snapshot(report)
-    if cleaned is None:
-        return None
-    report_id, requested, service_code, snapshot = cleaned
-    found = session.get(ReportSnapshot, report_id)
-    if found is None:
-        found = ReportSnapshot(id=report_id)
-        session.add(found)
-    found.service_code, found.area_code = service_code, report.get("area_code")
-    found.requested_at, found.data = requested, snapshot
-    for link in session.scalars(
-        select(IncidentLink).where(
-            IncidentLink.kind == "report", IncidentLink.ref == str(report_id)
-        )
-    ):
-        link.snapshot = snapshot
-    return snapshot
+def _remember_all(session: Session, reports: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+    """Keep each report's snapshot and refresh its links' (in order: a later event of the same
+    report wins). Two queries for the whole batch — the snapshots and the links already there —
+    rather than two per report."""
+    cleaned = [_snapshot(report) for report in reports]
+    ids = sorted({c[0] for c in cleaned if c is not None})
+    known: dict[int, ReportSnapshot] = {}
+    links: dict[str, list[IncidentLink]] = {}
+    if ids:
+        with session.no_autoflush:
+            known = {
+                row.id: row
+                for row in session.scalars(select(ReportSnapshot).where(ReportSnapshot.id.in_(ids)))
+            }
+            for link in session.scalars(
+                select(IncidentLink).where(
+                    IncidentLink.kind == "report", IncidentLink.ref.in_([str(i) for i in ids])
+                )
+            ):
+                links.setdefault(link.ref, []).append(link)
+    out: list[dict[str, Any] | None] = []
+    for report, found_clean in zip(reports, cleaned, strict=True):
+        if found_clean is None:
+            out.append(None)
+            continue
+        report_id, requested, service_code, snapshot = found_clean
+        found = known.get(report_id)
+        if found is None:
+            found = known[report_id] = ReportSnapshot(id=report_id)
+            session.add(found)
+        found.service_code, found.area_code = service_code, report.get("area_code")
+        found.requested_at, found.data = requested, snapshot
+        for link in links.get(str(report_id), ()):
+            link.snapshot = snapshot
+        out.append(snapshot)
+    return out
 
 
 def remember_report(database: Database, report: dict[str, Any]) -> dict[str, Any] | None:
     """Keep the newest snapshot of a citizen report (``citizen.report.*``), and refresh the
     snapshot of every link to it. Returns the cleaned snapshot, None for a malformed event."""
     with database.session() as session:
-        return _remember_in(session, report)
+        return _remember_all(session, [report])[0]
 
 
 def take_reports(
@@ -98,8 +116,8 @@ def take_reports(
     report no rule asks for costs nothing more."""
     created: list[dict[str, Any]] = []
     with database.session() as session:
-        for is_created, report in events:
-            snapshot = _remember_in(session, report)
+        snapshots = _remember_all(session, [report for _created, report in events])
+        for (is_created, _report), snapshot in zip(events, snapshots, strict=True):
             if snapshot is not None and is_created:
                 created.append(snapshot)
         rules = correlation_rules_in(session) if created else []
