@@ -3,8 +3,9 @@ API key), and ``GET /open311/v2/requests.json`` latency with 100,000 stored repo
 
 Server: ``taydo serve --dev`` in its own process on a fresh SQLite file (or ``--postgres URL``:
 a schema of its own there, dropped after)
-holding the Cần Thơ pack's service catalogue and routing table and two ward outlines, so each
-post runs the whole path: key check, point-in-area, routing, journal entry, commit, bus event.
+holding the Cần Thơ pack's service catalogue, routing table, SOPs and correlation rules and two
+ward outlines, so each post runs the whole path: key check, point-in-area, routing, journal
+entry, commit, bus event, and the incidents domain hearing it (snapshot, correlation rules).
 
 Posts: ``--clients`` concurrent HTTP/1.1 clients for ``--seconds``; every answer must be 200
 with a ``service_request_id`` (the run fails otherwise). Floor, same run, same clients:
@@ -34,7 +35,14 @@ from typing import Any
 import httpx
 from sqlalchemy import insert
 
-from benchmarks.common import Server, bench_schema, fresh_database, machine, write_figures
+from benchmarks.common import (
+    Server,
+    bench_schema,
+    cpu_seconds,
+    fresh_database,
+    machine,
+    write_figures,
+)
 from taydo.catalog.schemas import AgencyIn
 from taydo.catalog.service import create_agency
 from taydo.citizen.models import CitizenReport
@@ -43,6 +51,7 @@ from taydo.core import clock
 from taydo.core.db import Database
 from taydo.core.plugins import make_plugin_manager, packs
 from taydo.geo.service import load_areas, set_area_geometry
+from taydo.incidents.service import load_incidents_pack
 
 AGENCIES = ("UBND-NINHKIEU", "UBND-CAIRANG", "SXD", "SNNMT", "VPUBND")
 SERVICES = ("ngap-nuoc", "rac-thai", "den-duong", "o-ga", "cay-xanh", "o-nhiem", "sat-lo")
@@ -65,7 +74,11 @@ def prepare(database: Database) -> str:
     set_area_geometry(database, "31186", _box(105.75, 9.98, 105.79, 10.01))
     for code in AGENCIES:
         create_agency(database, AgencyIn(code=code, name=code, kind="so"), None)
-    load_catalogue(database, packs(make_plugin_manager())["cantho"])
+    cantho = packs(make_plugin_manager())["cantho"]
+    load_catalogue(database, cantho)
+    # The pack's SOPs and correlation rules too, as a deployment has them: every post is heard
+    # by the incidents domain, which judges it against those rules.
+    load_incidents_pack(database, cantho)
     return create_key(database, "bench", actor="bench")[1]
 
 
@@ -89,7 +102,13 @@ async def _hammer(
     return done, time.monotonic() - started
 
 
-def post_rate(base: str, key: str, seconds: float, clients: int) -> tuple[float, float]:
+def post_rate(
+    base: str, key: str, seconds: float, clients: int, pid: int
+) -> tuple[float, float, float, float]:
+    """Posts/s and floor requests/s, and the server process's CPU time per post and per floor
+    request (µs; counted until 1 s after the last answer, so that the work done after the
+    answers — the bus event's listeners — is counted too). CPU per request changes far less
+    than a rate when other work shares the machine's cores."""
     rng = random.Random(7)
 
     async def post(http: httpx.AsyncClient, url: str) -> httpx.Response:
@@ -110,11 +129,21 @@ def post_rate(base: str, key: str, seconds: float, clients: int) -> tuple[float,
     async def refused(http: httpx.AsyncClient, url: str) -> httpx.Response:
         return await http.get(url)
 
+    cpu = cpu_seconds(pid)
     posted, took = asyncio.run(_hammer(f"{base}/open311/v2/requests.json", seconds, clients, post))
+    time.sleep(1.0)
+    post_cpu, cpu = cpu_seconds(pid) - cpu, cpu_seconds(pid)
     floor, floor_took = asyncio.run(
         _hammer(f"{base}/open311/v2/services.csv", seconds, clients, refused, expect=400)
     )
-    return posted / took, floor / floor_took
+    time.sleep(1.0)
+    floor_cpu = cpu_seconds(pid) - cpu
+    return (
+        posted / took,
+        floor / floor_took,
+        post_cpu / max(posted, 1) * 1e6,
+        floor_cpu / max(floor, 1) * 1e6,
+    )
 
 
 def fill(database: Database, count: int) -> None:
@@ -212,6 +241,7 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=100)
     parser.add_argument("--json", help="write the headline figures here")
+    parser.add_argument("--posts-only", action="store_true", help="skip the reads")
     args = parser.parse_args()
     print(machine())
     with (
@@ -223,13 +253,21 @@ def main() -> None:
         key = prepare(database)
         server = Server(url, Path(folder) / "server.log")
         try:
-            rate, floor = post_rate(server.url, key, args.seconds, args.clients)
+            rate, floor, post_us, floor_us = post_rate(
+                server.url, key, args.seconds, args.clients, server.process.pid
+            )
             print(
                 f"POST /open311/v2/requests.json (photos off, api_key, {args.clients} clients): "
                 f"{rate:,.0f} req/s  (goal ≥ 500)  — floor, same clients: GET services.csv "
                 f"(refused before any database work): "
                 f"{floor:,.0f} req/s ({rate / floor:.2f} of it)"
             )
+            print(
+                f"server CPU per request: post {post_us:,.0f} µs, floor {floor_us:,.0f} µs "
+                f"(post/floor {post_us / floor_us:.1f})"
+            )
+            if args.posts_only:
+                return
             fill(database, args.reports)
             print(
                 f"stored reports: {args.reports + int(rate * args.seconds):,} "

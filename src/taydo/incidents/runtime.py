@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from taydo.core.bus import Event
+from taydo.core.bus import Event, Subscription
 from taydo.core.runtime import Runtime, runtime_of
 from taydo.incidents import service
 from taydo.incidents.stream import IncidentHub
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 CHANGED = "incidents.changed"
 DUE_DUTY = "incidents.due"
 CHECK_S = 30.0
+REPORT_BATCH = 256  # citizen report events taken in one transaction at most
 
 
 async def publish(runtime: Runtime, events: list[dict[str, Any]]) -> None:
@@ -62,21 +63,33 @@ def _subscriptions(runtime: Runtime, hub: IncidentHub) -> list[Any]:
             found = await asyncio.to_thread(service.correlate, runtime.db, "alert", event.data)
             await publish(runtime, found)
 
+    reports: list[Subscription] = []
+
     async def on_report(event: Event) -> None:
-        if not isinstance(event.data, dict):
-            return
-        snapshot = await asyncio.to_thread(service.remember_report, runtime.db, event.data)
-        if snapshot is not None and event.subject == "citizen.report.created":
-            found = await asyncio.to_thread(service.correlate, runtime.db, "report", snapshot)
+        # Reports come in bursts (the citizen domain files posts by group commit): the events
+        # already queued behind this one go with it, in one thread hop and one transaction,
+        # instead of a commit per report on the database the posts are written to.
+        batch = [event]
+        queue = reports[0].queue if reports else None
+        while queue is not None and len(batch) < REPORT_BATCH and not queue.empty():
+            batch.append(queue.get_nowait())
+        heard = [
+            (e.subject == "citizen.report.created", e.data)
+            for e in batch
+            if isinstance(e.data, dict)
+        ]
+        if heard:
+            found = await asyncio.to_thread(service.take_reports, runtime.db, heard)
             await publish(runtime, found)
 
     async def on_changed(event: Event) -> None:
         if isinstance(event.data, dict):
             hub.publish(event.data)
 
+    reports.append(runtime.bus.subscribe("citizen.report.*", on_report))
     return [
         runtime.bus.subscribe("alerts.transition", on_alert),
-        runtime.bus.subscribe("citizen.report.*", on_report),
+        reports[0],
         runtime.bus.subscribe(CHANGED, on_changed),
     ]
 

@@ -3,7 +3,7 @@
 (``correlation``), due times and the KPI counts (``due``), notifications (``notices``)."""
 
 from taydo.incidents.service.common import STATUS_LABELS, incident_dict
-from taydo.incidents.service.correlation import correlate, remember_report
+from taydo.incidents.service.correlation import correlate, remember_report, take_reports
 from taydo.incidents.service.definitions import (
     delete_correlation,
     get_sop,
@@ -64,4 +64,5 @@ __all__ = [
     "save_correlation",
     "save_sla",
     "save_sop",
+    "take_reports",
 ]

@@ -1,10 +1,12 @@
 """Correlation: alerts and citizen reports of one ward make or join an incident, by rules that
 are data (``CorrelationDef``).
 
-Nothing is kept in memory: every decision reads the database (open incidents by their
-``open_key``, the alerts through the alerts service, the report snapshots), so a restart loses
-nothing. In a cluster every process may hear the same signal; the unique ``open_key`` lets one
-of them create the incident and makes the others join it, and a link is unique per incident.
+Nothing is kept in memory but the validated rules (keyed by their stored text, which each
+decision reads: see ``correlation_rules_in``): every decision reads the database (open
+incidents by their ``open_key``, the alerts through the alerts service, the report
+snapshots), so a restart loses nothing. In a cluster every process may hear the same signal;
+the unique ``open_key`` lets one of them create the incident and makes the others join it, and
+a link is unique per incident.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from taydo.alerts.service import list_alerts
 from taydo.core import clock
@@ -22,17 +25,15 @@ from taydo.core.inputs import parse_moment
 from taydo.incidents.models import Incident, IncidentLink, ReportSnapshot
 from taydo.incidents.schemas import CorrelationDef, Signal
 from taydo.incidents.service.common import event_of, record
-from taydo.incidents.service.definitions import correlation_rules
+from taydo.incidents.service.definitions import correlation_rules, correlation_rules_in
 from taydo.incidents.service.incidents import _alert_snapshot, create_in, link_in
 
-__all__ = ["correlate", "remember_report"]
+__all__ = ["correlate", "remember_report", "take_reports"]
 
 Link = tuple[str, str, dict[str, Any]]
 
 
-def remember_report(database: Database, report: dict[str, Any]) -> dict[str, Any] | None:
-    """Keep the newest snapshot of a citizen report (``citizen.report.*``), and refresh the
-    snapshot of every link to it. Returns the cleaned snapshot, None for a malformed event."""
+def _snapshot(report: dict[str, Any]) -> tuple[int, datetime, str, dict[str, Any]] | None:
     try:
         report_id = int(report["id"])
         requested = parse_moment(report["requested_at"])
@@ -54,20 +55,77 @@ def remember_report(database: Database, report: dict[str, Any]) -> dict[str, Any
             "url",
         )
     }
-    with database.session() as session:
-        found = session.get(ReportSnapshot, report_id)
+    return report_id, requested, service_code, snapshot
+
+
+def _remember_all(session: Session, reports: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+    """Keep each report's snapshot and refresh its links' (in order: a later event of the same
+    report wins). Two queries for the whole batch — the snapshots and the links already there —
+    rather than two per report."""
+    cleaned = [_snapshot(report) for report in reports]
+    ids = sorted({c[0] for c in cleaned if c is not None})
+    known: dict[int, ReportSnapshot] = {}
+    links: dict[str, list[IncidentLink]] = {}
+    if ids:
+        with session.no_autoflush:
+            known = {
+                row.id: row
+                for row in session.scalars(select(ReportSnapshot).where(ReportSnapshot.id.in_(ids)))
+            }
+            for link in session.scalars(
+                select(IncidentLink).where(
+                    IncidentLink.kind == "report", IncidentLink.ref.in_([str(i) for i in ids])
+                )
+            ):
+                links.setdefault(link.ref, []).append(link)
+    out: list[dict[str, Any] | None] = []
+    for report, found_clean in zip(reports, cleaned, strict=True):
+        if found_clean is None:
+            out.append(None)
+            continue
+        report_id, requested, service_code, snapshot = found_clean
+        found = known.get(report_id)
         if found is None:
-            found = ReportSnapshot(id=report_id)
+            found = known[report_id] = ReportSnapshot(id=report_id)
             session.add(found)
         found.service_code, found.area_code = service_code, report.get("area_code")
         found.requested_at, found.data = requested, snapshot
-        for link in session.scalars(
-            select(IncidentLink).where(
-                IncidentLink.kind == "report", IncidentLink.ref == str(report_id)
-            )
-        ):
+        for link in links.get(str(report_id), ()):
             link.snapshot = snapshot
-    return snapshot
+        out.append(snapshot)
+    return out
+
+
+def remember_report(database: Database, report: dict[str, Any]) -> dict[str, Any] | None:
+    """Keep the newest snapshot of a citizen report (``citizen.report.*``), and refresh the
+    snapshot of every link to it. Returns the cleaned snapshot, None for a malformed event."""
+    with database.session() as session:
+        return _remember_all(session, [report])[0]
+
+
+def take_reports(
+    database: Database, events: list[tuple[bool, dict[str, Any]]], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """A batch of ``citizen.report.*`` events, in the order heard (``created``, report data):
+    every snapshot kept in one transaction, then each created report correlated as
+    ``correlate`` would; returns the ``incidents.changed`` events to publish.
+
+    Reports arrive in batches (the citizen domain files them by group commit), and one
+    transaction for the batch keeps this listener from committing once per report on the
+    database the posts are written to. The rules are read in the same transaction, once; a
+    report no rule asks for costs nothing more."""
+    created: list[dict[str, Any]] = []
+    with database.session() as session:
+        snapshots = _remember_all(session, [report for _created, report in events])
+        for (is_created, _report), snapshot in zip(events, snapshots, strict=True):
+            if snapshot is not None and is_created:
+                created.append(snapshot)
+        rules = correlation_rules_in(session) if created else []
+    moment = now or clock.now()
+    found: list[dict[str, Any]] = []
+    for snapshot in created:
+        found += _correlate(database, rules, "report", snapshot, moment)
+    return found
 
 
 def _matches(signal: Signal, kind: str, code: str) -> bool:
@@ -162,6 +220,18 @@ def correlate(
 ) -> list[dict[str, Any]]:
     """Judge one signal (``kind`` ``alert``: an ``alerts.transition`` alert; ``report``: a
     citizen report snapshot); returns the ``incidents.changed`` events to publish."""
+    if not data.get("area_code") or (kind == "alert" and data.get("state") == "resolved"):
+        return []  # nothing to judge: the rules are not read
+    return _correlate(database, correlation_rules(database), kind, data, now or clock.now())
+
+
+def _correlate(
+    database: Database,
+    rules: list[CorrelationDef],
+    kind: str,
+    data: dict[str, Any],
+    moment: datetime,
+) -> list[dict[str, Any]]:
     area = data.get("area_code")
     if not area:
         return []
@@ -171,9 +241,8 @@ def correlate(
         code, signal = str(data.get("rule")), ("alert", str(data["id"]), _alert_snapshot(data))
     else:
         code, signal = str(data.get("service_code")), ("report", str(data["id"]), data)
-    moment = now or clock.now()
     events = []
-    for rule in correlation_rules(database):
+    for rule in rules:
         if rule.enabled and any(_matches(s, kind, code) for s in rule.require):
             event = _one_rule(database, rule, str(area), signal, moment)
             if event is not None:

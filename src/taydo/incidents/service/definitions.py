@@ -3,13 +3,15 @@ a pack's ``incidents.yaml`` or the API, validated when saved, journalled."""
 
 from __future__ import annotations
 
+import json
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import Text, cast, delete, select
 from sqlalchemy.orm import Session
 
 from taydo.auth import journal
@@ -23,6 +25,7 @@ from taydo.rules.choices import severity_rank
 __all__ = [
     "PACK_FILE",
     "correlation_rules",
+    "correlation_rules_in",
     "delete_correlation",
     "get_sop",
     "instantiate",
@@ -205,10 +208,40 @@ def delete_correlation(database: Database, code: str, *, actor: str) -> None:
         _audit(session, actor, "incident.correlation.deleted", code, {})
 
 
+# The rules as validated, by the stored text they came from. Every citizen report and alert
+# transition asks for the rules; reading their text is one small query, while decoding and
+# validating each rule again cost more than the rest of a report's correlation. Keyed by the
+# text itself (not a revision or a time stamp), a change saved by any process — the API, the
+# CLI, a pack load, a frozen test clock — is a new key: the next read validates it.
+_VALIDATED: dict[tuple[tuple[str, str], ...], tuple[CorrelationDef, ...]] = {}
+_VALIDATED_LOCK = threading.Lock()
+_VALIDATED_MAX = 8  # a few databases (tests, a cluster's schemas); old sets are dropped
+
+
+def correlation_rules_in(session: Session) -> list[CorrelationDef]:
+    """The correlation rules as the caller's transaction sees them, ordered by code."""
+    text = cast(CorrelationRule.definition, Text)
+    key = tuple(
+        (str(code), str(definition))
+        for code, definition in session.execute(
+            select(CorrelationRule.code, text).order_by(CorrelationRule.code)
+        )
+    )
+    found = _VALIDATED.get(key)
+    if found is None:
+        found = tuple(
+            CorrelationDef.model_validate(json.loads(definition)) for _code, definition in key
+        )
+        with _VALIDATED_LOCK:
+            if len(_VALIDATED) >= _VALIDATED_MAX:
+                _VALIDATED.clear()
+            _VALIDATED[key] = found
+    return list(found)
+
+
 def correlation_rules(database: Database) -> list[CorrelationDef]:
     with database.session() as session:
-        rows = session.scalars(select(CorrelationRule).order_by(CorrelationRule.code)).all()
-        return [CorrelationDef.model_validate(r.definition) for r in rows]
+        return correlation_rules_in(session)
 
 
 def list_correlations(database: Database) -> list[dict[str, Any]]:
