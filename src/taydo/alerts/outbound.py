@@ -45,10 +45,13 @@ class Outcome:
 class Target:
     """A kind of direct POST: ``headers(ref)`` gives the headers kept out of the outbox, read
     when the row is sent (None: the ref is gone, the row is dead-lettered with that reason);
-    ``finished(session, outcome)`` runs in the transaction that records each try."""
+    ``finished(session, outcome)`` runs in the transaction that records each try; if given,
+    ``finished_many(session, outcomes)`` is called instead with all the tries one transaction
+    records (a busy receiver's batch), so the target can record them in a few statements."""
 
     headers: Callable[[str], dict[str, str] | None]
     finished: Callable[[Session, Outcome], None]
+    finished_many: Callable[[Session, list[Outcome]], None] | None = None
 
 
 def enqueue_post(

@@ -32,6 +32,7 @@ from taydo.subscriptions.service.notifications import (
     load_entities,
     notify,
     record_outcome,
+    record_outcomes,
 )
 from taydo.subscriptions.service.store import load_rows, receiver_headers
 
@@ -96,7 +97,12 @@ class SubscriptionsRuntime:
         await self.reload()
         alerting = self.runtime.find(AlertingRuntime)
         if alerting is not None:
-            alerting.notifier.target(KIND, Target(headers=self.headers, finished=record_outcome))
+            alerting.notifier.target(
+                KIND,
+                Target(
+                    headers=self.headers, finished=record_outcome, finished_many=record_outcomes
+                ),
+            )
         bus = self.runtime.bus
         self._subscriptions = [
             bus.subscribe(COMMITTED, self._on_committed, queue_size=QUEUE),

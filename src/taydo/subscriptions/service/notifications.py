@@ -16,9 +16,9 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, update
+from sqlalchemy import Table, bindparam, or_, update
 
 from taydo.alerts.outbound import Outcome, enqueue_post
 from taydo.catalog import service as catalog
@@ -34,7 +34,7 @@ from taydo.ingest.ngsild.read import NameMatcher, Stored, render, stored_of
 from taydo.subscriptions.models import Subscription
 from taydo.subscriptions.service.index import Entry, local_name
 
-__all__ = ["KIND", "Change", "load_entities", "notify", "record_outcome"]
+__all__ = ["KIND", "Change", "load_entities", "notify", "record_outcome", "record_outcomes"]
 
 KIND = "ngsi-ld"  # the outbox's direct POSTs of this domain (taydo.alerts.outbound)
 EVENT = "ngsild.notification"
@@ -275,3 +275,37 @@ def record_outcome(session: Any, outcome: Outcome) -> None:
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+
+
+def record_outcomes(session: Any, outcomes: list[Outcome]) -> None:
+    """The tries one transaction of the outbox records (a receiver's batch), as
+    ``record_outcome`` would record them one by one, in one UPDATE per subscription run as a
+    few executemany statements: tries of one subscription add up in ``timesSent``, the
+    latest of each kind sets its time."""
+    tally: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        tally.setdefault(outcome.ref, []).append(outcome)
+    table = cast(Table, Subscription.__table__)
+    groups: dict[tuple[bool, bool], list[dict[str, Any]]] = {}
+    for ref, tries in tally.items():
+        ok = [t.at for t in tries if t.ok]
+        failed = [t for t in tries if not t.ok]
+        params: dict[str, Any] = {"b_ref": ref, "b_n": len(tries), "b_at": max(t.at for t in tries)}
+        if ok:
+            params["b_success"] = max(ok)
+        if failed:
+            last = max(failed, key=lambda t: t.at)
+            params["b_failure"], params["b_error"] = last.at, (last.error or "")[:1000]
+        groups.setdefault((bool(ok), bool(failed)), []).append(params)
+    c = table.c
+    for (succeeded, failures), rows in groups.items():
+        values: dict[str, Any] = {
+            "times_sent": c.times_sent + bindparam("b_n"),
+            "last_notification": bindparam("b_at", type_=c.last_notification.type),
+        }
+        if succeeded:
+            values["last_success"] = bindparam("b_success", type_=c.last_success.type)
+        if failures:
+            values["last_failure"] = bindparam("b_failure", type_=c.last_failure.type)
+            values["last_error"] = bindparam("b_error", type_=c.last_error.type)
+        session.execute(update(table).where(c.sub_id == bindparam("b_ref")).values(values), rows)
