@@ -31,6 +31,7 @@ import httpx
 import orjson
 from sqlalchemy import or_, select, update
 
+from taydo.alerts.http1 import Pool, proxied
 from taydo.alerts.models import Alert, Channel, Outbox
 from taydo.alerts.outbound import POST_KEY, Outcome, Target
 from taydo.alerts.routing import enqueue, matching_routes
@@ -163,6 +164,7 @@ class Notifier:
         self._in_flight: set[int] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._client: httpx.AsyncClient | None = None
+        self._pool = Pool(timeout_s)  # direct POSTs: many small ones, kept-alive connections
         self._targets: dict[str, Target] = {}
 
     def target(self, kind: str, target: Target) -> None:
@@ -198,6 +200,7 @@ class Notifier:
                 await task
         if self._client is not None:
             await self._client.aclose()
+        await self._pool.aclose()
 
     def wake(self) -> None:
         self._wake.set()
@@ -464,9 +467,13 @@ class Notifier:
             raise LookupError("người nhận đã bị xoá / the receiver's subscription is gone")
         headers = {"Content-Type": "application/json", **channel["headers"]}
         body = orjson.dumps(job["payload"].get("body"))
-        response = await self._client.post(channel["url"], content=body, headers=headers)
-        if response.status_code >= 300:
-            raise RuntimeError(f"HTTP {response.status_code}")
+        url = channel["url"]
+        if proxied(url):
+            status = (await self._client.post(url, content=body, headers=headers)).status_code
+        else:
+            status = await self._pool.post(url, body, headers)
+        if status >= 300:
+            raise RuntimeError(f"HTTP {status}")
 
     def _email(self, job: dict[str, Any], channel: dict[str, Any]) -> None:
         config = channel["config"]
