@@ -11,6 +11,7 @@ has passed), so every process of a cluster keeps the same pace.
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Callable
 from contextlib import closing
@@ -20,7 +21,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, or_, update
 
-from taydo.alerts.outbound import Outcome, enqueue_post
+from taydo.alerts.outbound import Outcome, Post, enqueue_posts
 from taydo.catalog import service as catalog
 from taydo.core import clock
 from taydo.core.access import Principal
@@ -175,7 +176,8 @@ def _body_and_headers(
     entry: Entry, data: list[dict[str, Any]], now: datetime
 ) -> tuple[dict[str, Any], dict[str, str]]:
     body: dict[str, Any] = {
-        "id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}",
+        # Unique, not secret: random bits without a system call per notification.
+        "id": f"urn:ngsi-ld:Notification:{uuid.UUID(int=random.getrandbits(128), version=4)}",
         "type": "Notification",
         "subscriptionId": entry.sub_id,
         "notifiedAt": now.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
@@ -221,7 +223,8 @@ def notify(
         return 0
     entities = load_entities(database, resolver, ids)
     now = clock.now()
-    queued = 0
+    posts: list[Post] = []
+    rendered: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     with database.session() as session:
         for entry, changes in matched.values():
             owner = entry.row.principal()
@@ -238,23 +241,22 @@ def notify(
                         continue
                 if not _geo_ok(entry, entity):
                     continue
-                data.extend(_elements(entry, entity, change))
+                # Rendered once per entity, values told, format, attributes and context: many
+                # subscriptions to one entity or type share the elements (never mutated).
+                told = tuple((m, tuple(pts)) for m, pts in sorted(change.values.items()))
+                key = (entity_id, told, entry.format, entry.attributes, id(entry.context))
+                elements = rendered.get(key)
+                if elements is None:
+                    elements = rendered[key] = _elements(entry, entity, change)
+                data.extend(elements)
             if not data or not _claim_throttled(session, entry, now):
                 continue
             body, headers = _body_and_headers(entry, data, now)
-            enqueue_post(
-                session,
-                kind=KIND,
-                ref=entry.sub_id,
-                queue=entry.queue,
-                url=entry.uri,
-                body=body,
-                headers=headers,
-                event=EVENT,
-                max_attempts=max_attempts,
+            posts.append(
+                Post(KIND, entry.sub_id, entry.queue, entry.uri, body, headers, EVENT, max_attempts)
             )
-            queued += 1
-    return queued
+        enqueue_posts(session, posts)
+    return len(posts)
 
 
 def record_outcome(session: Any, outcome: Outcome) -> None:
