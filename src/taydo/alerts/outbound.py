@@ -16,14 +16,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from taydo.alerts.models import Outbox
 from taydo.core import clock
 
-__all__ = ["POST_KEY", "Outcome", "Target", "enqueue_post"]
+__all__ = ["POST_KEY", "Outcome", "Post", "Target", "enqueue_post", "enqueue_posts"]
 
 POST_KEY = "post"  # the payload key that marks a direct POST (no channel row)
 QUEUE_MAX = 80  # the outbox's channel column
@@ -45,10 +46,50 @@ class Outcome:
 class Target:
     """A kind of direct POST: ``headers(ref)`` gives the headers kept out of the outbox, read
     when the row is sent (None: the ref is gone, the row is dead-lettered with that reason);
-    ``finished(session, outcome)`` runs in the transaction that records each try."""
+    ``finished(session, outcome)`` runs in the transaction that records each try; if given,
+    ``finished_many(session, outcomes)`` is called instead with all the tries one transaction
+    records (a busy receiver's batch), so the target can record them in a few statements."""
 
     headers: Callable[[str], dict[str, str] | None]
     finished: Callable[[Session, Outcome], None]
+    finished_many: Callable[[Session, list[Outcome]], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One JSON POST to queue (``enqueue_posts``); the fields as ``enqueue_post`` takes them."""
+
+    kind: str
+    ref: str
+    queue: str
+    url: str
+    body: Any
+    headers: dict[str, str]
+    event: str
+    max_attempts: int = 5
+
+
+def _row(post: Post, now: datetime) -> dict[str, Any]:
+    return {
+        "alert_id": None,
+        "channel_code": post.queue[:QUEUE_MAX],
+        "event": post.event[:EVENT_MAX],
+        "payload": {
+            POST_KEY: {
+                "kind": post.kind,
+                "ref": post.ref,
+                "url": post.url,
+                "headers": post.headers,
+                "max_attempts": max(1, post.max_attempts),
+            },
+            "body": post.body,
+        },
+        "status": "pending",
+        "attempts": 0,
+        "last_error": "",
+        "next_at": now,
+        "created_at": now,
+    }
 
 
 def enqueue_post(
@@ -65,25 +106,15 @@ def enqueue_post(
 ) -> None:
     """Queue one JSON POST of ``body`` to ``url`` in the caller's transaction; ``queue`` names
     the per-receiver queue it waits in (rows of one queue go out in order, one at a time)."""
-    now = clock.now()
-    session.add(
-        Outbox(
-            alert_id=None,
-            channel_code=queue[:QUEUE_MAX],
-            event=event[:EVENT_MAX],
-            payload={
-                POST_KEY: {
-                    "kind": kind,
-                    "ref": ref,
-                    "url": url,
-                    "headers": headers,
-                    "max_attempts": max(1, max_attempts),
-                },
-                "body": body,
-            },
-            status="pending",
-            attempts=0,
-            next_at=now,
-            created_at=now,
-        )
-    )
+    post = Post(kind, ref, queue, url, body, headers, event, max_attempts)
+    session.add(Outbox(**_row(post, clock.now())))
+
+
+def enqueue_posts(session: Session, posts: list[Post]) -> None:
+    """Queue many POSTs in the caller's transaction, in one INSERT run as an executemany
+    (a fan-out queues hundreds per committed batch: no ORM object and flush per row); in the
+    order given, which is the order each queue sends them in."""
+    if posts:
+        now = clock.now()
+        table = cast(Table, Outbox.__table__)
+        session.execute(insert(table), [_row(post, now) for post in posts])

@@ -25,6 +25,7 @@ from taydo.core import clock
 from taydo.core.bus import Event, Subscription, settle
 from taydo.core.runtime import Runtime, runtime_of
 from taydo.ingest.ngsild.context import ContextResolver, ContextStore
+from taydo.observations.service import ObservationWriter
 from taydo.subscriptions.service.index import Entry, SubscriptionIndex
 from taydo.subscriptions.service.notifications import (
     KIND,
@@ -32,6 +33,7 @@ from taydo.subscriptions.service.notifications import (
     load_entities,
     notify,
     record_outcome,
+    record_outcomes,
 )
 from taydo.subscriptions.service.store import load_rows, receiver_headers
 
@@ -43,6 +45,11 @@ CHANGED = "subscriptions.changed"
 COMMITTED = "observations.committed"
 ATTRIBUTES = "catalog.attributes_changed"
 QUEUE = 100_000  # committed batches waiting for the matcher before the oldest is dropped
+# How long a committed batch may wait for the writer to empty its queue before it is matched:
+# during an ingest burst the fan-out (matching, rendering, the outbox INSERT: far more work a
+# value than storing it) yields the CPU and the database's write lock to ingest, at the cost
+# of at most this much notification latency.
+YIELD_S = 1.0
 
 Matched = dict[str, tuple[Entry, dict[str, Change]]]
 
@@ -96,7 +103,12 @@ class SubscriptionsRuntime:
         await self.reload()
         alerting = self.runtime.find(AlertingRuntime)
         if alerting is not None:
-            alerting.notifier.target(KIND, Target(headers=self.headers, finished=record_outcome))
+            alerting.notifier.target(
+                KIND,
+                Target(
+                    headers=self.headers, finished=record_outcome, finished_many=record_outcomes
+                ),
+            )
         bus = self.runtime.bus
         self._subscriptions = [
             bus.subscribe(COMMITTED, self._on_committed, queue_size=QUEUE),
@@ -131,7 +143,18 @@ class SubscriptionsRuntime:
         if self.index.empty:
             return
         points = event.data or []
+        await self._yield_to_ingest()
         await self._run(self._match_points, points)
+
+    async def _yield_to_ingest(self) -> None:
+        writer = self.runtime.find(ObservationWriter)
+        if writer is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + YIELD_S
+        # The queue depth is a counter the writer's thread keeps, with no event to wait on.
+        while writer.pending_rows > 0 and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
 
     async def _on_attributes(self, event: Event) -> None:
         if self.index.empty:
