@@ -66,7 +66,8 @@ def mqtt_endpoint(uri: str, notifier_info: list[dict[str, str]] | None) -> MqttE
         raise _bad(
             "notification.endpoint.uri: an MQTT endpoint names its topic (mqtt://host/topic)"
         )
-    if any(c in topic for c in "+#\x00") or len(topic.encode()) > 65535:
+    # "#" never reaches the path (a URI fragment starts there): looked for in the whole URI.
+    if any(c in topic for c in "+\x00") or "#" in uri or len(topic.encode()) > 65535:
         raise _bad(f"notification.endpoint.uri: {topic[:80]!r} is not a topic name to publish to")
     if parts.query or parts.fragment:
         raise _bad("notification.endpoint.uri: an MQTT endpoint has no query or fragment")
