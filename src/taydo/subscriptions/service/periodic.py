@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -129,17 +130,27 @@ def tick(
     index: SubscriptionIndex,
     *,
     max_attempts: int = 5,
+    next_due: dict[str, float] | None = None,
 ) -> int:
     """Queue the notification of every periodic subscription whose period has come; returns
-    how many were queued. Blocking."""
+    how many were queued. Blocking. ``next_due`` (subscription id → monotonic time) spares
+    the database a claim that cannot succeed yet: a claim taken here is not tried again
+    before its interval, one refused (another process's, or a period not over) within a
+    second at most."""
     now = clock.now()
+    moment = time.monotonic()
     queued = 0
     for entry in _due_entries(index, now):
         interval = float(entry.row.document.get("timeInterval") or 0)
         if interval <= 0:
             continue
+        if next_due is not None and next_due.get(entry.sub_id, 0.0) > moment:
+            continue
         with database.session() as session:
-            if not _claim(session, entry, interval, now):
+            claimed = _claim(session, entry, interval, now)
+            if next_due is not None:
+                next_due[entry.sub_id] = moment + (interval if claimed else min(interval, 1.0))
+            if not claimed:
                 continue
             data = current_state(database, resolver, entry)
             if not data:
@@ -180,9 +191,11 @@ class PeriodicNotifier:
         self.max_attempts = max_attempts
         self.check_s = check_s
         self.queued = 0
+        self._next_due: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        self._next_due.clear()  # just gained the duty: every subscription is claimed afresh
         self._task = asyncio.get_running_loop().create_task(
             self._loop(), name="subscriptions:periodic"
         )
@@ -198,7 +211,12 @@ class PeriodicNotifier:
         while True:
             try:
                 queued = await asyncio.to_thread(
-                    tick, self.database, self.resolver, self.index, max_attempts=self.max_attempts
+                    tick,
+                    self.database,
+                    self.resolver,
+                    self.index,
+                    max_attempts=self.max_attempts,
+                    next_due=self._next_due,
                 )
                 if queued:
                     self.queued += queued
