@@ -139,6 +139,16 @@ def test_notifier_info_over_http_round_trip(client, headers_for) -> None:  # typ
     endpoint = stored["notification"]["endpoint"]
     assert endpoint["uri"] == "mqtt://127.0.0.1:1883/ioc/water"
     assert endpoint["notifierInfo"] == [{"key": "MQTT-QoS", "value": "1"}]
+    # A password in an MQTT URI is a credential: never answered again once stored.
+    secret = client.post(
+        BASE,
+        json=_sub(notification={"endpoint": {"uri": "mqtts://ioc:bí-mật@broker.vn/w"}}),
+        headers=admin,
+    )
+    assert secret.status_code == 201, secret.text
+    shown = client.get(secret.headers["location"], headers=admin).json()
+    assert shown["notification"]["endpoint"]["uri"] == "mqtts://ioc:********@broker.vn/w"
+    assert "bí-mật" not in client.get(BASE, headers=admin).text
     bad = _sub(
         notification={
             "endpoint": {

@@ -6,7 +6,7 @@ subscription is stored, so a bad endpoint is a 400 to the client, not a dead let
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from taydo.ingest.ngsild.errors import NgsiError
 
@@ -17,6 +17,7 @@ __all__ = [
     "MqttEndpoint",
     "check_mqtt_uri",
     "check_notifier_info",
+    "masked_uri",
     "mqtt_endpoint",
 ]
 
@@ -44,6 +45,16 @@ class MqttEndpoint:
     password: str | None
     version: str = MQTT_VERSIONS[0]
     qos: int = 0
+
+
+def masked_uri(uri: str) -> str:
+    """The URI as answered: a password in it (``mqtt://user:password@host/topic``) shown as
+    ``********``, like the credentials of receiverInfo."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:********@{host}"))
 
 
 def check_mqtt_uri(uri: str) -> None:

@@ -83,6 +83,7 @@ class SubscriptionsRuntime:
         async with self._reload_lock:
             rows = await asyncio.to_thread(load_rows, self.database, self.runtime.secrets)
             self.index.build(rows, self.resolver)
+            self.periodic.changed()
 
     async def changed(self) -> None:
         """A subscription changed here: this index at once, the other processes' over the bus."""

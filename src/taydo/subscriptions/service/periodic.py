@@ -194,6 +194,11 @@ class PeriodicNotifier:
         self._next_due: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None
 
+    def changed(self) -> None:
+        """Subscriptions changed (a new timeInterval, a renewal): claim each afresh (the
+        database still keeps every period from being sent early)."""
+        self._next_due = {}
+
     async def start(self) -> None:
         self._next_due.clear()  # just gained the duty: every subscription is claimed afresh
         self._task = asyncio.get_running_loop().create_task(
