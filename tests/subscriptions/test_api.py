@@ -161,7 +161,7 @@ def test_same_id_twice_is_already_exists(client, admin) -> None:  # type: ignore
         (subscription(notification={"endpoint": {}}), "BadRequestData", 400),
         (subscription(notification={"endpoint": {"uri": "not a uri"}}), "BadRequestData", 400),
         (
-            subscription(notification={"endpoint": {"uri": "mqtt://broker/topic"}}),
+            subscription(notification={"endpoint": {"uri": "ftp://broker/topic"}}),
             "OperationNotSupported",
             422,
         ),

@@ -337,6 +337,8 @@ class Notifier:
             "headers": {**post.get("headers", {}), **(extra or {})},
             "url": post["url"],
             "max_attempts": int(post.get("max_attempts", 5)),
+            "ref": str(post.get("ref")),
+            "send": target.send,
         }
 
     def _finish_many(self, results: list[Result]) -> None:
@@ -466,6 +468,11 @@ class Notifier:
             channel["max_attempts"] = 1  # nothing to send it for any more: dead-lettered
             raise LookupError("người nhận đã bị xoá / the receiver's subscription is gone")
         headers = {"Content-Type": "application/json", **channel["headers"]}
+        if channel["send"] is not None and not channel["url"].startswith(("http:", "https:")):
+            await channel["send"](
+                channel["ref"], channel["url"], job["payload"].get("body"), headers
+            )
+            return
         body = orjson.dumps(job["payload"].get("body"))
         url = channel["url"]
         if proxied(url):

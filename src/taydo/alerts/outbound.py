@@ -13,7 +13,7 @@ hears each outcome in the transaction that records it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -53,6 +53,9 @@ class Target:
     headers: Callable[[str], dict[str, str] | None]
     finished: Callable[[Session, Outcome], None]
     finished_many: Callable[[Session, list[Outcome]], None] | None = None
+    # ``send(ref, url, body, headers)`` delivers URLs that are not http(s) (an MQTT topic);
+    # raising is a failed try, retried like a failed POST.
+    send: Callable[[str, str, Any, dict[str, str]], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

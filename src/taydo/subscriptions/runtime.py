@@ -27,6 +27,7 @@ from taydo.core.runtime import Runtime, runtime_of
 from taydo.ingest.ngsild.context import ContextResolver, ContextStore
 from taydo.observations.service import ObservationWriter
 from taydo.subscriptions.service.index import Entry, SubscriptionIndex
+from taydo.subscriptions.service.mqtt_delivery import MqttSender
 from taydo.subscriptions.service.notifications import (
     KIND,
     Change,
@@ -35,6 +36,8 @@ from taydo.subscriptions.service.notifications import (
     record_outcome,
     record_outcomes,
 )
+from taydo.subscriptions.service.periodic import DUTY as PERIODIC_DUTY
+from taydo.subscriptions.service.periodic import PeriodicNotifier
 from taydo.subscriptions.service.store import load_rows, receiver_headers
 
 __all__ = ["CHANGED", "Subscriptions", "SubscriptionsRuntime", "start", "stop"]
@@ -78,12 +81,16 @@ class SubscriptionsRuntime:
         self._subscriptions: list[Subscription] = []
         self._reload_lock = asyncio.Lock()
         self.queued = 0  # notifications queued by this process (for the benchmark, /metrics)
+        self.periodic = PeriodicNotifier(
+            self.database, self.resolver, self.index, self._wake, max_attempts=self.max_attempts
+        )
 
     # -- the index ------------------------------------------------------------------------
     async def reload(self) -> None:
         async with self._reload_lock:
             rows = await asyncio.to_thread(load_rows, self.database, self.runtime.secrets)
             self.index.build(rows, self.resolver)
+            self.periodic.changed()
 
     async def changed(self) -> None:
         """A subscription changed here: this index at once, the other processes' over the bus."""
@@ -98,15 +105,35 @@ class SubscriptionsRuntime:
         rows = load_rows(self.database, self.runtime.secrets, [sub_id])
         return receiver_headers(rows[0]) if rows else None
 
+    def notifier_info(self, sub_id: str) -> list[dict[str, str]] | None:
+        """The notifierInfo pairs of a subscription (MQTT-Version, MQTT-QoS …). Blocking."""
+        entry = self.index.get(sub_id)
+        row = entry.row if entry is not None else None
+        if row is None:
+            rows = load_rows(self.database, self.runtime.secrets, [sub_id])
+            row = rows[0] if rows else None
+        endpoint = row.document.get("notification", {}).get("endpoint", {}) if row else {}
+        found = endpoint.get("notifierInfo")
+        return list(found) if isinstance(found, list) else None
+
+    def _wake(self) -> None:
+        alerting = self.runtime.find(AlertingRuntime)
+        if alerting is not None:
+            alerting.notifier.wake()
+
     # -- start and stop ----------------------------------------------------------------------
     async def start(self) -> None:
         await self.reload()
         alerting = self.runtime.find(AlertingRuntime)
         if alerting is not None:
+            sender = MqttSender(self.notifier_info)
             alerting.notifier.target(
                 KIND,
                 Target(
-                    headers=self.headers, finished=record_outcome, finished_many=record_outcomes
+                    headers=self.headers,
+                    finished=record_outcome,
+                    finished_many=record_outcomes,
+                    send=sender.send,
                 ),
             )
         bus = self.runtime.bus
@@ -115,10 +142,12 @@ class SubscriptionsRuntime:
             bus.subscribe(ATTRIBUTES, self._on_attributes),
             bus.subscribe(CHANGED, self._on_changed),
         ]
+        await self.runtime.leases.duty(PERIODIC_DUTY, self.periodic.start, self.periodic.stop)
 
     async def stop(self, settle_s: float = 10.0) -> None:
         """Stop; first match what was committed and is still queued (for at most
         ``settle_s`` seconds): what matched is in the outbox, sent after a restart."""
+        await self.runtime.leases.drop_duty(PERIODIC_DUTY)
         for subscription in self._subscriptions:
             if subscription.pattern == COMMITTED and not await settle(subscription, settle_s):
                 log.warning(

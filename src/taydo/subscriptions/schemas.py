@@ -16,6 +16,7 @@ import orjson
 from taydo.ingest.ngsild.entity import check_entity_id, parse_time
 from taydo.ingest.ngsild.errors import NgsiError
 from taydo.ingest.ngsild.query import GeoQuery, Query, parse_geoquery, parse_q
+from taydo.subscriptions.endpoints import MQTT_SCHEMES, check_mqtt_uri, check_notifier_info
 
 __all__ = [
     "ACCEPTS",
@@ -163,14 +164,17 @@ def _endpoint(raw: Any, spec: SubscriptionSpec) -> dict[str, Any]:
     parts = urlsplit(uri)
     if not parts.scheme or not (parts.netloc or parts.path):
         raise _bad(f"notification.endpoint.uri không phải URI / is not a URI: {uri[:80]!r}")
-    if parts.scheme not in ("http", "https"):
+    if parts.scheme not in ("http", "https", *MQTT_SCHEMES):
         raise NgsiError(
             "OperationNotSupported",
-            f"chỉ gửi qua HTTP(S) / only http and https endpoints are supported, "
-            f"not {parts.scheme[:20]!r}",
+            f"chỉ gửi qua HTTP(S) hoặc MQTT / only http(s) and mqtt(s) endpoints are "
+            f"supported, not {parts.scheme[:20]!r}",
         )
     if not parts.hostname:
         raise _bad("notification.endpoint.uri has no host")
+    mqtt = parts.scheme in MQTT_SCHEMES
+    if mqtt:
+        check_mqtt_uri(uri)
     accept = raw.get("accept", "application/json")
     if accept not in ACCEPTS:
         raise _bad(f"notification.endpoint.accept must be one of {', '.join(ACCEPTS)}")
@@ -179,6 +183,7 @@ def _endpoint(raw: Any, spec: SubscriptionSpec) -> dict[str, Any]:
         spec.receiver_info = _key_values(raw["receiverInfo"], "receiverInfo", headers=True)
     if "notifierInfo" in raw:
         out["notifierInfo"] = _key_values(raw["notifierInfo"], "notifierInfo", headers=False)
+        check_notifier_info(out["notifierInfo"], mqtt=mqtt)
     spec.uri, spec.accept = uri, accept
     return out
 

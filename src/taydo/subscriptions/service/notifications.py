@@ -33,6 +33,7 @@ from taydo.ingest.ngsild.http import JSONLD_REL
 from taydo.ingest.ngsild.query import MISSING, geometry_of
 from taydo.ingest.ngsild.read import NameMatcher, Stored, render, stored_of
 from taydo.subscriptions.models import Subscription
+from taydo.subscriptions.service.changes import notification_flag, previous_values
 from taydo.subscriptions.service.index import Entry, local_name
 
 __all__ = ["KIND", "Change", "load_entities", "notify", "record_outcome", "record_outcomes"]
@@ -137,12 +138,18 @@ def _concise(attr: Any) -> Any:
     return {k: _concise(v) if isinstance(v, dict) else v for k, v in rest.items()}
 
 
-def _elements(entry: Entry, entity: Stored, change: Change) -> list[dict[str, Any]]:
+def _elements(
+    entry: Entry,
+    entity: Stored,
+    change: Change,
+    previous: dict[tuple[str, int], float] | None = None,
+) -> list[dict[str, Any]]:
     """The entity as the notification shows it: one element per observation time (each
-    value observed is told, none folded into a later one), or one for attribute changes."""
+    value observed is told, none folded into a later one), or one for attribute changes;
+    ``previous``: with ``showChanges``, the value each observed one replaced."""
     target = entry.context
     matcher = NameMatcher(target, list(entry.attributes)) if entry.attributes else None
-    base = render(entity, target, attrs=matcher)
+    base = render(entity, target, attrs=matcher, sys_attrs=notification_flag(entry, "sysAttrs"))
     times: list[int | None] = [*sorted({ts for pts in change.values.values() for ts, _ in pts})]
     times = times or [None]
     out: list[dict[str, Any]] = []
@@ -157,6 +164,9 @@ def _elements(entry: Entry, entity: Stored, change: Change) -> list[dict[str, An
                     attr = dict(element.get(name) or {"type": "Property"})
                     attr["type"] = "Property"
                     attr["value"], attr["observedAt"] = value, _iso_ms(at)
+                    attr.pop("previousValue", None)
+                    if previous is not None and (metric, at) in previous:
+                        attr["previousValue"] = previous[(metric, at)]
                     element[name] = attr
         out.append(element)
     if entry.format == "normalized":
@@ -241,13 +251,16 @@ def notify(
                         continue
                 if not _geo_ok(entry, entity):
                     continue
-                # Rendered once per entity, values told, format, attributes and context: many
-                # subscriptions to one entity or type share the elements (never mutated).
+                # Rendered once per entity, values told, format, attributes, flags and context:
+                # many subscriptions to one entity or type share the elements (never mutated).
+                show = notification_flag(entry, "showChanges")
                 told = tuple((m, tuple(pts)) for m, pts in sorted(change.values.items()))
-                key = (entity_id, told, entry.format, entry.attributes, id(entry.context))
+                flags = (notification_flag(entry, "sysAttrs"), show)
+                key = (entity_id, told, entry.format, entry.attributes, flags, id(entry.context))
                 elements = rendered.get(key)
                 if elements is None:
-                    elements = rendered[key] = _elements(entry, entity, change)
+                    previous = previous_values(database, change) if show else None
+                    elements = rendered[key] = _elements(entry, entity, change, previous)
                 data.extend(elements)
             if not data or not _claim_throttled(session, entry, now):
                 continue

@@ -18,6 +18,7 @@ from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.core.secrets import SecretBox
 from taydo.ingest.ngsild.errors import NgsiError
+from taydo.subscriptions.endpoints import masked_uri
 from taydo.subscriptions.models import Subscription
 from taydo.subscriptions.schemas import SubscriptionSpec, check_subscription, merge_fragment
 
@@ -127,6 +128,8 @@ def render_subscription(row: Row, *, now: datetime | None = None) -> dict[str, A
     out["status"] = row.status(now)
     notification = dict(out.get("notification", {}))
     endpoint = dict(notification.get("endpoint", {}))
+    if "uri" in endpoint:
+        endpoint["uri"] = masked_uri(endpoint["uri"])
     if row.receiver:
         endpoint["receiverInfo"] = _masked(row.receiver)
     notification["endpoint"] = endpoint
