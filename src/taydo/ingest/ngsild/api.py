@@ -44,7 +44,7 @@ from taydo.ingest.ngsild.ops import (
     selectors_check,
 )
 from taydo.ingest.ngsild.query import parse_geoquery, parse_q, parse_scope_q
-from taydo.ingest.ngsild.service import Operation
+from taydo.ingest.ngsild.service import NULL, Operation
 from taydo.ingest.ngsild.shape import parse_order
 
 __all__ = ["router"]
@@ -321,12 +321,36 @@ async def append_attrs(
 async def patch_attr(
     request: Request, runtime: AppRuntime, entity_id: str, attr: str, principal: Principal = WRITE
 ) -> Response:
+    return await _one_attr(request, runtime, entity_id, attr, principal, replace=False)
+
+
+@router.put("/entities/{entity_id}/attrs/{attr}", status_code=204)
+async def replace_attr(
+    request: Request, runtime: AppRuntime, entity_id: str, attr: str, principal: Principal = WRITE
+) -> Response:
+    """Replace Attribute (§5.6.19): the attribute (the instance of the body's ``datasetId``)
+    becomes the body; 404 when the entity or that attribute instance does not exist."""
+    return await _one_attr(request, runtime, entity_id, attr, principal, replace=True)
+
+
+async def _one_attr(
+    request: Request,
+    runtime: Any,
+    entity_id: str,
+    attr: str,
+    principal: Principal,
+    *,
+    replace: bool,
+) -> Response:
     check_entity_id(entity_id)
     body, is_jsonld = await read_body(request)
     if not isinstance(body, dict):
         raise NgsiError("BadRequestData", "expected the attribute as a JSON object")
     context = request_context(resolver(runtime), request, body, is_jsonld)
     fragment = {k: v for k, v in body.items() if k != "@context"}
+    if replace and (not fragment or NULL in _primary_values(fragment)):
+        # A replacement is a whole attribute; removing one is DELETE …/attrs/{attr}.
+        raise NgsiError("BadRequestData", "the body must be the whole attribute, not NGSI-LD Null")
     parsed = parse_attributes({attr: fragment}, context, context)
     from taydo.ingest.ngsild.entity import ParsedEntity
 
@@ -337,6 +361,10 @@ async def patch_attr(
     if outcome.not_updated.get(entity_id):
         raise NgsiError("ResourceNotFound", f"no attribute {attr[:80]}")
     return Response(status_code=204)
+
+
+def _primary_values(fragment: dict[str, Any]) -> list[Any]:
+    return [fragment.get(k) for k in ("value", "object", "vocab", "json", "languageMap")]
 
 
 @router.delete("/entities/{entity_id}/attrs/{attr}", status_code=204)

@@ -1,0 +1,90 @@
+"""Gaps of the entity API closed from ETSI GS CIM 009 v1.8: Replace Attribute (§5.6.19),
+a query by any type of a multi-typed entity (§4.16), ``idPattern`` and the ``~=``
+operator (§4.9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import LD
+from .test_api import ERR, LINK_WQ, station
+
+URL = "/ngsi-ld/v1/entities"
+OPS = "/ngsi-ld/v1/entityOperations"
+JSON = {"Content-Type": "application/json"}
+
+
+def _problem(answer: Any, status: int, kind: str) -> None:
+    assert answer.status_code == status, answer.text
+    assert answer.json()["type"] == ERR + kind, answer.text
+
+
+def test_replace_attribute_replaces_the_whole_attribute(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    admin = headers_for("admin")
+    made = client.post(URL, json=station("R1", salinity=2.0), headers={**admin, **LD})
+    assert made.status_code == 201, made.text
+    wq = {**admin, **LINK_WQ}
+    url = f"{URL}/urn:ngsi-ld:WaterQualityObserved:R1"
+    replaced = client.put(
+        f"{url}/attrs/salinity",
+        json={"type": "Property", "value": 6.5, "observedAt": "2026-11-27T02:00:00Z"},
+        headers=wq,
+    )
+    assert replaced.status_code == 204, replaced.text
+    got = client.get(url, headers=wq).json()
+    # replaced, not merged: the unitCode the old attribute had is gone
+    assert got["salinity"]["value"] == 6.5 and "unitCode" not in got["salinity"]
+    assert got["salinity"]["observedAt"] == "2026-11-27T02:00:00Z"
+    # the other attributes stay
+    assert got["pH"]["value"] == 7.1 and got["refDevice"]["object"].endswith(":R1")
+    # a Property may become a Relationship
+    kind = client.put(f"{url}/attrs/pH", json={"type": "Relationship", "object": "urn:ngsi-ld:X:1"},
+                      headers=wq)  # fmt: skip
+    assert kind.status_code == 204, kind.text
+    assert client.get(url, headers=wq).json()["pH"] == {"type": "Relationship",
+                                                        "object": "urn:ngsi-ld:X:1"}  # fmt: skip
+    # the numeric value written is an observation, as on every write path
+    history = client.get("/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:WaterQualityObserved:R1",
+                         params={"attrs": "salinity"}, headers=wq).json()  # fmt: skip
+    assert 6.5 in [i["value"] for i in history["salinity"]]
+
+
+def test_replace_attribute_errors(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    admin = headers_for("admin")
+    client.post(URL, json=station("R2"), headers={**admin, **LD})
+    wq = {**admin, **LINK_WQ}
+    url = f"{URL}/urn:ngsi-ld:WaterQualityObserved:R2"
+    attr = {"type": "Property", "value": 1}
+    # the attribute must exist (append is POST …/attrs), so must the entity
+    _problem(client.put(f"{url}/attrs/turbidity", json=attr, headers=wq), 404, "ResourceNotFound")
+    _problem(client.put(f"{URL}/urn:ngsi-ld:WaterQualityObserved:NONE/attrs/pH", json=attr,
+                        headers=wq), 404, "ResourceNotFound")  # fmt: skip
+    # an instance with a datasetId that the attribute does not have: not found either
+    with_dataset = {**attr, "datasetId": "urn:ngsi-ld:Dataset:absent"}
+    _problem(client.put(f"{url}/attrs/pH", json=with_dataset, headers=wq), 404, "ResourceNotFound")
+    # not an attribute
+    for bad in ([1, 2], "text", {}, {"type": "Property", "value": "urn:ngsi-ld:null"},
+                {"type": "Property"}, {"type": "Relationship", "object": 3}):  # fmt: skip
+        _problem(client.put(f"{url}/attrs/pH", json=bad, headers=wq), 400, "BadRequestData")
+    not_json = client.put(f"{url}/attrs/pH", content=b"{nope", headers={**wq, **JSON})
+    _problem(not_json, 400, "InvalidRequest")
+    # readers may not replace; nothing changed by any refusal
+    reader = client.put(f"{url}/attrs/pH", json=attr, headers={**headers_for("viewer"), **LINK_WQ})
+    assert reader.status_code == 403
+    assert client.get(url, headers=wq).json()["pH"]["value"] == 7.1
+
+
+def test_replace_attribute_instance_by_dataset_id(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    admin = headers_for("admin")
+    gps = {"type": "Property", "value": 2, "datasetId": "urn:ngsi-ld:Dataset:gps"}
+    body = {"id": "urn:ngsi-ld:Device:D1", "type": "Device",
+            "speed": [{"type": "Property", "value": 1}, gps]}  # fmt: skip
+    assert client.post(URL, json=body, headers={**admin, **JSON}).status_code == 201
+    url = f"{URL}/urn:ngsi-ld:Device:D1"
+    put = client.put(f"{url}/attrs/speed",
+                     json={"type": "Property", "value": 9, "datasetId": "urn:ngsi-ld:Dataset:gps"},
+                     headers=admin)  # fmt: skip
+    assert put.status_code == 204, put.text
+    speeds = client.get(url, headers=admin).json()["speed"]
+    shown = sorted((s.get("datasetId") or "", s["value"]) for s in speeds)
+    assert shown == [("", 1), ("urn:ngsi-ld:Dataset:gps", 9)]
