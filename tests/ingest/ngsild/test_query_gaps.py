@@ -88,3 +88,70 @@ def test_replace_attribute_instance_by_dataset_id(client, headers_for) -> None: 
     speeds = client.get(url, headers=admin).json()["speed"]
     shown = sorted((s.get("datasetId") or "", s["value"]) for s in speeds)
     assert shown == [("", 1), ("urn:ngsi-ld:Dataset:gps", 9)]
+
+
+def _ids(answer: Any) -> list[str]:
+    assert answer.status_code == 200, answer.text
+    return sorted(e["id"].rsplit(":", 1)[1] for e in answer.json())
+
+
+def test_a_query_by_any_type_finds_a_multi_typed_entity(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    admin = headers_for("admin")
+
+    def make(local: str, kind: Any) -> None:
+        body = {"id": f"urn:ngsi-ld:Thing:{local}", "type": kind,
+                "level": {"type": "Property", "value": 1.5}}  # fmt: skip
+        assert client.post(URL, json=body, headers={**admin, **JSON}).status_code == 201
+
+    make("M1", ["Device", "Sensor"])
+    make("M2", "Sensor")
+    make("M3", ["Actuator", "Device"])
+    make("M4", "Device")
+
+    def by_type(kind: str) -> list[str]:
+        return _ids(client.get(URL, params={"type": kind}, headers=admin))
+
+    # §4.16: an entity is an entity of each of its types
+    assert by_type("Sensor") == ["M1", "M2"]
+    assert by_type("Device") == ["M1", "M3", "M4"]
+    assert by_type("Actuator") == ["M3"]
+    assert by_type("Sensor,Actuator") == ["M1", "M2", "M3"]
+    # counted once however many of its types match
+    counted = client.get(URL, params={"type": "Sensor,Device", "count": "true"}, headers=admin)
+    assert counted.headers["NGSILD-Results-Count"] == "4"
+    # POST /entityOperations/query and the temporal query select alike
+    body = {"type": "Query", "entities": [{"type": "Actuator"}]}
+    assert _ids(client.post(f"{OPS}/query", json=body, headers=admin)) == ["M3"]
+    temporal = client.get("/ngsi-ld/v1/temporal/entities", params={"type": "Sensor"},
+                          headers=admin)  # fmt: skip
+    assert _ids(temporal) == ["M1", "M2"]
+    # a merge adds a type: found by it; a replace sets the types: no longer found by the old
+    merged = client.patch(f"{URL}/urn:ngsi-ld:Thing:M4", json={"type": "Gateway"},
+                          headers={**admin, **JSON})  # fmt: skip
+    assert merged.status_code == 204, merged.text
+    assert by_type("Gateway") == ["M4"]
+    replaced = client.put(f"{URL}/urn:ngsi-ld:Thing:M1", json={"type": ["Device", "Camera"]},
+                          headers={**admin, **JSON})  # fmt: skip
+    assert replaced.status_code == 204, replaced.text
+    assert by_type("Sensor") == ["M2"] and by_type("Camera") == ["M1"]
+    # a deleted entity is no longer found by any of its types; nor is a purged one
+    assert client.delete(f"{URL}/urn:ngsi-ld:Thing:M3", headers=admin).status_code == 204
+    assert by_type("Actuator") == []
+    assert client.delete(URL, params={"type": "Camera"}, headers=admin).status_code == 204
+    assert by_type("Device") == ["M4"]
+    # created again with one type, it is not found by the types it had
+    make("M1", "Device")
+    assert by_type("Camera") == []
+
+
+def test_types_discovery_counts_every_type(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    admin = headers_for("admin")
+    body = {"id": "urn:ngsi-ld:Thing:V1", "type": ["Device", "Sensor"],
+            "level": {"type": "Property", "value": 3}}  # fmt: skip
+    assert client.post(URL, json=body, headers={**admin, **JSON}).status_code == 201
+    listed = client.get("/ngsi-ld/v1/types", headers=admin).json()
+    assert {"Device", "Sensor"} <= set(listed["typeList"])
+    sensor = client.get("/ngsi-ld/v1/types/Sensor", headers=admin)
+    assert sensor.status_code == 200, sensor.text
+    assert sensor.json()["entityCount"] == 1
+    assert "level" in {a["attributeName"] for a in sensor.json()["attributeDetails"]}
