@@ -155,3 +155,62 @@ def test_types_discovery_counts_every_type(client, headers_for) -> None:  # type
     assert sensor.status_code == 200, sensor.text
     assert sensor.json()["entityCount"] == 1
     assert "level" in {a["attributeName"] for a in sensor.json()["attributeDetails"]}
+
+
+def test_id_pattern_selects_by_regular_expression(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    admin = headers_for("admin")
+    for local in ("CT01", "CT02", "CT10", "HG01"):
+        made = client.post(URL, json=station(local), headers={**admin, **LD})
+        assert made.status_code == 201, made.text
+    wq = {**admin, **LINK_WQ}
+
+    def by_pattern(pattern: str, **more: str) -> list[str]:
+        return _ids(client.get(URL, params={"idPattern": pattern, **more}, headers=wq))
+
+    assert by_pattern("CT0[1-9]$") == ["CT01", "CT02"]
+    assert by_pattern("^urn:ngsi-ld:WaterQualityObserved:(CT|HG)01$") == ["CT01", "HG01"]
+    assert by_pattern(".*", type="WaterQualityObserved") == ["CT01", "CT02", "CT10", "HG01"]
+    assert by_pattern(":HG", q="salinity>1") == ["HG01"]
+    assert by_pattern("nothing") == []
+    # id takes precedence over idPattern
+    assert by_pattern(":HG", id="urn:ngsi-ld:WaterQualityObserved:CT10") == ["CT10"]
+    # POST /entityOperations/query: an EntitySelector's idPattern; temporal query alike
+    body = {"type": "Query",
+            "entities": [{"idPattern": "CT1", "type": "WaterQualityObserved"}]}  # fmt: skip
+    assert _ids(client.post(f"{OPS}/query", json=body, headers=wq)) == ["CT10"]
+    temporal = client.get("/ngsi-ld/v1/temporal/entities", params={"idPattern": "02$"},
+                          headers=wq)  # fmt: skip
+    assert _ids(temporal) == ["CT02"]
+    # purge by idPattern
+    assert client.delete(URL, params={"idPattern": "^urn:ngsi-ld:WaterQualityObserved:HG"},
+                         headers=wq).status_code == 204  # fmt: skip
+    assert by_pattern(".") == ["CT01", "CT02", "CT10"]
+    # what needs backtracking or is not a pattern: 400; a pattern too long: 403
+    for bad in ("(?=CT)", "(a)\\1", "a**", "(CT", "CT)", "[z-a]", "", "x{300}"):
+        _problem(client.get(URL, params={"idPattern": bad}, headers=wq), 400, "BadRequestData")
+    _problem(client.get(URL, params={"idPattern": "a" * 600}, headers=wq), 403, "TooComplexQuery")
+    # a pattern that makes a backtracking engine take exponential time answers at once
+    assert by_pattern("^(a+)+$") == []
+
+
+def test_pattern_operator_in_q(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    admin = headers_for("admin")
+    for local in ("P1", "P2", "P3"):
+        client.post(URL, json=station(local), headers={**admin, **LD})
+    wq = {**admin, **LINK_WQ}
+    client.patch(f"{URL}/urn:ngsi-ld:WaterQualityObserved:P3/attrs",
+                 json={"name": {"type": "Property", "value": "Cống Cái Răng"}},
+                 headers=wq)  # fmt: skip
+
+    def matching(q: str) -> list[str]:
+        return _ids(client.get(URL, params={"type": "WaterQualityObserved", "q": q}, headers=wq))
+
+    assert matching('name~="^Trạm P[12]$"') == ["P1", "P2"]
+    assert matching('name!~="^Trạm"') == ["P3"]
+    assert matching('name~="Răng";salinity>1') == ["P3"]
+    assert matching('name~="P1"|name~="Cống"') == ["P1", "P3"]
+    # a number does not match a pattern (nor fails to)
+    assert matching('salinity~="2"') == [] and matching('salinity!~="x"') == []
+    for bad in ('name~="(?!x)"', "name~=", 'name~="a{2,1}"'):
+        _problem(client.get(URL, params={"type": "WaterQualityObserved", "q": bad}, headers=wq),
+                 400, "BadRequestData")  # fmt: skip

@@ -20,6 +20,7 @@ from taydo.ingest.ngsild.entity import attr_items, check_entity_id, translate
 from taydo.ingest.ngsild.errors import NgsiError
 from taydo.ingest.ngsild.handlers import options_of, resolver, write
 from taydo.ingest.ngsild.http import respond, respond_geojson, wants_geojson
+from taydo.ingest.ngsild.pattern import Pattern, compile_pattern
 from taydo.ingest.ngsild.service import Operation
 from taydo.ingest.ngsild.shape import (
     Projection,
@@ -281,6 +282,7 @@ async def answer_entity(
 class Selector:
     id: str | None
     types: list[str] | None
+    pattern: Pattern | None = None  # idPattern (ignored when the selector names an id)
 
 
 def _text(value: Any, what: str) -> str | None:
@@ -299,9 +301,7 @@ def selectors_of(raw: Any) -> list[Selector]:
     for item in raw:
         if not isinstance(item, dict):
             raise NgsiError("BadRequestData", "an EntitySelector is an object")
-        if "idPattern" in item:
-            raise NgsiError("OperationNotSupported", "idPattern is not supported")
-        unknown = set(item) - {"id", "type"}
+        unknown = set(item) - {"id", "idPattern", "type"}
         if unknown:
             raise NgsiError(
                 "BadRequestData", f"unknown EntitySelector member {sorted(unknown)[0]!r}"
@@ -313,7 +313,11 @@ def selectors_of(raw: Any) -> list[Selector]:
         if kind is None:
             raise NgsiError("BadRequestData", "an EntitySelector needs a type")
         types = [t.strip() for t in kind.split(",") if t.strip()]
-        out.append(Selector(entity_id, types))
+        raw = item.get("idPattern")
+        if raw is not None and not isinstance(raw, str):
+            raise NgsiError("BadRequestData", "idPattern must be a string")
+        pattern = compile_pattern(raw) if raw is not None else None
+        out.append(Selector(entity_id, types, pattern))
     return out
 
 
@@ -324,12 +328,17 @@ def selectors_check(
     answers to at least one selector)."""
     types = sorted({t for s in selectors for t in (s.types or [])})
     ids = [s.id for s in selectors if s.id] if all(s.id for s in selectors) else None
-    checks = [(s.id, read.type_check(context, s.types) if s.types else None) for s in selectors]
+    checks = [
+        (s.id, None if s.id else s.pattern, read.type_check(context, s.types) if s.types else None)
+        for s in selectors
+    ]
 
     def check(entity: read.Stored) -> bool:
         return any(
-            (entity_id is None or entity.entity_id == entity_id) and (kind is None or kind(entity))
-            for entity_id, kind in checks
+            (entity_id is None or entity.entity_id == entity_id)
+            and (pattern is None or pattern.search(entity.entity_id))
+            and (kind is None or kind(entity))
+            for entity_id, pattern, kind in checks
         )
 
     return types, ids, check
