@@ -350,8 +350,9 @@ QUERY_MEMBERS = {
 }  # fmt: skip
 
 
-def query_body(body: Any) -> dict[str, Any]:
-    """The Query data type (§5.2.23) as the keyword arguments of ``EntityQuery``."""
+def query_body(body: Any, *, temporal: bool = False) -> dict[str, Any]:
+    """The Query data type (§5.2.23) as the keyword arguments of ``EntityQuery``; with
+    ``temporal`` (the temporal batch query) its ``temporalQ`` is kept under that key."""
     if not isinstance(body, dict):
         raise NgsiError("BadRequestData", "expected a Query object")
     if body.get("type") != "Query":
@@ -359,9 +360,11 @@ def query_body(body: Any) -> dict[str, Any]:
     unknown = set(body) - QUERY_MEMBERS
     if unknown:
         raise NgsiError("BadRequestData", f"unknown Query member {sorted(unknown)[0]!r}")
-    if "temporalQ" in body or "csf" in body:
+    if ("temporalQ" in body and not temporal) or "csf" in body:
         raise NgsiError("OperationNotSupported", "temporalQ and csf are not supported here")
     out: dict[str, Any] = {}
+    if temporal:
+        out["temporalQ"] = temporal_q(body.get("temporalQ"))
     attrs = body.get("attrs")
     if attrs is not None:
         if not isinstance(attrs, list) or not all(isinstance(a, str) and a for a in attrs):
@@ -388,6 +391,25 @@ def query_body(body: Any) -> dict[str, Any]:
         if member in body:
             out[member] = _text_list(body[member], member)
     return out
+
+
+TEMPORAL_Q = ("timerel", "timeAt", "endTimeAt", "timeproperty")
+
+
+def temporal_q(value: Any) -> dict[str, str]:
+    """A TemporalQuery (§5.2.21): the members the URL's parameters of the same names carry;
+    only ``observedAt`` instances are stored (as on ``GET /temporal/entities``)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise NgsiError("BadRequestData", "temporalQ must be an object")
+    unknown = set(value) - set(TEMPORAL_Q)
+    if unknown:
+        raise NgsiError("BadRequestData", f"unknown temporalQ member {sorted(unknown)[0]!r}")
+    out = {k: _text(value[k], k) for k in TEMPORAL_Q if value.get(k) is not None}
+    if out.pop("timeproperty", "observedAt") != "observedAt":
+        raise NgsiError("OperationNotSupported", "only observedAt instances are stored")
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def _text_list(value: Any, what: str) -> str | None:
