@@ -214,3 +214,20 @@ def test_pattern_operator_in_q(client, headers_for) -> None:  # type: ignore[no-
     for bad in ('name~="(?!x)"', "name~=", 'name~="a{2,1}"'):
         _problem(client.get(URL, params={"type": "WaterQualityObserved", "q": bad}, headers=wq),
                  400, "BadRequestData")  # fmt: skip
+
+
+def test_migration_indexes_the_types_of_entities_already_stored(  # type: ignore[no-untyped-def]
+    client, headers_for, database
+) -> None:
+    from alembic import command
+
+    from taydo.core import migrate
+
+    admin = headers_for("admin")
+    body = {"id": "urn:ngsi-ld:Thing:OLD", "type": ["Device", "Sensor"]}
+    assert client.post(URL, json=body, headers={**admin, **JSON}).status_code == 201
+    # back to the schema before the index: the entity's types are only in its attributes
+    command.downgrade(migrate.alembic_config(database), "i4_ngsild_sources")
+    migrate.upgrade(database)
+    found = client.get(URL, params={"type": "Sensor"}, headers=admin)
+    assert _ids(found) == ["OLD"]
