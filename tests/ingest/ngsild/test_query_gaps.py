@@ -231,3 +231,32 @@ def test_migration_indexes_the_types_of_entities_already_stored(  # type: ignore
     migrate.upgrade(database)
     found = client.get(URL, params={"type": "Sensor"}, headers=admin)
     assert _ids(found) == ["OLD"]
+
+
+def test_concise_answers(client, headers_for) -> None:  # type: ignore[no-untyped-def]
+    admin = headers_for("admin")
+    made = client.post(URL, json=station("C1", salinity=3.0), headers={**admin, **LD})
+    assert made.status_code == 201, made.text
+    wq = {**admin, **LINK_WQ}
+    url = f"{URL}/urn:ngsi-ld:WaterQualityObserved:C1"
+    got = client.get(url, params={"options": "concise"}, headers=wq)
+    assert got.status_code == 200, got.text
+    body = got.json()
+    # §4.5: the type is implied by the member holding the value; a bare value when nothing
+    # else is there
+    assert body["type"] == "WaterQualityObserved"
+    assert body["pH"] == 7.1 and body["name"] == "Trạm C1"
+    assert body["salinity"] == {"value": 3.0, "unitCode": "PPT",
+                                "observedAt": "2026-11-27T01:00:00Z"}  # fmt: skip
+    assert body["refDevice"] == {"object": "urn:ngsi-ld:Device:C1"}
+    assert body["location"] == {"type": "Point", "coordinates": [105.78, 10.03]}
+    # queries (GET and POST) answer alike
+    listed = client.get(URL, params={"type": "WaterQualityObserved", "options": "concise"},
+                        headers=wq).json()  # fmt: skip
+    assert listed == [body]
+    posted = client.post(f"{OPS}/query", params={"options": "concise"},
+                         json={"type": "Query", "entities": [{"type": "WaterQualityObserved"}]},
+                         headers=wq).json()  # fmt: skip
+    assert posted == [body]
+    both = client.get(url, params={"options": "concise,keyValues"}, headers=wq)
+    _problem(both, 400, "BadRequestData")

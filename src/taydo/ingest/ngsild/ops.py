@@ -24,6 +24,7 @@ from taydo.ingest.ngsild.pattern import Pattern, compile_pattern
 from taydo.ingest.ngsild.service import Operation
 from taydo.ingest.ngsild.shape import (
     Projection,
+    concise,
     feature,
     feature_collection,
     parse_projection,
@@ -48,6 +49,7 @@ class Shape:
 
     context: Context
     key_values: bool = False
+    concise: bool = False
     sys_attrs: bool = False
     attrs: read.NameMatcher | None = None
     projection: Projection | None = None
@@ -84,9 +86,13 @@ class Shape:
                     check_entity_id(dataset)
             if not datasets:
                 raise NgsiError("BadRequestData", "datasetId is empty")
+        key_values = "keyValues" in flags or "simplified" in flags
+        if key_values and "concise" in flags:
+            raise NgsiError("BadRequestData", "options: keyValues and concise exclude each other")
         return cls(
             context,
-            key_values="keyValues" in flags or "simplified" in flags,
+            key_values=key_values,
+            concise="concise" in flags,
             sys_attrs="sysAttrs" in flags,
             attrs=read.NameMatcher(context, names) if names else None,
             projection=parse_projection(pick, omit, context),
@@ -108,7 +114,8 @@ class Shape:
 
     def render(self, entity: read.Stored) -> dict[str, Any]:
         body = self._full(entity)
-        return self.projection.apply(body, self.context) if self.projection else body
+        body = self.projection.apply(body, self.context) if self.projection else body
+        return concise(body) if self.concise else body
 
     def feature(self, entity: read.Stored, with_context: bool) -> dict[str, Any]:
         """A GeoJSON Feature; its geometry comes from the entity, picked or not."""
