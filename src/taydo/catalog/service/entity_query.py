@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Select, Table, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, or_, select
 
 from taydo.catalog.models import Agency, Entity, Metric
 from taydo.core.access import Principal
@@ -65,6 +65,9 @@ class EntitySelection:
 
     ids: Sequence[str] | None = None  # the first MAX_IDS count
     types: Collection[str] | None = None  # stored type among these
+    # with ``types``: or the entity id among what this SELECT of ids gives (an index kept
+    # by a domain above, e.g. the other types of multi-typed NGSI-LD entities)
+    or_ids: Any = None
     bbox: tuple[float, float, float, float] | None = None  # (min lon, min lat, max lon, max lat)
     located: bool = False  # only entities with a position (implied by ``bbox``)
 
@@ -110,7 +113,10 @@ def entity_records(
     connection back."""
     statement = select(*_columns()).select_from(_from()).order_by(ENTITIES.c.id)
     if selection.types:
-        statement = statement.where(ENTITIES.c.type.in_(sorted(selection.types)))
+        typed: ColumnElement[bool] = ENTITIES.c.type.in_(sorted(selection.types))
+        if selection.or_ids is not None:
+            typed = or_(typed, ENTITIES.c.entity_id.in_(selection.or_ids))
+        statement = statement.where(typed)
     if selection.ids:
         statement = statement.where(ENTITIES.c.entity_id.in_(selection.ids[:MAX_IDS]))
     statement = _scoped(statement, principal)

@@ -43,8 +43,9 @@ from taydo.ingest.ngsild.ops import (
     query_body,
     selectors_check,
 )
+from taydo.ingest.ngsild.pattern import compile_pattern
 from taydo.ingest.ngsild.query import parse_geoquery, parse_q, parse_scope_q
-from taydo.ingest.ngsild.service import Operation
+from taydo.ingest.ngsild.service import NULL, Operation
 from taydo.ingest.ngsild.shape import parse_order
 
 __all__ = ["router"]
@@ -91,12 +92,16 @@ class EntityQuery:
         count: bool = False,
         orderBy: str | None = None,
         scopeQ: str | None = None,
+        idPattern: str | None = None,
     ) -> None:
         self.types, self.ids, self.names = names_of(type), names_of(id), names_of(attrs)
         self.selectors: list[Any] | None = None  # EntitySelectors of a Query body
-        if not (self.types or self.ids or self.names or q or georel or scopeQ):
+        # §5.7.2: a regular expression the id matches; ``id`` takes precedence over it
+        self.pattern = compile_pattern(idPattern) if idPattern is not None else None
+        if not (self.types or self.ids or self.names or q or georel or scopeQ or self.pattern):
             raise NgsiError(
-                "BadRequestData", "give at least one of type, id, attrs, q, scopeQ or georel"
+                "BadRequestData",
+                "give at least one of type, id, idPattern, attrs, q, scopeQ or georel",
             )
         self.scope = parse_scope_q(scopeQ) if scopeQ is not None else None
         if limit > read.MAX_LIMIT:
@@ -118,12 +123,15 @@ class EntityQuery:
         if self.selectors:
             types, ids, selected = selectors_check(self.selectors, context)
         also = selected
-        if self.scope is not None:
+        pattern = self.pattern if not ids else None
+        if self.scope is not None or pattern is not None:
             scope = self.scope
 
             def also(entity: Any) -> bool:
-                return (selected is None or selected(entity)) and scope(
-                    read.entity_members(entity)[1]
+                return (
+                    (selected is None or selected(entity))
+                    and (scope is None or scope(read.entity_members(entity)[1]))
+                    and (pattern is None or pattern.search(entity.entity_id))
                 )
 
         found: tuple[list[Any], int] = await run_in_threadpool(
@@ -186,8 +194,8 @@ async def purge_entities(
     """Purge Entities: delete every entity the query selects (type, id, q, georel — the same
     parameters as ``GET /entities``; ``limit``/``offset`` do not apply) that the caller may
     change."""
-    if not (query.types or query.ids or query.q or query.geo or query.scope):
-        raise NgsiError("BadRequestData", "purge needs type, id, q, scopeQ or georel")
+    if not (query.types or query.ids or query.q or query.geo or query.scope or query.pattern):
+        raise NgsiError("BadRequestData", "purge needs type, id, idPattern, q, scopeQ or georel")
     if query.names:
         raise NgsiError("BadRequestData", "attrs does not apply to purge")
     context = await get_context(request)
@@ -321,12 +329,36 @@ async def append_attrs(
 async def patch_attr(
     request: Request, runtime: AppRuntime, entity_id: str, attr: str, principal: Principal = WRITE
 ) -> Response:
+    return await _one_attr(request, runtime, entity_id, attr, principal, replace=False)
+
+
+@router.put("/entities/{entity_id}/attrs/{attr}", status_code=204)
+async def replace_attr(
+    request: Request, runtime: AppRuntime, entity_id: str, attr: str, principal: Principal = WRITE
+) -> Response:
+    """Replace Attribute (§5.6.19): the attribute (the instance of the body's ``datasetId``)
+    becomes the body; 404 when the entity or that attribute instance does not exist."""
+    return await _one_attr(request, runtime, entity_id, attr, principal, replace=True)
+
+
+async def _one_attr(
+    request: Request,
+    runtime: Any,
+    entity_id: str,
+    attr: str,
+    principal: Principal,
+    *,
+    replace: bool,
+) -> Response:
     check_entity_id(entity_id)
     body, is_jsonld = await read_body(request)
     if not isinstance(body, dict):
         raise NgsiError("BadRequestData", "expected the attribute as a JSON object")
     context = request_context(resolver(runtime), request, body, is_jsonld)
     fragment = {k: v for k, v in body.items() if k != "@context"}
+    if replace and (not fragment or NULL in _primary_values(fragment)):
+        # A replacement is a whole attribute; removing one is DELETE …/attrs/{attr}.
+        raise NgsiError("BadRequestData", "the body must be the whole attribute, not NGSI-LD Null")
     parsed = parse_attributes({attr: fragment}, context, context)
     from taydo.ingest.ngsild.entity import ParsedEntity
 
@@ -337,6 +369,10 @@ async def patch_attr(
     if outcome.not_updated.get(entity_id):
         raise NgsiError("ResourceNotFound", f"no attribute {attr[:80]}")
     return Response(status_code=204)
+
+
+def _primary_values(fragment: dict[str, Any]) -> list[Any]:
+    return [fragment.get(k) for k in ("value", "object", "vocab", "json", "languageMap")]
 
 
 @router.delete("/entities/{entity_id}/attrs/{attr}", status_code=204)

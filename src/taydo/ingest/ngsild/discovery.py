@@ -21,7 +21,7 @@ from taydo.core.db import Database
 from taydo.ingest.ngsild.context import Context, ContextResolver
 from taydo.ingest.ngsild.entity import attr_items
 from taydo.ingest.ngsild.errors import NgsiError
-from taydo.ingest.ngsild.read import stored_of
+from taydo.ingest.ngsild.read import entity_members, stored_of
 
 __all__ = ["Survey", "attribute_info", "attribute_list", "survey", "type_info", "type_list"]
 
@@ -53,23 +53,26 @@ def survey(database: Database, resolver: ContextResolver, principal: Principal) 
         for row in rows:
             entity = stored_of(row, resolver)
             context = entity.context or core
-            type_iri = context.expand(entity.type)
+            # A multi-typed entity is an entity of each of its types (§4.16).
+            more = entity_members(entity)[0]
+            type_iris = list(dict.fromkeys(context.expand(t) for t in [entity.type, *more]))
             items = attr_items(entity.attributes)
             if "location" not in entity.attributes and entity.lon is not None:
                 items.append(("location", {"type": "GeoProperty"}))
-            seen_type = types[type_iri]
-            seen_type.count += 1
+            for type_iri in type_iris:
+                types[type_iri].count += 1
             for name, attr in items:
                 iri = context.expand(name)
                 kind = str(attr.get("type", "Property"))
-                seen_type.names.add(iri)
                 seen = attributes[iri]
                 seen.count += 1
                 seen.kinds.add(kind)
-                seen.names.add(type_iri)
-                of_type = per_type[type_iri][iri]
-                of_type.count += 1
-                of_type.kinds.add(kind)
+                for type_iri in type_iris:
+                    types[type_iri].names.add(iri)
+                    seen.names.add(type_iri)
+                    of_type = per_type[type_iri][iri]
+                    of_type.count += 1
+                    of_type.kinds.add(kind)
     return Survey(dict(types), dict(attributes), {k: dict(v) for k, v in per_type.items()})
 
 

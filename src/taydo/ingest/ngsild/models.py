@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from taydo.core.db import Base, BigIntPK, UTCDateTime
 
-__all__ = ["SourceResource"]
+__all__ = ["EntityType", "SourceResource"]
 
 
 class SourceResource(Base):
@@ -29,3 +29,15 @@ class SourceResource(Base):
     context: Mapped[Any] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EntityType(Base):
+    """A type of a multi-typed entity after its first (the first is the catalog's
+    ``entities.type``): the index a query by type looks the others up in (§4.16). Keyed by
+    the entity's id, not its row: a stale row (an entity deleted outside NGSI-LD) only makes
+    a query read one entity more, which the query's own type check then drops."""
+
+    __tablename__ = "ngsild_entity_types"
+
+    entity_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)

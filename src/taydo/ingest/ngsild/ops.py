@@ -20,9 +20,11 @@ from taydo.ingest.ngsild.entity import attr_items, check_entity_id, translate
 from taydo.ingest.ngsild.errors import NgsiError
 from taydo.ingest.ngsild.handlers import options_of, resolver, write
 from taydo.ingest.ngsild.http import respond, respond_geojson, wants_geojson
+from taydo.ingest.ngsild.pattern import Pattern, compile_pattern
 from taydo.ingest.ngsild.service import Operation
 from taydo.ingest.ngsild.shape import (
     Projection,
+    concise,
     feature,
     feature_collection,
     parse_projection,
@@ -47,6 +49,7 @@ class Shape:
 
     context: Context
     key_values: bool = False
+    concise: bool = False
     sys_attrs: bool = False
     attrs: read.NameMatcher | None = None
     projection: Projection | None = None
@@ -83,9 +86,13 @@ class Shape:
                     check_entity_id(dataset)
             if not datasets:
                 raise NgsiError("BadRequestData", "datasetId is empty")
+        key_values = "keyValues" in flags or "simplified" in flags
+        if key_values and "concise" in flags:
+            raise NgsiError("BadRequestData", "options: keyValues and concise exclude each other")
         return cls(
             context,
-            key_values="keyValues" in flags or "simplified" in flags,
+            key_values=key_values,
+            concise="concise" in flags,
             sys_attrs="sysAttrs" in flags,
             attrs=read.NameMatcher(context, names) if names else None,
             projection=parse_projection(pick, omit, context),
@@ -107,7 +114,8 @@ class Shape:
 
     def render(self, entity: read.Stored) -> dict[str, Any]:
         body = self._full(entity)
-        return self.projection.apply(body, self.context) if self.projection else body
+        body = self.projection.apply(body, self.context) if self.projection else body
+        return concise(body) if self.concise else body
 
     def feature(self, entity: read.Stored, with_context: bool) -> dict[str, Any]:
         """A GeoJSON Feature; its geometry comes from the entity, picked or not."""
@@ -281,6 +289,7 @@ async def answer_entity(
 class Selector:
     id: str | None
     types: list[str] | None
+    pattern: Pattern | None = None  # idPattern (ignored when the selector names an id)
 
 
 def _text(value: Any, what: str) -> str | None:
@@ -299,9 +308,7 @@ def selectors_of(raw: Any) -> list[Selector]:
     for item in raw:
         if not isinstance(item, dict):
             raise NgsiError("BadRequestData", "an EntitySelector is an object")
-        if "idPattern" in item:
-            raise NgsiError("OperationNotSupported", "idPattern is not supported")
-        unknown = set(item) - {"id", "type"}
+        unknown = set(item) - {"id", "idPattern", "type"}
         if unknown:
             raise NgsiError(
                 "BadRequestData", f"unknown EntitySelector member {sorted(unknown)[0]!r}"
@@ -313,7 +320,11 @@ def selectors_of(raw: Any) -> list[Selector]:
         if kind is None:
             raise NgsiError("BadRequestData", "an EntitySelector needs a type")
         types = [t.strip() for t in kind.split(",") if t.strip()]
-        out.append(Selector(entity_id, types))
+        raw = item.get("idPattern")
+        if raw is not None and not isinstance(raw, str):
+            raise NgsiError("BadRequestData", "idPattern must be a string")
+        pattern = compile_pattern(raw) if raw is not None else None
+        out.append(Selector(entity_id, types, pattern))
     return out
 
 
@@ -324,12 +335,17 @@ def selectors_check(
     answers to at least one selector)."""
     types = sorted({t for s in selectors for t in (s.types or [])})
     ids = [s.id for s in selectors if s.id] if all(s.id for s in selectors) else None
-    checks = [(s.id, read.type_check(context, s.types) if s.types else None) for s in selectors]
+    checks = [
+        (s.id, None if s.id else s.pattern, read.type_check(context, s.types) if s.types else None)
+        for s in selectors
+    ]
 
     def check(entity: read.Stored) -> bool:
         return any(
-            (entity_id is None or entity.entity_id == entity_id) and (kind is None or kind(entity))
-            for entity_id, kind in checks
+            (entity_id is None or entity.entity_id == entity_id)
+            and (pattern is None or pattern.search(entity.entity_id))
+            and (kind is None or kind(entity))
+            for entity_id, pattern, kind in checks
         )
 
     return types, ids, check
@@ -341,8 +357,9 @@ QUERY_MEMBERS = {
 }  # fmt: skip
 
 
-def query_body(body: Any) -> dict[str, Any]:
-    """The Query data type (§5.2.23) as the keyword arguments of ``EntityQuery``."""
+def query_body(body: Any, *, temporal: bool = False) -> dict[str, Any]:
+    """The Query data type (§5.2.23) as the keyword arguments of ``EntityQuery``; with
+    ``temporal`` (the temporal batch query) its ``temporalQ`` is kept under that key."""
     if not isinstance(body, dict):
         raise NgsiError("BadRequestData", "expected a Query object")
     if body.get("type") != "Query":
@@ -350,9 +367,11 @@ def query_body(body: Any) -> dict[str, Any]:
     unknown = set(body) - QUERY_MEMBERS
     if unknown:
         raise NgsiError("BadRequestData", f"unknown Query member {sorted(unknown)[0]!r}")
-    if "temporalQ" in body or "csf" in body:
+    if ("temporalQ" in body and not temporal) or "csf" in body:
         raise NgsiError("OperationNotSupported", "temporalQ and csf are not supported here")
     out: dict[str, Any] = {}
+    if temporal:
+        out["temporalQ"] = temporal_q(body.get("temporalQ"))
     attrs = body.get("attrs")
     if attrs is not None:
         if not isinstance(attrs, list) or not all(isinstance(a, str) and a for a in attrs):
@@ -379,6 +398,25 @@ def query_body(body: Any) -> dict[str, Any]:
         if member in body:
             out[member] = _text_list(body[member], member)
     return out
+
+
+TEMPORAL_Q = ("timerel", "timeAt", "endTimeAt", "timeproperty")
+
+
+def temporal_q(value: Any) -> dict[str, str]:
+    """A TemporalQuery (§5.2.21): the members the URL's parameters of the same names carry;
+    only ``observedAt`` instances are stored (as on ``GET /temporal/entities``)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise NgsiError("BadRequestData", "temporalQ must be an object")
+    unknown = set(value) - set(TEMPORAL_Q)
+    if unknown:
+        raise NgsiError("BadRequestData", f"unknown temporalQ member {sorted(unknown)[0]!r}")
+    out = {k: _text(value[k], k) for k in TEMPORAL_Q if value.get(k) is not None}
+    if out.pop("timeproperty", "observedAt") != "observedAt":
+        raise NgsiError("OperationNotSupported", "only observedAt instances are stored")
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def _text_list(value: Any, what: str) -> str | None:

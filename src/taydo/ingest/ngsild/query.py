@@ -1,6 +1,7 @@
 """The NGSI-LD query language subset (``q=``) and geo-queries (``georel=``).
 
-q: comparisons ``== != < <= > >=`` between an attribute (optionally ``attr[key]`` into a
+q: comparisons ``== != < <= > >=`` (and the pattern operators ``~=``, ``!~=`` with a
+regular expression, see ``pattern``) between an attribute (optionally ``attr[key]`` into a
 structured value) and a number, a "string", true/false, a date-time, a list ``a,b`` (==/!=)
 or a range ``a..b`` (==/!=); ``;`` is and, ``|`` is or, parentheses group; an attribute
 alone tests that it exists. Nothing is ever evaluated as code.
@@ -20,6 +21,7 @@ from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 
 from taydo.ingest.ngsild.errors import NgsiError
+from taydo.ingest.ngsild.pattern import compile_pattern
 
 __all__ = [
     "MISSING", "GeoQuery", "Query", "geometry_of", "parse_geoquery", "parse_q", "parse_scope_q",
@@ -29,13 +31,14 @@ __all__ = [
 MAX_Q_LENGTH = 4000
 MAX_DEPTH = 16
 MISSING = object()
+PATTERN_OPS = ("~=", "!~=")  # the value matches (does not match) a regular expression
 
 _TOKEN = re.compile(
     r"""\s*(?:
-      (?P<op>==|!=|<=|>=|<|>)
+      (?P<op>==|!~=|!=|<=|>=|~=|<|>)
     | (?P<punct>[;|()])
     | (?P<str>"(?:[^"\\]|\\.)*")
-    | (?P<word>[^\s;|()<>=!"]+)
+    | (?P<word>[^\s;|()<>=!"~]+)
     )""",
     re.VERBOSE,
 )
@@ -197,6 +200,12 @@ class _Parser:
             if not (raw.endswith(",") or nxt[1].startswith(",")):
                 break
             raw += self.take()[1]
+        if op in PATTERN_OPS:
+            # §4.9: the value is a regular expression, matched in linear time (pattern.py)
+            text = _scalar(raw) if value_kind == "str" else raw
+            if not isinstance(text, str):
+                raise _bad(f"{op} needs a pattern")
+            return Comparison(attr, key, op, (compile_pattern(text),))
         values, is_range = _split_values(raw)
         if (is_range or len(values) > 1) and op not in ("==", "!="):
             raise _bad(f"a list or range needs == or !=, not {op}")
@@ -259,6 +268,10 @@ def _eval(node: Any, get: Getter) -> bool:
     if node.op is None:
         return True
     candidates = value if isinstance(value, list) else [value]
+    if node.op in PATTERN_OPS:
+        texts = [v for v in map(_plain, candidates) if isinstance(v, str)]
+        found = any(node.values[0].search(v) for v in texts)
+        return bool(texts) and (found if node.op == "~=" else not found)
     if node.is_range:
         low, high = node.values
         inside = any(_compare(v, ">=", low) and _compare(v, "<=", high) for v in candidates)

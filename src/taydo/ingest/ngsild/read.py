@@ -6,7 +6,9 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
+
+from sqlalchemy import Table, select
 
 from taydo.catalog import service as catalog
 from taydo.core.access import Principal
@@ -20,6 +22,7 @@ from taydo.ingest.ngsild.entity import (
     translate,
 )
 from taydo.ingest.ngsild.errors import NgsiError
+from taydo.ingest.ngsild.models import EntityType
 from taydo.ingest.ngsild.query import MISSING, GeoQuery, Query, geometry_of
 from taydo.ingest.ngsild.shape import Order, sort_key
 
@@ -214,6 +217,7 @@ def query_entities(
     selection = catalog.EntitySelection(
         ids=ids or None,
         types=candidates,
+        or_ids=_typed_also(candidates),
         bbox=geo.bbox() if geo is not None else None,
         located=geo is not None,
     )
@@ -244,6 +248,15 @@ def query_entities(
 
 
 MAX_SORTED = 100_000
+TYPES = cast(Table, EntityType.__table__)
+
+
+def _typed_also(candidates: set[str] | None) -> Any:
+    """The ids of multi-typed entities with one of ``candidates`` among their other types
+    (the catalog prefilters on the first type only)."""
+    if not candidates:
+        return None
+    return select(TYPES.c.entity_id).where(TYPES.c.type.in_(sorted(candidates)))
 
 
 def _order_getter(entity: Stored, request: Context) -> Callable[[str], tuple[Any, bool]]:

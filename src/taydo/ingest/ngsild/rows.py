@@ -9,17 +9,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 
 from taydo.auth import journal
 from taydo.catalog import service as catalog
 from taydo.catalog.series import SeriesInfo
 from taydo.core.access import Principal
 from taydo.ingest.ngsild.context import Context, ContextResolver
-from taydo.ingest.ngsild.entity import entity_context_value
+from taydo.ingest.ngsild.entity import NGSI, entity_context_value
 from taydo.ingest.ngsild.errors import NgsiError
+from taydo.ingest.ngsild.models import EntityType
 
 __all__ = [
     "EntityState",
@@ -29,10 +30,12 @@ __all__ = [
     "inserted_series",
     "journal_entry",
     "load",
+    "more_types_of",
     "series_points",
 ]
 
 log = logging.getLogger(__name__)
+TYPES = cast(Table, EntityType.__table__)
 
 
 @dataclass(slots=True)
@@ -80,6 +83,9 @@ class EntityState:
     # Names of attributes whose stored value this write changed (observed values excluded):
     # announced so that what reads attributes (alarm levels, names) reads them again.
     changed_attrs: set[str] | None = None
+    # The other types of a multi-typed entity as loaded: the type index is rewritten only
+    # for the entities whose types this write changed.
+    more_types: tuple[str, ...] = ()
 
 
 def load(
@@ -93,8 +99,39 @@ def load(
         found[row.entity_id] = EntityState(
             row.pk, row.entity_id, row.type, row.agency_id, row.agency_code, row.attributes,
             row.lon, row.lat, row.area_code, row.name, context, area_explicit=row.area_explicit,
+            more_types=more_types_of(row.attributes),
         )  # fmt: skip
     return found
+
+
+def more_types_of(attributes: Any) -> tuple[str, ...]:
+    """A multi-typed entity's types after the first (kept in ``_ngsild.types``)."""
+    details = attributes.get(NGSI) if isinstance(attributes, dict) else None
+    found = details.get("types") if isinstance(details, dict) else None
+    return tuple(found) if isinstance(found, list) else ()
+
+
+def _sync_types(connection: Connection, states: dict[str, EntityState]) -> None:
+    """Keep ``ngsild_entity_types`` (what a query by a type other than the first looks
+    up) as the write left the entities: two statements, and none when no types changed."""
+    changed: dict[str, tuple[str, ...]] = {}
+    for key, state in states.items():
+        now = () if state.deleted else more_types_of(state.attributes)
+        if now != state.more_types:
+            changed[key] = now
+    if not changed:
+        return
+    connection.execute(TYPES.delete().where(TYPES.c.entity_id.in_(sorted(changed))))
+    rows = [
+        {"entity_id": key, "type": kind}
+        for key, kinds in changed.items()
+        for kind in dict.fromkeys(kinds)
+        if len(kind) <= 255  # the column's size; such a type is still answered, not indexed
+    ]
+    if rows:
+        connection.execute(TYPES.insert(), rows)
+    for key, kinds in changed.items():
+        states[key].more_types = kinds
 
 
 def flush(
@@ -143,6 +180,7 @@ def flush(
     for pk, entity_id in catalog.insert_entities(connection, inserts, now):
         state = states[entity_id]
         state.pk, state.inserted = pk, True
+    _sync_types(connection, states)
 
 
 def series_points(

@@ -19,6 +19,7 @@ __all__ = [
     "GEOJSON",
     "Order",
     "Projection",
+    "concise",
     "feature",
     "feature_collection",
     "parse_order",
@@ -186,3 +187,42 @@ def feature(
 
 def feature_collection(features: list[dict[str, Any]], context_value: Any) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features, "@context": context_value}
+
+
+ENTITY_MEMBERS = frozenset({"id", "type", "scope", "@context", "createdAt", "modifiedAt"})
+
+
+def concise(entity: dict[str, Any]) -> dict[str, Any]:
+    """The concise form of a normalized entity (§4.5.x, ``options=concise``): each
+    attribute (and sub-attribute) without its ``type``, which the member holding its value
+    implies (``value``, ``object``, ``languageMap`` …); a Property or GeoProperty with
+    nothing but a value becomes that value (a Property's JSON object value keeps its
+    ``value`` member, or it would read as an attribute)."""
+    out: dict[str, Any] = {}
+    for name, attr in entity.items():
+        if name in ENTITY_MEMBERS:
+            out[name] = attr
+        elif isinstance(attr, list):
+            out[name] = [_concise_attr(a) for a in attr]
+        else:
+            out[name] = _concise_attr(attr)
+    return out
+
+
+def _concise_attr(attr: Any) -> Any:
+    if not isinstance(attr, dict) or not isinstance(attr.get("type"), str):
+        return attr
+    kind = attr["type"]
+    rest = {k: v for k, v in attr.items() if k != "type"}
+    if set(rest) == {"value"} and (
+        (kind == "Property" and not isinstance(rest["value"], dict | list)) or kind == "GeoProperty"
+    ):
+        return rest["value"]
+    return {
+        k: _concise_attr(v) if isinstance(v, dict) and k not in _VALUE_MEMBERS else v
+        for k, v in rest.items()
+    }
+
+
+_VALUE_MEMBERS = frozenset({"value", "object", "languageMap", "vocab", "json", "valueList",
+                            "objectList", "entity"})  # fmt: skip

@@ -41,6 +41,7 @@ from taydo.ingest.ngsild.handlers import (
     write,
 )
 from taydo.ingest.ngsild.http import NgsiRoute, request_context, respond
+from taydo.ingest.ngsild.ops import query_body
 from taydo.ingest.ngsild.service import Operation
 from taydo.ingest.ngsild.temporal_aggregate import parse_aggregation
 from taydo.observations.corrections import delete_points, set_values
@@ -439,6 +440,50 @@ async def query_temporal_entities(
         "temporalValues" in flags, aggregation, page,
     )  # fmt: skip
     return _answer(request, body, context, page, query.headers(total))
+
+
+@router.post("/temporal/entityOperations/query")
+async def batch_query_temporal(
+    request: Request,
+    runtime: AppRuntime,
+    principal: Principal = READ,
+    limit: int = Query(20, ge=0, le=MAX_OFFSET),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    count: bool = False,
+    lastN: int | None = Query(None, ge=1, le=MAX_OFFSET),
+    options: str | None = None,
+    aggrMethods: str | None = None,
+    aggrPeriodDuration: str | None = None,
+) -> Response:
+    """Query Temporal Evolution of Entities via POST (§5.7.4 with a Query body, its
+    ``temporalQ`` in place of ``timerel``/``timeAt``/``endTimeAt``): the same answers as
+    ``GET /temporal/entities``."""
+    body, is_jsonld = await read_body(request)
+    context = request_context(resolver(runtime), request, body, is_jsonld)
+    kw = query_body(body, temporal=True)
+    when = kw.pop("temporalQ")
+    for member in ("pick", "omit", "lang", "datasetId"):
+        if kw.pop(member, None) is not None:
+            raise NgsiError("BadRequestData", f"{member} does not apply to a temporal query")
+    selectors = kw.pop("selectors", None)
+    if selectors:
+        kw["type"] = ",".join(sorted({t for s in selectors for t in s.types}))
+    query = EntityQuery(**kw, limit=limit, offset=offset, count=count)
+    query.selectors = selectors
+    window = temporal.window(when.get("timerel"), when.get("timeAt"), when.get("endTimeAt"))
+    flags = options_of(options)
+    aggregation = parse_aggregation(aggrMethods, aggrPeriodDuration, flags)
+    if aggregation is not None:
+        await _settle(runtime)
+    names = query.names
+    entities, total = await query.run(request, principal, context)
+    page = temporal.Page(wanted=lastN)
+    answer = await run_in_threadpool(
+        temporal.temporal_entities, runtime, entities, context, window,
+        read.NameMatcher(context, names) if names else None, lastN,
+        "temporalValues" in flags, aggregation, page,
+    )  # fmt: skip
+    return _answer(request, answer, context, page, query.headers(total))
 
 
 @router.get("/temporal/entities/{entity_id}")
