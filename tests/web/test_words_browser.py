@@ -67,6 +67,21 @@ PAGES: tuple[str, ...] = (
     "/display",
 )
 
+# Pages beyond the navigation's, walked in Vietnamese too (not on the phone): every alert the
+# fixture raised (a level, a rate, a ward's flood risk), a station of each kind of the pack,
+# the flat list, the public report form and the workforce import.
+MORE_PAGES: tuple[str, ...] = (
+    "/alerts?open=all&group=0",
+    "/alerts/{rate_alert}",
+    "/alerts/{ward_alert}",
+    "/citizen/report",
+    "/workforce/import",
+    "/entities/{air}",
+    "/entities/{salt}",
+    "/entities/{traffic}",
+    "/entities/{service}",
+)
+
 # The visible text of the page's main part: identifiers shown on purpose and form fields out.
 VISIBLE = """() => {
   const main = document.querySelector("main") || document.body;
@@ -116,7 +131,13 @@ def raw_codes(database: Any, data_dir: Path) -> list[str]:
     kpis = yaml.safe_load((data_dir / "kpis.yaml").read_text(encoding="utf-8"))
     codes.update(s["code"] for s in kpis["sectors"])
     codes.update(RULE_KINDS)
-    codes.update(("fired", "cleared", "escalated", "eased", "None", "area:"))
+    codes.update(("fired", "cleared", "escalated", "eased", "None", "area:", "dataset:"))
+    # The notification outbox: channel codes and kinds, delivery states and events.
+    from taydo.alerts.routing import list_channels
+
+    channels = list_channels(database)
+    codes.update(c["code"] for c in channels)
+    codes.update(("webhook", "email", "pending", "sent", "dead", "renotify", "escalation"))
     with database.engine.connect() as connection:
         from sqlalchemy import text
 
@@ -201,6 +222,28 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         level = [a for a in alerts if a["rule"] == "water-level-alarm"]
         assert level, f"no water-level alarm among {[a['rule'] for a in alerts]}"
         demo.ids["level_alert"] = str(level[0]["id"])
+        by_rule = {a["rule"]: str(a["id"]) for a in alerts}
+        demo.ids["rate_alert"] = by_rule.get("water-level-rising-fast", demo.ids["level_alert"])
+        demo.ids["ward_alert"] = by_rule.get("flood-risk-ward", demo.ids["level_alert"])
+        # Given to an agency (the grouped-list test acknowledges the group): named, not coded.
+        agency = level[0]["agency_code"]
+        assert agency, level[0]
+        from taydo.catalog.service import list_agencies
+
+        names = {a["code"]: a["name"] for a in list_agencies(database, limit=10_000)[0]}
+        demo.ids["agency_name"] = names[agency]
+        answer = api.post(f"/api/v1/alerts/{level[0]['id']}/assign", json={"assignee": agency})
+        assert answer.status_code == 200, answer.text
+        for kind, key in (
+            ("AirQualityObserved", "air"),
+            ("WaterQualityObserved", "salt"),
+            ("TrafficFlowObserved", "traffic"),
+            ("PublicServiceRecord", "service"),
+        ):
+            found = api.get("/api/v1/entities", params={"type": kind, "limit": 1}).json()
+            rows = found["items"] if isinstance(found, dict) else found
+            assert rows, kind
+            demo.ids[key] = str(rows[0].get("entity_id") or rows[0]["id"])
         demo.ids["incident"] = "1"
         demo.ids["directive"] = "1"
         demo.ids["report"] = "1"
@@ -262,7 +305,7 @@ def test_no_page_shows_a_raw_code_in_vietnamese(browser: Any, demo: Demo, admin_
     page = context.new_page()
     page.set_default_timeout(15_000)
     shown: dict[str, list[str]] = {}
-    for pattern in PAGES:
+    for pattern in PAGES + MORE_PAGES:
         path = pattern.format(**demo.ids)
         answer = page.goto(demo.base + path)
         assert answer is not None and answer.status == 200, path
@@ -278,6 +321,12 @@ def test_no_page_shows_a_raw_code_in_vietnamese(browser: Any, demo: Demo, admin_
     page.goto(demo.base + "/alerts/" + demo.ids["level_alert"])
     assert "Hướng dẫn cho người dân" in page.locator("#instruction").inner_text()
     _shot(page, "words-alert")
+    # The notifications by channel name and state in words; who took it and who has it, by name.
+    deliveries = page.locator("#deliveries").inner_text()
+    assert "Hộp thư thử nghiệm" in deliveries, deliveries
+    assert re.search("Đang chờ gửi|Đã gửi|Gửi thất bại", deliveries), deliveries
+    facts = page.locator("dl.facts").inner_text()
+    assert re.search(r"Người xử lý\s+" + re.escape(demo.ids["agency_name"]), facts), facts
     context.close()
     assert shown == {}, f"raw codes on the pages: {shown}"
 
