@@ -138,7 +138,14 @@ def raw_codes(database: Any, data_dir: Path) -> list[str]:
     for sop in incidents.get("sops") or []:
         for step in sop.get("steps") or []:
             codes.update(f["code"] for f in step.get("fields") or [])
-    codes.update(("agency_officer", "system"))
+    # "target: proposed" marks a KPI target the pack proposes (kpis.yaml): said in words.
+    codes.update(("agency_officer", "system", "citizen.report_created", "target: proposed"))
+    # The citizen report types' questions and the keys of their answers.
+    citizen = yaml.safe_load((data_dir / "citizen.yaml").read_text(encoding="utf-8"))
+    for kind in citizen.get("services") or []:
+        for question in kind.get("attributes") or []:
+            codes.add(question["code"])
+            codes.update(v["key"] for v in question.get("values") or [])
     # The notification outbox: channel codes and kinds, delivery states and events.
     from taydo.alerts.routing import list_channels
 
