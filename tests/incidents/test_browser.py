@@ -86,7 +86,7 @@ def test_board_and_incident_page_are_live_on_a_phone(browser: Any, live: Live) -
     verify = page.locator("#step-verify")
     verify.locator("input[name=f_water_level_m]").fill("2,35")
     verify.locator("button[type=submit]").click()
-    expect(page.locator("#step-verify")).to_contain_text("water_level_m: 2.35")
+    expect(page.locator("#step-verify")).to_contain_text("Mực nước đo được (m): 2.35")
     expect(page.locator("#incident-status")).to_contain_text("Đang xử lý")
     assert _no_horizontal_scroll(page)
 

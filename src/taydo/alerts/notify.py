@@ -57,17 +57,37 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+# A notification's event in words (Vietnamese, English): the reader of an e-mail is a person.
+_EVENTS: dict[str, tuple[str, str]] = {
+    "fired": ("Bắt đầu cảnh báo", "Alert started"),
+    "escalated": ("Tăng mức", "Escalated"),
+    "resolved": ("Kết thúc", "Resolved"),
+    "renotify": ("Nhắc lại", "Reminder"),
+    "escalation": ("Chuyển cấp trên", "Escalated to the next level"),
+}
+
+
+def _both(alert: dict[str, Any], key: str) -> str:
+    """A choice's label in both languages ("Nguy hiểm / Danger"); the code if it has none."""
+    label = alert.get(f"{key}_label")
+    if isinstance(label, dict) and label.get("vi"):
+        return f"{label['vi']} / {label.get('en') or label['vi']}"
+    return str(alert.get(key) or "—")
+
+
 def _email_text(payload: dict[str, Any]) -> tuple[str, str]:
     if "message" in payload:  # not an alert: taydo.alerts.messages
         return _message_text(payload["message"])
     alert = payload.get("alert", {})
-    event = payload.get("event", "")
-    subject = f"[Tây Đô] {alert.get('title', '')} ({event})"
+    event = _EVENTS.get(payload.get("event", ""), (payload.get("event", ""),) * 2)
+    subject = f"[Tây Đô] {alert.get('title', '')} ({event[0]})"
     lines = [
         alert.get("title", ""),
         alert.get("title_en", ""),
         "",
-        f"Mức độ / Severity: {alert.get('severity')}  Trạng thái / State: {alert.get('state')}",
+        f"Sự kiện / Event: {event[0]} / {event[1]}",
+        f"Mức độ / Severity: {_both(alert, 'severity')}",
+        f"Trạng thái / State: {_both(alert, 'state')}",
         f"Giá trị / Value: {alert.get('value')}",
         f"Địa bàn / Area: {alert.get('area_code')}  Cơ quan / Agency: {alert.get('agency_code')}",
         f"Bắt đầu / Started: {alert.get('started_at')}",

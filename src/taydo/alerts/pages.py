@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from taydo.alerts.feed import feed_item
+from taydo.alerts.routing import list_channels
 from taydo.alerts.runtime import live_context
 from taydo.alerts.service import (
     LIST_SORTS,
@@ -84,6 +85,20 @@ EVENTS: dict[str, str] = {
     "acknowledged": N_("Tiếp nhận"),
     "resolved": N_("Kết thúc"),
     "assigned": N_("Giao xử lý"),
+    # deliveries only: a reminder of an alert still open, the escalation to the next level
+    "renotify": N_("Nhắc lại"),
+    "escalation": N_("Chuyển cấp trên"),
+}
+
+# The kinds of notification channel (``notify_channels.kind``) and the outbox's states.
+CHANNEL_KINDS: dict[str, str] = {
+    "webhook": N_("Gọi hệ thống khác"),
+    "email": N_("Thư điện tử"),
+}
+DELIVERY_STATES: dict[str, str] = {
+    "pending": N_("Đang chờ gửi"),
+    "sent": N_("Đã gửi"),
+    "dead": N_("Gửi thất bại"),
 }
 
 SEVERITY_WORDS: dict[str, tuple[str, str]] = {c.code: (c.vi, c.en) for c in SEVERITIES}
@@ -96,6 +111,8 @@ def _choices() -> dict[str, Any]:
         "sorts": SORTS,
         "events": EVENTS,
         "severity_words": SEVERITY_WORDS,
+        "channel_kinds": CHANNEL_KINDS,
+        "delivery_states": DELIVERY_STATES,
     }
 
 
@@ -208,6 +225,7 @@ def list_view(
         # names read here, in the worker thread, not while the rows are rendered
         "agency_names": {a["code"]: (a["name"], a.get("name_en") or a["name"]) for a in agencies},
         "area_names": area_names,
+        "names": _names(database),
         **_choices(),
     }
 
@@ -415,21 +433,41 @@ def detail_view(
         "silence_hours": SILENCE_HOURS,
         "area_names": _area_names(database, province),
         "assignees": assignee_choices(database),
+        "names": _names(database),
+        "channels": {c["code"]: c for c in list_channels(database)},
         **_choices(),
     }
 
 
-def assignee_choices(database: Database) -> dict[str, list[tuple[str, str]]]:
+def assignee_choices(
+    database: Database, *, with_codes: bool = True
+) -> dict[str, list[tuple[str, str]]]:
     """Who an alert may be given to: the console's people (enabled accounts, not wall
-    screens) and the agencies, as ``(value, label)``; the value is what is stored."""
+    screens) and the agencies, as ``(value, label)``; the value is what is stored. The
+    labels of the picker carry the code too (two agencies may be named alike); a name shown
+    in a sentence does not (``with_codes=False``)."""
     people = [
-        (u.username, f"{u.full_name} ({u.username})" if u.full_name else u.username)
+        (
+            u.username,
+            (f"{u.full_name} ({u.username})" if with_codes else u.full_name)
+            if u.full_name
+            else u.username,
+        )
         for u in list_users(database)
         if not u.disabled and u.role != "display"
     ]
     found, _total = list_agencies(database, limit=10_000)
-    agencies = [(a["code"], f"{a['name']} ({a['code']})") for a in found]
+    agencies = [
+        (a["code"], f"{a['name']} ({a['code']})" if with_codes else a["name"]) for a in found
+    ]
     return {"people": people, "agencies": agencies}
+
+
+def _names(database: Database) -> dict[str, str]:
+    """Who acted or was given an alert, by name: an account's full name, an agency's name
+    (an assignee may be either; the stored value is a username or an agency code)."""
+    choices = assignee_choices(database, with_codes=False)
+    return {value: label for group in choices.values() for value, label in group}
 
 
 def _valid_assignee(database: Database, assignee: str) -> bool:

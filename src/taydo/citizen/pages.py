@@ -46,6 +46,40 @@ STATUS_LABELS: dict[str, tuple[str, str]] = {
     "closed": (N_("Đã xử lý xong"), "Resolved"),
 }
 
+# A report's history in words (the journal's ``citizen.<event>`` actions); a status change
+# is journalled under the status it moved to (``citizen.closed``…), said by STATUS_LABELS.
+EVENT_LABELS: dict[str, tuple[str, str]] = {
+    "report_created": (N_("Người dân gửi phản ánh"), "Report filed"),
+    "routed": (N_("Chuyển cho cơ quan"), "Route to agency"),
+    "merged": (N_("Gộp vào phản ánh trùng"), "Merged into a duplicate"),
+    "reopened": (N_("Người dân mở lại"), "Reopened by the citizen"),
+    "rated": (N_("Người dân đánh giá"), "Rated by the citizen"),
+    "incident_linked": (N_("Gắn với sự cố"), "Linked to an incident"),
+}
+
+
+def _answers(service: dict[str, Any] | None, attributes: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """The report's answers to its type's questions, as ``((vi, en) question, answer)``: the
+    question the form asked and the chosen value's name, not their codes (an answer of a
+    question the type no longer asks is shown as stored)."""
+    questions = {a.get("code"): a for a in (service or {}).get("attributes") or []}
+    shown: list[tuple[Any, Any]] = []
+    for code, value in attributes.items():
+        question = questions.get(code) or {}
+        names = {
+            v.get("key"): (v.get("name") or v.get("key"), v.get("name_en") or v.get("name"))
+            for v in question.get("values") or []
+        }
+        values = value if isinstance(value, list) else [value]
+        answer = [names.get(v, (str(v), str(v))) for v in values]
+        label = (
+            (question["description"], question.get("description_en") or question["description"])
+            if question.get("description")
+            else (code, code)
+        )
+        shown.append((label, answer))
+    return shown
+
 
 def _wards(database: Database, province: str) -> list[dict[str, Any]]:
     found, _total = list_areas(database, parent=province, limit=10_000)
@@ -423,7 +457,16 @@ def _detail_view(
         "agencies": service.agency_list(database),
         "wards": {a["code"]: a["name"] for a in _wards(database, settings.console_area)},
         "statuses": STATUS_LABELS,
+        "events": EVENT_LABELS,
+        "answers": _answers(_service_of(database, report["service_code"]), report["attributes"]),
     }
+
+
+def _service_of(database: Database, code: str) -> dict[str, Any] | None:
+    try:
+        return service.get_service(database, code)
+    except NotFound:
+        return None  # the type was removed since: the answers are shown as stored
 
 
 async def _detail(

@@ -33,15 +33,24 @@ def demo_channels(database: Database, base_url: str, secret: str) -> list[str]:
     point the ones an earlier demo run created at this run's address. A channel someone else
     created (a real webhook or mailbox on the demo database) is left as it is. Returns the
     codes written."""
-    named = {code for route in list_routes(database) for code in route["missing_channels"]}
+    routes = list_routes(database)
+    named = {code for route in routes for code in route["missing_channels"]}
     named |= {c["code"] for c in list_channels(database) if c["config"].get(MARK)}
     for code in sorted(named):
+        # Named by who it stands for (the routes' names): the alert page shows a channel's
+        # name to the operator, not its code.
+        users = [
+            r["name"]
+            for r in routes
+            if r["name"]
+            and (code in r["channels"] or any(code in s["channels"] for s in r["escalation"]))
+        ]
         save_channel(
             database,
             ChannelIn(
                 code=code,
                 kind="webhook",
-                name=f"Demo: hộp thư cục bộ / local inbox ({code})",
+                name="Hộp thư thử nghiệm" + (f" — {', '.join(users)}" if users else ""),
                 config={"url": base_url + PATH.format(channel=code), MARK: True},
                 secret=secret,
                 max_attempts=3,

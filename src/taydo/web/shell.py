@@ -26,7 +26,7 @@ from taydo.core.errors import Forbidden, Unauthenticated
 from taydo.core.plugins import Domain, NavItem
 from taydo.core.runtime import runtime_of
 from taydo.web.i18n import LOCALES, locale_of, pick, translations
-from taydo.web.words import Vocabulary, word_function
+from taydo.web.words import Vocabulary, said, word_function
 
 __all__ = ["STATIC_DIR", "Shell", "asset_url", "page", "render"]
 
@@ -166,6 +166,7 @@ def render(
         "when": when,
         "wall": request.query_params.get("wall") == "1",
         "word": word_function(runtime.find(Vocabulary), locale),
+        "said": lambda text: said(text, locale),
     }
     values.update(context or {})
     template_obj = shell.environment.get_template(template)

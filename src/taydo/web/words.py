@@ -12,7 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-__all__ = ["Named", "Vocabulary", "word_function"]
+__all__ = ["Named", "Vocabulary", "said", "word_function"]
+
+# How the services write a reason stored for both languages: "chưa tính / not computed yet".
+BOTH = " / "
 
 
 class Named(Protocol):
@@ -42,3 +45,16 @@ def word_function(vocabulary: Vocabulary | None, locale: str) -> Callable[..., s
         return held[0].word(kind, str(code), locale, type_name)
 
     return word
+
+
+def said(text: str | None, locale: str) -> str:
+    """A message stored in both languages ("Tiếng Việt / English", as the services write
+    their reasons and errors) in the page's language: the half before the separator in
+    Vietnamese, the half after it in English. A text with no separator, or with several (a
+    name may hold one), is shown whole: a message never loses words."""
+    if not text:
+        return ""
+    if text.count(BOTH) != 1:
+        return text
+    vietnamese, english = text.split(BOTH)
+    return english if locale.startswith("en") and english else vietnamese

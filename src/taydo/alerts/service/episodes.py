@@ -56,10 +56,23 @@ def _titles(rule: RuleDef | None, t: Transition, where: str | None) -> tuple[str
                 level_vi, level_en = level.label, level.label_en or level.label
     if t.risk_level:
         level_vi, level_en = RISK_BY_LEVEL[t.risk_level].vi, RISK_BY_LEVEL[t.risk_level].en
-    where = where or t.target
-    vi = f"{name}: {level_vi} — {where}" if level_vi else f"{name} — {where}"
-    en = f"{name_en}: {level_en} — {where}" if level_en else f"{name_en} — {where}"
+    where_vi, where_en = (where, where) if where else _unnamed(t.target)
+    vi = f"{name}: {level_vi} — {where_vi}" if level_vi else f"{name} — {where_vi}"
+    en = f"{name_en}: {level_en} — {where_en}" if level_en else f"{name_en} — {where_en}"
     return vi[:400], en[:400]
+
+
+# What an alert is about when nothing names it (an area whose units were never loaded, a
+# dataset removed since): its code, said as what it is rather than the engine's "area:…".
+_UNNAMED = {"area": ("Địa bàn", "Area"), "dataset": ("Bộ dữ liệu", "Dataset")}
+
+
+def _unnamed(target: str) -> tuple[str, str]:
+    kind, _sep, code = target.partition(":")
+    words = _UNNAMED.get(kind)
+    if words is None or not code:
+        return target, target
+    return f"{words[0]} {code}", f"{words[1]} {code}"
 
 
 def _context(session: Session, t: Transition) -> tuple[str | None, str | None]:

@@ -2,9 +2,9 @@
 
 Metric and entity-type labels come from the packs' ``entity_types.yaml``, sector labels from
 the packs' ``kpis.yaml`` (``sectors``), pillar labels are the city's three pillars (plus the
-KPI framework's own codes); agency, dataset and area names come from the catalog and geography
-tables. Every label is a (Vietnamese, English) pair; an unknown code is returned as itself, so
-a label never hides data.
+KPI framework's own codes), role labels the access model's; agency, dataset and area names
+come from the catalog and geography tables. Every label is a (Vietnamese, English) pair; an
+unknown code is returned as itself, so a label never hides data.
 
 The pack files do not change while the server runs (read once per set of packs); the tables do
 (an administrator adds an agency), so their names are kept for a short while only
@@ -29,6 +29,7 @@ from taydo.catalog.service.packs import load_entity_types
 from taydo.core.db import Database
 from taydo.core.errors import NotFound
 from taydo.core.plugins import packs
+from taydo.core.principal import ROLES
 from taydo.geo.service import get_area
 
 __all__ = [
@@ -81,6 +82,7 @@ KINDS: tuple[str, ...] = (
     "dataset",
     "area",
     "rule_kind",
+    "role",
 )
 
 TABLE_TTL_S = 30.0
@@ -175,6 +177,7 @@ class Words:
             "sector": self.labels.sectors,
             "pillar": PILLARS,
             "rule_kind": RULE_KINDS,
+            "role": ROLES,
             "agency": self.agencies,
             "dataset": self.datasets,
         }.get(kind, {})
@@ -198,6 +201,7 @@ class Words:
             "sector": self.labels.sectors,
             "pillar": PILLARS,
             "rule_kind": RULE_KINDS,
+            "role": ROLES,
             "agency": self.agencies,
             "dataset": self.datasets,
             "area": {k: v for k, v in self.areas.items() if v is not None},
