@@ -9,6 +9,29 @@
     window.addEventListener("resize", () => chart.resize());
     return chart;
   }
+  // The wall is not scrolled and its type may not shrink (24 px at 4K): the screen is cut into
+  // columns of about 12em and each pillar gets its share by the height of its cards and
+  // headings as first laid out (two columns each, console's kpi.css) — one column each, then
+  // the next column to the pillar with the most height per column — so the longest column,
+  // which sets the board's height, is as short as it can be.
+  function fitWall() {
+    const board = document.querySelector(".kpi-dashboard .pillars");
+    if (!board) return;
+    const pillars = Array.from(board.querySelectorAll(".pillar"));
+    if (!pillars.length) return;
+    const em = parseFloat(getComputedStyle(board).fontSize) || 16;
+    const total = Math.max(pillars.length, Math.floor(board.clientWidth / (12 * em)));
+    const counts = pillars.map((p) => Math.max(1, Array.from(p.querySelectorAll(".kpi-card, .sector h3"))
+      .reduce((sum, el) => sum + el.getBoundingClientRect().height, 0)));
+    const cols = counts.map(() => 1);
+    for (let spare = total - pillars.length; spare > 0; spare -= 1) {
+      let most = 0;
+      counts.forEach((n, i) => { if (n / cols[i] > counts[most] / cols[most]) most = i; });
+      cols[most] += 1;
+    }
+    pillars.forEach((p, i) => { p.style.columnCount = String(cols[i]); });
+    board.style.gridTemplateColumns = cols.map((c) => "minmax(0, " + c + "fr)").join(" ");
+  }
   document.addEventListener("DOMContentLoaded", () => {
     const kpi = document.getElementById("kpi");
     if (kpi) {
@@ -47,6 +70,8 @@
       }
     }
     if (document.body.classList.contains("wall") && document.querySelector(".kpi-dashboard")) {
+      fitWall();
+      window.addEventListener("resize", fitWall);
       setTimeout(() => window.location.reload(), 5 * 60 * 1000);
     }
   });

@@ -141,7 +141,9 @@
     if (!fitted && markers.size) {
       fitted = true; // from the rows: the cluster may still be taking its chunks
       const bounds = L.latLngBounds(json.rows.map((r) => [r[2], r[3]]));
-      if (bounds.isValid()) map.fitBounds(bounds.pad(0.05));
+      // Not animated: a zoom animation still running when someone (a keyboard user, the
+      // phone layout's first view) sets the view ends by moving the map back to its target.
+      if (bounds.isValid()) map.fitBounds(bounds.pad(0.05), { animate: false });
     }
     if (stations) stations.later();
   }
@@ -161,7 +163,7 @@
       if (!geo || !geo.features || !geo.features.length) return;
       const drawn = TaydoMap.outlines(map, geo, { renderer, basemap: withBasemap });
       root.dataset.outlines = String(geo.features.length);
-      if (!markers.size) map.fitBounds(drawn.layer.getBounds());
+      if (!markers.size) map.fitBounds(drawn.layer.getBounds(), { animate: false });
       else drawn.declutter();
     })
     .catch(() => {});
