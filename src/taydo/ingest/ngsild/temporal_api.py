@@ -408,6 +408,34 @@ def _answer(
     return respond(request, body, context, status=206 if cut else 200, headers=extra or None)
 
 
+async def _query_answer(
+    request: Request,
+    runtime: AppRuntime,
+    principal: Principal,
+    query: EntityQuery,
+    context: Any,
+    window: Any,
+    options: str | None,
+    aggrMethods: str | None,
+    aggrPeriodDuration: str | None,
+    lastN: int | None,
+) -> Response:
+    """The temporal query's answer, by GET or POST: the selected entities' histories."""
+    flags = options_of(options)
+    aggregation = parse_aggregation(aggrMethods, aggrPeriodDuration, flags)
+    if aggregation is not None:
+        await _settle(runtime)
+    names = query.names
+    entities, total = await query.run(request, principal, context)
+    page = temporal.Page(wanted=lastN)
+    body = await run_in_threadpool(
+        temporal.temporal_entities, runtime, entities, context, window,
+        read.NameMatcher(context, names) if names else None, lastN,
+        "temporalValues" in flags, aggregation, page,
+    )  # fmt: skip
+    return _answer(request, body, context, page, query.headers(total))
+
+
 @router.get("/temporal/entities")
 async def query_temporal_entities(
     request: Request,
@@ -427,19 +455,10 @@ async def query_temporal_entities(
     ``count=true`` → ``NGSILD-Results-Count``; instances cut → 206 + ``Content-Range``."""
     context = await get_context(request)
     window = temporal.window(timerel, timeAt, endTimeAt)
-    flags = options_of(options)
-    aggregation = parse_aggregation(aggrMethods, aggrPeriodDuration, flags)
-    if aggregation is not None:
-        await _settle(runtime)
-    names = query.names
-    entities, total = await query.run(request, principal, context)
-    page = temporal.Page(wanted=lastN)
-    body = await run_in_threadpool(
-        temporal.temporal_entities, runtime, entities, context, window,
-        read.NameMatcher(context, names) if names else None, lastN,
-        "temporalValues" in flags, aggregation, page,
+    return await _query_answer(
+        request, runtime, principal, query, context, window,
+        options, aggrMethods, aggrPeriodDuration, lastN,
     )  # fmt: skip
-    return _answer(request, body, context, page, query.headers(total))
 
 
 @router.post("/temporal/entityOperations/query")
@@ -471,19 +490,10 @@ async def batch_query_temporal(
     query = EntityQuery(**kw, limit=limit, offset=offset, count=count)
     query.selectors = selectors
     window = temporal.window(when.get("timerel"), when.get("timeAt"), when.get("endTimeAt"))
-    flags = options_of(options)
-    aggregation = parse_aggregation(aggrMethods, aggrPeriodDuration, flags)
-    if aggregation is not None:
-        await _settle(runtime)
-    names = query.names
-    entities, total = await query.run(request, principal, context)
-    page = temporal.Page(wanted=lastN)
-    answer = await run_in_threadpool(
-        temporal.temporal_entities, runtime, entities, context, window,
-        read.NameMatcher(context, names) if names else None, lastN,
-        "temporalValues" in flags, aggregation, page,
+    return await _query_answer(
+        request, runtime, principal, query, context, window,
+        options, aggrMethods, aggrPeriodDuration, lastN,
     )  # fmt: skip
-    return _answer(request, answer, context, page, query.headers(total))
 
 
 @router.get("/temporal/entities/{entity_id}")

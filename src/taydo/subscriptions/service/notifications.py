@@ -36,7 +36,17 @@ from taydo.subscriptions.models import Subscription
 from taydo.subscriptions.service.changes import notification_flag, previous_values
 from taydo.subscriptions.service.index import Entry, local_name
 
-__all__ = ["KIND", "Change", "load_entities", "notify", "record_outcome", "record_outcomes"]
+__all__ = [
+    "KIND",
+    "Change",
+    "body_and_headers",
+    "claim_period",
+    "entity_elements",
+    "load_entities",
+    "notify",
+    "record_outcome",
+    "record_outcomes",
+]
 
 KIND = "ngsi-ld"  # the outbox's direct POSTs of this domain (taydo.alerts.outbound)
 EVENT = "ngsild.notification"
@@ -138,7 +148,7 @@ def _concise(attr: Any) -> Any:
     return {k: _concise(v) if isinstance(v, dict) else v for k, v in rest.items()}
 
 
-def _elements(
+def entity_elements(
     entry: Entry,
     entity: Stored,
     change: Change,
@@ -182,7 +192,7 @@ def _elements(
     return [{k: _concise(v) for k, v in e.items()} for e in out]
 
 
-def _body_and_headers(
+def body_and_headers(
     entry: Entry, data: list[dict[str, Any]], now: datetime
 ) -> tuple[dict[str, Any], dict[str, str]]:
     body: dict[str, Any] = {
@@ -201,12 +211,11 @@ def _body_and_headers(
     return body, {"Content-Type": "application/json", "Link": link}
 
 
-def _claim_throttled(session: Any, entry: Entry, now: datetime) -> bool:
-    """Whether the subscription may notify now (its throttling period has passed); moves its
-    clock on if so. One UPDATE, so two processes never both take the same period."""
-    if entry.throttling <= 0:
-        return True
-    since = now - timedelta(seconds=entry.throttling)
+def claim_period(session: Any, entry: Entry, seconds: float, now: datetime) -> bool:
+    """Take the subscription's current period of ``seconds`` (its throttling, or its
+    ``timeInterval``) if the last one has passed; moves its clock on if so. One UPDATE, so two
+    processes never both take the same period."""
+    since = now - timedelta(seconds=seconds)
     claimed = session.execute(
         update(Subscription)
         .where(
@@ -217,6 +226,11 @@ def _claim_throttled(session: Any, entry: Entry, now: datetime) -> bool:
         .execution_options(synchronize_session=False)
     )
     return bool(claimed.rowcount)
+
+
+def _claim_throttled(session: Any, entry: Entry, now: datetime) -> bool:
+    """Whether the subscription may notify now (no throttling, or its period has passed)."""
+    return entry.throttling <= 0 or claim_period(session, entry, entry.throttling, now)
 
 
 def notify(
@@ -260,11 +274,11 @@ def notify(
                 elements = rendered.get(key)
                 if elements is None:
                     previous = previous_values(database, change) if show else None
-                    elements = rendered[key] = _elements(entry, entity, change, previous)
+                    elements = rendered[key] = entity_elements(entry, entity, change, previous)
                 data.extend(elements)
             if not data or not _claim_throttled(session, entry, now):
                 continue
-            body, headers = _body_and_headers(entry, data, now)
+            body, headers = body_and_headers(entry, data, now)
             posts.append(
                 Post(KIND, entry.sub_id, entry.queue, entry.uri, body, headers, EVENT, max_attempts)
             )

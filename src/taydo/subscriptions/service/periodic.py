@@ -16,24 +16,22 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy import or_, update
 
 from taydo.alerts.outbound import enqueue_post
 from taydo.core import clock
 from taydo.core.db import Database
 from taydo.ingest.ngsild.context import ContextResolver
 from taydo.ingest.ngsild.read import Stored, query_entities, type_check
-from taydo.subscriptions.models import Subscription
 from taydo.subscriptions.service.index import Entry, SubscriptionIndex
 from taydo.subscriptions.service.notifications import (
     EVENT,
     KIND,
     Change,
-    _body_and_headers,
-    _elements,
+    body_and_headers,
+    claim_period,
+    entity_elements,
 )
 
 __all__ = ["DUTY", "MAX_ENTITIES", "PeriodicNotifier"]
@@ -57,21 +55,6 @@ def _due_entries(index: SubscriptionIndex, now: datetime) -> list[Entry]:
             continue
         out.append(entry)
     return out
-
-
-def _claim(session: Any, entry: Entry, interval: float, now: datetime) -> bool:
-    """Take this period (one UPDATE: two processes never both take it)."""
-    since = now - timedelta(seconds=interval)
-    claimed = session.execute(
-        update(Subscription)
-        .where(
-            Subscription.sub_id == entry.sub_id,
-            or_(Subscription.last_queued_at.is_(None), Subscription.last_queued_at <= since),
-        )
-        .values(last_queued_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(claimed.rowcount)
 
 
 def _selected(entry: Entry) -> Callable[[Stored], bool]:
@@ -120,7 +103,7 @@ def current_state(
         )
     data: list[dict[str, Any]] = []
     for entity in entities:
-        data.extend(_elements(entry, entity, Change(entity.entity_id)))
+        data.extend(entity_elements(entry, entity, Change(entity.entity_id)))
     return data
 
 
@@ -147,7 +130,7 @@ def tick(
         if next_due is not None and next_due.get(entry.sub_id, 0.0) > moment:
             continue
         with database.session() as session:
-            claimed = _claim(session, entry, interval, now)
+            claimed = claim_period(session, entry, interval, now)
             if next_due is not None:
                 next_due[entry.sub_id] = moment + (interval if claimed else min(interval, 1.0))
             if not claimed:
@@ -155,7 +138,7 @@ def tick(
             data = current_state(database, resolver, entry)
             if not data:
                 continue  # nothing selected (yet): the period is spent, nothing sent
-            body, headers = _body_and_headers(entry, data, now)
+            body, headers = body_and_headers(entry, data, now)
             enqueue_post(
                 session,
                 kind=KIND,
