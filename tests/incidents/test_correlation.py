@@ -168,3 +168,31 @@ def test_an_incident_opened_by_hand_receives_later_signals_of_its_ward(pack) -> 
     )
     assert second["correlation"] is None
     assert _count(database) == 2
+
+
+def test_alerts_raised_before_the_domain_listens_join_at_start(pack, app) -> None:
+    """The alert runtime starts first and judges the backlog at once: a transition published
+    before the incidents domain subscribed is judged from the database when it starts (the
+    demo's rising-fast alarm of Ninh Kiều used to miss its open king-tide incident)."""
+    from fastapi.testclient import TestClient
+
+    from taydo.incidents.schemas import IncidentIn
+    from taydo.incidents.service import create
+
+    incident, _event = create(
+        pack, None, IncidentIn(type="tidal-flooding", title="Ngập", area_code=WARD)
+    )
+    rising = make_alert(pack, "water-level-rising-fast")
+    elsewhere = make_alert(pack, "water-level-rising-fast", area=OTHER_WARD)
+    assert _alerts_of(pack, incident["id"]) == []
+    with TestClient(app):
+        linked = _alerts_of(pack, incident["id"])
+        assert linked == [str(rising["id"])] and str(elsewhere["id"]) not in linked
+    with TestClient(app):  # a second start judges again: still one link
+        assert _alerts_of(pack, incident["id"]) == [str(rising["id"])]
+    assert _count(pack) == 1
+
+
+def _alerts_of(database, incident_id: int) -> list[str]:
+    links = get_incident(database, None, incident_id)["links"]
+    return [link["ref"] for link in links if link["kind"] == "alert"]

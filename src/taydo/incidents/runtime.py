@@ -1,6 +1,7 @@
 """The incidents domain at run time: correlation (hears alert transitions and citizen
-reports), the due-time checker (one process of a cluster: the ``incidents.due`` duty) and the
-live stream hub. Every decision reads the database, so a restart loses nothing."""
+reports, and judges the alerts already active when it starts), the due-time checker (one
+process of a cluster: the ``incidents.due`` duty) and the live stream hub. Every decision
+reads the database, so a restart loses nothing."""
 
 from __future__ import annotations
 
@@ -94,12 +95,23 @@ def _subscriptions(runtime: Runtime, hub: IncidentHub) -> list[Any]:
     ]
 
 
+async def _catch_up(runtime: Runtime) -> None:
+    """Once listening, judge the alerts already active (see ``service.catch_up``)."""
+    try:
+        events = await asyncio.to_thread(service.catch_up, runtime.db)
+    except Exception:  # the domain still starts; live transitions are judged as they come
+        log.exception("judging the active alerts at start failed")
+        return
+    await publish(runtime, events)
+
+
 async def start(runtime: Runtime) -> None:
     if not runtime.first_start("incidents"):
         runtime.keep_subscriptions("incidents", _subscriptions(runtime, runtime.get(IncidentHub)))
         return
     hub = runtime.provide(IncidentHub())
     runtime.keep_subscriptions("incidents", _subscriptions(runtime, hub))
+    await _catch_up(runtime)
     runtime.when_stopping(hub.close_streams)
     checker = runtime.provide(DueChecker(runtime))
     await runtime.leases.duty(DUE_DUTY, checker.start, checker.stop)

@@ -3,7 +3,12 @@
 (``correlation``), due times and the KPI counts (``due``), notifications (``notices``)."""
 
 from taydo.incidents.service.common import STATUS_LABELS, incident_dict
-from taydo.incidents.service.correlation import correlate, remember_report, take_reports
+from taydo.incidents.service.correlation import (
+    catch_up,
+    correlate,
+    remember_report,
+    take_reports,
+)
 from taydo.incidents.service.definitions import (
     delete_correlation,
     get_sop,
@@ -40,6 +45,7 @@ __all__ = [
     "add_note",
     "assign",
     "board_columns",
+    "catch_up",
     "change_status",
     "check_due",
     "complete_step",

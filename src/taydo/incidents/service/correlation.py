@@ -28,7 +28,7 @@ from taydo.incidents.service.common import event_of, record
 from taydo.incidents.service.definitions import correlation_rules, correlation_rules_in
 from taydo.incidents.service.incidents import _alert_snapshot, create_in, link_in
 
-__all__ = ["correlate", "remember_report", "take_reports"]
+__all__ = ["catch_up", "correlate", "remember_report", "take_reports"]
 
 Link = tuple[str, str, dict[str, Any]]
 
@@ -223,6 +223,29 @@ def correlate(
     if not data.get("area_code") or (kind == "alert" and data.get("state") == "resolved"):
         return []  # nothing to judge: the rules are not read
     return _correlate(database, correlation_rules(database), kind, data, now or clock.now())
+
+
+CATCH_UP_PAGE = 500  # active alerts read per query when the domain starts
+
+
+def catch_up(database: Database, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Judge every active alert once, when the incidents domain starts listening: alert
+    transitions published before it listened (the alert runtime starts first and judges the
+    backlog at once) or while no process ran are not lost. Linking is idempotent, so an alert
+    judged live as well is still one link."""
+    rules = correlation_rules(database)
+    if not any(rule.enabled for rule in rules):
+        return []
+    moment = now or clock.now()
+    events: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        alerts = list_alerts(database, None, active=True, limit=CATCH_UP_PAGE, offset=offset)
+        for alert in alerts:
+            events += _correlate(database, rules, "alert", alert, moment)
+        if len(alerts) < CATCH_UP_PAGE:
+            return events
+        offset += CATCH_UP_PAGE
 
 
 def _correlate(
