@@ -115,3 +115,18 @@ def test_time_out_bad_answers_and_refused() -> None:
             await Pool(2.0).post("ftp://example.org/x", b"{}", {})
 
     run(go())
+
+
+def test_a_header_that_would_split_the_request_and_endless_headers_are_refused() -> None:
+    async def go() -> Server:
+        # 200,000 bytes of one header: more than an answer's head may hold (HEAD_MAX)
+        server = Server(lambda n: b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 200_000 + b"\r\n\r\n")
+        async with server as url:
+            with pytest.raises(ValueError):  # never written: a subscriber's receiverInfo value
+                await Pool(5.0).post(url, b"{}", {"X-Info": "a\r\nX-Injected: yes"})
+            with pytest.raises(HttpError):
+                await Pool(5.0).post(url, b"{}", {})
+        return server
+
+    server = run(go())
+    assert server.bodies == [b"{}"]  # only the second request reached the receiver
