@@ -111,6 +111,13 @@ def test_dti_page(cantho: Database, client: TestClient, headers_for: Headers) ->
     assert "0.6924" in page and "hạng 5/63" in page
     assert "0.2947" in page  # the published main indices of 2022
     merged = client.get("/dti", headers=viewer).text
-    assert "cantho-cu, soctrang, haugiang" in merged
+    # the provinces before the merger by their names (dti.yaml ``provinces``), never their keys
+    assert (
+        "TP. Cần Thơ (trước sáp nhập 2025), Sóc Trăng (trước sáp nhập 2025), "
+        "Hậu Giang (trước sáp nhập 2025)" in merged
+    )
+    assert "TP. Cần Thơ (trước sáp nhập 2025)</a>" in page  # the province chips
+    for key in ("cantho-cu", "soctrang", "haugiang"):
+        assert f">{key}<" not in merged and f">{key}<" not in page
     dti405 = client.get("/dti?framework=dti-405", headers=viewer).text
     assert "47 components" in dti405

@@ -1,10 +1,12 @@
 """Words for codes: the one place the console turns a catalog code into what a person reads.
 
 Metric and entity-type labels come from the packs' ``entity_types.yaml``, sector labels from
-the packs' ``kpis.yaml`` (``sectors``), pillar labels are the city's three pillars (plus the
-KPI framework's own codes), role labels the access model's; agency, dataset and area names
-come from the catalog and geography tables. Every label is a (Vietnamese, English) pair; an
-unknown code is returned as itself, so a label never hides data.
+the packs' ``kpis.yaml`` (``sectors``), the names of provinces no current area code names
+(those before the 2025 merger) from the packs' ``dti.yaml`` (``provinces``); pillar labels are
+the city's three pillars (plus the KPI framework's own codes), role labels the access
+model's; agency, dataset and area names come from the catalog and geography tables. Every
+label is a (Vietnamese, English) pair; an unknown code is returned as itself, so a label
+never hides data.
 
 The pack files do not change while the server runs (read once per set of packs); the tables do
 (an administrator adds an agency), so their names are kept for a short while only
@@ -97,6 +99,7 @@ class Labels:
     # A metric name seen under one type only is labelled the same under a type no pack defines.
     any_type: dict[str, Pair]
     sectors: dict[str, Pair] = field(default_factory=dict)
+    provinces: dict[str, Pair] = field(default_factory=dict)
 
     def type_label(self, type_name: str) -> Pair:
         return self.types.get(type_name, (type_name, type_name))
@@ -106,15 +109,16 @@ class Labels:
         return found or self.any_type.get(metric, (metric, metric))
 
 
-def _sectors(data_dir: Path) -> dict[str, Pair]:
-    path = data_dir / "kpis.yaml"
+def _named(data_dir: Path, file_name: str, key: str) -> dict[str, Pair]:
+    """``code → (name, name_en)`` of the list ``key`` of a pack file (sectors, provinces)."""
+    path = data_dir / file_name
     if not path.exists():
         return {}
     # kpis.yaml is long (every KPI); the C loader reads it in a tenth of the time.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506
     found: dict[str, Pair] = {}
-    for item in data.get("sectors") or [] if isinstance(data, dict) else []:
+    for item in data.get(key) or [] if isinstance(data, dict) else []:
         if isinstance(item, dict) and item.get("code") and item.get("name"):
             found[str(item["code"])] = (str(item["name"]), str(item.get("name_en") or item["name"]))
     return found
@@ -126,6 +130,7 @@ def _labels(data_dirs: tuple[Path, ...]) -> Labels:
     metrics: dict[tuple[str, str], Pair] = {}
     any_type: dict[str, Pair] = {}
     sectors: dict[str, Pair] = {}
+    provinces: dict[str, Pair] = {}
     for data_dir in data_dirs:
         for type_name, spec in load_entity_types(data_dir).items():
             types[type_name] = (spec.label, spec.label_en or spec.label)
@@ -133,8 +138,9 @@ def _labels(data_dirs: tuple[Path, ...]) -> Labels:
                 pair = (metric.label, metric.label_en or metric.label)
                 metrics[(type_name, name)] = pair
                 any_type.setdefault(name, pair)
-        sectors.update(_sectors(data_dir))
-    return Labels(types, metrics, any_type, sectors)
+        sectors.update(_named(data_dir, "kpis.yaml", "sectors"))
+        provinces.update(_named(data_dir, "dti.yaml", "provinces"))
+    return Labels(types, metrics, any_type, sectors, provinces)
 
 
 def labels_of(plugins: PluginManager) -> Labels:
@@ -171,7 +177,8 @@ class Words:
             found = self.labels.metric_label(type_name, code)
             return None if found == (code, code) else found
         if kind == "area":
-            return self.area(code.removeprefix("area:"))
+            code = code.removeprefix("area:")
+            return self.labels.provinces.get(code) or self.area(code)
         table: dict[str, Pair] = {
             "type": self.labels.types,
             "sector": self.labels.sectors,
