@@ -227,12 +227,13 @@ def _geo(raw: Any) -> tuple[dict[str, Any], GeoQuery]:
         raise _bad("geoQ.coordinates must be an array (or its JSON text)")
     if len(text) > 100_000:
         raise _bad("geoQ.coordinates: too many coordinates")
-    query = parse_geoquery(georel, geometry, text)
+    geoproperty = raw.get("geoproperty")
+    if geoproperty is not None and not isinstance(geoproperty, str):
+        raise _bad("geoQ.geoproperty must be an attribute name")
+    query = parse_geoquery(georel, geometry, text, geoproperty)
     out = {"geometry": geometry, "coordinates": orjson.loads(text), "georel": georel}
-    if "geoproperty" in raw:
-        if raw["geoproperty"] != "location":
-            raise NgsiError("OperationNotSupported", "geoQ.geoproperty: only location is queried")
-        out["geoproperty"] = "location"
+    if geoproperty is not None:
+        out["geoproperty"] = geoproperty
     return out, query
 
 

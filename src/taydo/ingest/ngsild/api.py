@@ -87,6 +87,7 @@ class EntityQuery:
         georel: str | None = None,
         geometry: str | None = None,
         coordinates: str | None = None,
+        geoproperty: str | None = None,
         limit: int = Query(20, ge=0, le=MAX_OFFSET),
         offset: int = Query(0, ge=0, le=MAX_OFFSET),
         count: bool = False,
@@ -107,7 +108,9 @@ class EntityQuery:
         if limit > read.MAX_LIMIT:
             raise NgsiError("TooManyResults", f"limit must be ≤ {read.MAX_LIMIT}")
         self.q = parse_q(q) if q else None
-        self.geo = parse_geoquery(georel, geometry, coordinates) if georel else None
+        if geoproperty is not None and not georel:
+            raise NgsiError("BadRequestData", "geoproperty needs georel, geometry and coordinates")
+        self.geo = parse_geoquery(georel, geometry, coordinates, geoproperty) if georel else None
         wanted = list(self.names or []) + (sorted(self.q.attributes()) if self.q else [])
         if self.names is not None and not wanted:
             raise NgsiError("BadRequestData", "attrs is empty")

@@ -390,8 +390,8 @@ def query_body(body: Any, *, temporal: bool = False) -> dict[str, Any]:
         out["coordinates"] = (
             coordinates if isinstance(coordinates, str) else _json_text(coordinates)
         )
-        if geo.get("geoproperty", "location") != "location":
-            raise NgsiError("OperationNotSupported", "geoproperty other than location")
+        if "geoproperty" in geo:
+            out["geoproperty"] = _text(geo["geoproperty"], "geoproperty")
     if "entities" in body:
         out["selectors"] = selectors_of(body["entities"])
     for member in ("pick", "omit", "datasetId"):

@@ -295,13 +295,21 @@ def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 @dataclass(frozen=True)
 class GeoQuery:
-    relation: str  # near | within | intersects | disjoint | equals | contains
+    relation: str  # near | within | intersects | disjoint | equals | contains | overlaps
     geometry: BaseGeometry
     max_distance: float | None = None
     min_distance: float | None = None
+    geoproperty: str = "location"  # the GeoProperty compared (a term of the caller's context)
+
+    @property
+    def on_location(self) -> bool:
+        """Whether the query is on ``location`` (the catalog's indexed position)."""
+        return self.geoproperty in ("location", LOCATION_IRI)
 
     def bbox(self) -> tuple[float, float, float, float] | None:
         """A lon/lat box that holds every match (for the SQL prefilter), when one exists."""
+        if not self.on_location:
+            return None  # the catalog indexes the location only
         if self.relation == "near" and self.max_distance is not None:
             point = self.geometry.centroid
             dlat = self.max_distance / 111_000 + 1e-6
@@ -327,6 +335,8 @@ class GeoQuery:
                 return bool(geometry.disjoint(self.geometry))
             if self.relation == "contains":
                 return bool(geometry.contains(self.geometry))
+            if self.relation == "overlaps":
+                return bool(geometry.overlaps(self.geometry))
             return bool(geometry.equals(self.geometry))
         except GEOSException:
             return False
@@ -383,7 +393,18 @@ def _points(geometry: BaseGeometry) -> list[tuple[float, float]]:
     return [(c[0], c[1]) for c in geometry.coords]
 
 
-def parse_geoquery(georel: str, geometry: str | None, coordinates: str | None) -> GeoQuery:
+LOCATION_IRI = "https://uri.etsi.org/ngsi-ld/location"
+GEORELS = ("near", "within", "intersects", "disjoint", "equals", "contains", "overlaps")
+_GEOPROPERTY = re.compile(r"^[^\s<>\"'=;()\[\]\x00-\x1f\x7f]{1,255}$")
+
+
+def parse_geoquery(
+    georel: str, geometry: str | None, coordinates: str | None, geoproperty: str | None = None
+) -> GeoQuery:
+    """A geo-query (§4.10) from its parameters; ``geoproperty`` names the GeoProperty the
+    query applies to (``location`` when not given)."""
+    if geoproperty is not None and not _GEOPROPERTY.match(geoproperty):
+        raise NgsiError("BadRequestData", f"invalid geoproperty {geoproperty[:80]!r}")
     if not geometry or not coordinates:
         raise NgsiError("BadRequestData", "georel needs geometry and coordinates")
     try:
@@ -392,7 +413,7 @@ def parse_geoquery(georel: str, geometry: str | None, coordinates: str | None) -
         raise NgsiError("BadRequestData", "coordinates must be a JSON array") from exc
     shape_ = geometry_of({"type": geometry, "coordinates": coords})
     relation, *modifiers = georel.split(";")
-    if relation not in ("near", "within", "intersects", "disjoint", "equals", "contains"):
+    if relation not in GEORELS:
         raise NgsiError("BadRequestData", f"unsupported georel {relation[:40]!r}")
     max_distance = min_distance = None
     for modifier in modifiers:
@@ -411,7 +432,9 @@ def parse_geoquery(georel: str, geometry: str | None, coordinates: str | None) -
             raise NgsiError("BadRequestData", f"bad georel modifier {modifier[:40]!r}")
     if relation == "near" and max_distance is None and min_distance is None:
         raise NgsiError("BadRequestData", "near needs maxDistance or minDistance")
-    return GeoQuery(relation, shape_, max_distance, min_distance)
+    if relation != "near" and modifiers:
+        raise NgsiError("BadRequestData", "maxDistance and minDistance apply to near only")
+    return GeoQuery(relation, shape_, max_distance, min_distance, geoproperty or "location")
 
 
 # -- scope queries ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from shapely.geometry import Point
 from sqlalchemy import Table, select
 
 from taydo.catalog import service as catalog
@@ -26,7 +27,7 @@ from taydo.ingest.ngsild.models import EntityType
 from taydo.ingest.ngsild.query import MISSING, GeoQuery, Query, geometry_of
 from taydo.ingest.ngsild.shape import Order, sort_key
 
-__all__ = ["Stored", "query_entities", "render", "retrieve", "stored_of"]
+__all__ = ["Stored", "geo_matches", "query_entities", "render", "retrieve", "stored_of"]
 
 MAX_LIMIT = 1000
 
@@ -219,7 +220,7 @@ def query_entities(
         types=candidates,
         or_ids=_typed_also(candidates),
         bbox=geo.bbox() if geo is not None else None,
-        located=geo is not None,
+        located=geo is not None and geo.on_location,
     )
     matched: list[Stored] = []
     total = 0
@@ -230,7 +231,7 @@ def query_entities(
                 continue
             if q is not None and not q.matches(_getter(entity, request)):
                 continue
-            if geo is not None and not _geo_matches(entity, geo):
+            if geo is not None and not geo_matches(entity, geo, request):
                 continue
             if also is not None and not also(entity):
                 continue
@@ -283,7 +284,28 @@ def _getter(entity: Stored, request: Context) -> Callable[[str], Any]:
     return get
 
 
-def _geo_matches(entity: Stored, geo: GeoQuery) -> bool:
+def geo_matches(entity: Stored, geo: GeoQuery, request: Context) -> bool:
+    """Whether the entity's GeoProperty ``geo.geoproperty`` (a term of ``request``; any of
+    its instances) meets the geo-query."""
+    if geo.on_location:
+        return _location_matches(entity, geo)
+    name = _stored_name(geo.geoproperty, request, entity)
+    if name == NGSI:
+        return False
+    values = [entity.attributes[name]] if name in entity.attributes else []
+    values += [i.get("value") for i in _instances(entity).get(name, {}).values()]
+    for value in values:
+        try:
+            geometry = geometry_of(value)
+        except NgsiError:
+            continue  # not a geometry: this attribute is no GeoProperty
+        point = geometry if isinstance(geometry, Point) else geometry.representative_point()
+        if geo.matches(geometry, point.x, point.y):
+            return True
+    return False
+
+
+def _location_matches(entity: Stored, geo: GeoQuery) -> bool:
     if entity.lon is None or entity.lat is None:
         return False
     location = entity.attributes.get("location")

@@ -28,10 +28,9 @@ from taydo.core.access import Principal
 from taydo.core.db import Database
 from taydo.ingest.ngsild.context import CORE_CONTEXT_URL, Context, ContextResolver
 from taydo.ingest.ngsild.entity import translate
-from taydo.ingest.ngsild.errors import NgsiError
 from taydo.ingest.ngsild.http import JSONLD_REL
-from taydo.ingest.ngsild.query import MISSING, geometry_of
-from taydo.ingest.ngsild.read import NameMatcher, Stored, render, stored_of
+from taydo.ingest.ngsild.query import MISSING
+from taydo.ingest.ngsild.read import NameMatcher, Stored, geo_matches, render, stored_of
 from taydo.subscriptions.models import Subscription
 from taydo.subscriptions.service.changes import notification_flag, previous_values
 from taydo.subscriptions.service.index import Entry, local_name
@@ -118,18 +117,7 @@ def _getter(entity: Stored, request: Context, overlay: dict[str, float]) -> Call
 
 
 def _geo_ok(entry: Entry, entity: Stored) -> bool:
-    if entry.geo is None:
-        return True
-    if entity.lon is None or entity.lat is None:
-        return False
-    location = entity.attributes.get("location")
-    try:
-        geometry = geometry_of(location) if location is not None else None
-    except NgsiError:
-        geometry = None
-    if geometry is None:
-        geometry = geometry_of({"type": "Point", "coordinates": [entity.lon, entity.lat]})
-    return entry.geo.matches(geometry, entity.lon, entity.lat)
+    return entry.geo is None or geo_matches(entity, entry.geo, entry.context)
 
 
 def _concise(attr: Any) -> Any:
