@@ -14,7 +14,7 @@ from taydo.core.access import Principal, requires
 from taydo.core.bounds import MAX_INT64, MAX_OFFSET
 from taydo.core.deps import AppRuntime, Db
 from taydo.core.runtime import runtime_of
-from taydo.ingest.ngsild import discovery, read, registrations
+from taydo.ingest.ngsild import discovery, forward, read, registrations
 from taydo.ingest.ngsild.entity import check_entity_id, parse_attributes
 from taydo.ingest.ngsild.errors import NgsiError
 from taydo.ingest.ngsild.handlers import (
@@ -182,9 +182,12 @@ async def query_entities(
         geometry_property=geometryProperty, dataset_id=datasetId,
     )  # fmt: skip
     entities, total = await query.run(request, principal, context)
+    entities, total, warning = await forward.query_with_sources(
+        request, principal, context, entities, total, query.limit
+    )
     return await answer_entities(
-        request, entities, shape, query.headers(total), principal=principal,
-        join=Join.of(join, joinLevel),
+        request, entities, shape, {**(query.headers(total) or {}), **warning} or None,
+        principal=principal, join=Join.of(join, joinLevel),
     )  # fmt: skip
 
 
@@ -231,10 +234,24 @@ async def retrieve_entity(
         context, options=options, names=names_of(attrs), pick=pick, omit=omit, lang=lang,
         geometry_property=geometryProperty, dataset_id=datasetId,
     )  # fmt: skip
-    entity = await run_in_threadpool(read.retrieve, db, resolver(runtime), principal, entity_id)
-    return await answer_entity(
-        request, entity, shape, principal=principal, join=Join.of(join, joinLevel)
+    missing: NgsiError | None = None
+    try:
+        entity = await run_in_threadpool(read.retrieve, db, resolver(runtime), principal, entity_id)
+    except NgsiError as exc:
+        if exc.kind != "ResourceNotFound":
+            raise
+        entity, missing = None, exc
+    found, warning = await forward.retrieve_with_sources(
+        request, principal, context, entity_id, entity, attrs
     )
+    if found is None:
+        assert missing is not None
+        raise missing
+    answer = await answer_entity(
+        request, found, shape, principal=principal, join=Join.of(join, joinLevel)
+    )
+    answer.headers.update(warning)
+    return answer
 
 
 async def _whole_entity(

@@ -1,7 +1,7 @@
 """Context source registrations (``/csourceRegistrations``, ETSI GS CIM 009 §5.9) and the
 subscriptions to them (``/csourceSubscriptions``, §5.11): created, retrieved, queried,
-updated and deleted, validated as the spec says. Stored only: the broker forwards no query
-to a registered source and sends no notification about registrations.
+updated and deleted, validated as the spec says. The entity reads forward to the matching
+registrations (``forward.py``); no notification is sent about registrations.
 """
 
 from __future__ import annotations
