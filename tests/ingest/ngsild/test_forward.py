@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from taydo.app import create_app
 from tests.serving import free_port, serve_in_thread
@@ -39,13 +39,13 @@ def prop(value: Any, when: str | None = None) -> dict[str, Any]:
 
 class Source:
     """A context source: answers GET /ngsi-ld/v1/entities[/{id}] from ``entities`` and
-    records each request; ``status`` other than 200 plays a failing source, ``hang`` one
-    that never answers in time."""
+    records each request; ``status`` other than 200 plays a failing source, 0 one that never
+    answers in time, -1 one that sends its answer a byte at a time (until ``hang`` is set)."""
 
     def __init__(self, entities: list[dict[str, Any]], status: int = 200) -> None:
         self.entities = {e["id"]: e for e in entities}
         self.status = status
-        self.hang = threading.Event() if status == 0 else None
+        self.hang = threading.Event() if status <= 0 else None
         self.seen: list[dict[str, Any]] = []
         app = FastAPI()
 
@@ -64,6 +64,15 @@ class Source:
     def _answer(self, request: Request, found: list[Any], *, single: bool) -> Any:
         self.seen.append({"path": request.url.path, "params": dict(request.query_params),
                           "headers": dict(request.headers)})  # fmt: skip
+        if self.status == -1:
+            assert self.hang is not None
+            hang = self.hang
+
+            def drip() -> Iterator[bytes]:
+                while not hang.wait(0.2):
+                    yield b" "
+
+            return StreamingResponse(drip(), media_type="application/json")
         if self.hang is not None:
             self.hang.wait(10)
         if self.status != 200:
@@ -185,24 +194,27 @@ def test_query_merges_and_adds_what_only_sources_hold(client, auth, serve) -> No
 
 def test_a_failing_source_gives_a_partial_answer(client, auth, serve) -> None:  # type: ignore[no-untyped-def]
     good, broken, slow = Source(INCLUSIVE), Source(INCLUSIVE, 500), Source(INCLUSIVE, 0)
+    drip = Source(INCLUSIVE, -1)
     register(client, auth, serve(good), id="urn:ngsi-ld:ContextSourceRegistration:good")
     register(client, auth, serve(broken), id="urn:ngsi-ld:ContextSourceRegistration:broken")
     register(client, auth, f"http://127.0.0.1:{free_port()}",
              id="urn:ngsi-ld:ContextSourceRegistration:down")  # fmt: skip
     register(client, auth, serve(slow), id="urn:ngsi-ld:ContextSourceRegistration:slow")
+    register(client, auth, serve(drip), id="urn:ngsi-ld:ContextSourceRegistration:drip")
     try:
         got = client.get(f"/ngsi-ld/v1/entities/{F1}", headers={**auth, **LINK_WQ})
         assert got.status_code == 200, got.text
         assert values(got.json())["turbidity"] == 3.0  # the good one still counts
         warning = got.headers["NGSILD-Warning"]
-        assert all(name in warning for name in ("broken", "down", "slow"))
+        assert all(name in warning for name in ("broken", "down", "slow", "drip"))
         assert "good" not in warning
         listed = client.get("/ngsi-ld/v1/entities", params={"type": KIND},
                             headers={**auth, **LINK_WQ})  # fmt: skip
         assert listed.status_code == 200 and "NGSILD-Warning" in listed.headers
     finally:
-        assert slow.hang is not None
-        slow.hang.set()
+        for source in (slow, drip):
+            assert source.hang is not None
+            source.hang.set()
 
 
 def test_via_stops_a_broker_that_registered_itself(settings, database, headers_for) -> None:  # type: ignore[no-untyped-def]

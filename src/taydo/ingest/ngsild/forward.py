@@ -292,6 +292,22 @@ async def _ask(
     params: dict[str, str],
     headers: dict[str, str],
 ) -> list[Any] | None:
+    """``_read`` within TIMEOUT_S in all (httpx's timeout bounds each step, not the whole:
+    a source that sends its answer a byte at a time is cut off too)."""
+    try:
+        return await asyncio.wait_for(_read(client, source, url, params, headers), TIMEOUT_S)
+    except TimeoutError:
+        log.warning("context source %s took longer than %s s", source.endpoint, TIMEOUT_S)
+        return None
+
+
+async def _read(
+    client: httpx.AsyncClient,
+    source: Source,
+    url: str,
+    params: dict[str, str],
+    headers: dict[str, str],
+) -> list[Any] | None:
     """The entities a source answered (a list), [] for a 404, None when it failed."""
     try:
         async with client.stream(
