@@ -8,6 +8,10 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from taydo.ingest.ngsild.query import GEOMETRY_TYPES, GEORELS
 
 ERR = "https://uri.etsi.org/ngsi-ld/errors/"
 BASE = "/ngsi-ld/v1/entities"
@@ -165,4 +169,32 @@ def test_a_bad_geo_query_is_400(client, auth, params: dict[str, Any]) -> None:  
     if body["geoQ"]:
         answer = client.post("/ngsi-ld/v1/entityOperations/query", json=body, headers=auth)
         assert answer.status_code == 400, answer.text
+        assert answer.json()["type"] == ERR + "BadRequestData"
+
+
+GEO_TEXT = st.text(alphabet='[]{},.-0123456789eE ;=nearmxDistcwhiglopsv"', max_size=40)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    georel=st.one_of(st.sampled_from(GEORELS), GEO_TEXT),
+    geometry=st.one_of(st.sampled_from(GEOMETRY_TYPES), GEO_TEXT),
+    coordinates=GEO_TEXT,
+    geoproperty=st.one_of(
+        st.none(), st.sampled_from(["observationSpace", "floodZone"]), st.text(max_size=20)
+    ),
+)
+def test_any_geo_query_is_answered_or_refused_with_400(  # type: ignore[no-untyped-def]
+    client, auth, georel: str, geometry: str, coordinates: str, geoproperty: str | None
+) -> None:
+    params = {"type": KIND, "georel": georel, "geometry": geometry, "coordinates": coordinates}
+    if geoproperty is not None:
+        params["geoproperty"] = geoproperty
+    answer = client.get(BASE, params=params, headers=auth)
+    assert answer.status_code in (200, 400), answer.text
+    if answer.status_code == 400:
         assert answer.json()["type"] == ERR + "BadRequestData"
