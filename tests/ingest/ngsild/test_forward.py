@@ -136,7 +136,9 @@ def values(body: dict[str, Any]) -> dict[str, Any]:
 
 def test_retrieve_merges_inclusive_then_auxiliary(client, auth, serve) -> None:  # type: ignore[no-untyped-def]
     inclusive, auxiliary, exclusive = Source(INCLUSIVE), Source(AUXILIARY), Source(INCLUSIVE)
-    register(client, auth, serve(inclusive))
+    info = [{"key": "X-Ok", "value": "yes"}, {"key": "X-Area", "value": "Cần Thơ"},
+            {"key": "X-Split", "value": "a\r\nX-Evil: 1"}]  # fmt: skip
+    register(client, auth, serve(inclusive), contextSourceInfo=info)
     register(client, auth, serve(auxiliary) + "/", mode="auxiliary",
              information=[{"propertyNames": ["name", "pH", "turbidity"]}])  # fmt: skip
     register(client, auth, serve(exclusive), mode="exclusive")
@@ -154,6 +156,9 @@ def test_retrieve_merges_inclusive_then_auxiliary(client, auth, serve) -> None: 
     asked = inclusive.seen[-1]
     assert asked["path"] == f"/ngsi-ld/v1/entities/{F1}"
     assert "taydo-" in asked["headers"]["via"] and WQ in asked["headers"]["link"]
+    # contextSourceInfo goes out as headers, except what would not make a valid header
+    assert asked["headers"]["x-ok"] == "yes"
+    assert not {"x-area", "x-split", "x-evil"} & set(asked["headers"])
     assert auxiliary.seen[-1]["params"]["attrs"] == "name,pH,turbidity"
     assert exclusive.seen == []  # exclusive registrations are not forwarded to
     kv = client.get(f"/ngsi-ld/v1/entities/{F1}", headers=headers,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -81,6 +82,8 @@ OPERATIONS = {
 # A token naming this broker process in Via headers (RFC 9110 §7.6.3).
 BROKER_ID = f"taydo-{uuid.uuid4().hex[:12]}"
 # contextSourceInfo keys never sent as headers (they would change the request itself)
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")  # RFC 9110 field name
+_VALUE = re.compile(r"[\x20-\x7e\t]{0,4096}")  # printable ASCII: no line breaks
 _HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "via", "accept"}
 
 
@@ -211,8 +214,10 @@ def _source_of(row: Any, asked: Asked, resolver: ContextResolver, now: datetime)
     headers = {}
     for item in body.get("contextSourceInfo") or []:
         key, value = item.get("key"), item.get("value")
-        if isinstance(key, str) and isinstance(value, str) and key.lower() not in _HOP_HEADERS:
-            headers[key] = value
+        if not (isinstance(key, str) and isinstance(value, str)):
+            continue
+        if _TOKEN.fullmatch(key) and _VALUE.fullmatch(value) and key.lower() not in _HOP_HEADERS:
+            headers[key] = value  # what would not make a valid header is left out
     return Source(str(row.resource_id), endpoint.rstrip("/"), mode, headers, wanted)
 
 
@@ -326,7 +331,7 @@ async def _read(
                     log.warning("context source %s answered too much", source.endpoint)
                     return None
                 chunks.append(chunk)
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # UnicodeError too
         log.warning("context source %s failed: %s", source.endpoint, exc)
         return None
     try:
