@@ -96,6 +96,29 @@ def test_kpi_page_history_wards_and_entry(
     assert client.get("/kpi/hoc-ba-so", headers=officer).status_code == 404  # another agency's
 
 
+def test_a_proposed_target_is_said_in_words(
+    cantho: Database, client: TestClient, headers_for: Headers
+) -> None:
+    viewer = _html(headers_for("viewer"))
+    api = client.get("/api/v1/kpis/tthc-dung-han", headers=headers_for("viewer")).json()["kpi"]
+    assert api["target_proposed"] is True and api["target_source"] == ""  # the pack's flag
+    sentence = "Mục tiêu đề xuất (chưa được thành phố xác nhận)"
+    page = client.get("/kpi/tthc-dung-han", headers=viewer).text
+    assert sentence in page and "target: proposed" not in page and "Proposed" not in page
+    salinity = client.get("/kpi/gio-man-tren-4", headers=viewer).text
+    assert sentence + "</span> — 4‰: độ mặn gây hại cho lúa<" in salinity
+    assert "harms rice" not in salinity
+    english = client.get("/kpi/gio-man-tren-4", headers={**viewer, "Cookie": "taydo_lang=en"})
+    assert "Proposed target (not yet confirmed by the city)" in english.text
+    assert "4‰: the salinity that harms rice" in english.text
+    published = client.get("/kpi/bui-pm25", headers=viewer).text
+    assert sentence not in published and "QCVN 05:2013/BTNMT" in published
+    # the dashboard and the wall star a proposed target and say once what the star means
+    for path in ("/kpi", "/kpi?wall=1"):
+        board = client.get(path, headers=viewer).text
+        assert board.count(sentence) >= 31 + 1 and "target: proposed" not in board
+
+
 def test_dti_page(cantho: Database, client: TestClient, headers_for: Headers) -> None:
     viewer = _html(headers_for("viewer"))
     page = client.get("/dti?province=cantho-cu", headers=viewer).text

@@ -45,7 +45,8 @@ def test_daily_pdf_reads_back_in_vietnamese(database: Database, city: dict[str, 
         "20/11/2026 08:00",
         "Xấu",  # VN_AQI 162's band
         "Không có sự cố nào trong kỳ.",  # the incidents section, over no incident
-        "Mực nước DKTTV Quá hạn 20/11/2026 23:00",  # 10-min dataset, hourly values: stale
+        # 10-min dataset, hourly values: stale; its agency by name, the code beside it
+        "Mực nước Đài Khí tượng Thủy văn DKTTV Quá hạn 20/11/2026 23:00",
     ):
         assert expected in text, expected
     # the alert of the day before is not in the daily report
@@ -73,12 +74,21 @@ def test_daily_xlsx_cells(database: Database, city: dict[str, int]) -> None:
     water = book["Mực nước cao nhất so với Báo"]
     rows = list(water.iter_rows(values_only=True))
     station = next(r for r in rows if r[0] == "Trạm thủy văn Cần Thơ")
-    assert station[2:6] == (2.15, 2.0, 0.15, "Báo động 3")
+    assert station[1:7] == ("Phường Ninh Kiều", "31117", 2.15, 2.0, 0.15, "Báo động 3")
     tricky = next(r for r in water.iter_rows() if r[0].value == TRICKY_NAME)
     assert tricky[0].data_type == "s"  # text, never a live formula
     severity = {r[0]: r[2] for r in book["Cảnh báo trong kỳ"].iter_rows(values_only=True)}
     assert severity["Nguy hiểm"] == 1 and severity["Theo dõi"] == 1 and severity["Cảnh báo"] == 1
     assert severity["Khẩn cấp"] == 0
+    # an area and an agency by name, their codes beside them (every export's convention)
+    listed = next(book[n] for n in book.sheetnames if n.startswith("Danh sách cảnh báo"))
+    cells = list(listed.iter_rows(values_only=True))
+    head = next(r for r in cells if "Mã cơ quan" in r)
+    row = next(r for r in cells if r[head.index("Mã khu vực")] == "31117")
+    first = dict(zip(head, row, strict=True))
+    assert (first["Khu vực"], first["Mã khu vực"]) == ("Phường Ninh Kiều", "31117")
+    assert first["Mã cơ quan"] in ("DKTTV", "SNNMT")
+    assert first["Cơ quan"] in ("Đài Khí tượng Thủy văn", "Sở Nông nghiệp và Môi trường")
 
 
 def test_agency_officer_sees_only_own_agency(database: Database, city: dict[str, int]) -> None:

@@ -219,12 +219,20 @@ def test_export_csv_and_xlsx_of_the_filtered_list(  # type: ignore[no-untyped-de
 ) -> None:
     from openpyxl import load_workbook
 
+    from taydo.geo.models import Area
+
     danger = open_alert(CAN_THO, "danger")
     open_alert(CAI_RANG, "watch", agency="SXD")
     with database.session() as session:
+        session.add(Area(code="92", name="Thành phố Cần Thơ", kind="thành phố", level=1))
+        session.flush()
+        session.add(
+            Area(code="31117", name="Phường Cái Khế", kind="phường", level=2, parent_code="92")
+        )
         stored = session.get(Alert, danger)
         assert stored is not None
         stored.title = '=HYPERLINK("http://evil.example","bấm")'
+        stored.area_code = "31117"
     viewer = _as(headers_for("viewer"))
     page = client.get("/alerts?severity=danger", headers=viewer).text
     assert 'href="/alerts/export.xlsx?severity=danger' in page
@@ -237,6 +245,10 @@ def test_export_csv_and_xlsx_of_the_filtered_list(  # type: ignore[no-untyped-de
     assert len(table) == 2 and table[1][0] == str(danger) and table[1][1] == "Nguy hiểm"
     assert table[1][2].startswith("'=HYPERLINK")  # text, not a live formula
     assert table[1][3] == "Đang cảnh báo"
+    # an area and an agency by name, their codes beside them (every export's convention)
+    named = dict(zip(table[0], table[1], strict=True))
+    assert named["Khu vực"] == "Phường Cái Khế" and named["Mã khu vực"] == "31117"
+    assert named["Cơ quan"] == "Đài Khí tượng Thủy văn" and named["Mã cơ quan"] == "DKTTV"
 
     book = client.get("/alerts/export.xlsx?severity=danger", headers=viewer)
     assert book.status_code == 200
@@ -245,6 +257,9 @@ def test_export_csv_and_xlsx_of_the_filtered_list(  # type: ignore[no-untyped-de
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     assert values[0][:3] == ["Mã", "Mức độ", "Cảnh báo"]
     assert len(values) == 2 and values[1][0] == danger and values[1][5] == 2.35
+    row = dict(zip(values[0], values[1], strict=True))
+    assert (row["Khu vực"], row["Mã khu vực"]) == ("Phường Cái Khế", "31117")
+    assert (row["Cơ quan"], row["Mã cơ quan"]) == ("Đài Khí tượng Thủy văn", "DKTTV")
     cell = sheet.cell(row=2, column=3)
     assert cell.data_type == "s" and cell.value == '=HYPERLINK("http://evil.example","bấm")'
     assert client.get("/alerts/export.pdf", headers=viewer).status_code == 404

@@ -36,11 +36,14 @@ from taydo.alerts.models import Alert, Channel, Outbox
 from taydo.alerts.outbound import POST_KEY, Outcome, Target
 from taydo.alerts.routing import enqueue, matching_routes
 from taydo.alerts.service.common import alert_dict, aware
+from taydo.catalog.service import get_agency
 from taydo.core import clock
 from taydo.core.db import Database
+from taydo.core.errors import NotFound
 from taydo.core.lease import Leases, LocalLeases
+from taydo.geo.service import area_name_in
 
-__all__ = ["CLOCK_DUTY", "Attachment", "Notifier", "send_email", "sign"]
+__all__ = ["CLOCK_DUTY", "Attachment", "Names", "Notifier", "names_of", "send_email", "sign"]
 
 CLOCK_DUTY = "notify.clock"
 WORK_BATCH = 50  # deliveries of one queue read and recorded in one transaction each
@@ -75,9 +78,54 @@ def _both(alert: dict[str, Any], key: str) -> str:
     return str(alert.get(key) or "—")
 
 
-def _email_text(payload: dict[str, Any]) -> tuple[str, str]:
+@dataclass(frozen=True)
+class Names:
+    """An area's and an agency's names for an e-mail, read when it is written (None: none)."""
+
+    area: str | None = None
+    agency: str | None = None
+
+
+def names_of(database: Database, area_code: str | None, agency_code: str | None) -> Names:
+    """The names of the area and the agency a notification is about, through the geography's
+    and the catalog's services."""
+    area = agency = None
+    if area_code:
+        with database.session() as session:
+            area = area_name_in(session, str(area_code))
+    if agency_code:
+        try:
+            agency = get_agency(database, str(agency_code))["name"]
+        except NotFound:
+            agency = None
+    return Names(area, agency)
+
+
+def _named(name: str | None, code: str | None) -> str:
+    """A name with its code ("Phường Cái Khế (31117)"); the code alone when nothing names
+    it; "—" for no code."""
+    if not code:
+        return "—"
+    return f"{name} ({code})" if name else str(code)
+
+
+def _where(payload: dict[str, Any], names: Names) -> str:
+    return (
+        f"Khu vực / Area: {_named(names.area, payload.get('area_code'))}  "
+        f"Cơ quan / Agency: {_named(names.agency, payload.get('agency_code'))}"
+    )
+
+
+def _about(payload: dict[str, Any]) -> dict[str, Any]:
+    """The alert or message a notification's payload is about."""
+    found = payload["message"] if "message" in payload else payload.get("alert", {})
+    return found if isinstance(found, dict) else {}
+
+
+def _email_text(payload: dict[str, Any], names: Names | None = None) -> tuple[str, str]:
+    names = names or Names()
     if "message" in payload:  # not an alert: taydo.alerts.messages
-        return _message_text(payload["message"])
+        return _message_text(payload["message"], names)
     alert = payload.get("alert", {})
     event = _EVENTS.get(payload.get("event", ""), (payload.get("event", ""),) * 2)
     subject = f"[Tây Đô] {alert.get('title', '')} ({event[0]})"
@@ -89,7 +137,7 @@ def _email_text(payload: dict[str, Any]) -> tuple[str, str]:
         f"Mức độ / Severity: {_both(alert, 'severity')}",
         f"Trạng thái / State: {_both(alert, 'state')}",
         f"Giá trị / Value: {alert.get('value')}",
-        f"Địa bàn / Area: {alert.get('area_code')}  Cơ quan / Agency: {alert.get('agency_code')}",
+        _where(alert, names),
         f"Bắt đầu / Started: {alert.get('started_at')}",
     ]
     return subject[:200], "\n".join(lines)
@@ -143,7 +191,7 @@ def send_email(
     _smtp_send(config, secret, message, timeout_s)
 
 
-def _message_text(message: dict[str, Any]) -> tuple[str, str]:
+def _message_text(message: dict[str, Any], names: Names) -> tuple[str, str]:
     subject = f"[Tây Đô] {message.get('title', '')}"
     lines = [
         message.get("title", ""),
@@ -151,8 +199,7 @@ def _message_text(message: dict[str, Any]) -> tuple[str, str]:
         "",
         message.get("body", ""),
         "",
-        f"Địa bàn / Area: {message.get('area_code') or '—'}  "
-        f"Cơ quan / Agency: {message.get('agency_code') or '—'}",
+        _where(message, names),
         f"Xem / View: {message.get('link') or '—'}",
     ]
     return subject[:200], "\n".join(lines)
@@ -504,7 +551,9 @@ class Notifier:
 
     def _email(self, job: dict[str, Any], channel: dict[str, Any]) -> None:
         config = channel["config"]
-        subject, text = _email_text(job["payload"])
+        about = _about(job["payload"])
+        names = names_of(self.database, about.get("area_code"), about.get("agency_code"))
+        subject, text = _email_text(job["payload"], names)
         message = EmailMessage()
         message["Subject"] = subject
         message["From"] = config.get("sender", "taydo@localhost")

@@ -60,6 +60,8 @@ SORTS: tuple[tuple[str, str], ...] = (
 assert tuple(code for code, _label in SORTS) == LIST_SORTS  # one list of sorts, two views
 
 # The columns of the exported list, Vietnamese first (who reads it: the city's officers).
+# Every export of the product names an agency and an area the same way: "Cơ quan" its name,
+# "Mã cơ quan" its code beside it; "Khu vực" and "Mã khu vực" likewise.
 EXPORT_HEADERS: tuple[str, ...] = (
     "Mã",
     "Mức độ",
@@ -68,8 +70,10 @@ EXPORT_HEADERS: tuple[str, ...] = (
     "Bắt đầu (UTC)",
     "Giá trị",
     "Trạm",
-    "Địa bàn",
+    "Khu vực",
+    "Mã khu vực",
     "Cơ quan",
+    "Mã cơ quan",
     "Người tiếp nhận",
     "Người xử lý",
     "Kết thúc (UTC)",
@@ -288,9 +292,15 @@ async def alerts_rows(
 
 
 def _export_rows(view: dict[str, Any]) -> list[list[Any]]:
-    names: dict[str, str] = view["area_names"]
-    return [
-        [
+    areas: dict[str, str] = view["area_names"]
+    agencies: dict[str, tuple[str, str]] = view["agency_names"]
+    people: dict[str, str] = view["names"]  # accounts and agencies by name
+
+    def row(a: dict[str, Any]) -> list[Any]:
+        area = a.get("area_code") or ""
+        agency = a.get("agency_code") or ""
+        # a code nothing names stays in the name's column too (a row never loses its place)
+        return [
             a["id"],
             a["severity_text"],
             a["title"],
@@ -298,14 +308,16 @@ def _export_rows(view: dict[str, Any]) -> list[list[Any]]:
             a.get("started_at") or "",
             a.get("value"),
             a.get("entity_id") or "",
-            names.get(a.get("area_code") or "", a.get("area_code") or ""),
-            a.get("agency_code") or "",
-            a.get("acked_by") or "",
-            a.get("assignee") or "",
+            areas.get(area, area),
+            area,
+            agencies[agency][0] if agency in agencies else agency,
+            agency,
+            people.get(a.get("acked_by") or "", a.get("acked_by") or ""),
+            people.get(a.get("assignee") or "", a.get("assignee") or ""),
             a.get("resolved_at") or "",
         ]
-        for a in view["alerts"]
-    ]
+
+    return [row(a) for a in view["alerts"]]
 
 
 def _csv(rows: list[list[Any]]) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taydo.core.db import Base, BigIntPK, UTCDateTime
@@ -43,6 +43,8 @@ class Kpi(Base):
     target: Mapped[float | None] = mapped_column(Float, nullable=True)
     warn: Mapped[float | None] = mapped_column(Float, nullable=True)  # amber boundary
     target_source: Mapped[str] = mapped_column(Text, default="")
+    # a starting value proposed by the pack, not yet confirmed by the city
+    target_proposed: Mapped[bool] = mapped_column(Boolean, default=False)
     agency_code: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
     source_kind: Mapped[str] = mapped_column(String(40))
     source: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

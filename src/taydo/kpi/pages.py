@@ -61,11 +61,17 @@ async def dashboard_page(
     request: Request, db: Db, principal: Annotated[Principal, page("kpi:read")]
 ) -> Response:
     view = await run_in_threadpool(service.dashboard, db, principal, now=clock.now())
+    proposed = False  # a proposed target is starred, the star explained once below the cards
     for pillar in view["pillars"]:
         for sector in pillar["sectors"]:
             for kpi in sector["kpis"]:
                 kpi["spark_points"] = sparkline(kpi["spark"])
-    return render(request, "kpi/dashboard.html", {**view, "statuses": STATUS, "periods": PERIODS})
+                proposed = proposed or (kpi["target"] is not None and kpi["target_proposed"])
+    return render(
+        request,
+        "kpi/dashboard.html",
+        {**view, "statuses": STATUS, "periods": PERIODS, "any_proposed": proposed},
+    )
 
 
 def _detail(database: Database, code: str, principal: Principal, province: str) -> dict[str, Any]:

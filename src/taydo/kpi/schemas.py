@@ -62,6 +62,8 @@ class KpiIn(BaseModel):
     target: Finite | None = None
     warn: Finite | None = None
     target_source: Annotated[str, Field(max_length=2000)] = ""
+    # The target is a starting value the pack proposes, not yet confirmed by the city.
+    target_proposed: bool = False
     agency: Annotated[str, Field(max_length=40)] | None = None
     source: dict[str, Any]
     description: Annotated[str, Field(max_length=4000)] = ""

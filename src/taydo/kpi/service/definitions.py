@@ -52,6 +52,7 @@ _FIELDS = (
     "target",
     "warn",
     "target_source",
+    "target_proposed",
     "description",
 )
 

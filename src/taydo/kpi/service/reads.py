@@ -58,6 +58,7 @@ def dashboard(database: Database, principal: Principal | None, *, now: datetime)
                 Kpi.direction,
                 Kpi.period,
                 Kpi.target,
+                Kpi.target_proposed,
             )
             .where(_visible(principal))
             .order_by(Kpi.code)
@@ -100,6 +101,7 @@ def dashboard(database: Database, principal: Principal | None, *, now: datetime)
                 "direction": k.direction,
                 "period": k.period,
                 "target": k.target,
+                "target_proposed": k.target_proposed,
                 "value": last.value if last is not None else None,
                 "period_key": last.period_key if last is not None else None,
                 "open": last is not None and not last.closed,

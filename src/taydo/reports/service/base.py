@@ -13,14 +13,19 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from taydo.catalog.service import list_agencies
 from taydo.core.db import Database
+from taydo.geo.service import area_names, list_areas
 
 __all__ = [
+    "AGENCY_COLUMNS",
+    "AREA_COLUMNS",
     "FORMATS",
     "KINDS",
     "Chart",
     "Column",
     "Figure",
+    "Names",
     "Report",
     "Scope",
     "Section",
@@ -61,6 +66,45 @@ class Column:
     vi: str
     en: str
     kind: str = "text"  # text | int | number | percent | datetime (ISO text)
+
+
+# Every export of the product names an agency and an area the same way: its name under
+# "Cơ quan" ("Khu vực"), its code beside it under "Mã cơ quan" ("Mã khu vực").
+AGENCY_COLUMNS = (
+    Column("agency", "Cơ quan", "Agency"),
+    Column("agency_code", "Mã cơ quan", "Agency code"),
+)
+AREA_COLUMNS = (
+    Column("area", "Khu vực", "Area"),
+    Column("area_code", "Mã khu vực", "Area code"),
+)
+
+
+@dataclass(frozen=True)
+class Names:
+    """The agencies' and the province's wards' names (catalog and geography services), for
+    the two cells of :data:`AGENCY_COLUMNS` and :data:`AREA_COLUMNS`."""
+
+    agencies: dict[str, str]
+    areas: dict[str, str]
+
+    @classmethod
+    def read(cls, scope: Scope) -> Names:
+        found, _total = list_agencies(scope.database, limit=100_000)
+        agencies = {str(a["code"]): str(a["name"]) for a in found}
+        if scope.province:
+            areas = area_names(scope.database, scope.province)
+        else:  # no province named: every ward and commune of the country
+            wards, _total = list_areas(scope.database, level=2, limit=100_000)
+            areas = {str(a["code"]): str(a["name"]) for a in wards}
+        return cls(agencies, areas)
+
+    def agency(self, code: str | None) -> list[str]:
+        """[name, code]; a code nothing names is its own name, no code two empty cells."""
+        return [self.agencies.get(code, code), code] if code else ["", ""]
+
+    def area(self, code: str | None) -> list[str]:
+        return [self.areas.get(code, code), code] if code else ["", ""]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from taydo.catalog.service import list_agencies
 from taydo.citizen import service as citizen
 from taydo.directives import service as directives
 from taydo.incidents import service as incidents
-from taydo.reports.service.base import Column, Scope, SectionResult
+from taydo.reports.service.base import AGENCY_COLUMNS, Column, Scope, SectionResult
 from taydo.reports.service.sections import agency_health
 
 __all__ = [
@@ -213,7 +213,7 @@ def scorecards(scope: Scope) -> list[dict[str, Any]]:
 
 def scorecard_section(scope: Scope) -> SectionResult:
     rows = scorecards(scope)
-    columns = [Column("agency", "Cơ quan", "Agency"), Column("name", "Tên", "Name")]
+    columns = list(AGENCY_COLUMNS)  # the agency's name, its code beside it
     columns += [Column(m.code, m.vi, m.en, "percent" if m.kind == "percent" else "number")
                 for m in MEASURES]  # fmt: skip
     columns.append(Column("status", "Đánh giá chung", "Overall"))
@@ -224,7 +224,7 @@ def scorecard_section(scope: Scope) -> SectionResult:
         title_en="Agency scorecards",
         columns=columns,
         rows=[
-            [r["code"], r["name"]]
+            [r["name"], r["code"]]
             + [r["measures"][m.code]["value"] for m in MEASURES]
             + [STATUSES[r["status"]][0]]
             for r in rows

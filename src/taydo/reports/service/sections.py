@@ -12,7 +12,16 @@ from taydo.catalog.service import list_entities
 from taydo.ingest.health import health_of_all
 from taydo.observations.buckets import Buckets
 from taydo.observations.query import series_buckets
-from taydo.reports.service.base import Chart, Column, Figure, Scope, SectionResult
+from taydo.reports.service.base import (
+    AGENCY_COLUMNS,
+    AREA_COLUMNS,
+    Chart,
+    Column,
+    Figure,
+    Names,
+    Scope,
+    SectionResult,
+)
 from taydo.rules.choices import SEVERITIES, aqi_band
 
 __all__ = [
@@ -90,14 +99,15 @@ def alerts_summary(scope: Scope) -> SectionResult:
 
 
 def _alert_rows(scope: Scope, items: list[dict[str, Any]]) -> list[list[Any]]:
+    names = Names.read(scope)
     return [
         [
             _local(scope, a["started_at"]),
             _SEVERITY[a["severity"]].vi if a["severity"] in _SEVERITY else a["severity"],
             a["title"],
             a["value"],
-            a["area_code"] or "",
-            a["agency_code"] or "",
+            *names.area(a["area_code"]),
+            *names.agency(a["agency_code"]),
             round(a["ack_delay_s"] / 60) if a["ack_delay_s"] is not None else None,
         ]
         for a in items
@@ -109,8 +119,8 @@ _ALERT_COLUMNS = [
     Column("severity", "Mức độ", "Severity"),
     Column("title", "Cảnh báo", "Alert"),
     Column("value", "Giá trị", "Value", "number"),
-    Column("area", "Địa bàn", "Area"),
-    Column("agency", "Cơ quan", "Agency"),
+    *AREA_COLUMNS,
+    *AGENCY_COLUMNS,
     Column("ack_min", "Tiếp nhận sau (phút)", "Acknowledged after (min)", "int"),
 ]
 
@@ -161,6 +171,7 @@ def data_health(scope: Scope) -> SectionResult:
     found = _health(scope)
     behind = [h for h in found if h["freshness"]["status"] in ("late", "stale")]
     behind.sort(key=lambda h: (h["freshness"]["status"] != "stale", h["agency"], h["dataset"]))
+    names = Names.read(scope)
     with_source = [h for h in found if h["freshness"]["status"] != "no-source"]
     stale = sum(1 for h in found if h["freshness"]["status"] == "stale")
     return SectionResult(
@@ -174,7 +185,7 @@ def data_health(scope: Scope) -> SectionResult:
         ],
         columns=[
             Column("dataset", "Bộ dữ liệu", "Dataset"),
-            Column("agency", "Cơ quan", "Agency"),
+            *AGENCY_COLUMNS,
             Column("status", "Tình trạng", "Status"),
             Column("last", "Giá trị mới nhất", "Newest value", "datetime"),
             Column("completeness", "Đủ (24 giờ)", "Complete (24 h)", "percent"),
@@ -182,7 +193,7 @@ def data_health(scope: Scope) -> SectionResult:
         rows=[
             [
                 h["name"],
-                h["agency"],
+                *names.agency(h["agency"]),
                 FRESHNESS[h["freshness"]["status"]][0],
                 _local(scope, h["freshness"]["last_ts"]),
                 h["completeness"]["ratio"],
@@ -212,17 +223,19 @@ def agency_health(scope: Scope) -> dict[str, dict[str, Any]]:
 
 
 def quarantine(scope: Scope) -> SectionResult:
+    names = Names.read(scope)
     rows = []
     for agency, h in sorted(agency_health(scope).items()):
         total = h["received"] + h["rejected"]
         if h["rejected"]:
-            rows.append([agency, h["received"], h["rejected"], h["rejected"] / total])
+            share = h["rejected"] / total
+            rows.append([*names.agency(agency), h["received"], h["rejected"], share])
     return SectionResult(
         code="quarantine",
         title_vi="Dữ liệu bị cách ly (24 giờ cuối kỳ)",
         title_en="Quarantined input (last 24 hours of the period)",
         columns=[
-            Column("agency", "Cơ quan", "Agency"),
+            *AGENCY_COLUMNS,
             Column("received", "Giá trị nhận", "Values received", "int"),
             Column("rejected", "Bị cách ly", "Quarantined", "int"),
             Column("share", "Tỷ lệ cách ly", "Quarantine rate", "percent"),
@@ -286,21 +299,23 @@ def water_levels(scope: Scope) -> SectionResult:
             [
                 entity["name"],
                 entity["area_name"] or entity["area_code"] or "",
+                entity["area_code"] or "",
                 round(peak, 2),
                 bd3,
                 round(peak - bd3, 2) if bd3 is not None else None,
                 _alarm(levels if isinstance(levels, dict) else {}, peak),
             ]
         )
-    rows.sort(key=lambda r: (r[4] is None, -(r[4] or 0.0), r[0]))
-    charted = [r for r in rows if r[3] is not None][:12]  # stations with a Báo động 3
+    # [station, area, area code, highest, Báo động 3, over it, level reached]
+    rows.sort(key=lambda r: (r[5] is None, -(r[5] or 0.0), r[0]))
+    charted = [r for r in rows if r[4] is not None][:12]  # stations with a Báo động 3
     return SectionResult(
         code="water-levels",
         title_vi="Mực nước cao nhất so với Báo động 3",
         title_en="Highest water level against Alarm 3",
         columns=[
             Column("station", "Trạm", "Station"),
-            Column("area", "Địa bàn", "Area"),
+            *AREA_COLUMNS,
             Column("max", "Mực nước cao nhất (m)", "Highest level (m)", "number"),
             Column("bd3", "Báo động 3 (m)", "Alarm 3 (m)", "number"),
             Column("over", "So với BĐ3 (m)", "Against Alarm 3 (m)", "number"),
@@ -311,8 +326,8 @@ def water_levels(scope: Scope) -> SectionResult:
             "Mực nước cao nhất và Báo động 3 (m)",
             "Highest water level and Alarm 3 (m)",
             labels=[r[0].replace("Trạm thủy văn ", "") for r in charted],
-            series=[("Mực nước cao nhất", [r[2] for r in charted])],
-            reference=("Báo động 3", [r[3] for r in charted]),
+            series=[("Mực nước cao nhất", [r[3] for r in charted])],
+            reference=("Báo động 3", [r[4] for r in charted]),
         )
         if charted
         else None,

@@ -10,7 +10,16 @@ from taydo.citizen import service as citizen
 from taydo.directives import service as directives
 from taydo.incidents import service as incidents
 from taydo.kpi import service as kpi
-from taydo.reports.service.base import Chart, Column, Figure, Scope, SectionResult
+from taydo.reports.service.base import (
+    AGENCY_COLUMNS,
+    AREA_COLUMNS,
+    Chart,
+    Column,
+    Figure,
+    Names,
+    Scope,
+    SectionResult,
+)
 
 __all__ = [
     "citizen_section",
@@ -60,6 +69,7 @@ def incidents_section(scope: Scope) -> SectionResult:
         if scope.covers(i["agency_code"])
     ]
     opened = [i for i in found if _in_period(scope, i["started_at"])]
+    names = Names.read(scope)
     active = [i for i in found if i["status"] not in ("resolved", "closed")]
     done, total = _on_time(scope, incidents.on_time_counts)
     return SectionResult(
@@ -82,8 +92,8 @@ def incidents_section(scope: Scope) -> SectionResult:
             Column("title", "Sự cố", "Incident"),
             Column("severity", "Mức độ", "Severity"),
             Column("status", "Trạng thái", "Status"),
-            Column("area", "Địa bàn", "Area"),
-            Column("agency", "Cơ quan", "Agency"),
+            *AREA_COLUMNS,
+            *AGENCY_COLUMNS,
             Column("due", "Hạn xử lý", "Due", "datetime"),
         ],
         rows=[
@@ -93,8 +103,8 @@ def incidents_section(scope: Scope) -> SectionResult:
                 i["title"],
                 (i["severity_label"] or {}).get("vi", i["severity"]),
                 (i["status_label"] or {}).get("vi", i["status"]),
-                i["area_code"] or "",
-                i["agency_code"] or "",
+                *names.area(i["area_code"]),
+                *names.agency(i["agency_code"]),
                 _local(scope, i["due_at"]),
             ]
             for i in opened[:50]
@@ -196,6 +206,7 @@ def kpi_section(scope: Scope) -> SectionResult:
 
 
 def directives_section(scope: Scope) -> SectionResult:
+    names = Names.read(scope)
     rates = [
         r
         for r in directives.agency_rates(scope.database, None, start=scope.start, end=scope.end)
@@ -215,7 +226,7 @@ def directives_section(scope: Scope) -> SectionResult:
             Figure("Đang quá hạn (hiện tại)", "Overdue now", sum(r["overdue"] for r in rates)),
         ],
         columns=[
-            Column("agency", "Cơ quan", "Agency"),
+            *AGENCY_COLUMNS,
             Column("counted", "Đến hạn hoặc xong", "Due or done", "int"),
             Column("on_time", "Đúng hạn", "On time", "int"),
             Column("rate", "Tỷ lệ đúng hạn", "On-time rate", "percent"),
@@ -223,7 +234,14 @@ def directives_section(scope: Scope) -> SectionResult:
             Column("overdue", "Quá hạn", "Overdue", "int"),
         ],
         rows=[
-            [r["agency_code"], r["counted"], r["on_time"], r["rate"], r["open"], r["overdue"]]
+            [
+                *names.agency(r["agency_code"]),
+                r["counted"],
+                r["on_time"],
+                r["rate"],
+                r["open"],
+                r["overdue"],
+            ]
             for r in rates
         ],
         note_vi="" if rates else "Không có chỉ đạo nào.",
