@@ -150,6 +150,12 @@ def raw_codes(database: Any, data_dir: Path) -> list[str]:
 
         wards = connection.execute(text("select distinct area_code from entities")).scalars()
         codes.update(str(w) for w in wards if w)
+    # People and agencies as the journal stores who acted or was given the work: an account's
+    # username (every account of the demo has a name) and the "agency:" / "user:" prefixes.
+    from taydo.auth.service import list_users
+
+    codes.update(u.username for u in list_users(database))
+    codes.update(("agency:", "user:"))
     # "co" (carbon monoxide) is also a Vietnamese syllable without its marks in names typed
     # by hand; the metric is checked through its label elsewhere, not as a bare word here.
     codes.discard("co")
@@ -291,10 +297,16 @@ def _settled(page: Any) -> None:
 
 
 def _found(text: str, codes: list[str]) -> list[str]:
+    """The codes in the text, each as a word of its own; a prefix ("agency:") also when a
+    code follows it ("agency:CATP")."""
     return [
         code
         for code in codes
-        if re.search(r"(?<![\w/:-])" + re.escape(code) + r"(?![\w-])", text) is not None
+        if re.search(
+            r"(?<![\w/:-])" + re.escape(code) + ("" if code.endswith(":") else r"(?![\w-])"),
+            text,
+        )
+        is not None
     ]
 
 
@@ -302,6 +314,8 @@ def test_no_page_shows_a_raw_code_in_vietnamese(browser: Any, demo: Demo, admin_
     assert {"height", "WaterObserved", "DKTTV", "natural-resources-environment", "rate"} <= set(
         demo.codes
     )
+    assert {"operator", "leader", "can-bo-sxd", "agency:"} <= set(demo.codes)  # who acted
+    assert _found("giao cho agency:CATP", demo.codes) == ["agency:"]
     context = _context(browser, 1920, 1080, admin_state)
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -328,6 +342,21 @@ def test_no_page_shows_a_raw_code_in_vietnamese(browser: Any, demo: Demo, admin_
     assert re.search("Đang chờ gửi|Đã gửi|Gửi thất bại", deliveries), deliveries
     facts = page.locator("dl.facts").inner_text()
     assert re.search(r"Người xử lý\s+" + re.escape(demo.ids["agency_name"]), facts), facts
+    # Who acted, by name (the demo's accounts are people), the stored code in the tooltip.
+    history = page.locator("section.card").filter(has_text="Lịch sử").inner_text()
+    assert "Nguyễn Văn An" in history, history  # the operator gave it to the agency
+    page.goto(demo.base + "/incidents/" + demo.ids["incident"])
+    assigned = page.locator("#assignees").inner_text()
+    assert "Công an thành phố Cần Thơ" in assigned and "Đặng Quốc Huy" in assigned, assigned
+    assert page.locator("#assignees .who[title='agency:CATP']").count() == 1
+    assert "Nguyễn Văn An" in page.locator("#timeline").inner_text()
+    assert page.locator("#assign-to option:checked").all_inner_texts()  # picked by name
+    page.goto(demo.base + "/directives/" + demo.ids["directive"])
+    assert "Lê Hoàng Phúc" in page.locator("#issued-by").inner_text()
+    page.goto(demo.base + "/citizen/reports/2")  # acknowledged by the operator
+    assert "Nguyễn Văn An" in page.locator("main").inner_text()
+    page.goto(demo.base + "/workforce/import")
+    assert "Trần Minh Quân" in page.locator("main").inner_text()  # the demo's imports
     # Notes the pack writes in both languages ("Tiếng Việt / English"): the Vietnamese half.
     import yaml
 

@@ -144,7 +144,14 @@ def test_templates_and_reports_are_workbooks_with_vietnamese_headers(
 
 
 def test_the_pages_of_an_officer_and_a_leader(client: TestClient, loaded: Database) -> None:
-    create_user(loaded, "can-bo", "agency_officer", agencies=["UBND-NINHKIEU"], password=PASSWORD)
+    create_user(
+        loaded,
+        "can-bo",
+        "agency_officer",
+        agencies=["UBND-NINHKIEU"],
+        password=PASSWORD,
+        full_name="Huỳnh Thị Ngọc Trâm",
+    )
     login = form_login(client, "can-bo", PASSWORD, "/workforce/import", follow_redirects=False)
     assert login.status_code == 303
     page = client.get("/workforce/import")
@@ -165,6 +172,7 @@ def test_the_pages_of_an_officer_and_a_leader(client: TestClient, loaded: Databa
     assert sent.status_code == 303
     result = client.get(sent.headers["location"]).text
     assert "Không lưu" in result and "sáu" in result  # rejected, with the bad cell shown
+    assert '<span class="who" title="can-bo">Huỳnh Thị Ngọc Trâm</span>' in result  # by name
     kept = client.post(
         "/workforce/import",
         data={"csrf_token": token.group(1), "kind": "teams", "mode": "accept_valid"},

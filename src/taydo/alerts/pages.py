@@ -29,7 +29,7 @@ from taydo.alerts.service import (
     silence_alert,
 )
 from taydo.auth.service import list_users
-from taydo.catalog.service import get_entity, list_agencies, list_datasets
+from taydo.catalog.service import actor_names, get_entity, list_agencies, list_datasets
 from taydo.core import clock
 from taydo.core.access import Principal, client_address
 from taydo.core.db import Database
@@ -446,9 +446,20 @@ def detail_view(
         "area_names": _area_names(database, province),
         "assignees": assignee_choices(database),
         "names": _names(database),
+        "actors": actor_names(database, _actors(alert)),
         "channels": {c["code"]: c for c in list_channels(database)},
         **_choices(),
     }
+
+
+def _actors(alert: dict[str, Any]) -> list[str]:
+    """Everyone an alert's page names: who took it, who has it, who acted in its history."""
+    found = [alert.get("acked_by"), alert.get("assignee")]
+    for event in alert.get("history") or []:
+        found.append(event.get("actor"))
+        if event.get("event") == "assigned":
+            found.append(event.get("note"))
+    return [a for a in found if isinstance(a, str)]
 
 
 def assignee_choices(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -31,6 +32,7 @@ __all__ = [
     "list_users",
     "login",
     "logout",
+    "people",
     "principal_for_token",
     "revoke_token",
     "set_disabled",
@@ -38,13 +40,14 @@ __all__ = [
     "set_role",
 ]
 
-# One demo account per role (``taydo demo``); passwords are generated, never fixed.
+# One demo account per role (``taydo demo``); passwords are generated, never fixed. Each has
+# a person's (made-up) name, which the console shows for what the account did.
 DEMO_ACCOUNTS: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
-    ("admin", "admin", (), "Quản trị hệ thống (demo)"),
-    ("leader", "leader", (), "Lãnh đạo UBND thành phố (demo)"),
-    ("operator", "operator", (), "Cán bộ vận hành IOC (demo)"),
-    ("officer", "agency_officer", ("SNNMT",), "Cán bộ Sở Nông nghiệp và Môi trường (demo)"),
-    ("viewer", "viewer", (), "Người xem (demo)"),
+    ("admin", "admin", (), "Trần Minh Quân"),
+    ("leader", "leader", (), "Lê Hoàng Phúc"),
+    ("operator", "operator", (), "Nguyễn Văn An"),
+    ("officer", "agency_officer", ("SNNMT",), "Phạm Thị Mai"),
+    ("viewer", "viewer", (), "Võ Thị Lan"),
 )
 
 
@@ -133,6 +136,24 @@ def create_user(
 def get_user(database: Database, username: str) -> User:
     with database.session() as session:
         return _user(session, username)
+
+
+def people(session: Session, usernames: Iterable[str]) -> dict[str, str]:
+    """How the console names each of these accounts: its full name, its username when it has
+    none. Read in one query (a few at a time for very long lists); a username no account
+    has is left out, so the caller shows it as it is."""
+    wanted = sorted({u for u in usernames if u})
+    names: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(User.username, User.full_name).where(
+                User.username.in_(wanted[start : start + 500])
+            )
+        )
+        names.update(
+            (username, (full_name or "").strip() or username) for username, full_name in rows
+        )
+    return names
 
 
 def list_users(database: Database) -> list[User]:

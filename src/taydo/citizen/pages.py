@@ -19,6 +19,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from taydo.catalog.service import actor_names
 from taydo.citizen import photos, service
 from taydo.citizen.models import CitizenReport
 from taydo.citizen.open311 import new_report_from, read_photo
@@ -453,6 +454,7 @@ def _detail_view(
     )
     return {
         "report": report,
+        "names": actor_names(database, [e["actor"] for e in report["history"]]),
         "duplicates": similar,
         "agencies": service.agency_list(database),
         "wards": {a["code"]: a["name"] for a in _wards(database, settings.console_area)},

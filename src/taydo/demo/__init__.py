@@ -143,6 +143,7 @@ def prepare(
     from taydo.demo.directives import seed_directives
     from taydo.demo.inbox import demo_channels
     from taydo.demo.incidents import seed_incidents
+    from taydo.demo.people import ensure_officers
     from taydo.demo.workforce import seed_workforce
     from taydo.packs.cantho.simulator import Simulator
     from taydo.packs.cantho.simulator.driver import backfill, last_timestamp, series_map
@@ -155,6 +156,7 @@ def prepare(
             pack = packs(make_plugin_manager())["cantho"]
             counts = load_pack(database, pack)
         accounts = ensure_demo_users(database)
+        ensure_officers(database)
         counts["citizen_reports"] = seed_reports(database)
         channels = demo_channels(database, _base_url(options), inbox_secret or _new_secret())
         contexts.fill(contexts_dir(options), pack.data_dir)

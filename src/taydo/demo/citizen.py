@@ -7,13 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from taydo.citizen.service import NewReport, act, create_report, list_reports, rate
-from taydo.core.access import Principal
 from taydo.core.db import Database
+from taydo.demo.people import OPERATOR
 from taydo.incidents.service import remember_report
 
 __all__ = ["seed_reports"]
 
-OPERATOR = Principal(username="demo", role="operator")
 NINH_KIEU, CAI_RANG, BINH_THUY = "31135", "31186", "31168"
 DEEP = {"do-sau": "bap-chan"}
 

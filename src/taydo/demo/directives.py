@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from taydo.core import clock
-from taydo.core.access import Principal
 from taydo.core.db import Database
+from taydo.demo.people import LEADER, officer
 from taydo.directives.service import (
     accept,
     acknowledge,
@@ -28,14 +28,6 @@ from taydo.directives.service import (
 )
 
 __all__ = ["seed_directives"]
-
-LEADER = Principal(username="leader", role="leader")
-
-
-def _officer(agency: str) -> Principal:
-    return Principal(
-        username=f"can-bo-{agency.lower()}", role="agency_officer", agencies=frozenset({agency})
-    )
 
 
 @contextlib.contextmanager
@@ -72,15 +64,15 @@ def seed_directives(database: Database, *, king_tide_incident: int | None = None
             priority="high",
         )["id"]
     with _at(now - 6 * day + 2 * hour):
-        acknowledge(database, _officer("SXD"), kè, "SXD")
+        acknowledge(database, officer("SXD"), kè, "SXD")
     with _at(now - 4 * day):
         report_progress(
-            database, _officer("SXD"), kè, "SXD", percent=50, note="Đã khảo sát 400 m kè"
+            database, officer("SXD"), kè, "SXD", percent=50, note="Đã khảo sát 400 m kè"
         )
     with _at(now - 3 * day):
         complete(
             database,
-            _officer("SXD"),
+            officer("SXD"),
             kè,
             "SXD",
             note="Đã gia cố 120 m bằng cọc cừ và bao cát; lắp biển cảnh báo.",
@@ -100,11 +92,11 @@ def seed_directives(database: Database, *, king_tide_incident: int | None = None
             due_at=now - 1 * day,
         )["id"]
     with _at(now - 4 * day):
-        acknowledge(database, _officer("SNNMT"), mặn, "SNNMT")
+        acknowledge(database, officer("SNNMT"), mặn, "SNNMT")
     with _at(now - 3 * day):
         report_progress(
             database,
-            _officer("SNNMT"),
+            officer("SNNMT"),
             mặn,
             "SNNMT",
             percent=30,
@@ -125,12 +117,12 @@ def seed_directives(database: Database, *, king_tide_incident: int | None = None
             incident_id=king_tide_incident,
         )["id"]
     with _at(now - 2 * hour):
-        acknowledge(database, _officer("UBND-NINHKIEU"), triều, "UBND-NINHKIEU")
-        acknowledge(database, _officer("CATP"), triều, "CATP")
+        acknowledge(database, officer("UBND-NINHKIEU"), triều, "UBND-NINHKIEU")
+        acknowledge(database, officer("CATP"), triều, "CATP")
     with _at(now - 1 * hour):
         report_progress(
             database,
-            _officer("UBND-NINHKIEU"),
+            officer("UBND-NINHKIEU"),
             triều,
             "UBND-NINHKIEU",
             percent=40,
@@ -150,7 +142,7 @@ def seed_directives(database: Database, *, king_tide_incident: int | None = None
             kpi_code="dvc-truc-tuyen-toan-trinh",
         )["id"]
     with _at(now - 1 * day):
-        acknowledge(database, _officer("TTPVHCC"), dvc, "TTPVHCC")
+        acknowledge(database, officer("TTPVHCC"), dvc, "TTPVHCC")
 
     # Flag what is overdue now (the server's duty would do it within a minute).
     check_deadlines(database, remind_before=timedelta(hours=24))

@@ -9,8 +9,8 @@ from datetime import timedelta
 from taydo.alerts.service import list_alerts
 from taydo.citizen.service import list_reports
 from taydo.core import clock
-from taydo.core.access import Principal
 from taydo.core.db import Database
+from taydo.demo.people import OPERATOR
 from taydo.incidents.schemas import AssignIn, IncidentIn, NoteIn, StepDoneIn
 from taydo.incidents.service import (
     add_note,
@@ -26,7 +26,6 @@ __all__ = ["seed_incidents"]
 
 WARD = "31135"  # Phường Ninh Kiều
 STATION = "urn:ngsi-ld:WaterObserved:can-tho"
-OPERATOR = Principal(username="demo-operator", role="operator")
 # What the first three steps record (the half of the SOP already done)
 DONE: tuple[dict[str, str | float | bool], ...] = (
     {"water_level_m": 2.08, "flooded_streets": "Hai Bà Trưng, Phan Đình Phùng, Tân Trào"},
@@ -69,7 +68,10 @@ def seed_incidents(database: Database) -> int | None:
         database,
         OPERATOR,
         iid,
-        AssignIn(agency_code="SXD", assignees=["agency:CATP", "agency:UBND-NINHKIEU"]),
+        AssignIn(
+            agency_code="SXD",
+            assignees=["agency:CATP", "agency:UBND-NINHKIEU", "user:can-bo-sxd"],
+        ),
     )
     steps = get_incident(database, OPERATOR, iid)["steps"]
     for step, data in zip(steps, DONE, strict=False):

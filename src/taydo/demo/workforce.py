@@ -10,14 +10,13 @@ from datetime import date
 
 from taydo.catalog.service import list_agencies
 from taydo.core import clock
-from taydo.core.access import Principal
 from taydo.core.db import Database
+from taydo.demo.people import ADMIN
 from taydo.geo.service import list_areas
 from taydo.workforce.service import import_file
 
 __all__ = ["seed_workforce"]
 
-SYSTEM = Principal(username="demo", role="admin")
 WARDS = 14  # wards with community teams in the demo
 DEMO_SOURCE = "Số liệu minh họa (DEMO), không phải số liệu thống kê"
 _WARD_AGENCIES = {"31135": "UBND-NINHKIEU", "31186": "UBND-CAIRANG"}
@@ -31,7 +30,7 @@ def _csv(headers: tuple[str, ...], rows: list[tuple[object, ...]]) -> bytes:
 def _import(
     database: Database, kind: str, headers: tuple[str, ...], rows: list[tuple[object, ...]]
 ) -> int:
-    summary = import_file(database, SYSTEM, kind, f"demo-{kind}.csv", _csv(headers, rows))
+    summary = import_file(database, ADMIN, kind, f"demo-{kind}.csv", _csv(headers, rows))
     if summary["status"] != "stored":  # demo data the pipeline refuses is a bug in this file
         raise RuntimeError(f"demo workforce {kind}: {summary['problems'][:3]}")
     return int(summary["rows_stored"])

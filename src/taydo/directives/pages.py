@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from taydo.catalog.service import list_agencies
+from taydo.catalog.service import actor_names, list_agencies
 from taydo.core.access import Principal, client_address
 from taydo.core.bounds import Offset, RowId
 from taydo.core.db import Database
@@ -176,9 +176,12 @@ async def _tracker_error(
 def detail_view(database: Database, principal: Principal, directive_id: int) -> dict[str, Any]:
     directive = service.get_directive(database, principal, directive_id)
     agencies = _agencies(database)
+    actors = [directive["issued_by"], *(e["actor"] for e in directive["timeline"])]
+    actors += [r["actor"] for part in directive["assignments"] for r in part["reports"]]
     return {
         "directive": directive,
         "agency_names": {a["code"]: a for a in agencies},
+        "names": actor_names(database, actors),
         "stream_url": STREAM_URL,
         "actions": ACTIONS,
         "may_act": {

@@ -15,7 +15,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from taydo.catalog.service import entity_context_in, entity_location_in, list_agencies
+from taydo.auth.service import list_users
+from taydo.catalog.service import (
+    actor_names,
+    entity_context_in,
+    entity_location_in,
+    list_agencies,
+)
 from taydo.core import clock, files
 from taydo.core.access import Principal, client_address
 from taydo.core.bounds import MAX_INT64, RowId
@@ -186,9 +192,13 @@ def detail_view(
                 found = entity_context_in(session, link["ref"])
                 if found is not None and found.name:
                     entity_names[link["ref"]] = found.name
+    may_act = incident["may_write"] and principal.has("incidents:act")
+    agencies = list_agencies(database, limit=10_000)[0] if may_task or may_act else []
     return {
         "directives": tasks,
-        "task_agencies": list_agencies(database, limit=10_000)[0] if may_task else [],
+        "task_agencies": agencies if may_task else [],
+        "names": actor_names(database, _actors(incident)),
+        "assign_choices": _assign_choices(database, agencies) if may_act else [],
         "may_task": may_task and incident["status"] in ("new", "dispatched", "in_progress"),
         "incident": incident,
         "entity_names": entity_names,
@@ -197,6 +207,32 @@ def detail_view(
         "action_labels": ACTION_LABELS,
         **_common(database, province),
     }
+
+
+def _actors(incident: dict[str, Any]) -> list[str]:
+    """Everyone the incident page names: who acted, wrote, did a step or was given it."""
+    found = [incident.get("created_by"), *incident["assignees"]]
+    found += [e["actor"] for e in incident["timeline"]]
+    found += [n["author"] for n in incident["notes"]]
+    found += [s["done_by"] for s in incident["steps"]]
+    for event in incident["timeline"]:
+        moved = (event.get("summary") or {}).get("to")
+        if isinstance(moved, dict):
+            found += moved.get("assignees") or []
+    return [a for a in found if isinstance(a, str)]
+
+
+def _assign_choices(
+    database: Database, agencies: list[dict[str, Any]]
+) -> list[tuple[str, str, str]]:
+    """Whom an incident may be given to, as ``(value, name, code)``: the console's people
+    (enabled accounts, not wall screens) and the agencies; the value is what is stored."""
+    people = [
+        (f"user:{u.username}", (u.full_name or "").strip() or u.username, u.username)
+        for u in list_users(database)
+        if not u.disabled and u.role != "display"
+    ]
+    return people + [(f"agency:{a['code']}", a["name"], a["code"]) for a in agencies]
 
 
 def _transitions(status: str) -> list[tuple[str, str]]:
@@ -346,9 +382,15 @@ async def assign_submit(
     runtime: AppRuntime,
     principal: Annotated[Principal, ACT],
     agency_code: Annotated[str, Form()] = "",
-    assignees: Annotated[str, Form()] = "",
+    assignees: Annotated[list[str] | None, Form(max_length=50)] = None,
 ) -> Response:
-    entries = [a.strip() for a in assignees.replace("\n", ",").split(",") if a.strip()]
+    """``assignees``: the picker's choices (repeated), or one text of them split by commas."""
+    entries = [
+        a.strip()
+        for text in assignees or []
+        for a in text.replace("\n", ",").split(",")
+        if a.strip()
+    ]
     try:
         body = AssignIn.model_validate(
             {"agency_code": agency_code.strip() or None, "assignees": entries}

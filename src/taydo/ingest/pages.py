@@ -23,7 +23,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from taydo.catalog.service import list_agencies, list_datasets
+from taydo.catalog.service import actor_names, list_agencies, list_datasets
 from taydo.core.access import Principal, client_address
 from taydo.core.deps import AppRuntime, Db
 from taydo.core.errors import Invalid, NotFound, TaydoError
@@ -70,6 +70,7 @@ def _context(
         "mapping_is_default": False,
         "metric_names": [],
         "uploads": [],
+        "names": {},
         "result": None,
         "modes": service.MODES,
         "max_upload_mb": runtime_of(request.app).settings.max_upload_bytes // (1024 * 1024),
@@ -80,6 +81,7 @@ def _context(
         mapping, is_default = service.effective_mapping(database, chosen["code"])
         context["mapping"], context["mapping_is_default"] = mapping, is_default
     context["uploads"] = service.list_uploads(database, principal, chosen["code"])
+    context["names"] = actor_names(database, [u["created_by"] for u in context["uploads"]])
     context["metric_names"] = service.dataset_metrics(database, chosen["code"])
     if upload_id is not None:
         context["result"] = service.get_upload(database, principal, chosen["code"], upload_id)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from taydo.catalog.service import actor_names
 from taydo.core import clock
 from taydo.core.access import Principal, client_address
 from taydo.core.deps import AppSettings, Db
@@ -77,6 +78,7 @@ async def _import_page(
         "kind": chosen,
         "result": result,
         "imports": recent,
+        "names": await run_in_threadpool(actor_names, db, [i["created_by"] for i in recent]),
         "max_upload_mb": max_bytes // (1024 * 1024),
     }
     if error is not None:

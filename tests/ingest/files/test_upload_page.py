@@ -21,7 +21,14 @@ HTML = {"Accept": "text/html"}
 
 def _login(client: TestClient, database: Database, role: str, agencies: list[str]) -> str:
     """Log in through the form; returns the session's form token."""
-    create_user(database, f"{role}-page", role, agencies=agencies, password=PASSWORD)
+    create_user(
+        database,
+        f"{role}-page",
+        role,
+        agencies=agencies,
+        password=PASSWORD,
+        full_name="Phạm Thị Mai",
+    )
     login = form_login(client, f"{role}-page", PASSWORD, "/data/upload", follow_redirects=False)
     assert login.status_code == 303, login.text
     page = client.get("/data/upload")
@@ -91,6 +98,8 @@ def test_an_officer_maps_uploads_and_reads_the_report(client, database) -> None:
     assert result.status_code == 200
     assert "Lưu một phần" in result.text and "so-lieu-thang-2.xlsx" in result.text
     assert "Trạm Không Có" in result.text  # the unknown station's row, with its reason
+    # The history names who uploaded, the username in the tooltip only.
+    assert '<span class="who" title="agency_officer-page">Phạm Thị Mai</span>' in result.text
     assert [(s, ts) for s, ts, _v in _stored(database)][:2] == [
         (ids["height"], T0),
         (ids["temperature"], T0),

@@ -8,6 +8,7 @@ system itself, e.g. the pack loader) and enforce agency scope here, not in the A
 """
 
 from taydo.catalog.service.agencies import (
+    actor_names,
     create_agency,
     create_dataset,
     delete_agency,
@@ -105,6 +106,7 @@ __all__ = [
     "PlacedEntity",
     "SeriesOwner",
     "Station",
+    "actor_names",
     "agency_id_of",
     "assign_areas",
     "catalog_version",

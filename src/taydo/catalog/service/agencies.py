@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from taydo.auth import journal
+from taydo.auth.service import people
 from taydo.catalog.models import Agency, Dataset, Entity
 from taydo.catalog.schemas import (
     AgencyIn,
@@ -30,6 +32,7 @@ from taydo.core.db import Database
 from taydo.core.errors import Conflict
 
 __all__ = [
+    "actor_names",
     "create_agency",
     "create_dataset",
     "delete_agency",
@@ -80,6 +83,39 @@ def list_agencies(
         total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
         rows = session.scalars(statement.order_by(Agency.code).limit(limit).offset(offset))
         return [agency_dict(a) for a in rows], total
+
+
+def actor_names(database: Database, actors: Iterable[str | None]) -> dict[str, tuple[str, str]]:
+    """Who acted or was given work, by name (Vietnamese, English), for the console: a person
+    (``username`` or ``user:username``) by the account's display name, an agency
+    (``agency:CODE``, or a bare code no account bears) by the agency's name. Two queries
+    whatever the number of actors; what names nothing (``system``, a removed account) is
+    left out, for the page to say it its own way."""
+    wanted = {a for a in actors if a}
+    persons = {a.removeprefix("user:") for a in wanted if not a.startswith("agency:")}
+    codes = {a.removeprefix("agency:") for a in wanted if ":" not in a or a.startswith("agency:")}
+    with database.session() as session:
+        known = people(session, persons)
+        agencies: dict[str, tuple[str, str]] = {}
+        if codes:
+            rows = session.execute(
+                select(Agency.code, Agency.name, Agency.name_en).where(
+                    Agency.code.in_(sorted(codes))
+                )
+            )
+            agencies = {code: (name, name_en or name) for code, name, name_en in rows}
+    names: dict[str, tuple[str, str]] = {}
+    for actor in wanted:
+        if actor.startswith("agency:"):
+            found = agencies.get(actor.removeprefix("agency:"))
+        else:
+            person = known.get(actor.removeprefix("user:"))
+            found = (person, person) if person is not None else None
+            if found is None and ":" not in actor:
+                found = agencies.get(actor)
+        if found is not None:
+            names[actor] = found
+    return names
 
 
 def get_agency(database: Database, code: str) -> dict[str, Any]:
