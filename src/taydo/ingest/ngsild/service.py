@@ -36,6 +36,7 @@ from taydo.ingest.ngsild.entity import (
     translate,
 )
 from taydo.ingest.ngsild.errors import NgsiError
+from taydo.ingest.ngsild.history import Row as HistoryRow
 from taydo.ingest.ngsild.history import append as append_history
 from taydo.ingest.ngsild.history import instance_row
 from taydo.ingest.ngsild.query import geometry_of, point_of
@@ -344,7 +345,7 @@ class _Batch:
     now_ms: int  # the write's time: that of the history instances observed at no time
     originally: dict[str, int | None] = field(init=False)  # the pk each loaded id had
     pending: list[PendingPoint] = field(default_factory=list)
-    history: list[dict[str, Any]] = field(default_factory=list)  # rows of history.TABLE
+    history: list[HistoryRow] = field(default_factory=list)
     new_agency: tuple[int | None, str | None] | None = None  # looked up once, when needed
 
     def __post_init__(self) -> None:

@@ -255,7 +255,7 @@ def judge_order(points: list[tuple[int, int, float]]) -> list[tuple[int, int, fl
 
 def text_rows(
     entity_id: str, texts: list[TextInstance], context: Context, entity: Context | None, now: int
-) -> list[dict[str, Any]]:
+) -> list[history.Row]:
     """The history rows of the non-numeric instances (names in the entity's context)."""
     rows = []
     for t in texts:
@@ -265,13 +265,13 @@ def text_rows(
     return rows
 
 
-def store_texts(database: Database, rows: list[dict[str, Any]]) -> int:
+def store_texts(database: Database, rows: list[history.Row]) -> int:
     """Append the rows an entity's history lacks (an identical instance at the same time is
     kept once); how many were added. One read of the range, one multi-row insert."""
     if not rows:
         return 0
-    entity_id = rows[0]["entity_id"]
-    low, high = min(r["ts"] for r in rows), max(r["ts"] for r in rows)
+    entity_id = rows[0][0]
+    low, high = min(r[3] for r in rows), max(r[3] for r in rows)
     with database.engine.begin() as connection:
         seen = {
             (name, dataset, ts, json.dumps(attr, sort_keys=True))
@@ -281,12 +281,7 @@ def store_texts(database: Database, rows: list[dict[str, Any]]) -> int:
         }
         fresh = []
         for row in rows:
-            key = (
-                row["name"],
-                row["dataset_id"],
-                row["ts"],
-                json.dumps(row["attr"], sort_keys=True),
-            )
+            key = (row[1], row[2], row[3], json.dumps(row[5], sort_keys=True))
             if key not in seen:
                 seen.add(key)
                 fresh.append(row)
