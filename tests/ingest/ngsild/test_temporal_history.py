@@ -72,6 +72,13 @@ def test_entity_writes_keep_the_history_of_changed_values(client, auth, database
     assert len(set(ids)) == 5 and all(i.startswith("urn:ngsi-ld:Instance:h-") for i in ids)
     assert body["location"][0]["value"]["type"] == "Point"
     assert [i["value"] for i in body["salinity"]] == [2.0]  # numbers still from the series
+    # A text where a number was: both histories, merged in time order.
+    broken = {"salinity": {"type": "Property", "value": "sensor lỗi", "observedAt": at(3)}}
+    assert client.patch(url, json=broken, headers={**auth, **LINK_WQ}).status_code == 204
+    body = read(client, auth, "urn:ngsi-ld:WaterQualityObserved:H1", attrs="salinity").json()
+    assert [i["value"] for i in body["salinity"]] == [2.0, "sensor lỗi"]
+    newest = read(client, auth, "urn:ngsi-ld:WaterQualityObserved:H1", attrs="salinity", lastN=1)
+    assert [i["value"] for i in newest.json()["salinity"]] == ["sensor lỗi"]
 
 
 def test_a_batch_upsert_of_unchanged_entities_adds_no_instances(client, auth, database) -> None:  # type: ignore[no-untyped-def]
