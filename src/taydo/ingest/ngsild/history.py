@@ -18,8 +18,7 @@ from typing import Any, cast
 import orjson
 from sqlalchemy import Connection, Table, delete, select, update
 
-from taydo.ingest.ngsild.entity import PRIMARY, primary_member
-from taydo.ingest.ngsild.errors import NgsiError
+from taydo.ingest.ngsild.entity import primary_member
 from taydo.ingest.ngsild.models import AttributeInstance
 
 __all__ = [
@@ -32,7 +31,6 @@ __all__ = [
     "parse_history_id",
     "read_rows",
     "simplified_member",
-    "unchanged",
 ]
 
 TABLE = cast(Table, AttributeInstance.__table__)
@@ -62,21 +60,6 @@ def parse_history_id(value: str) -> int | None:
 
 def simplified_member(kind: str) -> str:
     return SIMPLIFIED.get(kind, "values")
-
-
-def _stored_form(attr: dict[str, Any]) -> tuple[Any, Any]:
-    """(value, details) as the entity keeps an attribute (see ``split_for_storage``)."""
-    kind = attr.get("type", "Property")
-    member = PRIMARY.get(kind, "value")
-    if kind == "Property" and len(attr) - (member in attr) == 1:
-        return attr.get(member), None
-    return attr.get(member), {k: v for k, v in attr.items() if k != member}
-
-
-def unchanged(attr: dict[str, Any], stored_value: Any, stored_meta: Any) -> bool:
-    """Whether ``attr`` is what the entity already holds (value and details alike)."""
-    value, meta = _stored_form(attr)
-    return bool(value == stored_value and meta == stored_meta)
 
 
 # A row to insert: entity_id, name, dataset_id, ts, observed, attr (the instance).
@@ -232,10 +215,3 @@ def aggregate_values(methods: tuple[str, ...], values: list[Any]) -> dict[str, A
                 )
         out[method] = result
     return out
-
-
-def check_instance(value: str) -> int:
-    row_id = parse_history_id(value)
-    if row_id is None:
-        raise NgsiError("ResourceNotFound", f"no attribute instance {value[:120]}")
-    return row_id
