@@ -9,6 +9,10 @@ run, on a second fresh server, the same number of observations in the same histo
 (series-major, 1,000 per request) through the plain HTTP ingest ``POST /api/v1/observations``
 — the figure the temporal write is compared with, since both end in the same observation
 writer. Both are counted in the database afterwards (every instance stored exactly once).
+
+``--text``: the instances are texts (``status``, a Property of a handful of words), stored in
+the attribute history (``ngsild_attribute_instances``) instead of the observation store;
+there is no plain-ingest run to compare with then.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from benchmarks.ngsild import admin_token
 
 START_MS = int(datetime(2026, 10, 1, tzinfo=UTC).timestamp() * 1000)
 START_WAIT_S = 300.0
+STATES = ("bình thường", "cảnh báo", "nguy hiểm", "bảo trì", "mất tín hiệu")
+ATTRIBUTE = {False: "salinity", True: "status"}
 
 
 class PatientServer(Server):
@@ -61,7 +67,9 @@ class PatientServer(Server):
         raise RuntimeError(f"server did not start; see {log}")
 
 
-def temporal_bodies(entities: int, instances: int, per_request: int) -> list[list[bytes]]:
+def temporal_bodies(
+    entities: int, instances: int, per_request: int, text: bool = False
+) -> list[list[bytes]]:
     """Per entity, its requests in order (the first creates it)."""
     per_entity = -(-instances // entities)
     out: list[list[bytes]] = []
@@ -72,23 +80,25 @@ def temporal_bodies(entities: int, instances: int, per_request: int) -> list[lis
             items = []
             for k in range(offset, min(per_entity, offset + per_request)):
                 ts = START_MS + k * 60_000
-                text = stamps.get(ts)
-                if text is None:
-                    text = stamps[ts] = (
+                when = stamps.get(ts)
+                if when is None:
+                    when = stamps[ts] = (
                         datetime.fromtimestamp(ts / 1000, UTC).isoformat().replace("+00:00", "Z")
                     )
-                items.append(
-                    {
+                if text:
+                    item = {"type": "Property", "value": STATES[(n + k) % 5], "observedAt": when}
+                else:
+                    item = {
                         "type": "Property",
                         "value": round(0.5 + (n + k) % 97 / 10, 2),
-                        "observedAt": text,
+                        "observedAt": when,
                         "unitCode": "G42",
                     }
-                )
+                items.append(item)
             body = {
                 "id": f"urn:ngsi-ld:WaterQualityObserved:H{n:05d}",
                 "type": "WaterQualityObserved",
-                "salinity": items,
+                ATTRIBUTE[text]: items,
             }
             requests.append(orjson.dumps(body))
         out.append(requests)
@@ -129,10 +139,10 @@ def post_temporal(port: int, token: str, per_entity: list[list[bytes]], connecti
     return elapsed
 
 
-def count(path: Path) -> int:
+def count(path: Path, table: str = "observations") -> int:
     connection = sqlite3.connect(path)
     try:
-        return int(connection.execute("SELECT count(*) FROM observations").fetchone()[0])
+        return int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
     finally:
         connection.close()
 
@@ -142,8 +152,9 @@ def temporal_run(args: argparse.Namespace) -> tuple[float, float]:
         root = Path(folder)
         url = f"sqlite:///{root / 'bench.db'}"
         token = admin_token(url)
-        bodies = temporal_bodies(args.entities, args.instances, args.per_request)
-        sent = sum(len(orjson.loads(b)["salinity"]) for r in bodies for b in r)
+        bodies = temporal_bodies(args.entities, args.instances, args.per_request, args.text)
+        name = ATTRIBUTE[args.text]
+        sent = sum(len(orjson.loads(b)[name]) for r in bodies for b in r)
         server = PatientServer(url, root / "server.log")
         try:
             cpu0 = cpu_seconds(server.process.pid)
@@ -151,7 +162,8 @@ def temporal_run(args: argparse.Namespace) -> tuple[float, float]:
             cpu = cpu_seconds(server.process.pid) - cpu0
         finally:
             server.stop()
-        stored = count(root / "bench.db")
+        table = "ngsild_attribute_instances" if args.text else "observations"
+        stored = count(root / "bench.db", table)
         if stored != sent:
             raise SystemExit(f"FAILED: stored {stored:,} of {sent:,} instances")
     return sent / elapsed, sent / max(cpu, 1e-9)
@@ -187,8 +199,18 @@ def main() -> None:
     parser.add_argument("--per-request", type=int, default=500)
     parser.add_argument("--connections", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1, help="alternating runs of each")
+    parser.add_argument("--text", action="store_true", help="text instances (their history)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
+    if args.text:
+        print(f"{args.instances:,} text instances of {args.entities} entities, SQLite:")
+        for n in range(args.repeat):
+            rate, per_cpu = temporal_run(args)
+            print(
+                f"  run {n + 1}: POST /temporal/entities ({args.per_request}/request) "
+                f"{rate:8,.0f} instances/s ({per_cpu:,.0f} per server CPU-second)"
+            )
+        return
     temporal: list[tuple[float, float]] = []
     plain: list[tuple[float, float]] = []
     for _ in range(args.repeat):

@@ -100,8 +100,6 @@ def test_create_temporal_refusals(client, auth, headers_for) -> None:  # type: i
     refused({"id": "not a uri", "type": "T", "@context": [WQ]}, 400, "BadRequestData")
     no_time = {"salinity": [{"type": "Property", "value": 1.0}, {"type": "Property", "value": 2}]}
     refused(temporal_entity(**no_time), 400, "BadRequestData")
-    texts = {"name": [{"type": "Property", "value": "a"}, {"type": "Property", "value": "b"}]}
-    refused(temporal_entity(**texts), 422, "OperationNotSupported")
     dataset = {
         "salinity": [{"type": "Property", "value": 1, "observedAt": at(1), "datasetId": "urn:x:1"}]
     }

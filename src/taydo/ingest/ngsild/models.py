@@ -1,17 +1,18 @@
 """NGSI-LD resources kept beside the catalog: context source registrations and the
-subscriptions to them (stored and validated; nothing is forwarded)."""
+subscriptions to them (stored and validated; nothing is forwarded), the other types of
+multi-typed entities, and the history of non-numeric attribute values."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from taydo.core.db import Base, BigIntPK, UTCDateTime
 
-__all__ = ["EntityType", "SourceResource"]
+__all__ = ["AttributeInstance", "EntityType", "SourceResource"]
 
 
 class SourceResource(Base):
@@ -41,3 +42,24 @@ class EntityType(Base):
 
     entity_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     type: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+
+
+class AttributeInstance(Base):
+    """One stored instance of a non-numeric attribute (text, boolean, JSON, GeoProperty,
+    Relationship, LanguageProperty … and numbers observed at no time): the temporal history
+    the observation store (numbers only) cannot keep. ``ts`` is the instance's
+    ``observedAt``, or when it was written (``observed`` false); ``attr`` the instance as
+    NGSI-LD normalized JSON, names in the entity's context. Keyed by the entity's id, not
+    its row: the history outlives the entity (``DELETE /temporal/entities/{id}`` removes
+    it)."""
+
+    __tablename__ = "ngsild_attribute_instances"
+    __table_args__ = (Index("ix_ngsild_attribute_instances_key", "entity_id", "name", "ts"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    entity_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    dataset_id: Mapped[str] = mapped_column(String(255), default="")  # "": the default one
+    ts: Mapped[int] = mapped_column(BigInteger)
+    observed: Mapped[bool] = mapped_column(default=True)
+    attr: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -4,7 +4,9 @@ Every write request is one database transaction over the catalog tables: the ent
 touches are loaded at once, changed in memory (so a batch that names an id twice behaves as
 if its operations ran in order), then inserted, updated and deleted with one statement each.
 Numeric Properties observed at a time become points of the metric of the same name; the
-caller hands them to the observation writer after this commit.
+caller hands them to the observation writer after this commit. Every other attribute value
+a write changes (text, JSON, geometry, relationship …) is appended to its history
+(``history``) in the same transaction, one multi-row insert per write.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from taydo.ingest.ngsild.entity import (
     translate,
 )
 from taydo.ingest.ngsild.errors import NgsiError
+from taydo.ingest.ngsild.history import Row as HistoryRow
+from taydo.ingest.ngsild.history import append as append_history
+from taydo.ingest.ngsild.history import instance_row
 from taydo.ingest.ngsild.query import geometry_of, point_of
 from taydo.ingest.ngsild.rows import (
     EntityState,
@@ -247,6 +252,7 @@ class Operation:
     attr_name: str | None = None  # delete_attr
     dataset_id: str | None = None  # delete_attr: that instance only
     delete_all: bool = False  # delete_attr: every instance
+    keep_history: bool = True  # False: the caller stores the instances' history itself
 
 
 def write_entities(
@@ -314,13 +320,14 @@ def _write(
             # request for the same entity) would otherwise be overwritten or collide.
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         states = load(connection, resolver, list({op.entity_id for op in operations}))
-        batch = _Batch(connection, principal, agency, states)
+        batch = _Batch(connection, principal, agency, states, int(now.timestamp() * 1000))
         for op in operations:
             try:
                 _apply(batch, op, mode, no_overwrite, locate, outcome)
             except NgsiError as error:
                 outcome.errors.append((op.entity_id, error))
         flush(connection, states, batch.originally, now, outcome)
+        append_history(connection, batch.history)
         outcome.points = series_points(connection, states, batch.pending, outcome)
         journal_entry(connection, principal, mode, outcome)
     outcome.fresh = inserted_series(states, outcome)  # after the commit: the lock is free
@@ -335,8 +342,10 @@ class _Batch:
     principal: Principal
     agency: str | None  # the agency a new entity is for, when the caller names one
     states: dict[str, EntityState]
+    now_ms: int  # the write's time: that of the history instances observed at no time
     originally: dict[str, int | None] = field(init=False)  # the pk each loaded id had
     pending: list[PendingPoint] = field(default_factory=list)
+    history: list[HistoryRow] = field(default_factory=list)
     new_agency: tuple[int | None, str | None] | None = None  # looked up once, when needed
 
     def __post_init__(self) -> None:
@@ -465,6 +474,7 @@ def _put(
         for name in deleted:
             if name in state.attributes and name != NGSI:
                 _remove_attribute(state, name)
+    before = _snapshot(state, attrs) if op.keep_history else None
     written, skipped = _apply_attrs(
         state,
         attrs,
@@ -472,6 +482,8 @@ def _put(
         only_existing=mode == "patch",
         no_overwrite=no_overwrite,
     )
+    if before is not None:
+        _note_history(batch, state, attrs, before, {p.metric for p in candidates})
     _entity_members(state, op, parsed, mode, created=is_new)
     _place(state, locate)
     state.name = _display_name(state)
@@ -564,6 +576,59 @@ def _retype(state: EntityState, op: Operation, parsed: ParsedEntity, mode: str) 
         kind = translate(parsed.type, op.request, state.context)
         if mode in ("upsert", "replace") and kind != state.type:
             state.type, state.catalog_changed = kind, True
+
+
+_Seen = tuple[Any, Any, dict[str, Any]]  # stored value, details, instances by datasetId
+
+
+def _stored_attr(state: EntityState, name: str) -> _Seen:
+    """An attribute as the entity holds it: (value, details, instances by datasetId)."""
+    details = state.attributes.get(NGSI)
+    if not isinstance(details, dict):
+        return state.attributes.get(name, _ABSENT), None, {}
+    meta = details.get("meta")
+    datasets = details.get(DATASETS_KEY)
+    return (
+        state.attributes.get(name, _ABSENT),
+        meta.get(name) if isinstance(meta, dict) else None,
+        (datasets.get(name) or {}) if isinstance(datasets, dict) else {},
+    )
+
+
+def _snapshot(state: EntityState, attrs: dict[str, dict[str, Any]]) -> dict[str, _Seen]:
+    """The written attributes as they were (the write replaces, never mutates, them)."""
+    return {name: _stored_attr(state, name) for name in attrs}
+
+
+def _note_history(
+    batch: _Batch,
+    state: EntityState,
+    attrs: dict[str, dict[str, Any]],
+    before: dict[str, _Seen],
+    points: set[str],
+) -> None:
+    """A history row for each non-numeric instance the write changed (its value or its
+    details, observedAt among them): an unchanged value adds nothing, so a feed repeating
+    its entities keeps no copies."""
+    for name, attr in attrs.items():
+        if name in points:
+            continue  # a number observed at a time: its history is the observation series
+        old_value, old_meta, old_sets = before[name]
+        new_value, new_meta, new_sets = _stored_attr(state, name)
+        if new_value is not _ABSENT and (new_value != old_value or new_meta != old_meta):
+            default = {k: v for k, v in attr.items() if k != DATASETS}
+            _history_row(batch, state.entity_id, name, None, default)
+        for dataset, instance in new_sets.items():
+            if old_sets.get(dataset) != instance:
+                _history_row(batch, state.entity_id, name, dataset, instance)
+
+
+def _history_row(
+    batch: _Batch, entity_id: str, name: str, dataset: str | None, attr: dict[str, Any]
+) -> None:
+    when = attr.get("observedAt")
+    ts = observed_ms(when, name) if when is not None else batch.now_ms
+    batch.history.append(instance_row(entity_id, name, dataset, attr, ts, when is not None))
 
 
 def _keep_points(

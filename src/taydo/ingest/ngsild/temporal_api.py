@@ -20,12 +20,13 @@ from taydo.core.bounds import MAX_OFFSET
 from taydo.core.deps import AppRuntime, Db
 from taydo.core.runtime import Runtime, runtime_of
 from taydo.ingest.counts import GatewayCounts
-from taydo.ingest.ngsild import read, temporal
+from taydo.ingest.ngsild import history, read, temporal
 from taydo.ingest.ngsild import temporal_write as tw
 from taydo.ingest.ngsild.api import EntityQuery
 from taydo.ingest.ngsild.entity import (
     ParsedEntity,
     check_entity_id,
+    now_utc,
     observed_ms,
     parse_attributes,
     parse_entity,
@@ -67,7 +68,9 @@ def _current_state(
         fragment["type"] = body.type
     for key, item in body.newest.items():
         if names is None or key in names:
-            fragment[key] = {k: v for k, v in item.items() if k != "instanceId"}
+            items = item if isinstance(item, list) else [item]
+            shown = [{k: v for k, v in i.items() if k != "instanceId"} for i in items]
+            fragment[key] = shown[0] if len(shown) == 1 else shown
     if context_value is not None:
         fragment["@context"] = context_value
     return fragment
@@ -89,7 +92,9 @@ async def _write_state(
         parsed = ParsedEntity(
             str(fragment["id"]), kind if isinstance(kind, str) else "", attrs, context.value
         )
-    outcome = await write(request, principal, [Operation(parsed.entity_id, parsed, context)], mode)
+    # The instances' history is stored by the caller (``_store_texts``), all of them.
+    operation = Operation(parsed.entity_id, parsed, context, keep_history=False)
+    outcome = await write(request, principal, [operation], mode)
     if outcome.errors:
         raise outcome.errors[0][1]
     return bool(outcome.created)
@@ -129,8 +134,9 @@ async def _store_history(
     request: Request, principal: Principal, entity_id: str, body: tw.TemporalBody, context: Any
 ) -> int:
     """Commit every numeric instance through the observation writer (newest of each series
-    first, see ``judge_order``); values outside the metric's range go to the quarantine."""
-    if not body.instances:
+    first, see ``judge_order``); values outside the metric's range go to the quarantine.
+    The other instances go to the attribute history."""
+    if not body.instances and not body.texts:
         return 0
     runtime = runtime_of(request.app)
     entity = await run_in_threadpool(
@@ -138,6 +144,13 @@ async def _store_history(
     )
     if not principal.may_write_agency(entity.agency_code):
         raise NgsiError("ResourceNotFound", f"no entity {entity_id[:255]}")
+    texts = 0
+    if body.texts:
+        now = int(now_utc().timestamp() * 1000)
+        rows = tw.text_rows(entity_id, body.texts, context, entity.context, now)
+        texts = await run_in_threadpool(tw.store_texts, runtime.db, rows)
+    if not body.instances:
+        return texts
     series, created = await run_in_threadpool(
         _series_for, runtime, principal, entity, body, context
     )
@@ -150,7 +163,7 @@ async def _store_history(
         counts = runtime.find(GatewayCounts)
         if counts is not None:
             counts.add("ngsi-ld", accepted=0, duplicates=0, rejected=len(rejected))
-    return len(points)
+    return len(points) + texts
 
 
 @router.post("/temporal/entities", status_code=201)
@@ -182,7 +195,7 @@ async def create_temporal(request: Request, principal: Principal = WRITE) -> Res
     stored = await _store_history(request, principal, entity_id, parsed, context)
     await run_in_threadpool(
         tw.record, runtime.db, principal, "create" if created else "update", entity_id,
-        {"instances": len(parsed.instances), "stored": stored},
+        {"instances": len(parsed.instances) + len(parsed.texts), "stored": stored},
     )  # fmt: skip
     if created:
         location = f"/ngsi-ld/v1/temporal/entities/{quote(entity_id, safe=':/')}"
@@ -243,7 +256,7 @@ async def add_temporal_attrs(
     stored = await _store_history(request, principal, entity_id, parsed, context)
     await run_in_threadpool(
         tw.record, runtime.db, principal, "append", entity_id,
-        {"instances": len(parsed.instances), "stored": stored},
+        {"instances": len(parsed.instances) + len(parsed.texts), "stored": stored},
     )  # fmt: skip
     return Response(status_code=204)
 
@@ -263,16 +276,31 @@ async def _attr_series(
     request: Request, entity: read.Stored, attr: str
 ) -> tuple[int, float | None, float | None, str]:
     """(series id, min_valid, max_valid, metric) of an attribute's history; 404 without one."""
-    runtime = runtime_of(request.app)
-    context = await get_context(request)
-    metric = translate(attr, context, entity.context)
-    info = await run_in_threadpool(runtime.get(SeriesIndex).get, entity.entity_id, metric)
+    info, metric = await _attr_info(request, entity, attr)
     if info is None:
         raise NgsiError(
             "ResourceNotFound",
             f"no attribute {attr[:80]} with a history in {entity.entity_id[:200]}",
         )
     return info.series_id, info.min_valid, info.max_valid, metric
+
+
+async def _attr_info(
+    request: Request, entity: read.Stored, attr: str
+) -> tuple[SeriesInfo | None, str]:
+    """The series of an attribute's numeric history (None without one), and its stored name."""
+    runtime = runtime_of(request.app)
+    context = await get_context(request)
+    metric = translate(attr, context, entity.context)
+    info = await run_in_threadpool(runtime.get(SeriesIndex).get, entity.entity_id, metric)
+    return info, metric
+
+
+def _delete_history(
+    runtime: Runtime, entity_id: str, name: str, dataset: str | None, row_id: int | None = None
+) -> int:
+    with runtime.db.engine.begin() as connection:
+        return history.delete_rows(connection, entity_id, name=name, dataset=dataset, row_id=row_id)
 
 
 async def _settle(runtime: Runtime) -> None:
@@ -296,7 +324,9 @@ async def delete_temporal(
     def run() -> int:
         with runtime.db.engine.connect() as connection:
             series = catalog.series_of_entity(connection, entity_id)
-        return sum(len(delete_points(runtime.db, s[0]).deleted) for s in series)
+        deleted = sum(len(delete_points(runtime.db, s[0]).deleted) for s in series)
+        with runtime.db.engine.begin() as connection:
+            return deleted + history.delete_rows(connection, entity_id)
 
     deleted = await run_in_threadpool(run)
     await run_in_threadpool(
@@ -315,20 +345,29 @@ async def delete_temporal_attr(
     datasetId: str | None = None,
 ) -> Response:
     """Delete Attribute from Temporal Representation (§5.6.13): the attribute's instances
-    (``deleteAll=true``: of every datasetId; ``datasetId``: of that one only — instances
-    with a datasetId keep no history here, so that answers 404)."""
+    (``deleteAll=true``: of every datasetId; ``datasetId``: of that one only — numbers keep
+    a history without datasetId only); 404 when none was stored."""
     entity = await _writable_entity(request, principal, entity_id)
-    if datasetId is not None and not deleteAll:
-        raise NgsiError(
-            "ResourceNotFound", f"no instances of {attr[:80]} with datasetId {datasetId[:120]}"
-        )
-    series_id, _low, _high, metric = await _attr_series(request, entity, attr)
+    info, metric = await _attr_info(request, entity, attr)
     runtime = runtime_of(request.app)
-    await _settle(runtime)
-    done = await run_in_threadpool(delete_points, runtime.db, series_id)
+    dataset = None if deleteAll else (datasetId or "")
+    deleted = await run_in_threadpool(_delete_history, runtime, entity_id, metric, dataset)
+    if info is not None and (deleteAll or datasetId is None):
+        await _settle(runtime)
+        done = await run_in_threadpool(delete_points, runtime.db, info.series_id)
+        deleted += len(done.deleted)
+        found = True
+    else:
+        found = deleted > 0
+    if not found:
+        what = f" with datasetId {datasetId[:120]}" if datasetId is not None else ""
+        raise NgsiError(
+            "ResourceNotFound",
+            f"no instances of {attr[:80]}{what} in {entity_id[:200]}",
+        )
     await run_in_threadpool(
         tw.record, runtime.db, principal, "delete_attr", entity_id,
-        {"attribute": metric, "deleted": len(done.deleted)},
+        {"attribute": metric, "deleted": deleted},
     )  # fmt: skip
     return Response(status_code=204)
 
@@ -343,6 +382,10 @@ async def modify_instance(
     body, _is_jsonld = await read_body(request)
     if not isinstance(body, dict):
         raise NgsiError("BadRequestData", "expected the attribute instance as a JSON object")
+    row_id = history.parse_history_id(instance)
+    if row_id is not None:
+        await _modify_text(request, principal, entity, attr, instance, row_id, body)
+        return Response(status_code=204)
     series_id, low, high, metric = await _attr_series(request, entity, attr)
     wanted_series, ts = tw.parse_instance_id(instance)
     if wanted_series != series_id:
@@ -379,6 +422,18 @@ async def delete_instance(
 ) -> Response:
     """Delete Attribute instance (§5.6.15)."""
     entity = await _writable_entity(request, principal, entity_id)
+    row_id = history.parse_history_id(instance)
+    if row_id is not None:
+        _info, name = await _attr_info(request, entity, attr)
+        runtime = runtime_of(request.app)
+        gone = await run_in_threadpool(_delete_history, runtime, entity_id, name, None, row_id)
+        if not gone:
+            raise NgsiError("ResourceNotFound", f"no instance {instance[:120]} of {attr[:80]}")
+        await run_in_threadpool(
+            tw.record, runtime.db, principal, "delete_instance", entity_id,
+            {"attribute": name, "instanceId": instance},
+        )  # fmt: skip
+        return Response(status_code=204)
     series_id, _low, _high, metric = await _attr_series(request, entity, attr)
     wanted_series, ts = tw.parse_instance_id(instance)
     if wanted_series != series_id:
@@ -393,6 +448,46 @@ async def delete_instance(
         {"attribute": metric, "instanceId": instance},
     )  # fmt: skip
     return Response(status_code=204)
+
+
+async def _modify_text(
+    request: Request, principal: Principal, entity: read.Stored, attr: str, instance: str,
+    row_id: int, body: dict[str, Any],
+) -> None:  # fmt: skip
+    """Modify a non-numeric instance: the body replaces it, at the same time."""
+    runtime = runtime_of(request.app)
+    context = await get_context(request)
+    _info, name = await _attr_info(request, entity, attr)
+
+    def run() -> bool:
+        with runtime.db.engine.begin() as connection:
+            rows = [
+                r for r in history.read_rows(connection, entity.entity_id, None, None, name=name)
+                if r[0] == row_id
+            ]  # fmt: skip
+            if not rows:
+                return False
+            _id, _name, _dataset, ts, observed, _attr = rows[0]
+            given = {k: v for k, v in body.items() if k not in ("datasetId", "instanceId")}
+            given.setdefault("type", _attr.get("type", "Property"))
+            if "observedAt" in given and (
+                not observed or observed_ms(given["observedAt"], attr) != ts
+            ):
+                raise NgsiError(
+                    "BadRequestData", "observedAt identifies the instance here and cannot change"
+                )
+            parsed = parse_attributes({attr: given}, context, entity.context)
+            ((_key, new),) = parsed.items()
+            if observed:
+                new["observedAt"] = _attr.get("observedAt", new.get("observedAt"))
+            return history.modify_row(connection, entity.entity_id, name, row_id, new)
+
+    if not await run_in_threadpool(run):
+        raise NgsiError("ResourceNotFound", f"no instance {instance[:120]} of {attr[:80]}")
+    await run_in_threadpool(
+        tw.record, runtime.db, principal, "modify_instance", entity.entity_id,
+        {"attribute": name, "instanceId": instance},
+    )  # fmt: skip
 
 
 # -- reads ----------------------------------------------------------------------------------

@@ -8,10 +8,16 @@ An instance is a numeric Property value with its ``observedAt``; it is stored as
 that key: ``urn:ngsi-ld:Instance:<series id>-<epoch ms>``; it is stable as long as the
 point is stored, and a second instance of the same attribute at the same instant is the same
 instance (a duplicate, kept once).
+
+Any other instance — text, boolean, JSON, GeoProperty, Relationship, LanguageProperty, with
+or without a datasetId — is kept whole in the attribute history (``history``), at its
+``observedAt`` (or, without one, at the time of the write); an instance identical to one
+already stored at the same time is kept once.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -21,14 +27,22 @@ from taydo.auth import journal
 from taydo.catalog.series import SeriesInfo
 from taydo.core.access import Principal
 from taydo.core.db import Database
+from taydo.ingest.ngsild import history
 from taydo.ingest.ngsild.context import Context
-from taydo.ingest.ngsild.entity import ENTITY_MEMBERS, observed_ms, parse_attributes, translate
+from taydo.ingest.ngsild.entity import (
+    DATASETS,
+    ENTITY_MEMBERS,
+    observed_ms,
+    parse_attributes,
+    translate,
+)
 from taydo.ingest.ngsild.errors import NgsiError
 from taydo.ingest.quarantine import Entry, put_many
 
 __all__ = [
     "Instance",
     "TemporalBody",
+    "TextInstance",
     "instance_id",
     "judge_order",
     "parse_instance_id",
@@ -37,6 +51,7 @@ __all__ = [
     "valid_points",
 ]
 
+_NOW = 2**62  # an instance observed at no time is the newest (it is stored as of now)
 _INSTANCE = re.compile(r"^urn:ngsi-ld:Instance:(\d{1,18})-(-?\d{1,18})$")
 MAX_INSTANCES_PER_REQUEST = 200_000
 
@@ -61,6 +76,16 @@ class Instance:
     unit: str
 
 
+@dataclass(slots=True)
+class TextInstance:
+    """A non-numeric instance: kept whole in the attribute history."""
+
+    name: str  # the attribute name in the request's context (normalized)
+    dataset: str | None
+    ts: int | None  # None: observed at no time (stored at the time of the write)
+    attr: dict[str, Any]
+
+
 @dataclass
 class TemporalBody:
     """A parsed EntityTemporal (or fragment): the newest instance of each attribute (for
@@ -68,8 +93,10 @@ class TemporalBody:
 
     entity_id: str | None
     type: str | None
-    newest: dict[str, dict[str, Any]] = field(default_factory=dict)  # name → raw instance
+    # name → raw instance (a list of them, one per datasetId, when there are several)
+    newest: dict[str, Any] = field(default_factory=dict)
     instances: list[Instance] = field(default_factory=list)
+    texts: list[TextInstance] = field(default_factory=list)
     numeric: set[str] = field(default_factory=set)
 
 
@@ -102,7 +129,8 @@ def _plain(item: dict[str, Any]) -> dict[str, Any] | None:
 
 def parse_temporal(body: Any, context: Context, *, fragment: bool) -> TemporalBody:
     """Check an EntityTemporal body: each attribute one instance or an array of instances;
-    an instance with history is a numeric Property with ``observedAt``."""
+    a numeric Property instance needs ``observedAt`` (and no datasetId), any other is
+    kept in the attribute history."""
     if not isinstance(body, dict):
         raise NgsiError("BadRequestData", "expected a temporal representation (a JSON object)")
     entity_id = body.get("id")
@@ -122,30 +150,35 @@ def parse_temporal(body: Any, context: Context, *, fragment: bool) -> TemporalBo
         if not items:
             raise NgsiError("BadRequestData", f"attribute {key[:80]!r}: no instance given")
         best: tuple[int, dict[str, Any]] | None = None
+        newest: dict[str | None, tuple[int, dict[str, Any]]] = {}  # datasetId → its newest
         name: str | None = None  # the attribute's name, once the first instance gave it
         for item in items:
             if not isinstance(item, dict):
                 raise NgsiError(
                     "BadRequestData", f"attribute {key[:80]!r}: an instance must be an object"
                 )
-            if "datasetId" in item:
-                raise NgsiError(
-                    "OperationNotSupported",
-                    f"attribute {key[:80]!r}: instances with a datasetId keep no history here",
-                )
             attr = _plain(item) if name is not None else None
             if name is None or attr is None:  # not the plain shape: the entity parser's checks
                 parsed = parse_attributes({key: item}, context, context)
                 ((name, attr),) = parsed.items()
+            dataset = item.get("datasetId")
+            if DATASETS in attr:  # an instance with a datasetId: parsed as a multi-attribute
+                attr = next(iter(attr[DATASETS].values()))
             value: Any = attr.get("value")
-            if attr.get("type") != "Property" or not _is_number(value):
-                if len(items) > 1:
+            if attr.get("type") != "Property" or not _is_number(value) or dataset is not None:
+                if _is_number(value) and attr.get("type") == "Property":
                     raise NgsiError(
                         "OperationNotSupported",
-                        f"attribute {key[:80]!r}: only numeric Property instances keep a "
-                        "history here; give one instance of any other attribute",
+                        f"attribute {key[:80]!r}: numeric instances with a datasetId keep "
+                        "no history here",
                     )
-                out.newest[key] = item
+                when = attr.get("observedAt")
+                stamp = observed_ms(when, key) if when is not None else None
+                out.texts.append(TextInstance(name, dataset, stamp, attr))
+                count += 1
+                order = stamp if stamp is not None else _NOW
+                if dataset not in newest or order >= newest[dataset][0]:
+                    newest[dataset] = (order, item)
                 continue
             if "observedAt" not in attr:
                 raise NgsiError(
@@ -163,8 +196,11 @@ def parse_temporal(body: Any, context: Context, *, fragment: bool) -> TemporalBo
             count += 1
             if best is None or ts > best[0]:
                 best = (ts, item)
-        if best is not None:
-            out.newest[key] = best[1]
+        if best is not None and (None not in newest or best[0] >= newest[None][0]):
+            newest[None] = best
+        if newest:
+            chosen = [item for _order, item in newest.values()]
+            out.newest[key] = chosen[0] if len(chosen) == 1 else chosen
     if count > MAX_INSTANCES_PER_REQUEST:
         raise NgsiError(
             "BadRequestData", f"more than {MAX_INSTANCES_PER_REQUEST} instances in one request",
@@ -215,6 +251,42 @@ def judge_order(points: list[tuple[int, int, float]]) -> list[tuple[int, int, fl
     history thus has only its newest value judged — the state the series ends in — and never
     fires (then clears) alerts for values of the past, whatever order the client sent."""
     return sorted(points, key=lambda p: (p[0], -p[1]))
+
+
+def text_rows(
+    entity_id: str, texts: list[TextInstance], context: Context, entity: Context | None, now: int
+) -> list[history.Row]:
+    """The history rows of the non-numeric instances (names in the entity's context)."""
+    rows = []
+    for t in texts:
+        name = translate(t.name, context, entity)
+        ts = t.ts if t.ts is not None else now
+        rows.append(history.instance_row(entity_id, name, t.dataset, t.attr, ts, t.ts is not None))
+    return rows
+
+
+def store_texts(database: Database, rows: list[history.Row]) -> int:
+    """Append the rows an entity's history lacks (an identical instance at the same time is
+    kept once); how many were added. One read of the range, one multi-row insert."""
+    if not rows:
+        return 0
+    entity_id = rows[0][0]
+    low, high = min(r[3] for r in rows), max(r[3] for r in rows)
+    with database.engine.begin() as connection:
+        seen = {
+            (name, dataset, ts, json.dumps(attr, sort_keys=True))
+            for _id, name, dataset, ts, _observed, attr in history.read_rows(
+                connection, entity_id, low, high + 1
+            )
+        }
+        fresh = []
+        for row in rows:
+            key = (row[1], row[2], row[3], json.dumps(row[5], sort_keys=True))
+            if key not in seen:
+                seen.add(key)
+                fresh.append(row)
+        history.append(connection, fresh)
+    return len(fresh)
 
 
 def quarantine(database: Database, rejected: list[tuple[str, dict[str, Any], str | None]]) -> None:
