@@ -45,7 +45,8 @@ from taydo.core.inputs import parse_moment
 __all__ = ["request_item", "router"]
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], include_in_schema=False)
-PUBLIC = public()
+# Open311 clients are anonymous or identified by ``api_key``: the caller is never looked up.
+PUBLIC = public(credentials=False)
 MAX_SPAN_DAYS = 90
 
 
