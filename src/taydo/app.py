@@ -72,6 +72,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.runtime = runtime  # read only through taydo.core.runtime.runtime_of
     add_error_handlers(app, html=kit_pages.error_page)
+    for domain in installed:
+        for router in domain.early_routers:
+            app.include_router(router)
     app.include_router(kit_pages.router)
     for domain in installed:
         for router in domain.routers:

@@ -308,3 +308,39 @@ def test_an_api_key_name_must_be_printable(citizen_client: TestClient, headers_f
     for name in ("a\x00b", "tab\there", ""):
         answer = citizen_client.post("/api/v1/citizen/keys", json={"name": name}, headers=admin)
         assert answer.status_code == 422, name
+
+
+def test_open311_never_looks_up_a_caller_and_is_matched_first(
+    citizen_client: TestClient, post_report: Any
+) -> None:
+    """Open311 routes are matched before every other router's and never resolve a caller
+    (no credential lookup, no hop to the thread pool): a cookie or bearer is not read."""
+    runtime = citizen_client.app.state.runtime  # type: ignore[attr-defined]
+    looked_up: list[str] = []
+    previous = runtime.authenticate
+
+    def counting(request: Any) -> Any:
+        looked_up.append(request.url.path)
+        return previous(request)
+
+    runtime.authenticate = counting
+    try:
+        created = post_report("o-ga", *IN_NINH_KIEU)
+        listed = citizen_client.get(
+            "/open311/v2/requests.json", headers={"Authorization": "Bearer nonsense"}
+        )
+        assert listed.status_code == 200
+        assert created["service_request_id"] in {r["service_request_id"] for r in listed.json()}
+        assert looked_up == []
+        # Control: a console API route does look the caller up through the same function.
+        citizen_client.get("/api/v1/citizen/reports")
+        assert looked_up == ["/api/v1/citizen/reports"]
+    finally:
+        runtime.authenticate = previous
+    # The first included router (FastAPI's own OpenAPI route comes before it).
+    routers = [
+        r.original_router
+        for r in citizen_client.app.router.routes  # type: ignore[attr-defined]
+        if hasattr(r, "original_router")
+    ]
+    assert routers[0].prefix == "/open311/v2"

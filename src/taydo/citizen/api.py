@@ -8,11 +8,11 @@ import asyncio
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from taydo.citizen import service
 from taydo.citizen.runtime import publish
-from taydo.citizen.schemas import STATUSES, KeyIn, MergeIn, RouteIn, StatusIn
+from taydo.citizen.schemas import STATUSES, KeyIn, MergeIn, RatingIn, RouteIn, StatusIn
 from taydo.core.access import Principal, client_address, public, requires
 from taydo.core.bounds import Offset, RowId
 from taydo.core.deps import AppSettings, Db
@@ -141,6 +141,24 @@ async def duplicates(
         radius_m=settings.citizen_duplicate_radius_m,
         hours=settings.citizen_duplicate_hours,
     )
+
+
+@router.post("/tracked/{token}/rating")
+async def rate_report(
+    token: Annotated[str, Path(min_length=1, max_length=64)],
+    body: RatingIn,
+    request: Request,
+    db: Db,
+    _p: Principal | None = PUBLIC,
+) -> dict[str, Any]:
+    """The reporter's rating (1–5) of their resolved report, by its secret token: once per
+    resolution (409 when already rated; reopened and resolved again, it may be rated again).
+    Answers the report's public view."""
+    report, event = await _run(
+        service.rate, db, token, body.rating, address=client_address(request)
+    )
+    await publish(request, event, "updated")
+    return service.public_dict(report)
 
 
 @router.get("/keys")

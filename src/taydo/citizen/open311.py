@@ -28,7 +28,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from taydo.citizen import photos
-from taydo.citizen.runtime import CitizenParts, publish
+from taydo.citizen.runtime import PostingParts, publish
 from taydo.citizen.service import (
     NewReport,
     agency_list,
@@ -45,7 +45,8 @@ from taydo.core.inputs import parse_moment
 __all__ = ["request_item", "router"]
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], include_in_schema=False)
-PUBLIC = public()
+# Open311 clients are anonymous or identified by ``api_key``: the caller is never looked up.
+PUBLIC = public(credentials=False)
 MAX_SPAN_DAYS = 90
 
 
@@ -421,11 +422,10 @@ async def read_photo(form: FormData, settings: Any) -> str | None:
 async def post_request(
     request: Request,
     response_format: str,
-    db: Db,
-    settings: AppSettings,
-    parts: CitizenParts,
+    posting: PostingParts,
     _p: Principal | None = PUBLIC,
 ) -> Response:
+    db, settings, parts = posting.db, posting.settings, posting.parts
     fmt = "json" if response_format.lower() != "xml" else "xml"
     stored: str | None = None
     try:

@@ -30,7 +30,7 @@ from taydo.core.access import Principal, client_address
 from taydo.core.bounds import RowId
 from taydo.core.db import Database
 from taydo.core.deps import AppSettings, Db
-from taydo.core.errors import NotFound, TaydoError
+from taydo.core.errors import Conflict, Invalid, NotFound, TaydoError
 from taydo.core.files import serve
 from taydo.geo.service import get_area, list_areas
 from taydo.web.i18n import N_
@@ -184,11 +184,17 @@ def _status_view(database: Database, token: str, settings: Any) -> dict[str, Any
 
 
 async def _status_page(
-    request: Request, db: Database, settings: Any, token: str, *, error: str | None = None
+    request: Request,
+    db: Database,
+    settings: Any,
+    token: str,
+    *,
+    error: str | None = None,
+    status: int = 422,
 ) -> Response:
     view = await asyncio.to_thread(_status_view, db, token, settings)
     view["error"] = error
-    return render(request, "citizen/status.html", view, status=422 if error else 200)
+    return render(request, "citizen/status.html", view, status=status if error else 200)
 
 
 @router.get("/citizen/r/{token}")
@@ -276,16 +282,28 @@ async def rate_report(
     db: Db,
     settings: AppSettings,
     _p: Annotated[Principal | None, page(None)],
-    rating: Annotated[int, Form(ge=1, le=5)],
+    rating: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
+    """The status page's rating buttons. A refusal (not 1–5, not resolved, already rated)
+    shows the page again with the reason; an unknown token is the console's 404 page."""
     try:
+        value = int(rating.strip()) if rating.strip().isdigit() else 0
+        if value not in range(1, 6):
+            raise Invalid(N_("Hãy chọn mức đánh giá từ 1 đến 5 sao"))
         _report, event = await asyncio.to_thread(
-            service.rate, db, token, rating, address=client_address(request)
+            service.rate, db, token, value, address=client_address(request)
         )
     except NotFound:
         raise
     except TaydoError as exc:
-        return await _status_page(request, db, settings, token, error=exc.message)
+        message = exc.message
+        if isinstance(exc, Conflict) and "rating" in exc.details:
+            message = N_(
+                "Bạn đã đánh giá phản ánh này rồi: mỗi lần xử lý xong chỉ đánh giá một lần"
+            )
+        return await _status_page(
+            request, db, settings, token, error=message, status=exc.status_code
+        )
     await publish(request, event, "updated")
     return RedirectResponse(f"/citizen/r/{token}", status_code=303)
 

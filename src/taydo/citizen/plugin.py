@@ -24,7 +24,9 @@ def taydo_domains() -> list[Domain]:
         Domain(
             name="citizen",
             requires=("auth", "geo", "catalog", "alerts"),
-            routers=(open311.router, api.router, pages.router),
+            # Open311 first: citizens' posts are the busiest public path.
+            early_routers=(open311.router,),
+            routers=(api.router, pages.router),
             cli=_cli,
             migrations=HERE / "migrations",
             templates=HERE / "templates",

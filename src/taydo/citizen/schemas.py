@@ -18,6 +18,7 @@ __all__ = [
     "CatalogueFile",
     "KeyIn",
     "MergeIn",
+    "RatingIn",
     "RouteDef",
     "RouteIn",
     "ServiceDef",
@@ -118,3 +119,9 @@ class KeyIn(BaseModel):
 
     # printable: PostgreSQL refuses NUL, and the name is shown in lists and the journal
     name: str = Field(min_length=1, max_length=120, pattern=r"^[^\x00-\x1f\x7f]+$")
+
+
+class RatingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", **INPUT_CONFIG)
+
+    rating: int = Field(ge=1, le=5)

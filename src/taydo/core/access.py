@@ -58,8 +58,20 @@ def requires(permission: str) -> Any:
     return Depends(dependency)
 
 
-def public() -> Any:
-    """Declare a route open to anyone; yields the ``Principal`` when one is logged in."""
+def public(*, credentials: bool = True) -> Any:
+    """Declare a route open to anyone; yields the ``Principal`` when one is logged in.
+
+    ``credentials=False`` for a route that never reads its caller (Open311, whose clients
+    send no session and whose ``api_key`` is a parameter): it yields None without looking at
+    the request, so the route pays no credential lookup and no hop to the thread pool (the
+    lookup may read the database, so the usual dependency runs in a thread)."""
+    if not credentials:
+
+        async def anonymous() -> Principal | None:
+            return None
+
+        anonymous.taydo_permission = "public"  # type: ignore[attr-defined]
+        return Depends(anonymous)
 
     def dependency(request: Request) -> Principal | None:
         principal = _authenticate(request)

@@ -8,8 +8,8 @@ answered 500 in the same shape, never as plain text and never with the exception
 which could hold input or a secret.
 
 A browser that navigates to a console address (``GET`` with ``Accept: text/html``, outside the
-machine interfaces) gets the same refusal as a page in the console's look instead: the
-composition root passes the UI kit's renderer as ``html``.
+machine interfaces) or posts one of its forms gets the same refusal as a page in the console's
+look instead: the composition root passes the UI kit's renderer as ``html``.
 
 ``document_errors`` adds these answers to the OpenAPI of every operation, so a client (and
 the schema fuzzing test) knows which status codes a route may give and what their body is.
@@ -33,7 +33,7 @@ from starlette.routing import compile_path
 from taydo.core.access import api_routes
 from taydo.core.errors import TaydoError
 from taydo.core.responses import FastJSONResponse
-from taydo.core.validation import validation_error_handler
+from taydo.core.validation import validation_body, validation_error_handler
 
 __all__ = [
     "ERROR_SCHEMA",
@@ -82,13 +82,22 @@ MACHINE_PREFIXES = ("/api/", "/ngsi-ld/", "/open311/", "/metrics", "/healthz", "
 HtmlError = Callable[[Request, int, str], Awaitable[Response]]
 
 
+# What a browser's HTML form sends (``<form method="post">``, with or without a file).
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def wants_html(request: Request) -> bool:
-    """A person's browser navigating to a console address (not a script, not the API)."""
-    return (
-        request.method in ("GET", "HEAD")
-        and "text/html" in request.headers.get("accept", "")
-        and not request.url.path.startswith(MACHINE_PREFIXES)
-    )
+    """A person's browser at a console address (not a script, not the API): navigating to it
+    (``GET``/``HEAD``) or submitting one of its forms (``POST`` of a form), so that a form
+    refused before its route answers (CSRF 403, size 413, …) shows a page, not JSON."""
+    if "text/html" not in request.headers.get("accept", ""):
+        return False
+    if request.url.path.startswith(MACHINE_PREFIXES):
+        return False
+    if request.method in ("GET", "HEAD"):
+        return True
+    content_type = request.headers.get("content-type", "").lower()
+    return request.method == "POST" and content_type.startswith(FORM_TYPES)
 
 
 def _taydo_error(exc: Exception) -> Response:
@@ -174,7 +183,18 @@ def add_error_handlers(app: FastAPI, *, html: HtmlError | None = None) -> None:
 
         return handler
 
-    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    async def invalid(request: Request, exc: Exception) -> Response:
+        response = await validation_error_handler(request, exc)
+        if html is None or not wants_html(request):
+            return response
+        assert isinstance(exc, RequestValidationError)
+        try:  # a console form's field out of its bounds: the reason as a page
+            return await html(request, 422, validation_body(exc)["error"])
+        except Exception:
+            log.exception("the error page for %s could not be rendered", request.url.path)
+            return response
+
+    app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(TaydoError, answering(lambda _r, exc: _taydo_error(exc)))
     app.add_exception_handler(StarletteHTTPException, answering(_http_error))
     app.add_exception_handler(Exception, answering(_unhandled))

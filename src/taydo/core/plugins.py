@@ -74,6 +74,10 @@ class Domain:
     name: str
     requires: tuple[str, ...] = ()  # domains that must be set up and started before this one
     routers: Sequence[APIRouter] = ()  # REST API and console pages alike
+    # Routers matched before every other domain's (the app tries routes in order, so a busy
+    # public path placed early is not matched against dozens of routers first); their paths
+    # must not overlap another router's.
+    early_routers: Sequence[APIRouter] = ()
     cli: Callable[[typer.Typer], None] | None = None  # adds the domain's commands
     migrations: Path | None = None  # the domain's Alembic version folder
     templates: Path | None = None  # the domain's console templates (``templates/<domain>/``)

@@ -691,9 +691,10 @@ def merge(
     )
 
 
-def _by_token(token: str) -> Callable[[Session], CitizenReport]:
+def _by_token(token: str, *, lock: bool = False) -> Callable[[Session], CitizenReport]:
     def row_of(session: Session) -> CitizenReport:
-        row = session.scalar(select(CitizenReport).where(CitizenReport.token == token[:40]))
+        statement = select(CitizenReport).where(CitizenReport.token == token[:40])
+        row = session.scalar(statement.with_for_update() if lock else statement)
         if row is None:
             raise NotFound("không có phản ánh / no such report")
         return row
@@ -731,18 +732,32 @@ def reopen(
 def rate(
     database: Database, token: str, rating: int, *, address: str | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The reporter's satisfaction (1–5) with a closed report."""
+    """The reporter's satisfaction (1–5) with a closed report: once per resolution (a report
+    reopened, which clears its rating, may be rated again once resolved again)."""
     if rating not in (1, 2, 3, 4, 5):
         raise Invalid("đánh giá từ 1 đến 5 / a rating is 1 to 5")
 
     def change(_session: Session, row: CitizenReport) -> dict[str, Any]:
         if row.status != "closed" or row.duplicate_of is not None:
             raise Conflict("chỉ đánh giá phản ánh đã xử lý xong / only a resolved report is rated")
+        if row.rating is not None:
+            # Read under a row lock (``_by_token(lock=True)``): of two ratings racing for
+            # the same report on PostgreSQL, the second waits and then sees the first.
+            raise Conflict(
+                "phản ánh này đã được đánh giá / this report has already been rated",
+                rating=row.rating,
+            )
         row.rating, row.rated_at = rating, clock.now()
         return {"rating": rating}
 
     return _change(
-        database, None, _by_token(token), "rated", change, actor="citizen", address=address
+        database,
+        None,
+        _by_token(token, lock=True),
+        "rated",
+        change,
+        actor="citizen",
+        address=address,
     )
 
 
