@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.web.test_browser import CHROMIUM, browser
+from tests.web.test_browser import CHROMIUM, _shot, browser
 from tests.web.test_words_browser import CAN_THO, Demo, _context, _settled, admin_state, demo
 
 __all__ = ["admin_state", "browser", "demo"]  # fixtures, imported for pytest
@@ -73,6 +73,9 @@ PAGES: dict[str, tuple[str, ...]] = {
     "/workforce/import": ("/workforce/import",),
     "/api/docs": ("/api/docs",),
 }
+
+# Pictures of pages no other test takes (docs/incidents.md shows them), at 1920×1080.
+SHOTS = {"/incidents": "incident-board", "/incidents/{incident}": "incident"}
 
 # GET routes guarded by page() that a person does not open as a page.
 NOT_PAGES: dict[str, str] = {
@@ -238,12 +241,15 @@ def test_no_page_logs_an_error_or_fails_a_request(
 ) -> None:
     page, watch = desktop
     problems: dict[str, list[str]] = {}
+    shots = {pattern.format(**ids): name for pattern, name in SHOTS.items()}
     for path in _addresses(ids):
         watch.start()
         answer = page.goto(demo.base + path)
         status = answer.status if answer is not None else None
         _settled(page)
         found = watch.stop()
+        if path in shots:
+            _shot(page, shots[path])
         page.goto("about:blank")  # the page's open streams end here, out of the watch
         if status != 200:
             found.insert(0, f"the page answered {status}")
