@@ -191,13 +191,13 @@ class Watch:
     def __init__(self, page: Any) -> None:
         self.problems: list[str] = []
         self.on = False
-        self.asked: set[int] = set()  # the requests of the page being checked
-        page.on("request", lambda r: self.asked.add(id(r)) if self.on else None)
+        self.asked: set[Any] = set()  # the requests of the page being checked (held: one id each)
+        page.on("request", lambda r: self.asked.add(r) if self.on else None)
         page.on("pageerror", lambda error: self._add(f"error: {error}"))
         page.on("console", lambda m: self._add(f"console: {m.text}") if m.type == "error" else None)
         page.on(
             "requestfailed",
-            lambda r: self._add(f"failed: {r.url} {r.failure}") if id(r) in self.asked else None,
+            lambda r: self._add(f"failed: {r.url} {r.failure}") if r in self.asked else None,
         )
         page.on(
             "response",
