@@ -42,6 +42,7 @@ async def static(name: str, request: Request) -> Response:
 
 API_DOCS_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Tây Đô IOC — API</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="{css}"></head>
 <body><div id="swagger-ui"></div>
 <script src="{bundle}"></script><script src="{init}"></script></body></html>

@@ -9,28 +9,17 @@
     window.addEventListener("resize", () => chart.resize());
     return chart;
   }
-  // The wall is not scrolled and its type may not shrink (24 px at 4K): the screen is cut into
-  // columns of about 12em and each pillar gets its share by the height of its cards and
-  // headings as first laid out (two columns each, console's kpi.css) — one column each, then
-  // the next column to the pillar with the most height per column — so the longest column,
-  // which sets the board's height, is as short as it can be.
+  // The wall is not scrolled and its type may not shrink (24 px at 4K): its pillars flow
+  // through columns of 12em (kpi.css); while the board is taller than the screen, the columns
+  // narrow a step (more of them), down to 8em — a pack with more KPIs than the reference one.
   function fitWall() {
     const board = document.querySelector(".kpi-dashboard .pillars");
-    if (!board) return;
-    const pillars = Array.from(board.querySelectorAll(".pillar"));
-    if (!pillars.length) return;
-    const em = parseFloat(getComputedStyle(board).fontSize) || 16;
-    const total = Math.max(pillars.length, Math.floor(board.clientWidth / (12 * em)));
-    const counts = pillars.map((p) => Math.max(1, Array.from(p.querySelectorAll(".kpi-card, .sector h3"))
-      .reduce((sum, el) => sum + el.getBoundingClientRect().height, 0)));
-    const cols = counts.map(() => 1);
-    for (let spare = total - pillars.length; spare > 0; spare -= 1) {
-      let most = 0;
-      counts.forEach((n, i) => { if (n / cols[i] > counts[most] / cols[most]) most = i; });
-      cols[most] += 1;
+    const main = document.querySelector("main");
+    if (!board || !main) return;
+    board.style.columnWidth = "";
+    for (let width = 11.5; width >= 8 && main.scrollHeight > main.clientHeight + 1; width -= 0.5) {
+      board.style.columnWidth = width + "em";
     }
-    pillars.forEach((p, i) => { p.style.columnCount = String(cols[i]); });
-    board.style.gridTemplateColumns = cols.map((c) => "minmax(0, " + c + "fr)").join(" ");
   }
   document.addEventListener("DOMContentLoaded", () => {
     const kpi = document.getElementById("kpi");

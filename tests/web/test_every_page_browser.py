@@ -1,0 +1,296 @@
+"""Every console page in real headless Chromium (issue 16): the list of pages is the app's own
+(every GET route guarded by ``page()``), each visited over the demo-like data of
+``test_words_browser.py`` with the demo's ids in its path.
+
+* At 1920×1080: no JavaScript error in the console and no failed request (a network error or
+  an answer of 400 or more) while the page loads and its scripts fill it.
+* At 390×844: nothing scrolls sideways, neither the document nor ``main`` (a wide table
+  scrolls inside its own frame).
+
+A page route the list below does not visit fails the test (``test_the_list_is_every_page``):
+a new page is checked the day it is added. The GET routes under ``page()`` that are not pages
+(fragments, data, files, streams) are named in ``NOT_PAGES`` with what they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.web.test_browser import CHROMIUM, _shot, browser
+from tests.web.test_words_browser import CAN_THO, Demo, _context, _settled, admin_state, demo
+
+__all__ = ["admin_state", "browser", "demo"]  # fixtures, imported for pytest
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="headless Chromium is missing: apt-get install -y chromium"
+    ),
+]
+
+DESKTOP = (1920, 1080)
+PHONE = (390, 844)
+
+# Each page route (its path as declared) and the addresses visited for it; ``{name}`` is one
+# of the demo's ids (the fixtures below add a citizen's status token and a quarantined input).
+PAGES: dict[str, tuple[str, ...]] = {
+    "/": ("/",),
+    "/login": ("/login",),
+    "/display": ("/display",),
+    "/alerts": ("/alerts", "/alerts?open=all", "/alerts?open=all&group=0"),
+    "/alerts/{alert_id}": ("/alerts/{level_alert}", "/alerts/{rate_alert}", "/alerts/{ward_alert}"),
+    "/areas": ("/areas",),
+    "/entities/{entity_id}": (
+        "/entities/" + CAN_THO,
+        "/entities/{air}",
+        "/entities/{salt}",
+        "/entities/{traffic}",
+        "/entities/{service}",
+    ),
+    "/data": ("/data",),
+    "/data/upload": ("/data/upload",),
+    "/data/quarantine/{entry_id}": ("/data/quarantine/{quarantined}",),
+    "/incidents": ("/incidents",),
+    "/incidents/new": ("/incidents/new",),
+    "/incidents/{incident_id}": ("/incidents/{incident}",),
+    "/directives": ("/directives",),
+    "/directives/mine": ("/directives/mine",),
+    "/directives/{directive_id}": ("/directives/{directive}",),
+    "/citizen/report": ("/citizen/report",),
+    "/citizen/r/{token}": ("/citizen/r/{citizen_token}",),
+    "/citizen/reports": ("/citizen/reports",),
+    "/citizen/reports/{report_id}": ("/citizen/reports/{report}",),
+    "/kpi": ("/kpi", "/kpi?wall=1"),
+    "/kpi/{code}": ("/kpi/{kpi}",),
+    "/dti": ("/dti",),
+    "/scorecards": ("/scorecards",),
+    "/reports": ("/reports",),
+    "/workforce": ("/workforce",),
+    "/workforce/import": ("/workforce/import",),
+    "/api/docs": ("/api/docs",),
+}
+
+# Pictures of pages no other test takes (docs/incidents.md shows them), at 1920×1080.
+SHOTS = {"/incidents": "incident-board", "/incidents/{incident}": "incident"}
+
+# GET routes guarded by page() that a person does not open as a page.
+NOT_PAGES: dict[str, str] = {
+    "/static/{name:path}": "the console's files",
+    "/lang/{code}": "switches the language, then back to the page",
+    "/alerts/rows": "the alert list's rows, a fragment",
+    "/alerts/export.{kind}": "a CSV or spreadsheet file",
+    "/console/entities.json": "the overview map's points",
+    "/console/areas.geojson": "the overview map's wards",
+    "/console/counters": "the overview's counters, a fragment",
+    "/console/feed": "the overview's alert feed, a fragment",
+    "/console/basemap.pmtiles": "the base map's tiles",
+    "/console/entities/{entity_id}/card": "a map marker's card, a fragment",
+    "/citizen/r/{token}/live": "a report's status, a stream",
+    "/citizen/photos/{report_id}": "a report's photo",
+    "/citizen/stream": "new citizen reports, a stream",
+    "/citizen/areas.geojson": "the report form's wards",
+    "/reports/download": "a report's file",
+}
+
+
+def page_routes(app: Any) -> set[str]:
+    """The paths of the app's GET routes guarded by ``taydo.web.shell.page``."""
+    from fastapi.routing import APIRoute
+
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: app.routes is already flat
+        contexts: Any = app.routes
+    else:
+        contexts = iter_route_contexts(app.routes)
+    found: set[str] = set()
+    for context in contexts:
+        if not isinstance(getattr(context, "original_route", context), APIRoute):
+            continue
+        if "GET" not in (context.methods or ()):
+            continue
+        stack = list(context.dependant.dependencies)
+        while stack:
+            dependency = stack.pop()
+            call = dependency.call
+            if getattr(call, "__module__", "") == "taydo.web.shell" and getattr(
+                call, "__qualname__", ""
+            ).startswith("page."):
+                found.add(str(context.path))
+                break
+            stack.extend(dependency.dependencies)
+    return found
+
+
+def test_the_list_is_every_page(tmp_path: Any) -> None:
+    from taydo.app import create_app
+    from taydo.core.settings import Settings
+
+    settings = Settings(  # type: ignore[call-arg]
+        database_url=f"sqlite:///{tmp_path / 'routes.db'}", dev=True, _env_file=None
+    )
+    routes = page_routes(create_app(settings))
+    assert "/alerts" in routes and "/kpi/{code}" in routes  # the walk finds the pages
+    missing = routes - set(PAGES) - set(NOT_PAGES)
+    assert missing == set(), f"page routes this test does not visit: {sorted(missing)}"
+    gone = (set(PAGES) | set(NOT_PAGES)) - routes
+    assert gone == set(), f"listed routes the app no longer has: {sorted(gone)}"
+
+
+@pytest.fixture(scope="module")
+def ids(demo: Demo) -> dict[str, str]:
+    """The demo's ids, with a citizen's report filed over Open311 (its status page's token)
+    and an observation of an unknown station (a quarantined input)."""
+    found = dict(demo.ids)
+    with httpx.Client(base_url=demo.base, timeout=10) as client:
+        services = client.get("/open311/v2/services.json").json()
+        plain = [s for s in services if not s.get("metadata")]  # no questions to answer
+        assert plain, "the pack has no citizen report type without questions"
+        answer = client.post(
+            "/open311/v2/requests.json",
+            data={
+                "service_code": plain[0]["service_code"],
+                "lat": "10.0355",
+                "long": "105.7885",
+                "description": "Kiểm tra trang trạng thái",
+            },
+        )
+        assert answer.status_code < 300, answer.text
+        found["citizen_token"] = answer.json()[0]["token"]
+        bearer = {"Authorization": f"Bearer {demo.token}"}
+        answer = client.post(
+            "/api/v1/observations",
+            json=[
+                {
+                    "entity_id": "urn:ngsi-ld:WaterObserved:nowhere",
+                    "metric": "height",
+                    "ts": 1,
+                    "value": 1.0,
+                }
+            ],
+            headers=bearer,
+        )
+        listed = client.get("/api/v1/quarantine", headers=bearer).json()
+        rows = listed["items"] if isinstance(listed, dict) else listed
+        assert rows, f"nothing quarantined: {answer.status_code} {answer.text}"
+        found["quarantined"] = str(rows[0]["id"])
+    return found
+
+
+def _addresses(ids: dict[str, str]) -> list[str]:
+    return [pattern.format(**ids) for patterns in PAGES.values() for pattern in patterns]
+
+
+class Watch:
+    """What goes wrong on the page being checked: errors logged, requests failed."""
+
+    def __init__(self, page: Any) -> None:
+        self.problems: list[str] = []
+        self.on = False
+        self.asked: set[Any] = set()  # the requests of the page being checked (held: one id each)
+        page.on("request", lambda r: self.asked.add(r) if self.on else None)
+        page.on("pageerror", lambda error: self._add(f"error: {error}"))
+        page.on("console", lambda m: self._add(f"console: {m.text}") if m.type == "error" else None)
+        page.on(
+            "requestfailed",
+            lambda r: self._add(f"failed: {r.url} {r.failure}") if r in self.asked else None,
+        )
+        page.on(
+            "response",
+            lambda r: self._add(f"answer {r.status}: {r.url}") if r.status >= 400 else None,
+        )
+
+    def _add(self, problem: str) -> None:
+        if self.on:
+            self.problems.append(problem)
+
+    def start(self) -> None:
+        self.problems = []
+        self.asked = set()
+        self.on = True
+
+    def stop(self) -> list[str]:
+        self.on = False  # what the next navigation cuts off (open streams) is not counted
+        return self.problems
+
+
+@pytest.fixture(scope="module")
+def desktop(browser: Any, admin_state: Any) -> Iterator[Any]:
+    context = _context(browser, *DESKTOP, admin_state)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page, Watch(page)
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def phone(browser: Any, admin_state: Any) -> Iterator[Any]:
+    context = _context(browser, *PHONE, admin_state)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def test_no_page_logs_an_error_or_fails_a_request(
+    desktop: Any, demo: Demo, ids: dict[str, str]
+) -> None:
+    page, watch = desktop
+    problems: dict[str, list[str]] = {}
+    shots = {pattern.format(**ids): name for pattern, name in SHOTS.items()}
+    for path in _addresses(ids):
+        watch.start()
+        answer = page.goto(demo.base + path)
+        status = answer.status if answer is not None else None
+        _settled(page)
+        found = watch.stop()
+        if path in shots:
+            _shot(page, shots[path])
+        page.goto("about:blank")  # the page's open streams end here, out of the watch
+        if status != 200:
+            found.insert(0, f"the page answered {status}")
+        if found:
+            problems[path] = found
+    assert problems == {}, f"pages with errors at 1920×1080: {problems}"
+
+
+# How far the document and ``main`` reach past the screen's width (0: nothing scrolls).
+OVERFLOW = """() => {
+  const over = (el) => el ? el.scrollWidth - el.clientWidth : 0;
+  const main = document.querySelector("main");
+  const wide = [];
+  if (main) {
+    const right = main.getBoundingClientRect().right;
+    const clipped = (el) => {
+      for (let up = el.parentElement; up && up !== main; up = up.parentElement) {
+        if (getComputedStyle(up).overflowX !== "visible") return true;
+      }
+      return false;
+    };
+    for (const el of main.querySelectorAll("*")) {
+      if (clipped(el)) continue;  // inside its own scrolling frame
+      const box = el.getBoundingClientRect();
+      if (box.right > right + 1 && el.offsetParent !== null) {
+        const name = typeof el.className === "string" ? el.className.split(" ")[0] : "";
+        wide.push(el.tagName + (el.id ? "#" + el.id : "") + (name ? "." + name : ""));
+      }
+    }
+  }
+  return {document: over(document.scrollingElement), main: over(main), wide: wide.slice(0, 8)};
+}"""
+
+
+def test_no_page_scrolls_sideways_on_a_phone(phone: Any, demo: Demo, ids: dict[str, str]) -> None:
+    wide: dict[str, Any] = {}
+    for path in _addresses(ids):
+        answer = phone.goto(demo.base + path)
+        assert answer is not None and answer.status == 200, path
+        _settled(phone)
+        extent = phone.evaluate(OVERFLOW)
+        if extent["document"] > 0 or extent["main"] > 0:
+            wide[path] = extent
+    assert wide == {}, f"pages wider than a 390 px phone: {wide}"
