@@ -7,8 +7,14 @@
 * At 390×844: nothing scrolls sideways, neither the document nor ``main`` (a wide table
   scrolls inside its own frame).
 
-A page route the list below does not visit fails the test (``test_the_list_is_every_page``):
-a new page is checked the day it is added. The GET routes under ``page()`` that are not pages
+* At 1920×1080 with an empty cache, what each page transfers (compressed): at most
+  ``BUDGET_KB`` (400 KB), or the ceiling ``OVER_BUDGET`` names for its route with the reason; and
+  every text answer above the compression threshold came compressed (``Content-Encoding``).
+  The figures themselves: ``benchmarks/page_weight.py`` (docs/performance.md §17).
+
+The pages are listed once, in ``taydo.demo.pages.PAGES`` (the benchmark weighs the same). A
+page route that list does not visit fails the test (``test_the_list_is_every_page``): a new
+page is checked the day it is added. The GET routes under ``page()`` that are not pages
 (fragments, data, files, streams) are named in ``NOT_PAGES`` with what they are.
 """
 
@@ -20,8 +26,9 @@ from typing import Any
 import httpx
 import pytest
 
+from taydo.demo.pages import BUDGET_KB, PAGES, Weigher, addresses
 from tests.web.test_browser import CHROMIUM, _shot, browser
-from tests.web.test_words_browser import CAN_THO, Demo, _context, _settled, admin_state, demo
+from tests.web.test_words_browser import Demo, _context, _settled, admin_state, demo
 
 __all__ = ["admin_state", "browser", "demo"]  # fixtures, imported for pytest
 
@@ -34,45 +41,6 @@ pytestmark = [
 
 DESKTOP = (1920, 1080)
 PHONE = (390, 844)
-
-# Each page route (its path as declared) and the addresses visited for it; ``{name}`` is one
-# of the demo's ids (the fixtures below add a citizen's status token and a quarantined input).
-PAGES: dict[str, tuple[str, ...]] = {
-    "/": ("/",),
-    "/login": ("/login",),
-    "/display": ("/display",),
-    "/alerts": ("/alerts", "/alerts?open=all", "/alerts?open=all&group=0"),
-    "/alerts/{alert_id}": ("/alerts/{level_alert}", "/alerts/{rate_alert}", "/alerts/{ward_alert}"),
-    "/areas": ("/areas",),
-    "/entities/{entity_id}": (
-        "/entities/" + CAN_THO,
-        "/entities/{air}",
-        "/entities/{salt}",
-        "/entities/{traffic}",
-        "/entities/{service}",
-    ),
-    "/data": ("/data",),
-    "/data/upload": ("/data/upload",),
-    "/data/quarantine/{entry_id}": ("/data/quarantine/{quarantined}",),
-    "/incidents": ("/incidents",),
-    "/incidents/new": ("/incidents/new",),
-    "/incidents/{incident_id}": ("/incidents/{incident}",),
-    "/directives": ("/directives",),
-    "/directives/mine": ("/directives/mine",),
-    "/directives/{directive_id}": ("/directives/{directive}",),
-    "/citizen/report": ("/citizen/report",),
-    "/citizen/r/{token}": ("/citizen/r/{citizen_token}",),
-    "/citizen/reports": ("/citizen/reports",),
-    "/citizen/reports/{report_id}": ("/citizen/reports/{report}",),
-    "/kpi": ("/kpi", "/kpi?wall=1"),
-    "/kpi/{code}": ("/kpi/{kpi}",),
-    "/dti": ("/dti",),
-    "/scorecards": ("/scorecards",),
-    "/reports": ("/reports",),
-    "/workforce": ("/workforce",),
-    "/workforce/import": ("/workforce/import",),
-    "/api/docs": ("/api/docs",),
-}
 
 # Pictures of pages no other test takes (docs/incidents.md shows them), at 1920×1080.
 SHOTS = {"/incidents": "incident-board", "/incidents/{incident}": "incident"}
@@ -182,7 +150,7 @@ def ids(demo: Demo) -> dict[str, str]:
 
 
 def _addresses(ids: dict[str, str]) -> list[str]:
-    return [pattern.format(**ids) for patterns in PAGES.values() for pattern in patterns]
+    return [address for _route, address in addresses(ids)]
 
 
 class Watch:
@@ -294,3 +262,60 @@ def test_no_page_scrolls_sideways_on_a_phone(phone: Any, demo: Demo, ids: dict[s
         if extent["document"] > 0 or extent["main"] > 0:
             wide[path] = extent
     assert wide == {}, f"pages wider than a 390 px phone: {wide}"
+
+
+# Routes whose first visit may transfer more than BUDGET_KB: the ceiling (KB) and why. Filled
+# from benchmarks/page_weight.py's figures with a little room (a few KB of demo data more or
+# less); a page that grows past its ceiling fails, as one without an entry does past the budget.
+OVER_BUDGET: dict[str, tuple[float, str]] = {}
+
+# Starlette's GZipMiddleware in taydo.app compresses answers from this size (minimum_size).
+GZIP_FROM = 1024
+# What is text (and so worth compressing) among the answers' MIME types.
+TEXT = ("text/", "application/javascript", "application/json", "application/geo+json", "+json",
+        "+xml", "image/svg")
+
+
+def _is_text(mime: str) -> bool:
+    return mime != "text/event-stream" and any(
+        mime.startswith(kind) or mime.endswith(kind) for kind in TEXT
+    )
+
+
+def test_every_page_fits_its_weight_budget(
+    browser: Any, admin_state: Any, demo: Demo, ids: dict[str, str]
+) -> None:
+    context = _context(browser, *DESKTOP, admin_state)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    cdp = context.new_cdp_session(page)
+    weigher = Weigher(cdp)
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})  # every visit a first one
+    heavy: dict[str, str] = {}
+    plain: dict[str, list[str]] = {}
+    try:
+        for route, path in addresses(ids):
+            weigher.start()
+            page.goto(demo.base + path)
+            _settled(page)
+            resources = weigher.stop()
+            page.goto("about:blank")
+            kb = sum(r.transferred for r in resources if r.finished) / 1024
+            ceiling, why = OVER_BUDGET.get(route, (BUDGET_KB, ""))
+            if kb > ceiling:
+                heavy[path] = f"{kb:.0f} KB > {ceiling:.0f} KB {why}".strip()
+            sent_plain = [
+                f"{r.url} ({r.mime}, {r.body} B)"
+                for r in resources
+                if r.finished
+                and r.status == 200
+                and r.body >= GZIP_FROM
+                and _is_text(r.mime)
+                and not r.encoding
+            ]
+            if sent_plain:
+                plain[path] = sent_plain
+    finally:
+        context.close()
+    assert heavy == {}, f"pages over their weight budget (first visit, compressed): {heavy}"
+    assert plain == {}, f"text answers sent uncompressed: {plain}"
