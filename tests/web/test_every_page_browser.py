@@ -267,7 +267,11 @@ def test_no_page_scrolls_sideways_on_a_phone(phone: Any, demo: Demo, ids: dict[s
 # Routes whose first visit may transfer more than BUDGET_KB: the ceiling (KB) and why. Filled
 # from benchmarks/page_weight.py's figures with a little room (a few KB of demo data more or
 # less); a page that grows past its ceiling fails, as one without an entry does past the budget.
-OVER_BUDGET: dict[str, tuple[float, str]] = {}
+OVER_BUDGET: dict[str, tuple[float, str]] = {
+    # Swagger UI's bundle is ≈ 455 KB gzipped by itself (2026-12-04: the page 515 KB); it is a
+    # page for developers reading the API, not an operator's screen, and is used as shipped.
+    "/api/docs": (540.0, "(Swagger UI's bundle alone is ≈ 455 KB compressed)"),
+}
 
 # Starlette's GZipMiddleware in taydo.app compresses answers from this size (minimum_size).
 GZIP_FROM = 1024
