@@ -36,7 +36,7 @@ BUDGET_KB = 400.0
 CAN_THO = "urn:ngsi-ld:WaterObserved:can-tho"  # the pack's main water-level station
 
 PAGES: dict[str, tuple[str, ...]] = {
-    "/": ("/",),
+    "/": ("/", "/?wall=1"),  # the overview, and the wall screen (a display, 1920×1080)
     "/login": ("/login",),
     "/display": ("/display",),
     "/alerts": ("/alerts", "/alerts?open=all", "/alerts?open=all&group=0"),
