@@ -95,9 +95,7 @@ def demo_ids(base: str, token: str) -> dict[str, str]:
     while time.monotonic() < deadline:
         found = api.get("/api/v1/alerts", params={"active": "true"}).json()
         by_rule = {a["rule"]: str(a["id"]) for a in found if a["entity_id"] == CAN_THO}
-        by_rule.update(
-            {a["rule"]: str(a["id"]) for a in found if a.get("area_code") == "31135"}
-        )
+        by_rule.update({a["rule"]: str(a["id"]) for a in found if a.get("area_code") == "31135"})
         if {"water-level-alarm", "flood-risk-ward"} <= set(by_rule):
             break
         time.sleep(0.2)
@@ -132,7 +130,12 @@ def demo_ids(base: str, token: str) -> dict[str, str]:
     api.post(
         "/api/v1/observations",
         json=[
-            {"entity_id": "urn:ngsi-ld:WaterObserved:nowhere", "metric": "height", "ts": 1, "value": 1.0}
+            {
+                "entity_id": "urn:ngsi-ld:WaterObserved:nowhere",
+                "metric": "height",
+                "ts": 1,
+                "value": 1.0,
+            }
         ],
     )
     listed = api.get("/api/v1/quarantine").json()

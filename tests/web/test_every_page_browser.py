@@ -286,8 +286,15 @@ OVER_BUDGET: dict[str, tuple[float, str]] = {
 # Starlette's GZipMiddleware in taydo.app compresses answers from this size (minimum_size).
 GZIP_FROM = 1024
 # What is text (and so worth compressing) among the answers' MIME types.
-TEXT = ("text/", "application/javascript", "application/json", "application/geo+json", "+json",
-        "+xml", "image/svg")
+TEXT = (
+    "text/",
+    "application/javascript",
+    "application/json",
+    "application/geo+json",
+    "+json",
+    "+xml",
+    "image/svg",
+)
 
 
 def _is_text(mime: str) -> bool:

@@ -20,7 +20,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["BUILT_FILES", "VENDOR_DIR", "VENDOR_FILES", "build_vendor", "copy_vendor", "missing_vendor"]
+__all__ = [
+    "BUILT_FILES",
+    "VENDOR_DIR",
+    "VENDOR_FILES",
+    "build_vendor",
+    "copy_vendor",
+    "missing_vendor",
+]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 VENDOR_DIR = STATIC_DIR / "vendor"
