@@ -79,7 +79,10 @@ def copy_vendor(node_modules: Path) -> list[str]:
 def build_vendor(node_modules: Path) -> list[str]:
     """Bundle the built files with esbuild; returns the files that changed (esbuild's output
     is deterministic, so an unchanged bundle is left alone and keeps its time stamp)."""
-    esbuild = node_modules / ".bin" / "esbuild"
+    # The platform's own binary first: ``.bin/esbuild`` is a Node.js script until esbuild's
+    # install script has replaced it, and the image's build stage has no Node.js.
+    native = sorted(node_modules.glob("@esbuild/*/bin/esbuild"))
+    esbuild = native[0] if native else node_modules / ".bin" / "esbuild"
     if not esbuild.is_file():
         raise FileNotFoundError(f"{esbuild} is missing: run `npm ci` at the repository root")
     VENDOR_DIR.mkdir(parents=True, exist_ok=True)
