@@ -340,3 +340,51 @@ def test_every_page_fits_its_weight_budget(
         context.close()
     assert heavy == {}, f"pages over their weight budget (first visit, compressed): {heavy}"
     assert plain == {}, f"text answers sent uncompressed: {plain}"
+
+
+# What each chart page's charts need of ECharts, by component type. The console loads its own
+# ECharts build (src/taydo/web/echarts.entry.js: only the parts its charts use, for the page
+# weight); an option whose part is missing from it is dropped without an error, so this checks
+# that each part the pages ask for was built in and made.
+CHART_PARTS: dict[str, tuple[str, ...]] = {
+    "/alerts/{level_alert}": ("series", "tooltip", "markLine"),  # the alarm's threshold line
+    "/entities/urn:ngsi-ld:WaterObserved:can-tho": ("series", "tooltip", "markLine"),
+    "/entities/{air}": ("series", "tooltip", "visualMap"),  # the VN_AQI bands' colours
+    "/kpi/{kpi}": ("series", "tooltip", "markLine"),  # the KPI's target
+    "/dti": ("series", "tooltip", "legend"),  # the DTI trend's scrolling legend
+}
+
+# The component types of every chart on the page, once each has them all (or after 10 s).
+CHART_TYPES = """(wanted) => {
+  const found = new Set();
+  document.querySelectorAll("[_echarts_instance_]").forEach((el) => {
+    const chart = echarts.getInstanceByDom(el);
+    if (!chart) return;
+    chart.getModel().eachComponent((type) => found.add(type));
+  });
+  return wanted.every((t) => found.has(t)) ? [...found] : null;
+}"""
+
+
+def test_the_chart_pages_draw_every_part_they_ask_for(
+    browser: Any, admin_state: Any, demo: Demo, ids: dict[str, str]
+) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    context = _context(browser, *DESKTOP, admin_state)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    missing: dict[str, list[str]] = {}
+    try:
+        for pattern, parts in CHART_PARTS.items():
+            page.goto(demo.base + pattern.format(**ids))
+            _settled(page)
+            try:
+                page.wait_for_function(CHART_TYPES, arg=list(parts), timeout=10_000)
+            except PlaywrightTimeout:  # reported below with what the page has
+                found = page.evaluate(CHART_TYPES, arg=[]) or []
+                missing[pattern] = sorted(set(parts) - set(found))
+            page.goto("about:blank")
+    finally:
+        context.close()
+    assert missing == {}, f"chart parts not made (not in the console's ECharts build?): {missing}"
