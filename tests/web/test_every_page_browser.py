@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from taydo.demo.pages import BUDGET_KB, PAGES, Weigher, addresses
+from taydo.demo.pages import BUDGET_KB, CAN_THO, PAGES, Weigher, addresses
 from tests.web.test_browser import CHROMIUM, _shot, browser
 from tests.web.test_words_browser import Demo, _context, _settled, admin_state, demo
 
@@ -349,7 +349,7 @@ def test_every_page_fits_its_weight_budget(
 # map is checked by test_station_browser.py (this data set has no hour of AQI to chart).
 CHART_PARTS: dict[str, tuple[str, ...]] = {
     "/alerts/{level_alert}": ("series", "tooltip", "markLine"),  # the alarm's threshold line
-    "/entities/urn:ngsi-ld:WaterObserved:can-tho": ("series", "tooltip", "markLine"),
+    "/entities/" + CAN_THO: ("series", "tooltip", "markLine"),  # its alarm levels
     "/kpi/{kpi}": ("series", "tooltip", "markLine"),  # the KPI's target
     "/dti": ("series", "tooltip", "legend"),  # the DTI trend's scrolling legend
 }
