@@ -36,7 +36,7 @@ upgrade-deps: setup
 
 # Console front-end libraries (npm, lockfile) copied into the package: served by the IOC itself.
 ASSETS := src/taydo/web/static/vendor/.stamp
-$(ASSETS): package.json package-lock.json $(STAMP)
+$(ASSETS): package.json package-lock.json src/taydo/web/echarts.entry.js $(STAMP)
 	@[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund || { echo "npm ci failed: on Debian, apt-get install npm"; exit 1; }
 	$(BIN)/python -m taydo.web.assets node_modules
 	@touch $@

@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, list[str]] = {
     "cluster": ["benchmarks.cluster"],
     "open311": ["benchmarks.open311"],
     "reports": ["benchmarks.reports"],
+    "page-weight": ["benchmarks.page_weight"],
 }
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
+from taydo.demo.pages import CAN_THO
 from tests.serving import free_port, serve_in_thread
 from tests.web.test_browser import CHROMIUM, _shot, browser
 
@@ -36,7 +37,7 @@ pytestmark = [
     ),
 ]
 
-CAN_THO = "urn:ngsi-ld:WaterObserved:can-tho"  # Báo động 3 = 2.00 m
+# CAN_THO (taydo.demo.pages): the Cần Thơ water-level station, Báo động 3 = 2.00 m.
 
 # Every console page a person opens from the navigation, and the detail pages the demo data
 # gives (filled in by the fixture: the first alert, incident, directive, report, KPI).

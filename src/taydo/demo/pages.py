@@ -1,0 +1,139 @@
+"""Every console page, as addresses on the demo's data, and what a first visit of one weighs.
+
+One list serves the every-page browser test (``tests/web/test_every_page_browser.py``: no error,
+no sideways scroll, the page-weight budget) and the page-weight benchmark
+(``benchmarks/page_weight.py``), so both visit the same pages and a new page is weighed the day
+the test makes it listed.
+
+``PAGES`` maps each page route (its path as declared) to the addresses visited for it;
+``{name}`` is one of the demo's ids, filled in by whoever runs the visit (an alert of each rule
+kind the demo raises, a station of each kind, the first incident, directive, report, KPI, a
+citizen's status token, a quarantined input).
+
+``Weigher`` counts what the browser received for one page through the Chrome DevTools Protocol
+(a CDP session Playwright opens): the bytes on the wire (compressed where the server
+compresses, headers included, as DevTools' "transferred") and the bytes of the bodies once
+decoded. It imports nothing of Playwright, so the IOC does not need it installed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "BUDGET_KB",
+    "CAN_THO",
+    "PAGES",
+    "Resource",
+    "Weigher",
+    "addresses",
+]
+
+# The page-weight budget of issue 16: what a first visit (empty cache) may transfer.
+BUDGET_KB = 400.0
+
+CAN_THO = "urn:ngsi-ld:WaterObserved:can-tho"  # the pack's main water-level station
+
+PAGES: dict[str, tuple[str, ...]] = {
+    "/": ("/", "/?wall=1"),  # the overview, and the wall screen (a display, 1920×1080)
+    "/login": ("/login",),
+    "/display": ("/display",),
+    "/alerts": ("/alerts", "/alerts?open=all", "/alerts?open=all&group=0"),
+    "/alerts/{alert_id}": ("/alerts/{level_alert}", "/alerts/{rate_alert}", "/alerts/{ward_alert}"),
+    "/areas": ("/areas",),
+    "/entities/{entity_id}": (
+        "/entities/" + CAN_THO,
+        "/entities/{air}",
+        "/entities/{salt}",
+        "/entities/{traffic}",
+        "/entities/{service}",
+    ),
+    "/data": ("/data",),
+    "/data/upload": ("/data/upload",),
+    "/data/quarantine/{entry_id}": ("/data/quarantine/{quarantined}",),
+    "/incidents": ("/incidents",),
+    "/incidents/new": ("/incidents/new",),
+    "/incidents/{incident_id}": ("/incidents/{incident}",),
+    "/directives": ("/directives",),
+    "/directives/mine": ("/directives/mine",),
+    "/directives/{directive_id}": ("/directives/{directive}",),
+    "/citizen/report": ("/citizen/report",),
+    "/citizen/r/{token}": ("/citizen/r/{citizen_token}",),
+    "/citizen/reports": ("/citizen/reports",),
+    "/citizen/reports/{report_id}": ("/citizen/reports/{report}",),
+    "/kpi": ("/kpi", "/kpi?wall=1"),
+    "/kpi/{code}": ("/kpi/{kpi}",),
+    "/dti": ("/dti",),
+    "/scorecards": ("/scorecards",),
+    "/reports": ("/reports",),
+    "/workforce": ("/workforce",),
+    "/workforce/import": ("/workforce/import",),
+    "/api/docs": ("/api/docs",),
+}
+
+
+def addresses(ids: dict[str, str]) -> list[tuple[str, str]]:
+    """(route, address) of every page, the demo's ids filled in, in the list's order."""
+    return [
+        (route, pattern.format(**ids)) for route, patterns in PAGES.items() for pattern in patterns
+    ]
+
+
+@dataclass
+class Resource:
+    """One response of a page's visit."""
+
+    url: str
+    status: int = 0
+    mime: str = ""
+    encoding: str = ""  # Content-Encoding: gzip, br … ("" when sent as is)
+    transferred: int = 0  # bytes on the wire, headers included
+    body: int = 0  # bytes of the body once decoded
+    finished: bool = False  # a stream still open when the visit ends is not
+
+
+@dataclass
+class Weigher:
+    """Listens to a CDP session's Network events; ``start`` before a visit, ``stop`` after."""
+
+    cdp: Any
+    resources: dict[str, Resource] = field(default_factory=dict)
+    on: bool = False
+
+    def __post_init__(self) -> None:
+        self.cdp.send("Network.enable")
+        self.cdp.on("Network.responseReceived", self._response)
+        self.cdp.on("Network.dataReceived", self._data)
+        self.cdp.on("Network.loadingFinished", self._finished)
+
+    def start(self) -> None:
+        self.resources = {}
+        self.on = True
+
+    def stop(self) -> list[Resource]:
+        self.on = False
+        return list(self.resources.values())
+
+    def _response(self, event: dict[str, Any]) -> None:
+        if not self.on:
+            return
+        response = event["response"]
+        headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+        self.resources[event["requestId"]] = Resource(
+            url=response["url"],
+            status=int(response.get("status") or 0),
+            mime=str(response.get("mimeType") or ""),
+            encoding=str(headers.get("content-encoding") or ""),
+        )
+
+    def _data(self, event: dict[str, Any]) -> None:
+        found = self.resources.get(event["requestId"]) if self.on else None
+        if found is not None:
+            found.body += int(event.get("dataLength") or 0)
+
+    def _finished(self, event: dict[str, Any]) -> None:
+        found = self.resources.get(event["requestId"]) if self.on else None
+        if found is not None:
+            found.transferred = int(event.get("encodedDataLength") or 0)
+            found.finished = True
