@@ -1,8 +1,8 @@
 """Correlation: alerts and citizen reports of one ward make or join an incident, by rules that
 are data (``CorrelationDef``).
 
-Nothing is kept in memory but the validated rules (keyed by their stored text, which each
-decision reads: see ``correlation_rules_in``): every decision reads the database (open
+Nothing is kept in memory but the validated rules (labelled with the rules' revision counter,
+which each decision reads: see ``correlation_rules_in``): every decision reads the database (open
 incidents by their ``open_key``, the alerts through the alerts service, the report
 snapshots), so a restart loses nothing. In a cluster every process may hear the same signal;
 the unique ``open_key`` lets one of them create the incident and makes the others join it, and
