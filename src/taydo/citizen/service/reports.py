@@ -12,9 +12,9 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from taydo.alerts.messages import Message, enqueue_message
@@ -276,9 +276,8 @@ def _new_row(
 # One statement for a batch of new reports: a Core multi-row INSERT … RETURNING (SQLAlchemy's
 # "insertmanyvalues" on SQLite and PostgreSQL), built once. The ORM's unit of work cost more
 # per report than the rest of filing it (state tracking, one identity-map entry per row).
-_INSERT_REPORTS = insert(CitizenReport.__table__).returning(  # type: ignore[arg-type]
-    CitizenReport.__table__.c.id, CitizenReport.__table__.c.token
-)
+_REPORTS = cast(Table, CitizenReport.__table__)
+_INSERT_REPORTS = insert(_REPORTS).returning(_REPORTS.c.id, _REPORTS.c.token)
 
 
 Filed = tuple[dict[str, Any], dict[str, Any]]

@@ -12,9 +12,9 @@ a link is unique per incident.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,8 +58,8 @@ def _snapshot(report: dict[str, Any]) -> tuple[int, datetime, str, dict[str, Any
     return report_id, requested, service_code, snapshot
 
 
-_SNAPSHOTS = ReportSnapshot.__table__
-_LINKS = IncidentLink.__table__
+_SNAPSHOTS = cast(Table, ReportSnapshot.__table__)
+_LINKS = cast(Table, IncidentLink.__table__)
 # Prebuilt Core statements for the listener's batch (every posted report passes here): the ORM
 # loads and unit of work cost more per report than the statements themselves.
 _KNOWN_SNAPSHOTS = select(_SNAPSHOTS.c.id).where(
