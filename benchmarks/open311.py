@@ -7,10 +7,14 @@ holding the Cần Thơ pack's service catalogue, routing table, SOPs and correla
 ward outlines, so each post runs the whole path: key check, point-in-area, routing, journal
 entry, commit, bus event, and the incidents domain hearing it (snapshot, correlation rules).
 
-Posts: ``--clients`` concurrent HTTP/1.1 clients for ``--seconds``; every answer must be 200
-with a ``service_request_id`` (the run fails otherwise). Floor, same run, same clients:
-``GET /open311/v2/services.csv`` for as long, refused (400) by the same router before any
-database work: what HTTP, admission and routing alone cost. Goal ≥ 500/s.
+Posts: ``--clients`` concurrent HTTP/1.1 connections for ``--seconds``, each post with its own
+lat/long and description; every answer must be 200 with a ``service_request_id`` (the run fails
+otherwise). ``--client`` picks the load generator: ``wrk`` (``open311_wrk.lua``; the default
+when ``wrk`` is installed) or ``httpx`` (asyncio clients in this process — on two cores they
+use about as much CPU as the server, so they bound the rate they measure). Floor, same run,
+same client: ``GET /open311/v2/services.csv`` for as long, refused (400) by the same router
+before any database work: what HTTP, admission and routing alone cost. Goal ≥ 500/s. The
+server's CPU time per post and per floor request is read from ``/proc/<pid>/stat``.
 
 Reads: 100,000 reports spread over 90 days are inserted directly (one ``executemany``), then
 four shapes of the spec's query are timed sequentially, 100 requests each: the default (the
@@ -23,9 +27,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import random
 import secrets
+import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 from datetime import timedelta
@@ -54,6 +61,8 @@ from taydo.geo.service import load_areas, set_area_geometry
 from taydo.incidents.service import load_incidents_pack
 
 AGENCIES = ("UBND-NINHKIEU", "UBND-CAIRANG", "SXD", "SNNMT", "VPUBND")
+WRK = shutil.which("wrk")
+WRK_SCRIPT = Path(__file__).with_name("open311_wrk.lua")
 SERVICES = ("ngap-nuoc", "rac-thai", "den-duong", "o-ga", "cay-xanh", "o-nhiem", "sat-lo")
 
 
@@ -102,14 +111,49 @@ async def _hammer(
     return done, time.monotonic() - started
 
 
-def post_rate(
-    base: str, key: str, seconds: float, clients: int, pid: int
-) -> tuple[float, float, float, float]:
-    """Posts/s and floor requests/s, and the server process's CPU time per post and per floor
-    request (µs; counted until 1 s after the last answer, so that the work done after the
-    answers — the bus event's listeners — is counted too). CPU per request changes far less
-    than a rate when other work shares the machine's cores."""
+def _wrk_run(url: str, seconds: float, clients: int, *args: str) -> tuple[int, float]:
+    """One wrk run of ``open311_wrk.lua``: (good answers, seconds); raises on any bad one."""
+    done = subprocess.run(
+        [
+            WRK or "wrk",
+            "-t1",  # one thread drives 16 connections far faster than one server process answers
+            f"-c{clients}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(WRK_SCRIPT),
+            url,
+            "--",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(
+        (x for x in done.stdout.splitlines() if x.startswith("open311-wrk ")),
+        None,
+    )
+    if line is None:
+        raise RuntimeError(f"wrk said nothing usable: {done.stdout[-500:]} {done.stderr[-500:]}")
+    figures = dict(part.split("=", 1) for part in line.split()[1:])
+    if int(figures["bad"]) or int(figures["errors"]):
+        raise RuntimeError(f"wrk: unexpected answers or socket errors: {line}")
+    return int(figures["requests"]), float(figures["seconds"])
+
+
+def _httpx_run(url: str, seconds: float, clients: int, *args: str) -> tuple[int, float]:
+    """The same runs with httpx clients in this process (``post <key>`` or ``floor``)."""
+    if args[0] == "floor":
+
+        async def refused(http: httpx.AsyncClient, url: str) -> httpx.Response:
+            return await http.get(url)
+
+        return asyncio.run(_hammer(url, seconds, clients, refused, expect=400))
+    key = args[1]
     rng = random.Random(7)
+    counter = itertools.count()
 
     async def post(http: httpx.AsyncClient, url: str) -> httpx.Response:
         answer = await http.post(
@@ -119,23 +163,34 @@ def post_rate(
                 "service_code": "o-ga",
                 "lat": 10.02 + rng.random() * 0.03,
                 "long": 105.77 + rng.random() * 0.03,
-                "description": "ổ gà (benchmark)",
+                # distinct, as real reports are (and as the wrk script's are)
+                "description": f"ổ gà (benchmark) {next(counter)}",
             },
         )
         if answer.status_code == 200 and "service_request_id" not in answer.json()[0]:
             raise RuntimeError("no service_request_id")
         return answer
 
-    async def refused(http: httpx.AsyncClient, url: str) -> httpx.Response:
-        return await http.get(url)
+    return asyncio.run(_hammer(url, seconds, clients, post))
 
+
+def post_rate(
+    base: str, key: str, seconds: float, clients: int, pid: int, client: str = "httpx"
+) -> tuple[float, float, float, float]:
+    """Posts/s and floor requests/s, and the server process's CPU time per post and per floor
+    request (µs; counted until 1 s after the last answer, so that the work done after the
+    answers — the bus event's listeners — is counted too). CPU per request changes far less
+    than a rate when other work shares the machine's cores.
+
+    ``client``: ``wrk`` (a C load generator driving ``open311_wrk.lua``) or ``httpx`` (asyncio
+    clients in this process: on two cores they use about as much CPU as the server, so they
+    bound the rate they measure)."""
+    run = _wrk_run if client == "wrk" else _httpx_run
     cpu = cpu_seconds(pid)
-    posted, took = asyncio.run(_hammer(f"{base}/open311/v2/requests.json", seconds, clients, post))
+    posted, took = run(f"{base}/open311/v2/requests.json", seconds, clients, "post", key)
     time.sleep(1.0)
     post_cpu, cpu = cpu_seconds(pid) - cpu, cpu_seconds(pid)
-    floor, floor_took = asyncio.run(
-        _hammer(f"{base}/open311/v2/services.csv", seconds, clients, refused, expect=400)
-    )
+    floor, floor_took = run(f"{base}/open311/v2/services.csv", seconds, clients, "floor")
     time.sleep(1.0)
     floor_cpu = cpu_seconds(pid) - cpu
     return (
@@ -242,7 +297,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=100)
     parser.add_argument("--json", help="write the headline figures here")
     parser.add_argument("--posts-only", action="store_true", help="skip the reads")
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "httpx"),
+        default="auto",
+        help="the load generator for the posts and their floor: wrk (auto: when installed) "
+        "or httpx clients in this process",
+    )
     args = parser.parse_args()
+    client = ("wrk" if WRK else "httpx") if args.client == "auto" else args.client
+    if client == "wrk" and WRK is None:
+        parser.error("wrk is not installed (apt install wrk), use --client httpx")
     print(machine())
     with (
         tempfile.TemporaryDirectory() as folder,
@@ -254,10 +319,11 @@ def main() -> None:
         server = Server(url, Path(folder) / "server.log")
         try:
             rate, floor, post_us, floor_us = post_rate(
-                server.url, key, args.seconds, args.clients, server.process.pid
+                server.url, key, args.seconds, args.clients, server.process.pid, client
             )
             print(
-                f"POST /open311/v2/requests.json (photos off, api_key, {args.clients} clients): "
+                f"POST /open311/v2/requests.json (photos off, api_key, {args.clients} clients, "
+                f"{client}): "
                 f"{rate:,.0f} req/s  (goal ≥ 500)  — floor, same clients: GET services.csv "
                 f"(refused before any database work): "
                 f"{floor:,.0f} req/s ({rate / floor:.2f} of it)"

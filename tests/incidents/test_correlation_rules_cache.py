@@ -1,4 +1,4 @@
-"""The correlation rules are validated once and kept in memory, by their stored text: a rule
+"""The correlation rules are validated once and kept in memory, by their revision counter: a rule
 changed through the API, or by the CLI in a process of its own, applies to the very next
 report. And the report listener takes a burst of report events in one transaction."""
 
@@ -10,9 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from sqlalchemy import func, select
 
+from taydo.core import clock
 from taydo.core.bus import settle
 from taydo.core.db import Database
 from taydo.core.runtime import runtime_of
@@ -155,3 +157,35 @@ def test_a_burst_of_report_events_is_taken_in_one_batch(pack) -> None:
     assert _snapshot(pack, 1002) is not None
     incident = list_incidents(pack, None, limit=5)[0]
     assert incident["correlation"] == "king-tide-flood"
+
+
+def test_every_rule_write_raises_the_revision_and_an_unsaved_change_is_not_kept(pack) -> None:
+    from taydo.incidents.models import CorrelationRevision, CorrelationRule
+    from taydo.incidents.schemas import CorrelationDef
+    from taydo.incidents.service import delete_correlation, save_correlation
+    from taydo.incidents.service.definitions import correlation_rules_in
+
+    def revision() -> int:
+        with pack.session() as session:
+            return int(session.scalar(select(CorrelationRevision.revision)) or 0)
+
+    before = revision()
+    cached = correlation_rules(pack)
+    assert correlation_rules(pack)[0] is cached[0]  # the same revision: the same copy
+    assert save_correlation(pack, CorrelationDef.model_validate(POTHOLES), actor="test")
+    assert revision() == before + 1
+    assert "pothole-burst" in [r.code for r in correlation_rules(pack)]
+    delete_correlation(pack, "pothole-burst", actor="test")
+    assert revision() == before + 2
+    assert "pothole-burst" not in [r.code for r in correlation_rules(pack)]
+
+    # A rule written in a transaction that is rolled back: that transaction sees it, the
+    # cache never keeps it, and the next reader does not see it.
+    draft = {**POTHOLES, "code": "zz-draft"}
+    with pytest.raises(RuntimeError), pack.session() as session:
+        session.add(CorrelationRule(code="zz-draft", definition=draft, updated_at=clock.now()))
+        session.flush()
+        assert "zz-draft" in [r.code for r in correlation_rules_in(session)]
+        raise RuntimeError("rolled back")
+    assert "zz-draft" not in [r.code for r in correlation_rules(pack)]
+    assert revision() == before + 2

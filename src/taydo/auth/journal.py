@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, Integer, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -98,22 +98,30 @@ def _insert_genesis(connection: Session | Connection) -> Any:
     return statement.returning(_head.c.id)
 
 
+# The append path's statements, built once: every state change of every domain records an
+# entry (each posted citizen report one), and building an UPDATE or INSERT per call cost more
+# than running it.
+_ADVANCE = (
+    update(_head)
+    .where(_head.c.id == 1)
+    .values(seq=_head.c.seq + bindparam("b_step", type_=Integer))
+    .returning(_head.c.seq, _head.c.last_hash)
+)
+_INSERT_ENTRIES = insert(_journal)
+_MOVE_HEAD = update(_head).where(_head.c.id == 1).values(last_hash=bindparam("b_last_hash"))
+
+
 def _advance_head(connection: Session | Connection, step: int = 1) -> tuple[int, str]:
     """Lock the head and move it ``step`` positions on; returns (new position, previous hash)."""
-    statement = (
-        update(_head)
-        .where(_head.c.id == 1)
-        .values(seq=_head.c.seq + step)
-        .returning(_head.c.seq, _head.c.last_hash)
-    )
-    row = connection.execute(statement).first()
+    statement, step_of = _ADVANCE, {"b_step": step}
+    row = connection.execute(statement, step_of).first()
     if row is None:
         # No head yet (a new or truncated database). Refuse when the journal has entries: a
         # missing head over a non-empty journal is tampering, and recreating it would hide it.
         created = connection.execute(_insert_genesis(connection)).first() is not None
         if created and connection.execute(select(func.count()).select_from(_journal)).scalar():
             raise RuntimeError("audit_head is missing: run `taydo audit verify`")
-        row = connection.execute(statement).one()
+        row = connection.execute(statement, step_of).one()
     return int(row[0]), str(row[1])
 
 
@@ -151,8 +159,8 @@ def record(
         "address": address[:64] if address else None,
     }
     digest = entry_hash(fields, prev_hash)
-    connection.execute(insert(_journal).values(**fields, prev_hash=prev_hash, hash=digest))
-    connection.execute(update(_head).where(_head.c.id == 1).values(last_hash=digest))
+    connection.execute(_INSERT_ENTRIES, {**fields, "prev_hash": prev_hash, "hash": digest})
+    connection.execute(_MOVE_HEAD, {"b_last_hash": digest})
     return position
 
 
@@ -183,8 +191,8 @@ def record_many(
         digest = entry_hash(fields, prev_hash)
         rows.append({**fields, "prev_hash": prev_hash, "hash": digest})
         prev_hash = digest
-    connection.execute(insert(_journal), rows)
-    connection.execute(update(_head).where(_head.c.id == 1).values(last_hash=prev_hash))
+    connection.execute(_INSERT_ENTRIES, rows)
+    connection.execute(_MOVE_HEAD, {"b_last_hash": prev_hash})
     return [int(r["id"]) for r in rows]
 
 

@@ -3,6 +3,7 @@ correlation rules, the citizen reports heard on the bus)."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Connection,
     Float,
     ForeignKey,
     Index,
@@ -17,8 +19,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    insert,
+    update,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, object_session
 
 from taydo.core.db import Base, BigIntPK, UTCDateTime
 
@@ -155,6 +160,48 @@ class CorrelationRule(Base):
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(80), default="api")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CorrelationRevision(Base):
+    """One row: a counter raised in the same transaction as every write of a correlation rule,
+    so a process holding the validated rules in memory (``correlation_rules_in``) sees with one
+    primary-key read that its copy is stale — whichever process wrote the rule (the API,
+    `taydo incidents sop load`, a pack load)."""
+
+    __tablename__ = "incident_correlation_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# The one place a rule write raises the revision: every ORM insert, update or delete of a
+# ``CorrelationRule``, in the flush of its own transaction. The session is marked too, so a
+# read inside that same uncommitted transaction does not cache what may yet be rolled back.
+RULES_CHANGED = "taydo.incidents.correlation_changed"
+
+
+def _bump_rules(connection: Connection, target: CorrelationRule) -> None:
+    raised = connection.execute(
+        update(CorrelationRevision)
+        .where(CorrelationRevision.id == 1)
+        .values(revision=CorrelationRevision.revision + 1)
+    )
+    if raised.rowcount == 0:
+        # The row was deleted (a test's emptied tables): start again at a number no process
+        # can hold a copy under (a plain 1 might be the label of a copy from before).
+        connection.execute(
+            insert(CorrelationRevision).values(id=1, revision=secrets.randbelow(2**50) + 1)
+        )
+    session = object_session(target)
+    if session is not None:
+        session.info[RULES_CHANGED] = True
+
+
+@event.listens_for(CorrelationRule, "after_insert")
+@event.listens_for(CorrelationRule, "after_update")
+@event.listens_for(CorrelationRule, "after_delete")
+def _rule_written(_mapper: Mapper[CorrelationRule], connection: Connection, target: Any) -> None:
+    _bump_rules(connection, target)
 
 
 class ReportSnapshot(Base):

@@ -12,9 +12,9 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from taydo.alerts.messages import Message, enqueue_message
@@ -208,10 +208,10 @@ def _new_row(
     agencies: dict[tuple[str, str | None], str | None],
     keys: dict[str, int | None],
     locate: Callable[[float, float], str | None],
-) -> tuple[CitizenReport, CitizenService]:
-    """Check one report and make its row (not added); ``agencies`` and ``keys`` cache the
-    routing answers and key checks of one transaction, so a batch reads each once; ``locate``
-    is the batch's point-in-area (``taydo.geo``'s in-memory locator)."""
+) -> tuple[dict[str, Any], CitizenService]:
+    """Check one report and make its row's values (not inserted); ``agencies`` and ``keys``
+    cache the routing answers and key checks of one transaction, so a batch reads each once;
+    ``locate`` is the batch's point-in-area (``taydo.geo``'s in-memory locator)."""
     if new.api_key is not None:
         if new.api_key not in keys:
             keys[new.api_key] = key_id_in(session, new.api_key)
@@ -246,31 +246,38 @@ def _new_row(
     route_key = (service.code, area)
     if route_key not in agencies:
         agencies[route_key] = agency_for(session, service.code, area)
-    row = CitizenReport(
-        token=secrets.token_urlsafe(18),
-        service_code=service.code,
-        description=description,
-        lat=new.lat,
-        lon=new.lon,
-        address=place,
-        area_code=area,
-        agency_code=agencies[route_key],
-        status="open",
-        status_notes="",
-        attributes=attributes,
-        contact_name=contact[0],
-        contact_email=contact[1],
-        contact_phone=contact[2],
-        public=new.public,
-        photo=new.photo,
-        requested_at=now,
-        updated_at=now,
-        due_at=now + timedelta(hours=service.sla_hours),
-        reopened=0,
-        api_key_id=new.api_key_id,
-        revision=1,
-    )
-    return row, service
+    values = {
+        "token": secrets.token_urlsafe(18),
+        "service_code": service.code,
+        "description": description,
+        "lat": new.lat,
+        "lon": new.lon,
+        "address": place,
+        "area_code": area,
+        "agency_code": agencies[route_key],
+        "status": "open",
+        "status_notes": "",
+        "attributes": attributes,
+        "contact_name": contact[0],
+        "contact_email": contact[1],
+        "contact_phone": contact[2],
+        "public": new.public,
+        "photo": new.photo,
+        "requested_at": now,
+        "updated_at": now,
+        "due_at": now + timedelta(hours=service.sla_hours),
+        "reopened": 0,
+        "api_key_id": new.api_key_id,
+        "revision": 1,
+    }
+    return values, service
+
+
+# One statement for a batch of new reports: a Core multi-row INSERT … RETURNING (SQLAlchemy's
+# "insertmanyvalues" on SQLite and PostgreSQL), built once. The ORM's unit of work cost more
+# per report than the rest of filing it (state tracking, one identity-map entry per row).
+_REPORTS = cast(Table, CitizenReport.__table__)
+_INSERT_REPORTS = insert(_REPORTS).returning(_REPORTS.c.id, _REPORTS.c.token)
 
 
 Filed = tuple[dict[str, Any], dict[str, Any]]
@@ -285,21 +292,28 @@ def create_reports(
     commit: if it fails, this raises and no report of the batch was filed."""
     now = clock.now()
     answers: list[Filed | TaydoError | None] = [None] * len(batch)
-    filed: list[tuple[int, CitizenReport, CitizenService, NewReport, str | None]] = []
+    filed: list[tuple[int, dict[str, Any], CitizenService, NewReport, str | None]] = []
     agencies: dict[tuple[str, str | None], str | None] = {}
     keys: dict[str, int | None] = {}
     with database.session() as session:
         locate = area_locator_in(session)
         for index, (new, address) in enumerate(batch):
             try:
-                row, service = _new_row(session, new, now, agencies, keys, locate)
+                values, service = _new_row(session, new, now, agencies, keys, locate)
             except TaydoError as exc:
                 answers[index] = exc
                 continue
-            session.add(row)
-            filed.append((index, row, service, new, address))
+            filed.append((index, values, service, new, address))
+        ids: dict[str, int] = {}
         if filed:
-            session.flush()  # one multi-row INSERT for the batch: the ids the journal needs
+            # Matched back by token (unique), not by position: no reliance on the order
+            # in which a backend returns the rows of a multi-row INSERT.
+            inserted = session.execute(_INSERT_REPORTS, [values for _i, values, *_r in filed])
+            ids = {token: int(report_id) for report_id, token in inserted}
+        rows = [
+            (index, CitizenReport(id=ids[values["token"]], **values), service, new, address)
+            for index, values, service, new, address in filed
+        ]
         # One journal entry per report, chained in order, in one head update and one INSERT.
         journal.record_many(
             session,
@@ -316,13 +330,15 @@ def create_reports(
                     },
                     "address": address,
                 }
-                for _index, row, _service, new, address in filed
+                for _index, row, _service, new, address in rows
             ],
         )
-        for index, row, service, _new, _address in filed:
-            report = report_dict(row, service)
-            report["token"] = row.token
-            answers[index] = (report, event_dict(row, service))
+    # The rows are transient (never added to the session): their answers read only the
+    # values written above and the defaults of a new report (no ack, no rating, no link).
+    for index, row, service, _new, _address in rows:
+        report = report_dict(row, service)
+        report["token"] = row.token
+        answers[index] = (report, event_dict(row, service))
     return [a for a in answers if a is not None]
 
 

@@ -1,8 +1,8 @@
 """Correlation: alerts and citizen reports of one ward make or join an incident, by rules that
 are data (``CorrelationDef``).
 
-Nothing is kept in memory but the validated rules (keyed by their stored text, which each
-decision reads: see ``correlation_rules_in``): every decision reads the database (open
+Nothing is kept in memory but the validated rules (labelled with the rules' revision counter,
+which each decision reads: see ``correlation_rules_in``): every decision reads the database (open
 incidents by their ``open_key``, the alerts through the alerts service, the report
 snapshots), so a restart loses nothing. In a cluster every process may hear the same signal;
 the unique ``open_key`` lets one of them create the incident and makes the others join it, and
@@ -12,9 +12,9 @@ a link is unique per incident.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,41 +58,72 @@ def _snapshot(report: dict[str, Any]) -> tuple[int, datetime, str, dict[str, Any
     return report_id, requested, service_code, snapshot
 
 
+_SNAPSHOTS = cast(Table, ReportSnapshot.__table__)
+_LINKS = cast(Table, IncidentLink.__table__)
+# Prebuilt Core statements for the listener's batch (every posted report passes here): the ORM
+# loads and unit of work cost more per report than the statements themselves.
+_KNOWN_SNAPSHOTS = select(_SNAPSHOTS.c.id).where(
+    _SNAPSHOTS.c.id.in_(bindparam("ids", expanding=True))
+)
+_KNOWN_LINKS = select(_LINKS.c.id, _LINKS.c.ref).where(
+    _LINKS.c.kind == "report", _LINKS.c.ref.in_(bindparam("refs", expanding=True))
+)
+_INSERT_SNAPSHOTS = insert(_SNAPSHOTS)
+_UPDATE_SNAPSHOTS = (
+    update(_SNAPSHOTS)
+    .where(_SNAPSHOTS.c.id == bindparam("b_id"))
+    .values(
+        service_code=bindparam("service_code"),
+        area_code=bindparam("area_code"),
+        requested_at=bindparam("requested_at"),
+        data=bindparam("data"),
+    )
+)
+_UPDATE_LINKS = (
+    update(_LINKS).where(_LINKS.c.id == bindparam("b_id")).values(snapshot=bindparam("snapshot"))
+)
+
+
 def _remember_all(session: Session, reports: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
     """Keep each report's snapshot and refresh its links' (in order: a later event of the same
     report wins). Two queries for the whole batch — the snapshots and the links already there —
-    rather than two per report."""
+    then one INSERT of the new snapshots and one UPDATE each of the known ones and their links
+    (Core statements, several rows each), rather than ORM loads and flushes per report."""
     cleaned = [_snapshot(report) for report in reports]
     ids = sorted({c[0] for c in cleaned if c is not None})
-    known: dict[int, ReportSnapshot] = {}
-    links: dict[str, list[IncidentLink]] = {}
-    if ids:
-        with session.no_autoflush:
-            known = {
-                row.id: row
-                for row in session.scalars(select(ReportSnapshot).where(ReportSnapshot.id.in_(ids)))
-            }
-            for link in session.scalars(
-                select(IncidentLink).where(
-                    IncidentLink.kind == "report", IncidentLink.ref.in_([str(i) for i in ids])
-                )
-            ):
-                links.setdefault(link.ref, []).append(link)
+    if not ids:
+        return [None if c is None else c[3] for c in cleaned]
+    known = set(session.scalars(_KNOWN_SNAPSHOTS, {"ids": ids}))
+    links: dict[str, list[int]] = {}
+    for link_id, ref in session.execute(_KNOWN_LINKS, {"refs": [str(i) for i in ids]}):
+        links.setdefault(ref, []).append(link_id)
+    newest: dict[int, dict[str, Any]] = {}  # by report id, the last event's values
     out: list[dict[str, Any] | None] = []
     for report, found_clean in zip(reports, cleaned, strict=True):
         if found_clean is None:
             out.append(None)
             continue
         report_id, requested, service_code, snapshot = found_clean
-        found = known.get(report_id)
-        if found is None:
-            found = known[report_id] = ReportSnapshot(id=report_id)
-            session.add(found)
-        found.service_code, found.area_code = service_code, report.get("area_code")
-        found.requested_at, found.data = requested, snapshot
-        for link in links.get(str(report_id), ()):
-            link.snapshot = snapshot
+        newest[report_id] = {
+            "service_code": service_code,
+            "area_code": report.get("area_code"),
+            "requested_at": requested,
+            "data": snapshot,
+        }
         out.append(snapshot)
+    added = [{"id": i, **values} for i, values in newest.items() if i not in known]
+    changed = [{"b_id": i, **values} for i, values in newest.items() if i in known]
+    relinked = [
+        {"b_id": link_id, "snapshot": values["data"]}
+        for i, values in newest.items()
+        for link_id in links.get(str(i), ())
+    ]
+    if added:
+        session.execute(_INSERT_SNAPSHOTS, added)
+    if changed:
+        session.execute(_UPDATE_SNAPSHOTS, changed)
+    if relinked:
+        session.execute(_UPDATE_LINKS, relinked)
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import weakref
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,21 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 from sqlalchemy import Text, cast, delete, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from taydo.auth import journal
 from taydo.core import clock
 from taydo.core.db import Database
 from taydo.core.errors import Invalid, NotFound
-from taydo.incidents.models import CorrelationRule, IncidentStep, SlaEntry, SopDefinition
+from taydo.incidents.models import (
+    RULES_CHANGED,
+    CorrelationRevision,
+    CorrelationRule,
+    IncidentStep,
+    SlaEntry,
+    SopDefinition,
+)
 from taydo.incidents.schemas import CorrelationDef, SlaRow, SopDef, SopStep
 from taydo.rules.choices import severity_rank
 
@@ -208,18 +217,25 @@ def delete_correlation(database: Database, code: str, *, actor: str) -> None:
         _audit(session, actor, "incident.correlation.deleted", code, {})
 
 
-# The rules as validated, by the stored text they came from. Every citizen report and alert
-# transition asks for the rules; reading their text is one small query, while decoding and
-# validating each rule again cost more than the rest of a report's correlation. Keyed by the
-# text itself (not a revision or a time stamp), a change saved by any process — the API, the
-# CLI, a pack load, a frozen test clock — is a new key: the next read validates it.
+# The rules as validated, by the stored text they came from: decoding and validating each
+# rule again cost more than the rest of a report's correlation. Keyed by the text itself, so
+# a transaction that cannot use the revision cache below still validates a rule set once.
 _VALIDATED: dict[tuple[tuple[str, str], ...], tuple[CorrelationDef, ...]] = {}
 _VALIDATED_LOCK = threading.Lock()
 _VALIDATED_MAX = 8  # a few databases (tests, a cluster's schemas); old sets are dropped
 
+# The validated rules per database engine, labelled with the ``incident_correlation_revision``
+# counter they were read at. Every citizen report batch and alert transition asks for the
+# rules; with this cache that is one primary-key read instead of reading every rule's text.
+# Every rule write raises the counter in its own transaction (the mapper events in
+# ``taydo.incidents.models``), whichever process makes it — the API, the CLI in a process of
+# its own, a pack load — so the next read after its commit, in every process, sees it.
+_BY_REVISION: weakref.WeakKeyDictionary[Engine, tuple[int, tuple[CorrelationDef, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
 
-def correlation_rules_in(session: Session) -> list[CorrelationDef]:
-    """The correlation rules as the caller's transaction sees them, ordered by code."""
+
+def _validated_in(session: Session) -> tuple[CorrelationDef, ...]:
     text = cast(CorrelationRule.definition, Text)
     key = tuple(
         (str(code), str(definition))
@@ -236,6 +252,32 @@ def correlation_rules_in(session: Session) -> list[CorrelationDef]:
             if len(_VALIDATED) >= _VALIDATED_MAX:
                 _VALIDATED.clear()
             _VALIDATED[key] = found
+    return found
+
+
+def _engine(session: Session) -> Engine | None:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else getattr(bind, "engine", None)
+
+
+def correlation_rules_in(session: Session) -> list[CorrelationDef]:
+    """The correlation rules as the caller's transaction sees them, ordered by code."""
+    if session.info.get(RULES_CHANGED):  # changed in this very transaction: never cached
+        return list(_validated_in(session))
+    revision = session.scalar(
+        select(CorrelationRevision.revision).where(CorrelationRevision.id == 1)
+    )
+    engine = _engine(session)
+    if revision is None or engine is None:  # no counter row: nothing to label a copy with
+        return list(_validated_in(session))
+    cached = _BY_REVISION.get(engine)
+    if cached is not None and cached[0] == revision:
+        return list(cached[1])
+    # Read after the revision: a rule committed in between is then newer than the label, and
+    # the next read reads again (never an old copy under a new label).
+    found = _validated_in(session)
+    with _VALIDATED_LOCK:
+        _BY_REVISION[engine] = (revision, found)
     return list(found)
 
 
