@@ -286,17 +286,14 @@ class Store:
             values = array("d")
             for (blob,) in claimed:
                 values.frombytes(blob)
-            step = _DELTA_FIELDS
-            for i in range(0, len(values), step):
-                acc: list[Any] = values[i : i + step].tolist()
-                for index in _INTEGER_FIELDS:
-                    acc[index] = int(acc[index])
-                key = (acc[0], acc[1])
-                found = merged.get(key)
-                if found is None:
-                    merged[key] = acc
-                else:
-                    _merge(found, acc)
+            entries, keys = _entries(values)
+            merged = dict(zip(keys, entries, strict=True))
+            if len(merged) < len(entries):  # a (series, hour) in several journal rows
+                merged = {}
+                for key, acc in zip(keys, entries, strict=True):
+                    found = merged.setdefault(key, acc)
+                    if found is not acc:
+                        _merge(found, acc)
             self._apply(connection, list(merged.values()))
         return len(claimed)
 
@@ -396,16 +393,23 @@ class Store:
         """Fold per-hour sums into the hourly and daily rollups and the latest values."""
         daily: dict[tuple[int, int], list[Any]] = {}
         latest: dict[int, list[Any]] = {}
-        for acc in hourly:
-            key = (acc[0], acc[2])
-            day_acc = daily.get(key)
-            if day_acc is None:
-                daily[key] = acc.copy()
-            else:
-                _merge(day_acc, acc)
-            found = latest.get(acc[0])
-            if found is None or acc[7] > found[1]:
-                latest[acc[0]] = [acc[0], acc[7], acc[8], acc[9]]
+        if len({acc[0] for acc in hourly}) == len(hourly):
+            # One hour of each series (a flush of a feed that sends each series a few times
+            # an hour at most, the usual case): each hour is its series' day and latest
+            # value, nothing to merge (and nothing mutated: no copies).
+            daily = {(acc[0], acc[2]): acc for acc in hourly}
+            latest = {acc[0]: [acc[0], acc[7], acc[8], acc[9]] for acc in hourly}
+        else:
+            for acc in hourly:
+                key = (acc[0], acc[2])
+                day_acc = daily.get(key)
+                if day_acc is None:
+                    daily[key] = acc.copy()
+                else:
+                    _merge(day_acc, acc)
+                found = latest.get(acc[0])
+                if found is None or acc[7] > found[1]:
+                    latest[acc[0]] = [acc[0], acc[7], acc[8], acc[9]]
         # Sorted, so concurrent writers (two API processes, a backfill) lock rollup rows in
         # the same order and cannot deadlock each other. Rollup rows are
         # (series, bucket, count, sum, min, max, last_ts, last_value).
@@ -473,6 +477,19 @@ def _merge(into: list[Any], acc: list[Any]) -> None:
         into[7] = acc[7]
         into[8] = acc[8]
         into[9] = acc[9]
+
+
+def _entries(values: array[float]) -> tuple[list[list[Any]], list[tuple[int, int]]]:
+    """The journal's deltas as entries (``_hourly``'s layout, ids and times as integers)
+    and each entry's (series, hour): converted a column at a time (``map`` in C), not a
+    field at a time — a flush of a large feed holds one entry per series."""
+    flat = values.tolist()
+    columns: list[list[Any]] = [flat[k::_DELTA_FIELDS] for k in range(_DELTA_FIELDS)]
+    for k in _INTEGER_FIELDS:
+        columns[k] = list(map(int, columns[k]))
+    return list(map(list, zip(*columns, strict=True))), list(
+        zip(columns[0], columns[1], strict=True)
+    )
 
 
 def _first_of_each_key(rows: Sequence[Row]) -> list[Row]:
