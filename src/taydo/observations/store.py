@@ -71,11 +71,16 @@ def _sqlite_insert(rows: int) -> str:
     )
 
 
-def _sqlite_rows_per_statement(connection: Any) -> int:
+def _sqlite_max_values(connection: Any) -> int:
     try:
         limit: int = connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     except AttributeError:  # a driver connection without getlimit (Python < 3.11)
         limit = _SQLITE_DEFAULT_MAX_VALUES
+    return limit
+
+
+def _sqlite_rows_per_statement(connection: Any) -> int:
+    limit = _sqlite_max_values(connection)
     return max(min(limit // 4, _SQLITE_MAX_ROWS) // _SQLITE_UNIT * _SQLITE_UNIT, 1)
 
 
@@ -445,7 +450,7 @@ class Store:
 # remainder in power-of-two parts: a handful of statement sizes, all in the driver's cache.
 # The rows of one call have distinct keys (merged beforehand), and they are sorted, so
 # concurrent writers still lock in the same order.
-_SQLITE_UPSERT_ROWS = 1024  # x 8 values: under SQLITE_MAX_VARIABLE_NUMBER (32,766)
+_SQLITE_UPSERT_ROWS = 1024  # x 8 values: under SQLite's default limit since 3.32 (32,766)
 
 
 @functools.cache
@@ -456,10 +461,16 @@ def _sqlite_upsert(table: str, rows: int) -> str:
 
 
 def _upsert_all_sqlite(connection: Any, table: str, rows: Sequence[Sequence[Any]]) -> None:
+    # Full statements within the driver's limit on bound values (999 before SQLite 3.32).
+    width = _SQLITE_UPSERTS[table][1]
+    full = _SQLITE_UPSERT_ROWS
+    limit = _sqlite_max_values(connection)
+    while full > 1 and full * width > limit:
+        full //= 2
     start, total = 0, len(rows)
     while start < total:
         left = total - start
-        size = _SQLITE_UPSERT_ROWS if left >= _SQLITE_UPSERT_ROWS else 1 << (left.bit_length() - 1)
+        size = full if left >= full else 1 << (left.bit_length() - 1)
         part = rows[start : start + size]
         connection.execute(_sqlite_upsert(table, size), list(chain.from_iterable(part)))
         start += size
