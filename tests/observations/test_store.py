@@ -244,3 +244,31 @@ def test_batches_of_any_size_store_each_new_point_once(
     assert (result.accepted, result.duplicates) == (size, len(stored_again) + len(twice))
     stored = rows(database, "SELECT ts, value FROM observations WHERE series_id = :s", s=sid)
     assert sorted(stored) == sorted((p.ts, p.value) for p in first + fresh)
+
+
+def test_a_flush_of_thousands_of_series_keeps_every_rollup_exact(
+    database: Database, series_of: MakeSeries
+) -> None:
+    """A flush touching more series than one multi-row upsert holds (1,024 rows on SQLite):
+    every hour, day and latest value is that of the stored rows, whether each series has one
+    hour in the flush (no merging) or several (merged first)."""
+    ids = list(series_of("CT-WIDE", {f"m{i}": (None, None) for i in range(2_100)}).values())
+    hour = ms("2026-11-27T08:00:00+07:00")
+    store = store_for(database, "Asia/Ho_Chi_Minh")
+    raw = database.engine.raw_connection()
+    try:
+        connection = raw.driver_connection
+        # One hour of each series, in two transactions: a flush with no merging to do.
+        store.write_deferred(connection, [(s, hour + 1_000, float(s % 97), 0) for s in ids])
+        store.write_deferred(connection, [(s, hour + 2_000, float(s % 89), 1) for s in ids])
+        store.flush(connection)
+        # Then two hours of each series (and the same hour again): merged before the upsert.
+        store.write_deferred(connection, [(s, hour + 3_000, -float(s % 7), 0) for s in ids])
+        store.write_deferred(connection, [(s, hour + 3_600_000, float(s % 5), 2) for s in ids])
+        store.flush(connection)
+    finally:
+        raw.close()
+    assert stored_rollups(database, "observations_hourly") == expected_rollups(database, "hour")
+    assert stored_rollups(database, "observations_daily") == expected_rollups(database, "day")
+    latest = rows(database, "SELECT series_id, ts, value, quality FROM observations_latest")
+    assert {r[0]: r[1:] for r in latest} == {s: (hour + 3_600_000, float(s % 5), 2) for s in ids}

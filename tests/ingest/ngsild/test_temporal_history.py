@@ -99,6 +99,24 @@ def test_a_batch_upsert_of_unchanged_entities_adds_no_instances(client, auth, da
     assert [i["value"] for i in body["status"]] == ["ok", "down"]
 
 
+def test_a_new_entity_has_only_the_instances_it_was_created_with(client, auth, database) -> None:  # type: ignore[no-untyped-def]
+    # A batch creating entities takes no "before" snapshot of them (they held nothing): each
+    # non-numeric attribute gets exactly its one instance, no empty or earlier one. The
+    # same new id named twice in one batch: the second operation sees the first's values.
+    first, again = station(7, "ok", at(1)), station(7, "down", at(1))
+    made = client.post(UPSERT, json=[station(6, "ok", at(1)), first, again], headers={**auth, **LD})
+    assert made.status_code == 201, made.text
+    assert rows(database) == 3 + 4  # H6: status, refDevice, location; H7: status twice
+    body = read(client, auth, "urn:ngsi-ld:WaterQualityObserved:H6").json()
+    assert [i["value"] for i in body["status"]] == ["ok"]
+    assert [i["object"] for i in body["refDevice"]] == ["urn:ngsi-ld:Device:6"]
+    assert len(body["location"]) == 1
+    assert [i["value"] for i in body["salinity"]] == [7.0]  # the series, not the history
+    body = read(client, auth, "urn:ngsi-ld:WaterQualityObserved:H7").json()
+    assert [i["value"] for i in body["status"]] == ["ok", "down"]
+    assert [i["object"] for i in body["refDevice"]] == ["urn:ngsi-ld:Device:7"]
+
+
 def test_temporal_writes_of_non_numeric_instances(client, auth) -> None:  # type: ignore[no-untyped-def]
     body = temporal_entity(
         **history([(at(1), 2.0), (at(2), 3.0)]),

@@ -474,7 +474,9 @@ def _put(
         for name in deleted:
             if name in state.attributes and name != NGSI:
                 _remove_attribute(state, name)
-    before = _snapshot(state, attrs) if op.keep_history else None
+    # A new entity held nothing before this write: no snapshot to take (every value it is
+    # given is new to its history), which spares a lookup per attribute of a batch creation.
+    before = _snapshot(state, attrs) if op.keep_history and not is_new else None
     written, skipped = _apply_attrs(
         state,
         attrs,
@@ -482,7 +484,7 @@ def _put(
         only_existing=mode == "patch",
         no_overwrite=no_overwrite,
     )
-    if before is not None:
+    if op.keep_history:
         _note_history(batch, state, attrs, before, {p.metric for p in candidates})
     _entity_members(state, op, parsed, mode, created=is_new)
     _place(state, locate)
@@ -579,6 +581,7 @@ def _retype(state: EntityState, op: Operation, parsed: ParsedEntity, mode: str) 
 
 
 _Seen = tuple[Any, Any, dict[str, Any]]  # stored value, details, instances by datasetId
+_NOTHING: _Seen = (_ABSENT, None, {})  # an attribute a new entity did not have
 
 
 def _stored_attr(state: EntityState, name: str) -> _Seen:
@@ -604,16 +607,16 @@ def _note_history(
     batch: _Batch,
     state: EntityState,
     attrs: dict[str, dict[str, Any]],
-    before: dict[str, _Seen],
+    before: dict[str, _Seen] | None,
     points: set[str],
 ) -> None:
     """A history row for each non-numeric instance the write changed (its value or its
     details, observedAt among them): an unchanged value adds nothing, so a feed repeating
-    its entities keeps no copies."""
+    its entities keeps no copies. ``before`` None: the entity is new, it held nothing."""
     for name, attr in attrs.items():
         if name in points:
             continue  # a number observed at a time: its history is the observation series
-        old_value, old_meta, old_sets = before[name]
+        old_value, old_meta, old_sets = _NOTHING if before is None else before[name]
         new_value, new_meta, new_sets = _stored_attr(state, name)
         if new_value is not _ABSENT and (new_value != old_value or new_meta != old_meta):
             default = {k: v for k, v in attr.items() if k != DATASETS}
