@@ -252,19 +252,9 @@ OVERFLOW = """() => {
 }"""
 
 
-# Addresses not checked at phone width, and why.
-NOT_ON_A_PHONE: dict[str, str] = {
-    # Laid out for a control room's display (1920×1080 and up); at 390 px it reaches 55 px
-    # past the screen (2026-12-04), which nobody meets: a phone opens the overview, "/".
-    "/?wall=1": "the wall screen, made for a control room's display",
-}
-
-
 def test_no_page_scrolls_sideways_on_a_phone(phone: Any, demo: Demo, ids: dict[str, str]) -> None:
     wide: dict[str, Any] = {}
     for path in _addresses(ids):
-        if path in NOT_ON_A_PHONE:
-            continue
         answer = phone.goto(demo.base + path)
         assert answer is not None and answer.status == 200, path
         _settled(phone)
