@@ -78,7 +78,7 @@ def serve(app: Any, port: int) -> tuple[str, Any, Any]:
 
 def demo_ids(base: str, token: str) -> dict[str, str]:
     """The ids the page addresses name, from the running demo (alarms raised here)."""
-    from taydo.demo.pages import CAN_THO
+    from taydo.demo.pages import CAN_THO, file_inputs, find_ids
 
     api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     now = int(time.time() * 1000)
@@ -104,43 +104,8 @@ def demo_ids(base: str, token: str) -> dict[str, str]:
     ids["level_alert"] = by_rule["water-level-alarm"]
     ids["rate_alert"] = by_rule.get("water-level-rising-fast", ids["level_alert"])
     ids["ward_alert"] = by_rule.get("flood-risk-ward", ids["level_alert"])
-    for kind, key in (
-        ("AirQualityObserved", "air"),
-        ("WaterQualityObserved", "salt"),
-        ("TrafficFlowObserved", "traffic"),
-        ("PublicServiceRecord", "service"),
-    ):
-        found = api.get("/api/v1/entities", params={"type": kind, "limit": 1}).json()
-        rows = found["items"] if isinstance(found, dict) else found
-        ids[key] = str(rows[0].get("entity_id") or rows[0]["id"])
-    ids.update(incident="1", directive="1", report="1", kpi="muc-nuoc-tren-bd2")
-    services = api.get("/open311/v2/services.json").json()
-    plain = [s for s in services if not s.get("metadata")]
-    answer = api.post(
-        "/open311/v2/requests.json",
-        data={
-            "service_code": plain[0]["service_code"],
-            "lat": "10.0355",
-            "long": "105.7885",
-            "description": "Đo trọng lượng trang",
-        },
-    )
-    answer.raise_for_status()
-    ids["citizen_token"] = answer.json()[0]["token"]
-    api.post(
-        "/api/v1/observations",
-        json=[
-            {
-                "entity_id": "urn:ngsi-ld:WaterObserved:nowhere",
-                "metric": "height",
-                "ts": 1,
-                "value": 1.0,
-            }
-        ],
-    )
-    listed = api.get("/api/v1/quarantine").json()
-    rows = listed["items"] if isinstance(listed, dict) else listed
-    ids["quarantined"] = str(rows[0]["id"])
+    find_ids(api, ids)
+    file_inputs(api, ids, "Đo trọng lượng trang")
     api.close()
     return ids
 
