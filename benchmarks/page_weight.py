@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.common import machine, write_figures
+from benchmarks.common import free_port, machine, serve_in_thread, write_figures
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -41,39 +41,13 @@ def prepare_demo(directory: Path, hours: float) -> tuple[Any, Any, dict[str, Any
     from taydo.core.db import Database
     from taydo.demo import DemoOptions, demo_settings, prepare
 
-    port = _free_port()
+    port = free_port()
     options = DemoOptions(
         path=directory / "demo.db", port=port, backfill_s=hours * 3600, backfill_step_s=600
     )
     database = Database(f"sqlite:///{options.path}")
     info = prepare(database, options, Console(quiet=True), inbox_secret="page-weight")
     return database, demo_settings(options), info
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def serve(app: Any, port: int) -> tuple[str, Any, Any]:
-    import threading
-
-    import uvicorn
-
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise SystemExit("máy chủ không khởi động / the server did not start")
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server, thread
 
 
 def demo_ids(base: str, token: str) -> dict[str, str]:
@@ -158,7 +132,7 @@ def main() -> None:
         operator = get_user(database, accounts["operator"][0])
         _row, token = issue_token(database, operator.id, "page weight")
         app = create_app(settings, database=database)
-        base, server, thread = serve(app, settings.port)
+        base, server, thread = serve_in_thread(app, settings.port)
         try:
             ids = demo_ids(base, token)
             with sync_playwright() as playwright:
