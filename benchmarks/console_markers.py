@@ -24,7 +24,6 @@ import os
 import random
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -82,28 +81,14 @@ def build(path: Path, stations: int) -> tuple[Any, tuple[str, str]]:
     return database, (user, password)
 
 
-def serve(database: Any) -> tuple[str, Any, threading.Thread]:
-    import socket
-
-    import uvicorn
-
+def serve(database: Any) -> tuple[str, Any, Any]:
+    from benchmarks.common import free_port, serve_in_thread
     from taydo.app import create_app
     from taydo.core.settings import Settings
 
     settings = Settings(database_url=database.url, dev=True, _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings, database=database)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise SystemExit("the server did not start")
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server, thread
+    return serve_in_thread(app, free_port(), timeout_s=60)
 
 
 def one_run(

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.common import machine, write_figures
+from benchmarks.common import free_port, machine, serve_in_thread, write_figures
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -41,7 +41,7 @@ def prepare_demo(directory: Path, hours: float) -> tuple[Any, Any, dict[str, Any
     from taydo.core.db import Database
     from taydo.demo import DemoOptions, demo_settings, prepare
 
-    port = _free_port()
+    port = free_port()
     options = DemoOptions(
         path=directory / "demo.db", port=port, backfill_s=hours * 3600, backfill_step_s=600
     )
@@ -50,35 +50,9 @@ def prepare_demo(directory: Path, hours: float) -> tuple[Any, Any, dict[str, Any
     return database, demo_settings(options), info
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def serve(app: Any, port: int) -> tuple[str, Any, Any]:
-    import threading
-
-    import uvicorn
-
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise SystemExit("máy chủ không khởi động / the server did not start")
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server, thread
-
-
 def demo_ids(base: str, token: str) -> dict[str, str]:
     """The ids the page addresses name, from the running demo (alarms raised here)."""
-    from taydo.demo.pages import CAN_THO
+    from taydo.demo.pages import CAN_THO, file_inputs, find_ids
 
     api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     now = int(time.time() * 1000)
@@ -104,43 +78,8 @@ def demo_ids(base: str, token: str) -> dict[str, str]:
     ids["level_alert"] = by_rule["water-level-alarm"]
     ids["rate_alert"] = by_rule.get("water-level-rising-fast", ids["level_alert"])
     ids["ward_alert"] = by_rule.get("flood-risk-ward", ids["level_alert"])
-    for kind, key in (
-        ("AirQualityObserved", "air"),
-        ("WaterQualityObserved", "salt"),
-        ("TrafficFlowObserved", "traffic"),
-        ("PublicServiceRecord", "service"),
-    ):
-        found = api.get("/api/v1/entities", params={"type": kind, "limit": 1}).json()
-        rows = found["items"] if isinstance(found, dict) else found
-        ids[key] = str(rows[0].get("entity_id") or rows[0]["id"])
-    ids.update(incident="1", directive="1", report="1", kpi="muc-nuoc-tren-bd2")
-    services = api.get("/open311/v2/services.json").json()
-    plain = [s for s in services if not s.get("metadata")]
-    answer = api.post(
-        "/open311/v2/requests.json",
-        data={
-            "service_code": plain[0]["service_code"],
-            "lat": "10.0355",
-            "long": "105.7885",
-            "description": "Đo trọng lượng trang",
-        },
-    )
-    answer.raise_for_status()
-    ids["citizen_token"] = answer.json()[0]["token"]
-    api.post(
-        "/api/v1/observations",
-        json=[
-            {
-                "entity_id": "urn:ngsi-ld:WaterObserved:nowhere",
-                "metric": "height",
-                "ts": 1,
-                "value": 1.0,
-            }
-        ],
-    )
-    listed = api.get("/api/v1/quarantine").json()
-    rows = listed["items"] if isinstance(listed, dict) else listed
-    ids["quarantined"] = str(rows[0]["id"])
+    find_ids(api, ids)
+    file_inputs(api, ids, "Đo trọng lượng trang")
     api.close()
     return ids
 
@@ -193,7 +132,7 @@ def main() -> None:
         operator = get_user(database, accounts["operator"][0])
         _row, token = issue_token(database, operator.id, "page weight")
         app = create_app(settings, database=database)
-        base, server, thread = serve(app, settings.port)
+        base, server, thread = serve_in_thread(app, settings.port)
         try:
             ids = demo_ids(base, token)
             with sync_playwright() as playwright:

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from taydo.demo.pages import CAN_THO
+from taydo.demo.pages import CAN_THO, find_ids
 from tests.serving import free_port, serve_in_thread
 from tests.web.test_browser import CHROMIUM, _shot, browser
 
@@ -244,20 +244,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             demo.ids["agency_name"] = names[agency]
             answer = api.post(f"/api/v1/alerts/{level[0]['id']}/assign", json={"assignee": agency})
             assert answer.status_code == 200, answer.text
-            for kind, key in (
-                ("AirQualityObserved", "air"),
-                ("WaterQualityObserved", "salt"),
-                ("TrafficFlowObserved", "traffic"),
-                ("PublicServiceRecord", "service"),
-            ):
-                found = api.get("/api/v1/entities", params={"type": kind, "limit": 1}).json()
-                rows = found["items"] if isinstance(found, dict) else found
-                assert rows, kind
-                demo.ids[key] = str(rows[0].get("entity_id") or rows[0]["id"])
-            demo.ids["incident"] = "1"
-            demo.ids["directive"] = "1"
-            demo.ids["report"] = "1"
-            demo.ids["kpi"] = "muc-nuoc-tren-bd2"
+            find_ids(api, demo.ids)
             api.close()
             yield demo
     finally:

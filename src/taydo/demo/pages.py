@@ -10,6 +10,11 @@ the test makes it listed.
 kind the demo raises, a station of each kind, the first incident, directive, report, KPI, a
 citizen's status token, a quarantined input).
 
+``find_ids`` and ``file_inputs`` fill in, over the running demo's HTTP API, the ids the
+addresses need beyond the alerts (which whoever raises them knows): a station of each kind, the
+first incident, directive, report and KPI, a citizen's report filed over Open311, a quarantined
+input. The every-page and words browser tests and the benchmark share them.
+
 ``Weigher`` counts what the browser received for one page through the Chrome DevTools Protocol
 (a CDP session Playwright opens): the bytes on the wire (compressed where the server
 compresses, headers included, as DevTools' "transferred") and the bytes of the bodies once
@@ -21,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 __all__ = [
     "BUDGET_KB",
     "CAN_THO",
@@ -28,6 +35,8 @@ __all__ = [
     "Resource",
     "Weigher",
     "addresses",
+    "file_inputs",
+    "find_ids",
 ]
 
 # The page-weight budget of issue 16: what a first visit (empty cache) may transfer.
@@ -78,6 +87,82 @@ def addresses(ids: dict[str, str]) -> list[tuple[str, str]]:
     return [
         (route, pattern.format(**ids)) for route, patterns in PAGES.items() for pattern in patterns
     ]
+
+
+# The station pages visited besides the Cần Thơ water level: (entity type, id name in PAGES).
+STATION_KINDS = (
+    ("AirQualityObserved", "air"),
+    ("WaterQualityObserved", "salt"),
+    ("TrafficFlowObserved", "traffic"),
+    ("PublicServiceRecord", "service"),
+)
+# What the demo writes first (taydo.demo's incidents, directives, reports, KPIs): fixed ids.
+FIRST = {"incident": "1", "directive": "1", "report": "1", "kpi": "muc-nuoc-tren-bd2"}
+
+
+def _rows(found: Any) -> list[dict[str, Any]]:
+    """A list answer's rows, paged (``{"items": [...]}``) or plain."""
+    return list(found["items"] if isinstance(found, dict) else found)
+
+
+def find_ids(api: httpx.Client, ids: dict[str, str]) -> dict[str, str]:
+    """``ids`` with a station of each of ``STATION_KINDS`` and the ``FIRST`` records added.
+
+    ``api`` is a client of the running app logged in with a token (the entities API is not
+    public). Returns ``ids``, updated in place.
+    """
+    for kind, key in STATION_KINDS:
+        rows = _rows(api.get("/api/v1/entities", params={"type": kind, "limit": 1}).json())
+        if not rows:
+            raise LookupError(f"không có trạm loại {kind} / no {kind} station in the demo")
+        ids[key] = str(rows[0].get("entity_id") or rows[0]["id"])
+    ids.update(FIRST)
+    return ids
+
+
+def file_inputs(api: httpx.Client, ids: dict[str, str], description: str) -> dict[str, str]:
+    """``ids`` with ``citizen_token`` and ``quarantined`` added, after filing what they name.
+
+    A citizen's report over Open311 (of a type without questions to answer: its status page's
+    token) and an observation of a station the catalog does not know (a quarantined input).
+    ``api`` as for ``find_ids``. Returns ``ids``, updated in place.
+    """
+    services = api.get("/open311/v2/services.json").json()
+    plain = [s for s in services if not s.get("metadata")]
+    if not plain:
+        raise LookupError(
+            "gói dữ liệu không có loại phản ánh nào không kèm câu hỏi"
+            " / the pack has no citizen report type without questions"
+        )
+    answer = api.post(
+        "/open311/v2/requests.json",
+        data={
+            "service_code": plain[0]["service_code"],
+            "lat": "10.0355",
+            "long": "105.7885",
+            "description": description,
+        },
+    )
+    answer.raise_for_status()
+    ids["citizen_token"] = answer.json()[0]["token"]
+    answer = api.post(
+        "/api/v1/observations",
+        json=[
+            {
+                "entity_id": "urn:ngsi-ld:WaterObserved:nowhere",
+                "metric": "height",
+                "ts": 1,
+                "value": 1.0,
+            }
+        ],
+    )
+    rows = _rows(api.get("/api/v1/quarantine").json())
+    if not rows:
+        raise LookupError(
+            f"không có dữ liệu cách ly / nothing quarantined: {answer.status_code} {answer.text}"
+        )
+    ids["quarantined"] = str(rows[0]["id"])
+    return ids
 
 
 @dataclass
