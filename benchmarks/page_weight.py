@@ -30,6 +30,7 @@ import httpx
 from benchmarks.common import free_port, machine, serve_in_thread, write_figures
 
 CHROMIUM = "/usr/bin/chromium"
+HISTORY_STEP_S = 600  # the demo history's spacing (10 minutes)
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SETTLE_MS = 1000  # after "load": the page's scripts fetch their data and draw their charts
 
@@ -43,7 +44,10 @@ def prepare_demo(directory: Path, hours: float) -> tuple[Any, Any, dict[str, Any
 
     port = free_port()
     options = DemoOptions(
-        path=directory / "demo.db", port=port, backfill_s=hours * 3600, backfill_step_s=600
+        path=directory / "demo.db",
+        port=port,
+        backfill_s=hours * 3600,
+        backfill_step_s=HISTORY_STEP_S,
     )
     database = Database(f"sqlite:///{options.path}")
     info = prepare(database, options, Console(quiet=True), inbox_secret="page-weight")
@@ -52,17 +56,10 @@ def prepare_demo(directory: Path, hours: float) -> tuple[Any, Any, dict[str, Any
 
 def demo_ids(base: str, token: str) -> dict[str, str]:
     """The ids the page addresses name, from the running demo (alarms raised here)."""
-    from taydo.demo.pages import CAN_THO, file_inputs, find_ids
+    from taydo.demo.pages import CAN_THO, file_inputs, find_ids, post_rise
 
     api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    now = int(time.time() * 1000)
-    levels = [0.6, 0.7, 1.5, 2.1, 2.4]  # a fast rise past Báo động 3 (2.00 m)
-    body = [
-        {"entity_id": CAN_THO, "metric": "height", "ts": now - (5 - i) * 60_000, "value": v}
-        for i, v in enumerate(levels)
-    ]
-    answer = api.post("/api/v1/observations", json=body)
-    answer.raise_for_status()
+    post_rise(api, HISTORY_STEP_S * 1000, int(time.time() * 1000))
     ids: dict[str, str] = {}
     deadline = time.monotonic() + 60
     by_rule: dict[str, str] = {}

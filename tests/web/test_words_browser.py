@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from taydo.demo.pages import CAN_THO, find_ids
+from taydo.demo.pages import CAN_THO, find_ids, post_rise
 from tests.serving import free_port, serve_in_thread
 from tests.web.test_browser import CHROMIUM, _shot, browser
 
@@ -165,20 +165,6 @@ def raw_codes(database: Any, data_dir: Path) -> list[str]:
     return sorted(codes)
 
 
-def _post(demo: Demo, values: list[float], start_ms: int) -> None:
-    body = [
-        {"entity_id": CAN_THO, "metric": "height", "ts": start_ms + i * 60_000, "value": v}
-        for i, v in enumerate(values)
-    ]
-    answer = httpx.post(
-        demo.base + "/api/v1/observations",
-        json=body,
-        headers={"Authorization": f"Bearer {demo.token}"},
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
-
-
 @pytest.fixture(scope="session")  # shared with test_phone_browser.py: prepared once
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     from rich.console import Console
@@ -208,11 +194,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             demo = Demo(base, accounts, token, {}, raw_codes(database, data_dir), data_dir)
             # A fast rise past Báo động 3 at the Cần Thơ station: the level alarm, the rate
             # alarm and the ward's flood risk (three related alerts: one group in the list).
-            now = int(time.time() * 1000)
-            _post(demo, [0.6, 0.7, 1.5, 2.1, 2.4], now - 5 * 60_000)
             api = httpx.Client(
                 base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10
             )
+            post_rise(api, int(options.backfill_step_s * 1000), int(time.time() * 1000))
             # Under load (2 cores, several suites) the rules take more than 10 s: wait for the
             # level alarm itself, which the pages below need, not for any two alerts.
             deadline = time.monotonic() + 30

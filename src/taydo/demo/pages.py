@@ -105,6 +105,29 @@ def _rows(found: Any) -> list[dict[str, Any]]:
     return list(found["items"] if isinstance(found, dict) else found)
 
 
+RISE = (0.6, 0.7, 1.5, 2.1, 2.4)  # metres at CAN_THO: a fast rise past Báo động 3 (2.00 m)
+
+
+def post_rise(api: httpx.Client, history_step_ms: int, now_ms: int) -> None:
+    """Post ``RISE`` at ``CAN_THO``, a minute apart up to ``now_ms``, all after the history.
+
+    The demo writes its history up to the last multiple of ``history_step_ms`` (its
+    ``backfill_step_s``), and the rules engine ignores a point older than the last one it has
+    seen of a series: a rise posted at fixed offsets from now raised nothing in the minutes
+    after each history tick. The rise is squeezed between that tick and ``now_ms`` when they
+    are closer than its five minutes (the rules that fire here hold for no duration).
+    ``api`` as for ``find_ids``.
+    """
+    last_tick = now_ms - now_ms % history_step_ms
+    start = max(now_ms - (len(RISE) - 1) * 60_000, last_tick + 1)
+    spacing = max((now_ms - start) // (len(RISE) - 1), 1)
+    body = [
+        {"entity_id": CAN_THO, "metric": "height", "ts": start + i * spacing, "value": value}
+        for i, value in enumerate(RISE)
+    ]
+    api.post("/api/v1/observations", json=body).raise_for_status()
+
+
 def find_ids(api: httpx.Client, ids: dict[str, str]) -> dict[str, str]:
     """``ids`` with a station of each of ``STATION_KINDS`` and the ``FIRST`` records added.
 
