@@ -68,12 +68,18 @@ def copy_vendor(node_modules: Path) -> list[str]:
         origin = node_modules / source
         if not origin.is_file():
             raise FileNotFoundError(f"{origin} is missing: run `npm ci` at the repository root")
-        destination = VENDOR_DIR / target
-        if destination.is_file() and destination.read_bytes() == origin.read_bytes():
-            continue
-        shutil.copyfile(origin, destination)
-        copied.append(target)
+        if _replace(origin, VENDOR_DIR / target):
+            copied.append(target)
     return copied
+
+
+def _replace(origin: Path, destination: Path) -> bool:
+    """Copy ``origin`` over ``destination`` unless it holds the same bytes (an unchanged file
+    keeps its time stamp, so make sees nothing new); returns whether it copied."""
+    if destination.is_file() and destination.read_bytes() == origin.read_bytes():
+        return False
+    shutil.copyfile(origin, destination)
+    return True
 
 
 def build_vendor(node_modules: Path) -> list[str]:
@@ -105,11 +111,8 @@ def build_vendor(node_modules: Path) -> list[str]:
                 # The entry lives in the package, not beside node_modules: tell esbuild where.
                 env={**os.environ, "NODE_PATH": str(node_modules.resolve())},
             )
-            destination = VENDOR_DIR / target
-            if destination.is_file() and destination.read_bytes() == output.read_bytes():
-                continue
-            shutil.copyfile(output, destination)
-            built.append(target)
+            if _replace(output, VENDOR_DIR / target):
+                built.append(target)
     return built
 
 
