@@ -148,26 +148,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve_in_thread(app: Any, port: int, timeout_s: float = 120) -> tuple[str, Any, Any]:
-    """``app`` served by uvicorn in a daemon thread; returns (base URL, server, thread) once it
-    listens. Stop it with ``server.should_exit = True`` and ``thread.join()``."""
-    import threading
-
-    import uvicorn
-
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout_s
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise SystemExit("máy chủ không khởi động / the server did not start")
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", server, thread
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (from /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -81,14 +81,16 @@ def build(path: Path, stations: int) -> tuple[Any, tuple[str, str]]:
     return database, (user, password)
 
 
-def serve(database: Any) -> tuple[str, Any, Any]:
-    from benchmarks.common import free_port, serve_in_thread
+def serve(database: Any) -> Any:
+    """The app on ``database`` served in a thread of this process (a context: its base URL)."""
+    from tests.serving import serve_in_thread
+
     from taydo.app import create_app
     from taydo.core.settings import Settings
 
     settings = Settings(database_url=database.url, dev=True, _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings, database=database)
-    return serve_in_thread(app, free_port(), timeout_s=60)
+    return serve_in_thread(app, start_timeout_s=60)
 
 
 def one_run(
@@ -151,16 +153,13 @@ def main() -> None:
         start = time.perf_counter()
         database, account = build(Path(tmp) / "bench.db", args.stations)
         built = time.perf_counter() - start
-        base, server, thread = serve(database)
         try:
-            with sync_playwright() as playwright:
+            with serve(database) as base, sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 one_run(browser, base, account, args.stations)  # warm the server's caches
                 results = [one_run(browser, base, account, args.stations) for _ in range(args.runs)]
                 browser.close()
         finally:
-            server.should_exit = True
-            thread.join(timeout=15)
             database.dispose()
     times = sorted(r[0] for r in results)
     p95 = times[math.ceil(0.95 * len(times)) - 1]  # nearest rank: the slowest of 5 runs

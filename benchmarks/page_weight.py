@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.serving import serve_in_thread
 
-from benchmarks.common import free_port, machine, serve_in_thread, write_figures
+from benchmarks.common import free_port, machine, write_figures
 
 CHROMIUM = "/usr/bin/chromium"
 HISTORY_STEP_S = 600  # the demo history's spacing (10 minutes)
@@ -129,40 +130,38 @@ def main() -> None:
         operator = get_user(database, accounts["operator"][0])
         _row, token = issue_token(database, operator.id, "page weight")
         app = create_app(settings, database=database)
-        base, server, thread = serve_in_thread(app, settings.port)
         try:
-            ids = demo_ids(base, token)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-                context = browser.new_context()
-                login = context.new_page()
-                login.goto(base + "/login")
-                login.fill("#username", accounts["admin"][0])
-                login.fill("#password", accounts["admin"][1])
-                login.click("button[type=submit]")
-                login.wait_for_url(base + "/")
-                state = context.storage_state()
-                context.close()
-                rows = []
-                for route, path in addresses(ids):
-                    logged_in = None if route in LOGGED_OUT else state
-                    resources = weigh(browser, base, logged_in, path)
-                    biggest = max(resources, key=lambda r: r.transferred)
-                    name = biggest.url.removeprefix(base).split("?")[0]
-                    rows.append(
-                        (
-                            route,
-                            path,
-                            len(resources),
-                            sum(r.transferred for r in resources) / 1024,
-                            sum(r.body for r in resources) / 1024,
-                            f"{name} {biggest.transferred / 1024:.0f} KB",
+            with serve_in_thread(app, port=settings.port, start_timeout_s=120) as base:
+                ids = demo_ids(base, token)
+                with sync_playwright() as playwright:
+                    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                    context = browser.new_context()
+                    login = context.new_page()
+                    login.goto(base + "/login")
+                    login.fill("#username", accounts["admin"][0])
+                    login.fill("#password", accounts["admin"][1])
+                    login.click("button[type=submit]")
+                    login.wait_for_url(base + "/")
+                    state = context.storage_state()
+                    context.close()
+                    rows = []
+                    for route, path in addresses(ids):
+                        logged_in = None if route in LOGGED_OUT else state
+                        resources = weigh(browser, base, logged_in, path)
+                        biggest = max(resources, key=lambda r: r.transferred)
+                        name = biggest.url.removeprefix(base).split("?")[0]
+                        rows.append(
+                            (
+                                route,
+                                path,
+                                len(resources),
+                                sum(r.transferred for r in resources) / 1024,
+                                sum(r.body for r in resources) / 1024,
+                                f"{name} {biggest.transferred / 1024:.0f} KB",
+                            )
                         )
-                    )
-                browser.close()
+                    browser.close()
         finally:
-            server.should_exit = True
-            thread.join(timeout=30)
             database.dispose()
     load = os.getloadavg()
     print(f"\nfirst visits, {started}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

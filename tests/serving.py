@@ -21,7 +21,12 @@ def free_port() -> int:
 
 @contextmanager
 def serve_in_thread(
-    app: Any, *, port: int = 0, log_level: str = "warning", **config: Any
+    app: Any,
+    *,
+    port: int = 0,
+    log_level: str = "warning",
+    start_timeout_s: float = 30,
+    **config: Any,
 ) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 until the block ends; yields its base URL.
 
@@ -41,7 +46,7 @@ def serve_in_thread(
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + start_timeout_s
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             sock.close()
