@@ -113,15 +113,14 @@ _MOVE_HEAD = update(_head).where(_head.c.id == 1).values(last_hash=bindparam("b_
 
 def _advance_head(connection: Session | Connection, step: int = 1) -> tuple[int, str]:
     """Lock the head and move it ``step`` positions on; returns (new position, previous hash)."""
-    statement, step_of = _ADVANCE, {"b_step": step}
-    row = connection.execute(statement, step_of).first()
+    row = connection.execute(_ADVANCE, {"b_step": step}).first()
     if row is None:
         # No head yet (a new or truncated database). Refuse when the journal has entries: a
         # missing head over a non-empty journal is tampering, and recreating it would hide it.
         created = connection.execute(_insert_genesis(connection)).first() is not None
         if created and connection.execute(select(func.count()).select_from(_journal)).scalar():
             raise RuntimeError("audit_head is missing: run `taydo audit verify`")
-        row = connection.execute(statement, step_of).one()
+        row = connection.execute(_ADVANCE, {"b_step": step}).one()
     return int(row[0]), str(row[1])
 
 

@@ -13,7 +13,8 @@ citizen's status token, a quarantined input).
 ``find_ids`` and ``file_inputs`` fill in, over the running demo's HTTP API, the ids the
 addresses need beyond the alerts (which whoever raises them knows): a station of each kind, the
 first incident, directive, report and KPI, a citizen's report filed over Open311, a quarantined
-input. The every-page and words browser tests and the benchmark share them.
+input. ``post_rise`` raises the demo's water-level alarms (a fast rise at Cần Thơ, after the
+demo's history). The every-page and words browser tests and the benchmark share them.
 
 ``Weigher`` counts what the browser received for one page through the Chrome DevTools Protocol
 (a CDP session Playwright opens): the bytes on the wire (compressed where the server
@@ -32,11 +33,13 @@ __all__ = [
     "BUDGET_KB",
     "CAN_THO",
     "PAGES",
+    "RISE",
     "Resource",
     "Weigher",
     "addresses",
     "file_inputs",
     "find_ids",
+    "post_rise",
 ]
 
 # The page-weight budget of issue 16: what a first visit (empty cache) may transfer.
